@@ -1,0 +1,5 @@
+"""`python -m lanner` is `lanner`."""
+
+from lanner.cli.main import main
+
+main()

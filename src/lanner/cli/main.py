@@ -1,0 +1,206 @@
+"""`lanner` — the command line. Imports stay inside commands: start-up time is a feature."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Run Kestra flows locally, with cleanup (finally) that always runs.")
+execution_app = typer.Typer(no_args_is_help=True, help="Inspect one execution.")
+app.add_typer(execution_app, name="execution")
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def _console(stderr: bool = True) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _fail_invalid(exc: Exception) -> None:
+    from lanner.errors import LannerError
+
+    con = _console()
+    text = exc.render() if isinstance(exc, LannerError) else str(exc)
+    for line in text.splitlines():
+        con.print(f"[red]error[/]: {line}", highlight=False, soft_wrap=True, markup=True) if False else \
+            con.out(f"error: {line}", highlight=False)
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _store() -> tuple[Any, Any]:
+    from lanner.storage import db
+    from lanner.storage.files import LocalFiles
+    from lanner.storage.repository import Repository
+
+    engine = db.connect()
+    return Repository(engine), LocalFiles(db.lanner_home() / "storage")
+
+
+@app.command()
+def run(
+    flow_file: Path = typer.Argument(..., help="The flow YAML file."),
+    input: list[str] = typer.Option([], "--input", "-i", help="An input as KEY=VALUE (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the final execution as JSON on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No live view."),
+    threads: int = typer.Option(16, "--threads", help="Worker threads."),
+) -> None:
+    """Validate a flow, run it to its end here, and print the outcome."""
+    from lanner.errors import LannerError
+    from lanner.model.inputs import parse_cli_inputs, resolve_inputs
+    from lanner.model.loader import load_flow_file
+
+    try:
+        flow = load_flow_file(flow_file)
+        inputs = resolve_inputs(flow, parse_cli_inputs(input))
+    except LannerError as exc:
+        _fail_invalid(exc)
+        return
+    from lanner.cli.live import LiveView, summary
+    from lanner.runtime.local import LocalRuntime
+
+    repo, files = _store()
+    console = _console(stderr=True)
+    view = LiveView(console, quiet=quiet)
+    runtime = LocalRuntime(repo, files, threads=threads, listener=view)
+    exe = runtime.create(flow, inputs)
+    kills = {"n": 0}
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        kills["n"] += 1
+        if kills["n"] == 1:
+            console.print("[magenta]Killing: running tasks are cancelled, finally tasks still run. "
+                          "Press Ctrl-C again to stop at once (cleanup will be skipped).[/]")
+            runtime.kill(hard=False)
+        else:
+            console.print("[red]Stopping at once: cleanup skipped.[/]")
+            runtime.kill(hard=True)
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with view:
+            exe = runtime.run(flow, exe)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        runtime.close()
+    if not quiet:
+        summary(console, exe)
+    if as_json:
+        sys.stdout.write(json.dumps(exe.to_json(), indent=2, default=str) + "\n")
+        sys.stdout.flush()
+    state = exe.state.current.value
+    code = EXIT_OK if state in ("SUCCESS", "WARNING") else EXIT_FAILED
+    if exe.kill == "hard":
+        os._exit(code)  # worker threads may still be stuck in a task; do not wait for them
+    raise typer.Exit(code)
+
+
+@app.command()
+def validate(files: list[Path] = typer.Argument(..., help="Flow files to check.")) -> None:
+    """Check flow files; exit 0 when all are valid, 2 with every problem listed."""
+    from lanner.errors import LannerError
+    from lanner.model.loader import load_flow_file
+
+    con = _console()
+    bad = 0
+    for f in files:
+        try:
+            load_flow_file(f)
+            con.out(f"{f}: valid")
+        except LannerError as exc:
+            bad += 1
+            for line in exc.render().splitlines():
+                con.out(f"error: {line}")
+    raise typer.Exit(EXIT_INVALID if bad else EXIT_OK)
+
+
+@app.command()
+def executions(
+    namespace: Optional[str] = typer.Option(None, "--namespace", "-n"),
+    flow: Optional[str] = typer.Option(None, "--flow", "-f"),
+    state: Optional[str] = typer.Option(None, "--state", "-s"),
+    limit: int = typer.Option(50, "--limit"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List past executions, newest first."""
+    from rich.table import Table
+
+    repo, _ = _store()
+    rows = repo.search(namespace, flow, state, limit)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table(box=None, header_style="bold")
+    for col in ("id", "namespace", "flow", "state", "started", "ended"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], r["namespace"], r["flow_id"], r["state"], r["start_date"] or "", r["end_date"] or "")
+    _console(stderr=False).print(table)
+
+
+def _load_execution(repo: Any, execution_id: str) -> Any:
+    exe = repo.get(execution_id)
+    if exe is None:
+        matches = repo.find_by_prefix(execution_id)
+        if len(matches) == 1:
+            exe = repo.get(matches[0])
+    if exe is None:
+        _console().out(f"error: no execution `{execution_id}`; list them with `lanner executions`")
+        raise typer.Exit(EXIT_INVALID)
+    return exe
+
+
+@execution_app.command("show")
+def execution_show(execution_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Show one execution: its task runs as a tree, or the JSON."""
+    from lanner.cli.live import summary
+
+    repo, _ = _store()
+    exe = _load_execution(repo, execution_id)
+    if as_json:
+        sys.stdout.write(json.dumps(exe.to_json(), indent=2, default=str) + "\n")
+        return
+    summary(_console(stderr=False), exe)
+
+
+@app.command()
+def logs(
+    execution_id: str,
+    level: str = typer.Option("TRACE", "--level", "-l", help="Minimum level."),
+    task: Optional[str] = typer.Option(None, "--task", "-t", help="Only this task id."),
+) -> None:
+    """Print the logs of an execution."""
+    from lanner.model.results import LEVEL_RANK
+
+    if level.upper() not in LEVEL_RANK:
+        _console().out(f"error: unknown level `{level}`; use one of {', '.join(LEVEL_RANK)}")
+        raise typer.Exit(EXIT_INVALID)
+    repo, _ = _store()
+    exe = _load_execution(repo, execution_id)
+    for r in repo.logs(exe.id, level, task):
+        sys.stdout.write(f"{r['timestamp']} {r['level']:<5} {r['task_id'] or '-'} {r['message']}\n")
+
+
+@app.command()
+def plugins() -> None:
+    """List the task types this installation knows."""
+    from lanner.plugins import registry
+
+    for name in registry.known_types():
+        sys.stdout.write(name + "\n")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)

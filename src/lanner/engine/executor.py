@@ -1,0 +1,497 @@
+"""The executor: decides what happens next in one execution. No I/O, no waiting.
+
+Each call (`start`, `on_result`, `on_retry_due`, `kill`) mutates the execution it owns and
+returns `Effects`: the task runs to persist, the runnable ones to hand to workers, the ones to
+cancel, the retries to schedule. The runtime persists the effects *before* acting on them, so a
+crash at any point leaves a state from which `resume` continues (cleanup runs once).
+
+Every scope (the flow itself, or one run of a flowable task) goes through the same phases:
+
+    main tasks ──(failure)──▶ errors ──▶ finally ──▶ final state  (root: ──▶ afterExecution)
+          └────(success)────────────────▶ finally ──┘
+
+Lanner's rules where Kestra is silent or weak (see docs/semantics.md):
+- a graceful kill cancels running work, skips `errors`, and still runs every `finally` whose
+  scope had started; the scope then ends KILLED;
+- every `finally` task is attempted, and a failing one makes its scope FAILED;
+- `errors`/`finally` of a parallel scope wait until the running siblings have ended, so cleanup
+  never runs while a sibling still uses the resource.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from lanner.engine.context import CollectingLogger, EngineContext
+from lanner.engine.scope import CLEANUP_BLOCKS, Scope, final_run_state
+from lanner.errors import LannerError
+from lanner.model import variables
+from lanner.model.execution import Attempt, Execution, TaskRun, new_id
+from lanner.model.flow import Flow
+from lanner.model.results import LogEntry, WorkerResult
+from lanner.model.state import State, StateType, now, severity
+from lanner.plugins.api import ExecutionTask, FlowableTask, Task
+
+
+@dataclasses.dataclass(slots=True)
+class Effects:
+    runs: dict[str, TaskRun] = dataclasses.field(default_factory=dict)  # created or changed
+    execution_changed: bool = False
+    dispatch: list[TaskRun] = dataclasses.field(default_factory=list)
+    cancel: list[str] = dataclasses.field(default_factory=list)
+    retries: list[tuple[str, dt.datetime]] = dataclasses.field(default_factory=list)
+    logs: list[LogEntry] = dataclasses.field(default_factory=list)
+    ended: bool = False  # the execution is terminal and has nothing left to run
+
+
+class Executor:
+    def __init__(self, flow: Flow, execution: Execution) -> None:
+        self.flow = flow
+        self.exe = execution
+        self.index = flow.index()
+        self.scopes: dict[str | None, Scope] = {}
+        self._ended: collections.deque[TaskRun] = collections.deque()
+        self._fx = Effects()
+
+    # -- entry points ------------------------------------------------------------------------
+
+    def start(self) -> Effects:
+        """CREATED → RUNNING and the first task runs; on a resumed execution, pick up where it was."""
+        fx = self._begin()
+        if self.exe.state.current is StateType.CREATED:
+            self._set_execution(StateType.RUNNING)
+            self._log(None, None, "INFO", f"Flow started: {self.flow.namespace}.{self.flow.id}")
+        self._rebuild()
+        return self._finish()
+
+    def on_result(self, result: WorkerResult) -> Effects:
+        fx = self._begin()
+        run = self.exe.by_id.get(result.task_run_id)
+        if run is None or run.current.terminated or run.current is StateType.RETRYING:
+            return self._finish()  # a late or duplicate report: results are idempotent
+        if len(run.attempts) != result.attempt:
+            return self._finish()
+        attempt = run.attempts[-1]
+        attempt.state.to(result.state, result.ended)
+        if result.worker_id:
+            attempt.worker_id = result.worker_id
+        run.outputs = result.outputs or {}
+        self._touch(run)
+        if result.state is StateType.FAILED and self.exe.kill is None and self.exe.exit_state is None:
+            due = self._retry_due(run, result)
+            if due is not None:
+                run.state.to(StateType.FAILED, result.ended)
+                run.state.to(StateType.RETRYING, result.ended)
+                run.retry_at = due
+                fx.retries.append((run.id, due))
+                self._log(run, None, "WARN", f"Attempt {len(run.attempts)} failed; retrying at {due.isoformat()}")
+                if self.exe.state.current is StateType.RUNNING:
+                    self._set_execution(StateType.RETRYING)
+                return self._finish()
+        task = self.index[run.task_id].task
+        self._end_run(run, final_run_state(task, result.state, len(run.attempts)))
+        return self._finish()
+
+    def on_retry_due(self, run_id: str) -> Effects:
+        fx = self._begin()
+        run = self.exe.by_id.get(run_id)
+        if run is None or run.current is not StateType.RETRYING:
+            return self._finish()
+        run.retry_at = None
+        run.state.to(StateType.CREATED)
+        if self.exe.state.current is StateType.RETRYING and not any(
+            r.current is StateType.RETRYING for r in self.exe.task_runs if r.id != run_id
+        ):
+            self._set_execution(StateType.RUNNING)
+        self._dispatch(run)
+        return self._finish()
+
+    def kill(self, hard: bool = False) -> Effects:
+        """Graceful: cancel work, skip errors, still run finally. Hard: stop now, skip cleanup."""
+        fx = self._begin()
+        if self.exe.state.current.terminated and not any(s.phase != "done" for s in self.scopes.values()):
+            return self._finish()
+        if hard:
+            self._hard_kill()
+            return self._finish()
+        if self.exe.kill is not None:
+            return self._finish()
+        self.exe.kill = "graceful"
+        if not self.exe.state.current.terminated:
+            self._set_execution(StateType.KILLING)
+        self._log(None, None, "WARN", "Kill requested: cancelling running tasks; finally blocks will still run")
+        self._stop_running_work()
+        for scope in list(self.scopes.values()):
+            self._advance(scope)
+        self._drain()
+        return self._finish()
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def _begin(self) -> Effects:
+        self._fx = Effects()
+        return self._fx
+
+    def _finish(self) -> Effects:
+        self._drain()
+        fx = self._fx
+        root = self.scopes.get(None)
+        if root is not None and root.phase == "done":
+            fx.ended = True
+        return fx
+
+    def _touch(self, run: TaskRun) -> None:
+        self._fx.runs[run.id] = run
+
+    def _set_execution(self, state: StateType) -> None:
+        if self.exe.state.to(state):
+            self._fx.execution_changed = True
+
+    def _log(self, run: TaskRun | None, task: Task | None, level: str, message: str) -> None:
+        self._fx.logs.append(
+            LogEntry(self.exe.id, run.id if run else None, run.task_id if run else (task.id if task else None),
+                     level, message)
+        )
+
+    def _context(self, run: TaskRun, task: Task) -> EngineContext:
+        logger = CollectingLogger(self._fx.logs, self.exe.id, run.id, task.id)
+        return EngineContext(variables.build(self.flow, self.exe, run, task), logger, self.exe.id, run.id)
+
+    def _root(self) -> Scope:
+        root = self.scopes.get(None)
+        if root is None:
+            root = Scope.for_flow(self.flow)
+            self.scopes[None] = root
+        return root
+
+    @property
+    def _stopping(self) -> bool:
+        return self.exe.kill is not None or self.exe.exit_state is not None
+
+    # -- rebuilding scopes from the persisted task runs (start and resume) -------------------
+
+    def _rebuild(self) -> None:
+        root = self._root()
+        root.replay(self.exe.children(None))
+        pending = [root]
+        while pending:
+            scope = pending.pop()
+            for run in self.exe.children(scope.key):
+                task = self.index[run.task_id].task
+                if isinstance(task, FlowableTask) and run.current is StateType.RUNNING and run.id not in self.scopes:
+                    child = self._open_scope(run, task, replay=True)
+                    if child is not None:
+                        pending.append(child)
+                elif task.kind == "runnable" and run.current is StateType.RUNNING and not self._stopping:
+                    # Its worker is gone (we are resuming): the attempt is lost, try it again.
+                    run.attempts[-1].state.to(StateType.FAILED) if run.attempts else None
+                    self._log(run, task, "WARN", "The worker running this task stopped; starting a new attempt")
+                    self._dispatch(run, restart=True)
+                elif task.kind == "runnable" and run.current is StateType.CREATED:
+                    self._dispatch(run)
+                elif run.current is StateType.RETRYING and run.retry_at is not None:
+                    self._fx.retries.append((run.id, run.retry_at))
+        for scope in list(self.scopes.values()):
+            self._advance(scope)
+
+    # -- scopes --------------------------------------------------------------------------------
+
+    def _open_scope(self, run: TaskRun, task: FlowableTask, replay: bool = False) -> Scope | None:
+        ctx = self._context(run, task)
+        try:
+            if replay and "evaluationResult" in run.outputs:
+                ctx.variables = dict(ctx.variables)
+            resolution = task.resolve(ctx)
+        except (LannerError, Exception) as exc:  # noqa: BLE001 - a plugin's error is the user's to read
+            message = exc.message if isinstance(exc, LannerError) else str(exc) or type(exc).__name__
+            self._log(run, task, "ERROR", message)
+            self._end_run(run, final_run_state(task, StateType.FAILED, 1))
+            return None
+        if resolution.outputs and not replay:
+            run.outputs = {**run.outputs, **resolution.outputs}
+            self._touch(run)
+        scope = Scope.for_flowable(run, task, resolution)
+        self.scopes[run.id] = scope
+        scope.replay(self.exe.children(run.id))
+        return scope
+
+    def _advance(self, scope: Scope) -> None:
+        """Create what can start now in this scope, and end it when everything in it ended."""
+        if scope.phase == "main":
+            halted = scope.failed or self._stopping
+            if not halted:
+                while scope.can_start_group():
+                    gi = scope.next_group
+                    scope.next_group += 1
+                    group = scope.groups[gi]
+                    if not group.tasks:
+                        continue
+                    scope.active[gi] = 0
+                    self._create(scope, group.tasks[0], "tasks", gi, group.value, group.iteration)
+                    if scope.failed or self._stopping:
+                        break
+            if scope.open_main == 0 and (halted or scope.main_done()):
+                self._end_main(scope)
+        if scope.phase in ("errors", "finally", "after"):
+            self._advance_block(scope)
+
+    def _end_main(self, scope: Scope) -> None:
+        if self.exe.kill == "hard":
+            scope.phase = "done"
+            return
+        if not self._stopping and scope.main_state() is StateType.FAILED and scope.errors:
+            scope.enter("errors")
+        elif scope.finally_:
+            scope.enter("finally")
+        else:
+            self._end_scope(scope)
+
+    def _advance_block(self, scope: Scope) -> None:
+        if scope.block_open:
+            return
+        if scope.phase == "errors" and self._stopping:
+            scope.block_pos = len(scope.block_tasks())  # a kill skips the rest of errors
+        tasks = scope.block_tasks()
+        if scope.block_pos < len(tasks):
+            task = tasks[scope.block_pos]
+            scope.block_open = True
+            block = {"errors": "errors", "finally": "finally", "after": "afterExecution"}[scope.phase]
+            self._create(scope, task, block, 0, None, None)
+            return
+        if scope.phase == "errors":
+            if scope.finally_:
+                scope.enter("finally")
+                self._advance_block(scope)
+            else:
+                self._end_scope(scope)
+        elif scope.phase == "finally":
+            self._end_scope(scope)
+        elif scope.phase == "after":
+            scope.phase = "done"
+
+    def _end_scope(self, scope: Scope) -> None:
+        state = scope.final_state(self.exe.kill, self.exe.exit_state)
+        if scope.run is None:
+            self._end_flow(scope, state)
+            return
+        scope.phase = "done"
+        task = scope.task
+        assert task is not None
+        self._end_run(scope.run, final_run_state(task, state, 1, flowable=True))
+
+    def _end_flow(self, scope: Scope, state: StateType) -> None:
+        if self.flow.outputs and state is not StateType.KILLED:
+            try:
+                self.exe.outputs = self._flow_outputs()
+            except LannerError as exc:
+                self._log(None, None, "ERROR", f"Flow outputs could not be computed: {exc.render()}")
+                state = StateType.FAILED
+        self._set_execution(state)
+        self._log(None, None, "INFO" if state.successful else "ERROR", f"Flow ended {state.value}")
+        after = [t for t in self.flow.afterExecution if not t.disabled]
+        if after and self.exe.kill != "hard":
+            scope.enter("after")
+            self._advance_block(scope)
+        else:
+            scope.phase = "done"
+
+    def _flow_outputs(self) -> dict[str, Any]:
+        from lanner import expr
+        from lanner.model.inputs import coerce_output
+
+        ctx_vars = variables.build(self.flow, self.exe)
+        out: dict[str, Any] = {}
+        for o in self.flow.outputs:
+            value = expr.render_value_typed(o.value, ctx_vars)
+            out[o.id] = coerce_output(o, value)
+        return out
+
+    # -- task runs ---------------------------------------------------------------------------
+
+    def _create(self, scope: Scope, task: Task, block: str, group: int, value: str | None,
+                iteration: int | None) -> TaskRun:
+        run = TaskRun(
+            id=new_id(), execution_id=self.exe.id, namespace=self.exe.namespace, flow_id=self.exe.flow_id,
+            task_id=task.id, parent_id=scope.key, block=block, group=group, value=value, iteration=iteration,
+            state=State.created(),
+        )
+        if self._stopping and block in CLEANUP_BLOCKS:
+            run.kill_exempt = True
+        self.exe.add(run)
+        self._touch(run)
+        if block == "tasks":
+            scope.open_main += 1
+        if task.runIf is not None:
+            try:
+                ctx = self._context(run, task)
+                runs = ctx.is_true(task.runIf) if not isinstance(task.runIf, bool) else task.runIf
+            except LannerError as exc:
+                self._log(run, task, "ERROR", f"runIf could not be evaluated: {exc.render()}")
+                self._end_run(run, final_run_state(task, StateType.FAILED, 0))
+                return run
+            if not runs:
+                self._end_run(run, StateType.SKIPPED)
+                return run
+        if isinstance(task, FlowableTask):
+            run.state.to(StateType.RUNNING)
+            scope_child = self._open_scope(run, task)
+            if scope_child is not None:
+                self._advance(scope_child)
+        elif isinstance(task, ExecutionTask):
+            self._apply_execution_task(run, task)
+        else:
+            self._dispatch(run)
+        return run
+
+    def _dispatch(self, run: TaskRun, restart: bool = False) -> None:
+        run.state.to(StateType.RUNNING)
+        run.attempts.append(Attempt(State(StateType.RUNNING, [run.state.histories[-1]])))
+        self._touch(run)
+        self._fx.dispatch.append(run)
+
+    def _end_run(self, run: TaskRun, state: StateType) -> None:
+        if run.current.terminated:
+            return
+        run.state.to(state)
+        self._touch(run)
+        self._ended.append(run)
+
+    def _drain(self) -> None:
+        """Hand every ended run to its scope; ending a scope ends its run, and so on upwards."""
+        while self._ended:
+            run = self._ended.popleft()
+            scope = self.scopes.get(run.parent_id)
+            if scope is None:
+                continue
+            if run.block == "tasks":
+                scope.open_main -= 1
+                scope.record_main(run.current)
+                if run.group in scope.active:
+                    pos = scope.active[run.group] + 1
+                    tasks = scope.groups[run.group].tasks
+                    if pos < len(tasks) and not scope.failed and not self._stopping:
+                        scope.active[run.group] = pos
+                        g = scope.groups[run.group]
+                        self._create(scope, tasks[pos], "tasks", run.group, g.value, g.iteration)
+                    else:
+                        del scope.active[run.group]
+                        scope.done_groups += 1
+            elif run.block in ("errors", "finally", "afterExecution"):
+                scope.block_open = False
+                scope.block_pos += 1
+                if run.block == "finally":
+                    scope.record_finally(run.current)
+            self._advance(scope)
+
+    def _retry_due(self, run: TaskRun, result: WorkerResult) -> dt.datetime | None:
+        policy = self._retry_policy(run)
+        if policy is None or policy.behavior != "RETRY_FAILED_TASK":
+            return None
+        first = run.attempts[0].state.start_date or result.started
+        return policy.next_retry(len(run.attempts), first, result.ended)
+
+    def _retry_policy(self, run: TaskRun) -> Any:
+        place = self.index[run.task_id]
+        if place.task.retry is not None:
+            return place.task.retry
+        parent = self.exe.by_id.get(run.parent_id) if run.parent_id else None
+        while parent is not None:
+            ptask = self.index[parent.task_id].task
+            if ptask.retry is not None:
+                return ptask.retry
+            parent = self.exe.by_id.get(parent.parent_id) if parent.parent_id else None
+        return self.flow.retry
+
+    # -- execution-changing tasks ------------------------------------------------------------
+
+    def _apply_execution_task(self, run: TaskRun, task: ExecutionTask) -> None:
+        from lanner.plugins.core.execution import Exit, Labels
+
+        run.state.to(StateType.RUNNING)
+        if isinstance(task, Labels):
+            try:
+                labels = task.rendered(self._context(run, task))
+            except Exception as exc:  # noqa: BLE001
+                self._log(run, task, "ERROR", getattr(exc, "message", str(exc)))
+                self._end_run(run, final_run_state(task, StateType.FAILED, 1))
+                return
+            self.exe.labels.update(labels)
+            self._fx.execution_changed = True
+            self._end_run(run, StateType.SUCCESS)
+        elif isinstance(task, Exit):
+            state = StateType.CANCELLED if task.state in ("CANCELED", "CANCELLED") else StateType(task.state)
+            self._log(run, task, "INFO", f"Exit: ending the execution {state.value}")
+            if state is StateType.KILLED:
+                self._end_run(run, StateType.KILLED)
+                self.exe.kill = "graceful"
+                self._set_execution(StateType.KILLING)
+            else:
+                self.exe.exit_state = state
+                self._fx.execution_changed = True
+                self._end_run(run, state)
+            self._stop_running_work()
+        else:  # pragma: no cover - a new execution task without engine support
+            self._log(run, task, "ERROR", f"`{task.type}` is not supported by this executor")
+            self._end_run(run, StateType.FAILED)
+
+    # -- kills -------------------------------------------------------------------------------
+
+    def _in_cleanup(self, run: TaskRun) -> bool:
+        r: TaskRun | None = run
+        while r is not None:
+            if r.block in CLEANUP_BLOCKS or r.kill_exempt:
+                return True
+            r = self.exe.by_id.get(r.parent_id) if r.parent_id else None
+        return False
+
+    def _stop_running_work(self) -> None:
+        for run in list(self.exe.task_runs):
+            if run.current.terminated or self._in_cleanup(run):
+                continue
+            task = self.index[run.task_id].task
+            if run.current is StateType.RETRYING:
+                run.retry_at = None
+                self._end_run(run, StateType.KILLED)
+            elif task.kind == "runnable" and run.current in (StateType.RUNNING, StateType.CREATED):
+                self._fx.cancel.append(run.id)
+
+    def _hard_kill(self) -> None:
+        self.exe.kill = "hard"
+        skipped: list[str] = []
+        for run in self.exe.task_runs:
+            if run.current.terminated:
+                continue
+            if self.index[run.task_id].task.kind == "runnable":
+                self._fx.cancel.append(run.id)
+            if run.attempts and not run.attempts[-1].state.current.terminated:
+                run.attempts[-1].state.to(StateType.KILLED)
+            run.state.to(StateType.KILLED)
+            self._touch(run)
+            if self._in_cleanup(run):
+                skipped.append(run.task_id)
+        for scope in self.scopes.values():
+            if scope.phase in ("main", "errors") and scope.finally_:
+                skipped.extend(t.id for t in scope.finally_)
+            elif scope.phase == "finally":
+                skipped.extend(t.id for t in scope.finally_[scope.block_pos + 1:])
+            scope.phase = "done"
+        if skipped:
+            note = "Hard kill: cleanup was skipped; these finally tasks did not run to completion: " + ", ".join(
+                dict.fromkeys(skipped))
+            self.exe.notes.append(note)
+            self._log(None, None, "WARN", note)
+        if not self.exe.state.current.terminated:
+            self._set_execution(StateType.KILLED)
+        self._fx.execution_changed = True
+        self._ended.clear()
+
+
+def worst_of(a: StateType, b: StateType) -> StateType:
+    return a if severity(a) >= severity(b) else b
+
+
+def now_utc() -> dt.datetime:
+    return now()

@@ -1,0 +1,187 @@
+"""The flow: Kestra's top-level keys, validated, plus an index of where every task sits.
+
+Task lists are typed `list[Task]`; the loader builds each task with its own class first (found
+by `type` in the plugin registry) so that every problem is reported at its own line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from lanner.model.retry import Retry
+from lanner.plugins.api import Task
+
+InputType = Literal[
+    "STRING", "INT", "FLOAT", "BOOLEAN", "BOOL", "DATETIME", "DATE", "TIME", "DURATION", "JSON",
+    "ARRAY", "SELECT", "ENUM", "MULTISELECT", "SECRET", "URI", "EMAIL", "YAML", "FILE",
+]
+INPUT_TYPES: tuple[str, ...] = InputType.__args__  # type: ignore[attr-defined]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str = Field(pattern=r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*$")
+    type: InputType
+    description: str | None = None
+    displayName: str | None = None
+    required: bool = True
+    defaults: Any = None
+    prefill: Any = None
+    dependsOn: Any = None
+    itemType: InputType | None = None
+    values: list[Any] | str | None = None
+    allowCustomValue: bool = False
+    isRadio: bool | None = None
+    autoSelectFirst: bool | None = None
+    expression: str | None = None
+    validator: str | None = None
+    min: Any = None
+    max: Any = None
+    allowedFileExtensions: list[str] | None = None
+    name: str | None = None  # Kestra's old spelling of id
+
+
+class FlowOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*$")
+    type: InputType = "STRING"
+    value: Any
+    description: str | None = None
+    displayName: str | None = None
+    required: bool = True
+
+
+class PluginDefault(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    values: dict[str, Any] = Field(default_factory=dict)
+    forced: bool = False
+
+
+class Concurrency(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(gt=0)
+    behavior: Literal["QUEUE", "CANCEL", "FAIL"] = "QUEUE"
+
+
+class Trigger(BaseModel):
+    """A trigger's common keys; each trigger type's own keys are kept for the scheduler."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
+    type: str
+    description: str | None = None
+    disabled: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TaskPlace:
+    """Where a task sits: its parent task (None at the top) and the block that holds it."""
+
+    task: Task
+    parent_id: str | None
+    block: str  # "tasks", "errors", "finally", "afterExecution", or a flowable's own list name
+
+
+class Flow(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$", max_length=100)
+    namespace: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=150)
+    revision: int | None = Field(default=None, ge=1)
+    description: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    inputs: list[Input] = Field(default_factory=list)
+    variables: dict[str, Any] = Field(default_factory=dict)
+    tasks: list[Task] = Field(min_length=1)
+    errors: list[Task] = Field(default_factory=list)
+    finally_: list[Task] = Field(default_factory=list, alias="finally")
+    afterExecution: list[Task] = Field(default_factory=list)
+    listeners: list[dict[str, Any]] = Field(default_factory=list)
+    outputs: list[FlowOutput] = Field(default_factory=list)
+    disabled: bool = False
+    pluginDefaults: list[PluginDefault] = Field(default_factory=list)
+    taskDefaults: list[PluginDefault] = Field(default_factory=list)
+    retry: Retry | None = None
+    concurrency: Concurrency | None = None
+    triggers: list[Trigger] = Field(default_factory=list)
+    sla: list[dict[str, Any]] = Field(default_factory=list)
+    deleted: bool = False
+    tenantId: str | None = None
+
+    _source: str = PrivateAttr(default="")
+    _file: str | None = PrivateAttr(default=None)
+    _index: dict[str, TaskPlace] | None = PrivateAttr(default=None)
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            out: dict[str, str] = {}
+            for item in value:
+                if not isinstance(item, dict) or "key" not in item:
+                    raise ValueError("a label list holds `{key: …, value: …}` entries")
+                out[str(item["key"])] = str(item.get("value", ""))
+            value = out
+        if isinstance(value, dict):
+            for key in value:
+                if str(key).startswith("system.") and key != "system.readOnly":
+                    raise ValueError(f"label `{key}`: `system.` labels are set by Lanner itself")
+            return {str(k): "" if v is None else str(v) for k, v in value.items()}
+        return value
+
+    # -- where things are ------------------------------------------------------------------
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def file(self) -> str | None:
+        return self._file
+
+    @property
+    def uid(self) -> str:
+        return f"{self.namespace}.{self.id}"
+
+    def blocks(self) -> dict[str, list[Task]]:
+        return {
+            "tasks": self.tasks,
+            "errors": self.errors,
+            "finally": self.finally_,
+            "afterExecution": self.afterExecution,
+        }
+
+    def index(self) -> dict[str, TaskPlace]:
+        """Every task by id with its parent and block; built once."""
+        if self._index is None:
+            index: dict[str, TaskPlace] = {}
+
+            def visit(tasks: list[Task], parent: str | None, block: str) -> None:
+                for t in tasks:
+                    index.setdefault(t.id, TaskPlace(t, parent, block))
+                    for name, children in t.child_lists().items():
+                        visit(children, t.id, name)
+
+            for block, tasks in self.blocks().items():
+                visit(tasks, None, block)
+            self._index = index
+        return self._index
+
+    def task(self, task_id: str) -> Task:
+        return self.index()[task_id].task
+
+    def all_tasks(self) -> list[Task]:
+        out: list[Task] = []
+        for tasks in self.blocks().values():
+            for t in tasks:
+                out.extend(t.all_tasks())
+        return out

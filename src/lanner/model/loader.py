@@ -1,0 +1,420 @@
+"""YAML → validated `Flow`, with every problem reported at its line.
+
+ruamel.yaml's round-trip loader keeps the line and column of every key, so each pydantic error
+can be pointed back at the text the user wrote. Tasks are built one by one with their own class
+(looked up by `type`) before the flow itself is validated: a flow with three mistakes gets three
+located messages, not one mapper stack trace.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from lanner.errors import LannerError, Located, ValidationError, ValidationErrors
+from lanner.model.flow import Flow
+from lanner.plugins import registry
+from lanner.plugins.api import Task
+
+_MAX_YAML_BYTES = 2 * 1024 * 1024
+
+
+def load_flow_file(path: str | Path) -> Flow:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValidationError(f"no such file `{path}`", hint="check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"cannot read `{path}`: {exc}", hint="give a UTF-8 YAML file") from exc
+    return load_flow(text, file=str(path))
+
+
+def load_flow(text: str, file: str | None = None) -> Flow:
+    """Parse and validate; raises `ValidationErrors` listing every problem found."""
+    builder = _Builder(file)
+    flow = builder.flow(text)
+    if builder.errors or flow is None:
+        raise ValidationErrors(builder.errors or [ValidationError("invalid flow", where=Located(file))])
+    flow._source = text
+    flow._file = file
+    return flow
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    y = YAML(typ="rt")
+    y.allow_duplicate_keys = False
+    return y
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers and scalar subclasses → plain Python values."""
+    if isinstance(node, dict):
+        return {(_plain(k) if not isinstance(k, str) else str(k)): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
+def _line_of(container: Any, key: Any, *, value: bool = False) -> tuple[int | None, int | None]:
+    lc = getattr(container, "lc", None)
+    if lc is None:
+        return None, None
+    try:
+        if isinstance(container, dict):
+            line, col = lc.value(key) if value else lc.key(key)
+        else:
+            line, col = lc.item(key)
+        return line + 1, col + 1
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return (lc.line + 1, lc.col + 1) if lc.line is not None else (None, None)
+
+
+def _node_line(node: Any) -> int | None:
+    lc = getattr(node, "lc", None)
+    return lc.line + 1 if lc is not None and lc.line is not None else None
+
+
+def _contains_task(annotation: Any) -> bool:
+    if isinstance(annotation, type):
+        if issubclass(annotation, Task):
+            return True
+        if issubclass(annotation, pydantic.BaseModel):
+            return any(_contains_task(f.annotation) for f in annotation.model_fields.values())
+        return False
+    return any(_contains_task(a) for a in typing.get_args(annotation))
+
+
+class _Builder:
+    def __init__(self, file: str | None) -> None:
+        self.file = file
+        self.errors: list[LannerError] = []
+        self.defaults: list[dict[str, Any]] = []
+        self.seen_ids: dict[str, str] = {}
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error(self, message: str, hint: str | None, line: int | None, col: int | None = None,
+              path: str | None = None) -> None:
+        self.errors.append(ValidationError(message, hint=hint, where=Located(self.file, line, col, path)))
+
+    # -- the flow ----------------------------------------------------------------------------
+
+    def flow(self, text: str) -> Flow | None:
+        if len(text.encode("utf-8", "replace")) > _MAX_YAML_BYTES:
+            self.error("the flow is larger than 2 MiB", "split it into subflows", 1)
+            return None
+        if not text.strip():
+            self.error("the file is empty", "a flow needs at least `id`, `namespace` and `tasks`", 1)
+            return None
+        try:
+            root = _yaml().load(text)
+        except Exception as exc:  # ruamel raises many classes; all mean "not YAML"
+            self._yaml_error(exc)
+            return None
+        if not isinstance(root, dict):
+            self.error("a flow must be a YAML map", "start with `id:`, `namespace:` and `tasks:`", 1)
+            return None
+        raw_defaults = root.get("pluginDefaults") or root.get("taskDefaults") or []
+        if isinstance(raw_defaults, list):
+            self.defaults = [_plain(d) for d in raw_defaults if isinstance(d, dict)]
+        data: dict[str, Any] = {}
+        for key, value in root.items():
+            if key in ("tasks", "errors", "finally", "afterExecution"):
+                data[key] = self.task_list(root, key, value, key)
+            else:
+                data[key] = _plain(value)
+        if "tasks" not in root:
+            self.error("the flow has no `tasks`", "add a `tasks:` list with at least one task", 1)
+            return None
+        for key in ("outputs",):
+            self.check_templates(root.get(key), root, key, key)
+        try:
+            flow = Flow.model_validate(data)
+        except pydantic.ValidationError as exc:
+            self.pydantic_errors(exc, root, "", Flow, "the flow")
+            return None
+        self.check_flow(flow, root)
+        return flow
+
+    def _yaml_error(self, exc: Exception) -> None:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        col = mark.column + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        hint = "fix the YAML syntax"
+        if "found character '\\t'" in str(exc):
+            hint = "indent with spaces, not tabs"
+        elif "duplicate key" in str(exc).lower():
+            problem = str(exc).splitlines()[0] if "found duplicate key" not in str(exc) else "duplicate key"
+            hint = "each key may appear once in a map"
+        elif "{" in str(getattr(exc, "context", "")) or "flow mapping" in str(exc):
+            hint = "quote values that start with `{{`, e.g. message: \"{{ inputs.name }}\""
+        self.error(f"invalid YAML: {problem}", hint, line, col)
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    def task_list(self, container: Any, key: Any, value: Any, path: str) -> Any:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            line, col = _line_of(container, key)
+            self.error(f"`{path}` must be a list of tasks", "start each task with `- id: …`", line, col, path)
+            return []
+        out: list[Any] = []
+        for i, item in enumerate(value):
+            task = self.task(value, i, item, f"{path}[{i}]")
+            if task is not None:
+                out.append(task)
+        return out
+
+    def task(self, container: Any, key: Any, raw: Any, path: str) -> Task | None:
+        line, col = _line_of(container, key)
+        if not isinstance(raw, dict):
+            self.error(f"`{path}` must be a task (a map with `id` and `type`)", "write `- id: …` then `type: …`",
+                       line, col, path)
+            return None
+        label = f"{path} ({raw.get('id')})" if raw.get("id") else path
+        type_name = raw.get("type")
+        if not isinstance(type_name, str) or not type_name:
+            self.error(f"{label}: the task has no `type`", "add e.g. `type: io.kestra.plugin.core.log.Log`",
+                       _node_line(raw) or line, None, path)
+            return None
+        try:
+            cls = registry.load(type_name)
+        except LannerError as exc:
+            tl, tc = _line_of(raw, "type", value=True)
+            self.error(f"{label}: {exc.message}", exc.hint, tl, tc, path)
+            return None
+        except Exception as exc:  # a broken third-party plugin must not crash validation
+            tl, tc = _line_of(raw, "type", value=True)
+            self.error(f"{label}: the plugin for `{type_name}` failed to load: {exc}",
+                       "reinstall the package that provides it", tl, tc, path)
+            return None
+        data = self.apply_defaults(type_name, raw)
+        built: dict[str, Any] = {}
+        for k, v in data.items():
+            field = cls.model_fields.get(k) or _field_by_alias(cls, k)
+            if field is not None and _contains_task(field.annotation):
+                built[k] = self.nested(field.annotation, raw if k in raw else None, k, v, f"{path}.{k}")
+            else:
+                built[k] = _plain(v)
+                if k in raw:
+                    self.check_templates(v, raw, k, f"{path}.{k}")
+        tid = raw.get("id")
+        if isinstance(tid, str):
+            if tid in self.seen_ids:
+                il, ic = _line_of(raw, "id", value=True)
+                self.error(f"{label}: duplicate task id `{tid}` (also used at {self.seen_ids[tid]})",
+                           "task ids must be unique in the whole flow, including errors and finally",
+                           il, ic, path)
+            else:
+                self.seen_ids[tid] = f"line {_node_line(raw)}"
+        try:
+            return cls.model_validate(built)
+        except pydantic.ValidationError as exc:
+            self.pydantic_errors(exc, raw, path, cls, f"{label}")
+            return None
+
+    def nested(self, annotation: Any, container: Any, key: Any, value: Any, path: str) -> Any:
+        """Build the tasks inside a flowable's property, following the property's type."""
+        origin = typing.get_origin(annotation)
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if isinstance(annotation, type) and issubclass(annotation, Task):
+            return self.task(container, key, value, path) if container is not None else value
+        if origin in (list, Iterable) and isinstance(value, list) and args:
+            return [self.nested(args[0], value, i, item, f"{path}[{i}]") for i, item in enumerate(value)]
+        if origin is dict and isinstance(value, dict) and len(args) == 2:
+            return {k: self.nested(args[1], value, k, v, f"{path}.{k}") for k, v in value.items()}
+        if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel) and isinstance(value, dict):
+            out: dict[str, Any] = {}
+            for k, v in value.items():
+                field = annotation.model_fields.get(k)
+                if field is not None and _contains_task(field.annotation):
+                    out[k] = self.nested(field.annotation, value, k, v, f"{path}.{k}")
+                else:
+                    out[k] = _plain(v)
+            return out
+        if origin is not None:  # a union: use the first member that holds tasks
+            for arg in args:
+                if _contains_task(arg):
+                    if (isinstance(value, list) and typing.get_origin(arg) is list) or (
+                        isinstance(value, dict) and typing.get_origin(arg) is not list
+                    ):
+                        return self.nested(arg, container, key, value, path)
+        if value is None:
+            return None
+        return _plain(value)
+
+    def apply_defaults(self, type_name: str, raw: dict[str, Any]) -> dict[str, Any]:
+        data = dict(raw)
+        for d in self.defaults:
+            dtype = str(d.get("type", ""))
+            if not dtype or not (type_name == dtype or type_name.startswith(dtype.rstrip(".") + ".")):
+                continue
+            values = d.get("values") or {}
+            if not isinstance(values, dict):
+                continue
+            if d.get("forced"):
+                data = _deep_merge(data, values)
+            else:
+                data = _deep_merge(values, data)
+        return data
+
+    # -- templates ---------------------------------------------------------------------------
+
+    def check_templates(self, value: Any, container: Any, key: Any, path: str) -> None:
+        if isinstance(value, str):
+            if "{" not in value:
+                return
+            from lanner import expr
+
+            try:
+                expr.check_syntax(value)
+            except expr.ExpressionError as exc:
+                line, col = _line_of(container, key, value=True)
+                self.errors.append(exc.located(Located(self.file, line, None, path)))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                self.check_templates(v, value, k, f"{path}.{k}")
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                self.check_templates(v, value, i, f"{path}[{i}]")
+
+    # -- pydantic errors → located messages --------------------------------------------------
+
+    def pydantic_errors(self, exc: pydantic.ValidationError, raw: Any, path: str, cls: type, label: str) -> None:
+        for err in exc.errors(include_url=False):
+            loc = [p for p in err["loc"]]
+            node: Any = raw
+            holder: Any = raw
+            last_key: Any = None
+            line = _node_line(raw)
+            col: int | None = None
+            for part in loc:
+                if isinstance(node, dict) and part in node:
+                    holder, last_key = node, part
+                    line, col = _line_of(node, part)
+                    node = node[part]
+                elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                    holder, last_key = node, part
+                    line, col = _line_of(node, part)
+                    node = node[part]
+            dotted = ".".join(str(p) for p in loc if not (isinstance(p, str) and p[:1].islower() and p in
+                                                          ("function-after", "function-before", "timedelta", "str", "bool", "int")))
+            where = f"{path}.{dotted}" if path and dotted else (path or dotted)
+            self.errors.append(self.explain(err, cls, label, where, line, col))
+            del holder, last_key
+
+    def explain(self, err: Any, cls: type, label: str, where: str, line: int | None,
+                col: int | None) -> LannerError:
+        kind = err["type"]
+        loc = err["loc"]
+        name = str(loc[-1]) if loc else ""
+        what = f"`{getattr(cls, '__name__', cls)}`"
+        type_hint = ""
+        if issubclass(cls, Task):
+            type_hint = f" of {what}"
+        if kind == "extra_forbidden":
+            known = _field_names(cls) if len(loc) == 1 else []
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.55)
+            hint = f"did you mean `{close[0]}`?" if close else (
+                "known properties: " + ", ".join(sorted(known)) if known else "remove it")
+            if close:
+                hint += " Known properties: " + ", ".join(sorted(known))
+            return ValidationError(f"{label}: unknown property `{name}`{type_hint}", hint=hint,
+                                   where=Located(self.file, line, col, where))
+        if kind == "missing":
+            return ValidationError(f"{label}: missing required property `{name}`{type_hint}",
+                                   hint=f"add `{name}: …`", where=Located(self.file, line, col, where))
+        if kind == "string_pattern_mismatch" and name == "id":
+            return ValidationError(f"{label}: `{err.get('input')}` is not a valid id",
+                                   hint="use letters, digits, `_` and `-` (task ids take no dots)",
+                                   where=Located(self.file, line, col, where))
+        if kind == "string_pattern_mismatch" and name == "namespace":
+            return ValidationError(f"{label}: `{err.get('input')}` is not a valid namespace",
+                                   hint="use lower-case letters, digits, `.`, `_` and `-`, e.g. company.team",
+                                   where=Located(self.file, line, col, where))
+        if kind == "too_short" and name == "tasks":
+            return ValidationError(f"{label}: `tasks` is empty", hint="add at least one task",
+                                   where=Located(self.file, line, col, where))
+        if kind == "literal_error":
+            return ValidationError(f"{label}: `{where}` is `{err.get('input')}`, not one of the allowed values",
+                                   hint=err["msg"].replace("Input should be", "use"),
+                                   where=Located(self.file, line, col, where))
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        got = err.get("input")
+        shown = f" (got `{_short(got)}`)" if got is not None and not isinstance(got, (dict, list)) else ""
+        return ValidationError(f"{label}: `{where}`: {msg}{shown}", hint="fix the value",
+                               where=Located(self.file, line, col, where))
+
+    # -- whole-flow checks -------------------------------------------------------------------
+
+    def check_flow(self, flow: Flow, root: Any) -> None:
+        seen: set[str] = set()
+        for i, inp in enumerate(flow.inputs):
+            if inp.id in seen:
+                line, col = _line_of(root.get("inputs"), i)
+                self.error(f"duplicate input `{inp.id}`", "input ids must be unique", line, col, f"inputs[{i}]")
+            seen.add(inp.id)
+        seen = set()
+        for i, out in enumerate(flow.outputs):
+            if out.id in seen:
+                line, col = _line_of(root.get("outputs"), i)
+                self.error(f"duplicate output `{out.id}`", "output ids must be unique", line, col, f"outputs[{i}]")
+            seen.add(out.id)
+        seen = set()
+        for i, trig in enumerate(flow.triggers):
+            if trig.id in seen:
+                line, col = _line_of(root.get("triggers"), i)
+                self.error(f"duplicate trigger id `{trig.id}`", "trigger ids must be unique", line, col,
+                           f"triggers[{i}]")
+            seen.add(trig.id)
+
+
+def _field_by_alias(cls: type[pydantic.BaseModel], name: str) -> Any:
+    for field in cls.model_fields.values():
+        if field.alias == name:
+            return field
+    return None
+
+
+def _field_names(cls: type) -> list[str]:
+    if not isinstance(cls, type) or not issubclass(cls, pydantic.BaseModel):
+        return []
+    return [f.alias or n for n, f in cls.model_fields.items()]
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."

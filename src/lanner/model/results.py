@@ -1,0 +1,58 @@
+"""Messages between the executor and workers, and log entries."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from lanner.model.state import StateType, iso, now
+
+LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+LEVEL_RANK = {name: i for i, name in enumerate(LEVELS)}
+
+
+@dataclasses.dataclass(slots=True)
+class LogEntry:
+    execution_id: str
+    task_run_id: str | None
+    task_id: str | None
+    level: str
+    message: str
+    timestamp: dt.datetime = dataclasses.field(default_factory=now)
+    attempt: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "executionId": self.execution_id,
+            "taskRunId": self.task_run_id,
+            "taskId": self.task_id,
+            "level": self.level,
+            "message": self.message,
+            "timestamp": iso(self.timestamp),
+            "attemptNumber": self.attempt,
+        }
+
+
+@dataclasses.dataclass(slots=True)
+class WorkerJob:
+    """A runnable task run handed to a worker, for one attempt."""
+
+    execution_id: str
+    task_run_id: str
+    attempt: int  # 1-based number of this attempt
+
+
+@dataclasses.dataclass(slots=True)
+class WorkerResult:
+    """What a worker reports after one attempt."""
+
+    execution_id: str
+    task_run_id: str
+    attempt: int
+    state: StateType  # SUCCESS, WARNING, FAILED or KILLED
+    outputs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    started: dt.datetime = dataclasses.field(default_factory=now)
+    ended: dt.datetime = dataclasses.field(default_factory=now)
+    worker_id: str | None = None
+    message: str | None = None  # why it failed, for people

@@ -1,0 +1,175 @@
+"""The variables a template sees (`flow`, `execution`, `taskrun`, `outputs`, …), Kestra's names.
+
+`outputs` and `tasks` are live read-only views over the execution rather than copies: a flow
+with 10,000 task runs would otherwise copy 10,000 entries for every task it dispatches.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from lanner.model.state import iso
+
+if TYPE_CHECKING:
+    from lanner.model.execution import Execution, TaskRun
+    from lanner.model.flow import Flow
+    from lanner.plugins.api import Task
+
+
+def _value_path(exe: "Execution", run: "TaskRun") -> list[str]:
+    """The iteration values that nest this run's outputs (outermost ancestor first)."""
+    path: list[str] = []
+    if run.value is not None:
+        path.append(run.value)
+    parent = exe.by_id.get(run.parent_id) if run.parent_id else None
+    while parent is not None:
+        if parent.value is not None:
+            path.append(parent.value)
+        parent = exe.by_id.get(parent.parent_id) if parent.parent_id else None
+    path.reverse()
+    return path
+
+
+class OutputsView(Mapping[str, Any]):
+    """`outputs.<taskId>`; runs inside loops nest by iteration value, as in Kestra."""
+
+    def __init__(self, exe: "Execution") -> None:
+        self._exe = exe
+
+    def _build(self, task_id: str) -> Any:
+        runs = [r for r in self._exe.by_task.get(task_id, ()) if r.outputs]
+        if not runs:
+            raise KeyError(task_id)
+        result: Any = None
+        for r in runs:
+            path = _value_path(self._exe, r)
+            if not path:
+                result = r.outputs
+                continue
+            if not isinstance(result, dict):
+                result = {}
+            node = result
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = r.outputs
+        return result
+
+    def __getitem__(self, key: str) -> Any:
+        return self._build(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([k for k, runs in list(self._exe.by_task.items()) if any(r.outputs for r in runs)])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class TasksView(Mapping[str, Any]):
+    """`tasks.<taskId>.state`, or `tasks.<taskId>.<value>.state` inside loops."""
+
+    def __init__(self, exe: "Execution") -> None:
+        self._exe = exe
+
+    def __getitem__(self, key: str) -> Any:
+        runs = self._exe.by_task.get(key)
+        if not runs:
+            raise KeyError(key)
+        result: dict[str, Any] = {}
+        for r in runs:
+            if r.value is None:
+                result = {"state": r.current.value}
+            else:
+                result[r.value] = {"state": r.current.value}
+        return result
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._exe.by_task))
+
+    def __len__(self) -> int:
+        return len(self._exe.by_task)
+
+
+def build(
+    flow: "Flow",
+    exe: "Execution",
+    run: "TaskRun | None" = None,
+    task: "Task | None" = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    execution: dict[str, Any] = {
+        "id": exe.id,
+        "startDate": iso(exe.state.start_date) if exe.state.start_date else None,
+        "originalId": exe.original_id or exe.id,
+        "state": exe.state.current.value if exe.state.current.terminated else "RUNNING",
+    }
+    if exe.state.current.terminated:
+        execution["outputs"] = exe.outputs
+    variables: dict[str, Any] = {
+        "flow": {"id": flow.id, "namespace": flow.namespace, "revision": exe.flow_revision},
+        "execution": execution,
+        "outputs": OutputsView(exe),
+        "tasks": TasksView(exe),
+        "labels": _labels(exe.labels),
+        "vars": flow.variables,
+        "envs": _envs(),
+        "globals": {},
+    }
+    if exe.inputs:
+        variables["inputs"] = exe.inputs
+    if exe.trigger:
+        variables["trigger"] = exe.trigger.get("variables", exe.trigger)
+    if task is not None:
+        variables["task"] = {"id": task.id, "type": task.type}
+    if run is not None:
+        taskrun: dict[str, Any] = {
+            "id": run.id,
+            "startDate": iso(run.state.start_date) if run.state.start_date else None,
+            "attemptsCount": max(len(run.attempts) - 1, 0) if run.attempts else 0,
+        }
+        if run.parent_id:
+            taskrun["parentId"] = run.parent_id
+        if run.value is not None:
+            taskrun["value"] = run.value
+        if run.iteration is not None:
+            taskrun["iteration"] = run.iteration
+        variables["taskrun"] = taskrun
+        parents = _parents(exe, run)
+        if parents:
+            variables["parents"] = parents
+            variables["parent"] = parents[0]
+    if extra:
+        variables.update(extra)
+    return variables
+
+
+def _parents(exe: "Execution", run: "TaskRun") -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    parent = exe.by_id.get(run.parent_id) if run.parent_id else None
+    while parent is not None:
+        if parent.value is not None or parent.outputs:
+            entry: dict[str, Any] = {"taskrun": {"value": parent.value}, "outputs": parent.outputs}
+            out.append(entry)
+        parent = exe.by_id.get(parent.parent_id) if parent.parent_id else None
+    return out
+
+
+def _labels(labels: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in labels.items():
+        if k.startswith("system."):
+            out.setdefault("system", {})[k[len("system."):]] = v
+        else:
+            out[k] = v
+    return out
+
+
+_ENVS: dict[str, str] | None = None
+
+
+def _envs() -> dict[str, str]:
+    global _ENVS
+    if _ENVS is None:
+        _ENVS = {k[4:].lower(): v for k, v in os.environ.items() if k.startswith("ENV_")}
+    return _ENVS

@@ -1,0 +1,123 @@
+"""Sleep and the flowable tasks. Flowables only *resolve* their children; the engine runs them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from lanner.model.duration import parse_duration
+from lanner.model.property import Duration
+from lanner.model.state import StateType
+from lanner.plugins.api import FlowableTask, Group, Resolution, RunContext, RunnableTask, Task, TaskFailure
+
+
+class Sleep(RunnableTask):
+    duration: Duration
+
+    def run(self, ctx: RunContext) -> None:
+        d = parse_duration(ctx.render(self.duration) if isinstance(self.duration, str) else self.duration)
+        if not ctx.sleep(d.total_seconds()):
+            raise TaskFailure("Sleep was cancelled")
+        return None
+
+
+def _enabled(tasks: list[Task] | None) -> list[Task]:
+    return [t for t in tasks or [] if not t.disabled]
+
+
+class Sequential(FlowableTask):
+    tasks: list[Task] = Field(min_length=1)
+
+    def resolve(self, ctx: RunContext) -> Resolution:
+        return Resolution([Group(_enabled(self.tasks))])
+
+
+class AllowFailure(Sequential):
+    """Like Sequential, but a failure inside ends this task WARNING and the flow goes on."""
+
+    def final_state(self, state: StateType) -> StateType:
+        return StateType.WARNING if state is StateType.FAILED else state
+
+
+class Parallel(FlowableTask):
+    tasks: list[Task] = Field(min_length=1)
+    concurrent: int = Field(default=0, ge=0)
+
+    def resolve(self, ctx: RunContext) -> Resolution:
+        return Resolution([Group([t]) for t in _enabled(self.tasks)], concurrency=self.concurrent)
+
+
+class If(FlowableTask):
+    condition: str | bool | int
+    then: list[Task] = Field(min_length=1)
+    else_: list[Task] | None = Field(default=None, alias="else")
+
+    def resolve(self, ctx: RunContext) -> Resolution:
+        result = ctx.is_true(self.condition)
+        branch = self.then if result else (self.else_ or [])
+        return Resolution([Group(_enabled(branch))], outputs={"evaluationResult": result})
+
+
+class Switch(FlowableTask):
+    value: str | int | bool
+    cases: dict[str, list[Task]] | None = None
+    defaults: list[Task] | None = None
+
+    @field_validator("cases", mode="before")
+    @classmethod
+    def _keys(cls, v: Any) -> Any:
+        return {str(k).lower() if isinstance(k, bool) else str(k): t for k, t in v.items()} if isinstance(v, dict) else v
+
+    def child_lists(self) -> dict[str, list[Task]]:
+        out = {f"cases.{k}": v for k, v in (self.cases or {}).items()}
+        if self.defaults:
+            out["defaults"] = self.defaults
+        for name in ("errors", "finally_"):
+            if getattr(self, name):
+                out["finally" if name == "finally_" else name] = getattr(self, name)
+        return out
+
+    def resolve(self, ctx: RunContext) -> Resolution:
+        rendered = ctx.render(self.value) if isinstance(self.value, str) else self.value
+        key = json.dumps(rendered) if not isinstance(rendered, str) else rendered
+        if isinstance(rendered, bool):
+            key = "true" if rendered else "false"
+        cases = self.cases or {}
+        if key in cases:
+            return Resolution([Group(_enabled(cases[key]))], outputs={"value": key, "defaults": False})
+        if self.defaults:
+            return Resolution([Group(_enabled(self.defaults))], outputs={"value": key, "defaults": True})
+        raise TaskFailure(f"Switch: no case matches `{key}` and there are no `defaults`")
+
+
+class ForEach(FlowableTask):
+    values: str | list[Any]
+    tasks: list[Task] = Field(min_length=1)
+    concurrencyLimit: int = Field(default=1, ge=0)
+
+    def resolve(self, ctx: RunContext) -> Resolution:
+        values = self.values
+        if isinstance(values, str):
+            rendered = ctx.render_typed(values)
+            if isinstance(rendered, str):
+                try:
+                    rendered = json.loads(rendered)
+                except json.JSONDecodeError as exc:
+                    raise TaskFailure(f"ForEach `values` is not a JSON list: {exc.msg} in `{rendered[:80]}`") from None
+            values = rendered
+        else:
+            values = [ctx.render(v) if isinstance(v, str) else v for v in values]
+        if not isinstance(values, list):
+            raise TaskFailure(f"ForEach `values` must be a list, got {type(values).__name__}")
+        nulls = sum(1 for v in values if v is None)
+        if nulls:
+            raise TaskFailure(f"Found '{nulls}' null values on Each, with values={json.dumps(values)}")
+        seen: dict[str, None] = {}
+        for v in values:
+            key = v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
+            seen.setdefault(key, None)
+        children = _enabled(self.tasks)
+        groups = [Group(children, value=v, iteration=i) for i, v in enumerate(seen)]
+        return Resolution(groups, concurrency=self.concurrencyLimit)

@@ -1,0 +1,66 @@
+"""Finds the class of a task by its Kestra type name.
+
+Plugins register through the `lanner.plugins` entry-point group (name = Kestra type or alias,
+value = `module:Class`), so a third-party package adds tasks the same way the built-ins do.
+Only the plugins a flow names are imported: start-up time is a feature.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.metadata
+from typing import TYPE_CHECKING
+
+from lanner.errors import LannerError
+
+if TYPE_CHECKING:
+    from lanner.plugins.api import Task
+
+_GROUP = "lanner.plugins"
+_targets: dict[str, str] | None = None
+_loaded: dict[str, "type[Task]"] = {}
+
+
+def _entry_points() -> dict[str, str]:
+    global _targets
+    if _targets is None:
+        _targets = {ep.name: ep.value for ep in importlib.metadata.entry_points(group=_GROUP)}
+    return _targets
+
+
+def known_types() -> list[str]:
+    return sorted(_entry_points())
+
+
+def register(type_name: str, cls: "type[Task]") -> None:
+    """Register a class directly (tests, embedding); entry points are the normal way."""
+    _entry_points()[type_name] = f"{cls.__module__}:{cls.__qualname__}"
+    _loaded[type_name] = cls
+
+
+def load(type_name: str) -> "type[Task]":
+    cls = _loaded.get(type_name)
+    if cls is not None:
+        return cls
+    target = _entry_points().get(type_name)
+    if target is None:
+        raise LannerError(f"unknown task type `{type_name}`", hint=suggest_type(type_name))
+    module_name, _, attr = target.partition(":")
+    obj: object = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    _loaded[type_name] = obj  # type: ignore[assignment]
+    return obj  # type: ignore[return-value]
+
+
+def suggest_type(type_name: str) -> str:
+    names = known_types()
+    close = difflib.get_close_matches(type_name, names, n=3, cutoff=0.6)
+    if not close:
+        # Compare the short class names too: `io.kestra.plugin.core.log.Logg` → Log.
+        short = type_name.rsplit(".", 1)[-1].lower()
+        close = [n for n in names if n.rsplit(".", 1)[-1].lower() == short][:3]
+    if close:
+        return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
+    return "run `lanner plugins` to list the task types this installation knows"

@@ -1,0 +1,141 @@
+"""Executions, task runs and logs in the database.
+
+`save` writes, in one transaction, the execution header and only the task runs that changed:
+the executor's effects are persisted before anything acts on them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from lanner.model.execution import Execution, TaskRun
+from lanner.model.results import LogEntry
+from lanner.model.state import iso
+from lanner.storage import tables
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), default=str)
+
+
+class Repository:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._seq: dict[str, dict[str, int]] = {}
+
+    # -- executions --------------------------------------------------------------------------
+
+    def save(self, exe: Execution, runs: Iterable[TaskRun] = (), header: bool = True,
+             logs: Iterable[LogEntry] = ()) -> None:
+        seqs = self._seq.setdefault(exe.id, {})
+        new_rows, changed_rows = [], []
+        for run in runs:
+            row = {"id": run.id, "execution_id": exe.id, "state": run.current.value, "data": _dumps(run.to_json())}
+            if run.id in seqs:
+                changed_rows.append(row)
+            else:
+                seqs[run.id] = len(seqs)
+                row["seq"] = seqs[run.id]
+                new_rows.append(row)
+        log_rows = [_log_row(e) for e in logs]
+        with self.engine.begin() as conn:
+            if header:
+                self._save_header(conn, exe)
+            if new_rows:
+                conn.execute(tables.task_runs.insert(), new_rows)
+            if changed_rows:
+                t = tables.task_runs
+                conn.execute(
+                    t.update().where(t.c.id == sa.bindparam("rid")).values(state=sa.bindparam("st"), data=sa.bindparam("dt")),
+                    [{"rid": r["id"], "st": r["state"], "dt": r["data"]} for r in changed_rows],
+                )
+            if log_rows:
+                conn.execute(tables.logs.insert(), log_rows)
+
+    def _save_header(self, conn: sa.Connection, exe: Execution) -> None:
+        t = tables.executions
+        values = {
+            "namespace": exe.namespace,
+            "flow_id": exe.flow_id,
+            "state": exe.state.current.value,
+            "start_date": iso(exe.state.start_date) if exe.state.start_date else None,
+            "end_date": iso(exe.state.end_date) if exe.state.end_date else None,
+            "data": _dumps(exe.header_json()),
+        }
+        updated = conn.execute(t.update().where(t.c.id == exe.id).values(**values)).rowcount
+        if not updated:
+            conn.execute(t.insert().values(id=exe.id, **values))
+
+    def get(self, execution_id: str) -> Execution | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(tables.executions.c.data).where(tables.executions.c.id == execution_id)).first()
+            if row is None:
+                return None
+            runs = conn.execute(
+                sa.select(tables.task_runs.c.id, tables.task_runs.c.data)
+                .where(tables.task_runs.c.execution_id == execution_id)
+                .order_by(tables.task_runs.c.seq)
+            ).all()
+        self._seq[execution_id] = {r.id: i for i, r in enumerate(runs)}
+        return Execution.from_json(json.loads(row.data), [json.loads(r.data) for r in runs])
+
+    def find_by_prefix(self, prefix: str) -> list[str]:
+        t = tables.executions
+        with self.engine.connect() as conn:
+            return [r.id for r in conn.execute(sa.select(t.c.id).where(t.c.id.like(prefix + "%")).limit(5))]
+
+    def search(self, namespace: str | None = None, flow_id: str | None = None, state: str | None = None,
+               limit: int = 50) -> list[dict[str, Any]]:
+        t = tables.executions
+        q = sa.select(t.c.id, t.c.namespace, t.c.flow_id, t.c.state, t.c.start_date, t.c.end_date)
+        if namespace:
+            q = q.where(sa.or_(t.c.namespace == namespace, t.c.namespace.like(namespace + ".%")))
+        if flow_id:
+            q = q.where(t.c.flow_id == flow_id)
+        if state:
+            q = q.where(t.c.state == state.upper())
+        q = q.order_by(t.c.start_date.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def unfinished(self) -> list[str]:
+        t = tables.executions
+        terminal = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED")
+        with self.engine.connect() as conn:
+            return [r.id for r in conn.execute(sa.select(t.c.id).where(t.c.state.not_in(terminal)))]
+
+    # -- logs --------------------------------------------------------------------------------
+
+    def add_logs(self, entries: Iterable[LogEntry]) -> None:
+        rows = [_log_row(e) for e in entries]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(tables.logs.insert(), rows)
+
+    def logs(self, execution_id: str, min_level: str | None = None, task_id: str | None = None) -> list[dict[str, Any]]:
+        from lanner.model.results import LEVEL_RANK, LEVELS
+
+        t = tables.logs
+        q = sa.select(t).where(t.c.execution_id == execution_id).order_by(t.c.seq)
+        if min_level:
+            q = q.where(t.c.level.in_(LEVELS[LEVEL_RANK[min_level.upper()]:]))
+        if task_id:
+            q = q.where(t.c.task_id == task_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def _log_row(e: LogEntry) -> dict[str, Any]:
+    return {
+        "execution_id": e.execution_id,
+        "task_run_id": e.task_run_id,
+        "task_id": e.task_id,
+        "attempt": e.attempt,
+        "level": e.level,
+        "timestamp": iso(e.timestamp),
+        "message": e.message,
+    }

@@ -1,0 +1,145 @@
+"""The worker's `RunContext`: rendering, logging, sleeping, files — everything a plugin may touch."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from lanner.model.results import LEVEL_RANK, LogEntry
+
+
+class TaskLogger:
+    """Sends log lines to the runtime as they happen; masks secrets; honours `logLevel`."""
+
+    def __init__(self, sink: Callable[[LogEntry], None], execution_id: str, run_id: str, task_id: str,
+                 attempt: int, min_level: str | None, secrets: list[str]) -> None:
+        self._sink = sink
+        self._ids = (execution_id, run_id, task_id, attempt)
+        self._min = LEVEL_RANK.get(min_level or "TRACE", 0)
+        self._secrets = secrets
+
+    def _log(self, level: str, message: str) -> None:
+        if LEVEL_RANK[level] < self._min:
+            return
+        for s in self._secrets:
+            if s:
+                message = message.replace(s, "******")
+        e, r, t, a = self._ids
+        self._sink(LogEntry(e, r, t, level, message, attempt=a))
+
+    def trace(self, message: str) -> None:
+        self._log("TRACE", message)
+
+    def debug(self, message: str) -> None:
+        self._log("DEBUG", message)
+
+    def info(self, message: str) -> None:
+        self._log("INFO", message)
+
+    def warn(self, message: str) -> None:
+        self._log("WARN", message)
+
+    def error(self, message: str) -> None:
+        self._log("ERROR", message)
+
+
+class Services:
+    """What `read()`, `secret()` and `errorLogs()` reach in templates."""
+
+    def __init__(self, ctx: "WorkerContext") -> None:
+        self._ctx = ctx
+
+    def read(self, uri: str) -> str:
+        return self._ctx.read_file(uri).decode("utf-8", "replace")
+
+    def error_logs(self) -> list[dict[str, Any]]:
+        return self._ctx.error_logs()
+
+    def secret(self, name: str) -> str:
+        from lanner.worker.secrets import secret
+
+        value = secret(name)
+        self._ctx.secrets.append(value)
+        return value
+
+
+class WorkerContext:
+    def __init__(
+        self,
+        *,
+        execution_id: str,
+        task_run_id: str,
+        task_id: str,
+        attempt: int,
+        variables: Mapping[str, Any],
+        sink: Callable[[LogEntry], None],
+        files: Any,
+        namespace: str,
+        flow_id: str,
+        log_level: str | None,
+        error_logs: Callable[[], list[dict[str, Any]]] | None = None,
+        fetch_logs: Callable[..., list[str]] | None = None,
+    ) -> None:
+        self.execution_id = execution_id
+        self.task_run_id = task_run_id
+        self.task_id = task_id
+        self.attempt = attempt
+        self.variables = variables
+        self.cancelled = threading.Event()
+        self.secrets: list[str] = []
+        self.logger = TaskLogger(sink, execution_id, task_run_id, task_id, attempt, log_level, self.secrets)
+        self._files = files
+        self._namespace = namespace
+        self._flow_id = flow_id
+        self._workdir: Path | None = None
+        self._error_logs = error_logs
+        if fetch_logs is not None:
+            self.fetch_logs = fetch_logs
+        self._services = Services(self)
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def render(self, value: Any) -> Any:
+        from lanner import expr
+
+        return expr.render_value(value, self.variables, self._services)
+
+    def render_typed(self, value: Any) -> Any:
+        from lanner import expr
+
+        return expr.render_value_typed(value, self.variables, self._services)
+
+    def is_true(self, value: Any) -> bool:
+        from lanner import expr
+
+        if isinstance(value, str):
+            value = expr.render(value, self.variables, self._services)
+        return expr.is_truthy(value)
+
+    # -- time, files, logs -------------------------------------------------------------------
+
+    def sleep(self, seconds: float) -> bool:
+        return not self.cancelled.wait(max(seconds, 0))
+
+    def working_dir(self) -> Path:
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix=f"lanner-{self.task_id}-"))
+        return self._workdir
+
+    def put_file(self, name: str, data: bytes) -> str:
+        return self._files.put(self._namespace, self._flow_id, self.execution_id, self.task_id,
+                               self.task_run_id, name, data)
+
+    def read_file(self, uri: str) -> bytes:
+        return self._files.get(uri)
+
+    def error_logs(self) -> list[dict[str, Any]]:
+        return self._error_logs() if self._error_logs else []
+
+    def close(self) -> None:
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)

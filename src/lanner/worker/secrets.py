@@ -1,0 +1,21 @@
+"""Secrets, Kestra open-source style: environment variables `SECRET_<NAME>`, base64-encoded."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+
+from lanner.errors import LannerError
+
+
+def secret(name: str) -> str:
+    key = f"SECRET_{name}"
+    raw = os.environ.get(key)
+    if raw is None:
+        raise LannerError(f"secret `{name}` is not set", hint=f"set the environment variable {key} to its base64 value")
+    try:
+        return base64.b64decode(raw, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise LannerError(f"secret `{name}`: {key} is not valid base64",
+                          hint=f"set it with: export {key}=$(printf %s 'value' | base64)") from None

@@ -1,0 +1,214 @@
+"""The worker: runs one attempt of a runnable task run, and owns its timeout and cancellation.
+
+Tasks run on a pool of threads (most of a task's time is waiting: sleeps, containers, HTTP, Redis,
+subprocesses). A timeout or a kill sets the attempt's `cancelled` event; cooperative plugins
+(Sleep, scripts, containers) stop at once. A plugin that ignores it is abandoned after a grace
+period and its attempt is reported anyway, so one stuck plugin never holds an execution.
+Exactly one result is reported per attempt.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import datetime as dt
+import os
+import threading
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from lanner.errors import LannerError
+from lanner.model.duration import parse_duration
+from lanner.model.results import LogEntry, WorkerResult
+from lanner.model.state import StateType, now
+from lanner.plugins.api import Output, RunnableTask, TaskFailure
+from lanner.worker.context import WorkerContext
+
+KILL_GRACE_SECONDS = float(os.environ.get("LANNER_KILL_GRACE", "10"))
+
+
+@dataclasses.dataclass(slots=True)
+class Job:
+    execution_id: str
+    task_run_id: str
+    attempt: int
+    task: RunnableTask
+    variables: Mapping[str, Any]
+    namespace: str
+    flow_id: str
+
+
+class _Running:
+    def __init__(self, job: Job, ctx: WorkerContext) -> None:
+        self.job = job
+        self.ctx = ctx
+        self.started = now()
+        self.reported = False
+        self.lock = threading.Lock()
+        self.timeout: threading.Timer | None = None
+        self.reason: str | None = None  # "timeout" or "kill"
+
+
+class Worker:
+    def __init__(
+        self,
+        report: Callable[[WorkerResult], None],
+        log_sink: Callable[[LogEntry], None],
+        files: Any,
+        threads: int = 16,
+        error_logs: Callable[[str], list[dict[str, Any]]] | None = None,
+        fetch_logs: Callable[..., list[str]] | None = None,
+        worker_id: str = "local",
+    ) -> None:
+        self._report = report
+        self._sink = log_sink
+        self._files = files
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lanner-worker")
+        self._running: dict[str, _Running] = {}
+        self._lock = threading.Lock()
+        self._error_logs = error_logs
+        self._fetch_logs = fetch_logs
+        self.worker_id = worker_id
+
+    # -- the runtime's side ------------------------------------------------------------------
+
+    def submit(self, job: Job) -> None:
+        ctx = WorkerContext(
+            execution_id=job.execution_id, task_run_id=job.task_run_id, task_id=job.task.id, attempt=job.attempt,
+            variables=job.variables, sink=self._sink, files=self._files, namespace=job.namespace,
+            flow_id=job.flow_id, log_level=job.task.logLevel,
+            error_logs=(lambda: self._error_logs(job.execution_id)) if self._error_logs else None,
+            fetch_logs=self._fetch_logs,
+        )
+        running = _Running(job, ctx)
+        with self._lock:
+            self._running[job.task_run_id] = running
+        self._pool.submit(self._run, running)
+
+    def cancel(self, task_run_id: str) -> None:
+        with self._lock:
+            running = self._running.get(task_run_id)
+        if running is None:
+            return
+        running.reason = running.reason or "kill"
+        running.ctx.cancelled.set()
+        timer = threading.Timer(KILL_GRACE_SECONDS, self._abandon, (running, StateType.KILLED,
+                                "the task did not stop within the kill grace period; abandoned"))
+        timer.daemon = True
+        timer.start()
+
+    def running_count(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def shutdown(self, wait: bool = True) -> None:
+        with self._lock:
+            running = list(self._running.values())
+        for r in running:
+            r.ctx.cancelled.set()
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+    # -- one attempt -------------------------------------------------------------------------
+
+    def _run(self, running: _Running) -> None:
+        job, ctx = running.job, running.ctx
+        state = StateType.SUCCESS
+        outputs: dict[str, Any] = {}
+        message: str | None = None
+        try:
+            if ctx.cancelled.is_set():
+                raise TaskFailure("cancelled before it started")
+            self._arm_timeout(running)
+            result = job.task.run(ctx)
+            if isinstance(result, Output):
+                outputs = _jsonable(result.values)
+                if result.state is not None:
+                    state = result.state
+            elif isinstance(result, Mapping):
+                outputs = _jsonable(dict(result))
+        except TaskFailure as exc:
+            state, message, outputs = StateType.FAILED, exc.message, _jsonable(exc.outputs)
+        except LannerError as exc:
+            state, message = StateType.FAILED, exc.render()
+        except Exception as exc:  # noqa: BLE001 - a plugin bug fails the task, never the worker
+            state, message = StateType.FAILED, f"{type(exc).__name__}: {exc}"
+            ctx.logger.debug("".join(traceback.format_exception(exc)))
+        finally:
+            if running.timeout is not None:
+                running.timeout.cancel()
+            ctx.close()
+        if running.reason == "kill":
+            state, message = StateType.KILLED, message if state is StateType.FAILED and message and "cancelled" not in message else None
+            message = message or "killed"
+        elif running.reason == "timeout":
+            state = StateType.FAILED
+            message = self._timeout_message(job)
+        if message and state in (StateType.FAILED, StateType.KILLED):
+            ctx.logger.error(message) if state is StateType.FAILED else ctx.logger.warn(f"Task {message}")
+        self._finish(running, state, outputs, message)
+
+    def _arm_timeout(self, running: _Running) -> None:
+        raw = running.job.task.timeout
+        if raw is None:
+            return
+        try:
+            value = running.ctx.render(raw) if isinstance(raw, str) else raw
+            seconds = parse_duration(value).total_seconds()
+        except LannerError as exc:
+            raise TaskFailure(f"invalid timeout: {exc.render()}") from None
+
+        def expire() -> None:
+            running.reason = running.reason or "timeout"
+            running.ctx.cancelled.set()
+            grace = threading.Timer(KILL_GRACE_SECONDS, self._abandon,
+                                    (running, StateType.FAILED, self._timeout_message(running.job)))
+            grace.daemon = True
+            grace.start()
+
+        running.timeout = threading.Timer(seconds, expire)
+        running.timeout.daemon = True
+        running.timeout.start()
+
+    @staticmethod
+    def _timeout_message(job: Job) -> str:
+        raw = job.task.timeout
+        if isinstance(raw, dt.timedelta):
+            total = raw.total_seconds()
+            h, rest = divmod(total, 3600)
+            m, s = divmod(rest, 60)
+            return f"Timeout after {int(h):d}:{int(m):02d}:{s:06.3f}"
+        return f"Timeout after {raw}"
+
+    def _abandon(self, running: _Running, state: StateType, message: str) -> None:
+        if not running.reported:
+            running.ctx.logger.error(message)
+            self._finish(running, state, {}, message)
+
+    def _finish(self, running: _Running, state: StateType, outputs: dict[str, Any], message: str | None) -> None:
+        with running.lock:
+            if running.reported:
+                return
+            running.reported = True
+        with self._lock:
+            self._running.pop(running.job.task_run_id, None)
+        job = running.job
+        self._report(WorkerResult(job.execution_id, job.task_run_id, job.attempt, state, outputs,
+                                  running.started, now(), self.worker_id, message))
+
+
+def _jsonable(value: Any) -> Any:
+    """Outputs are stored as JSON: turn dates and other scalars into their printed form."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dt.datetime):
+        from lanner.model.state import iso
+
+        return iso(value)
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)

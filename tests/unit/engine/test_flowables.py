@@ -1,0 +1,241 @@
+"""Flowable scopes with local errors/finally, matching Kestra's FinallyTest outcome table."""
+
+from __future__ import annotations
+
+import pytest
+
+from lanner.model.state import StateType
+
+from tests.unit.engine.driver import Driver
+
+IF_BLOCK = """
+      - id: if
+        type: io.kestra.plugin.core.flow.If
+        condition: "{{ inputs.failed == false }}"
+        then:
+          - id: ok
+            type: io.kestra.plugin.core.debug.Return
+            format: ok
+        else:
+          - id: ko
+            type: io.kestra.plugin.core.execution.Fail
+"""
+ERRORS = """
+    errors:
+      - id: e1
+        type: io.kestra.plugin.core.log.Log
+        message: e1
+      - id: e2
+        type: io.kestra.plugin.core.log.Log
+        message: e2
+"""
+FINALLY = """
+    finally:
+      - id: a1
+        type: io.kestra.plugin.core.log.Log
+        message: a1
+      - id: a2
+        type: io.kestra.plugin.core.log.Log
+        message: a2
+"""
+
+
+def wrap(kind: str, extra: str = "", errors: bool = True) -> str:
+    return f"""
+id: f
+namespace: company.team
+inputs:
+  - id: failed
+    type: BOOL
+tasks:
+  - id: group
+    type: io.kestra.plugin.core.flow.{kind}
+{extra}    tasks:
+{IF_BLOCK}{ERRORS if errors else ""}{FINALLY}"""
+
+
+def drive(text: str, failed: bool) -> Driver:
+    d = Driver(text, {"ko": StateType.FAILED})
+    d.exe.inputs = {"failed": failed}
+    d.run()
+    return d
+
+
+@pytest.mark.parametrize("kind,extra", [("Sequential", ""), ("AllowFailure", ""), ("Parallel", "")])
+@pytest.mark.parametrize("errors", [True, False])
+def test_group_success_runs_finally_only(kind: str, extra: str, errors: bool) -> None:
+    d = drive(wrap(kind, extra, errors), failed=False)
+    assert d.exe.state.current is StateType.SUCCESS
+    assert d.created_order() == ["group", "if", "ok", "a1", "a2"]
+
+
+@pytest.mark.parametrize("kind,final", [("Sequential", "FAILED"), ("AllowFailure", "WARNING"), ("Parallel", "FAILED")])
+def test_group_failure_runs_errors_then_finally_once(kind: str, final: str) -> None:
+    d = drive(wrap(kind), failed=True)
+    assert d.exe.state.current.value == final
+    assert d.created_order() == ["group", "if", "ko", "e1", "e2", "a1", "a2"]
+    assert d.states()["ko"] == "FAILED" and d.states()["a2"] == "SUCCESS"
+
+
+def test_foreach_runs_its_finally_once_after_all_iterations() -> None:
+    text = wrap("ForEach", "    values: [\"1\", \"2\", \"3\"]\n    concurrencyLimit: 0\n")
+    d = drive(text, failed=False)
+    assert d.exe.state.current is StateType.SUCCESS
+    assert len(d.exe.task_runs) == 9  # group + 3×(if, ok) + a1 + a2
+    assert d.created_order()[-2:] == ["a1", "a2"]
+    assert {r.value for r in d.exe.task_runs if r.task_id == "if"} == {"1", "2", "3"}
+
+
+def test_foreach_failure_runs_errors_and_finally_once() -> None:
+    text = wrap("ForEach", "    values: [\"1\", \"2\", \"3\"]\n    concurrencyLimit: 0\n")
+    d = drive(text, failed=True)
+    assert d.exe.state.current is StateType.FAILED
+    assert len(d.exe.task_runs) == 11
+    assert d.created_order()[-4:] == ["e1", "e2", "a1", "a2"]
+
+
+def test_sequential_foreach_failure_stops_the_remaining_iterations() -> None:
+    text = wrap("ForEach", "    values: [\"1\", \"2\", \"3\"]\n")
+    d = drive(text, failed=True)
+    assert [r.value for r in d.exe.task_runs if r.task_id == "if"] == ["1"]
+
+
+def test_a_failed_group_stops_the_flow_and_runs_the_flow_finally() -> None:
+    text = """
+id: f
+namespace: company.team
+tasks:
+  - id: seq
+    type: io.kestra.plugin.core.flow.Sequential
+    tasks:
+      - id: ko
+        type: io.kestra.plugin.core.execution.Fail
+  - id: ok
+    type: io.kestra.plugin.core.log.Log
+    message: never
+finally:
+  - id: a1
+    type: io.kestra.plugin.core.log.Log
+    message: a1
+"""
+    d = Driver(text, {"ko": StateType.FAILED})
+    d.run()
+    assert d.created_order() == ["seq", "ko", "a1"]
+    assert d.exe.state.current is StateType.FAILED
+
+
+def test_nested_local_and_flow_handlers_run_in_kestras_order() -> None:
+    text = """
+id: demo
+namespace: company.team
+tasks:
+  - id: seq
+    type: io.kestra.plugin.core.flow.Sequential
+    tasks:
+      - {id: a, type: io.kestra.plugin.core.execution.Fail}
+      - {id: b, type: io.kestra.plugin.core.log.Log, message: never}
+    errors:  [{id: seq_err, type: io.kestra.plugin.core.log.Log, message: "{{ execution.state }}"}]
+    finally: [{id: seq_fin, type: io.kestra.plugin.core.log.Log, message: cleanup}]
+  - {id: c, type: io.kestra.plugin.core.log.Log, message: never}
+errors:         [{id: flow_err, type: io.kestra.plugin.core.log.Log, message: alert}]
+finally:        [{id: flow_fin, type: io.kestra.plugin.core.log.Log, message: cleanup}]
+afterExecution: [{id: after, type: io.kestra.plugin.core.log.Log, message: "{{ execution.state }}"}]
+"""
+    d = Driver(text, {"a": StateType.FAILED})
+    d.run()
+    assert d.created_order() == ["seq", "a", "seq_err", "seq_fin", "flow_err", "flow_fin", "after"]
+    assert d.exe.state.current is StateType.FAILED
+
+
+def test_finally_of_a_sequential_inside_a_foreach_runs_once_per_iteration() -> None:
+    text = """
+id: f
+namespace: company.team
+tasks:
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEach
+    values: ["a", "b"]
+    tasks:
+      - id: seq
+        type: io.kestra.plugin.core.flow.Sequential
+        tasks:
+          - {id: work, type: io.kestra.plugin.core.log.Log, message: "{{ parent.taskrun.value }}"}
+        finally:
+          - {id: clean, type: io.kestra.plugin.core.log.Log, message: clean}
+"""
+    d = Driver(text)
+    d.run()
+    assert [r.task_id for r in d.exe.task_runs].count("clean") == 2
+    assert d.exe.state.current is StateType.SUCCESS
+
+
+def test_kill_reaches_running_children_and_every_started_finally_runs() -> None:
+    text = """
+id: f
+namespace: company.team
+tasks:
+  - id: par
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+      - {id: p1, type: io.kestra.plugin.core.log.Log, message: x}
+      - {id: p2, type: io.kestra.plugin.core.log.Log, message: x}
+    finally:
+      - {id: par_fin, type: io.kestra.plugin.core.log.Log, message: x}
+finally:
+  - {id: flow_fin, type: io.kestra.plugin.core.log.Log, message: x}
+"""
+    d = Driver(text)
+    d.start()
+    assert sorted(r.task_id for r in d.pending) == ["p1", "p2"]
+    d.kill()
+    while d.step():
+        pass
+    assert d.states() == {"par": "KILLED", "p1": "KILLED", "p2": "KILLED", "par_fin": "SUCCESS", "flow_fin": "SUCCESS"}
+    assert d.exe.state.current is StateType.KILLED
+
+
+def test_switch_picks_the_matching_case_or_defaults_and_fails_without_either() -> None:
+    text = """
+id: f
+namespace: company.team
+inputs:
+  - {id: v, type: STRING}
+tasks:
+  - id: sw
+    type: io.kestra.plugin.core.flow.Switch
+    value: "{{ inputs.v }}"
+    cases:
+      A: [{id: a, type: io.kestra.plugin.core.log.Log, message: a}]
+      B: [{id: b, type: io.kestra.plugin.core.log.Log, message: b}]
+"""
+    for value, expected in (("A", ["sw", "a"]), ("B", ["sw", "b"])):
+        d = Driver(text)
+        d.exe.inputs = {"v": value}
+        d.run()
+        assert d.created_order() == expected
+        assert d.exe.state.current is StateType.SUCCESS
+    d = Driver(text)
+    d.exe.inputs = {"v": "Z"}
+    d.run()
+    assert d.states() == {"sw": "FAILED"}
+    assert d.exe.state.current is StateType.FAILED
+
+
+def test_parallel_concurrency_limits_how_many_branches_run_at_once() -> None:
+    text = """
+id: f
+namespace: company.team
+tasks:
+  - id: par
+    type: io.kestra.plugin.core.flow.Parallel
+    concurrent: 2
+    tasks:
+      - {id: p1, type: io.kestra.plugin.core.log.Log, message: x}
+      - {id: p2, type: io.kestra.plugin.core.log.Log, message: x}
+      - {id: p3, type: io.kestra.plugin.core.log.Log, message: x}
+"""
+    d = Driver(text)
+    d.start()
+    assert len(d.pending) == 2
+    d.run()
+    assert d.exe.state.current is StateType.SUCCESS
