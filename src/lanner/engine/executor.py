@@ -44,7 +44,24 @@ class Effects:
     cancel: list[str] = dataclasses.field(default_factory=list)
     retries: list[tuple[str, dt.datetime]] = dataclasses.field(default_factory=list)
     logs: list[LogEntry] = dataclasses.field(default_factory=list)
+    subflows: list["SubflowStart"] = dataclasses.field(default_factory=list)
+    kill_executions: list[str] = dataclasses.field(default_factory=list)  # child executions to kill
+    resumes: list[tuple[str, dt.datetime, StateType]] = dataclasses.field(default_factory=list)
     ended: bool = False  # the execution is terminal and has nothing left to run
+
+
+@dataclasses.dataclass(slots=True)
+class SubflowStart:
+    """Start execution `execution_id` of flow `namespace.flow_id` for the Subflow run `run_id`."""
+
+    run_id: str
+    execution_id: str
+    namespace: str
+    flow_id: str
+    revision: int | None
+    inputs: dict[str, Any]
+    labels: dict[str, str]
+    wait: bool
 
 
 class Executor:
@@ -107,6 +124,38 @@ class Executor:
         ):
             self._set_execution(StateType.RUNNING)
         self._dispatch(run)
+        return self._finish()
+
+    def on_subflow_end(self, run_id: str, state: StateType, outputs: dict[str, Any]) -> Effects:
+        """The child execution of a waiting Subflow run ended."""
+        self._begin()
+        run = self.exe.by_id.get(run_id)
+        if run is None or run.current.terminated:
+            return self._finish()
+        from lanner.plugins.core.execution import Subflow
+
+        task = self.index[run.task_id].task
+        assert isinstance(task, Subflow)
+        run.outputs = {**run.outputs, "state": state.value, "outputs": outputs}
+        if task.transmitFailed:
+            result = state if state in (StateType.FAILED, StateType.KILLED, StateType.WARNING,
+                                        StateType.CANCELLED) else StateType.SUCCESS
+        else:
+            result = StateType.SUCCESS
+        if self._stopping and result is StateType.SUCCESS:
+            result = StateType.KILLED if self.exe.kill else result
+        self._end_run(run, final_run_state(task, result, 1))
+        return self._finish()
+
+    def resume(self, run_id: str | None = None, state: StateType = StateType.SUCCESS) -> Effects:
+        """Resume paused task runs (one, or all): they end with `state` and the execution goes on."""
+        self._begin()
+        paused = [r for r in self.exe.task_runs if r.current is StateType.PAUSED and (run_id is None or r.id == run_id)]
+        for run in paused:
+            self._log(run, None, "INFO", "Resumed" if state is StateType.SUCCESS else f"Pause ended {state.value}")
+            self._end_run(run, state)
+        if paused and self.exe.state.current is StateType.PAUSED:
+            self._set_execution(StateType.RUNNING)
         return self._finish()
 
     def kill(self, hard: bool = False) -> Effects:
@@ -223,11 +272,10 @@ class Executor:
         if scope.phase == "main":
             halted = scope.failed or self._stopping
             if not halted:
-                while scope.can_start_group():
-                    gi = scope.next_group
-                    scope.next_group += 1
+                while (gi := scope.take_group()) is not None:
                     group = scope.groups[gi]
                     if not group.tasks:
+                        scope.group_done(gi)
                         continue
                     scope.active[gi] = 0
                     self._create(scope, group.tasks[0], "tasks", gi, group.value, group.iteration)
@@ -377,8 +425,7 @@ class Executor:
                         g = scope.groups[run.group]
                         self._create(scope, tasks[pos], "tasks", run.group, g.value, g.iteration)
                     else:
-                        del scope.active[run.group]
-                        scope.done_groups += 1
+                        scope.group_done(run.group)
             elif run.block in ("errors", "finally", "afterExecution"):
                 scope.block_open = False
                 scope.block_pos += 1
@@ -408,7 +455,7 @@ class Executor:
     # -- execution-changing tasks ------------------------------------------------------------
 
     def _apply_execution_task(self, run: TaskRun, task: ExecutionTask) -> None:
-        from lanner.plugins.core.execution import Exit, Labels
+        from lanner.plugins.core.execution import Exit, Kill, Labels, Pause, Subflow
 
         run.state.to(StateType.RUNNING)
         if isinstance(task, Labels):
@@ -421,6 +468,16 @@ class Executor:
             self.exe.labels.update(labels)
             self._fx.execution_changed = True
             self._end_run(run, StateType.SUCCESS)
+        elif isinstance(task, Subflow):
+            self._start_subflow(run, task)
+        elif isinstance(task, Pause):
+            self._pause(run, task)
+        elif isinstance(task, Kill):
+            self._log(run, task, "WARN", "Kill task: killing the execution; finally blocks still run")
+            self._end_run(run, StateType.KILLED)
+            self.exe.kill = "graceful"
+            self._set_execution(StateType.KILLING)
+            self._stop_running_work()
         elif isinstance(task, Exit):
             state = StateType.CANCELLED if task.state in ("CANCELED", "CANCELLED") else StateType(task.state)
             self._log(run, task, "INFO", f"Exit: ending the execution {state.value}")
@@ -437,6 +494,50 @@ class Executor:
             self._log(run, task, "ERROR", f"`{task.type}` is not supported by this executor")
             self._end_run(run, StateType.FAILED)
 
+    def _start_subflow(self, run: TaskRun, task: Any) -> None:
+        ctx = self._context(run, task)
+        try:
+            inputs = ctx.render_typed(task.inputs or {})
+            raw_labels = task.labels or {}
+            if isinstance(raw_labels, list):
+                raw_labels = {i.get("key"): i.get("value") for i in raw_labels}
+            labels = {str(k): str(v) for k, v in ctx.render(raw_labels).items()}
+            namespace, flow_id = str(ctx.render(task.namespace)), str(ctx.render(task.flowId))
+        except LannerError as exc:
+            self._log(run, task, "ERROR", exc.render())
+            self._end_run(run, final_run_state(task, StateType.FAILED, 1))
+            return
+        if task.inheritLabels:
+            labels = {**{k: v for k, v in self.exe.labels.items() if not k.startswith("system.")}, **labels}
+        child_id = new_id()
+        run.outputs = {"executionId": child_id}
+        self._touch(run)
+        self._fx.subflows.append(SubflowStart(run.id, child_id, namespace, flow_id, task.revision, inputs, labels,
+                                              task.wait))
+        self._log(run, task, "INFO", f"Started subflow {namespace}.{flow_id} as execution {child_id}")
+        if not task.wait:
+            self._end_run(run, StateType.SUCCESS)
+
+    def _pause(self, run: TaskRun, task: Any) -> None:
+        from lanner.model.duration import parse_duration
+
+        run.state.to(StateType.PAUSED)
+        self._touch(run)
+        if not self.exe.state.current.terminated and self.exe.kill is None:
+            self._set_execution(StateType.PAUSED)
+        raw = task.pauseDuration or task.delay
+        ctx = self._context(run, task)
+        if raw:
+            due = now() + parse_duration(ctx.render(raw))
+            ended = {"RESUME": StateType.SUCCESS, "WARN": StateType.WARNING, "FAIL": StateType.FAILED,
+                     "CANCEL": StateType.CANCELLED}[task.behavior]
+            self._fx.resumes.append((run.id, due, ended))
+        elif task.timeout is not None:
+            limit = task.timeout if isinstance(task.timeout, dt.timedelta) else parse_duration(ctx.render(task.timeout))
+            self._fx.resumes.append((run.id, now() + limit, StateType.FAILED))
+        self._log(run, task, "INFO", "Paused" + (f" for {raw}" if raw else "; resume with `lanner execution resume "
+                                                 f"{self.exe.id}`"))
+
     # -- kills -------------------------------------------------------------------------------
 
     def _in_cleanup(self, run: TaskRun) -> bool:
@@ -452,9 +553,11 @@ class Executor:
             if run.current.terminated or self._in_cleanup(run):
                 continue
             task = self.index[run.task_id].task
-            if run.current is StateType.RETRYING:
+            if run.current in (StateType.RETRYING, StateType.PAUSED):
                 run.retry_at = None
                 self._end_run(run, StateType.KILLED)
+            elif task.kind == "execution" and run.current is StateType.RUNNING and "executionId" in run.outputs:
+                self._fx.kill_executions.append(run.outputs["executionId"])
             elif task.kind == "runnable" and run.current in (StateType.RUNNING, StateType.CREATED):
                 self._fx.cancel.append(run.id)
 
@@ -466,6 +569,8 @@ class Executor:
                 continue
             if self.index[run.task_id].task.kind == "runnable":
                 self._fx.cancel.append(run.id)
+            elif "executionId" in run.outputs:
+                self._fx.kill_executions.append(run.outputs["executionId"])
             if run.attempts and not run.attempts[-1].state.current.terminated:
                 run.attempts[-1].state.to(StateType.KILLED)
             run.state.to(StateType.KILLED)

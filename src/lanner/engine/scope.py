@@ -44,6 +44,9 @@ class Scope:
     worst_finally: StateType = StateType.SUCCESS
     block_pos: int = 0
     block_open: bool = False
+    depends: list[tuple[int, ...]] | None = None  # Dag only
+    started: set[int] = dataclasses.field(default_factory=set)  # Dag only
+    finished: set[int] = dataclasses.field(default_factory=set)  # Dag only
 
     @classmethod
     def for_flow(cls, flow: "Flow") -> "Scope":
@@ -52,16 +55,35 @@ class Scope:
 
     @classmethod
     def for_flowable(cls, run: "TaskRun", task: FlowableTask, res: Resolution) -> "Scope":
-        return cls(run.id, run, task, res.groups, res.concurrency, _enabled(task.errors), _enabled(task.finally_), [])
+        return cls(run.id, run, task, res.groups, res.concurrency, _enabled(task.errors), _enabled(task.finally_), [],
+                   depends=res.depends)
 
     # -- progress ----------------------------------------------------------------------------
 
-    def can_start_group(self) -> bool:
-        if self.next_group >= len(self.groups):
-            return False
-        return self.concurrency <= 0 or len(self.active) < self.concurrency
+    def take_group(self) -> int | None:
+        """The next group allowed to start now (order, concurrency, Dag dependencies), or None."""
+        if self.concurrency > 0 and len(self.active) >= self.concurrency:
+            return None
+        if self.depends is None:
+            if self.next_group >= len(self.groups):
+                return None
+            self.next_group += 1
+            return self.next_group - 1
+        for gi, deps in enumerate(self.depends):
+            if gi not in self.started and all(d in self.finished for d in deps):
+                self.started.add(gi)
+                return gi
+        return None
+
+    def group_done(self, gi: int) -> None:
+        self.active.pop(gi, None)
+        self.done_groups += 1
+        if self.depends is not None:
+            self.finished.add(gi)
 
     def main_done(self) -> bool:
+        if self.depends is not None:
+            return len(self.finished) >= len(self.groups)
         return self.next_group >= len(self.groups) and not self.active
 
     def record_main(self, state: StateType) -> None:
@@ -117,6 +139,7 @@ class Scope:
                 pos = ids.index(run.task_id) if run.task_id in ids else 0
                 positions[run.group] = max(positions.get(run.group, 0), pos)
                 self.next_group = max(self.next_group, run.group + 1)
+                self.started.add(run.group)
                 if run.current.terminated:
                     self.record_main(run.current)
                     ended_last = pos + 1 >= len(tasks) or run.current in (StateType.FAILED, StateType.KILLED)
@@ -129,6 +152,7 @@ class Scope:
         for gi, pos in positions.items():
             if group_ended.get(gi):
                 self.done_groups += 1
+                self.finished.add(gi)
             else:
                 self.active[gi] = pos
         for block, phase in (("afterExecution", "after"), ("finally", "finally"), ("errors", "errors")):

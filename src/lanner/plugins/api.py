@@ -136,6 +136,8 @@ class Resolution:
     groups: list[Group]
     concurrency: int = 1  # groups running at once; 0 means all
     outputs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Dag: for each group, the indexes of the groups that must have ended before it starts
+    depends: list[tuple[int, ...]] | None = None
 
 
 class FlowableTask(Task):
@@ -157,7 +159,7 @@ class FlowableTask(Task):
         for name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, list) and value and all(isinstance(t, Task) for t in value):
-                out[name] = value
+                out[name.rstrip("_")] = value
         return out
 
 

@@ -24,6 +24,7 @@ class Driver:
         self.order: list[str] = []  # task ids in the order the worker ran them
         self.effects: list[Effects] = []
         self.retries: list[str] = []
+        self.started = False
 
     def _take(self, fx: Effects) -> Effects:
         self.effects.append(fx)
@@ -38,6 +39,7 @@ class Driver:
         return fx
 
     def start(self) -> "Driver":
+        self.started = True
         self._take(self.executor.start())
         return self
 
@@ -56,7 +58,8 @@ class Driver:
         return True
 
     def run(self, max_steps: int = 10_000) -> Execution:
-        self.start()
+        if not self.started:
+            self.start()
         for _ in range(max_steps):
             if not self.step():
                 break

@@ -239,3 +239,58 @@ tasks:
     assert len(d.pending) == 2
     d.run()
     assert d.exe.state.current is StateType.SUCCESS
+
+
+DAG = """
+id: f
+namespace: company.team
+tasks:
+  - id: dag
+    type: io.kestra.plugin.core.flow.Dag
+    tasks:
+      - task: {id: t1, type: io.kestra.plugin.core.log.Log, message: x}
+      - task: {id: t2, type: io.kestra.plugin.core.log.Log, message: x}
+        dependsOn: [t1]
+      - task: {id: t3, type: io.kestra.plugin.core.log.Log, message: x}
+        dependsOn: [t1]
+      - task: {id: t4, type: io.kestra.plugin.core.log.Log, message: x}
+        dependsOn: [t2, t3]
+    finally:
+      - {id: fin, type: io.kestra.plugin.core.log.Log, message: x}
+"""
+
+
+def test_dag_starts_a_task_only_when_its_dependencies_ended() -> None:
+    d = Driver(DAG)
+    d.start()
+    assert [r.task_id for r in d.pending] == ["t1"]
+    d.step()
+    assert sorted(r.task_id for r in d.pending) == ["t2", "t3"]
+    d.step()
+    assert [r.task_id for r in d.pending] == ["t3"]  # t4 still waits for t3
+    while d.step():
+        pass
+    assert d.created_order() == ["dag", "t1", "t2", "t3", "t4", "fin"]
+    assert d.exe.state.current is StateType.SUCCESS
+
+
+def test_dag_failure_stops_dependants_and_runs_finally() -> None:
+    d = Driver(DAG, {"t2": StateType.FAILED})
+    d.run()
+    assert "t4" not in d.created_order()
+    assert d.states()["fin"] == "SUCCESS"
+    assert d.exe.state.current is StateType.FAILED
+
+
+@pytest.mark.parametrize("deps,message", [("[t9]", "Not existing task id in dependency: t9"),
+                                          ("[t2]", "Cyclic dependency detected")])
+def test_dag_rejects_unknown_and_cyclic_dependencies_at_validation(deps: str, message: str) -> None:
+    from lanner.errors import ValidationErrors
+    from lanner.model.loader import load_flow
+
+    text = DAG.replace("dependsOn: [t2, t3]", "dependsOn: [t2, t3]").replace(
+        "      - task: {id: t2, type: io.kestra.plugin.core.log.Log, message: x}\n        dependsOn: [t1]",
+        f"      - task: {{id: t2, type: io.kestra.plugin.core.log.Log, message: x}}\n        dependsOn: {deps.replace('t2', 't4')}")
+    with pytest.raises(ValidationErrors) as err:
+        load_flow(text)
+    assert message in err.value.render()

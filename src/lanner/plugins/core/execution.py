@@ -74,3 +74,35 @@ class Labels(ExecutionTask):
             value = ctx.render(v) if isinstance(v, str) else v
             out[k] = "" if value is None else str(value)
         return out
+
+
+class Subflow(ExecutionTask):
+    """Start an execution of another flow; with `wait`, end with the child's state and outputs."""
+
+    namespace: str
+    flowId: str
+    revision: int | None = None
+    inputs: dict[str, Any] = {}
+    labels: dict[str, Any] | list[dict[str, Any]] = {}
+    wait: bool = True
+    transmitFailed: bool = True
+    inheritLabels: bool = False
+    scheduleDate: str | None = None
+    outputs: dict[str, Any] | None = None  # Kestra's deprecated way to map outputs; still rendered
+
+
+class Pause(ExecutionTask):
+    """Pause the execution until resumed (`lanner execution resume ID`) or `pauseDuration` elapses."""
+
+    pauseDuration: str | None = None
+    delay: str | None = None  # Kestra's older name of pauseDuration
+    behavior: Literal["RESUME", "WARN", "FAIL", "CANCEL"] = "RESUME"
+    onResume: list[dict[str, Any]] | None = None
+    onPause: Any = None
+
+
+class Kill(ExecutionTask):
+    """Kill the current execution (its finally blocks still run in Lanner)."""
+
+    propagateKill: bool = False
+    executionId: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lanner.model.duration import parse_duration
 from lanner.model.property import Duration
@@ -121,3 +121,64 @@ class ForEach(FlowableTask):
         children = _enabled(self.tasks)
         groups = [Group(children, value=v, iteration=i) for i, v in enumerate(seen)]
         return Resolution(groups, concurrency=self.concurrencyLimit)
+
+
+class EachParallel(ForEach):
+    """Kestra's older name for a ForEach whose iterations all run at once."""
+
+    concurrencyLimit: int = Field(default=0, ge=0)
+
+
+class DagTask(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: Task
+    dependsOn: list[str] = Field(default_factory=list)
+
+
+class Dag(FlowableTask):
+    """Children start when every task they depend on has ended; a failure stops new starts."""
+
+    tasks: list[DagTask] = Field(min_length=1)
+    concurrent: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _check_graph(self) -> "Dag":
+        ids = [t.task.id for t in self.tasks]
+        for t in self.tasks:
+            missing = [d for d in t.dependsOn if d not in ids]
+            if missing:
+                raise ValueError(f"dag: Not existing task id in dependency: {', '.join(missing)}")
+        deps = {t.task.id: set(t.dependsOn) for t in self.tasks}
+        visiting: set[str] = set()
+        done: set[str] = set()
+
+        def visit(node: str, trail: list[str]) -> None:
+            if node in done:
+                return
+            if node in visiting:
+                cycle = trail[trail.index(node):]
+                raise ValueError(f"dag: Cyclic dependency detected: {', '.join(cycle)}")
+            visiting.add(node)
+            for d in sorted(deps[node]):
+                visit(d, [*trail, d])
+            visiting.discard(node)
+            done.add(node)
+
+        for node in ids:
+            visit(node, [node])
+        return self
+
+    def child_lists(self) -> dict[str, list[Task]]:
+        out: dict[str, list[Task]] = {"tasks": [t.task for t in self.tasks]}
+        if self.errors:
+            out["errors"] = self.errors
+        if self.finally_:
+            out["finally"] = self.finally_
+        return out
+
+    def resolve(self, ctx: RunContext) -> Resolution:
+        enabled = [t for t in self.tasks if not t.task.disabled]
+        index = {t.task.id: i for i, t in enumerate(enabled)}
+        depends = [tuple(index[d] for d in t.dependsOn if d in index) for t in enabled]
+        return Resolution([Group([t.task]) for t in enabled], concurrency=self.concurrent, depends=depends)
