@@ -147,10 +147,14 @@ class _Builder:
             return None
         for key in ("outputs",):
             self.check_templates(root.get(key), root, key, key)
+        task_errors = len(self.errors)
         try:
             flow = Flow.model_validate(data)
         except pydantic.ValidationError as exc:
             self.pydantic_errors(exc, root, "", Flow, "the flow")
+            if task_errors:  # a list emptied by its own broken tasks is not a further problem
+                self.errors = [e for i, e in enumerate(self.errors)
+                               if i < task_errors or "`tasks` is empty" not in e.message]
             return None
         self.check_flow(flow, root)
         return flow
@@ -193,6 +197,15 @@ class _Builder:
                        line, col, path)
             return None
         label = f"{path} ({raw.get('id')})" if raw.get("id") else path
+        tid = raw.get("id")
+        if isinstance(tid, str):
+            if tid in self.seen_ids:
+                il, ic = _line_of(raw, "id", value=True)
+                self.error(f"{label}: duplicate task id `{tid}` (also used at {self.seen_ids[tid]})",
+                           "task ids must be unique in the whole flow, including errors and finally",
+                           il, ic, path)
+            else:
+                self.seen_ids[tid] = f"line {_node_line(raw)}"
         type_name = raw.get("type")
         if not isinstance(type_name, str) or not type_name:
             self.error(f"{label}: the task has no `type`", "add e.g. `type: io.kestra.plugin.core.log.Log`",
@@ -219,15 +232,6 @@ class _Builder:
                 built[k] = _plain(v)
                 if k in raw:
                     self.check_templates(v, raw, k, f"{path}.{k}")
-        tid = raw.get("id")
-        if isinstance(tid, str):
-            if tid in self.seen_ids:
-                il, ic = _line_of(raw, "id", value=True)
-                self.error(f"{label}: duplicate task id `{tid}` (also used at {self.seen_ids[tid]})",
-                           "task ids must be unique in the whole flow, including errors and finally",
-                           il, ic, path)
-            else:
-                self.seen_ids[tid] = f"line {_node_line(raw)}"
         try:
             return cls.model_validate(built)
         except pydantic.ValidationError as exc:
