@@ -48,29 +48,45 @@ def _store() -> tuple[Any, Any]:
 @app.command()
 def run(
     flow_file: Path = typer.Argument(..., help="The flow YAML file."),
+    more: list[Path] = typer.Argument(None, help="More flow files its Subflow tasks may start."),
     input: list[str] = typer.Option([], "--input", "-i", help="An input as KEY=VALUE (repeatable)."),
+    flows_dir: list[Path] = typer.Option([], "--flows", help="A folder of flows its Subflow tasks may start."),
     as_json: bool = typer.Option(False, "--json", help="Print the final execution as JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No live view."),
     threads: int = typer.Option(16, "--threads", help="Worker threads."),
 ) -> None:
     """Validate a flow, run it to its end here, and print the outcome."""
-    from lanner.errors import LannerError
+    from lanner.errors import LannerError, ValidationErrors
     from lanner.model.inputs import parse_cli_inputs, resolve_inputs
     from lanner.model.loader import load_flow_file
+    from lanner.runtime.catalog import FlowCatalog
 
+    catalog = FlowCatalog()
     try:
         flow = load_flow_file(flow_file)
+        problems: list[LannerError] = []
+        for extra in more or []:
+            try:
+                catalog.add(load_flow_file(extra))
+            except LannerError as exc:
+                problems.append(exc)
+        for folder in flows_dir:
+            problems.extend(catalog.add_directory(folder))
+        if problems:
+            raise ValidationErrors(problems)
+        catalog.add(flow)
         inputs = resolve_inputs(flow, parse_cli_inputs(input))
     except LannerError as exc:
         _fail_invalid(exc)
         return
-    from lanner.cli.live import LiveView, summary
+    from lanner.cli.live import LiveView
     from lanner.runtime.local import LocalRuntime
 
     repo, files = _store()
+    catalog.repo = repo
     console = _console(stderr=True)
     view = LiveView(console, quiet=quiet)
-    runtime = LocalRuntime(repo, files, threads=threads, listener=view)
+    runtime = LocalRuntime(repo, files, threads=threads, listener=view, catalog=catalog)
     exe = runtime.create(flow, inputs)
     kills = {"n": 0}
 
@@ -92,6 +108,12 @@ def run(
         for s, h in old.items():
             signal.signal(s, h)
         runtime.close()
+    _finish_run(console, exe, quiet, as_json)
+
+
+def _finish_run(console: Any, exe: Any, quiet: bool, as_json: bool) -> None:
+    from lanner.cli.live import summary
+
     if not quiet:
         summary(console, exe)
     if as_json:
@@ -100,6 +122,8 @@ def run(
     state = exe.state.current.value
     code = EXIT_OK if state in ("SUCCESS", "WARNING") else EXIT_FAILED
     if exe.kill == "hard":
+        sys.stdout.flush()
+        sys.stderr.flush()
         os._exit(code)  # worker threads may still be stuck in a task; do not wait for them
     raise typer.Exit(code)
 
@@ -141,7 +165,7 @@ def executions(
         return
     table = Table(box=None, header_style="bold")
     for col in ("id", "namespace", "flow", "state", "started", "ended"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=True)
     for r in rows:
         table.add_row(r["id"], r["namespace"], r["flow_id"], r["state"], r["start_date"] or "", r["end_date"] or "")
     _console(stderr=False).print(table)
@@ -170,6 +194,63 @@ def execution_show(execution_id: str, as_json: bool = typer.Option(False, "--jso
         sys.stdout.write(json.dumps(exe.to_json(), indent=2, default=str) + "\n")
         return
     summary(_console(stderr=False), exe)
+
+
+def _command(execution_id: str, kind: str, payload: dict[str, Any], wanted: tuple[str, ...]) -> None:
+    """Send `kind` to the process running the execution, or carry it out here if none does."""
+    import time
+
+    repo, files = _store()
+    exe = _load_execution(repo, execution_id)
+    con = _console()
+    if exe.state.current.value not in wanted:
+        con.out(f"error: execution {exe.id} is {exe.state.current.value}; only a {' or '.join(wanted)} "
+                f"execution can be {'resumed' if kind == 'resume' else 'killed'}")
+        raise typer.Exit(EXIT_INVALID)
+    seq = repo.add_command(exe.id, kind, payload)
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        if repo.command_done(seq):
+            con.out(f"{kind}: sent to the process running execution {exe.id}")
+            raise typer.Exit(EXIT_OK)
+        time.sleep(0.1)
+    # No live process took it: the execution was left behind (its process ended). Continue it here.
+    repo.take_commands([exe.id])
+    from lanner.cli.live import LiveView
+    from lanner.runtime.catalog import FlowCatalog
+    from lanner.runtime.local import LocalRuntime
+
+    con.out(f"{kind}: no running process owns execution {exe.id}; continuing it here")
+    view = LiveView(con)
+    runtime = LocalRuntime(repo, files, listener=view, catalog=FlowCatalog(repo))
+    if kind == "resume":
+        runtime.resume(exe.id, payload.get("taskRunId"))
+    else:
+        runtime.kill(exe.id, hard=bool(payload.get("hard")))
+    try:
+        with view:
+            done = runtime.resume_stored(exe.id)
+    except Exception as exc:  # noqa: BLE001 - a stored flow that no longer loads is the user's to read
+        from lanner.errors import LannerError
+
+        if isinstance(exc, LannerError):
+            _fail_invalid(exc)
+        raise
+    finally:
+        runtime.close()
+    _finish_run(con, done, False, False)
+
+
+@execution_app.command("resume")
+def execution_resume(execution_id: str) -> None:
+    """Resume a PAUSED execution (its Pause task ends SUCCESS)."""
+    _command(execution_id, "resume", {}, ("PAUSED",))
+
+
+@execution_app.command("kill")
+def execution_kill(execution_id: str, hard: bool = typer.Option(False, "--hard", help="Skip cleanup.")) -> None:
+    """Kill a running execution: running tasks are cancelled, finally still runs (unless --hard)."""
+    _command(execution_id, "kill", {"hard": hard}, ("CREATED", "RUNNING", "PAUSED", "RETRYING", "KILLING", "QUEUED"))
 
 
 @app.command()

@@ -147,6 +147,17 @@ class Executor:
         self._end_run(run, final_run_state(task, result, 1))
         return self._finish()
 
+    def fail_run(self, run_id: str, message: str) -> Effects:
+        """A task run the runtime could not carry out (a Subflow whose flow is missing) fails."""
+        self._begin()
+        run = self.exe.by_id.get(run_id)
+        if run is None or run.current.terminated:
+            return self._finish()
+        task = self.index[run.task_id].task
+        self._log(run, task, "ERROR", message)
+        self._end_run(run, final_run_state(task, StateType.FAILED, 1))
+        return self._finish()
+
     def resume(self, run_id: str | None = None, state: StateType = StateType.SUCCESS) -> Effects:
         """Resume paused task runs (one, or all): they end with `state` and the execution goes on."""
         self._begin()

@@ -1,42 +1,63 @@
 """The embedded runtime: one process, an in-memory queue, a worker thread pool, SQLite.
 
-The loop is the executor's only caller, so the execution has one writer. Each batch of effects
-is persisted (task runs, execution, logs, in one transaction) before any job is handed to a
-worker or cancelled: a crash at any point leaves a store from which the execution resumes.
+The loop is the only caller of the executors, so each execution has one writer. Events
+(worker results, kills, due retries and pauses, subflow ends, commands from other processes)
+are taken in batches; the effects of a batch are persisted — task runs, execution, logs, in one
+transaction per execution — before any job is handed to a worker or cancelled, so a crash at
+any point leaves a store from which every execution resumes where it was.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
+import itertools
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from lanner.engine.executor import Effects, Executor
+from lanner.engine.executor import Effects, Executor, SubflowStart
+from lanner.errors import LannerError
 from lanner.model import variables
 from lanner.model.execution import Execution, TaskRun, new_id
 from lanner.model.flow import Flow
 from lanner.model.results import LogEntry, WorkerResult
-from lanner.model.state import now
+from lanner.model.state import StateType, now
 from lanner.plugins.api import RunnableTask
+from lanner.runtime.catalog import FlowCatalog
 from lanner.storage.files import LocalFiles
 from lanner.storage.repository import Repository
 from lanner.worker.worker import Job, Worker
 
 Listener = Callable[[str, Any], None]  # ("log", LogEntry) | ("run", TaskRun) | ("execution", Execution)
+BATCH = 512  # events applied before one persist
+COMMAND_POLL_SECONDS = 0.5
+
+
+@dataclasses.dataclass(slots=True)
+class _Live:
+    flow: Flow
+    executor: Executor
+    parent: tuple[str, str] | None = None  # (parent execution id, Subflow task run id) when it waits on us
 
 
 class LocalRuntime:
     def __init__(self, repo: Repository, files: LocalFiles, threads: int = 16,
-                 listener: Listener | None = None) -> None:
+                 listener: Listener | None = None, catalog: FlowCatalog | None = None) -> None:
         self.repo = repo
         self.files = files
-        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.catalog = catalog or FlowCatalog(repo)
+        self.events: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.listener = listener
+        self.live: dict[str, _Live] = {}
+        self._delays: list[tuple[Any, int, str, str, str, Any]] = []  # (due, seq, kind, exe, run, state)
+        self._seq = itertools.count()
         self._logs: list[LogEntry] = []
         self._logs_lock = threading.Lock()
         self._error_logs: dict[str, list[dict[str, Any]]] = {}
+        self._last_poll = 0.0
         self.worker = Worker(
             report=lambda r: self.events.put(("result", r)),
             log_sink=self._on_log,
@@ -48,75 +69,214 @@ class LocalRuntime:
 
     # -- public ------------------------------------------------------------------------------
 
-    def create(self, flow: Flow, inputs: dict[str, Any], labels: dict[str, str] | None = None) -> Execution:
-        exe = Execution(id=new_id(), namespace=flow.namespace, flow_id=flow.id, flow_revision=flow.revision or 1,
-                        inputs=inputs, labels={**flow.labels, **(labels or {})}, variables=dict(flow.variables))
-        exe.labels.setdefault("system.correlationId", exe.id)
+    def create(self, flow: Flow, inputs: dict[str, Any], labels: dict[str, str] | None = None,
+               parent: Execution | None = None, trigger: dict[str, Any] | None = None,
+               execution_id: str | None = None) -> Execution:
+        """A new execution in CREATED, stored (with its flow's source) before anything runs."""
+        revision = flow.revision or 1
+        if flow.source:
+            revision = self.repo.save_flow(flow.namespace, flow.id, flow.source)
+            flow.revision = revision
+        exe = Execution(id=execution_id or new_id(), namespace=flow.namespace, flow_id=flow.id, flow_revision=revision,
+                        inputs=inputs, labels={**flow.labels, **(labels or {})}, variables=dict(flow.variables),
+                        trigger=trigger, parent_id=parent.id if parent else None)
+        exe.labels.setdefault("system.correlationId", parent.labels.get("system.correlationId", parent.id)
+                              if parent else exe.id)
         exe.original_id = exe.id
         self.repo.save(exe)
         return exe
 
     def run(self, flow: Flow, exe: Execution) -> Execution:
-        """Drive the execution to its end (or to a hard kill); returns it as stored."""
-        executor = Executor(flow, exe)
-        delays: list[tuple[Any, str]] = []
-        ended = self._apply(flow, executor, executor.start(), delays)
-        while not ended:
-            timeout = None
-            if delays:
-                timeout = max((delays[0][0] - now()).total_seconds(), 0)
-            try:
-                kind, payload = self.events.get(timeout=timeout)
-            except queue.Empty:
-                due, run_id = heapq.heappop(delays)
-                ended = self._apply(flow, executor, executor.on_retry_due(run_id), delays)
-                continue
-            if kind == "result":
-                fx = executor.on_result(payload)
-            elif kind == "kill":
-                fx = executor.kill(hard=bool(payload))
-            else:  # pragma: no cover
-                continue
-            ended = self._apply(flow, executor, fx, delays)
-        self._flush(exe)
+        """Drive `exe` (and every execution it starts) to its end, or to a hard kill."""
+        self._start(flow, exe)
+        self._loop()
+        self._flush()
         return exe
 
-    def kill(self, hard: bool = False) -> None:
-        """Safe to call from a signal handler or another thread."""
-        self.events.put(("kill", hard))
+    def resume_stored(self, execution_id: str) -> Execution:
+        """Continue an unfinished stored execution in this process (after a crash, or a pause)."""
+        exe = self.repo.get(execution_id)
+        if exe is None:
+            raise LannerError(f"no execution `{execution_id}`", hint="list them with `lanner executions`")
+        flow = self.catalog.get(exe.namespace, exe.flow_id, exe.flow_revision)
+        return self.run(flow, exe)
+
+    def kill(self, execution_id: str | None = None, hard: bool = False) -> None:
+        """Kill one execution, or every live one. Safe from a signal handler or another thread."""
+        self.events.put(("kill", execution_id, hard))
+
+    def resume(self, execution_id: str, run_id: str | None = None) -> None:
+        self.events.put(("resume", execution_id, run_id, StateType.SUCCESS))
 
     def close(self) -> None:
         self.worker.shutdown(wait=False)
 
-    # -- applying the executor's decisions ---------------------------------------------------
+    # -- the loop ----------------------------------------------------------------------------
 
-    def _apply(self, flow: Flow, executor: Executor, fx: Effects, delays: list[tuple[Any, str]]) -> bool:
-        exe = executor.exe
+    def _start(self, flow: Flow, exe: Execution, parent: tuple[str, str] | None = None) -> None:
+        live = _Live(flow, Executor(flow, exe), parent)
+        self.live[exe.id] = live
+        self._act({exe.id: live.executor.start()})
+
+    def _loop(self) -> None:
+        while self.live:
+            timeout = COMMAND_POLL_SECONDS
+            if self._delays:
+                timeout = min(timeout, max((self._delays[0][0] - now()).total_seconds(), 0))
+            batch: list[tuple[Any, ...]] = []
+            try:
+                batch.append(self.events.get(timeout=timeout))
+                while len(batch) < BATCH:
+                    batch.append(self.events.get_nowait())
+            except queue.Empty:
+                pass
+            effects: dict[str, Effects] = {}
+            for event in batch:
+                self._handle(event, effects)
+            self._due(effects)
+            if time.monotonic() - self._last_poll >= COMMAND_POLL_SECONDS:
+                self._poll_commands(effects)
+            if effects:
+                self._act(effects)
+
+    def _handle(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
+        kind = event[0]
+        if kind == "result":
+            result: WorkerResult = event[1]
+            live = self.live.get(result.execution_id)
+            if live is not None:
+                _merge(effects, result.execution_id, live.executor.on_result(result))
+        elif kind == "kill":
+            _, execution_id, hard = event
+            for eid in ([execution_id] if execution_id else list(self.live)):
+                live = self.live.get(eid)
+                if live is not None:
+                    _merge(effects, eid, live.executor.kill(hard=hard))
+        elif kind == "resume":
+            _, execution_id, run_id, state = event
+            live = self.live.get(execution_id)
+            if live is not None:
+                _merge(effects, execution_id, live.executor.resume(run_id, state))
+        elif kind == "subflow_end":
+            _, parent_id, run_id, state, outputs = event
+            live = self.live.get(parent_id)
+            if live is not None:
+                _merge(effects, parent_id, live.executor.on_subflow_end(run_id, state, outputs))
+        elif kind == "subflow_failed":
+            _, parent_id, run_id, message = event
+            live = self.live.get(parent_id)
+            if live is not None:
+                _merge(effects, parent_id, live.executor.fail_run(run_id, message))
+        elif kind == "start":
+            _, flow, exe, parent = event
+            live = _Live(flow, Executor(flow, exe), parent)
+            self.live[exe.id] = live
+            _merge(effects, exe.id, live.executor.start())
+
+    def _due(self, effects: dict[str, Effects]) -> None:
+        while self._delays and self._delays[0][0] <= now():
+            _, _, kind, execution_id, run_id, state = heapq.heappop(self._delays)
+            live = self.live.get(execution_id)
+            if live is None:
+                continue
+            fx = live.executor.on_retry_due(run_id) if kind == "retry" else live.executor.resume(run_id, state)
+            _merge(effects, execution_id, fx)
+
+    def _poll_commands(self, effects: dict[str, Effects]) -> None:
+        self._last_poll = time.monotonic()
+        for execution_id, kind, payload in self.repo.take_commands(self.live):
+            if kind == "resume":
+                self._handle(("resume", execution_id, payload.get("taskRunId"), StateType.SUCCESS), effects)
+            elif kind == "kill":
+                self._handle(("kill", execution_id, bool(payload.get("hard"))), effects)
+
+    # -- acting on decisions -----------------------------------------------------------------
+
+    def _act(self, effects: dict[str, Effects]) -> None:
+        """Persist every execution's effects, then dispatch, cancel and schedule."""
         with self._logs_lock:
-            logs, self._logs = self._logs + fx.logs, []
-        for e in fx.logs:
-            self._remember_error(e)
-        self.repo.save(exe, fx.runs.values(), header=fx.execution_changed or not fx.runs or fx.ended, logs=logs)
-        if self.listener:
+            pending, self._logs = self._logs, []
+        by_exe: dict[str, list[LogEntry]] = {}
+        for e in pending:
+            by_exe.setdefault(e.execution_id, []).append(e)
+        for execution_id, fx in effects.items():
+            live = self.live.get(execution_id)
+            if live is None:
+                continue
+            exe = live.executor.exe
+            logs = by_exe.pop(execution_id, []) + fx.logs
             for e in fx.logs:
-                self.listener("log", e)
-            for run in fx.runs.values():
-                self.listener("run", run)
-            if fx.execution_changed:
-                self.listener("execution", exe)
-        for run_id in fx.cancel:
-            self.worker.cancel(run_id)
-        for due, run_id in [(d, r) for r, d in fx.retries]:
-            heapq.heappush(delays, (due, run_id))
-        for run in fx.dispatch:
-            self._submit(flow, exe, run)
-        return fx.ended
+                self._remember_error(e)
+            self.repo.save(exe, fx.runs.values(), header=fx.execution_changed or fx.ended or not fx.runs, logs=logs)
+        if by_exe:
+            self.repo.add_logs([e for entries in by_exe.values() for e in entries])
+        for execution_id, fx in effects.items():
+            live = self.live.get(execution_id)
+            if live is None:
+                continue
+            self._notify(live.executor.exe, fx)
+            for run in fx.dispatch:
+                self._submit(live.flow, live.executor.exe, run)
+            for run_id in fx.cancel:
+                self.worker.cancel(run_id)
+            for run_id, due in fx.retries:
+                heapq.heappush(self._delays, (due, next(self._seq), "retry", execution_id, run_id, None))
+            for run_id, due, state in fx.resumes:
+                heapq.heappush(self._delays, (due, next(self._seq), "resume", execution_id, run_id, state))
+            for child_id in fx.kill_executions:
+                self.events.put(("kill", child_id, self._hard(live)))
+            for start in fx.subflows:
+                self._start_subflow(live, start)
+            if fx.ended:
+                self._ended(execution_id, live)
+
+    def _hard(self, live: _Live) -> bool:
+        return live.executor.exe.kill == "hard"
+
+    def _notify(self, exe: Execution, fx: Effects) -> None:
+        if self.listener is None:
+            return
+        for e in fx.logs:
+            self.listener("log", e)
+        for run in fx.runs.values():
+            self.listener("run", run)
+        if fx.execution_changed:
+            self.listener("execution", exe)
 
     def _submit(self, flow: Flow, exe: Execution, run: TaskRun) -> None:
         task = flow.task(run.task_id)
         assert isinstance(task, RunnableTask)
         self.worker.submit(Job(exe.id, run.id, len(run.attempts), task, variables.build(flow, exe, run, task),
                                exe.namespace, exe.flow_id))
+
+    def _start_subflow(self, parent: _Live, start: SubflowStart) -> None:
+        from lanner.model.inputs import resolve_inputs
+
+        parent_exe = parent.executor.exe
+        try:
+            flow = self.catalog.get(start.namespace, start.flow_id, start.revision)
+            if flow.disabled:
+                raise LannerError(f"flow `{flow.namespace}.{flow.id}` is disabled", hint="enable it to run it")
+            inputs = resolve_inputs(flow, start.inputs)
+        except LannerError as exc:
+            self.events.put(("subflow_failed", parent_exe.id, start.run_id, exc.render()))
+            return
+        trigger = {"id": parent.flow.task(parent_exe.by_id[start.run_id].task_id).id,
+                   "type": "io.kestra.plugin.core.flow.Subflow",
+                   "variables": {"executionId": parent_exe.id, "namespace": parent_exe.namespace,
+                                 "flowId": parent_exe.flow_id, "flowRevision": parent_exe.flow_revision,
+                                 "taskRunId": start.run_id}}
+        child = self.create(flow, inputs, start.labels, parent=parent_exe, trigger=trigger,
+                            execution_id=start.execution_id)
+        self.events.put(("start", flow, child, (parent_exe.id, start.run_id) if start.wait else None))
+
+    def _ended(self, execution_id: str, live: _Live) -> None:
+        del self.live[execution_id]
+        exe = live.executor.exe
+        self._error_logs.pop(execution_id, None)
+        if live.parent is not None:
+            parent_id, run_id = live.parent
+            self.events.put(("subflow_end", parent_id, run_id, exe.state.current, dict(exe.outputs)))
 
     # -- logs --------------------------------------------------------------------------------
 
@@ -133,10 +293,10 @@ class LocalRuntime:
                 {"taskId": e.task_id, "taskRunId": e.task_run_id, "message": e.message, "level": e.level,
                  "timestamp": e.timestamp.isoformat()})
 
-    def _flush(self, exe: Execution) -> None:
+    def _flush(self) -> None:
         with self._logs_lock:
             logs, self._logs = self._logs, []
-        self.repo.save(exe, (), header=True, logs=logs)
+        self.repo.add_logs(logs)
 
     def _fetch_logs(self, execution_id: str, task_ids: list[str] | None, level: str) -> list[str]:
         with self._logs_lock:
@@ -149,3 +309,19 @@ class LocalRuntime:
         return lines
 
 
+def _merge(effects: dict[str, Effects], execution_id: str, fx: Effects) -> None:
+    """Fold one executor call's effects into the batch's effects for that execution."""
+    into = effects.get(execution_id)
+    if into is None:
+        effects[execution_id] = fx
+        return
+    into.runs.update(fx.runs)
+    into.execution_changed = into.execution_changed or fx.execution_changed
+    into.dispatch.extend(fx.dispatch)
+    into.cancel.extend(fx.cancel)
+    into.retries.extend(fx.retries)
+    into.logs.extend(fx.logs)
+    into.subflows.extend(fx.subflows)
+    into.kill_executions.extend(fx.kill_executions)
+    into.resumes.extend(fx.resumes)
+    into.ended = into.ended or fx.ended

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.results import LogEntry
-from lanner.model.state import iso
+from lanner.model.state import iso, now
 from lanner.storage import tables
 
 
@@ -107,6 +107,60 @@ class Repository:
         terminal = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED")
         with self.engine.connect() as conn:
             return [r.id for r in conn.execute(sa.select(t.c.id).where(t.c.state.not_in(terminal)))]
+
+    # -- flows -------------------------------------------------------------------------------
+
+    def save_flow(self, namespace: str, flow_id: str, source: str) -> int:
+        """Store a flow's source; a changed source becomes a new revision. Returns the revision."""
+        t = tables.flows
+        with self.engine.begin() as conn:
+            last = conn.execute(
+                sa.select(t.c.revision, t.c.source).where(t.c.namespace == namespace, t.c.id == flow_id)
+                .order_by(t.c.revision.desc()).limit(1)
+            ).first()
+            if last is not None and last.source == source:
+                return int(last.revision)
+            revision = 1 if last is None else int(last.revision) + 1
+            conn.execute(t.insert().values(namespace=namespace, id=flow_id, revision=revision, source=source,
+                                           deleted=False, updated=iso(now())))
+            return revision
+
+    def flow_source(self, namespace: str, flow_id: str, revision: int | None = None) -> tuple[int, str] | None:
+        """(revision, source) of a stored flow: the given revision, or the latest."""
+        t = tables.flows
+        q = sa.select(t.c.revision, t.c.source).where(t.c.namespace == namespace, t.c.id == flow_id,
+                                                      t.c.deleted.is_(False))
+        q = q.where(t.c.revision == revision) if revision else q.order_by(t.c.revision.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return (int(row.revision), row.source) if row is not None else None
+
+    # -- commands to executions owned by another process -----------------------------------
+
+    def add_command(self, execution_id: str, kind: str, payload: dict[str, Any] | None = None) -> int:
+        t = tables.commands
+        with self.engine.begin() as conn:
+            result = conn.execute(t.insert().values(execution_id=execution_id, kind=kind,
+                                                    payload=_dumps(payload or {}), created=iso(now()), done=False))
+            return int(result.inserted_primary_key[0])
+
+    def take_commands(self, execution_ids: Iterable[str]) -> list[tuple[str, str, dict[str, Any]]]:
+        """Pending commands for these executions, marked done in the same transaction."""
+        ids = list(execution_ids)
+        if not ids:
+            return []
+        t = tables.commands
+        with self.engine.begin() as conn:
+            rows = conn.execute(sa.select(t).where(t.c.done.is_(False), t.c.execution_id.in_(ids))
+                                .order_by(t.c.seq)).all()
+            if rows:
+                conn.execute(t.update().where(t.c.seq.in_([r.seq for r in rows])).values(done=True))
+        return [(r.execution_id, r.kind, json.loads(r.payload)) for r in rows]
+
+    def command_done(self, seq: int) -> bool:
+        t = tables.commands
+        with self.engine.connect() as conn:
+            return bool(conn.execute(sa.select(t.c.done).where(t.c.seq == seq)).scalar())
 
     # -- logs --------------------------------------------------------------------------------
 

@@ -51,3 +51,13 @@ logs = sa.Table(
     sa.Column("timestamp", sa.String(40), nullable=False),
     sa.Column("message", sa.Text, nullable=False),
 )
+
+commands = sa.Table(
+    "commands", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("execution_id", sa.String(40), nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # resume, kill
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created", sa.String(40), nullable=False),
+    sa.Column("done", sa.Boolean, nullable=False, index=True),
+)
