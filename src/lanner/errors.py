@@ -57,7 +57,7 @@ class LannerError(Exception):
         """The one-line form: `file:line: what is wrong; what to do`."""
         prefix = self.where.prefix()
         text = self.message
-        if self.where.path and self.where.path not in text:
+        if self.where.path and self.where.path.split(".")[0] not in text:
             text = f"{self.where.path}: {text}"
         if self.hint:
             text = f"{text}; {self.hint}"

@@ -25,14 +25,22 @@ def _console(stderr: bool = True) -> Any:
     return Console(stderr=stderr, highlight=False)
 
 
-def _fail_invalid(exc: Exception) -> None:
-    from lanner.errors import LannerError
+def _print_errors(exc: Exception) -> None:
+    """Each problem starts with `error: `; the template and caret lines under it are indented."""
+    from lanner.errors import LannerError, ValidationErrors
 
     con = _console()
-    text = exc.render() if isinstance(exc, LannerError) else str(exc)
-    for line in text.splitlines():
-        con.print(f"[red]error[/]: {line}", highlight=False, soft_wrap=True, markup=True) if False else \
-            con.out(f"error: {line}", highlight=False)
+    problems = exc.errors if isinstance(exc, ValidationErrors) else [exc]
+    for problem in problems:
+        text = problem.render() if isinstance(problem, LannerError) else str(problem)
+        first, *rest = text.splitlines() or [""]
+        con.out(f"error: {first}", highlight=False)
+        for line in rest:
+            con.out(f"       {line}", highlight=False)
+
+
+def _fail_invalid(exc: Exception) -> None:
+    _print_errors(exc)
     raise typer.Exit(EXIT_INVALID)
 
 
@@ -142,8 +150,7 @@ def validate(files: list[Path] = typer.Argument(..., help="Flow files to check."
             con.out(f"{f}: valid")
         except LannerError as exc:
             bad += 1
-            for line in exc.render().splitlines():
-                con.out(f"error: {line}")
+            _print_errors(exc)
     raise typer.Exit(EXIT_INVALID if bad else EXIT_OK)
 
 

@@ -40,7 +40,9 @@ def load_flow(text: str, file: str | None = None) -> Flow:
     builder = _Builder(file)
     flow = builder.flow(text)
     if builder.errors or flow is None:
-        raise ValidationErrors(builder.errors or [ValidationError("invalid flow", where=Located(file))])
+        problems = builder.errors or [ValidationError("invalid flow", where=Located(file))]
+        problems.sort(key=lambda e: (e.where.line or 0, e.where.column or 0))
+        raise ValidationErrors(problems)
     flow._source = text
     flow._file = file
     return flow
@@ -54,6 +56,7 @@ def _yaml() -> Any:
 
     y = YAML(typ="rt")
     y.allow_duplicate_keys = False
+    y.preserve_quotes = True  # quoted scalars keep their style, so template columns can be mapped
     return y
 
 
@@ -295,7 +298,12 @@ class _Builder:
                 expr.check_syntax(value)
             except expr.ExpressionError as exc:
                 line, col = _line_of(container, key, value=True)
-                self.errors.append(exc.located(Located(self.file, line, None, path)))
+                column = None
+                if col is not None and exc.column is not None and "\n" not in value:
+                    # the template's column within the line: after the opening quote, if any
+                    quoted = type(value).__name__ in ("DoubleQuotedScalarString", "SingleQuotedScalarString")
+                    column = col + exc.column - 1 + (1 if quoted else 0)
+                self.errors.append(exc.located(Located(self.file, line, column, path)))
         elif isinstance(value, dict):
             for k, v in value.items():
                 self.check_templates(v, value, k, f"{path}.{k}")
@@ -306,27 +314,39 @@ class _Builder:
     # -- pydantic errors → located messages --------------------------------------------------
 
     def pydantic_errors(self, exc: pydantic.ValidationError, raw: Any, path: str, cls: type, label: str) -> None:
-        for err in exc.errors(include_url=False):
-            loc = [p for p in err["loc"]]
-            node: Any = raw
-            holder: Any = raw
-            last_key: Any = None
-            line = _node_line(raw)
-            col: int | None = None
-            for part in loc:
-                if isinstance(node, dict) and part in node:
-                    holder, last_key = node, part
-                    line, col = _line_of(node, part)
-                    node = node[part]
-                elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-                    holder, last_key = node, part
-                    line, col = _line_of(node, part)
-                    node = node[part]
-            dotted = ".".join(str(p) for p in loc if not (isinstance(p, str) and p[:1].islower() and p in
-                                                          ("function-after", "function-before", "timedelta", "str", "bool", "int")))
+        errors = exc.errors(include_url=False)
+        # A misspelt required property shows up twice (unknown + missing): report it once.
+        missing = {str(e["loc"][0]) for e in errors if e["type"] == "missing" and len(e["loc"]) == 1}
+        explained: set[str] = set()
+        for err in errors:
+            if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+                close = difflib.get_close_matches(str(err["loc"][0]), sorted(missing), n=1, cutoff=0.55)
+                if close:
+                    explained.add(close[0])
+                    err = {**err, "misspelt": close[0]}
+            elif err["type"] == "missing" and len(err["loc"]) == 1 and str(err["loc"][0]) in explained:
+                continue
+            line, col = self._locate(raw, err["loc"])
+            dotted = ".".join(str(p) for p in err["loc"] if p not in _PYDANTIC_TAGS)
             where = f"{path}.{dotted}" if path and dotted else (path or dotted)
             self.errors.append(self.explain(err, cls, label, where, line, col))
-            del holder, last_key
+        # a `missing` reported before its misspelling was seen
+        self.errors = [e for e in self.errors if not (
+            e.where.path and e.message.endswith("`" + e.where.path.rsplit(".", 1)[-1] + "`" + _of(cls))
+            and e.where.path.rsplit(".", 1)[-1] in explained and "missing required" in e.message)]
+
+    @staticmethod
+    def _locate(raw: Any, loc: tuple[Any, ...]) -> tuple[int | None, int | None]:
+        node: Any = raw
+        line, col = _node_line(raw), None
+        for part in loc:
+            if isinstance(node, dict) and part in node:
+                line, col = _line_of(node, part)
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                line, col = _line_of(node, part)
+                node = node[part]
+        return line, col
 
     def explain(self, err: Any, cls: type, label: str, where: str, line: int | None,
                 col: int | None) -> LannerError:
@@ -339,11 +359,14 @@ class _Builder:
             type_hint = f" of {what}"
         if kind == "extra_forbidden":
             known = _field_names(cls) if len(loc) == 1 else []
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.55)
-            hint = f"did you mean `{close[0]}`?" if close else (
-                "known properties: " + ", ".join(sorted(known)) if known else "remove it")
-            if close:
-                hint += " Known properties: " + ", ".join(sorted(known))
+            close = [err["misspelt"]] if err.get("misspelt") else difflib.get_close_matches(name, known, n=1,
+                                                                                             cutoff=0.55)
+            if err.get("misspelt"):
+                hint = f"did you mean `{close[0]}`? (`{close[0]}` is required and missing)"
+            elif close:
+                hint = f"did you mean `{close[0]}`?"
+            else:
+                hint = "known properties: " + ", ".join(sorted(known)) if known else "remove it"
             return ValidationError(f"{label}: unknown property `{name}`{type_hint}", hint=hint,
                                    where=Located(self.file, line, col, where))
         if kind == "missing":
@@ -368,8 +391,12 @@ class _Builder:
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         got = err.get("input")
-        shown = f" (got `{_short(got)}`)" if got is not None and not isinstance(got, (dict, list)) else ""
-        return ValidationError(f"{label}: `{where}`: {msg}{shown}", hint="fix the value",
+        shown = ""
+        if got is not None and not isinstance(got, (dict, list)) and f"`{_short(got)}`" not in msg:
+            shown = f" (got `{_short(got)}`)"
+        relative = ".".join(str(p) for p in loc if p not in _PYDANTIC_TAGS) or where
+        head, _, hint = msg.partition("; ")
+        return ValidationError(f"{label}: `{relative}`: {head}{shown}", hint=hint or "fix the value",
                                where=Located(self.file, line, col, where))
 
     # -- whole-flow checks -------------------------------------------------------------------
@@ -394,6 +421,13 @@ class _Builder:
                 self.error(f"duplicate trigger id `{trig.id}`", "trigger ids must be unique", line, col,
                            f"triggers[{i}]")
             seen.add(trig.id)
+
+
+_PYDANTIC_TAGS = ("function-after", "function-before", "timedelta", "str", "bool", "int")
+
+
+def _of(cls: type) -> str:
+    return f" of `{getattr(cls, '__name__', cls)}`" if isinstance(cls, type) and issubclass(cls, Task) else ""
 
 
 def _field_by_alias(cls: type[pydantic.BaseModel], name: str) -> Any:

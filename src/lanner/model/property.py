@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
+from lanner.errors import LannerError
 from lanner.model.duration import parse_duration
 
 
@@ -23,7 +24,10 @@ def is_template(value: object) -> bool:
 def _duration_or_template(value: Any) -> Any:
     if is_template(value) or value is None:
         return value
-    return parse_duration(value)
+    try:
+        return parse_duration(value)
+    except LannerError as exc:  # pydantic reports ValueErrors at the property's line
+        raise ValueError(f"{exc.message}; {exc.hint}" if exc.hint else exc.message) from None
 
 
 def _bool_or_template(value: Any) -> Any:

@@ -56,7 +56,7 @@ def load(type_name: str) -> "type[Task]":
 
 def suggest_type(type_name: str) -> str:
     names = known_types()
-    close = difflib.get_close_matches(type_name, names, n=3, cutoff=0.6)
+    close = difflib.get_close_matches(type_name, names, n=1, cutoff=0.6)
     if not close:
         # Compare the short class names too: `io.kestra.plugin.core.log.Logg` → Log.
         short = type_name.rsplit(".", 1)[-1].lower()
