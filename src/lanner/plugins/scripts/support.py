@@ -1,0 +1,232 @@
+"""What every command-running task shares: Kestra's stdout protocol, files in and out, rendering.
+
+Scripts and containers talk back to the orchestrator only through their output lines, so the
+same rules apply whether a line came from a host process or a container: a whole line
+`::{"outputs": {...}}::` merges into the task's `vars`, `::{"logs": [...]}::` becomes log lines,
+`::{"metrics": [...]}::` is acknowledged (Lanner keeps no metrics yet), and any other line is a
+log line — INFO from stdout, WARN from stderr, as Kestra's default log consumer does.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+import threading
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+
+from lanner.plugins.api import RunContext, TaskFailure
+
+_PROTOCOL = re.compile(r"^::(\{.*\})::$")
+_LEVELS = {"TRACE": "trace", "DEBUG": "debug", "INFO": "info", "WARN": "warn", "WARNING": "warn", "ERROR": "error"}
+MAX_LINE = 1 << 20  # a line longer than this (no newline in 1 MiB) is logged in pieces
+
+
+class LineSink:
+    """Receives the output lines of one command; thread-safe (stdout and stderr arrive concurrently)."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self._ctx = ctx
+        self._lock = threading.Lock()
+        self.vars: dict[str, Any] = {}
+        self.stdout_lines = 0
+        self.stderr_lines = 0
+
+    def line(self, text: str, stderr: bool) -> None:
+        text = text.rstrip("\r")
+        if not text.strip():
+            return  # Kestra's line splitter drops empty lines too
+        match = _PROTOCOL.match(text.strip())
+        if match and self._protocol(match.group(1)):
+            return
+        log = self._ctx.logger
+        with self._lock:
+            if stderr:
+                self.stderr_lines += 1
+            else:
+                self.stdout_lines += 1
+        log.warn(text) if stderr else log.info(text)
+
+    def _protocol(self, payload: str) -> bool:
+        """Apply one `::{...}::` line; False when it is not valid JSON (then it is logged as is)."""
+        try:
+            data = json.loads(payload)
+        except json.JSONDecodeError as exc:
+            self._ctx.logger.warn(f"Invalid outputs line, not JSON ({exc.msg}); logged as is")
+            return False
+        if not isinstance(data, dict):
+            return False
+        outputs = data.get("outputs")
+        if isinstance(outputs, Mapping):
+            with self._lock:
+                self.vars.update(outputs)
+        metrics = data.get("metrics")
+        if isinstance(metrics, list) and metrics:
+            names = ", ".join(str(m.get("name")) for m in metrics if isinstance(m, Mapping))
+            self._ctx.logger.debug(f"Metrics received and not kept: {names}")
+        for entry in data.get("logs") or []:
+            if isinstance(entry, Mapping):
+                level = _LEVELS.get(str(entry.get("level", "INFO")).upper(), "info")
+                getattr(self._ctx.logger, level)(str(entry.get("message", "")))
+        return True
+
+
+class LineBuffer:
+    """Cuts a byte stream into lines, keeping an unfinished line (and a split UTF-8 character) for later."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""
+
+    def feed(self, data: bytes) -> list[str]:
+        text = self._pending + self._decoder.decode(data)
+        *lines, self._pending = text.split("\n")
+        if len(self._pending) > MAX_LINE:
+            lines.append(self._pending)
+            self._pending = ""
+        return lines
+
+    def flush(self) -> list[str]:
+        rest = self._pending + self._decoder.decode(b"", final=True)
+        self._pending = ""
+        return [rest] if rest else []
+
+
+# -- rendering typed properties -------------------------------------------------------------
+
+
+def _scalars_as_text(value: Any) -> Any:
+    """YAML reads `- true` or `- 1` in a command list as a boolean or a number; Kestra (Jackson)
+    takes them as the text written, so a command list accepts them as that text too."""
+    if isinstance(value, list):
+        return [str(v).lower() if isinstance(v, bool) else str(v) if isinstance(v, (int, float)) else v
+                for v in value]
+    return value
+
+
+# A `Property<List<String>>` of commands or arguments: a YAML list, or a template rendering to one.
+StringList = Annotated[list[str] | str, BeforeValidator(_scalars_as_text)]
+
+
+def render_str(ctx: RunContext, value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(ctx.render(value)) if isinstance(value, str) else str(value)
+
+
+def render_bool(ctx: RunContext, value: Any, name: str) -> bool:
+    """A Kestra `Property<Boolean>`: a boolean, or a string/template that renders to true or false."""
+    if isinstance(value, bool):
+        return value
+    text = str(ctx.render(value)).strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise TaskFailure(f"`{name}` must be true or false, got `{text}`")
+
+
+def render_list(ctx: RunContext, value: Any, name: str) -> list[str]:
+    """A Kestra `Property<List<String>>`: a YAML list, or a template rendering to a JSON list."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        rendered = ctx.render_typed(value)
+        if isinstance(rendered, str):
+            stripped = rendered.strip()
+            if stripped.startswith("["):
+                try:
+                    rendered = json.loads(stripped)
+                except json.JSONDecodeError as exc:
+                    raise TaskFailure(f"`{name}` is not a JSON list: {exc.msg}") from None
+            else:
+                return [rendered]
+        value = rendered
+    if not isinstance(value, list):
+        raise TaskFailure(f"`{name}` must be a list, got {type(value).__name__}")
+    return [str(ctx.render(v)) if isinstance(v, str) else json.dumps(v) if isinstance(v, (dict, list))
+            else str(v).lower() if isinstance(v, bool) else str(v) for v in value]
+
+
+def render_env(ctx: RunContext, value: Mapping[str, Any] | str | None) -> dict[str, str]:
+    if value is None:
+        return {}
+    rendered = ctx.render_typed(value) if isinstance(value, str) else ctx.render(dict(value))
+    if isinstance(rendered, str):
+        try:
+            rendered = json.loads(rendered)
+        except json.JSONDecodeError:
+            raise TaskFailure("`env` must be a map of names to values") from None
+    if not isinstance(rendered, Mapping):
+        raise TaskFailure("`env` must be a map of names to values")
+    return {str(k): "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+            for k, v in rendered.items()}
+
+
+def add_variables(ctx: RunContext, extra: Mapping[str, Any]) -> None:
+    """Expose `{{ workingDir }}` / `{{ outputDir }}` to the task's own rendering, as Kestra does.
+
+    The RunContext protocol renders with `ctx.variables` and has no way to pass extra names, so
+    this task's context (one per attempt) gets a copy of its variables with them added.
+    """
+    try:
+        ctx.variables = {**ctx.variables, **extra}
+    except (AttributeError, TypeError):  # pragma: no cover - a read-only context: templates just lack them
+        ctx.logger.debug("this run context does not accept extra variables; {{ workingDir }} is not available")
+
+
+# -- files ----------------------------------------------------------------------------------
+
+
+def _relative(name: str, what: str) -> PurePosixPath:
+    path = PurePosixPath(name)
+    if not name or path.is_absolute() or ".." in path.parts or name.startswith("./"):
+        raise TaskFailure(f"Invalid {what} `{name}`: only a relative path inside the working directory is allowed")
+    return path
+
+
+def write_input_files(ctx: RunContext, workdir: Path, input_files: Any) -> list[str]:
+    """Create `inputFiles` in the working directory: text content, or a `kestra://` file copied out of storage."""
+    if input_files is None:
+        return []
+    files = ctx.render_typed(input_files) if isinstance(input_files, str) else input_files
+    if isinstance(files, str):
+        try:
+            files = json.loads(files)
+        except json.JSONDecodeError:
+            raise TaskFailure("`inputFiles` must be a map of file names to contents or kestra:// URIs") from None
+    if not isinstance(files, Mapping):
+        raise TaskFailure("`inputFiles` must be a map of file names to contents or kestra:// URIs")
+    written: list[str] = []
+    for raw_name, raw_content in files.items():
+        if raw_content is None:
+            continue
+        name = str(ctx.render(str(raw_name)))
+        rel = _relative(name, "input file name")
+        content = ctx.render(raw_content) if isinstance(raw_content, str) else json.dumps(raw_content)
+        target = workdir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if content.startswith("kestra://"):
+            target.write_bytes(ctx.read_file(content.strip()))
+        else:
+            target.write_text(content, encoding="utf-8")
+        written.append(str(rel))
+    return written
+
+
+def collect_output_files(ctx: RunContext, workdir: Path, patterns: list[str], output_dir: Path | None) -> dict[str, str]:
+    """Store every file matching an `outputFiles` glob (and everything in the output dir); name → kestra:// URI."""
+    found: dict[str, Path] = {}
+    for pattern in patterns:
+        _relative(pattern, "outputFiles pattern")
+        for path in sorted(workdir.glob(pattern)):
+            if path.is_file():
+                found.setdefault(path.relative_to(workdir).as_posix(), path)
+    if output_dir is not None and output_dir.is_dir():
+        for path in sorted(output_dir.rglob("*")):
+            if path.is_file():
+                found.setdefault(path.relative_to(output_dir).as_posix(), path)
+    # Storage keeps only a file's base name: flatten sub-folders so `a/x.txt` and `b/x.txt` stay apart.
+    return {name: ctx.put_file(name.replace("/", "__"), path.read_bytes()) for name, path in found.items()}
