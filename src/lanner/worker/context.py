@@ -83,6 +83,7 @@ class WorkerContext:
         log_level: str | None,
         error_logs: Callable[[], list[dict[str, Any]]] | None = None,
         fetch_logs: Callable[..., list[str]] | None = None,
+        shared_dir: Path | None = None,
     ) -> None:
         self.execution_id = execution_id
         self.task_run_id = task_run_id
@@ -95,7 +96,8 @@ class WorkerContext:
         self._files = files
         self._namespace = namespace
         self._flow_id = flow_id
-        self._workdir: Path | None = None
+        self._workdir: Path | None = shared_dir
+        self._shared = shared_dir is not None  # a WorkingDirectory's folder outlives the task
         self._error_logs = error_logs
         if fetch_logs is not None:
             self.fetch_logs = fetch_logs
@@ -141,5 +143,5 @@ class WorkerContext:
         return self._error_logs() if self._error_logs else []
 
     def close(self) -> None:
-        if self._workdir is not None:
+        if self._workdir is not None and not self._shared:
             shutil.rmtree(self._workdir, ignore_errors=True)

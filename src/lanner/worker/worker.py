@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import threading
 import traceback
+from pathlib import Path
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -37,6 +38,7 @@ class Job:
     variables: Mapping[str, Any]
     namespace: str
     flow_id: str
+    shared_dir: Path | None = None  # the folder of an enclosing WorkingDirectory, kept after the task
 
 
 class _Running:
@@ -79,7 +81,7 @@ class Worker:
             variables=job.variables, sink=self._sink, files=self._files, namespace=job.namespace,
             flow_id=job.flow_id, log_level=job.task.logLevel,
             error_logs=(lambda: self._error_logs(job.execution_id)) if self._error_logs else None,
-            fetch_logs=self._fetch_logs,
+            fetch_logs=self._fetch_logs, shared_dir=job.shared_dir,
         )
         running = _Running(job, ctx)
         with self._lock:

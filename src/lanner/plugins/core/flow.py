@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -39,6 +39,21 @@ class AllowFailure(Sequential):
 
     def final_state(self, state: StateType) -> StateType:
         return StateType.WARNING if state is StateType.FAILED else state
+
+
+class WorkingDirectory(Sequential):
+    """Children run one after another in one shared folder (`{{ workingDir }}`), removed afterwards.
+
+    `inputFiles` are written into the folder before the first child runs; `outputFiles` globs are
+    stored in internal storage when the last child has ended (`outputs.<id>.outputFiles`).
+    """
+
+    shares_working_directory: ClassVar[bool] = True
+
+    inputFiles: dict[str, Any] | str | None = None
+    outputFiles: list[str] | None = None
+    namespaceFiles: dict[str, Any] | None = None
+    cache: dict[str, Any] | None = None
 
 
 class Parallel(FlowableTask):
