@@ -1,0 +1,165 @@
+"""Functions that look at the run: render(), secret(), read(), errorLogs(), currentEachOutput(),
+tasksWithState(), printContext().
+
+Those that need the outside world (files, secrets, logs) go through `env.services`, which only
+a task running on a worker has; elsewhere they fail with a message that says so, as Kestra's
+do. `secret()` alone has a fallback: Kestra's open-source convention of base64-encoded
+`SECRET_<NAME>` environment variables.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from lanner.errors import LannerError
+from lanner.expr.arguments import check_text, expect_bool, expect_str, fail, guarded
+from lanner.expr.env import MAX_RENDER_PASSES, Env
+from lanner.expr.errors import ExpressionError
+from lanner.expr.values import stringify, to_json, type_name
+
+
+def render(env: Env, template: Any = None, recursive: Any = True) -> Any:
+    """Render a value that holds a template (flow variables are not rendered on their own).
+
+    With `recursive` (the default) the result is rendered again until it stops changing.
+    Values that are not strings are returned as they are.
+    """
+    if not isinstance(template, str):
+        return template
+    again = expect_bool("render", "recursive", recursive)
+    if env.render_text is None:
+        fail("render", "rendering is not available here", hint="render() works inside a flow's templates")
+    current = template
+    for _ in range(MAX_RENDER_PASSES):
+        result = env.render_text(current, env.variables)
+        if not again or result == current:
+            return result
+        current = result
+    raise ExpressionError("render: Too many rendering attempts",
+                          hint=f"the value still contains a template after {MAX_RENDER_PASSES} passes; "
+                               "check for a variable that renders to itself, or use renderOnce()")
+
+
+def renderOnce(env: Env, toRender: Any = None) -> Any:  # noqa: N802,N803 - Kestra's names
+    """Render a template value once, without rendering the result again."""
+    return render(env, toRender, recursive=False)
+
+
+def _env_secret(name: str) -> str:
+    from lanner.worker.secrets import secret
+
+    try:
+        return secret(name)
+    except LannerError as exc:
+        raise ExpressionError(exc.message, hint=exc.hint) from None
+
+
+def secret(env: Env, key: Any = None, subkey: Any = None) -> str:
+    """A secret's value (masked in the task's logs by the worker); `subkey` picks a field of a
+    secret that holds JSON. Without a worker, the environment variable `SECRET_<KEY>` is read."""
+    name = expect_str("secret", "key", key, hint="write secret('MY_SECRET')")
+    if env.services is not None:
+        services = env.services
+        value = guarded("secret", f"set the environment variable SECRET_{name} to its base64 value",
+                        lambda: services.secret(name))
+    else:
+        value = _env_secret(name)
+    if subkey is None or subkey == "":
+        return value
+    field = expect_str("secret", "subkey", subkey)
+    try:
+        data = json.loads(value)
+    except ValueError:
+        data = None
+    if not isinstance(data, Mapping):
+        fail("secret", f"the secret '{name}' is not a JSON object, so it has no sub-key '{field}'",
+             hint="store the secret as JSON, e.g. {\"user\": \"…\", \"password\": \"…\"}")
+    if field not in data:
+        fail("secret", f"the secret '{name}' has no sub-key '{field}'",
+             hint="the keys are: " + ", ".join(map(str, data)) if data else "the secret is an empty object")
+    item = data[field]
+    return item if isinstance(item, str) else stringify(item) if not isinstance(item, (Mapping, list)) \
+        else json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+
+
+def _worker_only(name: str) -> ExpressionError:
+    return ExpressionError(f"{name}() can only be used while a task runs on a worker",
+                           hint=f"use {name}() in a task property, not in a flow-level or trigger expression")
+
+
+def read(env: Env, path: Any = None) -> str:
+    """The text of an internal-storage file (`kestra://…`) or a namespace file."""
+    uri = expect_str("read", "path", path, hint="write read(outputs.task.uri) or read('path/in/namespace')")
+    services = env.services
+    if services is None:
+        raise _worker_only("read")
+    return check_text("read", guarded("read", "check that the file exists and is readable as text",
+                                      lambda: services.read(uri)))
+
+
+def errorLogs(env: Env) -> list[dict[str, Any]]:  # noqa: N802
+    """The ERROR log lines of the current execution so far (for alerts in `errors` branches)."""
+    services = env.services
+    if services is None:
+        raise _worker_only("errorLogs")
+    return guarded("errorLogs", "try again; the logs could not be read", lambda: list(services.error_logs()))
+
+
+def _lookup(mapping: Mapping[Any, Any], key: Any) -> Any:
+    if key in mapping:
+        return mapping[key]
+    return mapping.get(stringify(key))
+
+
+def currentEachOutput(env: Env, outputs: Any = None) -> Any:  # noqa: N802
+    """The outputs of a sibling task for the current ForEach iteration: `outputs` is walked by the
+    `taskrun.value` of each iterating ancestor, outermost first, then by the current one."""
+    if not isinstance(outputs, Mapping):
+        fail("currentEachOutput", f"expects the outputs of a task (a map), got {type_name(outputs)}",
+             hint="write currentEachOutput(outputs.sibling_task)")
+    parents = env.variables.get("parents") or []
+    current: Mapping[Any, Any] = outputs
+    for parent in reversed(list(parents) if isinstance(parents, (list, tuple)) else []):
+        taskrun = parent.get("taskrun") if isinstance(parent, Mapping) else None
+        if not isinstance(taskrun, Mapping) or taskrun.get("value") is None:
+            continue
+        step = _lookup(current, taskrun["value"])
+        if not isinstance(step, Mapping):
+            fail("currentEachOutput", "no outputs for the current task runs path "
+                 f"(no entry for the parent value '{stringify(taskrun['value'])}')",
+                 hint="the task given must be a sibling inside the same ForEach, and must have run already")
+        current = step
+    taskrun = env.variables.get("taskrun")
+    if not isinstance(taskrun, Mapping) or taskrun.get("value") is None:
+        fail("currentEachOutput", "the current task is not inside a ForEach",
+             hint="use currentEachOutput() only in tasks of a ForEach (or EachSequential/EachParallel)")
+    return _lookup(current, taskrun["value"])
+
+
+def tasksWithState(env: Env, state: Any = None) -> list[dict[str, Any]]:  # noqa: N802
+    """`[{taskId, state, value?}]` for every task (or iteration) whose state is `state`."""
+    wanted = expect_str("tasksWithState", "state", state, hint="write tasksWithState('FAILED')").upper()
+    tasks = env.variables.get("tasks")
+    out: list[dict[str, Any]] = []
+    if not isinstance(tasks, Mapping):
+        return out
+    for task_id, details in tasks.items():
+        if not isinstance(details, Mapping):
+            continue
+        for key, item in details.items():
+            if key == "state" and isinstance(item, str):
+                if item.upper() == wanted:
+                    out.append({"taskId": task_id, "state": item.upper()})
+            elif isinstance(item, Mapping) and isinstance(item.get("state"), str) and item["state"].upper() == wanted:
+                out.append({"taskId": task_id, "state": item["state"].upper(), "value": key})
+    return out
+
+
+def printContext(env: Env) -> str:  # noqa: N802
+    """Every variable of the run, as JSON text (secrets are never variables, so never shown)."""
+    from lanner.expr.filters_data import json_ready
+
+    return check_text("printContext", guarded("printContext", "the context is too deeply nested to print",
+                                              lambda: to_json(json_ready(env.variables))))

@@ -1,0 +1,209 @@
+"""Template text → tokens: text runs, `{{ }}` / `{% %}` delimiters, and the code inside them.
+
+Hand-written because no library lexes Pebble. Two details differ from a naive split on `}}`:
+strings may contain `}}` (`{{ '}}' }}`), and a map literal may end right before the closing
+delimiter (`{{ {'a': {'b': 1}} }}`), so braces are counted and `}}` only closes a print at
+depth zero. `{# #}` comments vanish; `{% raw %}…{% endraw %}` is one verbatim text token.
+Whitespace control (`{{-`, `-}}`, `{%-`, `-%}`) is applied here, on the neighbouring text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from lanner.expr.errors import ExpressionError
+
+TEXT = "text"
+PRINT = "print"  # {{
+TAG = "tag"  # {%
+END = "end"  # }} or %}
+NAME = "name"
+NUMBER = "number"
+STRING = "string"  # value is a list of parts: str, or ("expr", tokens, col) for #{…}
+OP = "op"
+EOF = "eof"
+
+_OPS = ("???", "??", "..", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "~", "|", "?", ":", "=",
+        "(", ")", "[", "]", "{", "}", ",", ".")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_OPEN = re.compile(r"\{\{|\{%|\{#")
+_RAW_END = re.compile(r"\{%-?\s*endraw\s*-?%\}")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "\\": "\\", "'": "'", '"': '"', "/": "/"}
+
+
+@dataclasses.dataclass(slots=True)
+class Token:
+    kind: str
+    value: object
+    pos: int  # 0-based offset in the template
+
+    def is_op(self, *ops: str) -> bool:
+        return self.kind == OP and self.value in ops
+
+    def is_name(self, *names: str) -> bool:
+        return self.kind == NAME and self.value in names
+
+
+def tokenize(src: str) -> list[Token]:
+    """Split a whole template into tokens; raises ExpressionError at the offending column."""
+    tokens: list[Token] = []
+    i, n = 0, len(src)
+    strip_next = False
+    while i < n:
+        m = _OPEN.search(src, i)
+        text_end = m.start() if m else n
+        text = src[i:text_end]
+        if strip_next:
+            text = text.lstrip()
+            strip_next = False
+        if m is None:
+            if text:
+                tokens.append(Token(TEXT, text, i))
+            break
+        opener = m.group()
+        j = m.end()
+        trim_left = j < n and src[j] == "-"
+        if trim_left:
+            j += 1
+            text = text.rstrip()
+        if text:
+            tokens.append(Token(TEXT, text, i))
+        if opener == "{#":
+            close = src.find("#}", j)
+            if close < 0:
+                raise ExpressionError("unclosed comment `{#`", hint="end it with `#}`", template=src,
+                                      column=m.start() + 1)
+            strip_next = src[close - 1] == "-" if close > j else False
+            i = close + 2
+            continue
+        kind = PRINT if opener == "{{" else TAG
+        tokens.append(Token(kind, opener, m.start()))
+        i, strip_next = _code(src, j, kind, tokens)
+        if kind == TAG and _is_raw(tokens):
+            del tokens[-3:]  # TAG, NAME raw, END
+            r = _RAW_END.search(src, i)
+            if r is None:
+                raise ExpressionError("`{% raw %}` is never closed", hint="add `{% endraw %}`", template=src,
+                                      column=m.start() + 1)
+            raw_text = src[i:r.start()]
+            if raw_text:
+                tokens.append(Token(TEXT, raw_text, i))
+            strip_next = r.group().endswith("-%}")
+            i = r.end()
+    tokens.append(Token(EOF, None, n))
+    return tokens
+
+
+def _is_raw(tokens: list[Token]) -> bool:
+    return len(tokens) >= 3 and tokens[-3].kind == TAG and tokens[-2].is_name("raw") and tokens[-1].kind == END
+
+
+def _code(src: str, i: int, kind: str, tokens: list[Token]) -> tuple[int, bool]:
+    """Tokens of one `{{ … }}` or `{% … %}` up to its closing delimiter; returns (next index, trim)."""
+    closer = "}}" if kind == PRINT else "%}"
+    start = i - 2
+    depth = 0  # open `{` of map literals
+    n = len(src)
+    while True:
+        while i < n and src[i] in " \t\r\n":
+            i += 1
+        if i >= n:
+            what = "`{{`" if kind == PRINT else "`{%`"
+            raise ExpressionError(f"{what} is never closed", hint=f"end it with `{closer}`", template=src,
+                                  column=start + 1)
+        if depth == 0:
+            if src.startswith("-" + closer, i):
+                tokens.append(Token(END, closer, i))
+                return i + 3, True
+            if src.startswith(closer, i):
+                tokens.append(Token(END, closer, i))
+                return i + 2, False
+            if src[i] == "}":
+                raise ExpressionError("unexpected `}`", hint=f"close the expression with `{closer}`",
+                                      template=src, column=i + 1)
+        i = _scan(src, i, tokens)
+        if tokens[-1].kind == OP:
+            depth += tokens[-1].value == "{"
+            depth -= tokens[-1].value == "}"
+
+
+def _scan(src: str, i: int, tokens: list[Token]) -> int:
+    """One code token starting at `i` (no leading blanks); returns the index after it."""
+    c = src[i]
+    if c in "'\"":
+        return _string(src, i, tokens)
+    m = _NUMBER.match(src, i)
+    if m:
+        text = m.group()
+        tokens.append(Token(NUMBER, float(text) if "." in text else int(text), i))
+        return m.end()
+    m = _NAME.match(src, i)
+    if m:
+        tokens.append(Token(NAME, m.group(), i))
+        return m.end()
+    for op in _OPS:
+        if src.startswith(op, i):
+            tokens.append(Token(OP, op, i))
+            return i + len(op)
+    raise ExpressionError(f"unexpected character `{c}`", hint="check the expression's syntax", template=src,
+                          column=i + 1)
+
+
+def _string(src: str, i: int, tokens: list[Token]) -> int:
+    """A quoted string. Double quotes allow `#{expr}` interpolation, as in Pebble."""
+    quote = src[i]
+    start = i
+    i += 1
+    parts: list[object] = []
+    buf: list[str] = []
+    n = len(src)
+    while i < n:
+        c = src[i]
+        if c == "\\" and i + 1 < n:
+            nxt = src[i + 1]
+            if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", src[i + 2 : i + 6] or ""):
+                buf.append(chr(int(src[i + 2 : i + 6], 16)))
+                i += 6
+                continue
+            buf.append(_ESCAPES.get(nxt, "\\" + nxt))
+            i += 2
+            continue
+        if c == quote:
+            if buf or not parts:
+                parts.append("".join(buf))
+            tokens.append(Token(STRING, parts, start))
+            return i + 1
+        if quote == '"' and c == "#" and src.startswith("#{", i):
+            if buf:
+                parts.append("".join(buf))
+                buf = []
+            inner: list[Token] = []
+            j = _interpolation(src, i + 2, inner)
+            parts.append(("expr", inner, i))
+            i = j
+            continue
+        buf.append(c)
+        i += 1
+    raise ExpressionError("unclosed string", hint=f"end it with {quote}", template=src, column=start + 1)
+
+
+def _interpolation(src: str, i: int, tokens: list[Token]) -> int:
+    """Tokens of `#{ … }` inside a double-quoted string, up to the matching `}`."""
+    depth = 0
+    n = len(src)
+    start = i - 2
+    while True:
+        while i < n and src[i] in " \t\r\n":
+            i += 1
+        if i >= n:
+            raise ExpressionError("unclosed `#{` in a string", hint="end it with `}`", template=src,
+                                  column=start + 1)
+        if src[i] == "}" and depth == 0:
+            tokens.append(Token(EOF, None, i))
+            return i + 1
+        i = _scan(src, i, tokens)
+        if tokens[-1].kind == OP:
+            depth += tokens[-1].value == "{"
+            depth -= tokens[-1].value == "}"

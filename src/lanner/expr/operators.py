@@ -1,0 +1,209 @@
+"""What the operators and `is` tests compute, with Pebble's rules.
+
+Integers stay integers (`7 / 2` is `3`, Java's truncating division; `-7 % 2` is `-1`), any
+decimal makes the result decimal, `+` with a string concatenates, `+` on a list appends.
+Equality is number-aware (`1 == 1.0`) but typed (`'1' == 1` is false).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from lanner.expr.env import MAX_ITEMS
+from lanner.expr.errors import ExpressionError
+from lanner.expr.values import UNDEFINED, equals, is_number, stringify, type_name
+
+
+def _java_str(v: Any) -> str:
+    return "null" if v is None else stringify(v)
+
+
+def _nums(a: Any, b: Any, op: str) -> tuple[Any, Any, str]:
+    if not (is_number(a) and is_number(b)):
+        raise ExpressionError(f"cannot compute {_what(a)} {op} {_what(b)}",
+                              hint="arithmetic needs numbers; convert text with `| number`")
+    if isinstance(a, Decimal) or isinstance(b, Decimal):
+        return _dec(a), _dec(b), "decimal"
+    if isinstance(a, float) or isinstance(b, float):
+        return float(a), float(b), "float"
+    return a, b, "int"
+
+
+def _dec(x: Any) -> Decimal:
+    return x if isinstance(x, Decimal) else Decimal(repr(x)) if isinstance(x, float) else Decimal(x)
+
+
+def _what(v: Any) -> str:
+    text = stringify(v)
+    shown = text if len(text) <= 30 else text[:27] + "..."
+    return f"{type_name(v)} `{shown}`" if v is not None else "null"
+
+
+def add(a: Any, b: Any) -> Any:
+    if isinstance(a, str) or isinstance(b, str):
+        return _java_str(a) + _java_str(b)
+    if isinstance(a, (list, tuple)):
+        return [*a, *b] if isinstance(b, (list, tuple)) else [*a, b]
+    x, y, _ = _nums(a, b, "+")
+    return x + y
+
+
+def subtract(a: Any, b: Any) -> Any:
+    if isinstance(a, (list, tuple)):
+        drop = b if isinstance(b, (list, tuple)) else [b]
+        return [v for v in a if not any(equals(v, d) for d in drop)]
+    x, y, _ = _nums(a, b, "-")
+    return x - y
+
+
+def multiply(a: Any, b: Any) -> Any:
+    x, y, _ = _nums(a, b, "*")
+    return x * y
+
+
+def divide(a: Any, b: Any) -> Any:
+    x, y, kind = _nums(a, b, "/")
+    if kind == "int":
+        if y == 0:
+            raise ExpressionError("division by zero", hint="check the divisor, or use a decimal (`x / 2.0`)")
+        q = abs(x) // abs(y)
+        return q if (x >= 0) == (y > 0) else -q
+    if kind == "decimal":
+        try:
+            return x / y
+        except (InvalidOperation, ZeroDivisionError):
+            raise ExpressionError("division by zero") from None
+    if y == 0:
+        if x == 0 or math.isnan(x):
+            return math.nan
+        return math.copysign(math.inf, x) * math.copysign(1.0, y)
+    return x / y
+
+
+def modulo(a: Any, b: Any) -> Any:
+    x, y, kind = _nums(a, b, "%")
+    if kind == "int":
+        if y == 0:
+            raise ExpressionError("modulo by zero")
+        r = abs(x) % abs(y)
+        return -r if x < 0 else r
+    if kind == "decimal":
+        try:
+            return x % y
+        except (InvalidOperation, ZeroDivisionError):
+            raise ExpressionError("modulo by zero") from None
+    return math.fmod(x, y) if y != 0 else math.nan
+
+
+def negate(v: Any) -> Any:
+    if not is_number(v):
+        raise ExpressionError(f"cannot negate {_what(v)}", hint="`-` needs a number")
+    return -v
+
+
+def plus(v: Any) -> Any:
+    if not is_number(v):
+        raise ExpressionError(f"unary `+` needs a number, not {_what(v)}")
+    return v
+
+
+def compare(a: Any, b: Any, op: str) -> bool:
+    if is_number(a) and is_number(b):
+        x, y = (_dec(a), _dec(b)) if isinstance(a, Decimal) or isinstance(b, Decimal) else (a, b)
+    elif type(a) is type(b) and isinstance(a, (str, dt.date, dt.time, dt.timedelta)):
+        x, y = a, b
+    else:
+        raise ExpressionError(f"cannot compare {_what(a)} with {_what(b)} using `{op}`",
+                              hint="compare numbers with numbers and text with text; `| number` converts text")
+    try:
+        if op == "<":
+            return bool(x < y)
+        if op == ">":
+            return bool(x > y)
+        if op == "<=":
+            return bool(x <= y)
+        return bool(x >= y)
+    except TypeError:  # e.g. aware vs naive date-times
+        raise ExpressionError(f"cannot compare {_what(a)} with {_what(b)}") from None
+
+
+def contains(container: Any, item: Any) -> bool:
+    if container is None:
+        return False
+    if isinstance(container, str):
+        return _java_str(item) in container
+    if isinstance(container, Mapping):
+        try:
+            return item in container
+        except TypeError:
+            return False
+    if isinstance(container, (list, tuple)):
+        wanted = item if isinstance(item, (list, tuple)) else [item]
+        return all(any(equals(w, v) for v in container) for w in wanted)
+    raise ExpressionError(f"`contains` needs a string, a list or a map on its left, not {_what(container)}")
+
+
+def concat(a: Any, b: Any) -> str:
+    return stringify(a) + stringify(b)
+
+
+def value_range(a: Any, b: Any) -> list[Any]:
+    """`a..b`: inclusive, counting down when `a > b`; integers or single characters."""
+    if isinstance(a, str) and isinstance(b, str) and len(a) == 1 and len(b) == 1:
+        lo, hi = ord(a), ord(b)
+        step = 1 if hi >= lo else -1
+        return [chr(c) for c in range(lo, hi + step, step)]
+    if not (is_number(a) and is_number(b)) or isinstance(a, float) and not a.is_integer() or \
+            isinstance(b, float) and not b.is_integer():
+        raise ExpressionError(f"a range needs two integers or two characters, not {_what(a)}..{_what(b)}")
+    lo, hi = int(a), int(b)
+    step = 1 if hi >= lo else -1
+    if abs(hi - lo) + 1 > MAX_ITEMS:
+        raise ExpressionError(f"the range {lo}..{hi} would have more than {MAX_ITEMS} items",
+                              hint="use a smaller range")
+    return list(range(lo, hi + step, step))
+
+
+# -- tests (`x is defined`) ---------------------------------------------------------------
+
+def _is_empty(v: Any) -> bool:
+    if v is None or v is UNDEFINED:
+        return True
+    if isinstance(v, str):
+        return not v.strip()
+    if isinstance(v, (Mapping, list, tuple)):
+        return len(v) == 0
+    return False
+
+
+def _parity(v: Any, want: int) -> bool:
+    if not is_number(v) or isinstance(v, float) and not v.is_integer():
+        raise ExpressionError(f"`even`/`odd` need an integer, not {_what(v)}")
+    return int(v) % 2 == want
+
+
+def _is_json(v: Any) -> bool:
+    if not isinstance(v, str):
+        return False
+    try:
+        json.loads(v)
+    except ValueError:
+        return False
+    return True
+
+
+TESTS: dict[str, Callable[[Any], bool]] = {
+    "defined": lambda v: v is not UNDEFINED and v is not None,
+    "null": lambda v: v is None,
+    "empty": _is_empty,
+    "even": lambda v: _parity(v, 0),
+    "odd": lambda v: _parity(v, 1),
+    "iterable": lambda v: isinstance(v, (list, tuple)),
+    "map": lambda v: isinstance(v, Mapping),
+    "json": _is_json,
+}
