@@ -15,6 +15,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Run Kestra flows locally, with cleanup (finally) that always runs.")
 execution_app = typer.Typer(no_args_is_help=True, help="Inspect one execution.")
 app.add_typer(execution_app, name="execution")
+app.add_typer(__import__("lanner.cli.server", fromlist=["server_app"]).server_app, name="server")
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 

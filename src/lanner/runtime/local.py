@@ -27,6 +27,7 @@ from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType, now
 from lanner.plugins.api import RunnableTask
 from lanner.runtime.catalog import FlowCatalog
+from lanner.runtime.workdirs import WorkingDirectories
 from lanner.storage.files import LocalFiles
 from lanner.storage.repository import Repository
 from lanner.worker.worker import Job, Worker
@@ -49,6 +50,7 @@ class LocalRuntime:
         self.repo = repo
         self.files = files
         self.catalog = catalog or FlowCatalog(repo)
+        self.workdirs = WorkingDirectories(files.root.parent / "work", files)
         self.events: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.listener = listener
         self.live: dict[str, _Live] = {}
@@ -58,6 +60,8 @@ class LocalRuntime:
         self._logs_lock = threading.Lock()
         self._error_logs: dict[str, list[dict[str, Any]]] = {}
         self._last_poll = 0.0
+        self._serving = False
+        self._secrets: dict[str, tuple[str, ...]] = {}  # SECRET input values per live execution, masked in logs
         self.worker = Worker(
             report=lambda r: self.events.put(("result", r)),
             log_sink=self._on_log,
@@ -93,6 +97,42 @@ class LocalRuntime:
         self._flush()
         return exe
 
+    # -- long-running mode (the server) -------------------------------------------------------
+
+    def serve(self) -> threading.Thread:
+        """Run the loop in a background thread until `stop()`; executions come in through `submit`."""
+        self._serving = True
+        thread = threading.Thread(target=self._loop, name="lanner-executor", daemon=True)
+        thread.start()
+        return thread
+
+    def submit(self, flow: Flow, exe: Execution) -> None:
+        """Start a stored CREATED execution (or continue an unfinished one). Thread-safe."""
+        self.events.put(("start", flow, exe, None))
+
+    def recover(self) -> list[str]:
+        """Submit every unfinished execution of the store (after a restart); returns their ids.
+
+        Their task runs that were RUNNING on a worker of the stopped process get a new attempt,
+        and a `finally` block that had started continues where it was: cleanup runs once.
+        """
+        resumed: list[str] = []
+        for execution_id in self.repo.unfinished():
+            exe = self.repo.get(execution_id)
+            if exe is None or exe.id in self.live:
+                continue
+            try:
+                flow = self.catalog.get(exe.namespace, exe.flow_id, exe.flow_revision)
+            except LannerError:
+                continue
+            self.submit(flow, exe)
+            resumed.append(exe.id)
+        return resumed
+
+    def stop(self) -> None:
+        self._serving = False
+        self.events.put(("wake",))
+
     def resume_stored(self, execution_id: str) -> Execution:
         """Continue an unfinished stored execution in this process (after a crash, or a pause)."""
         exe = self.repo.get(execution_id)
@@ -114,12 +154,13 @@ class LocalRuntime:
     # -- the loop ----------------------------------------------------------------------------
 
     def _start(self, flow: Flow, exe: Execution, parent: tuple[str, str] | None = None) -> None:
+        self._track_secrets(flow, exe)
         live = _Live(flow, Executor(flow, exe), parent)
         self.live[exe.id] = live
         self._act({exe.id: live.executor.start()})
 
     def _loop(self) -> None:
-        while self.live:
+        while self.live or self._serving:
             timeout = COMMAND_POLL_SECONDS
             if self._delays:
                 timeout = min(timeout, max((self._delays[0][0] - now()).total_seconds(), 0))
@@ -169,9 +210,25 @@ class LocalRuntime:
                 _merge(effects, parent_id, live.executor.fail_run(run_id, message))
         elif kind == "start":
             _, flow, exe, parent = event
+            if exe.id in self.live:
+                return
+            if parent is None:
+                parent = _waiting_parent(exe)
+            self._track_secrets(flow, exe)
             live = _Live(flow, Executor(flow, exe), parent)
             self.live[exe.id] = live
             _merge(effects, exe.id, live.executor.start())
+            self._relink_children(exe)
+
+    def _relink_children(self, exe: Execution) -> None:
+        """After a restart: a Subflow run still waiting on a child that already ended hears of it now."""
+        for run in exe.task_runs:
+            child_id = run.outputs.get("executionId") if run.current is StateType.RUNNING else None
+            if not child_id or child_id in self.live:
+                continue
+            child = self.repo.get(child_id)
+            if child is not None and child.state.current.terminated:
+                self.events.put(("subflow_end", exe.id, run.id, child.state.current, dict(child.outputs)))
 
     def _due(self, effects: dict[str, Effects]) -> None:
         while self._delays and self._delays[0][0] <= now():
@@ -204,6 +261,8 @@ class LocalRuntime:
             if live is None:
                 continue
             exe = live.executor.exe
+            for e in fx.logs:
+                self._mask(e)
             logs = by_exe.pop(execution_id, []) + fx.logs
             for e in fx.logs:
                 self._remember_error(e)
@@ -214,6 +273,7 @@ class LocalRuntime:
             live = self.live.get(execution_id)
             if live is None:
                 continue
+            self._finish_workdirs(live, fx)
             self._notify(live.executor.exe, fx)
             for run in fx.dispatch:
                 self._submit(live.flow, live.executor.exe, run)
@@ -246,8 +306,30 @@ class LocalRuntime:
     def _submit(self, flow: Flow, exe: Execution, run: TaskRun) -> None:
         task = flow.task(run.task_id)
         assert isinstance(task, RunnableTask)
-        self.worker.submit(Job(exe.id, run.id, len(run.attempts), task, variables.build(flow, exe, run, task),
-                               exe.namespace, exe.flow_id))
+        try:
+            shared = self.workdirs.for_task(flow, exe, run)
+        except Exception as exc:  # noqa: BLE001 - the task fails with the reason; the loop goes on
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            self._on_log(LogEntry(exe.id, run.id, run.task_id, "ERROR", f"working directory: {message}"))
+            self.events.put(("result", WorkerResult(exe.id, run.id, len(run.attempts), StateType.FAILED,
+                                                    message=message)))
+            return
+        task_vars = variables.build(flow, exe, run, task)
+        if shared is not None:
+            task_vars["workingDir"] = str(shared)
+        self.worker.submit(Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id,
+                               shared_dir=shared))
+
+    def _finish_workdirs(self, live: _Live, fx: Effects) -> None:
+        """Ended WorkingDirectory runs store their outputFiles before anything after them runs."""
+        exe = live.executor.exe
+        for run in fx.runs.values():
+            if run.current.terminated and getattr(live.flow.task(run.task_id), "shares_working_directory", False):
+                problem = self.workdirs.finish(live.flow, exe, run)
+                if problem:
+                    self._on_log(LogEntry(exe.id, run.id, run.task_id, "ERROR",
+                                          f"outputFiles could not be stored: {problem}"))
+                self.repo.save(exe, [run], header=False)
 
     def _start_subflow(self, parent: _Live, start: SubflowStart) -> None:
         from lanner.model.inputs import resolve_inputs
@@ -265,22 +347,37 @@ class LocalRuntime:
                    "type": "io.kestra.plugin.core.flow.Subflow",
                    "variables": {"executionId": parent_exe.id, "namespace": parent_exe.namespace,
                                  "flowId": parent_exe.flow_id, "flowRevision": parent_exe.flow_revision,
-                                 "taskRunId": start.run_id}}
+                                 "taskRunId": start.run_id, "wait": start.wait}}
         child = self.create(flow, inputs, start.labels, parent=parent_exe, trigger=trigger,
                             execution_id=start.execution_id)
-        self.events.put(("start", flow, child, (parent_exe.id, start.run_id) if start.wait else None))
+        self.events.put(("start", flow, child, None))
 
     def _ended(self, execution_id: str, live: _Live) -> None:
         del self.live[execution_id]
         exe = live.executor.exe
         self._error_logs.pop(execution_id, None)
+        self._secrets.pop(execution_id, None)
+        self.repo.forget(execution_id)
         if live.parent is not None:
             parent_id, run_id = live.parent
             self.events.put(("subflow_end", parent_id, run_id, exe.state.current, dict(exe.outputs)))
 
     # -- logs --------------------------------------------------------------------------------
 
+    def _track_secrets(self, flow: Flow, exe: Execution) -> None:
+        values = tuple(str(exe.inputs[i.id]) for i in flow.inputs
+                       if i.type == "SECRET" and exe.inputs.get(i.id) not in (None, ""))
+        if values:
+            self._secrets[exe.id] = values
+
+    def _mask(self, entry: LogEntry) -> None:
+        """SECRET inputs never reach the log store or listeners (Kestra masks them too)."""
+        for value in self._secrets.get(entry.execution_id, ()):
+            if value in entry.message:
+                entry.message = entry.message.replace(value, "******")
+
     def _on_log(self, entry: LogEntry) -> None:
+        self._mask(entry)
         with self._logs_lock:
             self._logs.append(entry)
         self._remember_error(entry)
@@ -307,6 +404,15 @@ class LocalRuntime:
         lines += [f"{e.timestamp.isoformat()} {e.level} {e.task_id or ''} {e.message}" for e in pending
                   if not task_ids or e.task_id in task_ids]
         return lines
+
+
+def _waiting_parent(exe: Execution) -> tuple[str, str] | None:
+    """The (execution, task run) a Subflow child reports to, from its trigger (survives restarts)."""
+    trigger = exe.trigger or {}
+    variables = trigger.get("variables") or {}
+    if trigger.get("type", "").endswith("Subflow") and variables.get("taskRunId") and variables.get("wait", True):
+        return str(variables["executionId"]), str(variables["taskRunId"])
+    return None
 
 
 def _merge(effects: dict[str, Effects], execution_id: str, fx: Effects) -> None:

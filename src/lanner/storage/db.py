@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 
 def lanner_home() -> Path:

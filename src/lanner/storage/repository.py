@@ -83,6 +83,10 @@ class Repository:
         self._seq[execution_id] = {r.id: i for i, r in enumerate(runs)}
         return Execution.from_json(json.loads(row.data), [json.loads(r.data) for r in runs])
 
+    def forget(self, execution_id: str) -> None:
+        """Drop the task-run numbering cached for an ended execution (a long-running server would grow)."""
+        self._seq.pop(execution_id, None)
+
     def find_by_prefix(self, prefix: str) -> list[str]:
         t = tables.executions
         with self.engine.connect() as conn:

@@ -61,3 +61,12 @@ commands = sa.Table(
     sa.Column("created", sa.String(40), nullable=False),
     sa.Column("done", sa.Boolean, nullable=False, index=True),
 )
+
+triggers = sa.Table(
+    "triggers", metadata,
+    sa.Column("namespace", sa.String(150), primary_key=True),
+    sa.Column("flow_id", sa.String(100), primary_key=True),
+    sa.Column("trigger_id", sa.String(100), primary_key=True),
+    sa.Column("data", sa.Text, nullable=False),  # JSON: nextDate, lastDate, disabled, signature, …
+    sa.Column("updated", sa.String(40), nullable=False),
+)

@@ -1,0 +1,203 @@
+"""The trigger types the scheduler runs, as typed models of Kestra's keys.
+
+The flow model keeps a trigger's own keys untyped (`Trigger` allows extras) so that `lanner run`
+never pays for them; the server validates them here when a flow is saved, and reports each
+problem at its line like the loader does for tasks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from lanner.errors import Located
+from lanner.errors import ValidationError as LannerValidationError
+from lanner.model.flow import Flow, Trigger
+
+SCHEDULE = "io.kestra.plugin.core.trigger.Schedule"
+FLOW = "io.kestra.plugin.core.trigger.Flow"
+WEBHOOK = "io.kestra.plugin.core.trigger.Webhook"
+ALIASES = {
+    "io.kestra.core.models.triggers.types.Schedule": SCHEDULE,
+    "io.kestra.core.models.triggers.types.Flow": FLOW,
+    "io.kestra.core.models.triggers.types.Webhook": WEBHOOK,
+}
+TERMINAL = ["SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED"]
+StateName = Literal["CREATED", "SUBMITTED", "RUNNING", "PAUSED", "RESTARTED", "KILLING", "SUCCESS", "WARNING",
+                    "FAILED", "KILLED", "CANCELLED", "QUEUED", "RETRYING", "RETRIED", "SKIPPED", "BREAKPOINT"]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str
+    type: str
+    description: str | None = None
+    disabled: bool = False
+    conditions: list[dict[str, Any]] = Field(default_factory=list)
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    labels: dict[str, Any] | list[dict[str, Any]] = Field(default_factory=dict)
+    stopAfter: list[StateName] = Field(default_factory=list)
+    logLevel: str | None = None
+    workerGroup: dict[str, Any] | None = None
+
+
+class ScheduleSpec(_Spec):
+    """`Schedule`: a cron expression in a time zone; missed fires recovered by policy."""
+
+    cron: str
+    timezone: str = "Etc/UTC"
+    withSeconds: bool = False
+    recoverMissedSchedules: Literal["ALL", "LAST", "NONE"] = "ALL"
+    lateMaximumDelay: str | None = None
+    backfill: dict[str, Any] | None = None
+    interval: str | None = None  # Kestra's deprecated polling interval; ignored
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone `{value}`; use an IANA name like Europe/Paris") from None
+        return value
+
+    def croniter_expression(self) -> str:
+        """croniter takes seconds as the last field; Kestra (Quartz style) as the first."""
+        expr = self.cron.strip()
+        if self.withSeconds and not expr.startswith("@"):
+            fields = expr.split()
+            if len(fields) == 6:
+                expr = " ".join(fields[1:] + fields[:1])
+        return expr
+
+    def zone(self) -> dt.tzinfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Precondition(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    namespace: str | None = None
+    flowId: str | None = None
+    states: list[StateName] = Field(default_factory=lambda: list(TERMINAL))
+    labels: dict[str, Any] | None = None
+
+
+class Preconditions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    flows: list[Precondition] = Field(default_factory=list)
+    timeWindow: dict[str, Any] | None = None
+    resetOnSuccess: bool = True
+
+
+class FlowSpec(_Spec):
+    """`Flow`: starts when another flow's execution reaches one of `states`, filtered."""
+
+    states: list[StateName] = Field(default_factory=lambda: list(TERMINAL))
+    preconditions: Preconditions | None = None
+
+
+class WebhookSpec(_Spec):
+    """`Webhook`: started by an HTTP call carrying `key`."""
+
+    key: str = Field(min_length=1, max_length=256)
+    wait: bool = False
+    returnOutputs: bool = False
+
+
+SPECS: dict[str, type[_Spec]] = {SCHEDULE: ScheduleSpec, FLOW: FlowSpec, WEBHOOK: WebhookSpec}
+
+
+def canonical_type(type_name: str) -> str:
+    return ALIASES.get(type_name, type_name)
+
+
+def parse(trigger: Trigger) -> _Spec | None:
+    """The typed spec of a trigger, or None for a type the scheduler does not run."""
+    cls = SPECS.get(canonical_type(trigger.type))
+    if cls is None:
+        return None
+    return cls.model_validate(trigger.model_dump())
+
+
+def specs(flow: Flow) -> list[_Spec]:
+    """The flow's triggers that can fire: known type, valid, not disabled; none if the flow is disabled."""
+    if flow.disabled:
+        return []
+    out: list[_Spec] = []
+    for trig in flow.triggers:
+        try:
+            spec = parse(trig)
+        except ValidationError:
+            continue
+        if spec is not None and not spec.disabled:
+            out.append(spec)
+    return out
+
+
+def validate(flow: Flow) -> list[LannerValidationError]:
+    """Problems in the flow's triggers, located at their lines in the flow's source."""
+    from lanner.runtime.schedule import check_cron
+
+    problems: list[LannerValidationError] = []
+    lines = _trigger_lines(flow.source)
+    for i, trig in enumerate(flow.triggers):
+        where = Located(flow.file, *lines.get((i, None), (None, None)), f"triggers[{i}]")
+        name = canonical_type(trig.type)
+        cls = SPECS.get(name)
+        if cls is None:
+            if name.startswith("io.kestra.plugin.core.trigger."):
+                problems.append(LannerValidationError(
+                    f"triggers[{i}] ({trig.id}): trigger type `{trig.type}` is not supported",
+                    hint="use Schedule, Flow or Webhook", where=where))
+            continue
+        try:
+            spec = cls.model_validate(trig.model_dump())
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                key = str(err["loc"][0]) if err["loc"] else None
+                line, col = lines.get((i, key), lines.get((i, None), (None, None)))
+                msg = err["msg"].removeprefix("Value error, ")
+                what = f"unknown property `{key}`" if err["type"] == "extra_forbidden" else (
+                    f"missing required property `{key}`" if err["type"] == "missing" else f"`{key}`: {msg}")
+                problems.append(LannerValidationError(
+                    f"triggers[{i}] ({trig.id}): {what} of `{name.rsplit('.', 1)[-1]}`",
+                    hint="see `GET /api/v1/plugins/" + name + "` for its properties",
+                    where=Located(flow.file, line, col, f"triggers[{i}].{key}" if key else f"triggers[{i}]")))
+            continue
+        if isinstance(spec, ScheduleSpec):
+            problem = check_cron(spec)
+            if problem:
+                line, col = lines.get((i, "cron"), lines.get((i, None), (None, None)))
+                problems.append(LannerValidationError(
+                    f"triggers[{i}] ({trig.id}): {problem}", hint="write five fields like `0 9 * * 1-5` or a "
+                    "nickname like @daily", where=Located(flow.file, line, col, f"triggers[{i}].cron")))
+    return problems
+
+
+def _trigger_lines(source: str) -> dict[tuple[int, str | None], tuple[int | None, int | None]]:
+    """(trigger index, key or None) → (line, column), 1-based, read from the YAML text."""
+    out: dict[tuple[int, str | None], tuple[int | None, int | None]] = {}
+    if not source:
+        return out
+    from ruamel.yaml import YAML
+
+    try:
+        root = YAML(typ="rt").load(source)
+        items = root.get("triggers") or []
+        for i, item in enumerate(items):
+            line, col = items.lc.item(i)
+            out[(i, None)] = (line + 1, col + 1)
+            if isinstance(item, dict):
+                for key in item:
+                    kl, kc = item.lc.key(key)
+                    out[(i, str(key))] = (kl + 1, kc + 1)
+    except Exception:  # noqa: BLE001 - lines are a courtesy; the flow itself already parsed
+        return out
+    return out

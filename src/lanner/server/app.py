@@ -1,0 +1,63 @@
+"""The ASGI application: API routes under /api/v1 (and /api/v1/{tenant}), the OpenAPI document,
+the web UI as static files, and the guards around them."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from lanner.server import problems
+from lanner.server.middleware import BodyTooLarge, Guard, too_large
+from lanner.server.services import Services
+from lanner.server.settings import ServerSettings
+
+UI_DIR = Path(__file__).parent / "ui"
+API = "/api/v1"
+
+
+def build_app(settings: ServerSettings, services: Services | None = None, start: bool = True) -> Any:
+    """The app wrapped in its guards. `services` defaults to a new one on the configured store."""
+    from lanner import __version__
+    from lanner.server.routes import executions, flows, logs, misc, plugins
+
+    svc = services or Services(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if start:
+            svc.start()
+        try:
+            yield
+        finally:
+            if start:
+                svc.stop()
+
+    app = FastAPI(title="Lanner", version=__version__, lifespan=lifespan, openapi_url=f"{API}/openapi.json",
+                  docs_url=None, redoc_url=None,
+                  description="Kestra-compatible REST API of Lanner: flows, executions, logs, plugins, triggers.")
+    app.state.services = svc
+    problems.install(app)
+
+    async def ontoo_large(_request: Any, _exc: BodyTooLarge) -> JSONResponse:
+        problem = too_large(settings.max_body_bytes)
+        return JSONResponse(problem.body(), status_code=413, media_type=problems.MEDIA_TYPE)
+
+    app.add_exception_handler(BodyTooLarge, ontoo_large)
+    for module in (flows, executions, logs, plugins, misc):
+        app.include_router(module.router, prefix=API)
+    for module in (flows, executions, logs, plugins, misc):
+        app.include_router(module.router, prefix=API + "/{tenant}", include_in_schema=False)
+    app.include_router(misc.health)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/ui/")
+
+    app.mount("/ui", StaticFiles(directory=UI_DIR, html=True), name="ui")
+    return Guard(app, settings)

@@ -1,0 +1,1 @@
+"""API routes, one module per Kestra controller (flows, executions, logs, plugins, triggers)."""

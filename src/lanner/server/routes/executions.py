@@ -1,0 +1,195 @@
+"""Executions: create (inputs as multipart or JSON, `?wait=true`), read, search, follow, kill, restart,
+resume, delete, and webhooks (Kestra's ExecutionController)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from lanner.model.execution import new_id
+from lanner.server import sse, views
+from lanner.server.problems import ApiProblem, not_found
+from lanner.server.schemas import PagedResults
+from lanner.server.services import Services
+from lanner.storage.execution_queries import ExecutionFilter
+
+router = APIRouter(tags=["Executions"])
+INPUTS_BODY = {"requestBody": {"content": {
+    "multipart/form-data": {"schema": {"type": "object", "additionalProperties": True}},
+    "application/json": {"schema": {"type": "object", "additionalProperties": True}}}}}
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def _labels(raw: list[str]) -> dict[str, str]:
+    out = {}
+    for item in raw:
+        key, sep, value = item.partition(":")
+        if not sep or not key:
+            raise ApiProblem(422, f"label `{item}` is not `key:value`", hint="pass labels as ?labels=team:data")
+        out[key] = value
+    return out
+
+
+async def _inputs(request: Request, svc: Services, namespace: str, flow_id: str, execution_id: str) -> dict[str, Any]:
+    """Inputs from a multipart form (files go to internal storage) or a JSON object."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await request.form(max_files=32, max_fields=1000)
+        out: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                data = await value.read()
+                out[key] = await run_in_threadpool(svc.files.put, namespace, flow_id, execution_id, "inputs",
+                                                   key, value.filename or key, data)
+            else:
+                out[key] = value
+        return out
+    body = await request.body()
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise ApiProblem(400, f"the body is not valid JSON: {exc.msg} at character {exc.pos}",
+                         hint="send inputs as a JSON object or as multipart/form-data") from None
+    if not isinstance(data, dict):
+        raise ApiProblem(400, "the inputs must be a JSON object", hint='send e.g. {"name": "World"}')
+    return data
+
+
+async def _answer(svc: Services, execution_id: str) -> dict[str, Any]:
+    exe = await asyncio.to_thread(svc.execution, execution_id)
+    flow = await asyncio.to_thread(svc.flow_of, exe)
+    return views.execution_json(exe, flow)
+
+
+async def _wait_end(svc: Services, execution_id: str, request: Request) -> None:
+    waiter = svc.hub.subscribe(execution_id)
+    try:
+        while True:
+            exe = await asyncio.to_thread(svc.queries.get, execution_id)
+            if exe is None or sse.finished(exe) or await request.is_disconnected():
+                return
+            await waiter.wait(sse.POLL)
+    finally:
+        svc.hub.unsubscribe(waiter)
+
+
+@router.get("/executions/search", summary="Search executions", response_model=PagedResults)
+def search(page: int = Query(1, ge=1), size: int = Query(25, ge=1, le=1000), sort: str | None = None,
+           q: str | None = None, namespace: str | None = None, flowId: str | None = None,
+           state: list[str] = Query(default_factory=list), startDate: str | None = None,
+           endDate: str | None = None, labels: list[str] = Query(default_factory=list),
+           triggerExecutionId: str | None = None, svc: Services = Depends(services)) -> dict[str, Any]:
+    f = ExecutionFilter(q=q, namespace=namespace, flow_id=flowId, states=[s for v in state for s in v.split(",") if s],
+                        start_date=startDate, end_date=endDate, labels=_labels(labels),
+                        trigger_execution_id=triggerExecutionId)
+    found, total = svc.queries.search(f, page, size, sort)
+    return {"results": [views.execution_json(e, svc.flow_of(e)) for e in found], "total": total}
+
+
+@router.get("/executions/follow", summary="A tick whenever any execution changes (SSE)")
+async def follow_all(request: Request, svc: Services = Depends(services)) -> Any:
+    return sse.stream(sse.follow_all(svc, request.is_disconnected))
+
+
+@router.get("/executions/{execution_id}", summary="Get an execution")
+async def get_execution(execution_id: str, svc: Services = Depends(services)) -> dict[str, Any]:
+    return await _answer(svc, execution_id)
+
+
+@router.get("/executions/{execution_id}/flow", summary="The flow revision an execution runs")
+def execution_flow(execution_id: str, svc: Services = Depends(services)) -> dict[str, Any]:
+    exe = svc.execution(execution_id)
+    stored = svc.flow_store.revision(exe.namespace, exe.flow_id, exe.flow_revision)
+    if stored is None:
+        raise not_found(f"flow `{exe.namespace}.{exe.flow_id}` revision {exe.flow_revision}")
+    return views.flow_json(stored)
+
+
+@router.get("/executions/{execution_id}/follow", summary="Follow an execution (server-sent events)")
+async def follow(execution_id: str, request: Request, svc: Services = Depends(services)) -> Any:
+    if not await asyncio.to_thread(svc.queries.exists, execution_id):
+        raise not_found(f"execution `{execution_id}`")
+    return sse.stream(sse.follow_execution(svc, execution_id, request.is_disconnected))
+
+
+@router.delete("/executions/{execution_id}/kill", status_code=202,
+               summary="Kill an execution (finally blocks still run unless ?hard=true)")
+def kill(execution_id: str, hard: bool = False, svc: Services = Depends(services)) -> Response:
+    svc.kill(execution_id, hard)
+    return Response(status_code=202)
+
+
+@router.post("/executions/{execution_id}/restart", summary="Restart a FAILED or KILLED execution from its failure")
+async def restart(execution_id: str, svc: Services = Depends(services)) -> dict[str, Any]:
+    exe = await run_in_threadpool(svc.restart, execution_id)
+    return views.execution_json(exe, await asyncio.to_thread(svc.flow_of, exe))
+
+
+@router.post("/executions/{execution_id}/resume", status_code=204, summary="Resume a PAUSED execution")
+def resume(execution_id: str, svc: Services = Depends(services)) -> Response:
+    svc.resume(execution_id)
+    return Response(status_code=204)
+
+
+@router.delete("/executions/{execution_id}", status_code=204, summary="Delete an ended execution and its logs")
+def delete(execution_id: str, svc: Services = Depends(services)) -> Response:
+    svc.delete_execution(execution_id)
+    return Response(status_code=204)
+
+
+@router.post("/executions/{namespace}/{flow_id}", summary="Create an execution of a flow",
+             openapi_extra=INPUTS_BODY)
+async def create(namespace: str, flow_id: str, request: Request, wait: bool = False,
+                 labels: list[str] = Query(default_factory=list), revision: int | None = Query(None, ge=1),
+                 svc: Services = Depends(services)) -> dict[str, Any]:
+    execution_id = new_id()
+    given = await _inputs(request, svc, namespace, flow_id, execution_id)
+    exe = await run_in_threadpool(svc.create_execution, namespace, flow_id, given, _labels(labels), revision,
+                                  execution_id)
+    if wait:
+        await _wait_end(svc, exe.id, request)
+        return await _answer(svc, exe.id)
+    flow = await asyncio.to_thread(svc.flow_of, exe)
+    return views.execution_json(exe, flow)
+
+
+@router.api_route("/executions/webhook/{namespace}/{flow_id}/{key}", methods=["GET", "POST", "PUT"],
+                  summary="Start a flow through its Webhook trigger")
+async def webhook(namespace: str, flow_id: str, key: str, request: Request,
+                  svc: Services = Depends(services)) -> Any:
+    from lanner.runtime.scheduler import WebhookNotFound
+
+    raw = await request.body()
+    text = raw.decode("utf-8", "replace")
+    body: Any = text or None
+    if text:
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError:
+            body = text
+    headers: dict[str, list[str]] = {}
+    for name, value in request.headers.items():
+        if name.lower() != "authorization":
+            headers.setdefault(name.lower(), []).append(value)
+    parameters: dict[str, list[str]] = {}
+    for name, value in request.query_params.multi_items():
+        parameters.setdefault(name, []).append(value)
+    try:
+        exe, spec = await run_in_threadpool(svc.scheduler.webhook, namespace, flow_id, key, body, headers, parameters)
+    except WebhookNotFound as exc:
+        raise ApiProblem(404, str(exc)) from None
+    if spec.wait:
+        await _wait_end(svc, exe.id, request)
+        answer = await _answer(svc, exe.id)
+        return answer.get("outputs", {}) if spec.returnOutputs else answer
+    return views.execution_json(exe, await asyncio.to_thread(svc.flow_of, exe))

@@ -1,0 +1,56 @@
+"""Logs of an execution: list with filters, follow live (SSE), download as text (Kestra's LogController)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from lanner.model.results import LEVEL_RANK
+from lanner.server import sse, views
+from lanner.server.problems import ApiProblem
+from lanner.server.services import Services
+
+router = APIRouter(tags=["Logs"])
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def _level(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.upper() not in LEVEL_RANK:
+        raise ApiProblem(422, f"unknown log level `{value}`", hint="use one of " + ", ".join(LEVEL_RANK))
+    return value.upper()
+
+
+@router.get("/logs/{execution_id}", summary="The logs of an execution")
+def logs(execution_id: str, minLevel: str | None = None, taskRunId: str | None = None, taskId: str | None = None,
+         attempt: int | None = Query(None, ge=1), svc: Services = Depends(services)) -> list[dict[str, Any]]:
+    exe = svc.execution(execution_id)
+    secrets = views.secret_values(svc.flow_of(exe), exe)
+    rows = svc.queries.logs(execution_id, _level(minLevel), task_id=taskId, task_run_id=taskRunId, attempt=attempt)
+    return [views.log_json(r, exe, secrets) for r in rows]
+
+
+@router.get("/logs/{execution_id}/follow", summary="Follow the logs of an execution (server-sent events)")
+async def follow(execution_id: str, request: Request, minLevel: str | None = None,
+                 svc: Services = Depends(services)) -> Any:
+    level = _level(minLevel)
+    if not svc.queries.exists(execution_id):
+        raise ApiProblem(404, f"execution `{execution_id}` was not found")
+    return sse.stream(sse.follow_logs(svc, execution_id, level, request.is_disconnected))
+
+
+@router.get("/logs/{execution_id}/download", summary="Download the logs of an execution as text",
+            response_class=PlainTextResponse)
+def download(execution_id: str, minLevel: str | None = None, taskRunId: str | None = None,
+             taskId: str | None = None, svc: Services = Depends(services)) -> PlainTextResponse:
+    exe = svc.execution(execution_id)
+    secrets = views.secret_values(svc.flow_of(exe), exe)
+    rows = svc.queries.logs(execution_id, _level(minLevel), task_id=taskId, task_run_id=taskRunId)
+    text = "".join(views.log_line(r, secrets) for r in rows)
+    return PlainTextResponse(text, headers={"Content-Disposition": f'attachment; filename="{execution_id}.log"'})

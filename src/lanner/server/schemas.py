@@ -1,0 +1,79 @@
+"""Request and response models of the API (documented in the OpenAPI document).
+
+Executions and flows are answered in Kestra's JSON shapes, produced by `views`; these models
+describe the envelopes and the small request bodies around them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PagedResults(BaseModel):
+    """Kestra's paged answer: one page of results and the total count."""
+
+    model_config = ConfigDict(extra="allow")
+
+    results: list[dict[str, Any]]
+    total: int
+
+
+class Located(BaseModel):
+    message: str
+    hint: str | None = None
+    line: int | None = Field(default=None, description="1-based line in the YAML")
+    column: int | None = None
+    path: str | None = Field(default=None, description="property path, e.g. tasks[0].message")
+    text: str | None = Field(default=None, description="the one-line form: LINE:COL: what; what to do")
+
+
+class ValidateResult(BaseModel):
+    """One flow document's validation (Kestra's ValidateConstraintViolation, plus located errors)."""
+
+    index: int
+    flow: str | None = None
+    namespace: str | None = None
+    constraints: str | None = None
+    outdated: bool = False
+    deprecationPaths: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    infos: list[str] = Field(default_factory=list)
+    errors: list[Located] = Field(default_factory=list)
+
+
+class TriggerUpdate(BaseModel):
+    """Enable or disable one trigger (for instance after `stopAfter` disabled it)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    namespace: str
+    flowId: str
+    triggerId: str
+    disabled: bool
+
+
+class PluginGroup(BaseModel):
+    name: str
+    title: str
+    group: str
+    tasks: list[str]
+    triggers: list[str] = Field(default_factory=list)
+    conditions: list[str] = Field(default_factory=list)
+    schemas: dict[str, Any] = Field(default_factory=dict, description="JSON schema of each task and trigger type")
+
+
+class PluginSchema(BaseModel):
+    cls: str
+    title: str | None = None
+    markdown: str | None = None
+    schema_: dict[str, Any] = Field(alias="schema")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ServerConfig(BaseModel):
+    version: str
+    isBasicAuthEnabled: bool
+    resumedExecutions: list[str] = Field(default_factory=list)

@@ -1,0 +1,126 @@
+// The flows list and the flow editor (validation as you type, save, execute).
+import { get, del, postYaml, putYaml, enc } from "./api.js";
+import { h, toast, when } from "./dom.js";
+import { YamlEditor } from "./editor.js";
+import { openExecuteDialog } from "./execute.js";
+
+const TEMPLATE = `id: hello_world
+namespace: company.team
+
+inputs:
+  - id: name
+    type: STRING
+    defaults: World
+
+tasks:
+  - id: hello
+    type: io.kestra.plugin.core.log.Log
+    message: "Hello {{ inputs.name }}!"
+
+finally:
+  - id: cleanup
+    type: io.kestra.plugin.core.log.Log
+    message: Cleaning up
+`;
+
+export async function flowsPage(view) {
+  const q = h("input", { type: "search", placeholder: "Search flows", id: "flow-search" });
+  const body = h("tbody");
+  const table = h("table", { id: "flows-table" },
+    h("thead", {}, h("tr", {}, h("th", { text: "Id" }), h("th", { text: "Namespace" }), h("th", { text: "Revision" }),
+      h("th", { text: "Triggers" }), h("th", { text: "Updated" }), h("th", { text: "" }))), body);
+  view.append(h("h1", {}, "Flows"),
+    h("div", { class: "toolbar" }, q, h("span", { class: "spacer" }),
+      h("a", { class: "button", href: "#/flows/new", id: "new-flow" }, "New flow")), table);
+
+  async function load() {
+    const page = await get(`/flows/search?size=500&sort=namespace:asc${q.value ? "&q=" + enc(q.value) : ""}`);
+    body.replaceChildren();
+    if (!page.results.length) {
+      body.append(h("tr", {}, h("td", { colspan: 6, class: "empty", text: "No flow yet: create one with New flow." })));
+    }
+    for (const f of page.results) {
+      const edit = `#/flows/edit/${enc(f.namespace)}/${enc(f.id)}`;
+      body.append(h("tr", { dataset: { flow: `${f.namespace}.${f.id}` } },
+        h("td", {}, h("a", { href: edit, text: f.id })), h("td", { text: f.namespace }),
+        h("td", { text: String(f.revision) }), h("td", { text: (f.triggers || []).map((t) => t.id).join(", ") }),
+        h("td", { class: "muted", text: when(f.updated) }),
+        h("td", {}, h("a", { href: `#/executions?namespace=${enc(f.namespace)}&flowId=${enc(f.id)}`, text: "Executions" }))));
+    }
+  }
+  q.addEventListener("input", () => load().catch((e) => toast(e.message, true)));
+  await load();
+}
+
+export async function editorPage(view, namespace, flowId) {
+  const existing = namespace ? await get(`/flows/${enc(namespace)}/${enc(flowId)}`).catch(() => null) : null;
+  if (namespace && !existing) {
+    view.append(h("p", { class: "empty", text: `Flow ${namespace}.${flowId} was not found.` }));
+    return;
+  }
+  const problems = h("div", { class: "problems", id: "problems" });
+  let timer = null;
+  const editor = new YamlEditor(existing ? existing.source : TEMPLATE, () => {
+    clearTimeout(timer);
+    timer = setTimeout(validate, 350);
+  });
+  const save = h("button", { class: "primary", id: "save-flow", text: existing ? "Save" : "Create" });
+  const execute = h("button", { id: "execute-flow", text: "Execute…", disabled: !existing });
+  const title = h("h1", {}, existing ? `${existing.namespace}.${existing.id}` : "New flow",
+    existing ? h("span", { class: "muted", id: "flow-revision", text: `revision ${existing.revision}` }) : null);
+  const del_ = existing ? h("button", { class: "danger", id: "delete-flow", text: "Delete" }) : null;
+  view.append(title, h("div", { class: "toolbar" }, save, execute,
+    existing ? h("a", { href: `#/executions?namespace=${enc(existing.namespace)}&flowId=${enc(existing.id)}`, text: "Executions" }) : null,
+    h("span", { class: "spacer" }), del_), editor.el, problems);
+
+  let current = existing;
+
+  function showProblems(errors) {
+    editor.setErrors(errors);
+    problems.replaceChildren(...errors.map((e) => h("div", { class: "problem", onclick: () => e.line && editor.goToLine(e.line) },
+      h("span", { class: "where", text: e.line ? `line ${e.line}${e.column ? ":" + e.column : ""}` : "flow" }),
+      e.message + (e.hint ? ` — ${e.hint}` : ""))));
+    if (!errors.length) problems.append(h("div", { class: "ok-note", id: "valid-note", text: "✓ valid" }));
+  }
+
+  async function validate() {
+    try {
+      const [result] = await postYaml("/flows/validate", editor.value);
+      showProblems(result ? result.errors : []);
+      return !result || !result.errors.length;
+    } catch (e) {
+      showProblems([{ message: e.message }]);
+      return false;
+    }
+  }
+
+  save.addEventListener("click", async () => {
+    try {
+      const path = current ? `/flows/${enc(current.namespace)}/${enc(current.id)}` : "/flows";
+      const saved = current ? await putYaml(path, editor.value) : await postYaml(path, editor.value);
+      toast(`Saved ${saved.namespace}.${saved.id} (revision ${saved.revision})`);
+      showProblems([]);
+      if (!current) { location.hash = `#/flows/edit/${enc(saved.namespace)}/${enc(saved.id)}`; return; }
+      current = saved;
+      const rev = document.getElementById("flow-revision");
+      if (rev) rev.textContent = `revision ${saved.revision}`;
+    } catch (e) {
+      showProblems(e.problem && e.problem.errors ? e.problem.errors : [{ message: e.message }]);
+      toast(e.message, true);
+    }
+  });
+  execute.addEventListener("click", async () => {
+    const flow = await get(`/flows/${enc(current.namespace)}/${enc(current.id)}`);
+    openExecuteDialog(flow);
+  });
+  if (del_) {
+    del_.addEventListener("click", async () => {
+      if (!confirm(`Delete flow ${current.namespace}.${current.id}? Its executions stay.`)) return;
+      await del(`/flows/${enc(current.namespace)}/${enc(current.id)}`);
+      toast("Deleted");
+      location.hash = "#/flows";
+    });
+  }
+  validate();
+  return () => clearTimeout(timer);
+}

@@ -1,0 +1,107 @@
+"""The JSON the API answers with, in Kestra's shapes, with secrets masked.
+
+A flow is answered from its YAML source (the text the user wrote, parsed), so every property
+of every task appears as written. An execution is `Execution.to_json()` with the values of its
+SECRET inputs replaced by `******` wherever they occur (inputs, task outputs, flow outputs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from lanner.model.execution import Execution
+from lanner.model.flow import Flow
+
+MASK = "******"
+
+
+def flow_json(stored: Any, flow: Flow | None = None, source: bool = True) -> dict[str, Any]:
+    """Kestra's FlowWithSource: the parsed YAML plus revision, deleted, updated and source."""
+    from ruamel.yaml import YAML
+
+    try:
+        data = YAML(typ="safe", pure=True).load(stored.source) or {}
+    except Exception:  # noqa: BLE001 - a stored source always parsed once; be lenient when showing it
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    labels = data.get("labels")
+    if isinstance(labels, dict):
+        data["labels"] = [{"key": str(k), "value": "" if v is None else str(v)} for k, v in labels.items()]
+    data = _jsonable(data)
+    data.update(id=stored.id, namespace=stored.namespace, revision=stored.revision, deleted=stored.deleted,
+                updated=stored.updated, disabled=bool(data.get("disabled", False)))
+    if source:
+        data["source"] = stored.source
+    return data
+
+
+def _jsonable(value: Any) -> Any:
+    """YAML's dates and other scalars → JSON-friendly values."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def secret_values(flow: Flow | None, exe: Execution) -> list[str]:
+    if flow is None:
+        return []
+    return [str(exe.inputs[i.id]) for i in flow.inputs
+            if i.type == "SECRET" and exe.inputs.get(i.id) not in (None, "")]
+
+
+def mask(value: Any, secrets: Iterable[str]) -> Any:
+    """`value` with every occurrence of a secret replaced, recursively."""
+    secrets = [s for s in secrets if s]
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for s in secrets:
+            value = value.replace(s, MASK)
+        return value
+    if isinstance(value, dict):
+        return {k: mask(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v, secrets) for v in value]
+    return value
+
+
+def execution_json(exe: Execution, flow: Flow | None) -> dict[str, Any]:
+    data = exe.to_json()
+    secrets = secret_values(flow, exe)
+    if flow is not None:
+        for i in flow.inputs:
+            if i.type == "SECRET" and i.id in data["inputs"]:
+                data["inputs"][i.id] = MASK
+    if secrets:
+        data = mask(data, secrets)
+    return data
+
+
+def log_json(row: dict[str, Any], exe: Execution | None, secrets: Iterable[str] = ()) -> dict[str, Any]:
+    """Kestra's LogEntry from a stored log row."""
+    out = {
+        "namespace": exe.namespace if exe else None,
+        "flowId": exe.flow_id if exe else None,
+        "executionId": row["execution_id"],
+        "taskRunId": row["task_run_id"],
+        "taskId": row["task_id"],
+        "attemptNumber": row["attempt"],
+        "timestamp": row["timestamp"],
+        "level": row["level"],
+        "message": mask(row["message"], secrets),
+        "index": row["seq"],
+    }
+    if exe is not None and exe.trigger and exe.trigger.get("id") and not row["task_id"]:
+        out["triggerId"] = exe.trigger.get("id")
+    return out
+
+
+def log_line(row: dict[str, Any], secrets: Iterable[str] = ()) -> str:
+    """One line of a log download: timestamp, level, task, message."""
+    return f"{row['timestamp']} {row['level']:<5} {row['task_id'] or '-'} {mask(row['message'], secrets)}\n"

@@ -1,0 +1,168 @@
+"""Reads and maintenance the API needs beyond `Repository`: paged search with filters, deletion,
+log pages after a sequence number (for live follow), and rewriting an execution's task runs
+(restart).
+
+Kept apart from `Repository` on purpose: `Repository` caches task-run sequence numbers for the
+executor loop, and the API must never disturb that cache from its own threads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from lanner.model.execution import Execution
+from lanner.storage import tables
+
+SORTABLE = {"startDate": "start_date", "state.startDate": "start_date", "endDate": "end_date",
+            "state.endDate": "end_date", "id": "id", "flowId": "flow_id", "namespace": "namespace",
+            "state": "state", "state.current": "state"}
+
+
+@dataclasses.dataclass(slots=True)
+class ExecutionFilter:
+    """Kestra's search parameters for executions."""
+
+    q: str | None = None
+    namespace: str | None = None
+    flow_id: str | None = None
+    states: Sequence[str] = ()
+    start_date: str | None = None  # ISO; executions started at or after
+    end_date: str | None = None  # ISO; executions started at or before
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    trigger_execution_id: str | None = None
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class ExecutionQueries:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    # -- search ------------------------------------------------------------------------------
+
+    def _where(self, f: ExecutionFilter) -> list[Any]:
+        t = tables.executions
+        cond: list[Any] = []
+        if f.q:
+            like = f"%{_like_escape(f.q)}%"
+            cond.append(sa.or_(t.c.id.like(like, escape="\\"), t.c.flow_id.like(like, escape="\\"),
+                               t.c.namespace.like(like, escape="\\")))
+        if f.namespace:
+            cond.append(sa.or_(t.c.namespace == f.namespace,
+                               t.c.namespace.like(_like_escape(f.namespace) + ".%", escape="\\")))
+        if f.flow_id:
+            cond.append(t.c.flow_id == f.flow_id)
+        if f.states:
+            cond.append(t.c.state.in_([s.upper() for s in f.states]))
+        if f.start_date:
+            cond.append(t.c.start_date >= f.start_date)
+        if f.end_date:
+            cond.append(t.c.start_date <= f.end_date)
+        for key, value in f.labels.items():
+            text = json.dumps({"key": key, "value": value}, separators=(",", ":"))
+            cond.append(t.c.data.like(f"%{_like_escape(text)}%", escape="\\"))
+        if f.trigger_execution_id:
+            text = json.dumps({"executionId": f.trigger_execution_id}, separators=(",", ":"))[1:-1]
+            cond.append(t.c.data.like(f"%{_like_escape(text)}%", escape="\\"))
+        return cond
+
+    def search(self, f: ExecutionFilter, page: int = 1, size: int = 25, sort: str | None = None,
+               with_task_runs: bool = True) -> tuple[list[Execution], int]:
+        """One page of executions (newest first unless `sort` says otherwise) and the total count."""
+        t = tables.executions
+        cond = self._where(f)
+        column, direction = t.c.start_date, "desc"
+        if sort:
+            name, _, direction = sort.partition(":")
+            column = getattr(t.c, SORTABLE.get(name, "start_date"))
+            direction = direction or "desc"
+        order = column.asc() if direction.lower() == "asc" else column.desc()
+        q = sa.select(t.c.id, t.c.data).where(*cond).order_by(order, t.c.id).limit(size).offset((page - 1) * size)
+        count_q = sa.select(sa.func.count()).select_from(t).where(*cond)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+            total = int(conn.execute(count_q).scalar() or 0)
+            runs: dict[str, list[dict[str, Any]]] = {r.id: [] for r in rows}
+            if with_task_runs and rows:
+                tr = tables.task_runs
+                for r in conn.execute(sa.select(tr.c.execution_id, tr.c.data)
+                                      .where(tr.c.execution_id.in_(list(runs))).order_by(tr.c.seq)):
+                    runs[r.execution_id].append(json.loads(r.data))
+        return [Execution.from_json(json.loads(r.data), runs[r.id]) for r in rows], total
+
+    def get(self, execution_id: str) -> Execution | None:
+        """An execution with its task runs (a read that leaves the executor's caches alone)."""
+        t, tr = tables.executions, tables.task_runs
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.c.data).where(t.c.id == execution_id)).first()
+            if row is None:
+                return None
+            runs = conn.execute(sa.select(tr.c.data).where(tr.c.execution_id == execution_id)
+                                .order_by(tr.c.seq)).all()
+        return Execution.from_json(json.loads(row.data), [json.loads(r.data) for r in runs])
+
+    def state_of(self, execution_id: str) -> str | None:
+        t = tables.executions
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(t.c.state).where(t.c.id == execution_id)).scalar()
+
+    def exists(self, execution_id: str) -> bool:
+        return self.state_of(execution_id) is not None
+
+    # -- changes -----------------------------------------------------------------------------
+
+    def delete(self, execution_id: str, logs: bool = True) -> bool:
+        t = tables.executions
+        with self.engine.begin() as conn:
+            count = conn.execute(t.delete().where(t.c.id == execution_id)).rowcount
+            conn.execute(tables.task_runs.delete().where(tables.task_runs.c.execution_id == execution_id))
+            conn.execute(tables.commands.delete().where(tables.commands.c.execution_id == execution_id))
+            if logs:
+                conn.execute(tables.logs.delete().where(tables.logs.c.execution_id == execution_id))
+        return bool(count)
+
+    def rewrite_task_runs(self, exe: Execution) -> None:
+        """Replace every stored task run of `exe` by its current list, renumbered (restart)."""
+        tr = tables.task_runs
+        rows = [{"id": r.id, "execution_id": exe.id, "seq": i, "state": r.current.value,
+                 "data": json.dumps(r.to_json(), separators=(",", ":"), default=str)}
+                for i, r in enumerate(exe.task_runs)]
+        with self.engine.begin() as conn:
+            conn.execute(tr.delete().where(tr.c.execution_id == exe.id))
+            if rows:
+                conn.execute(tr.insert(), rows)
+
+    # -- logs --------------------------------------------------------------------------------
+
+    def logs(self, execution_id: str, min_level: str | None = None, task_id: str | None = None,
+             task_run_id: str | None = None, attempt: int | None = None, after_seq: int = 0,
+             limit: int | None = None) -> list[dict[str, Any]]:
+        """Log rows in order, optionally only those after `after_seq` (follow mode)."""
+        from lanner.model.results import LEVEL_RANK, LEVELS
+
+        t = tables.logs
+        q = sa.select(t).where(t.c.execution_id == execution_id, t.c.seq > after_seq).order_by(t.c.seq)
+        if min_level and min_level.upper() in LEVEL_RANK:
+            q = q.where(t.c.level.in_(LEVELS[LEVEL_RANK[min_level.upper()]:]))
+        if task_id:
+            q = q.where(t.c.task_id == task_id)
+        if task_run_id:
+            q = q.where(t.c.task_run_id == task_run_id)
+        if attempt is not None:
+            q = q.where(t.c.attempt == attempt)
+        if limit:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def namespaces(self) -> list[str]:
+        t = tables.executions
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(t.c.namespace).distinct().order_by(t.c.namespace))]

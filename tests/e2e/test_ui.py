@@ -1,0 +1,165 @@
+"""The web UI in a real headless Chromium (Debian's, driven by Playwright) against a real server.
+
+Screenshots of each page go to tests/e2e/screenshots/ (ignored by git, made by every run).
+Without Chromium or Playwright these tests skip with the reason, unless LANNER_REQUIRE_SERVICES=1.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.server.harness import Server
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).parent / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
+
+INVALID = """id: greet
+namespace: company.ui
+inputs:
+  - id: name
+    type: STRING
+  - id: times
+    type: INT
+    defaults: 1
+tasks:
+  - id: hello
+    type: io.kestra.plugin.core.log.Log
+    mesage: "Hello {{ inputs.name }}"
+finally:
+  - id: cleanup
+    type: io.kestra.plugin.core.log.Log
+    message: "cleanup after {{ inputs.times }} greeting(s)"
+"""
+VALID = INVALID.replace("mesage:", "message:")
+SLOW = """id: slow
+namespace: company.ui
+tasks:
+  - id: nap
+    type: io.kestra.plugin.core.flow.Sleep
+    duration: PT30S
+errors:
+  - id: alert
+    type: io.kestra.plugin.core.log.Log
+    message: not on kill
+finally:
+  - id: release
+    type: io.kestra.plugin.core.log.Log
+    message: released
+"""
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("LANNER_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"LANNER_REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[dev]')")
+        return
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"{CHROMIUM} is missing (bash .ci/services.sh installs Debian's chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("ui") / "home").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def page(browser: Any, server: Server) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.set_default_timeout(15_000)
+    yield pg
+    context.close()
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_create_validate_execute_and_watch_a_flow(page: Any, server: Server) -> None:
+    page.goto(server.url + "/ui/#/flows/new")
+    page.fill("#flow-editor", INVALID)
+    marker = page.wait_for_selector('.editor-error[data-line="12"]')
+    assert "unknown property `mesage`" in marker.inner_text()
+    assert "did you mean `message`" in page.inner_text("#problems")
+    shot(page, "1-editor-validation-error")
+
+    page.fill("#flow-editor", VALID)
+    page.wait_for_selector("#valid-note")
+    page.click("#save-flow")
+    page.wait_for_url("**/#/flows/edit/company.ui/greet")
+    page.wait_for_selector("#flow-revision")
+    shot(page, "2-editor-saved")
+
+    page.click("#execute-flow")
+    page.wait_for_selector("#execute-dialog[open]")
+    page.fill("#input-name", "Playwright")
+    page.fill("#input-times", "3")
+    shot(page, "3-execute-dialog")
+    page.click("#execute-submit")
+
+    page.wait_for_selector('#execution-state[data-state="SUCCESS"]')
+    node = page.wait_for_selector('.lane[data-block="finally"] .node[data-task-id="cleanup"]')
+    assert node.get_attribute("data-state") == "SUCCESS"
+    assert page.get_attribute('.node[data-task-id="hello"]', "data-state") == "SUCCESS"
+    assert page.locator("#gantt .bar").count() == 2
+    assert page.is_disabled("#kill") and page.is_disabled("#resume")
+    shot(page, "4-execution-topology-gantt")
+
+    page.click("#tab-button-logs")
+    page.wait_for_selector('.log-line:has-text("Hello Playwright")')
+    assert page.locator('.log-line:has-text("cleanup after 3 greeting(s)")').count() == 1
+    shot(page, "5-execution-logs")
+    page.select_option("#log-level", "ERROR")
+    assert page.locator('.log-line:has-text("Hello Playwright")').count() == 0
+    page.select_option("#log-level", "INFO")
+
+    page.click("#tab-button-outputs")
+    page.wait_for_selector("#outputs")
+    page.goto(server.url + "/ui/#/executions")
+    page.wait_for_selector("#executions-table tbody tr[data-execution]")
+    shot(page, "6-executions-list")
+    page.goto(server.url + "/ui/#/flows")
+    page.wait_for_selector('tr[data-flow="company.ui.greet"]')
+    shot(page, "7-flows-list")
+
+
+def test_live_execution_killed_from_the_page_still_runs_finally(page: Any, server: Server) -> None:
+    server.deploy(SLOW)
+    page.goto(server.url + "/ui/#/executions")
+    page.wait_for_selector("#executions-table")
+    exe = server.run("company.ui", "slow", wait=False)
+    page.wait_for_selector(f'tr[data-execution="{exe["id"]}"]')  # the list refreshed by itself
+    page.goto(server.url + f"/ui/#/executions/{exe['id']}")
+    page.wait_for_selector('.node[data-task-id="nap"][data-state="RUNNING"]')
+    shot(page, "8-execution-running")
+    page.click("#kill")
+    page.wait_for_selector('#execution-state[data-state="KILLED"]')
+    assert page.get_attribute('.node[data-task-id="release"]', "data-state") == "SUCCESS"
+    assert page.get_attribute('.node[data-task-id="alert"]', "data-state") == "NONE"
+    assert not page.is_disabled("#restart")
+    shot(page, "9-execution-killed")

@@ -1,0 +1,111 @@
+"""A real `lanner server local` process for tests: temp LANNER_HOME, free port, httpx client."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[3]
+TERMINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """Starts, stops (gracefully or with SIGKILL) and restarts one server on one LANNER_HOME."""
+
+    def __init__(self, home: Path, env: dict[str, str] | None = None, port: int | None = None) -> None:
+        self.home = home
+        self.port = port or free_port()
+        self.env = {**os.environ, "LANNER_HOME": str(home), **(env or {})}
+        self.env.pop("LANNER_DATABASE_URL", None)
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.client = httpx.Client(base_url=self.url + "/api/v1", timeout=30)
+
+    def start(self, *extra: str, wait: bool = True) -> Server:
+        self.log = open(self.home.parent / f"server-{self.port}-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
+        self.proc = subprocess.Popen([sys.executable, "-m", "lanner", "server", "local", "--port", str(self.port),
+                                      *extra], env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+                                     text=True)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"server exited {self.proc.returncode}:\n{self.output()}")
+            try:
+                if httpx.get(self.url + "/ping", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"server not ready after {timeout}s:\n{self.output()}")
+
+    def output(self) -> str:
+        self.log.flush()
+        return Path(self.log.name).read_text()
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        self.log.close()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def deploy(self, yaml_text: str) -> dict[str, Any]:
+        r = self.client.post("/flows", content=yaml_text, headers={"Content-Type": "application/x-yaml"})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def run(self, namespace: str, flow_id: str, inputs: dict[str, Any] | None = None,
+            wait: bool = True) -> dict[str, Any]:
+        form = {k: (None, str(v)) for k, v in (inputs or {}).items()}  # multipart, as Kestra's UI sends
+        r = self.client.post(f"/executions/{namespace}/{flow_id}", params={"wait": str(wait).lower()},
+                             files=form or None)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def wait_state(self, execution_id: str, states: set[str] | None = None, timeout: float = 20) -> dict[str, Any]:
+        states = states or TERMINAL
+        deadline = time.monotonic() + timeout
+        exe: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            exe = self.client.get(f"/executions/{execution_id}").json()
+            if exe["state"]["current"] in states and (
+                    states is not TERMINAL or all(r["state"]["current"] in TERMINAL for r in exe["taskRunList"])):
+                return exe
+            time.sleep(0.1)
+        raise AssertionError(f"execution {execution_id} did not reach {states}: {exe.get('state')}")
+
+    def executions(self, **params: Any) -> list[dict[str, Any]]:
+        r = self.client.get("/executions/search", params={"size": 100, **params})
+        assert r.status_code == 200, r.text
+        return r.json()["results"]
+
+
+def by_task(exe: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["taskId"]: r for r in exe["taskRunList"]}

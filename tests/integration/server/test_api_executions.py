@@ -1,0 +1,244 @@
+"""The executions and logs API through HTTP against a real server."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+
+from tests.integration.server.harness import Server, by_task
+
+LOG = "io.kestra.plugin.core.log.Log"
+SLEEP = "io.kestra.plugin.core.flow.Sleep"
+
+TYPED = f"""id: typed
+namespace: company.exe
+inputs:
+  - id: name
+    type: STRING
+  - id: count
+    type: INT
+    defaults: 2
+  - id: token
+    type: SECRET
+    required: false
+tasks:
+  - id: hello
+    type: {LOG}
+    message: "Hello {{{{ inputs.name }}}} x{{{{ inputs.count + 1 }}}} token={{{{ inputs.token ?? 'none' }}}}"
+  - id: ret
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{{{ inputs.token ?? 'none' }}}}"
+finally:
+  - id: cleanup
+    type: {LOG}
+    message: cleaning up
+outputs:
+  - id: greeting
+    type: STRING
+    value: "{{{{ outputs.ret.value }}}}"
+"""
+
+
+def test_create_with_typed_inputs_and_wait(server: Server) -> None:
+    server.deploy(TYPED)
+    exe = server.run("company.exe", "typed", {"name": "World", "count": "41"})
+    assert exe["state"]["current"] == "SUCCESS"
+    assert exe["inputs"] == {"name": "World", "count": 41}
+    runs = by_task(exe)
+    assert runs["cleanup"]["state"]["current"] == "SUCCESS" and runs["cleanup"]["block"] == "finally"
+    logs = server.client.get(f"/logs/{exe['id']}").json()
+    assert any(line["message"] == "Hello World x42 token=none" and line["taskId"] == "hello" for line in logs)
+    assert {line["flowId"] for line in logs} == {"typed"}
+
+    as_json = server.client.post("/executions/company.exe/typed", params={"wait": "true", "labels": ["env:test"]},
+                                 json={"name": "Json"})
+    assert as_json.status_code == 200 and as_json.json()["inputs"]["name"] == "Json"
+    assert {"key": "env", "value": "test"} in as_json.json()["labels"]
+
+
+def test_bad_inputs_unknown_and_disabled_flows(server: Server) -> None:
+    server.deploy(TYPED.replace("id: typed", "id: typed2"))
+    r = server.client.post("/executions/company.exe/typed2", files={"count": (None, "many"), "zzz": (None, "1")})
+    assert r.status_code == 422
+    messages = [e["message"] for e in r.json()["errors"]]
+    assert any("unknown input `zzz`" in m for m in messages)
+    assert any("missing required input `name`" in m for m in messages)
+    assert any("`many` is not an integer" in m for m in messages)
+    assert server.executions(flowId="typed2") == []  # nothing stored
+
+    assert server.client.post("/executions/company.exe/nope").status_code == 404
+    server.deploy(f"id: off\nnamespace: company.exe\ndisabled: true\ntasks:\n  - {{id: t, type: {LOG}, message: x}}\n")
+    off = server.client.post("/executions/company.exe/off")
+    assert off.status_code == 409 and "disabled" in off.json()["message"]
+    bad_json = server.client.post("/executions/company.exe/typed2", content=b"{nope",
+                                  headers={"Content-Type": "application/json"})
+    assert bad_json.status_code == 400 and "not valid JSON" in bad_json.json()["message"]
+
+
+def test_secret_inputs_never_appear_in_answers_or_logs(server: Server) -> None:
+    server.deploy(TYPED.replace("id: typed", "id: secret"))
+    exe = server.run("company.exe", "secret", {"name": "S", "token": "hunter2-xyz"})
+    text = json.dumps(exe)
+    assert "hunter2-xyz" not in text and exe["inputs"]["token"] == "******"
+    assert by_task(exe)["ret"]["outputs"]["value"] == "******"
+    logs = server.client.get(f"/logs/{exe['id']}").text
+    assert "hunter2-xyz" not in logs and "token=******" in logs
+    assert "hunter2-xyz" not in server.client.get(f"/logs/{exe['id']}/download").text
+    assert "hunter2-xyz" not in server.client.get("/executions/search", params={"flowId": "secret"}).text
+
+
+def test_search_filters_and_paging(server: Server) -> None:
+    server.deploy(f"id: many\nnamespace: company.search.exe\ntasks:\n  - {{id: t, type: {LOG}, message: x}}\n")
+    ids = []
+    for i in range(3):
+        r = server.client.post("/executions/company.search.exe/many", params={"wait": "true",
+                                                                              "labels": [f"n:{i}"]})
+        ids.append(r.json()["id"])
+    page = server.client.get("/executions/search", params={"namespace": "company.search", "size": 2, "page": 2,
+                                                           "sort": "state.startDate:asc"}).json()
+    assert page["total"] == 3 and [e["id"] for e in page["results"]] == [ids[2]]
+    by_label = server.executions(labels="n:1")
+    assert [e["id"] for e in by_label] == [ids[1]]
+    assert len(server.executions(flowId="many", state="SUCCESS")) == 3
+    assert server.executions(flowId="many", state="FAILED") == []
+    assert [e["id"] for e in server.executions(q=ids[0][:10])] == [ids[0]]
+    assert server.executions(flowId="many", startDate="2999-01-01T00:00:00Z") == []
+
+
+def test_kill_still_runs_finally(server: Server) -> None:
+    server.deploy(f"""id: long
+namespace: company.exe
+tasks:
+  - {{id: wait, type: {SLEEP}, duration: PT30S}}
+finally:
+  - {{id: cleanup, type: {LOG}, message: cleaned}}
+""")
+    exe = server.run("company.exe", "long", wait=False)
+    server.wait_state(exe["id"], {"RUNNING"})
+    time.sleep(0.3)
+    assert server.client.delete(f"/executions/{exe['id']}/kill").status_code == 202
+    done = server.wait_state(exe["id"])
+    assert done["state"]["current"] == "KILLED"
+    assert by_task(done)["cleanup"]["state"]["current"] == "SUCCESS"
+    again = server.client.delete(f"/executions/{exe['id']}/kill")
+    assert again.status_code == 409 and "already KILLED" in again.json()["message"]
+
+
+def test_pause_then_resume(server: Server) -> None:
+    server.deploy(f"""id: pause
+namespace: company.exe
+tasks:
+  - {{id: hold, type: io.kestra.plugin.core.flow.Pause}}
+  - {{id: after, type: {LOG}, message: resumed}}
+""")
+    exe = server.run("company.exe", "pause", wait=False)
+    server.wait_state(exe["id"], {"PAUSED"})
+    assert server.client.post(f"/executions/{exe['id']}/resume").status_code == 204
+    done = server.wait_state(exe["id"])
+    assert done["state"]["current"] == "SUCCESS" and by_task(done)["after"]["state"]["current"] == "SUCCESS"
+    not_paused = server.client.post(f"/executions/{exe['id']}/resume")
+    assert not_paused.status_code == 409 and "not PAUSED" in not_paused.json()["message"]
+
+
+def test_restart_a_failed_execution_from_its_failure(server: Server) -> None:
+    server.deploy(f"""id: flaky
+namespace: company.exe
+tasks:
+  - {{id: first, type: {LOG}, message: once}}
+  - id: fails_once
+    type: io.kestra.plugin.core.execution.Fail
+    condition: "{{{{ taskrun.attemptsCount == 0 }}}}"
+  - {{id: last, type: {LOG}, message: done}}
+errors:
+  - {{id: alert, type: {LOG}, message: failed}}
+finally:
+  - {{id: cleanup, type: {LOG}, message: cleanup}}
+""")
+    exe = server.run("company.exe", "flaky")
+    assert exe["state"]["current"] == "FAILED"
+    assert set(by_task(exe)) == {"first", "fails_once", "alert", "cleanup"}
+    r = server.client.post(f"/executions/{exe['id']}/restart")
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == exe["id"]
+    done = server.wait_state(exe["id"])
+    assert done["state"]["current"] == "SUCCESS"
+    runs = by_task(done)
+    assert "alert" not in runs  # the errors branch of the failed attempt was dropped
+    assert len(runs["fails_once"]["attempts"]) == 2 and runs["last"]["state"]["current"] == "SUCCESS"
+    assert runs["cleanup"]["state"]["current"] == "SUCCESS"
+    states = [h["state"] for h in done["state"]["histories"]]
+    assert "RESTARTED" in states and states[-1] == "SUCCESS"
+    assert len(runs["first"]["attempts"]) == 1  # what succeeded did not run again
+    refused = server.client.post(f"/executions/{exe['id']}/restart")
+    assert refused.status_code == 409 and "only a FAILED or KILLED" in refused.json()["message"]
+
+
+def test_follow_execution_and_logs_as_server_sent_events(server: Server) -> None:
+    server.deploy(f"""id: follow
+namespace: company.exe
+tasks:
+  - {{id: a, type: {LOG}, message: first line}}
+  - {{id: s, type: {SLEEP}, duration: PT0.6S}}
+  - {{id: b, type: {LOG}, message: second line, level: WARN}}
+finally:
+  - {{id: fin, type: {LOG}, message: in finally}}
+""")
+    exe = server.run("company.exe", "follow", wait=False)
+    events = _sse(server, f"/executions/{exe['id']}/follow")
+    assert events[0][0] == "start" and events[-1][0] == "end"
+    assert json.loads(events[-1][1])["state"]["current"] == "SUCCESS"
+    assert any(e[0] == "progress" and json.loads(e[1])["state"]["current"] == "RUNNING" for e in events)
+
+    logs = _sse(server, f"/logs/{exe['id']}/follow", {"minLevel": "WARN"})
+    messages = [json.loads(d)["message"] for i, d in logs if i == "progress"]
+    assert messages == ["second line"]
+    text = server.client.get(f"/logs/{exe['id']}/download").text
+    assert "first line" in text and "in finally" in text
+    only_a = server.client.get(f"/logs/{exe['id']}", params={"taskId": "a"}).json()
+    assert [line["message"] for line in only_a] == ["first line"]
+    assert server.client.get(f"/logs/{exe['id']}", params={"minLevel": "LOUD"}).status_code == 422
+
+
+def test_delete_execution(server: Server) -> None:
+    server.deploy(f"id: del\nnamespace: company.exe\ntasks:\n  - {{id: t, type: {LOG}, message: x}}\n")
+    exe = server.run("company.exe", "del")
+    assert server.client.delete(f"/executions/{exe['id']}").status_code == 204
+    assert server.client.get(f"/executions/{exe['id']}").status_code == 404
+    assert server.client.get(f"/logs/{exe['id']}").status_code == 404
+
+
+def _sse(server: Server, path: str, params: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    events: list[tuple[str, str]] = []
+    with httpx.stream("GET", server.url + "/api/v1" + path, params=params, timeout=20) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        event_id, data = "", []
+        for line in r.iter_lines():
+            if line.startswith("id: "):
+                event_id = line[4:]
+            elif line.startswith("data: "):
+                data.append(line[6:])
+            elif line == "":
+                events.append((event_id, "\n".join(data)))
+                event_id, data = "", []
+    return events
+
+
+def test_file_inputs_are_uploaded_to_internal_storage(server: Server) -> None:
+    server.deploy(f"""id: upload
+namespace: company.exe
+inputs:
+  - {{id: data, type: FILE}}
+tasks:
+  - id: content
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{{{ read(inputs.data) }}}}"
+  - {{id: t, type: {LOG}, message: done}}
+""")
+    r = server.client.post("/executions/company.exe/upload", params={"wait": "true"},
+                           files={"data": ("hello.txt", b"file content 42", "text/plain")})
+    assert r.status_code == 200, r.text
+    exe = r.json()
+    assert exe["inputs"]["data"].startswith("kestra:///company/exe/upload/executions/" + exe["id"])
+    assert by_task(exe)["content"]["outputs"]["value"] == "file content 42"

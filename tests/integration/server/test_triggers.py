@@ -1,0 +1,152 @@
+"""Schedule, Flow and Webhook triggers through a real server."""
+
+from __future__ import annotations
+
+import time
+
+from tests.integration.server.harness import Server, by_task
+
+LOG = "io.kestra.plugin.core.log.Log"
+RETURN = "io.kestra.plugin.core.debug.Return"
+
+
+def _wait_for(check, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_webhook_body_and_headers_reach_templates(server: Server) -> None:
+    server.deploy(f"""id: hook
+namespace: company.trig
+inputs:
+  - id: who
+    type: STRING
+    defaults: nobody
+tasks:
+  - id: echo
+    type: {RETURN}
+    format: "{{{{ trigger.body.name }}}} via {{{{ trigger.headers['x-source'][0] }}}} as {{{{ inputs.who }}}}"
+triggers:
+  - id: web
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: s3cr3tKey
+    inputs:
+      who: "{{{{ trigger.body.name }}}}"
+""")
+    r = server.client.post("/executions/webhook/company.trig/hook/s3cr3tKey", json={"name": "Ada"},
+                           headers={"X-Source": "ci"})
+    assert r.status_code == 200, r.text
+    exe = server.wait_state(r.json()["id"])
+    assert by_task(exe)["echo"]["outputs"]["value"] == "Ada via ci as Ada"
+    assert exe["trigger"]["id"] == "web" and exe["trigger"]["type"] == "io.kestra.plugin.core.trigger.Webhook"
+    wrong = server.client.post("/executions/webhook/company.trig/hook/wrong", json={})
+    assert wrong.status_code == 404 and "no enabled Webhook trigger" in wrong.json()["message"]
+    assert server.client.get("/executions/webhook/company.trig/nope/s3cr3tKey").status_code == 404
+
+
+def test_flow_trigger_fires_on_upstream_states_and_filters(server: Server) -> None:
+    server.deploy("""id: upstream
+namespace: company.trig
+inputs:
+  - {id: fail, type: BOOLEAN, defaults: false}
+tasks:
+  - id: maybe
+    type: io.kestra.plugin.core.execution.Fail
+    condition: "{{ inputs.fail }}"
+""")
+    server.deploy(f"""id: downstream
+namespace: company.trig
+inputs:
+  - {{id: from, type: STRING}}
+tasks:
+  - id: said
+    type: {RETURN}
+    format: "after {{{{ trigger.flowId }}}} {{{{ trigger.state }}}} {{{{ inputs.from }}}}"
+triggers:
+  - id: on_upstream
+    type: io.kestra.plugin.core.trigger.Flow
+    inputs:
+      from: "{{{{ trigger.executionId }}}}"
+    conditions:
+      - type: io.kestra.plugin.core.condition.ExecutionFlow
+        namespace: company.trig
+        flowId: upstream
+      - type: io.kestra.plugin.core.condition.ExecutionStatus
+        in: [SUCCESS]
+""")
+    ok = server.run("company.trig", "upstream", {"fail": "false"})
+    found = _wait_for(lambda: server.executions(flowId="downstream"))
+    exe = server.wait_state(found[0]["id"])
+    assert by_task(exe)["said"]["outputs"]["value"] == f"after upstream SUCCESS {ok['id']}"
+    assert exe["trigger"]["variables"]["executionId"] == ok["id"]
+
+    failed = server.run("company.trig", "upstream", {"fail": "true"})
+    assert failed["state"]["current"] == "FAILED"
+    time.sleep(1.5)
+    assert len(server.executions(flowId="downstream")) == 1  # FAILED is not in the condition
+
+
+def test_flow_trigger_preconditions_wait_for_every_listed_flow(server: Server) -> None:
+    for name in ("pre_a", "pre_b"):
+        server.deploy(f"id: {name}\nnamespace: company.pre\ntasks:\n  - {{id: t, type: {LOG}, message: x}}\n")
+    server.deploy(f"""id: joined
+namespace: company.pre
+tasks:
+  - {{id: t, type: {LOG}, message: both done}}
+triggers:
+  - id: both
+    type: io.kestra.plugin.core.trigger.Flow
+    preconditions:
+      id: both
+      flows:
+        - {{namespace: company.pre, flowId: pre_a, states: [SUCCESS]}}
+        - {{namespace: company.pre, flowId: pre_b, states: [SUCCESS]}}
+""")
+    server.run("company.pre", "pre_a")
+    server.run("company.pre", "pre_a")
+    time.sleep(1.0)
+    assert server.executions(flowId="joined") == []
+    server.run("company.pre", "pre_b")
+    _wait_for(lambda: server.executions(flowId="joined"))
+    time.sleep(0.5)
+    assert len(server.executions(flowId="joined")) == 1
+
+
+def test_schedule_fires_with_trigger_date_and_stop_after_disables_it(server: Server) -> None:
+    server.deploy(f"""id: ticking
+namespace: company.sched
+tasks:
+  - id: when
+    type: {RETURN}
+    format: "{{{{ trigger.date }}}}"
+  - id: boom
+    type: io.kestra.plugin.core.execution.Fail
+triggers:
+  - id: every_second
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "* * * * * *"
+    withSeconds: true
+    timezone: Europe/Paris
+    stopAfter: [FAILED]
+""")
+    first = _wait_for(lambda: server.executions(flowId="ticking"), timeout=10)
+    exe = server.wait_state(first[-1]["id"])
+    assert exe["trigger"]["type"] == "io.kestra.plugin.core.trigger.Schedule"
+    assert by_task(exe)["when"]["outputs"]["value"] == exe["trigger"]["variables"]["date"]
+    trig = _wait_for(lambda: [t for t in server.client.get("/triggers/search", params={"flowId": "ticking"})
+                              .json()["results"] if t["disabled"]])
+    assert trig[0]["stoppedBy"]["state"] == "FAILED"
+    count = len(server.executions(flowId="ticking"))
+    time.sleep(2.2)
+    assert len(server.executions(flowId="ticking")) == count  # disabled: no more fires
+    r = server.client.put("/triggers", json={"namespace": "company.sched", "flowId": "ticking",
+                                             "triggerId": "every_second", "disabled": True})
+    assert r.status_code == 200 and r.json()["disabled"] is True
+    missing = server.client.put("/triggers", json={"namespace": "company.sched", "flowId": "ticking",
+                                                   "triggerId": "nope", "disabled": False})
+    assert missing.status_code == 404
