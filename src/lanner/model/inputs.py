@@ -112,12 +112,13 @@ def coerce(inp: Input | FlowOutput, raw: Any, type_name: str | None = None) -> A
         return raw
     if t == "YAML":
         if isinstance(raw, str):
-            from ruamel.yaml import YAML
+            from lanner.model import yaml_source
 
             try:
-                return _plain(YAML(typ="safe", pure=True).load(raw))
-            except Exception as exc:  # noqa: BLE001 - ruamel raises many classes
-                raise ValueError(f"not valid YAML: {exc}") from None
+                return yaml_source.plain(yaml_source.load(raw))
+            except yaml_source.YamlError as exc:
+                where = f" at line {exc.line + 1}" if exc.line is not None else ""
+                raise ValueError(f"not valid YAML{where}: {exc.problem}") from None
         return raw
     if t == "ARRAY":
         items = raw

@@ -1,6 +1,6 @@
 """YAML → validated `Flow`, with every problem reported at its line.
 
-ruamel.yaml's round-trip loader keeps the line and column of every key, so each pydantic error
+`yaml_source` keeps the line and column of every key, value and item, so each pydantic error
 can be pointed back at the text the user wrote. Tasks are built one by one with their own class
 (looked up by `type`) before the flow itself is validated: a flow with three mistakes gets three
 located messages, not one mapper stack trace.
@@ -17,6 +17,7 @@ from typing import Any
 import pydantic
 
 from lanner.errors import LannerError, Located, ValidationError, ValidationErrors
+from lanner.model import yaml_source
 from lanner.model.flow import Flow
 from lanner.plugins import registry
 from lanner.plugins.api import Task
@@ -51,49 +52,16 @@ def load_flow(text: str, file: str | None = None) -> Flow:
 # ---------------------------------------------------------------------------------------------
 
 
-def _yaml() -> Any:
-    from ruamel.yaml import YAML
-
-    y = YAML(typ="rt")
-    y.allow_duplicate_keys = False
-    y.preserve_quotes = True  # quoted scalars keep their style, so template columns can be mapped
-    return y
-
-
 def _plain(node: Any) -> Any:
-    """ruamel's commented containers and scalar subclasses → plain Python values."""
-    if isinstance(node, dict):
-        return {(_plain(k) if not isinstance(k, str) else str(k)): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    return node
+    return yaml_source.plain(node)
 
 
 def _line_of(container: Any, key: Any, *, value: bool = False) -> tuple[int | None, int | None]:
-    lc = getattr(container, "lc", None)
-    if lc is None:
-        return None, None
-    try:
-        if isinstance(container, dict):
-            line, col = lc.value(key) if value else lc.key(key)
-        else:
-            line, col = lc.item(key)
-        return line + 1, col + 1
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return (lc.line + 1, lc.col + 1) if lc.line is not None else (None, None)
+    return yaml_source.position(container, key, value=value)
 
 
 def _node_line(node: Any) -> int | None:
-    lc = getattr(node, "lc", None)
-    return lc.line + 1 if lc is not None and lc.line is not None else None
+    return yaml_source.line_of(node)
 
 
 def _contains_task(annotation: Any) -> bool:
@@ -129,9 +97,11 @@ class _Builder:
             self.error("the file is empty", "a flow needs at least `id`, `namespace` and `tasks`", 1)
             return None
         try:
-            root = _yaml().load(text)
-        except Exception as exc:  # ruamel raises many classes; all mean "not YAML"
-            self._yaml_error(exc)
+            root = yaml_source.load(text)
+        except yaml_source.YamlError as exc:
+            line = exc.line + 1 if exc.line is not None else None
+            col = exc.column + 1 if exc.column is not None else None
+            self.error(f"invalid YAML: {exc.problem}", exc.hint, line, col)
             return None
         if not isinstance(root, dict):
             self.error("a flow must be a YAML map", "start with `id:`, `namespace:` and `tasks:`", 1)
@@ -161,21 +131,6 @@ class _Builder:
             return None
         self.check_flow(flow, root)
         return flow
-
-    def _yaml_error(self, exc: Exception) -> None:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        col = mark.column + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        hint = "fix the YAML syntax"
-        if "found character '\\t'" in str(exc):
-            hint = "indent with spaces, not tabs"
-        elif "duplicate key" in str(exc).lower():
-            problem = str(exc).splitlines()[0] if "found duplicate key" not in str(exc) else "duplicate key"
-            hint = "each key may appear once in a map"
-        elif "{" in str(getattr(exc, "context", "")) or "flow mapping" in str(exc):
-            hint = "quote values that start with `{{`, e.g. message: \"{{ inputs.name }}\""
-        self.error(f"invalid YAML: {problem}", hint, line, col)
 
     # -- tasks -------------------------------------------------------------------------------
 
@@ -301,7 +256,7 @@ class _Builder:
                 column = None
                 if col is not None and exc.column is not None and "\n" not in value:
                     # the template's column within the line: after the opening quote, if any
-                    quoted = type(value).__name__ in ("DoubleQuotedScalarString", "SingleQuotedScalarString")
+                    quoted = isinstance(value, yaml_source.Quoted)
                     column = col + exc.column - 1 + (1 if quoted else 0)
                 self.errors.append(exc.located(Located(self.file, line, column, path)))
         elif isinstance(value, dict):

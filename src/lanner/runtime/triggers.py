@@ -186,18 +186,16 @@ def _trigger_lines(source: str) -> dict[tuple[int, str | None], tuple[int | None
     out: dict[tuple[int, str | None], tuple[int | None, int | None]] = {}
     if not source:
         return out
-    from ruamel.yaml import YAML
+    from lanner.model import yaml_source
 
     try:
-        root = YAML(typ="rt").load(source)
+        root = yaml_source.load(source)
         items = root.get("triggers") or []
         for i, item in enumerate(items):
-            line, col = items.lc.item(i)
-            out[(i, None)] = (line + 1, col + 1)
+            out[(i, None)] = yaml_source.position(items, i)
             if isinstance(item, dict):
                 for key in item:
-                    kl, kc = item.lc.key(key)
-                    out[(i, str(key))] = (kl + 1, kc + 1)
-    except Exception:  # noqa: BLE001 - lines are a courtesy; the flow itself already parsed
+                    out[(i, str(key))] = yaml_source.position(item, key)
+    except (yaml_source.YamlError, AttributeError):  # lines are a courtesy; the flow itself already parsed
         return out
     return out

@@ -18,11 +18,11 @@ MASK = "******"
 
 def flow_json(stored: Any, flow: Flow | None = None, source: bool = True) -> dict[str, Any]:
     """Kestra's FlowWithSource: the parsed YAML plus revision, deleted, updated and source."""
-    from ruamel.yaml import YAML
+    from lanner.model import yaml_source
 
     try:
-        data = YAML(typ="safe", pure=True).load(stored.source) or {}
-    except Exception:  # noqa: BLE001 - a stored source always parsed once; be lenient when showing it
+        data = yaml_source.plain(yaml_source.load(stored.source)) or {}
+    except yaml_source.YamlError:  # a stored source always parsed once; be lenient when showing it
         data = {}
     if not isinstance(data, dict):
         data = {}
