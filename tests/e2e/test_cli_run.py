@@ -181,3 +181,40 @@ def test_second_ctrl_c_stops_at_once_and_says_cleanup_was_skipped(cli: Cli, tmp_
     assert exe["state"]["current"] == "KILLED"
     assert "cleanup" in " ".join(exe.get("notes", []))
     assert "cleanup skipped" in err.read_text()
+
+
+def test_a_file_input_is_stored_and_readable_by_tasks(cli: Cli, tmp_path: Path) -> None:
+    flow = tmp_path / "file_input.yaml"
+    flow.write_text("id: file_input\nnamespace: company.team\ninputs:\n  - id: data\n    type: FILE\n"
+                    "tasks:\n  - id: show\n    type: io.kestra.plugin.core.debug.Return\n"
+                    "    format: \"{{ read(inputs.data) | trim | upper }}\"\n")
+    data = tmp_path / "data.txt"
+    data.write_text("hello file\n")
+    code, exe = cli.run_json(str(flow), "-i", f"data={data}")
+    assert code == 0 and exe["inputs"]["data"].startswith("kestra:///")
+    assert exe["taskRunList"][0]["outputs"] == {"value": "HELLO FILE"}
+    proc = cli("run", str(flow), "-i", f"data={tmp_path / 'missing.txt'}")
+    assert proc.returncode == 2 and "input `data`: no file at" in proc.stderr
+
+
+def test_an_undefined_variable_fails_the_task_with_what_exists(cli: Cli, tmp_path: Path) -> None:
+    flow = tmp_path / "undefined.yaml"
+    flow.write_text("id: undefined\nnamespace: company.team\ntasks:\n"
+                    "  - id: make\n    type: io.kestra.plugin.core.debug.Return\n    format: x\n"
+                    "  - id: use\n    type: io.kestra.plugin.core.log.Log\n    message: \"{{ outputs.mkae.value }}\"\n"
+                    "finally:\n  - id: fin\n    type: io.kestra.plugin.core.log.Log\n    message: done\n")
+    code, exe = cli.run_json(str(flow))
+    assert code == 1 and states(exe) == {"make": "SUCCESS", "use": "FAILED", "fin": "SUCCESS"}
+    logs = cli("logs", exe["id"], "--task", "use").stdout
+    assert "`outputs.mkae` is undefined; did you mean `make`? known outputs: make" in logs
+    assert "Traceback" not in logs
+
+
+def test_an_unquoted_template_is_explained(cli: Cli, tmp_path: Path) -> None:
+    flow = tmp_path / "unquoted.yaml"
+    flow.write_text("id: unquoted\nnamespace: company.team\ntasks:\n"
+                    "  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: {{ flow.id }}\n")
+    proc = cli("run", str(flow))
+    assert proc.returncode == 2
+    assert f"{flow}:6:14: invalid YAML: an unquoted `{{{{ … }}}}` is read by YAML as a map" in proc.stderr
+    assert "Traceback" not in proc.stderr

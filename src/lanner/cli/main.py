@@ -91,12 +91,19 @@ def run(
     from lanner.cli.live import LiveView
     from lanner.runtime.local import LocalRuntime
 
+    from lanner.model.execution import new_id
+
     repo, files = _store()
     catalog.repo = repo
+    execution_id = new_id()
+    try:
+        inputs = _upload_file_inputs(flow, inputs, files, execution_id)
+    except LannerError as exc:
+        _fail_invalid(exc)
     console = _console(stderr=True)
     view = LiveView(console, quiet=quiet)
     runtime = LocalRuntime(repo, files, threads=threads, listener=view, catalog=catalog)
-    exe = runtime.create(flow, inputs)
+    exe = runtime.create(flow, inputs, execution_id=execution_id)
     kills = {"n": 0}
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -118,6 +125,27 @@ def run(
             signal.signal(s, h)
         runtime.close()
     _finish_run(console, exe, quiet, as_json)
+
+
+def _upload_file_inputs(flow: Any, inputs: dict[str, Any], files: Any, execution_id: str) -> dict[str, Any]:
+    """FILE inputs given as local paths go to internal storage; tasks get a `kestra://` URI."""
+    from lanner.errors import ValidationError, ValidationErrors
+
+    out = dict(inputs)
+    problems: list[ValidationError] = []
+    for inp in flow.inputs:
+        value = out.get(inp.id)
+        if inp.type != "FILE" or not isinstance(value, str) or value.startswith("kestra://"):
+            continue
+        path = Path(value).expanduser()
+        if not path.is_file():
+            problems.append(ValidationError(f"input `{inp.id}`: no file at `{value}`",
+                                            hint=f"give the path of a readable file: --input {inp.id}=./data.csv"))
+            continue
+        out[inp.id] = files.put(flow.namespace, flow.id, execution_id, "inputs", inp.id, path.name, path.read_bytes())
+    if problems:
+        raise ValidationErrors(list(problems))
+    return out
 
 
 def _finish_run(console: Any, exe: Any, quiet: bool, as_json: bool) -> None:
