@@ -91,23 +91,28 @@ def now() -> dt.datetime:
 
 
 def iso(ts: dt.datetime) -> str:
-    """Java Instant.toString style: UTC with `Z`, milliseconds or finer only when present."""
-    text = ts.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    if ts.microsecond:
-        frac = f"{ts.microsecond:06d}"
-        if frac.endswith("000"):
-            frac = frac[:3]
-        text += "." + frac
-    return text + "Z"
+    """Java Instant.toString style: UTC with `Z`, milliseconds or finer only when present.
+
+    Called for every date of every task run the store writes, so it avoids strftime (slow).
+    """
+    if ts.tzinfo is not dt.timezone.utc:
+        ts = ts.astimezone(dt.timezone.utc)
+    us = ts.microsecond
+    spec = "seconds" if not us else "milliseconds" if us % 1000 == 0 else "microseconds"
+    return ts.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
 
 @dataclasses.dataclass(slots=True)
 class History:
     state: StateType
     date: dt.datetime
+    _json: dict[str, str] | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, str]:
-        return {"state": self.state.value, "date": iso(self.date)}
+        # A history entry never changes, and the store writes it again with every state change.
+        if self._json is None:
+            self._json = {"state": self.state.value, "date": iso(self.date)}
+        return dict(self._json)
 
 
 @dataclasses.dataclass(slots=True)
