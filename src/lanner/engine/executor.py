@@ -78,11 +78,31 @@ class Executor:
     def start(self) -> Effects:
         """CREATED → RUNNING and the first task runs; on a resumed execution, pick up where it was."""
         fx = self._begin()
-        if self.exe.state.current is StateType.CREATED:
+        if self.exe.state.current in (StateType.CREATED, StateType.QUEUED):
             self._set_execution(StateType.RUNNING)
             self._log(None, None, "INFO", f"Flow started: {self.flow.namespace}.{self.flow.id}")
         self._rebuild()
         return self._finish()
+
+    def over_limit(self) -> Effects:
+        """The flow's `concurrency.limit` is reached: QUEUE waits, CANCEL and FAIL end it now (Kestra)."""
+        self._begin()
+        concurrency = self.flow.concurrency
+        assert concurrency is not None
+        limit = f"the flow's concurrency limit ({concurrency.limit}) is reached"
+        if concurrency.behavior == "QUEUE":
+            self._set_execution(StateType.QUEUED)
+            self._log(None, None, "INFO", f"Queued: {limit}; it starts when a running execution of the flow ends")
+            return self._finish()
+        if concurrency.behavior == "CANCEL":
+            self._set_execution(StateType.CANCELLED)
+            self._log(None, None, "WARN", f"Cancelled: {limit}")
+        else:
+            self._set_execution(StateType.FAILED)
+            self._log(None, None, "ERROR", f"Flow is FAILED due to concurrency limit exceeded: {limit}")
+        fx = self._finish()
+        fx.ended = True
+        return fx
 
     def on_result(self, result: WorkerResult) -> Effects:
         fx = self._begin()
@@ -110,6 +130,34 @@ class Executor:
                 return self._finish()
         task = self.index[run.task_id].task
         self._end_run(run, final_run_state(task, result.state, len(run.attempts)))
+        return self._finish()
+
+    def restore(self) -> Effects:
+        """Rebuild the scopes of a live execution loaded from the store (the cluster executor).
+
+        Unlike `start` after a crash, its running attempts still belong to live workers and its
+        retries and pauses are still queued, so nothing is dispatched or scheduled again.
+        """
+        self._begin()
+        self._rebuild(live=True)
+        return self._finish()
+
+    def on_worker_lost(self, run_id: str, attempt: int) -> Effects:
+        """The worker running `attempt` of a task run died: that attempt failed, start a new one.
+
+        During a kill the lost work was being cancelled anyway, so it ends KILLED instead (a
+        `finally` task, exempt from the kill, still gets its new attempt).
+        """
+        self._begin()
+        run = self.exe.by_id.get(run_id)
+        if run is None or run.current is not StateType.RUNNING or len(run.attempts) != attempt:
+            return self._finish()  # already ended, or already retried: idempotent
+        if self._stopping and not self._in_cleanup(run):
+            return self.on_result(WorkerResult(self.exe.id, run_id, attempt, StateType.KILLED,
+                                               message="its worker stopped during the kill"))
+        run.attempts[-1].state.to(StateType.FAILED)
+        self._log(run, None, "WARN", f"The worker running attempt {attempt} stopped; starting a new attempt")
+        self._dispatch(run, restart=True)
         return self._finish()
 
     def on_retry_due(self, run_id: str) -> Effects:
@@ -233,7 +281,7 @@ class Executor:
 
     # -- rebuilding scopes from the persisted task runs (start and resume) -------------------
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, live: bool = False) -> None:
         root = self._root()
         root.replay(self.exe.children(None))
         pending = [root]
@@ -245,6 +293,8 @@ class Executor:
                     child = self._open_scope(run, task, replay=True)
                     if child is not None:
                         pending.append(child)
+                elif live:
+                    continue  # its attempt, retry or pause is still in the queue
                 elif task.kind == "runnable" and run.current is StateType.RUNNING and not self._stopping:
                     # Its worker is gone (we are resuming): the attempt is lost, try it again.
                     run.attempts[-1].state.to(StateType.FAILED) if run.attempts else None

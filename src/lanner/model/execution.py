@@ -60,6 +60,7 @@ class TaskRun:
     outputs: dict[str, Any] = dataclasses.field(default_factory=dict)
     retry_at: dt.datetime | None = None  # due time of the next attempt while RETRYING
     kill_exempt: bool = False  # a finally run started during a graceful kill: let it finish
+    seq: int = -1  # position in the execution's creation order (kept by Execution, not serialised)
 
     @property
     def current(self) -> StateType:
@@ -133,12 +134,15 @@ class Execution:
     by_task: dict[str, list[TaskRun]] = dataclasses.field(default_factory=dict, repr=False)
 
     def add(self, run: TaskRun) -> None:
+        run.seq = len(self.task_runs)
         self.task_runs.append(run)
         self.by_id[run.id] = run
         self.by_parent.setdefault(run.parent_id, []).append(run)
         self.by_task.setdefault(run.task_id, []).append(run)
 
     def reindex(self) -> None:
+        for i, r in enumerate(self.task_runs):
+            r.seq = i
         self.by_id = {r.id: r for r in self.task_runs}
         self.by_parent = {}
         self.by_task = {}

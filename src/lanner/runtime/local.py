@@ -61,6 +61,7 @@ class LocalRuntime:
         self._error_logs: dict[str, list[dict[str, Any]]] = {}
         self._last_poll = 0.0
         self._serving = False
+        self._queued: dict[tuple[str, str], list[str]] = {}  # flow → executions waiting for a slot
         self._secrets: dict[str, tuple[str, ...]] = {}  # SECRET input values per live execution, masked in logs
         self.worker = Worker(
             report=lambda r: self.events.put(("result", r)),
@@ -208,6 +209,15 @@ class LocalRuntime:
             live = self.live.get(parent_id)
             if live is not None:
                 _merge(effects, parent_id, live.executor.fail_run(run_id, message))
+        elif kind == "dequeue":
+            live = self.live.get(event[1])
+            if live is None or live.executor.exe.state.current is not StateType.QUEUED:
+                return
+            assert live.flow.concurrency is not None
+            if self._running_of(live.flow) >= live.flow.concurrency.limit:  # the slot was taken meanwhile
+                self._queued.setdefault((live.flow.namespace, live.flow.id), []).insert(0, event[1])
+                return
+            _merge(effects, event[1], live.executor.start())
         elif kind == "start":
             _, flow, exe, parent = event
             if exe.id in self.live:
@@ -217,8 +227,30 @@ class LocalRuntime:
             self._track_secrets(flow, exe)
             live = _Live(flow, Executor(flow, exe), parent)
             self.live[exe.id] = live
+            if flow.concurrency is not None and exe.state.current in (StateType.CREATED, StateType.QUEUED) \
+                    and self._running_of(flow) >= flow.concurrency.limit:
+                if exe.state.current is StateType.CREATED:
+                    _merge(effects, exe.id, live.executor.over_limit())
+                if live.executor.exe.state.current is StateType.QUEUED:
+                    self._queued.setdefault((flow.namespace, flow.id), []).append(exe.id)
+                return
             _merge(effects, exe.id, live.executor.start())
             self._relink_children(exe)
+
+    def _running_of(self, flow: Flow) -> int:
+        """Live executions of this flow that count against its concurrency limit."""
+        return sum(1 for live in self.live.values()
+                   if live.flow.namespace == flow.namespace and live.flow.id == flow.id
+                   and live.executor.exe.state.current not in (StateType.CREATED, StateType.QUEUED))
+
+    def _start_queued(self, flow: Flow) -> None:
+        """A slot of the flow's concurrency limit freed up: start the oldest queued execution."""
+        queued = self._queued.get((flow.namespace, flow.id))
+        while queued:
+            live = self.live.get(queued.pop(0))
+            if live is not None and live.executor.exe.state.current is StateType.QUEUED:
+                self.events.put(("dequeue", live.executor.exe.id))
+                return
 
     def _relink_children(self, exe: Execution) -> None:
         """After a restart: a Subflow run still waiting on a child that already ended hears of it now."""
@@ -354,10 +386,11 @@ class LocalRuntime:
 
     def _ended(self, execution_id: str, live: _Live) -> None:
         del self.live[execution_id]
+        if live.flow.concurrency is not None:
+            self._start_queued(live.flow)
         exe = live.executor.exe
         self._error_logs.pop(execution_id, None)
         self._secrets.pop(execution_id, None)
-        self.repo.forget(execution_id)
         if live.parent is not None:
             parent_id, run_id = live.parent
             self.events.put(("subflow_end", parent_id, run_id, exe.state.current, dict(exe.outputs)))

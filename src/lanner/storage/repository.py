@@ -25,36 +25,37 @@ def _dumps(data: Any) -> str:
 class Repository:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        self._seq: dict[str, dict[str, int]] = {}
 
     # -- executions --------------------------------------------------------------------------
 
     def save(self, exe: Execution, runs: Iterable[TaskRun] = (), header: bool = True,
              logs: Iterable[LogEntry] = ()) -> None:
-        seqs = self._seq.setdefault(exe.id, {})
-        new_rows, changed_rows = [], []
-        for run in runs:
-            row = {"id": run.id, "execution_id": exe.id, "state": run.current.value, "data": _dumps(run.to_json())}
-            if run.id in seqs:
-                changed_rows.append(row)
-            else:
-                seqs[run.id] = len(seqs)
-                row["seq"] = seqs[run.id]
-                new_rows.append(row)
+        """Write, in one transaction, the header (if asked), these task runs (inserted or updated) and logs.
+
+        Task runs are upserted by id, so the store needs no memory of what it wrote before and
+        readers on other threads cannot confuse it.
+        """
+        rows = [{"id": run.id, "execution_id": exe.id, "seq": run.seq, "state": run.current.value,
+                 "data": _dumps(run.to_json())} for run in runs]
         log_rows = [_log_row(e) for e in logs]
         with self.engine.begin() as conn:
             if header:
                 self._save_header(conn, exe)
-            if new_rows:
-                conn.execute(tables.task_runs.insert(), new_rows)
-            if changed_rows:
-                t = tables.task_runs
-                conn.execute(
-                    t.update().where(t.c.id == sa.bindparam("rid")).values(state=sa.bindparam("st"), data=sa.bindparam("dt")),
-                    [{"rid": r["id"], "st": r["state"], "dt": r["data"]} for r in changed_rows],
-                )
+            if rows:
+                conn.execute(self._upsert_runs(conn), rows)
             if log_rows:
                 conn.execute(tables.logs.insert(), log_rows)
+
+    @staticmethod
+    def _upsert_runs(conn: sa.Connection) -> Any:
+        t = tables.task_runs
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = insert(t)
+        return stmt.on_conflict_do_update(index_elements=[t.c.id],
+                                          set_={"state": stmt.excluded.state, "data": stmt.excluded.data})
 
     def _save_header(self, conn: sa.Connection, exe: Execution) -> None:
         t = tables.executions
@@ -80,12 +81,7 @@ class Repository:
                 .where(tables.task_runs.c.execution_id == execution_id)
                 .order_by(tables.task_runs.c.seq)
             ).all()
-        self._seq[execution_id] = {r.id: i for i, r in enumerate(runs)}
         return Execution.from_json(json.loads(row.data), [json.loads(r.data) for r in runs])
-
-    def forget(self, execution_id: str) -> None:
-        """Drop the task-run numbering cached for an ended execution (a long-running server would grow)."""
-        self._seq.pop(execution_id, None)
 
     def find_by_prefix(self, prefix: str) -> list[str]:
         t = tables.executions

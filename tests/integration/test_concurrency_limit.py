@@ -1,0 +1,66 @@
+"""A flow's `concurrency.limit`: QUEUE waits for a slot, CANCEL and FAIL end the extra execution."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from lanner.model.loader import load_flow
+from lanner.model.state import StateType
+from lanner.runtime.local import LocalRuntime
+from lanner.storage import db
+from lanner.storage.files import LocalFiles
+from lanner.storage.repository import Repository
+
+FLOW = """
+id: limited
+namespace: company.team
+concurrency:
+  limit: 1
+  behavior: {behavior}
+tasks:
+  - {{id: nap, type: io.kestra.plugin.core.flow.Sleep, duration: PT0.3S}}
+finally:
+  - {{id: fin, type: io.kestra.plugin.core.log.Log, message: cleanup}}
+"""
+
+
+def run_three(tmp_path: Path, behavior: str) -> list:
+    repo = Repository(db.connect(f"sqlite:///{tmp_path / 't.db'}"))
+    runtime = LocalRuntime(repo, LocalFiles(tmp_path / "storage"))
+    flow = load_flow(FLOW.format(behavior=behavior))
+    runtime.serve()
+    try:
+        executions = [runtime.create(flow, {}) for _ in range(3)]
+        for exe in executions:
+            runtime.submit(flow, exe)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            stored = [repo.get(e.id) for e in executions]
+            if all(s is not None and s.state.current.terminated for s in stored):
+                return stored
+            time.sleep(0.1)
+        raise AssertionError("the executions did not all end")
+    finally:
+        runtime.stop()
+        runtime.close()
+
+
+def test_queue_runs_one_at_a_time_and_every_execution_completes(tmp_path: Path) -> None:
+    stored = run_three(tmp_path, "QUEUE")
+    assert [s.state.current for s in stored] == [StateType.SUCCESS] * 3
+    queued = [s for s in stored if StateType.QUEUED in [h.state for h in s.state.histories]]
+    assert len(queued) == 2
+    spans = sorted((s.task_runs[0].state.start_date, s.task_runs[0].state.end_date) for s in stored)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))  # never two naps at once
+
+
+@pytest.mark.parametrize("behavior,state", [("CANCEL", StateType.CANCELLED), ("FAIL", StateType.FAILED)])
+def test_cancel_and_fail_end_the_extra_executions_without_running_anything(
+        tmp_path: Path, behavior: str, state: StateType) -> None:
+    stored = run_three(tmp_path, behavior)
+    assert stored[0].state.current is StateType.SUCCESS
+    assert [s.state.current for s in stored[1:]] == [state, state]
+    assert all(not s.task_runs for s in stored[1:])
