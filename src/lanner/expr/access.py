@@ -50,27 +50,15 @@ def lookup(obj: Any, key: Any) -> Any:
 
 
 def undefined(path: str | None, obj: Any, key: Any, parent_path: str | None, pos: int) -> UndefinedError:
-    """The error for a missing key: names it and lists what does exist at that level."""
+    """The error for a missing key: names it and lists what does exist at that level (lazily)."""
     shown = path or f"[{key!r}]"
     if obj is None and parent_path:
         return UndefinedError(f"`{shown}` is undefined: `{parent_path}` is null",
                               hint=f"check `{parent_path}` with `is defined` or give a fallback with `??`",
                               column=pos + 1)
     if isinstance(obj, Mapping):
-        try:
-            keys = [str(k) for k in obj.keys()]
-        except Exception:  # noqa: BLE001
-            keys = []
-        label = f"known keys of `{parent_path}`" if parent_path else "known variables"
-        if parent_path in ("outputs", "inputs", "vars", "labels", "tasks"):
-            label = f"known {parent_path}"
-        close = difflib.get_close_matches(str(key), keys, n=1, cutoff=0.6)
-        if keys:
-            listing = ", ".join(sorted(keys)[:30]) + (", …" if len(keys) > 30 else "")
-            hint = (f"did you mean `{close[0]}`? " if close else "") + f"{label}: {listing}"
-        else:
-            hint = f"`{parent_path}` is empty" if parent_path else "no variables are defined here"
-        return UndefinedError(f"`{shown}` is undefined", hint=hint, column=pos + 1)
+        return UndefinedError(f"`{shown}` is undefined", hint_factory=lambda: _known_keys(obj, key, parent_path),
+                              column=pos + 1)
     if isinstance(obj, (list, tuple)):
         hint = (f"the list has {len(obj)} item(s), indexes 0 to {len(obj) - 1}" if obj else "the list is empty")
         return UndefinedError(f"`{shown}` is undefined", hint=hint, column=pos + 1)
@@ -79,18 +67,34 @@ def undefined(path: str | None, obj: Any, key: Any, parent_path: str | None, pos
                           hint="only maps and lists have keys and items", column=pos + 1)
 
 
+def _known_keys(obj: Mapping[Any, Any], key: Any, parent_path: str | None) -> str:
+    try:
+        keys = [str(k) for k in obj.keys()]
+    except Exception:  # noqa: BLE001 - a broken view must not break the error message
+        keys = []
+    label = f"known keys of `{parent_path}`" if parent_path else "known variables"
+    if parent_path in ("outputs", "inputs", "vars", "labels", "tasks"):
+        label = f"known {parent_path}"
+    if not keys:
+        return f"`{parent_path}` is empty" if parent_path else "no variables are defined here"
+    close = difflib.get_close_matches(str(key), keys, n=1, cutoff=0.6)
+    listing = ", ".join(sorted(keys)[:30]) + (", …" if len(keys) > 30 else "")
+    return (f"did you mean `{close[0]}`? " if close else "") + f"{label}: {listing}"
+
+
 def root_undefined(name: str, variables: Mapping[str, Any], pos: int) -> UndefinedError:
-    keys = sorted(str(k) for k in variables.keys())
-    close = difflib.get_close_matches(name, keys, n=1, cutoff=0.6)
-    if name == "inputs":
-        hint = "this execution has no inputs; declare them under `inputs:` in the flow"
-    elif name == "trigger":
-        hint = "`trigger` exists only in executions started by a trigger; use `trigger ?? …` for manual runs"
-    elif name == "taskrun" or name == "task":
-        hint = f"`{name}` exists only while a task runs"
-    else:
-        hint = (f"did you mean `{close[0]}`? " if close else "") + "known variables: " + ", ".join(keys)
-    return UndefinedError(f"`{name}` is undefined", hint=hint, column=pos + 1)
+    def hint() -> str:
+        if name == "inputs":
+            return "this execution has no inputs; declare them under `inputs:` in the flow"
+        if name == "trigger":
+            return "`trigger` exists only in executions started by a trigger; use `trigger ?? …` for manual runs"
+        if name in ("taskrun", "task"):
+            return f"`{name}` exists only while a task runs"
+        keys = sorted(str(k) for k in variables.keys())
+        close = difflib.get_close_matches(name, keys, n=1, cutoff=0.6)
+        return (f"did you mean `{close[0]}`? " if close else "") + "known variables: " + ", ".join(keys)
+
+    return UndefinedError(f"`{name}` is undefined", hint_factory=hint, column=pos + 1)
 
 
 def _a(word: str) -> str:

@@ -366,6 +366,8 @@ _EXPR: dict[type, Callable[[Any], Eval]] = {
 
 
 def block(body: list[n.Node]) -> Exec:
+    if len(body) > 1 and all(isinstance(s, (n.Text, n.Print)) for s in body):
+        return _text_run(body)
     steps = [statement(s) for s in body]
     if len(steps) == 1:
         return steps[0]
@@ -373,6 +375,23 @@ def block(body: list[n.Node]) -> Exec:
     def run(f: Frame, out: list[str]) -> None:
         for step in steps:
             step(f, out)
+
+    return run
+
+
+def _text_run(body: list[n.Node]) -> Exec:
+    """Text and prints only (the common loop body): one joined string, one emit."""
+    parts: list[Callable[[Frame], str]] = []
+    for node in body:
+        if isinstance(node, n.Text):
+            text = node.text
+            parts.append(lambda f, text=text: text)
+        else:
+            value = expr(node.expr)  # type: ignore[attr-defined]
+            parts.append(lambda f, value=value: stringify(value(f)))
+
+    def run(f: Frame, out: list[str]) -> None:
+        f.emit(out, "".join([p(f) for p in parts]))
 
     return run
 
@@ -417,10 +436,11 @@ def _for(node: n.For) -> Exec:
 
     def run(f: Frame, out: list[str]) -> None:
         seq = iterable(f)
-        if seq is None:
-            items: list[Any] = []
-        elif isinstance(seq, Mapping):
-            items = [{"key": k, "value": v} for k, v in seq.items()] if len(names) == 1 else list(seq.items())
+        if seq is None:  # Pebble: neither the body nor the `else` block
+            return
+        if isinstance(seq, Mapping):
+            items: list[Any] = [{"key": k, "value": v} for k, v in seq.items()] if len(names) == 1 \
+                else list(seq.items())
         elif isinstance(seq, (list, tuple)):
             items = list(seq)
         else:
@@ -459,14 +479,23 @@ def _set(node: n.Set) -> Exec:
     value, name = expr(node.expr), node.name
 
     def run(f: Frame, out: list[str]) -> None:
-        if not f.scopes:
-            f.scopes.append({})
-        f.scopes[-1][name] = value(f)
+        v = value(f)
+        for scope in reversed(f.scopes):  # Pebble: the scope that already holds the name
+            if name in scope:
+                scope[name] = v
+                return
+        if not f.scopes or name in f.root:  # the template's own scope, made when first needed
+            if not f.scopes or f.scopes[0].get(_TEMPLATE_SCOPE) is not True:
+                f.scopes.insert(0, {_TEMPLATE_SCOPE: True})
+            f.scopes[0][name] = v
+        else:
+            f.scopes[-1][name] = v
 
     return run
 
 
 _BLOCK_TEXT = "\0text"  # a scope key no template can name
+_TEMPLATE_SCOPE = "\0template"  # marks the template-level scope
 
 
 def _filter_block(node: n.FilterBlock) -> Exec:

@@ -9,6 +9,8 @@ escape `render`: that is the sandbox's promise.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lanner.errors import LannerError, Located
 
 
@@ -46,4 +48,23 @@ class ExpressionError(LannerError):
 
 
 class UndefinedError(ExpressionError):
-    """A name or key that does not exist, outside `??`, `???`, `default` and `is defined`."""
+    """A name or key that does not exist, outside `??`, `???`, `default` and `is defined`.
+
+    Its hint (what does exist, did-you-mean) is worked out only when someone reads it: under
+    `??` the error is raised and dropped at once, and listing a large `outputs` map is not free.
+    """
+
+    def __init__(self, message: str, *, hint_factory: Callable[[], str | None] | None = None,
+                 hint: str | None = None, column: int | None = None) -> None:
+        self._hint_factory = hint_factory
+        super().__init__(message, hint=hint, column=column)
+
+    @property  # type: ignore[override]
+    def hint(self) -> str | None:
+        if self._hint_factory is not None:
+            self._hint, self._hint_factory = self._hint_factory(), None
+        return self._hint
+
+    @hint.setter
+    def hint(self, value: str | None) -> None:
+        self._hint = value

@@ -56,9 +56,10 @@ def _env_secret(name: str) -> str:
         raise ExpressionError(exc.message, hint=exc.hint) from None
 
 
-def secret(env: Env, key: Any = None, subkey: Any = None) -> str:
+def secret(env: Env, key: Any = None, namespace: Any = None, subkey: Any = None) -> str:
     """A secret's value (masked in the task's logs by the worker); `subkey` picks a field of a
-    secret that holds JSON. Without a worker, the environment variable `SECRET_<KEY>` is read."""
+    secret that holds JSON. Without a worker, the environment variable `SECRET_<KEY>` is read.
+    `namespace` is accepted for Kestra's signature; open-source secrets have no namespaces."""
     name = expect_str("secret", "key", key, hint="write secret('MY_SECRET')")
     if env.services is not None:
         services = env.services

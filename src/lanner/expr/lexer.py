@@ -30,7 +30,9 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _OPEN = re.compile(r"\{\{|\{%|\{#")
 _RAW_END = re.compile(r"\{%-?\s*endraw\s*-?%\}")
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "\\": "\\", "'": "'", '"': '"', "/": "/"}
+# Pebble unescapes only the quote and the backslash: `'a\nb'` stays four characters and a regex
+# such as `'\bword\b'` reaches `replace(…, regexp=true)` as written.
+_ESCAPES = {"\\": "\\", "'": "'", '"': '"'}
 
 
 @dataclasses.dataclass(slots=True)
@@ -163,10 +165,6 @@ def _string(src: str, i: int, tokens: list[Token]) -> int:
         c = src[i]
         if c == "\\" and i + 1 < n:
             nxt = src[i + 1]
-            if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", src[i + 2 : i + 6] or ""):
-                buf.append(chr(int(src[i + 2 : i + 6], 16)))
-                i += 6
-                continue
             buf.append(_ESCAPES.get(nxt, "\\" + nxt))
             i += 2
             continue

@@ -113,6 +113,8 @@ def plus(v: Any) -> Any:
 
 
 def compare(a: Any, b: Any, op: str) -> bool:
+    if a is None or b is None:  # Pebble: an ordering with null is simply false
+        return False
     if is_number(a) and is_number(b):
         x, y = (_dec(a), _dec(b)) if isinstance(a, Decimal) or isinstance(b, Decimal) else (a, b)
     elif type(a) is type(b) and isinstance(a, (str, dt.date, dt.time, dt.timedelta)):
@@ -153,20 +155,17 @@ def concat(a: Any, b: Any) -> str:
 
 
 def value_range(a: Any, b: Any) -> list[Any]:
-    """`a..b`: inclusive, counting down when `a > b`; integers or single characters."""
+    """`a..b`: inclusive, empty when `a > b` (Pebble's range with increment 1); integers or characters."""
     if isinstance(a, str) and isinstance(b, str) and len(a) == 1 and len(b) == 1:
-        lo, hi = ord(a), ord(b)
-        step = 1 if hi >= lo else -1
-        return [chr(c) for c in range(lo, hi + step, step)]
+        return [chr(c) for c in range(ord(a), ord(b) + 1)]
     if not (is_number(a) and is_number(b)) or isinstance(a, float) and not a.is_integer() or \
             isinstance(b, float) and not b.is_integer():
         raise ExpressionError(f"a range needs two integers or two characters, not {_what(a)}..{_what(b)}")
     lo, hi = int(a), int(b)
-    step = 1 if hi >= lo else -1
-    if abs(hi - lo) + 1 > MAX_ITEMS:
+    if hi - lo + 1 > MAX_ITEMS:
         raise ExpressionError(f"the range {lo}..{hi} would have more than {MAX_ITEMS} items",
                               hint="use a smaller range")
-    return list(range(lo, hi + step, step))
+    return list(range(lo, hi + 1))
 
 
 # -- tests (`x is defined`) ---------------------------------------------------------------

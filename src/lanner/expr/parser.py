@@ -22,7 +22,7 @@ BINARY: dict[str, int] = {
     "~": 110,
     "..": 120, "??": 120, "???": 120,
 }
-UNARY: dict[str, int] = {"not": 5, "-": 500, "+": 500}
+UNARY: dict[str, int] = {"not": 500, "-": 500, "+": 500}  # Pebble 3: `not a and b` is `(not a) and b`
 _WORD_OPS = ("or", "and", "is", "contains", "equals")
 _CONSTANTS = {"true": True, "false": False, "null": None, "none": None, "TRUE": True, "FALSE": False,
               "NULL": None, "NONE": None}

@@ -114,16 +114,19 @@ def stringify(value: Any) -> str:
     if isinstance(value, dt.timedelta):
         return _iso_duration(value)
     if isinstance(value, (Mapping, list, tuple)):
-        return to_json(value)
+        return to_json(value, nulls=False)
     return str(value)
 
 
-def plain(value: Any) -> Any:
-    """Turn a value into JSON-ready data (mappings → dict, tuples → list, dates → ISO text)."""
+def plain(value: Any, nulls: bool = True) -> Any:
+    """Turn a value into JSON-ready data (mappings → dict, tuples → list, dates → ISO text).
+
+    Without `nulls`, map entries whose value is null are left out, as Kestra's JSON mapper does.
+    """
     if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {str(k): plain(v, nulls) for k, v in value.items() if nulls or (v is not None and v is not UNDEFINED)}
     if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
+        return [plain(v, nulls) for v in value]
     if value is None or isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, float):
@@ -138,9 +141,9 @@ class _JavaJSON(json.JSONEncoder):
         return stringify(o)
 
 
-def to_json(value: Any, pretty: bool = False) -> str:
+def to_json(value: Any, pretty: bool = False, nulls: bool = True) -> str:
     """Compact JSON as Jackson writes it (`{"a":1,"b":[1,2]}`); non-ASCII kept as is."""
-    data = plain(value)
+    data = plain(value, nulls)
     if pretty:
         return json.dumps(data, ensure_ascii=False, indent=2)
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -154,12 +157,16 @@ def is_truthy(value: Any) -> bool:
         return value
     if is_number(value):
         return value != 0
-    text = stringify(value).strip() if not isinstance(value, str) else value.strip()
-    return text not in ("false", "0", "-0", "")
+    text = value if isinstance(value, str) else stringify(value)
+    return text not in ("false", "0", "-0", "")  # compared as written, as Kestra's TruthUtils does
 
 
 def truth(value: Any) -> bool:
-    """Truth of a value inside an expression (`if`, `and`, `not`, `? :`): Pebble's rules."""
+    """Truth of a value inside an expression (`if`, `and`, `not`, `? :`).
+
+    Pebble's: a non-empty string is true (even `'false'`), a number is true unless zero, null is
+    false. Pebble refuses maps and lists here; Lanner reads them as true when not empty.
+    """
     if value is None or value is UNDEFINED:
         return False
     if isinstance(value, bool):
@@ -167,7 +174,7 @@ def truth(value: Any) -> bool:
     if is_number(value):
         return value != 0
     if isinstance(value, str):
-        return value not in ("", "false")
+        return value != ""
     if isinstance(value, (Mapping, Sequence)):
         return len(value) > 0
     return True

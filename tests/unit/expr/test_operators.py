@@ -60,7 +60,7 @@ def test_contains_on_strings_lists_and_map_keys(template: str, expected: bool) -
 
 @pytest.mark.parametrize("template,expected", [
     ("{{ true and false }}", False), ("{{ true or false }}", True), ("{{ not false }}", True),
-    ("{{ not true and false }}", True),  # Pebble: `not` binds looser than `and`
+    ("{{ not true and false }}", False),  # Pebble 3: `not` binds tighter than `and`
     ("{{ 1 < 2 and 3 > 2 }}", True), ("{{ zero or s }}", True),
 ])
 def test_logic_operators(template: str, expected: bool) -> None:
@@ -87,10 +87,14 @@ def test_null_and_undefined_coalescing(template: str, expected: str) -> None:
     assert render(template, V) == expected
 
 
-def test_range_operator_is_inclusive_and_counts_down() -> None:
+def test_range_operator_is_inclusive_and_empty_when_reversed() -> None:
     assert typed("{{ 1..4 }}") == [1, 2, 3, 4]
-    assert typed("{{ 3..1 }}") == [3, 2, 1]
+    assert typed("{{ 3..1 }}") == []
     assert typed("{{ 'a'..'c' }}") == ["a", "b", "c"]
+
+
+def test_ordering_against_null_is_false_not_an_error() -> None:
+    assert typed("{{ nil > 1 }}") is False and typed("{{ 1 <= nil }}") is False
 
 
 @pytest.mark.parametrize("template,expected", [

@@ -57,7 +57,9 @@ def test_no_auto_escaping() -> None:
     ("{% if inputs.n > 5 %}big{% elseif inputs.n > 2 %}mid{% else %}small{% endif %}", "mid"),
     ("{% if nothing %}x{% else %}y{% endif %}", "y"),
     ("{% if empty %}x{% else %}empty{% endif %}", "empty"),
-    ("{% if 'false' %}x{% else %}falsy string{% endif %}", "falsy string"),
+    ("{% if 'false' %}a non-empty string is true{% else %}x{% endif %}", "a non-empty string is true"),
+    ("{% if '' %}x{% else %}empty string{% endif %}", "empty string"),
+    ("{% if 0 %}x{% else %}zero{% endif %}", "zero"),
 ])
 def test_if_elseif_else(template: str, expected: str) -> None:
     assert render(template, V) == expected
@@ -69,9 +71,22 @@ def test_for_loop_exposes_loop_variables() -> None:
     assert render("{% for x in items %}{{ loop.length }}{{ loop.revindex }} {% endfor %}", V) == "32 31 30 "
 
 
-def test_for_else_runs_for_an_empty_or_null_sequence() -> None:
+def test_for_else_runs_for_an_empty_sequence_and_null_prints_nothing() -> None:
     assert render("{% for x in empty %}{{ x }}{% else %}none{% endfor %}", V) == "none"
-    assert render("{% for x in nothing %}{{ x }}{% else %}none{% endfor %}", V) == "none"
+    assert render("{% for x in nothing %}{{ x }}{% else %}none{% endfor %}|", V) == "|"
+
+
+def test_set_inside_a_loop_updates_a_variable_set_before_it() -> None:
+    t = "{% set total = 0 %}{% for x in outputs.make.list %}{% set total = total + x %}{% endfor %}{{ total }}"
+    assert render(t, V) == "6"
+
+
+def test_only_the_quote_and_the_backslash_are_escaped_in_strings() -> None:
+    assert render(r"{{ 'a\nb' | length }} {{ 'it\'s' }} {{ 'back\\slash' }}", V) == "4 it's back\\slash"
+
+
+def test_maps_print_without_null_values_as_kestras_json_mapper_does() -> None:
+    assert render("{{ {'a': 1, 'b': null} }} {{ [1, null] }}", V) == '{"a":1} [1,null]'
 
 
 def test_for_over_a_map_gives_entries_or_key_value_pairs() -> None:
