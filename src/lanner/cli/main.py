@@ -16,6 +16,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 execution_app = typer.Typer(no_args_is_help=True, help="Inspect one execution.")
 app.add_typer(execution_app, name="execution")
 app.add_typer(__import__("lanner.cli.server", fromlist=["server_app"]).server_app, name="server")
+app.add_typer(__import__("lanner.cli.roles", fromlist=["db_app"]).db_app, name="db")
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -72,7 +73,7 @@ def run(
 
     catalog = FlowCatalog()
     try:
-        flow = load_flow_file(flow_file)
+        flow = _load_checked(flow_file)
         problems: list[LannerError] = []
         for extra in more or []:
             try:
@@ -127,6 +128,21 @@ def run(
     _finish_run(console, exe, quiet, as_json)
 
 
+def _load_checked(path: Path) -> Any:
+    """Load and validate a flow file, its triggers included (their checks need croniter: lazily)."""
+    from lanner.errors import ValidationErrors
+    from lanner.model.loader import load_flow_file
+
+    flow = load_flow_file(path)
+    if flow.triggers:
+        from lanner.runtime.triggers import validate as validate_triggers
+
+        problems = validate_triggers(flow)
+        if problems:
+            raise ValidationErrors(list(problems))
+    return flow
+
+
 def _upload_file_inputs(flow: Any, inputs: dict[str, Any], files: Any, execution_id: str) -> dict[str, Any]:
     """FILE inputs given as local paths go to internal storage; tasks get a `kestra://` URI."""
     from lanner.errors import ValidationError, ValidationErrors
@@ -169,13 +185,12 @@ def _finish_run(console: Any, exe: Any, quiet: bool, as_json: bool) -> None:
 def validate(files: list[Path] = typer.Argument(..., help="Flow files to check.")) -> None:
     """Check flow files; exit 0 when all are valid, 2 with every problem listed."""
     from lanner.errors import LannerError
-    from lanner.model.loader import load_flow_file
 
     con = _console()
     bad = 0
     for f in files:
         try:
-            load_flow_file(f)
+            _load_checked(f)
             con.out(f"{f}: valid")
         except LannerError as exc:
             bad += 1

@@ -166,8 +166,13 @@ class _Builder:
                 self.seen_ids[tid] = f"line {_node_line(raw)}"
         type_name = raw.get("type")
         if not isinstance(type_name, str) or not type_name:
-            self.error(f"{label}: the task has no `type`", "add e.g. `type: io.kestra.plugin.core.log.Log`",
-                       _node_line(raw) or line, None, path)
+            if "type" in raw:
+                tl, tc = _line_of(raw, "type", value=True)
+                self.error(f"{label}: `type` must be a task type name, not `{_short(type_name)}`",
+                           "write e.g. `type: io.kestra.plugin.core.log.Log`", tl, tc, path)
+            else:
+                self.error(f"{label}: the task has no `type`", "add e.g. `type: io.kestra.plugin.core.log.Log`",
+                           _node_line(raw) or line, None, path)
             return None
         try:
             cls = registry.load(type_name)
@@ -182,10 +187,14 @@ class _Builder:
             return None
         data = self.apply_defaults(type_name, raw)
         built: dict[str, Any] = {}
+        broken: set[str] = set()  # properties whose nested tasks already reported their own errors
         for k, v in data.items():
             field = cls.model_fields.get(k) or _field_by_alias(cls, k)
             if field is not None and _contains_task(field.annotation):
+                before = len(self.errors)
                 built[k] = self.nested(field.annotation, raw if k in raw else None, k, v, f"{path}.{k}")
+                if len(self.errors) > before:
+                    broken.add(k)
             else:
                 built[k] = _plain(v)
                 if k in raw:
@@ -193,7 +202,7 @@ class _Builder:
         try:
             return cls.model_validate(built)
         except pydantic.ValidationError as exc:
-            self.pydantic_errors(exc, raw, path, cls, f"{label}")
+            self.pydantic_errors(exc, raw, path, cls, f"{label}", skip=broken)
             return None
 
     def nested(self, annotation: Any, container: Any, key: Any, value: Any, path: str) -> Any:
@@ -268,8 +277,10 @@ class _Builder:
 
     # -- pydantic errors → located messages --------------------------------------------------
 
-    def pydantic_errors(self, exc: pydantic.ValidationError, raw: Any, path: str, cls: type, label: str) -> None:
-        errors = exc.errors(include_url=False)
+    def pydantic_errors(self, exc: pydantic.ValidationError, raw: Any, path: str, cls: type, label: str,
+                        skip: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        errors = [e for e in exc.errors(include_url=False) if not (e["loc"] and str(e["loc"][0]) in skip)]
+        errors = _merge_item_errors(cls, _merge_union_errors(errors))
         # A misspelt required property shows up twice (unknown + missing): report it once.
         missing = {str(e["loc"][0]) for e in errors if e["type"] == "missing" and len(e["loc"]) == 1}
         explained: set[str] = set()
@@ -282,13 +293,27 @@ class _Builder:
             elif err["type"] == "missing" and len(err["loc"]) == 1 and str(err["loc"][0]) in explained:
                 continue
             line, col = self._locate(raw, err["loc"])
-            dotted = ".".join(str(p) for p in err["loc"] if p not in _PYDANTIC_TAGS)
+            loc = [p for p in err["loc"] if p not in _PYDANTIC_TAGS]
+            dotted = ".".join(str(p) for p in loc)
             where = f"{path}.{dotted}" if path and dotted else (path or dotted)
-            self.errors.append(self.explain(err, cls, label, where, line, col))
+            item_label, err = self._item_label(raw, cls, label, err)
+            self.errors.append(self.explain(err, cls, item_label, where, line, col))
         # a `missing` reported before its misspelling was seen
         self.errors = [e for e in self.errors if not (
             e.where.path and e.message.endswith("`" + e.where.path.rsplit(".", 1)[-1] + "`" + _of(cls))
             and e.where.path.rsplit(".", 1)[-1] in explained and "missing required" in e.message)]
+
+    @staticmethod
+    def _item_label(raw: Any, cls: type, label: str, err: Any) -> tuple[str, Any]:
+        """`inputs[0] (name)` rather than `the flow` for a problem inside one item of a flow list."""
+        loc = err["loc"]
+        if cls is Flow and len(loc) >= 3 and loc[0] in ("inputs", "outputs", "triggers", "pluginDefaults") \
+                and isinstance(loc[1], int):
+            items = raw.get(loc[0]) if isinstance(raw, dict) else None
+            item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+            ident = item.get("id") if isinstance(item, dict) else None
+            return f"{loc[0]}[{loc[1]}]" + (f" ({ident})" if ident else ""), {**err, "loc": tuple(loc[2:])}
+        return label, err
 
     @staticmethod
     def _locate(raw: Any, loc: tuple[Any, ...]) -> tuple[int | None, int | None]:
@@ -312,6 +337,14 @@ class _Builder:
         type_hint = ""
         if issubclass(cls, Task):
             type_hint = f" of {what}"
+        item_model = _item_model(cls, loc)
+        if item_model is not None and kind == "item_shape":
+            fields = ", ".join(f"`{f}`" for f in _field_names(item_model))
+            seq = f"{loc[0]}[{loc[1]}]"
+            return ValidationError(f"{label}: `{seq}` {err['msg']}", hint=f"each item of `{loc[0]}` here takes {fields}"
+                                   + (", e.g. `- task: {id: …, type: …}` with `dependsOn: [ids]`"
+                                      if "dependsOn" in item_model.model_fields else ""),
+                                   where=Located(self.file, line, col, where))
         if kind == "extra_forbidden":
             known = _field_names(cls) if len(loc) == 1 else []
             close = [err["misspelt"]] if err.get("misspelt") else difflib.get_close_matches(name, known, n=1,
@@ -345,6 +378,8 @@ class _Builder:
         msg = err["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
+        if _TYPE_ERRORS.get(kind):
+            msg = f"expected {_TYPE_ERRORS[kind]}, got {_kind(err.get('input'))}"
         got = err.get("input")
         shown = ""
         if got is not None and not isinstance(got, (dict, list)) and f"`{_short(got)}`" not in msg:
@@ -383,6 +418,93 @@ _PYDANTIC_TAGS = ("function-after", "function-before", "timedelta", "str", "bool
 
 def _of(cls: type) -> str:
     return f" of `{getattr(cls, '__name__', cls)}`" if isinstance(cls, type) and issubclass(cls, Task) else ""
+
+
+_TYPE_ERRORS = {"string_type": "a string", "list_type": "a list", "dict_type": "a map", "int_type": "an integer",
+                "int_parsing": "an integer", "bool_type": "a boolean", "bool_parsing": "a boolean",
+                "float_type": "a number", "float_parsing": "a number", "model_type": "a map",
+                "model_attributes_type": "a map", "literal_error": None}
+
+
+def _merge_union_errors(errors: list[Any]) -> list[Any]:
+    """One message for a value that matches none of a union's types (`message: {a: 1}`)."""
+    out: list[Any] = []
+    seen: dict[Any, Any] = {}
+    for err in errors:
+        kinds = _TYPE_ERRORS.get(err["type"], "")
+        if kinds == "" or not err["loc"]:
+            out.append(err)
+            continue
+        key = err["loc"][0] if isinstance(err["loc"][0], str) else tuple(err["loc"][:2])
+        base = tuple(p for p in err["loc"] if p not in _PYDANTIC_TAGS and not str(p).startswith(("list[", "dict[")))
+        if key in seen and seen[key]["base"] == base:
+            if kinds:
+                seen[key]["expected"].append(kinds)
+            continue
+        merged = {**err, "base": base, "expected": [kinds] if kinds else []}
+        seen[key] = merged
+        out.append(merged)
+    for err in out:
+        if len(err.get("expected", [])) > 1:
+            expected = list(dict.fromkeys(err["expected"]))
+            err["type"] = "union_mismatch"
+            err["msg"] = f"expected {' or '.join(expected)}, got {_kind(err.get('input'))}"
+            err["loc"] = err["base"]
+    return out
+
+
+def _merge_item_errors(cls: type, errors: list[Any]) -> list[Any]:
+    """Missing and unknown properties of one list item of a sub-model (a Dag item): one message."""
+    if cls is Flow:  # the flow's own lists (inputs, outputs …) are labelled item by item instead
+        return errors
+    out: list[Any] = []
+    items: dict[tuple[Any, Any], Any] = {}
+    for err in errors:
+        loc = err["loc"]
+        if err["type"] not in ("missing", "extra_forbidden") or len(loc) != 3 or _item_model(cls, loc) is None:
+            out.append(err)
+            continue
+        key = (loc[0], loc[1])
+        entry = items.get(key)
+        if entry is None:
+            entry = {**err, "type": "item_shape", "missing": [], "unknown": []}
+            items[key] = entry
+            out.append(entry)
+        entry["missing" if err["type"] == "missing" else "unknown"].append(f"`{loc[2]}`")
+    for entry in items.values():
+        parts = []
+        if entry["missing"]:
+            parts.append("has no " + ", ".join(entry["missing"]))
+        if entry["unknown"]:
+            parts.append("has an unknown " + ", ".join(entry["unknown"]))
+        entry["msg"] = " and ".join(parts)
+    return out
+
+
+def _item_model(cls: type, loc: tuple[Any, ...]) -> type[pydantic.BaseModel] | None:
+    """The model of list items when an error is inside one (`Dag.tasks[0]` → DagTask)."""
+    if len(loc) < 3 or not isinstance(loc[1], int) or not isinstance(cls, type) or \
+            not issubclass(cls, pydantic.BaseModel):
+        return None
+    field = cls.model_fields.get(str(loc[0]))
+    if field is None:
+        return None
+    for arg in typing.get_args(field.annotation):
+        if isinstance(arg, type) and issubclass(arg, pydantic.BaseModel) and not issubclass(arg, Task):
+            return arg
+    return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a map"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"the number `{value}`"
+    return f"`{_short(value)}`"
 
 
 def _field_by_alias(cls: type[pydantic.BaseModel], name: str) -> Any:

@@ -66,7 +66,11 @@ def load(text: str) -> Any:
         loader.dispose()
     if node is None:
         return None
-    return _Builder().build(node)
+    try:
+        return _Builder().build(node)
+    except RecursionError:
+        raise YamlError("the document is nested too deeply", node.start_mark.line, node.start_mark.column,
+                        "flatten the data (at most a few hundred levels)") from None
 
 
 def position(container: Any, key: Any, *, value: bool = False) -> tuple[int | None, int | None]:

@@ -1,0 +1,43 @@
+"""Every invalid flow under tests/flows/invalid is refused with a located error, never a traceback."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ROOT, Cli
+
+INVALID = sorted((ROOT / "tests" / "flows" / "invalid").glob("*.yaml"))
+
+
+def test_there_are_invalid_flows_to_check() -> None:
+    assert len(INVALID) >= 20
+
+
+def test_validate_refuses_each_invalid_flow_with_file_and_line(cli: Cli, tmp_path: Path) -> None:
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\x00\x01\x02")
+    files = [*INVALID, binary]
+    proc = cli("validate", *map(str, files))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr + proc.stdout
+    for f in files:
+        assert re.search(rf"^error: {re.escape(str(f))}(:\d+)?(:\d+)?: .+", proc.stderr, re.M), f"{f.name} not reported"
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("message_map", "`message`: expected a string or a list, got a map"),
+    ("nested_bad", "tasks[0].tasks[0] (x): unknown property `mesage` of `Log`; did you mean `message`?"),
+    ("inputs_no_type", "inputs[0] (x): missing required property `type`"),
+    ("dag_bad", "`tasks[0]` has no `task` and has an unknown `id`"),
+    ("deep", "nested too deeply"),
+    ("triggers_bad", "triggers[0] (s): cron `nope`"),
+    ("unknown_top", "unknown property `taks`; did you mean `tasks`?"),
+    ("template_in_key", "unknown filter `nofilter`"),
+])
+def test_messages_say_what_is_wrong(cli: Cli, name: str, expected: str) -> None:
+    proc = cli("validate", str(ROOT / "tests" / "flows" / "invalid" / f"{name}.yaml"))
+    assert expected in proc.stderr
+    assert proc.stderr.count("error: ") == 1, proc.stderr  # one mistake, one message
