@@ -198,3 +198,22 @@ finally:
     stored = Repository(db.connect(f"sqlite:///{tmp_path / 't.db'}")).get(runs["call"].outputs["executionId"])
     assert stored is not None and stored.state.current is StateType.KILLED
     assert by_task(stored)["child_fin"].current is StateType.SUCCESS
+
+
+def test_loop_until_repeats_with_real_intervals_and_reads_the_latest_iteration(tmp_path: Path) -> None:
+    exe = run_flow("""
+id: f
+namespace: company.team
+tasks:
+  - id: loop
+    type: io.kestra.plugin.core.flow.LoopUntil
+    condition: "{{ outputs.return.value == '3' }}"
+    checkFrequency: {interval: PT0.1S}
+    tasks:
+      - {id: return, type: io.kestra.plugin.core.debug.Return, format: "{{ outputs.loop.iterationCount }}"}
+  - {id: after, type: io.kestra.plugin.core.debug.Return, format: "{{ outputs.return.value }}"}
+""", tmp_path)
+    returns = [r for r in exe.task_runs if r.task_id == "return"]
+    assert exe.state.current is StateType.SUCCESS and [r.outputs["value"] for r in returns] == ["1", "2", "3"]
+    assert (returns[1].state.start_date - returns[0].state.end_date).total_seconds() >= 0.1
+    assert by_task(exe)["after"].outputs == {"value": "3"}

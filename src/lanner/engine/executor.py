@@ -33,7 +33,7 @@ from lanner.model.execution import Attempt, Execution, TaskRun, new_id
 from lanner.model.flow import Flow
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import State, StateType, now, severity
-from lanner.plugins.api import ExecutionTask, FlowableTask, Task
+from lanner.plugins.api import Again, ExecutionTask, FlowableTask, Stop, Task
 
 
 @dataclasses.dataclass(slots=True)
@@ -163,6 +163,16 @@ class Executor:
     def on_retry_due(self, run_id: str) -> Effects:
         fx = self._begin()
         run = self.exe.by_id.get(run_id)
+        scope = self.scopes.get(run_id)
+        if run is not None and scope is not None and scope.waiting:  # a loop's next iteration is due
+            scope.waiting = False
+            run.retry_at = None
+            if not run.current.terminated and not self._stopping:
+                gi = scope.add_iteration()
+                run.outputs = {**run.outputs, "iterationCount": gi + 1}
+                self._touch(run)
+            self._advance(scope)
+            return self._finish()
         if run is None or run.current is not StateType.RETRYING:
             return self._finish()
         run.retry_at = None
@@ -343,9 +353,37 @@ class Executor:
                     if scope.failed or self._stopping:
                         break
             if scope.open_main == 0 and (halted or scope.main_done()):
+                if not halted and self._loops_again(scope):
+                    return
                 self._end_main(scope)
         if scope.phase in ("errors", "finally", "after"):
             self._advance_block(scope)
+
+    def _loops_again(self, scope: Scope) -> bool:
+        """A looping flowable whose iteration ended well: wait for the next one, or let it end."""
+        if scope.waiting:
+            return True
+        if scope.run is None or scope.task is None:
+            return False
+        run, task = scope.run, scope.task
+        try:
+            decision = task.next_iteration(self._context(run, task), len(scope.groups),
+                                           run.state.start_date or now())
+        except Exception as exc:  # noqa: BLE001 - a condition that cannot be evaluated fails the loop
+            message = exc.message if isinstance(exc, LannerError) else str(exc) or type(exc).__name__
+            self._log(run, task, "ERROR", f"Loop condition: {message}")
+            scope.forced_state = StateType.FAILED
+            return False
+        if isinstance(decision, Again):
+            scope.waiting = True
+            due = now() + decision.after
+            run.retry_at = due
+            self._touch(run)
+            self._fx.retries.append((run.id, due))
+            return True
+        if isinstance(decision, Stop) and decision.state is not None:
+            scope.forced_state = decision.state
+        return False
 
     def _end_main(self, scope: Scope) -> None:
         if self.exe.kill == "hard":

@@ -45,6 +45,8 @@ class Scope:
     block_pos: int = 0
     block_open: bool = False
     depends: list[tuple[int, ...]] | None = None  # Dag only
+    waiting: bool = False  # a loop waits for its next iteration
+    forced_state: StateType | None = None  # a loop that hit its limit with failOnMaxReached
     started: set[int] = dataclasses.field(default_factory=set)  # Dag only
     finished: set[int] = dataclasses.field(default_factory=set)  # Dag only
 
@@ -107,6 +109,12 @@ class Scope:
     def block_tasks(self) -> list[Task]:
         return {"errors": self.errors, "finally": self.finally_, "after": self.after}.get(self.phase, [])
 
+    def add_iteration(self) -> int:
+        """A looping flowable runs its children again: one more group like the first."""
+        first = self.groups[0]
+        self.groups.append(Group(first.tasks, first.value, len(self.groups)))
+        return len(self.groups) - 1
+
     def final_state(self, kill: str | None, exit_state: StateType | None) -> StateType:
         """The scope's state from its main tasks, a kill or Exit, and its finally block.
 
@@ -119,6 +127,8 @@ class Scope:
             state = StateType.KILLED
         else:
             state = self.worst_main
+            if self.forced_state is not None and severity(self.forced_state) > severity(state):
+                state = self.forced_state
         if self.worst_finally is StateType.FAILED and severity(StateType.FAILED) > severity(state):
             state = StateType.FAILED
         elif self.worst_finally is StateType.WARNING and state is StateType.SUCCESS:
@@ -133,6 +143,10 @@ class Scope:
         group_ended: dict[int, bool] = {}
         blocks: dict[str, list["TaskRun"]] = {"errors": [], "finally": [], "afterExecution": []}
         for run in children:
+            if run.block == "tasks" and self.task is not None and self.groups and run.group >= len(self.groups) \
+                    and run.iteration is not None:
+                while len(self.groups) <= run.group:  # a loop's later iterations
+                    self.add_iteration()
             if run.block == "tasks":
                 tasks = self.groups[run.group].tasks if run.group < len(self.groups) else []
                 ids = [t.id for t in tasks]

@@ -10,6 +10,7 @@ flowable gets `errors`, `finally`, retries and kills the same way. An *execution
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -140,6 +141,20 @@ class Resolution:
     depends: list[tuple[int, ...]] | None = None
 
 
+@dataclasses.dataclass(slots=True)
+class Again:
+    """A looping flowable runs its children once more, after `after`."""
+
+    after: dt.timedelta
+
+
+@dataclasses.dataclass(slots=True)
+class Stop:
+    """A looping flowable is done; `state` overrides the state its children give (FAILED at a limit)."""
+
+    state: StateType | None = None
+
+
 class FlowableTask(Task):
     kind: ClassVar[Literal["runnable", "flowable", "execution"]] = "flowable"
 
@@ -153,6 +168,13 @@ class FlowableTask(Task):
     def final_state(self, state: StateType) -> StateType:
         """Adjust the state computed from the children (AllowFailure turns FAILED to WARNING)."""
         return state
+
+    def next_iteration(self, ctx: RunContext, iterations: int, started: dt.datetime) -> Again | Stop | None:
+        """For a looping flowable (LoopUntil): after an iteration ended well, go again or stop.
+
+        None (the default) means the flowable does not loop.
+        """
+        return None
 
     def child_lists(self) -> dict[str, list[Task]]:
         out: dict[str, list[Task]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any, ClassVar
 
@@ -10,7 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from lanner.model.duration import parse_duration
 from lanner.model.property import Duration
 from lanner.model.state import StateType
-from lanner.plugins.api import FlowableTask, Group, Resolution, RunContext, RunnableTask, Task, TaskFailure
+from lanner.plugins.api import (
+    Again,
+    FlowableTask,
+    Group,
+    Resolution,
+    RunContext,
+    RunnableTask,
+    Stop,
+    Task,
+    TaskFailure,
+)
 
 
 class Sleep(RunnableTask):
@@ -54,6 +65,50 @@ class WorkingDirectory(Sequential):
     outputFiles: list[str] | None = None
     namespaceFiles: dict[str, Any] | None = None
     cache: dict[str, Any] | None = None
+
+
+class CheckFrequency(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    interval: Duration = "PT1M"  # type: ignore[assignment]
+    maxIterations: int | str | None = None
+    maxDuration: Duration | None = None
+
+
+class LoopUntil(FlowableTask):
+    """Run the children, then again after `checkFrequency.interval`, until `condition` is true.
+
+    The condition is judged after each iteration with Kestra's truthiness, and can read the
+    iteration's outputs; `outputs.<id>.iterationCount` counts iterations from 1. A limit
+    (`maxIterations`, `maxDuration`) ends the loop, FAILED with `failOnMaxReached`.
+    """
+
+    condition: str | bool
+    tasks: list[Task] = Field(min_length=1)
+    checkFrequency: CheckFrequency = Field(default_factory=CheckFrequency)
+    failOnMaxReached: bool = False
+
+    def resolve(self, ctx: RunContext) -> Resolution:
+        return Resolution([Group(_enabled(self.tasks), iteration=0)], outputs={"iterationCount": 1})
+
+    def next_iteration(self, ctx: RunContext, iterations: int, started: dt.datetime) -> Again | Stop | None:
+        if ctx.is_true(self.condition):
+            return Stop()
+        freq = self.checkFrequency
+        limit = freq.maxIterations
+        if isinstance(limit, str):
+            limit = int(str(ctx.render(limit)))
+        reached = limit is not None and iterations >= limit
+        interval = parse_duration(ctx.render(freq.interval) if isinstance(freq.interval, str) else freq.interval)
+        if freq.maxDuration is not None and not reached:
+            max_duration = parse_duration(ctx.render(freq.maxDuration) if isinstance(freq.maxDuration, str)
+                                          else freq.maxDuration)
+            reached = dt.datetime.now(dt.timezone.utc) + interval - started > max_duration
+        if reached:
+            ctx.logger.warn(f"LoopUntil stopped after {iterations} iteration(s): its limit was reached "
+                            "before the condition became true")
+            return Stop(StateType.FAILED if self.failOnMaxReached else None)
+        return Again(interval)
 
 
 class Parallel(FlowableTask):
