@@ -70,3 +70,6 @@ def hash_password(password: str = typer.Option(..., prompt=True, hide_input=True
     from lanner.server.settings import hash_password as make
 
     sys.stdout.write(make(password) + "\n")
+
+
+__import__("lanner.cli.roles", fromlist=["register"]).register(server_app)  # executor, worker, … (cluster roles)

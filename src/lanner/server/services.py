@@ -70,7 +70,9 @@ class FlowCache:
 
 
 class Services:
-    def __init__(self, settings: ServerSettings) -> None:
+    def __init__(self, settings: ServerSettings, cluster: Any = None) -> None:
+        """`cluster` (a `runtime.roles.Roles`) makes this server a cluster webserver: executions are
+        queued for the executors, and the roles it holds (standalone) start and stop with it."""
         from lanner.runtime.catalog import FlowCatalog
         from lanner.runtime.local import LocalRuntime
         from lanner.runtime.scheduler import Scheduler
@@ -89,16 +91,27 @@ class Services:
         self.flows = FlowCache(self.flow_store)
         self.files = LocalFiles(db.lanner_home() / "storage")
         self.hub = EventHub()
-        self.runtime = LocalRuntime(self.repo, self.files, threads=settings.threads, listener=self.hub.listener,
-                                    catalog=FlowCatalog(self.repo))
-        self.scheduler = Scheduler(TriggerStore(self.engine), self.all_flows, lambda ns, fid: self.flows.get(ns, fid),
-                                   self._start_for_trigger, self.queries.exists, self.queries.get)
+        self.cluster = cluster
+        if cluster is not None:
+            self.files = cluster.files
+            self.runtime = cluster.client
+            self.runtime.on_change(self.hub.poke)
+            self.scheduler = cluster.make_scheduler()  # for webhooks and the triggers list; never started here
+        else:
+            self.runtime = LocalRuntime(self.repo, self.files, threads=settings.threads, listener=self.hub.listener,
+                                        catalog=FlowCatalog(self.repo))
+            self.scheduler = Scheduler(TriggerStore(self.engine), self.all_flows,
+                                       lambda ns, fid: self.flows.get(ns, fid), self._start_for_trigger,
+                                       self.queries.exists, self.queries.get)
         self.hub.on_execution = self.scheduler.execution_changed
         self.resumed: list[str] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        if self.cluster is not None:
+            self.cluster.start()
+            return
         self.runtime.serve()
         self.resumed = self.runtime.recover()
         if self.resumed:
@@ -106,6 +119,9 @@ class Services:
         self.scheduler.start()
 
     def stop(self) -> None:
+        if self.cluster is not None:
+            self.cluster.stop()
+            return
         self.scheduler.stop()
         self.runtime.stop()
         self.runtime.close()

@@ -29,6 +29,8 @@ executions = sa.Table(
     sa.Column("start_date", sa.String(40), nullable=True, index=True),
     sa.Column("end_date", sa.String(40), nullable=True),
     sa.Column("data", sa.Text, nullable=False),
+    # bumped by every cluster executor write: another executor's cached copy is stale when it differs
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
 )
 
 task_runs = sa.Table(
@@ -69,4 +71,61 @@ triggers = sa.Table(
     sa.Column("trigger_id", sa.String(100), primary_key=True),
     sa.Column("data", sa.Text, nullable=False),  # JSON: nextDate, lastDate, disabled, signature, …
     sa.Column("updated", sa.String(40), nullable=False),
+)
+
+# -- the cluster's queues (runtime/queues/): PostgreSQL or SQLite tables, claimed in transactions --
+
+_SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+
+queue_jobs = sa.Table(
+    "queue_jobs", metadata,  # one attempt of a runnable task run, waiting for or held by a worker
+    sa.Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    sa.Column("execution_id", sa.String(40), nullable=False, index=True),
+    sa.Column("task_run_id", sa.String(40), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("worker_group", sa.String(100), nullable=False, server_default=""),
+    sa.Column("namespace", sa.String(150), nullable=False),
+    sa.Column("flow_id", sa.String(100), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("claimed_by", sa.String(100), nullable=True, index=True),
+    sa.Column("claimed_at", sa.Float, nullable=True),
+    sa.Column("cancel", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.UniqueConstraint("task_run_id", "attempt", name="uq_queue_jobs_attempt"),
+    sa.Index("ix_queue_jobs_pending", "worker_group", "seq"),
+)
+
+queue_events = sa.Table(
+    "queue_events", metadata,  # what an executor applies to one execution: results, kills, due timers…
+    sa.Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    sa.Column("execution_id", sa.String(40), nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("due", sa.Float, nullable=False, index=True),  # epoch seconds; not visible before
+    sa.Column("created", sa.Float, nullable=False),
+)
+
+workers = sa.Table(
+    "workers", metadata,  # live workers and their last heartbeat
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("worker_group", sa.String(100), nullable=False, server_default=""),
+    sa.Column("hostname", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("threads", sa.Integer, nullable=False),
+    sa.Column("started", sa.Float, nullable=False),
+    sa.Column("heartbeat", sa.Float, nullable=False, index=True),
+)
+
+leases = sa.Table(
+    "leases", metadata,  # single-holder roles (the active scheduler), taken over when they expire
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("holder", sa.String(100), nullable=False),
+    sa.Column("expires", sa.Float, nullable=False),
+)
+
+execution_changes = sa.Table(
+    "execution_changes", metadata,  # execution state changes for the scheduler (Flow triggers, stopAfter)
+    sa.Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created", sa.Float, nullable=False, index=True),
 )

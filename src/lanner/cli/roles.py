@@ -1,0 +1,161 @@
+"""`lanner server executor|worker|scheduler|webserver|standalone` and `lanner db upgrade`.
+
+Each command reads the configuration (`--config`, `$LANNER_CONFIG`, `$LANNER_HOME/lanner.yaml`,
+`LANNER_DATABASE_URL`), upgrades the schema if needed (processes starting together take turns),
+then runs its role until SIGTERM or Ctrl-C, when it stops cleanly: a worker lets its running
+tasks finish (for a while) and reports them. A process killed with SIGKILL loses nothing either:
+what it was doing is picked up by the others, or by itself once restarted.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+import typer
+
+CONFIG = typer.Option(None, "--config", "-c", envvar="LANNER_CONFIG", help="The lanner.yaml to read.")
+LOG_LEVEL = typer.Option("info", "--log-level", help="Log level (debug, info, warning).")
+db_app = typer.Typer(no_args_is_help=True, help="The database: schema migrations.")
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+    raise typer.Exit(2)
+
+
+def _settings(config: str | None, **overrides: Any) -> Any:
+    from lanner.errors import LannerError
+    from lanner.runtime import settings
+
+    try:
+        loaded = settings.load(config, **overrides)
+    except LannerError as exc:
+        _fail(exc.render())
+    loaded.export()
+    return loaded
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _run_roles(names: list[str], config: str | None, level: str, **overrides: Any) -> None:
+    """Run non-web roles in this process until a signal; a second signal stops at once."""
+    from lanner.runtime.roles import Roles
+
+    _logging(level)
+    roles = Roles(_settings(config, **overrides), names)
+    done = threading.Event()
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        if done.is_set():
+            sys.exit(1)
+        done.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    roles.start()
+    sys.stderr.write(f"lanner {' + '.join(names)} running (pid {__import__('os').getpid()})\n")
+    sys.stderr.flush()
+    while not done.wait(1.0):
+        if not roles.alive():
+            sys.stderr.write("error: a role stopped on an error; see the log above\n")
+            roles.stop()
+            raise typer.Exit(1)
+    roles.stop()
+
+
+def register(server_app: typer.Typer) -> None:
+    @server_app.command("executor")
+    def executor(config: str | None = CONFIG, log_level: str = LOG_LEVEL) -> None:
+        """Apply events to executions (any number of executors; each execution is locked while applied)."""
+        _run_roles(["executor"], config, log_level)
+
+    @server_app.command("worker")
+    def worker(config: str | None = CONFIG, log_level: str = LOG_LEVEL,
+               threads: int | None = typer.Option(None, "--threads", help="Tasks run at once (default 16)."),
+               worker_group: str | None = typer.Option(None, "--worker-group",
+                                                       help="Run only tasks whose workerGroup.key is this.")) -> None:
+        """Run tasks: claim jobs, run them on N threads, report results; heartbeats keep it registered."""
+        _run_roles(["worker"], config, log_level, threads=threads, worker_group=worker_group)
+
+    @server_app.command("scheduler")
+    def scheduler(config: str | None = CONFIG, log_level: str = LOG_LEVEL) -> None:
+        """Fire Schedule and Flow triggers (one scheduler is active at a time; others stand by)."""
+        _run_roles(["scheduler"], config, log_level)
+
+    @server_app.command("webserver")
+    def webserver(config: str | None = CONFIG, log_level: str = LOG_LEVEL,
+                  port: int = typer.Option(8080, "--port", "-p"), host: str = typer.Option("127.0.0.1", "--host"),
+                  user: str | None = typer.Option(None, "--user"),
+                  password: str | None = typer.Option(None, "--password", envvar="LANNER_BASIC_AUTH_PASSWORD")) -> None:
+        """The REST API and web UI; executions are queued for the executors."""
+        _serve(["webserver"], config, log_level, port, host, user, password)
+
+    @server_app.command("standalone")
+    def standalone(config: str | None = CONFIG, log_level: str = LOG_LEVEL,
+                   port: int = typer.Option(8080, "--port", "-p"), host: str = typer.Option("127.0.0.1", "--host"),
+                   user: str | None = typer.Option(None, "--user"),
+                   password: str | None = typer.Option(None, "--password", envvar="LANNER_BASIC_AUTH_PASSWORD"),
+                   threads: int | None = typer.Option(None, "--threads", help="Worker threads (default 16)."),
+                   worker_group: str | None = typer.Option(None, "--worker-group")) -> None:
+        """Every role in one process against the configured database (PostgreSQL or SQLite)."""
+        _serve(["executor", "worker", "scheduler", "webserver"], config, log_level, port, host, user, password,
+               threads=threads, worker_group=worker_group)
+
+
+def _serve(names: list[str], config: str | None, level: str, port: int, host: str, user: str | None,
+           password: str | None, **overrides: Any) -> None:
+    from lanner.errors import LannerError
+    from lanner.server.settings import DEFAULT_MAX_BODY, DEFAULT_MAX_YAML, ServerSettings, auth_from, int_env
+
+    _logging(level)
+    try:
+        settings = ServerSettings(host=host, port=port, auth=auth_from(user, password),
+                                  max_body_bytes=int_env("LANNER_MAX_BODY_BYTES", DEFAULT_MAX_BODY),
+                                  max_yaml_bytes=int_env("LANNER_MAX_YAML_BYTES", DEFAULT_MAX_YAML))
+        settings.check()
+    except LannerError as exc:
+        _fail(exc.render())
+        return
+    cluster_settings = _settings(config, **overrides)
+    import uvicorn
+
+    from lanner.runtime.roles import Roles
+    from lanner.server.app import build_app
+    from lanner.server.services import Services
+
+    roles = Roles(cluster_settings, names)
+    try:
+        app = build_app(settings, Services(settings, cluster=roles))
+    except LannerError as exc:
+        _fail(exc.render())
+        return
+    shown = f"[{host}]" if ":" in host else host
+    sys.stderr.write(f"Lanner {' + '.join(names)} on http://{shown}:{port}/ui/ (API http://{shown}:{port}/api/v1)\n")
+    sys.stderr.flush()
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+
+
+@db_app.command("upgrade")
+def upgrade(config: str | None = CONFIG) -> None:
+    """Create or upgrade the schema of the configured database (servers also do it at start)."""
+    from lanner.runtime.roles import redacted
+    from lanner.storage import cluster_db
+
+    settings = _settings(config)
+    try:
+        before, after = cluster_db.upgrade(settings.database_url)
+    except Exception as exc:  # noqa: BLE001 - the driver's message says what is wrong (auth, host, …)
+        _fail(f"could not upgrade {redacted(settings.database_url)}: {exc}")
+        return
+    where = redacted(settings.database_url)
+    if before == after:
+        sys.stdout.write(f"{where}: schema already at revision {after}\n")
+    else:
+        sys.stdout.write(f"{where}: schema upgraded from {before or 'empty'} to revision {after}\n")

@@ -1,0 +1,228 @@
+"""The executor role: applies queued events to executions, one transaction per batch.
+
+Each pass locks a batch of executions that have due events (row locks, SKIP LOCKED: executors
+never wait for each other and never work on the same execution at once), applies their events in
+order through the same pure `engine.executor.Executor` the embedded runtime uses, and commits the
+new task runs, the jobs, timers, child executions and the deletion of the applied events in one
+transaction (`cluster_outbox`). A killed executor loses nothing: its transaction rolls back and
+the events wait for the next executor. Executions are kept in memory between passes and reused
+while their `version` shows nobody else changed them.
+
+Executors also watch the workers: a worker whose heartbeat stopped is removed and each attempt it
+held is handed back as a `worker_lost` event (a new attempt, Kestra's resubmission).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from typing import Any
+
+from lanner.engine.executor import Effects, Executor
+from lanner.errors import LannerError
+from lanner.model.results import LogEntry
+from lanner.model.state import StateType
+from lanner.runtime import cluster_outbox
+from lanner.runtime.cluster_outbox import Held, Outbox
+from lanner.runtime.queues import events, jobs
+from lanner.runtime.queues.base import EVENTS, Event, Kind, decode_result, epoch
+from lanner.runtime.queues.database import QueueDatabase, Tx
+from lanner.runtime.settings import ClusterSettings
+from lanner.runtime.stored_flows import StoredFlows
+from lanner.storage import execution_rows
+
+log = logging.getLogger("lanner.executor")
+CACHE_SIZE = 5000
+POISON_DELAY = 5.0  # seconds before events that made the executor fail are tried again
+HOUSEKEEPING_SECONDS = 60.0
+
+
+class ClusterExecutor:
+    def __init__(self, db: QueueDatabase, settings: ClusterSettings, flows: StoredFlows | None = None,
+                 workdirs: Any = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.flows = flows or StoredFlows(db.reader)
+        self.workdirs = workdirs
+        self.held: collections.OrderedDict[str, Held] = collections.OrderedDict()
+        self.stopping = threading.Event()
+        self._last_reap = 0.0
+        self._last_housekeeping = 0.0
+        self.applied = 0  # events applied since start (for tests and the bench)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Until `stop()`: apply due events; sleep until woken, the next timer, or the poll interval."""
+        while not self.stopping.is_set():
+            try:
+                busy = self.step()
+                self._watch_workers()
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the role
+                log.exception("executor pass failed; retrying")
+                self.held.clear()
+                self.stopping.wait(0.5)
+                continue
+            if not busy:
+                self.db.waker.wait(EVENTS, self._sleep_seconds())
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.db.waker.signal(EVENTS)
+
+    def _sleep_seconds(self) -> float:
+        timeout = self.settings.poll_seconds
+        with self.db.reader.connect() as conn:
+            due = events.next_due(conn)
+        if due is not None:
+            timeout = min(timeout, max(due - epoch(), 0.0))
+        return min(timeout, self.settings.heartbeat_seconds)
+
+    def step(self) -> int:
+        """One transaction: claim, decide, write. Returns how many events were applied."""
+        batch: list[str] = []
+        try:
+            with self.db.transaction() as tx:
+                versions, claimed = events.claim(tx, self.settings.executor_batch)
+                if not claimed:
+                    return 0
+                by_exe: dict[str, list[Event]] = {}
+                for ev in claimed:
+                    by_exe.setdefault(ev.execution_id, []).append(ev)
+                batch = list(by_exe)
+                self._apply_batch(tx, versions, by_exe)
+        except BaseException:
+            for eid in batch:
+                self.held.pop(eid, None)  # their in-memory state may hold decisions that were rolled back
+            raise
+        for eid in batch:
+            held = self.held.get(eid)
+            if held is not None:
+                held.version += 1
+                held.persisted = len(held.exe.task_runs)
+                if held.exe.state.current.terminated and not self._has_open_runs(held):
+                    self.held.pop(eid, None)  # ended: nothing will come for it again but restarts
+        self.applied += len(claimed)
+        return len(claimed)
+
+    def _apply_batch(self, tx: Tx, versions: dict[str, int], by_exe: dict[str, list[Event]]) -> None:
+        stale = [eid for eid, evs in by_exe.items() if self._stale(eid, versions[eid], evs)]
+        loaded = execution_rows.load(tx.conn, stale)
+        outbox = Outbox(tx, self.flows, self.settings.dead_after_seconds, self.workdirs)
+        writes = []
+        for eid, evs in by_exe.items():
+            if eid in loaded:
+                held = self._hold(tx, *loaded[eid])
+                if held is None:
+                    continue
+            else:
+                held = self.held[eid]
+            self.held.move_to_end(eid)
+            try:
+                fx = self._apply(held, evs)
+                total = outbox.settle(held, fx)
+                writes.append(outbox.written(held, total))
+            except Exception:  # noqa: BLE001 - one bad execution must not stop the others
+                log.exception("could not apply %d event(s) to execution %s; trying again in %.0fs",
+                              len(evs), eid, POISON_DELAY)
+                self.held.pop(eid, None)
+                events.put_many(tx, [(e.execution_id, e.kind, e.payload, epoch() + POISON_DELAY) for e in evs])
+        execution_rows.write(tx.conn, writes)
+        while len(self.held) > CACHE_SIZE:
+            self.held.popitem(last=False)
+
+    def _stale(self, eid: str, version: int, evs: list[Event]) -> bool:
+        held = self.held.get(eid)
+        if held is None or held.version != version or any(e.kind == Kind.RESTART for e in evs):
+            self.held.pop(eid, None)
+            return True
+        return False
+
+    def _hold(self, tx: Tx, exe: Any, version: int) -> Held | None:
+        try:
+            flow = self.flows.get(exe.namespace, exe.flow_id, exe.flow_revision)
+        except LannerError as exc:
+            self._fail_without_flow(tx, exe, version, message=exc.render())
+            return None
+        held = Held(flow, Executor(flow, exe), version, len(exe.task_runs),
+                    secrets=cluster_outbox.secret_values(flow, exe))
+        self.held[exe.id] = held
+        return held
+
+    def _fail_without_flow(self, tx: Tx, exe: Any, version: int, message: str) -> None:
+        """An execution whose flow revision is gone cannot run: it ends FAILED, saying why."""
+        if not exe.state.current.terminated:
+            exe.state.to(StateType.FAILED)
+        execution_rows.add_logs(tx.conn, [LogEntry(exe.id, None, None, "ERROR", message)])
+        execution_rows.write(tx.conn, [(exe, version + 1, [], [])])
+
+    # -- applying events ---------------------------------------------------------------------
+
+    def _apply(self, held: Held, evs: list[Event]) -> Effects:
+        total = Effects()
+        ex = held.executor
+        for ev in evs:
+            if ev.kind in (Kind.START, Kind.RESTART) and not held.ready:
+                held.ready = True
+                if ev.kind == Kind.RESTART or ex.exe.state.current is StateType.CREATED:
+                    cluster_outbox.merge(total, ex.start())
+                    continue
+            if not held.ready:
+                held.ready = True
+                cluster_outbox.merge(total, ex.restore())
+            fx = self._one(ex, ev)
+            if fx is not None:
+                cluster_outbox.merge(total, fx)
+        return total
+
+    @staticmethod
+    def _one(ex: Executor, ev: Event) -> Effects | None:
+        p = ev.payload
+        if ev.kind == Kind.RESULT:
+            return ex.on_result(decode_result(ev.execution_id, p))
+        if ev.kind == Kind.WORKER_LOST:
+            return ex.on_worker_lost(p["taskRunId"], int(p["attempt"]))
+        if ev.kind == Kind.KILL:
+            return ex.kill(hard=bool(p.get("hard")))
+        if ev.kind == Kind.RESUME:
+            return ex.resume(p.get("taskRunId"))
+        if ev.kind == Kind.RESUME_DUE:
+            return ex.resume(p["taskRunId"], StateType(p["state"]))
+        if ev.kind == Kind.RETRY_DUE:
+            return ex.on_retry_due(p["taskRunId"])
+        if ev.kind == Kind.SUBFLOW_END:
+            return ex.on_subflow_end(p["taskRunId"], StateType(p["state"]), p.get("outputs") or {})
+        if ev.kind == Kind.SUBFLOW_FAILED:
+            return ex.fail_run(p["taskRunId"], p.get("message") or "the subflow could not start")
+        return None  # START of an execution already started: nothing to do
+
+    @staticmethod
+    def _has_open_runs(held: Held) -> bool:
+        return any(not r.current.terminated for r in held.exe.task_runs)
+
+    # -- watching workers --------------------------------------------------------------------
+
+    def _watch_workers(self) -> None:
+        now = time.monotonic()
+        if now - self._last_reap < self.settings.heartbeat_seconds:
+            return
+        self._last_reap = now
+        with self.db.transaction() as tx:
+            handed = jobs.reap(tx, self.settings.dead_after_seconds)
+        if handed:
+            log.warning("handed %d job(s) of stopped workers back to the queue", len(handed))
+        if now - self._last_housekeeping >= HOUSEKEEPING_SECONDS:
+            self._last_housekeeping = now
+            self._housekeeping()
+
+    def _housekeeping(self) -> None:
+        from lanner.storage import tables
+
+        with self.db.transaction() as tx:
+            dropped = events.drop_orphans(tx, older_than=HOUSEKEEPING_SECONDS)
+            t = tables.execution_changes
+            tx.conn.execute(t.delete().where(t.c.created < epoch() - 3600))  # no scheduler ran for an hour
+        if dropped:
+            log.warning("dropped %d event(s) of deleted executions", dropped)

@@ -1,0 +1,212 @@
+"""Turning the executor's decisions into rows, inside the transaction that holds the execution's lock.
+
+The engine returns `Effects`; the embedded runtime persists them, then acts. Here acting *is*
+writing: a dispatched attempt becomes a `queue_jobs` row, a retry or a pause delay an event with
+a future `due`, a Subflow a new execution with its `start` event, the end of a child a
+`subflow_end` event for its parent. All of it commits with the task runs that caused it, so no
+crash can separate a decision from its consequence. Some consequences answer at once (a job no
+worker took yet is cancelled on the spot; a Subflow whose flow is missing fails), which feeds
+the executor again until nothing new comes out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from lanner.engine.executor import Effects, Executor, SubflowStart
+from lanner.errors import LannerError
+from lanner.model.execution import Execution, TaskRun
+from lanner.model.flow import Flow
+from lanner.model.results import LogEntry, WorkerResult
+from lanner.model.state import StateType
+from lanner.runtime.queues import events, jobs
+from lanner.runtime.queues.base import CHANGES, EXECUTIONS, Kind
+from lanner.runtime.queues.database import Tx
+from lanner.runtime.stored_flows import StoredFlows
+from lanner.storage import execution_rows, tables
+
+
+@dataclasses.dataclass(slots=True)
+class Held:
+    """An execution an executor keeps in memory between events, valid while `version` matches."""
+
+    flow: Flow
+    executor: Executor
+    version: int
+    persisted: int  # how many of its task runs (a prefix of exe.task_runs) are stored
+    ready: bool = False  # scopes rebuilt (restore) or started
+    secrets: tuple[str, ...] = ()
+
+    @property
+    def exe(self) -> Execution:
+        return self.executor.exe
+
+
+def merge(into: Effects, fx: Effects) -> None:
+    """Fold one executor call's effects into the transaction's effects for that execution."""
+    into.runs.update(fx.runs)
+    into.execution_changed = into.execution_changed or fx.execution_changed
+    into.dispatch.extend(fx.dispatch)
+    into.cancel.extend(fx.cancel)
+    into.retries.extend(fx.retries)
+    into.logs.extend(fx.logs)
+    into.subflows.extend(fx.subflows)
+    into.kill_executions.extend(fx.kill_executions)
+    into.resumes.extend(fx.resumes)
+    into.ended = into.ended or fx.ended
+
+
+def worker_group(task: Any) -> tuple[str, str]:
+    """(key, fallback) of a task's `workerGroup`; key "" is the default group."""
+    spec = getattr(task, "workerGroup", None) or {}
+    return str(spec.get("key") or ""), str(spec.get("fallback") or "WAIT").upper()
+
+
+class Outbox:
+    def __init__(self, tx: Tx, flows: StoredFlows, dead_after: float, workdirs: Any = None) -> None:
+        self.tx = tx
+        self.flows = flows
+        self.dead_after = dead_after
+        self.workdirs = workdirs
+        self._live_groups: set[str] | None = None
+
+    def settle(self, held: Held, first: Effects) -> Effects:
+        """Write every consequence of `first` (and of what they answer) but the execution's own rows."""
+        total = Effects()
+        todo = [first]
+        while todo:
+            fx = todo.pop(0)
+            merge(total, fx)
+            todo.extend(self._jobs(held, fx))
+            for start in fx.subflows:
+                problem = self._start_subflow(held, start)
+                if problem:
+                    todo.append(held.executor.fail_run(start.run_id, problem))
+        self._timers(held, total)
+        for child_id in dict.fromkeys(total.kill_executions):
+            events.put(self.tx, child_id, Kind.KILL, {"hard": held.exe.kill == "hard"})
+        self._finish_workdirs(held, total)
+        return total
+
+    def _jobs(self, held: Held, fx: Effects) -> list[Effects]:
+        exe, answers = held.exe, []
+        rows = []
+        for run in fx.dispatch:
+            key, fallback = worker_group(held.flow.task(run.task_id))
+            if key and fallback in ("FAIL", "CANCEL") and key not in self.live_groups():
+                state = StateType.FAILED if fallback == "FAIL" else StateType.CANCELLED
+                answers.append(held.executor.on_result(WorkerResult(
+                    exe.id, run.id, len(run.attempts), state, message=f"no worker of group `{key}` is running "
+                    f"(workerGroup.fallback: {fallback})")))
+                continue
+            rows.append(jobs.JobRow(exe.id, run.id, len(run.attempts), key, exe.namespace, exe.flow_id,
+                                    exe.flow_revision))
+        jobs.put(self.tx, rows)
+        for run_id, attempt in jobs.cancel(self.tx, list(dict.fromkeys(fx.cancel))):
+            answers.append(held.executor.on_result(WorkerResult(exe.id, run_id, attempt, StateType.KILLED,
+                                                                message="cancelled before a worker took it")))
+        return answers
+
+    def live_groups(self) -> set[str]:
+        if self._live_groups is None:
+            self._live_groups = jobs.live_groups(self.tx.conn, self.dead_after)
+        return self._live_groups
+
+    def _timers(self, held: Held, fx: Effects) -> None:
+        eid = held.exe.id
+        items: list[tuple[str, str, dict[str, Any] | str | None, float | None]] = []
+        items += [(eid, Kind.RETRY_DUE, {"taskRunId": rid}, due.timestamp()) for rid, due in fx.retries]
+        items += [(eid, Kind.RESUME_DUE, {"taskRunId": rid, "state": st.value}, due.timestamp())
+                  for rid, due, st in fx.resumes]
+        events.put_many(self.tx, items)
+
+    def _start_subflow(self, parent: Held, start: SubflowStart) -> str | None:
+        """Create the child execution and its start event; returns why it could not start."""
+        from lanner.model.inputs import resolve_inputs
+
+        pexe = parent.exe
+        try:
+            flow = self.flows.get(start.namespace, start.flow_id, start.revision)
+            if flow.disabled:
+                raise LannerError(f"flow `{flow.namespace}.{flow.id}` is disabled", hint="enable it to run it")
+            inputs = resolve_inputs(flow, start.inputs)
+        except LannerError as exc:
+            return exc.render()
+        trigger = {"id": pexe.by_id[start.run_id].task_id, "type": "io.kestra.plugin.core.flow.Subflow",
+                   "variables": {"executionId": pexe.id, "namespace": pexe.namespace, "flowId": pexe.flow_id,
+                                 "flowRevision": pexe.flow_revision, "taskRunId": start.run_id, "wait": start.wait}}
+        child = Execution(id=start.execution_id, namespace=flow.namespace, flow_id=flow.id,
+                          flow_revision=flow.revision or 1, inputs=inputs, labels={**flow.labels, **start.labels},
+                          variables=dict(flow.variables), trigger=trigger, parent_id=pexe.id)
+        child.labels.setdefault("system.correlationId", pexe.labels.get("system.correlationId", pexe.id))
+        child.original_id = child.id
+        execution_rows.insert(self.tx.conn, child)
+        events.put(self.tx, child.id, Kind.START)
+        return None
+
+    def _finish_workdirs(self, held: Held, fx: Effects) -> None:
+        """An ended WorkingDirectory run stores its outputFiles before anything after it is read."""
+        if self.workdirs is None:
+            return
+        for run in list(fx.runs.values()):
+            task = held.flow.task(run.task_id)
+            if run.current.terminated and getattr(task, "shares_working_directory", False):
+                problem = self.workdirs.finish(held.flow, held.exe, run)
+                if problem:
+                    fx.logs.append(LogEntry(held.exe.id, run.id, run.task_id, "ERROR",
+                                            f"outputFiles could not be stored: {problem}"))
+
+    # -- the execution's own rows ------------------------------------------------------------
+
+    def written(self, held: Held, fx: Effects) -> tuple[Execution, int, list[tuple[int, TaskRun]], list[TaskRun]]:
+        """What `execution_rows.write` stores for this execution (the caller batches them)."""
+        exe = held.exe
+        new = [(i, exe.task_runs[i]) for i in range(held.persisted, len(exe.task_runs))]
+        fresh = {r.id for _, r in new}
+        changed = [r for r in fx.runs.values() if r.id not in fresh]
+        for entry in fx.logs:
+            for value in held.secrets:
+                if value in entry.message:
+                    entry.message = entry.message.replace(value, "******")
+        execution_rows.add_logs(self.tx.conn, fx.logs)
+        self.tx.announce(EXECUTIONS, exe.id)
+        if fx.execution_changed:
+            self._changed(exe)
+        if fx.ended:
+            self._tell_parent(exe)
+        return exe, held.version + 1, new, changed
+
+    def _changed(self, exe: Execution) -> None:
+        """Execution state changes feed the scheduler's Flow triggers and stopAfter."""
+        from lanner.runtime.queues.base import epoch
+
+        payload = {"id": exe.id, "namespace": exe.namespace, "flowId": exe.flow_id, "revision": exe.flow_revision,
+                   "state": exe.state.current.value, "labels": exe.labels, "outputs": exe.outputs,
+                   "trigger": exe.trigger}
+        self.tx.conn.execute(tables.execution_changes.insert().values(
+            payload=json.dumps(payload, separators=(",", ":"), default=str), created=epoch()))
+        self.tx.announce(CHANGES)
+
+    def _tell_parent(self, exe: Execution) -> None:
+        link = parent_link(exe)
+        if link is not None:
+            parent_id, run_id = link
+            events.put(self.tx, parent_id, Kind.SUBFLOW_END,
+                       {"taskRunId": run_id, "state": exe.state.current.value, "outputs": exe.outputs})
+
+
+def parent_link(exe: Execution) -> tuple[str, str] | None:
+    """The (execution, Subflow task run) a child reports its end to, read from its trigger."""
+    trigger = exe.trigger or {}
+    variables = trigger.get("variables") or {}
+    if trigger.get("type", "").endswith("Subflow") and variables.get("taskRunId") and variables.get("wait", True):
+        return str(variables["executionId"]), str(variables["taskRunId"])
+    return None
+
+
+def secret_values(flow: Flow, exe: Execution) -> tuple[str, ...]:
+    """SECRET input values, masked in every stored log line (as the embedded runtime does)."""
+    return tuple(str(exe.inputs[i.id]) for i in flow.inputs
+                 if i.type == "SECRET" and exe.inputs.get(i.id) not in (None, ""))

@@ -1,0 +1,71 @@
+"""The store as the cluster roles use it: one engine, one waker, transactions that announce.
+
+A role writes its queue rows inside `transaction()` and says which channels they concern
+(`tx.announce`); on PostgreSQL the announcements become NOTIFYs sent at commit, and in every case
+this process's own waiters are woken right after the commit. Roles that share a process (the
+standalone server) share one `QueueDatabase`, hence one LISTEN connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+
+from lanner.runtime.queues.base import LocalSignals
+from lanner.storage import cluster_db
+
+
+class Tx:
+    """A transaction's connection and the wake-ups to send when it commits."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+        self.notes: set[tuple[str, str]] = set()
+
+    def announce(self, channel: str, payload: str = "") -> None:
+        self.notes.add((channel, payload))
+
+
+class QueueDatabase:
+    def __init__(self, url: str, pool_size: int = 5) -> None:
+        self.url = url
+        self.engine = cluster_db.open_engine(url, pool_size=pool_size)
+        self.postgres = cluster_db.is_postgres(self.engine)
+        # Reads outside queue transactions. On SQLite they need an engine without BEGIN IMMEDIATE
+        # (WAL readers never wait for the writer; a thread holding the write lock may still read).
+        self.reader = self.engine if self.postgres else _sqlite_reader(url)
+        self.waker: LocalSignals
+        if self.postgres:
+            from lanner.runtime.queues.postgres import PostgresWaker
+
+            self.waker = PostgresWaker(cluster_db.libpq_url(self.engine))
+        else:
+            from lanner.runtime.queues.memory import MemoryWaker
+
+            self.waker = MemoryWaker()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self.engine.begin() as conn:
+            tx = Tx(conn)
+            yield tx
+            if self.postgres and tx.notes:
+                from lanner.runtime.queues.postgres import notify
+
+                notify(conn, tx.notes)
+        for channel, payload in tx.notes:
+            self.waker.signal(channel, payload)
+
+    def close(self) -> None:
+        self.waker.close()
+        self.engine.dispose()
+        if self.reader is not self.engine:
+            self.reader.dispose()
+
+
+def _sqlite_reader(url: str) -> sa.Engine:
+    from lanner.storage import db
+
+    return db.connect(url)

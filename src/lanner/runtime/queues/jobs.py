@@ -1,0 +1,140 @@
+"""The workers' queue: one row per attempt of a runnable task run, and the registry of workers.
+
+A job is written by the executor in the transaction that dispatched the attempt, claimed by one
+worker (`UPDATE … WHERE seq IN (SELECT … FOR UPDATE SKIP LOCKED)`, so concurrent workers take
+disjoint jobs without waiting), and deleted in the transaction that records its result. A worker
+proves it is alive by its heartbeat; when it falls silent, `reap` removes it and hands each job
+it held back to the executors as a `worker_lost` event (a new attempt), in one transaction.
+Results stay idempotent by (task run, attempt): a late report of a handed-back attempt is ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from lanner.runtime.queues import events
+from lanner.runtime.queues.base import CANCELS, JOBS, Kind, epoch
+from lanner.runtime.queues.database import Tx
+from lanner.storage import tables
+
+t = tables.queue_jobs
+w = tables.workers
+
+
+@dataclasses.dataclass(slots=True)
+class JobRow:
+    execution_id: str
+    task_run_id: str
+    attempt: int
+    worker_group: str
+    namespace: str
+    flow_id: str
+    revision: int
+    cancel: bool = False
+
+
+def put(tx: Tx, jobs: Iterable[JobRow]) -> None:
+    now = epoch()
+    rows = [{"execution_id": j.execution_id, "task_run_id": j.task_run_id, "attempt": j.attempt,
+             "worker_group": j.worker_group, "namespace": j.namespace, "flow_id": j.flow_id, "revision": j.revision,
+             "cancel": False, "created": now} for j in jobs]
+    if rows:
+        tx.conn.execute(t.insert(), rows)
+        tx.announce(JOBS)
+
+
+def claim(tx: Tx, worker_id: str, group: str, limit: int) -> list[JobRow] | None:
+    """Up to `limit` unclaimed jobs of `group`; None when this worker is no longer registered."""
+    registered = tx.conn.execute(sa.select(w.c.id).where(w.c.id == worker_id).with_for_update(read=True)).first()
+    if registered is None:
+        return None
+    if limit <= 0:
+        return []
+    pick = (sa.select(t.c.seq).where(t.c.claimed_by.is_(None), t.c.worker_group == group)
+            .order_by(t.c.seq).limit(limit).with_for_update(skip_locked=True))
+    rows = tx.conn.execute(t.update().where(t.c.seq.in_(pick.scalar_subquery()))
+                           .values(claimed_by=worker_id, claimed_at=epoch())
+                           .returning(t.c.execution_id, t.c.task_run_id, t.c.attempt, t.c.worker_group,
+                                      t.c.namespace, t.c.flow_id, t.c.revision, t.c.cancel)).all()
+    return [JobRow(r.execution_id, r.task_run_id, int(r.attempt), r.worker_group, r.namespace, r.flow_id,
+                   int(r.revision), bool(r.cancel)) for r in rows]
+
+
+def done(tx: Tx, keys: Iterable[tuple[str, int]]) -> None:
+    """Remove the jobs of reported attempts (task run id, attempt)."""
+    params = [{"rid": rid, "att": att} for rid, att in keys]
+    if params:
+        tx.conn.execute(t.delete().where(t.c.task_run_id == sa.bindparam("rid"), t.c.attempt == sa.bindparam("att")),
+                        params)
+
+
+def cancel(tx: Tx, run_ids: list[str]) -> list[tuple[str, int]]:
+    """Cancel the jobs of these task runs: unclaimed ones are deleted and returned (run, attempt) for
+    the executor to end at once; claimed ones are flagged for their worker."""
+    if not run_ids:
+        return []
+    dropped = tx.conn.execute(t.delete().where(t.c.task_run_id.in_(run_ids), t.c.claimed_by.is_(None))
+                              .returning(t.c.task_run_id, t.c.attempt)).all()
+    flagged = tx.conn.execute(t.update().where(t.c.task_run_id.in_(run_ids), t.c.claimed_by.is_not(None))
+                              .values(cancel=True)).rowcount
+    if flagged:
+        tx.announce(CANCELS)
+    return [(r.task_run_id, int(r.attempt)) for r in dropped]
+
+
+def cancelled(conn: sa.Connection, worker_id: str) -> list[str]:
+    """Task runs this worker holds that must be cancelled."""
+    return [r.task_run_id for r in conn.execute(
+        sa.select(t.c.task_run_id).where(t.c.claimed_by == worker_id, t.c.cancel.is_(True)))]
+
+
+# -- the worker registry -----------------------------------------------------------------------
+
+def new_worker_id() -> str:
+    from lanner.model.execution import new_id
+
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{new_id()[:8]}"
+
+
+def register(tx: Tx, worker_id: str, group: str, threads: int) -> None:
+    now = epoch()
+    tx.conn.execute(w.insert().values(id=worker_id, worker_group=group, hostname=socket.gethostname()[:255],
+                                      pid=os.getpid(), threads=threads, started=now, heartbeat=now))
+
+
+def heartbeat(tx: Tx, worker_id: str) -> bool:
+    """Record that the worker is alive; False when it was declared dead meanwhile."""
+    return bool(tx.conn.execute(w.update().where(w.c.id == worker_id).values(heartbeat=epoch())).rowcount)
+
+
+def deregister(tx: Tx, worker_id: str) -> None:
+    """A worker stopping cleanly: whatever it still holds goes back at once (see `reap`)."""
+    tx.conn.execute(w.update().where(w.c.id == worker_id).values(heartbeat=0.0))
+
+
+def live_groups(conn: sa.Connection, dead_after: float) -> set[str]:
+    q = sa.select(w.c.worker_group).where(w.c.heartbeat >= epoch() - dead_after).distinct()
+    return {r.worker_group for r in conn.execute(q)}
+
+
+def reap(tx: Tx, dead_after: float) -> list[tuple[str, str, int]]:
+    """Remove silent workers and hand every job they (or no registered worker) held back.
+
+    Returns the (execution, task run, attempt) handed back; a `worker_lost` event is queued for
+    each in the same transaction, so the executors start a new attempt.
+    """
+    stale = [r.id for r in tx.conn.execute(
+        sa.select(w.c.id).where(w.c.heartbeat < epoch() - dead_after).with_for_update(skip_locked=True))]
+    if stale:
+        tx.conn.execute(w.delete().where(w.c.id.in_(stale)))
+    orphan = sa.and_(t.c.claimed_by.is_not(None),
+                     ~sa.exists(sa.select(w.c.id).where(w.c.id == t.c.claimed_by)))
+    lost = tx.conn.execute(t.delete().where(orphan).returning(t.c.execution_id, t.c.task_run_id, t.c.attempt)).all()
+    handed = [(r.execution_id, r.task_run_id, int(r.attempt)) for r in lost]
+    events.put_many(tx, [(eid, Kind.WORKER_LOST, {"taskRunId": rid, "attempt": att}, None) for eid, rid, att in handed])
+    return handed

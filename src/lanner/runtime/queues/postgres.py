@@ -1,0 +1,78 @@
+"""LISTEN/NOTIFY: PostgreSQL wakes the roles of every process when rows they want are committed.
+
+`pg_notify` runs inside the transaction that writes the rows and is delivered only if it commits,
+so a woken role always finds what it was woken for. One listening connection per process feeds
+the process's local signals; if it breaks, roles still poll (`executor.poll`) until it is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from lanner.runtime.queues.base import CHANNELS, LocalSignals
+
+log = logging.getLogger("lanner.queues")
+PAYLOAD_LIMIT = 7000  # PostgreSQL refuses payloads of 8000 bytes or more
+
+
+class PostgresWaker(LocalSignals):
+    def __init__(self, conninfo: str) -> None:
+        super().__init__()
+        self._conninfo = conninfo
+        self._stop = threading.Event()
+        self._conn: object | None = None
+        self.ready = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="lanner-listen", daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True) as conn:
+                    self._conn = conn
+                    for channel in CHANNELS:
+                        conn.execute(f"LISTEN {channel}")
+                    self.ready.set()
+                    for channel in CHANNELS:  # rows may have come while we were not listening
+                        super().signal(channel)
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            super().signal(note.channel, note.payload)
+            except Exception as exc:  # noqa: BLE001 - roles keep polling; we reconnect
+                if not self._stop.is_set():
+                    log.warning("LISTEN connection lost (%s); polling until it is back", exc)
+                    self.ready.clear()
+                    self._stop.wait(1.0)
+
+    def close(self) -> None:
+        self._stop.set()
+        super().close()
+        self._thread.join(timeout=2)
+
+
+def notify(conn: sa.Connection, notes: Iterable[tuple[str, str]]) -> None:
+    """Queue NOTIFYs in the current transaction (sent at commit), many payloads in one statement."""
+    merged: dict[str, list[str]] = {}
+    for channel, payload in notes:
+        merged.setdefault(channel, []).append(payload)
+    channels: list[str] = []
+    payloads: list[str] = []
+    for channel, items in merged.items():
+        chunk = ""
+        for item in dict.fromkeys(items):
+            if chunk and len(chunk) + len(item) + 1 > PAYLOAD_LIMIT:
+                channels.append(channel)
+                payloads.append(chunk)
+                chunk = ""
+            chunk = f"{chunk},{item}" if chunk else item
+        channels.append(channel)
+        payloads.append(chunk)
+    if channels:
+        conn.execute(sa.text("SELECT pg_notify(c, p) FROM unnest(CAST(:cs AS text[]), CAST(:ps AS text[])) AS x(c, p)"),
+                     {"cs": channels, "ps": payloads})

@@ -1,0 +1,88 @@
+"""The roles one process runs, wired on one database: executor, worker, scheduler, webserver.
+
+`lanner server executor|worker|scheduler` run one role each; `webserver` serves the API and
+queues what it is asked; `standalone` runs all of them in one process. Roles share the process's
+`QueueDatabase` (one pool, one LISTEN connection) and its parsed flows, and each runs in its own
+thread so that a stop (SIGTERM, Ctrl-C) can let each one finish cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from lanner.runtime.cluster_client import ClusterClient
+from lanner.runtime.queues.database import QueueDatabase
+from lanner.runtime.settings import ClusterSettings
+from lanner.runtime.stored_flows import StoredFlows
+
+log = logging.getLogger("lanner.roles")
+ROLES = ("executor", "worker", "scheduler", "webserver")
+
+
+class Roles:
+    def __init__(self, settings: ClusterSettings, roles: Iterable[str]) -> None:
+        from lanner.runtime.workdirs import WorkingDirectories
+        from lanner.storage.files import LocalFiles
+
+        self.settings = settings
+        self.names = [r for r in ROLES if r in set(roles)]
+        self.db = QueueDatabase(settings.database_url, pool_size=max(5, min(settings.threads, 20)))
+        self.flows = StoredFlows(self.db.reader)
+        self.client = ClusterClient(self.db, self.flows)
+        self.files = LocalFiles(settings.storage_path)
+        self.runners: list[Any] = []
+        if "executor" in self.names:
+            from lanner.runtime.cluster_executor import ClusterExecutor
+
+            workdirs = WorkingDirectories(settings.storage_path.parent / "work", self.files)
+            self.runners.append(ClusterExecutor(self.db, settings, self.flows, workdirs))
+        if "worker" in self.names:
+            from lanner.runtime.cluster_worker import ClusterWorker
+
+            self.runners.append(ClusterWorker(self.db, settings, self.flows))
+        if "scheduler" in self.names:
+            from lanner.runtime.cluster_scheduler import SchedulerRole
+
+            self.runners.append(SchedulerRole(self.db, settings, self.make_scheduler))
+        self._threads: list[threading.Thread] = []
+
+    def make_scheduler(self) -> Any:
+        from lanner.runtime import cluster_scheduler
+
+        return cluster_scheduler.build(self.db, self.client, self.flows)
+
+    def start(self) -> None:
+        for runner in self.runners:
+            name = type(runner).__name__
+            thread = threading.Thread(target=self._run, args=(runner,), name=f"lanner-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("running %s on %s", ", ".join(self.names), redacted(self.settings.database_url))
+
+    def _run(self, runner: Any) -> None:
+        try:
+            runner.run()
+        except Exception:  # noqa: BLE001 - say so loudly; the process supervisor restarts us
+            log.exception("%s stopped on an error", type(runner).__name__)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        for runner in self.runners:
+            runner.stop()
+        for thread in self._threads:
+            thread.join(timeout=timeout)
+        self.db.close()
+
+    def alive(self) -> bool:
+        return all(t.is_alive() for t in self._threads)
+
+
+def redacted(url: str) -> str:
+    """The database URL without its password, for logs."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
+    return url

@@ -1,0 +1,129 @@
+"""Executions and task runs read and written inside a caller's transaction (the cluster roles).
+
+The embedded `Repository` opens one transaction per save and numbers task runs from a cache it
+owns. In a cluster several executors write the same execution in turn, so nothing may be cached
+across transactions without a check: every write bumps `executions.version`, and whoever kept a
+copy compares versions under the row lock before trusting it. Everything here takes the
+connection of a transaction that the caller commits together with its queue rows (the outbox).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from lanner.model.execution import Execution, TaskRun
+from lanner.model.results import LogEntry
+from lanner.model.state import iso
+from lanner.storage import tables
+
+TERMINAL = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED")
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), default=str)
+
+
+def lock(conn: sa.Connection, ids: Sequence[str], limit: int | None = None) -> dict[str, int]:
+    """Row-lock up to `limit` of these executions, skipping those another executor holds; id → version."""
+    t = tables.executions
+    q = sa.select(t.c.id, t.c.version).where(t.c.id.in_(list(ids)))
+    if limit is not None:
+        q = q.limit(limit)
+    q = q.with_for_update(skip_locked=True)
+    return {r.id: int(r.version) for r in conn.execute(q)}
+
+
+def load(conn: sa.Connection, ids: Sequence[str]) -> dict[str, tuple[Execution, int]]:
+    """Executions with their task runs (in creation order) and versions, in two queries."""
+    if not ids:
+        return {}
+    t, tr = tables.executions, tables.task_runs
+    heads = conn.execute(sa.select(t.c.id, t.c.data, t.c.version).where(t.c.id.in_(list(ids)))).all()
+    runs: dict[str, list[dict[str, Any]]] = {h.id: [] for h in heads}
+    q = sa.select(tr.c.execution_id, tr.c.data).where(tr.c.execution_id.in_(list(runs))).order_by(
+        tr.c.execution_id, tr.c.seq)
+    for r in conn.execute(q):
+        runs[r.execution_id].append(json.loads(r.data))
+    return {h.id: (Execution.from_json(json.loads(h.data), runs[h.id]), int(h.version)) for h in heads}
+
+
+def _header(exe: Execution) -> dict[str, Any]:
+    return {
+        "namespace": exe.namespace,
+        "flow_id": exe.flow_id,
+        "state": exe.state.current.value,
+        "start_date": iso(exe.state.start_date) if exe.state.start_date else None,
+        "end_date": iso(exe.state.end_date) if exe.state.end_date else None,
+        "data": dumps(exe.header_json()),
+    }
+
+
+def insert(conn: sa.Connection, exe: Execution) -> None:
+    """A new execution (CREATED; its task runs, if any, too)."""
+    conn.execute(tables.executions.insert().values(id=exe.id, version=0, **_header(exe)))
+    if exe.task_runs:
+        write_runs(conn, exe, [(i, r) for i, r in enumerate(exe.task_runs)], [])
+
+
+def write(conn: sa.Connection, writes: Iterable[tuple[Execution, int, list[tuple[int, TaskRun]], list[TaskRun]]]) -> None:
+    """Headers (with their new versions), new task runs (with their seq) and changed ones, batched."""
+    heads, new, changed = [], [], []
+    for exe, version, new_runs, changed_runs in writes:
+        heads.append({"xid": exe.id, "xversion": version, **{f"x{k}": v for k, v in _header(exe).items()}})
+        new.extend(_run_row(exe, r, seq) for seq, r in new_runs)
+        changed.extend({"rid": r.id, "rstate": r.current.value, "rdata": dumps(r.to_json())} for r in changed_runs)
+    t, tr = tables.executions, tables.task_runs
+    if heads:
+        conn.execute(t.update().where(t.c.id == sa.bindparam("xid")).values(
+            version=sa.bindparam("xversion"), namespace=sa.bindparam("xnamespace"),
+            flow_id=sa.bindparam("xflow_id"), state=sa.bindparam("xstate"),
+            start_date=sa.bindparam("xstart_date"), end_date=sa.bindparam("xend_date"),
+            data=sa.bindparam("xdata")), heads)
+    if new:
+        conn.execute(tr.insert(), new)
+    if changed:
+        conn.execute(tr.update().where(tr.c.id == sa.bindparam("rid")).values(
+            state=sa.bindparam("rstate"), data=sa.bindparam("rdata")), changed)
+
+
+def write_runs(conn: sa.Connection, exe: Execution, new_runs: list[tuple[int, TaskRun]],
+               changed_runs: list[TaskRun]) -> None:
+    if new_runs:
+        conn.execute(tables.task_runs.insert(), [_run_row(exe, r, seq) for seq, r in new_runs])
+    if changed_runs:
+        tr = tables.task_runs
+        conn.execute(tr.update().where(tr.c.id == sa.bindparam("rid")).values(
+            state=sa.bindparam("rstate"), data=sa.bindparam("rdata")),
+            [{"rid": r.id, "rstate": r.current.value, "rdata": dumps(r.to_json())} for r in changed_runs])
+
+
+def _run_row(exe: Execution, run: TaskRun, seq: int) -> dict[str, Any]:
+    return {"id": run.id, "execution_id": exe.id, "seq": seq, "state": run.current.value, "data": dumps(run.to_json())}
+
+
+def add_logs(conn: sa.Connection, entries: Iterable[LogEntry]) -> None:
+    rows = [{"execution_id": e.execution_id, "task_run_id": e.task_run_id, "task_id": e.task_id,
+             "attempt": e.attempt, "level": e.level, "timestamp": iso(e.timestamp), "message": e.message}
+            for e in entries]
+    if rows:
+        conn.execute(tables.logs.insert(), rows)
+
+
+def error_logs(conn: sa.Connection, execution_id: str) -> list[dict[str, Any]]:
+    """ERROR lines of an execution, as `errorLogs()` returns them."""
+    t = tables.logs
+    q = sa.select(t).where(t.c.execution_id == execution_id, t.c.level == "ERROR").order_by(t.c.seq)
+    return [{"taskId": r.task_id, "taskRunId": r.task_run_id, "message": r.message, "level": r.level,
+             "timestamp": r.timestamp} for r in conn.execute(q)]
+
+
+def unfinished_runs(conn: sa.Connection, execution_id: str) -> int:
+    """How many task runs of the execution are not terminal (0 once everything, afterExecution too, ended)."""
+    tr = tables.task_runs
+    q = sa.select(sa.func.count()).select_from(tr).where(tr.c.execution_id == execution_id,
+                                                         tr.c.state.not_in(TERMINAL))
+    return int(conn.execute(q).scalar() or 0)
