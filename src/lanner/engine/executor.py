@@ -70,6 +70,7 @@ class Executor:
         self.exe = execution
         self.index = flow.index()
         self.scopes: dict[str | None, Scope] = {}
+        self._timers_kept = False
         self._ended: collections.deque[TaskRun] = collections.deque()
         self._fx = Effects()
 
@@ -292,6 +293,7 @@ class Executor:
     # -- rebuilding scopes from the persisted task runs (start and resume) -------------------
 
     def _rebuild(self, live: bool = False) -> None:
+        self._timers_kept = live  # a cluster keeps timers in its queue; the embedded runtime lost them
         root = self._root()
         root.replay(self.exe.children(None))
         pending = [root]
@@ -366,6 +368,11 @@ class Executor:
         if scope.run is None or scope.task is None:
             return False
         run, task = scope.run, scope.task
+        if run.retry_at is not None:  # it was already waiting when this executor was rebuilt
+            scope.waiting = True
+            if not self._timers_kept:
+                self._fx.retries.append((run.id, run.retry_at))
+            return True
         try:
             decision = task.next_iteration(self._context(run, task), len(scope.groups),
                                            run.state.start_date or now())
