@@ -51,8 +51,7 @@ def _store() -> tuple[Any, Any]:
     from lanner.storage.files import LocalFiles
     from lanner.storage.repository import Repository
 
-    engine = db.connect()
-    return Repository(engine), LocalFiles(db.lanner_home() / "storage")
+    return Repository(db.open_store()), LocalFiles(db.lanner_home() / "storage")
 
 
 @app.command()
@@ -207,19 +206,18 @@ def executions(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List past executions, newest first."""
-    from rich.table import Table
-
     repo, _ = _store()
     rows = repo.search(namespace, flow, state, limit)
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
-    table = Table(box=None, header_style="bold")
-    for col in ("id", "namespace", "flow", "state", "started", "ended"):
-        table.add_column(col, no_wrap=True)
-    for r in rows:
-        table.add_row(r["id"], r["namespace"], r["flow_id"], r["state"], r["start_date"] or "", r["end_date"] or "")
-    _console(stderr=False).print(table)
+    # Plain aligned columns: ids must stay whole (people copy them), whatever the terminal width.
+    header = ("ID", "NAMESPACE", "FLOW", "STATE", "STARTED", "ENDED")
+    table = [header] + [(r["id"], r["namespace"], r["flow_id"], r["state"], r["start_date"] or "",
+                         r["end_date"] or "") for r in rows]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    for row in table:
+        sys.stdout.write("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
 
 
 def _load_execution(repo: Any, execution_id: str) -> Any:

@@ -10,21 +10,42 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-import sqlalchemy as sa
-
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.results import LogEntry
 from lanner.model.state import iso, now
-from lanner.storage import tables
 
 
 def _dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), default=str)
 
 
+_TERMINAL = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED")
+_UPSERT_RUN = ("INSERT INTO task_runs (id, execution_id, seq, state, data) "
+               "VALUES (:id, :execution_id, :seq, :state, :data) "
+               "ON CONFLICT (id) DO UPDATE SET state = excluded.state, data = excluded.data")
+_INSERT_LOG = ("INSERT INTO logs (execution_id, task_run_id, task_id, attempt, level, timestamp, message) "
+               "VALUES (:execution_id, :task_run_id, :task_id, :attempt, :level, :timestamp, :message)")
+
+
 class Repository:
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
+    """Executions, task runs, flow sources, commands and logs, in portable SQL (see `sql.py`).
+
+    Built on a `SqliteDatabase` (the embedded default: no SQLAlchemy import) or on a SQLAlchemy
+    engine, which is wrapped.
+    """
+
+    def __init__(self, database: Any) -> None:
+        if hasattr(database, "transaction"):
+            self.db = database
+        else:
+            from lanner.storage.sql import EngineDatabase
+
+            self.db = EngineDatabase(database)
+
+    @property
+    def engine(self) -> Any:
+        """The SQLAlchemy engine behind this repository (made on demand for the embedded store)."""
+        return self.db.engine
 
     # -- executions --------------------------------------------------------------------------
 
@@ -38,28 +59,18 @@ class Repository:
         rows = [{"id": run.id, "execution_id": exe.id, "seq": run.seq, "state": run.current.value,
                  "data": _dumps(run.to_json())} for run in runs]
         log_rows = [_log_row(e) for e in logs]
-        with self.engine.begin() as conn:
+        with self.db.transaction() as tx:
             if header:
-                self._save_header(conn, exe)
+                self._save_header(tx, exe)
             if rows:
-                conn.execute(self._upsert_runs(conn), rows)
+                tx.run_many(_UPSERT_RUN, rows)
             if log_rows:
-                conn.execute(tables.logs.insert(), log_rows)
+                tx.run_many(_INSERT_LOG, log_rows)
 
     @staticmethod
-    def _upsert_runs(conn: sa.Connection) -> Any:
-        t = tables.task_runs
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(t)
-        return stmt.on_conflict_do_update(index_elements=[t.c.id],
-                                          set_={"state": stmt.excluded.state, "data": stmt.excluded.data})
-
-    def _save_header(self, conn: sa.Connection, exe: Execution) -> None:
-        t = tables.executions
+    def _save_header(tx: Any, exe: Execution) -> None:
         values = {
+            "id": exe.id,
             "namespace": exe.namespace,
             "flow_id": exe.flow_id,
             "state": exe.state.current.value,
@@ -67,120 +78,137 @@ class Repository:
             "end_date": iso(exe.state.end_date) if exe.state.end_date else None,
             "data": _dumps(exe.header_json()),
         }
-        updated = conn.execute(t.update().where(t.c.id == exe.id).values(**values)).rowcount
-        if not updated:
-            conn.execute(t.insert().values(id=exe.id, **values))
+        updated = tx.run("UPDATE executions SET namespace = :namespace, flow_id = :flow_id, state = :state, "
+                         "start_date = :start_date, end_date = :end_date, data = :data WHERE id = :id", values)
+        if not updated.rowcount:
+            tx.run("INSERT INTO executions (id, namespace, flow_id, state, start_date, end_date, data) "
+                   "VALUES (:id, :namespace, :flow_id, :state, :start_date, :end_date, :data)", values)
 
     def get(self, execution_id: str) -> Execution | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(tables.executions.c.data).where(tables.executions.c.id == execution_id)).first()
+        with self.db.reading() as rd:
+            row = rd.run("SELECT data FROM executions WHERE id = :id", {"id": execution_id}).first()
             if row is None:
                 return None
-            runs = conn.execute(
-                sa.select(tables.task_runs.c.id, tables.task_runs.c.data)
-                .where(tables.task_runs.c.execution_id == execution_id)
-                .order_by(tables.task_runs.c.seq)
-            ).all()
-        return Execution.from_json(json.loads(row.data), [json.loads(r.data) for r in runs])
+            runs = rd.run("SELECT data FROM task_runs WHERE execution_id = :id ORDER BY seq",
+                          {"id": execution_id}).all()
+        return Execution.from_json(json.loads(row["data"]), [json.loads(r["data"]) for r in runs])
 
     def find_by_prefix(self, prefix: str) -> list[str]:
-        t = tables.executions
-        with self.engine.connect() as conn:
-            return [r.id for r in conn.execute(sa.select(t.c.id).where(t.c.id.like(prefix + "%")).limit(5))]
+        with self.db.reading() as rd:
+            rows = rd.run("SELECT id FROM executions WHERE id LIKE :p ESCAPE '\\' ORDER BY id LIMIT 5",
+                          {"p": _like_prefix(prefix)}).all()
+        return [r["id"] for r in rows]
 
     def search(self, namespace: str | None = None, flow_id: str | None = None, state: str | None = None,
                limit: int = 50) -> list[dict[str, Any]]:
-        t = tables.executions
-        q = sa.select(t.c.id, t.c.namespace, t.c.flow_id, t.c.state, t.c.start_date, t.c.end_date)
+        where, params = [], {"limit": int(limit)}
         if namespace:
-            q = q.where(sa.or_(t.c.namespace == namespace, t.c.namespace.like(namespace + ".%")))
+            where.append("(namespace = :ns OR namespace LIKE :ns_prefix ESCAPE '\\')")
+            params.update(ns=namespace, ns_prefix=_like_prefix(namespace + "."))
         if flow_id:
-            q = q.where(t.c.flow_id == flow_id)
+            where.append("flow_id = :flow_id")
+            params["flow_id"] = flow_id
         if state:
-            q = q.where(t.c.state == state.upper())
-        q = q.order_by(t.c.start_date.desc()).limit(limit)
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
+            where.append("state = :state")
+            params["state"] = state.upper()
+        sql = "SELECT id, namespace, flow_id, state, start_date, end_date FROM executions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY start_date DESC LIMIT :limit"
+        with self.db.reading() as rd:
+            return [dict(r) for r in rd.run(sql, params).all()]
 
     def unfinished(self) -> list[str]:
-        t = tables.executions
-        terminal = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED")
-        with self.engine.connect() as conn:
-            return [r.id for r in conn.execute(sa.select(t.c.id).where(t.c.state.not_in(terminal)))]
+        names = {f"t{i}": s for i, s in enumerate(_TERMINAL)}
+        sql = f"SELECT id FROM executions WHERE state NOT IN ({', '.join(':' + k for k in names)})"
+        with self.db.reading() as rd:
+            return [r["id"] for r in rd.run(sql, names).all()]
 
     # -- flows -------------------------------------------------------------------------------
 
     def save_flow(self, namespace: str, flow_id: str, source: str) -> int:
         """Store a flow's source; a changed source becomes a new revision. Returns the revision."""
-        t = tables.flows
-        with self.engine.begin() as conn:
-            last = conn.execute(
-                sa.select(t.c.revision, t.c.source).where(t.c.namespace == namespace, t.c.id == flow_id)
-                .order_by(t.c.revision.desc()).limit(1)
-            ).first()
-            if last is not None and last.source == source:
-                return int(last.revision)
-            revision = 1 if last is None else int(last.revision) + 1
-            conn.execute(t.insert().values(namespace=namespace, id=flow_id, revision=revision, source=source,
-                                           deleted=False, updated=iso(now())))
+        key = {"ns": namespace, "id": flow_id}
+        with self.db.transaction() as tx:
+            last = tx.run("SELECT revision, source FROM flows WHERE namespace = :ns AND id = :id "
+                          "ORDER BY revision DESC LIMIT 1", key).first()
+            if last is not None and last["source"] == source:
+                return int(last["revision"])
+            revision = 1 if last is None else int(last["revision"]) + 1
+            tx.run("INSERT INTO flows (namespace, id, revision, source, deleted, updated) "
+                   "VALUES (:ns, :id, :revision, :source, :deleted, :updated)",
+                   {**key, "revision": revision, "source": source, "deleted": False, "updated": iso(now())})
             return revision
 
     def flow_source(self, namespace: str, flow_id: str, revision: int | None = None) -> tuple[int, str] | None:
         """(revision, source) of a stored flow: the given revision, or the latest."""
-        t = tables.flows
-        q = sa.select(t.c.revision, t.c.source).where(t.c.namespace == namespace, t.c.id == flow_id,
-                                                      t.c.deleted.is_(False))
-        q = q.where(t.c.revision == revision) if revision else q.order_by(t.c.revision.desc()).limit(1)
-        with self.engine.connect() as conn:
-            row = conn.execute(q).first()
-        return (int(row.revision), row.source) if row is not None else None
+        params: dict[str, Any] = {"ns": namespace, "id": flow_id, "deleted": False}
+        sql = "SELECT revision, source FROM flows WHERE namespace = :ns AND id = :id AND deleted = :deleted"
+        if revision:
+            sql += " AND revision = :revision"
+            params["revision"] = revision
+        else:
+            sql += " ORDER BY revision DESC LIMIT 1"
+        with self.db.reading() as rd:
+            row = rd.run(sql, params).first()
+        return (int(row["revision"]), row["source"]) if row is not None else None
 
     # -- commands to executions owned by another process -----------------------------------
 
     def add_command(self, execution_id: str, kind: str, payload: dict[str, Any] | None = None) -> int:
-        t = tables.commands
-        with self.engine.begin() as conn:
-            result = conn.execute(t.insert().values(execution_id=execution_id, kind=kind,
-                                                    payload=_dumps(payload or {}), created=iso(now()), done=False))
-            return int(result.inserted_primary_key[0])
+        with self.db.transaction() as tx:
+            row = tx.run("INSERT INTO commands (execution_id, kind, payload, created, done) "
+                         "VALUES (:eid, :kind, :payload, :created, :done) RETURNING seq",
+                         {"eid": execution_id, "kind": kind, "payload": _dumps(payload or {}),
+                          "created": iso(now()), "done": False}).first()
+        assert row is not None
+        return int(row["seq"])
 
     def take_commands(self, execution_ids: Iterable[str]) -> list[tuple[str, str, dict[str, Any]]]:
         """Pending commands for these executions, marked done in the same transaction."""
-        ids = list(execution_ids)
-        if not ids:
+        names = {f"e{i}": eid for i, eid in enumerate(execution_ids)}
+        if not names:
             return []
-        t = tables.commands
-        with self.engine.begin() as conn:
-            rows = conn.execute(sa.select(t).where(t.c.done.is_(False), t.c.execution_id.in_(ids))
-                                .order_by(t.c.seq)).all()
-            if rows:
-                conn.execute(t.update().where(t.c.seq.in_([r.seq for r in rows])).values(done=True))
-        return [(r.execution_id, r.kind, json.loads(r.payload)) for r in rows]
+        placeholders = ", ".join(":" + k for k in names)
+        with self.db.transaction() as tx:
+            rows = tx.run(f"SELECT seq, execution_id, kind, payload FROM commands WHERE done = :done "
+                          f"AND execution_id IN ({placeholders}) ORDER BY seq", {**names, "done": False}).all()
+            for r in rows:
+                tx.run("UPDATE commands SET done = :done WHERE seq = :seq", {"done": True, "seq": r["seq"]})
+        return [(r["execution_id"], r["kind"], json.loads(r["payload"])) for r in rows]
 
     def command_done(self, seq: int) -> bool:
-        t = tables.commands
-        with self.engine.connect() as conn:
-            return bool(conn.execute(sa.select(t.c.done).where(t.c.seq == seq)).scalar())
+        with self.db.reading() as rd:
+            row = rd.run("SELECT done FROM commands WHERE seq = :seq", {"seq": seq}).first()
+        return bool(row and row["done"])
 
     # -- logs --------------------------------------------------------------------------------
 
     def add_logs(self, entries: Iterable[LogEntry]) -> None:
         rows = [_log_row(e) for e in entries]
         if rows:
-            with self.engine.begin() as conn:
-                conn.execute(tables.logs.insert(), rows)
+            with self.db.transaction() as tx:
+                tx.run_many(_INSERT_LOG, rows)
 
     def logs(self, execution_id: str, min_level: str | None = None, task_id: str | None = None) -> list[dict[str, Any]]:
         from lanner.model.results import LEVEL_RANK, LEVELS
 
-        t = tables.logs
-        q = sa.select(t).where(t.c.execution_id == execution_id).order_by(t.c.seq)
+        params: dict[str, Any] = {"eid": execution_id}
+        sql = ("SELECT seq, execution_id, task_run_id, task_id, attempt, level, timestamp, message FROM logs "
+               "WHERE execution_id = :eid")
         if min_level:
-            q = q.where(t.c.level.in_(LEVELS[LEVEL_RANK[min_level.upper()]:]))
+            levels = {f"l{i}": lv for i, lv in enumerate(LEVELS[LEVEL_RANK[min_level.upper()]:])}
+            sql += f" AND level IN ({', '.join(':' + k for k in levels)})"
+            params.update(levels)
         if task_id:
-            q = q.where(t.c.task_id == task_id)
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
+            sql += " AND task_id = :task_id"
+            params["task_id"] = task_id
+        with self.db.reading() as rd:
+            return [dict(r) for r in rd.run(sql + " ORDER BY seq", params).all()]
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _log_row(e: LogEntry) -> dict[str, Any]:

@@ -1,0 +1,148 @@
+"""A thin SQL layer under the Repository: plain statements over SQLite's stdlib driver or an engine.
+
+`lanner run` stores every step of an execution, but importing SQLAlchemy costs ~145 ms — a
+third of the whole process for a small flow. The Repository's statements are few and simple
+(insert, upsert, update, select), so they are written once in portable SQL with `:name`
+placeholders and run either on Python's own `sqlite3` (the embedded default, no SQLAlchemy
+import) or on a SQLAlchemy engine (PostgreSQL, the server, the cluster, tests). Migrations and
+everything else stay on SQLAlchemy and alembic.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+class Cursor(Protocol):
+    """What a statement returns: rows as mappings, and the number of rows changed."""
+
+    rowcount: int
+
+    def all(self) -> list[Mapping[str, Any]]: ...
+
+    def first(self) -> Mapping[str, Any] | None: ...
+
+
+class Session(Protocol):
+    def run(self, sql: str, params: Mapping[str, Any] | None = None) -> Cursor: ...
+
+    def run_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+
+class _Rows:
+    def __init__(self, rows: list[Mapping[str, Any]], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def all(self) -> list[Mapping[str, Any]]:
+        return self._rows
+
+    def first(self) -> Mapping[str, Any] | None:
+        return self._rows[0] if self._rows else None
+
+
+class SqliteDatabase:
+    """SQLite through the standard library: one connection per thread, WAL, explicit transactions."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")  # take the write lock now: no deadlock on upgrade
+        try:
+            yield _SqliteSession(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        yield _SqliteSession(self._conn())
+
+    @property
+    def engine(self) -> Any:
+        """An SQLAlchemy engine on the same file, for code that wants one (imports SQLAlchemy)."""
+        from lanner.storage import db
+
+        return db.connect(f"sqlite:///{self.path}")
+
+
+class _SqliteSession:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def run(self, sql: str, params: Mapping[str, Any] | None = None) -> Cursor:
+        cur = self._conn.execute(sql, dict(params or {}))
+        rows = [dict(r) for r in cur.fetchall()] if cur.description else []
+        return _Rows(rows, cur.rowcount)
+
+    def run_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._conn.executemany(sql, [dict(r) for r in rows])
+
+
+class EngineDatabase:
+    """The same statements on a SQLAlchemy engine (PostgreSQL, or SQLite shared with the server)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._pyformat = engine.dialect.paramstyle in ("pyformat", "format")
+        self._cache: dict[str, str] = {}
+
+    def _sql(self, sql: str) -> str:
+        if not self._pyformat:
+            return sql
+        out = self._cache.get(sql)
+        if out is None:
+            out = _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+            self._cache[sql] = out
+        return out
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.engine.begin() as conn:
+            yield _EngineSession(conn, self._sql)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self.engine.connect() as conn:
+            yield _EngineSession(conn, self._sql)
+
+
+class _EngineSession:
+    def __init__(self, conn: Any, translate: Any) -> None:
+        self._conn = conn
+        self._translate = translate
+
+    def run(self, sql: str, params: Mapping[str, Any] | None = None) -> Cursor:
+        result = self._conn.exec_driver_sql(self._translate(sql), dict(params or {}))
+        rows = [dict(r._mapping) for r in result.fetchall()] if result.returns_rows else []
+        return _Rows(rows, result.rowcount)
+
+    def run_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self._conn.exec_driver_sql(self._translate(sql), [dict(r) for r in rows])
