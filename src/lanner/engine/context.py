@@ -11,31 +11,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lanner.model.results import LogEntry
+from lanner.model.results import LevelMethods, LogEntry
 
 
-class CollectingLogger:
+class CollectingLogger(LevelMethods):
     def __init__(self, sink: list[LogEntry], execution_id: str, run_id: str | None, task_id: str | None) -> None:
         self._sink = sink
         self._ids = (execution_id, run_id, task_id)
 
     def _log(self, level: str, message: str) -> None:
         self._sink.append(LogEntry(self._ids[0], self._ids[1], self._ids[2], level, message))
-
-    def trace(self, message: str) -> None:
-        self._log("TRACE", message)
-
-    def debug(self, message: str) -> None:
-        self._log("DEBUG", message)
-
-    def info(self, message: str) -> None:
-        self._log("INFO", message)
-
-    def warn(self, message: str) -> None:
-        self._log("WARN", message)
-
-    def error(self, message: str) -> None:
-        self._log("ERROR", message)
 
 
 class EngineContext:

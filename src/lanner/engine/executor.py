@@ -49,6 +49,19 @@ class Effects:
     resumes: list[tuple[str, dt.datetime, StateType]] = dataclasses.field(default_factory=list)
     ended: bool = False  # the execution is terminal and has nothing left to run
 
+    def merge(self, fx: "Effects") -> None:
+        """Fold a later call's effects into these (a runtime applies a batch of events at once)."""
+        self.runs.update(fx.runs)
+        self.execution_changed = self.execution_changed or fx.execution_changed
+        self.dispatch.extend(fx.dispatch)
+        self.cancel.extend(fx.cancel)
+        self.retries.extend(fx.retries)
+        self.logs.extend(fx.logs)
+        self.subflows.extend(fx.subflows)
+        self.kill_executions.extend(fx.kill_executions)
+        self.resumes.extend(fx.resumes)
+        self.ended = self.ended or fx.ended
+
 
 @dataclasses.dataclass(slots=True)
 class SubflowStart:

@@ -12,6 +12,28 @@ LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 LEVEL_RANK = {name: i for i, name in enumerate(LEVELS)}
 
 
+class LevelMethods:
+    """`trace` … `error` on top of one `_log(level, message)`: the shape of every task logger."""
+
+    def _log(self, level: str, message: str) -> None:
+        raise NotImplementedError
+
+    def trace(self, message: str) -> None:
+        self._log("TRACE", message)
+
+    def debug(self, message: str) -> None:
+        self._log("DEBUG", message)
+
+    def info(self, message: str) -> None:
+        self._log("INFO", message)
+
+    def warn(self, message: str) -> None:
+        self._log("WARN", message)
+
+    def error(self, message: str) -> None:
+        self._log("ERROR", message)
+
+
 @dataclasses.dataclass(slots=True)
 class LogEntry:
     execution_id: str

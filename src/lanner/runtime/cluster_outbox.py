@@ -46,16 +46,7 @@ class Held:
 
 def merge(into: Effects, fx: Effects) -> None:
     """Fold one executor call's effects into the transaction's effects for that execution."""
-    into.runs.update(fx.runs)
-    into.execution_changed = into.execution_changed or fx.execution_changed
-    into.dispatch.extend(fx.dispatch)
-    into.cancel.extend(fx.cancel)
-    into.retries.extend(fx.retries)
-    into.logs.extend(fx.logs)
-    into.subflows.extend(fx.subflows)
-    into.kill_executions.extend(fx.kill_executions)
-    into.resumes.extend(fx.resumes)
-    into.ended = into.ended or fx.ended
+    into.merge(fx)
 
 
 def worker_group(task: Any) -> tuple[str, str]:

@@ -453,14 +453,5 @@ def _merge(effects: dict[str, Effects], execution_id: str, fx: Effects) -> None:
     into = effects.get(execution_id)
     if into is None:
         effects[execution_id] = fx
-        return
-    into.runs.update(fx.runs)
-    into.execution_changed = into.execution_changed or fx.execution_changed
-    into.dispatch.extend(fx.dispatch)
-    into.cancel.extend(fx.cancel)
-    into.retries.extend(fx.retries)
-    into.logs.extend(fx.logs)
-    into.subflows.extend(fx.subflows)
-    into.kill_executions.extend(fx.kill_executions)
-    into.resumes.extend(fx.resumes)
-    into.ended = into.ended or fx.ended
+    else:
+        into.merge(fx)

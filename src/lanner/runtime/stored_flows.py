@@ -1,4 +1,4 @@
-"""Flows as the cluster roles see them: parsed once per (namespace, id, revision), from the store.
+"""Flows as the server and the cluster roles see them: parsed once per (namespace, id, revision).
 
 A revision never changes once stored, so executors and workers parse each at most once and
 share the parsed `Flow` between threads (the engine and the worker only read it). Executions
@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import collections
 import threading
-
-import sqlalchemy as sa
+from typing import Any
 
 from lanner.errors import LannerError
 from lanner.model.flow import Flow
@@ -21,8 +20,8 @@ CACHE_SIZE = 1024
 
 
 class StoredFlows:
-    def __init__(self, engine: sa.Engine) -> None:
-        self.store = FlowStore(engine)
+    def __init__(self, engine_or_store: Any) -> None:
+        self.store = engine_or_store if isinstance(engine_or_store, FlowStore) else FlowStore(engine_or_store)
         self._cache: collections.OrderedDict[tuple[str, str, int], Flow] = collections.OrderedDict()
         self._lock = threading.Lock()
 
@@ -57,6 +56,14 @@ class StoredFlows:
             raise LannerError(f"flow `{namespace}.{flow_id}`" + (f" revision {revision}" if revision else "")
                               + " is not in the store", hint="deploy it (POST /api/v1/flows) before running it")
         return self.parse(namespace, flow_id, stored.revision, stored.source)
+
+    def find(self, namespace: str, flow_id: str, revision: int | None = None) -> Flow | None:
+        """Like `get`, but None when there is no such flow, or its stored source no longer validates
+        (a revision stored by an older version)."""
+        try:
+            return self.get(namespace, flow_id, revision)
+        except LannerError:
+            return None
 
     def save(self, flow: Flow) -> int:
         """Store a flow given as a file (tests, `lanner` clients); returns its revision."""

@@ -8,65 +8,19 @@ repository caches alone.
 
 from __future__ import annotations
 
-import collections
 import logging
-import threading
 from collections.abc import Mapping
 from typing import Any
 
 from lanner.errors import LannerError, ValidationErrors
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
+from lanner.runtime.stored_flows import StoredFlows
 from lanner.server.hub import EventHub
 from lanner.server.problems import ApiProblem, from_lanner, not_found
 from lanner.server.settings import ServerSettings
 
 log = logging.getLogger("lanner.server")
-FLOW_CACHE_SIZE = 512
-
-
-class FlowCache:
-    """Parsed flows by (namespace, id, revision): a revision never changes, so parse it once."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-        self._cache: collections.OrderedDict[tuple[str, str, int], Flow] = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def parse(self, namespace: str, flow_id: str, revision: int, source: str) -> Flow:
-        from lanner.model.loader import load_flow
-
-        key = (namespace, flow_id, revision)
-        with self._lock:
-            flow = self._cache.get(key)
-            if flow is not None:
-                self._cache.move_to_end(key)
-                return flow
-        flow = load_flow(source, file=f"{namespace}.{flow_id}.yaml")
-        flow.revision = revision
-        with self._lock:
-            self._cache[key] = flow
-            while len(self._cache) > FLOW_CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return flow
-
-    def get(self, namespace: str, flow_id: str, revision: int | None = None) -> Flow | None:
-        """The latest live revision (or the given one, even deleted); None when there is none."""
-        if revision is None:
-            revision = self.store.latest_revision_number(namespace, flow_id)
-            if revision is None:
-                return None
-        with self._lock:
-            flow = self._cache.get((namespace, flow_id, revision))
-        if flow is not None:
-            return flow
-        stored = self.store.revision(namespace, flow_id, revision)
-        if stored is None:
-            return None
-        try:
-            return self.parse(namespace, flow_id, revision, stored.source)
-        except LannerError:
-            return None  # a revision stored by an older version that no longer validates
 
 
 class Services:
@@ -88,7 +42,7 @@ class Services:
         self.repo = Repository(self.engine)  # the executor loop's; the API never reads through it
         self.queries = ExecutionQueries(self.engine)
         self.flow_store = FlowStore(self.engine)
-        self.flows = FlowCache(self.flow_store)
+        self.flows = StoredFlows(self.flow_store)
         self.files = LocalFiles(db.lanner_home() / "storage")
         self.hub = EventHub()
         self.cluster = cluster
@@ -101,7 +55,7 @@ class Services:
             self.runtime = LocalRuntime(self.repo, self.files, threads=settings.threads, listener=self.hub.listener,
                                         catalog=FlowCatalog(self.repo))
             self.scheduler = Scheduler(TriggerStore(self.engine), self.all_flows,
-                                       lambda ns, fid: self.flows.get(ns, fid), self._start_for_trigger,
+                                       lambda ns, fid: self.flows.find(ns, fid), self._start_for_trigger,
                                        self.queries.exists, self.queries.get)
         self.hub.on_execution = self.scheduler.execution_changed
         self.resumed: list[str] = []
@@ -178,7 +132,7 @@ class Services:
         self.scheduler.flows_changed()
 
     def flow(self, namespace: str, flow_id: str, revision: int | None = None) -> Flow:
-        flow = self.flows.get(namespace, flow_id, revision)
+        flow = self.flows.find(namespace, flow_id, revision)
         if flow is None:
             raise not_found(f"flow `{namespace}.{flow_id}`" + (f" revision {revision}" if revision else ""))
         return flow
@@ -212,7 +166,7 @@ class Services:
         return exe
 
     def flow_of(self, exe: Execution) -> Flow | None:
-        return self.flows.get(exe.namespace, exe.flow_id, exe.flow_revision)
+        return self.flows.find(exe.namespace, exe.flow_id, exe.flow_revision)
 
     def kill(self, execution_id: str, hard: bool = False) -> None:
         exe = self.execution(execution_id)

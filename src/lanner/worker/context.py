@@ -9,10 +9,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from lanner.model.results import LEVEL_RANK, LogEntry
+from lanner.model.results import LEVEL_RANK, LevelMethods, LogEntry
 
 
-class TaskLogger:
+class TaskLogger(LevelMethods):
     """Sends log lines to the runtime as they happen; masks secrets; honours `logLevel`."""
 
     def __init__(self, sink: Callable[[LogEntry], None], execution_id: str, run_id: str, task_id: str,
@@ -30,21 +30,6 @@ class TaskLogger:
                 message = message.replace(s, "******")
         e, r, t, a = self._ids
         self._sink(LogEntry(e, r, t, level, message, attempt=a))
-
-    def trace(self, message: str) -> None:
-        self._log("TRACE", message)
-
-    def debug(self, message: str) -> None:
-        self._log("DEBUG", message)
-
-    def info(self, message: str) -> None:
-        self._log("INFO", message)
-
-    def warn(self, message: str) -> None:
-        self._log("WARN", message)
-
-    def error(self, message: str) -> None:
-        self._log("ERROR", message)
 
 
 class Services:
