@@ -58,8 +58,11 @@ def load(text: str) -> Any:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise YamlError(_problem(exc), mark.line if mark else None, mark.column if mark else None,
-                        _hint(exc)) from None
+        line, column = (mark.line, mark.column) if mark else (None, None)
+        if "nesting depth" in str(exc):  # newer libyaml stops deep documents itself
+            raise YamlError("the document is nested too deeply", line, column,
+                            "flatten the data (at most a few hundred levels)") from None
+        raise YamlError(_problem(exc), line, column, _hint(exc)) from None
     except yaml.YAMLError as exc:
         raise YamlError(str(exc).splitlines()[0], None, None) from None
     finally:
