@@ -1,0 +1,1 @@
+"""Chat notifications (Slack, Microsoft Teams, Discord, Google Chat) sent to incoming webhooks."""
