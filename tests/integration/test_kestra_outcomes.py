@@ -189,3 +189,44 @@ def test_labels_are_set_and_run_if_skips_or_fails(tmp_path: Path) -> None:
     assert [s for _, _, s in summary(exe)] == ["SUCCESS", "SUCCESS", "SKIPPED", "FAILED"]
     assert exe.labels["team"] == "io.kestra.tests" and exe.task_runs[1].outputs == {"value": "io.kestra.tests"}
     assert exe.state.current.value == "FAILED"
+
+
+def test_plugin_defaults_fill_task_properties_and_forced_ones_win(tmp_path: Path) -> None:
+    exe = run_flow("""
+id: defaults
+namespace: company.team
+pluginDefaults:
+  - type: io.kestra.plugin.core.debug.Return
+    values:
+      format: "from defaults"
+  - type: io.kestra.plugin.core.log
+    forced: true
+    values:
+      level: WARN
+tasks:
+  - {id: plain, type: io.kestra.plugin.core.debug.Return}
+  - {id: own, type: io.kestra.plugin.core.debug.Return, format: mine}
+  - {id: log, type: io.kestra.plugin.core.log.Log, message: hello, level: DEBUG}
+""", tmp_path)
+    from tests.conftest import logs_of
+
+    runs = {r.task_id: r for r in exe.task_runs}
+    assert runs["plain"].outputs == {"value": "from defaults"} and runs["own"].outputs == {"value": "mine"}
+    assert [(line["level"], line["message"]) for line in logs_of(tmp_path, exe.id, "log")] == [("WARN", "hello")]
+
+
+def test_flow_features_lanner_does_not_run_are_said_not_ignored(tmp_path: Path) -> None:
+    exe = run_flow("""
+id: legacy
+namespace: company.team
+listeners:
+  - tasks:
+      - {id: l, type: io.kestra.plugin.core.log.Log, message: x}
+tasks:
+  - {id: e, type: io.kestra.core.tasks.debugs.Echo, format: "echo {{ flow.id }}"}
+""", tmp_path)
+    from tests.conftest import logs_of
+
+    messages = [line["message"] for line in logs_of(tmp_path, exe.id)]
+    assert any("`listeners` (deprecated in Kestra) are not run" in m for m in messages)
+    assert "echo legacy" in messages and exe.state.current.value == "SUCCESS"

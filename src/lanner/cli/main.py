@@ -84,6 +84,11 @@ def run(
         if problems:
             raise ValidationErrors(problems)
         catalog.add(flow)
+        if flow.disabled:
+            from lanner.errors import Located, ValidationError
+
+            raise ValidationError(f"flow `{flow.namespace}.{flow.id}` is disabled", where=Located(str(flow_file)),
+                                  hint="set `disabled: false` to run it")
         inputs = resolve_inputs(flow, parse_cli_inputs(input))
     except LannerError as exc:
         _fail_invalid(exc)

@@ -95,8 +95,22 @@ class Executor:
         if self.exe.state.current in (StateType.CREATED, StateType.QUEUED):
             self._set_execution(StateType.RUNNING)
             self._log(None, None, "INFO", f"Flow started: {self.flow.namespace}.{self.flow.id}")
+            for unsupported in self._unsupported():
+                self._log(None, None, "WARN", unsupported)
         self._rebuild()
         return self._finish()
+
+    def _unsupported(self) -> list[str]:
+        """What the flow declares that Lanner accepts but does not do: said once, never silently."""
+        out = []
+        if self.flow.listeners:
+            out.append("`listeners` (deprecated in Kestra) are not run by Lanner; use `afterExecution` instead")
+        if self.flow.sla:
+            out.append("`sla` is not enforced by Lanner; use a task `timeout` or a `Pause` with a duration")
+        retry = self.flow.retry
+        if retry is not None and retry.behavior != "RETRY_FAILED_TASK":
+            out.append(f"flow retry behavior {retry.behavior} is not supported by Lanner; failed tasks are not retried")
+        return out
 
     def over_limit(self) -> Effects:
         """The flow's `concurrency.limit` is reached: QUEUE waits, CANCEL and FAIL end it now (Kestra)."""

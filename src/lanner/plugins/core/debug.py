@@ -1,10 +1,10 @@
-"""`…debug.Return` and `…output.OutputValues`: tasks whose only job is to produce outputs."""
+"""`…debug.Return`, `…output.OutputValues` and the old `…debug.Echo`: tasks that only produce outputs or logs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from lanner.plugins.api import Output, RunContext, RunnableTask
+from lanner.plugins.api import LogLevel, Output, RunContext, RunnableTask
 
 
 class Return(RunnableTask):
@@ -19,3 +19,15 @@ class OutputValues(RunnableTask):
 
     def run(self, ctx: RunContext) -> Output:
         return Output({"values": ctx.render(self.values)})
+
+
+class Echo(RunnableTask):
+    """Kestra's deprecated way to log a rendered `format` (use `…log.Log`)."""
+
+    format: str
+    level: LogLevel = "INFO"
+
+    def run(self, ctx: RunContext) -> None:
+        text = str(ctx.render(self.format))
+        {"TRACE": ctx.logger.trace, "DEBUG": ctx.logger.debug, "INFO": ctx.logger.info, "WARN": ctx.logger.warn,
+         "ERROR": ctx.logger.error}[self.level](text)
