@@ -61,7 +61,8 @@ class WorkingDirectories:
         try:
             task: Any = flow.task(run.task_id)
             if task.outputFiles:
-                from lanner.plugins.scripts.support import collect_output_files, render_list
+                from lanner.plugins.properties import render_list
+                from lanner.plugins.scripts.support import collect_output_files
 
                 ctx = self._context(flow, exe, run)
                 stored = collect_output_files(ctx, path, render_list(ctx, task.outputFiles, "outputFiles"), None)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from lanner.plugins.api import ExecutionTask, Output, RunContext, RunnableTask, TaskFailure
+from lanner.plugins.api import (
+    ExecutionTask,
+    Output,
+    RunContext,
+    RunnableTask,
+    TaskFailure,
+)
 
 
 class Fail(RunnableTask):

@@ -20,12 +20,10 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from lanner.model.property import Bool, is_template
 from lanner.plugins.api import RunContext, TaskFailure
+from lanner.plugins.properties import render_bool, render_list, render_str
 from lanner.plugins.scripts.support import (
     LineBuffer,
     StringList,
-    render_bool,
-    render_list,
-    render_str,
 )
 
 PULL_POLICIES = ("IF_NOT_PRESENT", "ALWAYS", "NEVER")

@@ -20,15 +20,13 @@ from lanner.model.property import Bool
 from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
 from lanner.plugins.docker import engine
 from lanner.plugins.docker.engine import ContainerOptions, Credentials
+from lanner.plugins.properties import render_bool, render_list, render_str
 from lanner.plugins.scripts.support import (
     LineSink,
     StringList,
     add_variables,
     collect_output_files,
-    render_bool,
     render_env,
-    render_list,
-    render_str,
     write_input_files,
 )
 

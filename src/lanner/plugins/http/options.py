@@ -25,7 +25,7 @@ from lanner.errors import LannerError
 from lanner.model.duration import format_duration, parse_duration
 from lanner.model.property import Bool, Duration, Int
 from lanner.plugins.api import RunContext, TaskFailure
-from lanner.plugins.scripts.support import render_bool, render_str
+from lanner.plugins.properties import render_bool, render_int, render_str
 
 LogType = Literal["REQUEST_HEADERS", "REQUEST_BODY", "RESPONSE_HEADERS", "RESPONSE_BODY"]
 DEFAULT_CONNECT_TIMEOUT = 180.0
@@ -127,16 +127,6 @@ def _seconds(ctx: RunContext, value: dt.timedelta | str | None, name: str) -> fl
     return max(value.total_seconds(), 0.0)
 
 
-def _int(ctx: RunContext, value: int | str | None, name: str) -> int | None:
-    if value is None or isinstance(value, int):
-        return value
-    text = str(ctx.render(value)).strip()
-    try:
-        return int(text)
-    except ValueError:
-        raise TaskFailure(f"`{name}` must be a whole number, got `{text}`") from None
-
-
 def _codes(ctx: RunContext, value: list[int | str] | str | None) -> list[int] | None:
     if value is None:
         return None
@@ -148,7 +138,7 @@ def _codes(ctx: RunContext, value: list[int | str] | str | None) -> list[int] | 
             except json.JSONDecodeError:
                 raise TaskFailure("`options.allowedResponseCodes` must be a list of status codes") from None
         value = rendered if isinstance(rendered, list) else [rendered]
-    return [_int(ctx, v, "options.allowedResponseCodes") or 0 for v in value]
+    return [render_int(ctx, v, "options.allowedResponseCodes") or 0 for v in value]
 
 
 def resolve(ctx: RunContext, options: HttpOptions | None, allow_failed: Any, ssl: SslOptions | None) -> Settings:
@@ -211,7 +201,7 @@ def _proxy(ctx: RunContext, o: HttpOptions, s: Settings) -> None:
     kind = (render_str(ctx, p.type) or "DIRECT").upper()
     if kind == "DIRECT":
         return
-    port = _int(ctx, p.port, "options.proxy.port")
+    port = render_int(ctx, p.port, "options.proxy.port")
     if port is None:
         raise TaskFailure("`options.proxy.port` is required with a proxy address")
     scheme = {"HTTP": "http", "SOCKS": "socks5"}.get(kind)

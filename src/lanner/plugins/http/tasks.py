@@ -18,11 +18,12 @@ import urllib.parse
 from pathlib import PurePosixPath
 from typing import Any
 
+from lanner.expr.values import stringify
 from lanner.model.property import Bool
 from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
 from lanner.plugins.http.client import Cancelled, exchange, header_map, mask, read_body
 from lanner.plugins.http.options import HttpOptions, Settings, SslOptions, resolve
-from lanner.plugins.scripts.support import render_bool, render_str
+from lanner.plugins.properties import render_bool, render_str
 
 SNIPPET = 500  # characters of an error response's body quoted in the failure message
 
@@ -59,10 +60,10 @@ class AbstractHttp(RunnableTask):
             if (content_type or "").split(";")[0].strip().lower() == "multipart/form-data":
                 arguments["files"] = _multipart(ctx, form)
             else:
-                arguments["data"] = {k: _text(v) for k, v in form.items()}
+                arguments["data"] = {k: stringify(v) for k, v in form.items()}
         elif self.body is not None:
             body = ctx.render(self.body) if isinstance(self.body, (str, dict, list)) else self.body
-            text = body if isinstance(body, str) else _text(body)
+            text = body if isinstance(body, str) else stringify(body)
             charset = settings.charset
             if content_type:
                 if "charset=" in content_type.lower():
@@ -88,7 +89,7 @@ class AbstractHttp(RunnableTask):
 
     def _headers(self, ctx: RunContext) -> dict[str, str]:
         rendered = _mapping(ctx, self.headers, "headers")
-        return {str(k): _text(v) for k, v in rendered.items()}
+        return {str(k): stringify(v) for k, v in rendered.items()}
 
     def _form(self, ctx: RunContext) -> dict[str, Any]:
         return _mapping(ctx, self.formData, "formData")
@@ -183,19 +184,6 @@ class Download(AbstractHttp):
 # -- helpers --------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    """A value as request text: strings as they are, structures as compact JSON, booleans as Java prints them."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return str(value)
-
-
 def _mapping(ctx: RunContext, value: dict[str, Any] | str | None, name: str) -> dict[str, Any]:
     """A `Property<Map>`: a YAML map (rendered, keys too) or a template rendering to a JSON object."""
     if value is None:
@@ -223,7 +211,7 @@ def _multipart(ctx: RunContext, form: dict[str, Any]) -> list[tuple[str, tuple[s
             content = str(value["content"])
             parts.append((key, (str(value["name"]), _read(ctx, content, key), "application/octet-stream")))
         else:
-            parts.append((key, (None, _text(value), None)))
+            parts.append((key, (None, stringify(value), None)))
     return parts
 
 

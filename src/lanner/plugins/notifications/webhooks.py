@@ -15,7 +15,7 @@ from typing import Any
 from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
 from lanner.plugins.http.client import exchange, mask, read_body
 from lanner.plugins.http.options import HttpOptions, resolve
-from lanner.plugins.scripts.support import render_str
+from lanner.plugins.properties import render_str
 
 _SECRET_PATH = ("hooks.slack.com", "discord.com", "webhook.office.com", "chat.googleapis.com")
 

@@ -14,12 +14,19 @@ from typing import Any
 
 from pydantic import Field
 
+from lanner.expr.errors import ExpressionError
+from lanner.expr.ion import from_ion, to_ion
 from lanner.model.property import Duration, Int
 from lanner.plugins.api import Output, RunContext, TaskFailure
-from lanner.plugins.redis import ion
+from lanner.plugins.properties import render_int, render_str
 from lanner.plugins.redis.connection import RedisConnection
-from lanner.plugins.redis.values import SerdeType, deserialize, render_duration, render_int, render_serde, serialize
-from lanner.plugins.scripts.support import render_str
+from lanner.plugins.redis.values import (
+    SerdeType,
+    deserialize,
+    render_duration,
+    render_serde,
+    serialize,
+)
 
 PUSH_BATCH = 1000  # values per LPUSH, so a large file is neither one huge command nor a million small ones
 
@@ -64,7 +71,10 @@ class ListPush(RedisConnection):
             data = ctx.read_file(rendered)
         except Exception as exc:  # noqa: BLE001 - storage errors carry their own explanation
             raise TaskFailure(f"Cannot read `from` ({rendered}): {getattr(exc, 'message', None) or exc}") from exc
-        return ion.load_all(data.decode("utf-8", "replace"))
+        try:
+            return list(from_ion(data.decode("utf-8", "replace"), all_rows=True))
+        except ExpressionError as exc:
+            raise TaskFailure(f"`from` ({rendered}) is not a valid Ion record file: {exc.message}") from None
 
 
 class ListPop(RedisConnection):
@@ -102,7 +112,7 @@ class ListPop(RedisConnection):
                 popped = client.lpop(key, size)
                 if not popped:
                     break
-                lines.extend(ion.dump_line(deserialize(item, serde, key)) for item in popped)
+                lines.extend(to_ion(deserialize(item, serde, key)) + "\n" for item in popped)
                 if deadline is not None and time.monotonic() > deadline:
                     break
         ctx.logger.debug(f"deleted.records.count = {len(lines)} (key {key})")

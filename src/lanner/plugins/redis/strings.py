@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from lanner.model.property import Bool, Duration
 from lanner.plugins.api import Output, RunContext, TaskFailure
+from lanner.plugins.properties import render_bool, render_list, render_str
 from lanner.plugins.redis.connection import RedisConnection
 from lanner.plugins.redis.values import (
     SerdeType,
@@ -23,7 +24,6 @@ from lanner.plugins.redis.values import (
     render_serde,
     serialize,
 )
-from lanner.plugins.scripts.support import render_bool, render_list, render_str
 
 
 class SetOptions(BaseModel):

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator
 
 from lanner.errors import LannerError
+from lanner.expr.values import stringify
 from lanner.model.duration import parse_duration
 from lanner.model.property import is_template
 from lanner.plugins.api import RunContext, TaskFailure
@@ -50,23 +51,10 @@ def to_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def as_text(value: Any) -> str:
-    """A value as the text Kestra would store with the STRING serde."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, (dict, list, tuple)):
-        return to_json(value)
-    return str(value)
-
-
 def serialize(value: Any, serde: Serde, what: str) -> str:
     """The string stored in Redis for a value; `what` names the value in messages (`value`, `from[2]`)."""
     if serde == "STRING":
-        return as_text(value)
+        return stringify(value)  # the text Kestra would store with the STRING serde
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -87,23 +75,6 @@ def deserialize(payload: str | None, serde: Serde, key: str) -> Any:
         shown = payload if len(payload) <= 60 else payload[:57] + "..."
         raise TaskFailure(f"The value of key `{key}` is not valid JSON ({exc.msg}): `{shown}`; "
                           "read it with serdeType STRING") from None
-
-
-def render_int(ctx: RunContext, value: int | str | None, name: str) -> int | None:
-    """A Kestra `Property<Integer>`: a number or a template rendering to one."""
-    if value is None or isinstance(value, int):
-        return value
-    text = str(ctx.render(value)).strip()
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            number = float(text)
-        except ValueError:
-            number = None
-        if number is not None and number.is_integer():
-            return int(number)
-    raise TaskFailure(f"`{name}` must be a whole number, got `{text}`")
 
 
 def render_duration(ctx: RunContext, value: dt.timedelta | str | None, name: str) -> dt.timedelta | None:

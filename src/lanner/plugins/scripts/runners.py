@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from lanner.model.property import Bool
 from lanner.plugins.api import RunContext, TaskFailure
 from lanner.plugins.docker.engine import ContainerOptions
-from lanner.plugins.scripts.support import LineBuffer, LineSink, render_bool, render_str
+from lanner.plugins.properties import render_bool, render_str
+from lanner.plugins.scripts.support import LineBuffer, LineSink
 
 TERM_GRACE_SECONDS = 3.0  # between SIGTERM and SIGKILL of a cancelled process group
 PIPE_GRACE_SECONDS = 2.0  # how long to keep reading after the command exits (a background child may hold the pipes)

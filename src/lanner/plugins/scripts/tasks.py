@@ -22,6 +22,7 @@ from lanner.model.property import Bool
 from lanner.model.state import StateType
 from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
 from lanner.plugins.docker.engine import ContainerOptions
+from lanner.plugins.properties import render_bool, render_list, render_str
 from lanner.plugins.scripts.runners import (
     Command,
     DockerRunner,
@@ -35,10 +36,7 @@ from lanner.plugins.scripts.support import (
     StringList,
     add_variables,
     collect_output_files,
-    render_bool,
     render_env,
-    render_list,
-    render_str,
     write_input_files,
 )
 
