@@ -12,7 +12,6 @@ from typing import Any
 from lanner.model.duration import human
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.results import LogEntry
-from lanner.model.state import StateType
 
 STYLE = {
     "SUCCESS": "green", "WARNING": "yellow", "FAILED": "red", "KILLED": "magenta", "RUNNING": "cyan",
@@ -128,4 +127,3 @@ def summary(console: Any, exe: Execution) -> None:
         import json
 
         console.print("outputs: " + json.dumps(exe.outputs), highlight=False)
-    _ = StateType

@@ -91,7 +91,7 @@ class Executor:
 
     def start(self) -> Effects:
         """CREATED → RUNNING and the first task runs; on a resumed execution, pick up where it was."""
-        fx = self._begin()
+        self._begin()
         if self.exe.state.current in (StateType.CREATED, StateType.QUEUED):
             self._set_execution(StateType.RUNNING)
             self._log(None, None, "INFO", f"Flow started: {self.flow.namespace}.{self.flow.id}")
@@ -189,7 +189,7 @@ class Executor:
         return self._finish()
 
     def on_retry_due(self, run_id: str) -> Effects:
-        fx = self._begin()
+        self._begin()
         run = self.exe.by_id.get(run_id)
         scope = self.scopes.get(run_id)
         if run is not None and scope is not None and scope.waiting:  # a loop's next iteration is due
@@ -257,7 +257,7 @@ class Executor:
 
     def kill(self, hard: bool = False) -> Effects:
         """Graceful: cancel work, skip errors, still run finally. Hard: stop now, skip cleanup."""
-        fx = self._begin()
+        self._begin()
         if self.exe.state.current.terminated and not any(s.phase != "done" for s in self.scopes.values()):
             return self._finish()
         if hard:

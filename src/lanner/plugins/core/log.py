@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
-
 from lanner.plugins.api import LogLevel, Output, RunContext, RunnableTask
 
 
@@ -50,5 +48,3 @@ class Fetch(RunnableTask):
         uri = ctx.put_file("logs.txt", body)
         return Output({"uri": uri, "size": len(lines)})
 
-
-_ = Field  # keep pydantic's Field importable for subclasses defined elsewhere
