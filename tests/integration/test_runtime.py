@@ -130,7 +130,7 @@ tasks:
 outputs:
   - {id: said, type: STRING, value: "{{ outputs.hello.value }}"}
 """)
-    exe = run_flow(f"""
+    exe = run_flow("""
 id: parent
 namespace: company.team
 tasks:
@@ -138,8 +138,8 @@ tasks:
     type: io.kestra.plugin.core.flow.Subflow
     namespace: company.team
     flowId: child
-    inputs: {{who: parent}}
-  - {{id: show, type: io.kestra.plugin.core.debug.Return, format: "{{{{ outputs.call.outputs.said }}}}"}}
+    inputs: {who: parent}
+  - {id: show, type: io.kestra.plugin.core.debug.Return, format: "{{ outputs.call.outputs.said }}"}
 """, tmp_path, catalog=FlowCatalog(flows=[child]))
     runs = by_task(exe)
     assert exe.state.current is StateType.SUCCESS

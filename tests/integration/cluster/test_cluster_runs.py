@@ -135,19 +135,19 @@ def test_subflow_waits_for_its_child_and_reads_its_outputs(cluster: InProcessClu
 
     cluster.start_executor()
     cluster.start_worker()
-    cluster.client.flows.save(load_flow(f"""
+    cluster.client.flows.save(load_flow("""
 id: child
 namespace: c
-inputs: [{{id: n, type: INT}}]
-tasks: [{{id: r, type: io.kestra.plugin.core.debug.Return, format: "{{{{ inputs.n * 2 }}}}"}}]
-outputs: [{{id: doubled, type: STRING, value: "{{{{ outputs.r.value }}}}"}}]
+inputs: [{id: n, type: INT}]
+tasks: [{id: r, type: io.kestra.plugin.core.debug.Return, format: "{{ inputs.n * 2 }}"}]
+outputs: [{id: doubled, type: STRING, value: "{{ outputs.r.value }}"}]
 """))
-    exe = cluster.run(f"""
+    exe = cluster.run("""
 id: parent
 namespace: c
 tasks:
-  - {{id: sub, type: io.kestra.plugin.core.flow.Subflow, namespace: c, flowId: child, inputs: {{n: 21}}}}
-  - {{id: show, type: io.kestra.plugin.core.debug.Return, format: "{{{{ outputs.sub.outputs.doubled }}}}"}}
+  - {id: sub, type: io.kestra.plugin.core.flow.Subflow, namespace: c, flowId: child, inputs: {n: 21}}
+  - {id: show, type: io.kestra.plugin.core.debug.Return, format: "{{ outputs.sub.outputs.doubled }}"}
 """)
     assert exe.state.current is StateType.SUCCESS
     assert by_task(exe)["show"].outputs["value"] == "42"

@@ -80,11 +80,11 @@ tasks:
 
 
 def test_a_pause_with_a_duration_asks_for_an_automatic_resume() -> None:
-    d = Driver(f"""
+    d = Driver("""
 id: f
 namespace: company.team
 tasks:
-  - {{id: wait, type: io.kestra.plugin.core.flow.Pause, pauseDuration: PT5M, behavior: FAIL}}
+  - {id: wait, type: io.kestra.plugin.core.flow.Pause, pauseDuration: PT5M, behavior: FAIL}
 """)
     d.run()
     resumes = [r for fx in d.effects for r in fx.resumes]

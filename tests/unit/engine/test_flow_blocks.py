@@ -70,6 +70,7 @@ def test_every_finally_task_is_attempted_even_after_one_fails() -> None:
     exe = d.run()
     assert d.order == ["a", "f1", "f2"]
     assert d.states()["f2"] == "SUCCESS"
+    assert exe.state.current is StateType.FAILED  # and the failed cleanup shows
 
 
 def test_a_failing_finally_task_makes_the_execution_failed() -> None:
