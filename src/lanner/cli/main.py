@@ -94,9 +94,8 @@ def run(
         _fail_invalid(exc)
         return
     from lanner.cli.live import LiveView
-    from lanner.runtime.local import LocalRuntime
-
     from lanner.model.execution import new_id
+    from lanner.runtime.local import LocalRuntime
 
     repo, files = _store()
     catalog.repo = repo

@@ -112,14 +112,11 @@ def register(server_app: typer.Typer) -> None:
 def _serve(names: list[str], config: str | None, level: str, port: int, host: str, user: str | None,
            password: str | None, **overrides: Any) -> None:
     from lanner.errors import LannerError
-    from lanner.server.settings import DEFAULT_MAX_BODY, DEFAULT_MAX_YAML, ServerSettings, auth_from, int_env
+    from lanner.server.settings import ServerSettings
 
     _logging(level)
     try:
-        settings = ServerSettings(host=host, port=port, auth=auth_from(user, password),
-                                  max_body_bytes=int_env("LANNER_MAX_BODY_BYTES", DEFAULT_MAX_BODY),
-                                  max_yaml_bytes=int_env("LANNER_MAX_YAML_BYTES", DEFAULT_MAX_YAML))
-        settings.check()
+        settings = ServerSettings.from_command_line(host, port, user, password)
     except LannerError as exc:
         _fail(exc.render())
         return

@@ -36,13 +36,10 @@ def local(
     import logging
 
     from lanner.errors import LannerError
-    from lanner.server.settings import DEFAULT_MAX_BODY, DEFAULT_MAX_YAML, ServerSettings, auth_from, int_env
+    from lanner.server.settings import ServerSettings
 
     try:
-        settings = ServerSettings(host=host, port=port, auth=auth_from(user, password), threads=threads,
-                                  max_body_bytes=int_env("LANNER_MAX_BODY_BYTES", DEFAULT_MAX_BODY),
-                                  max_yaml_bytes=int_env("LANNER_MAX_YAML_BYTES", DEFAULT_MAX_YAML))
-        settings.check()
+        settings = ServerSettings.from_command_line(host, port, user, password, threads=threads)
     except LannerError as exc:
         _fail(exc.render())
         return

@@ -150,6 +150,18 @@ class Execution:
             self.by_parent.setdefault(r.parent_id, []).append(r)
             self.by_task.setdefault(r.task_id, []).append(r)
 
+    def waiting_parent(self) -> tuple[str, str] | None:
+        """The (execution, Subflow task run) this child reports its end to, from its trigger.
+
+        Kept on the execution itself, so the link survives any restart of the runtime.
+        """
+        trigger = self.trigger or {}
+        variables = trigger.get("variables") or {}
+        if str(trigger.get("type", "")).endswith("Subflow") and variables.get("taskRunId") \
+                and variables.get("wait", True):
+            return str(variables["executionId"]), str(variables["taskRunId"])
+        return None
+
     def children(self, parent_id: str | None) -> list[TaskRun]:
         return self.by_parent.get(parent_id, [])
 

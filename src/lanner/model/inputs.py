@@ -164,6 +164,14 @@ def coerce(inp: Input | FlowOutput, raw: Any, type_name: str | None = None) -> A
     raise ValueError(f"unsupported input type {t}")
 
 
+def secret_values(flow: Flow | None, exe: Any) -> tuple[str, ...]:
+    """The values of an execution's SECRET inputs: masked wherever logs or API answers show them."""
+    if flow is None:
+        return ()
+    return tuple(str(exe.inputs[i.id]) for i in flow.inputs
+                 if i.type == "SECRET" and exe.inputs.get(i.id) not in (None, ""))
+
+
 def coerce_output(out: FlowOutput, value: Any) -> Any:
     try:
         return coerce(out, value)

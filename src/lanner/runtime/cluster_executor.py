@@ -22,6 +22,7 @@ from typing import Any
 
 from lanner.engine.executor import Effects, Executor
 from lanner.errors import LannerError
+from lanner.model.inputs import secret_values
 from lanner.model.results import LogEntry
 from lanner.model.state import StateType
 from lanner.runtime import cluster_outbox
@@ -147,7 +148,7 @@ class ClusterExecutor:
             self._fail_without_flow(tx, exe, version, message=exc.render())
             return None
         held = Held(flow, Executor(flow, exe), version, len(exe.task_runs),
-                    secrets=cluster_outbox.secret_values(flow, exe))
+                    secrets=secret_values(flow, exe))
         self.held[exe.id] = held
         return held
 

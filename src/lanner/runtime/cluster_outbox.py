@@ -181,23 +181,10 @@ class Outbox:
         self.tx.announce(CHANGES)
 
     def _tell_parent(self, exe: Execution) -> None:
-        link = parent_link(exe)
+        link = exe.waiting_parent()
         if link is not None:
             parent_id, run_id = link
             events.put(self.tx, parent_id, Kind.SUBFLOW_END,
                        {"taskRunId": run_id, "state": exe.state.current.value, "outputs": exe.outputs})
 
 
-def parent_link(exe: Execution) -> tuple[str, str] | None:
-    """The (execution, Subflow task run) a child reports its end to, read from its trigger."""
-    trigger = exe.trigger or {}
-    variables = trigger.get("variables") or {}
-    if trigger.get("type", "").endswith("Subflow") and variables.get("taskRunId") and variables.get("wait", True):
-        return str(variables["executionId"]), str(variables["taskRunId"])
-    return None
-
-
-def secret_values(flow: Flow, exe: Execution) -> tuple[str, ...]:
-    """SECRET input values, masked in every stored log line (as the embedded runtime does)."""
-    return tuple(str(exe.inputs[i.id]) for i in flow.inputs
-                 if i.type == "SECRET" and exe.inputs.get(i.id) not in (None, ""))

@@ -21,10 +21,10 @@ from typing import Any
 
 from lanner.errors import LannerError
 from lanner.model import variables
+from lanner.model.inputs import secret_values
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType
 from lanner.plugins.api import RunnableTask
-from lanner.runtime import cluster_outbox
 from lanner.runtime.queues import events, jobs
 from lanner.runtime.queues.base import CANCELS, JOBS, Kind, encode_result
 from lanner.runtime.queues.database import QueueDatabase
@@ -152,7 +152,7 @@ class ClusterWorker:
             task_vars = variables.build(flow, exe, run, task)
             if shared is not None:
                 task_vars["workingDir"] = str(shared)
-            secrets = cluster_outbox.secret_values(flow, exe)
+            secrets = secret_values(flow, exe)
             if secrets:
                 with self._lock:
                     self._secrets[exe.id] = secrets

@@ -23,6 +23,7 @@ from lanner.errors import LannerError
 from lanner.model import variables
 from lanner.model.execution import Execution, TaskRun, new_id
 from lanner.model.flow import Flow
+from lanner.model.inputs import secret_values
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType, now
 from lanner.plugins.api import RunnableTask
@@ -223,7 +224,7 @@ class LocalRuntime:
             if exe.id in self.live:
                 return
             if parent is None:
-                parent = _waiting_parent(exe)
+                parent = exe.waiting_parent()
             self._track_secrets(flow, exe)
             live = _Live(flow, Executor(flow, exe), parent)
             self.live[exe.id] = live
@@ -398,8 +399,7 @@ class LocalRuntime:
     # -- logs --------------------------------------------------------------------------------
 
     def _track_secrets(self, flow: Flow, exe: Execution) -> None:
-        values = tuple(str(exe.inputs[i.id]) for i in flow.inputs
-                       if i.type == "SECRET" and exe.inputs.get(i.id) not in (None, ""))
+        values = secret_values(flow, exe)
         if values:
             self._secrets[exe.id] = values
 
@@ -437,15 +437,6 @@ class LocalRuntime:
         lines += [f"{e.timestamp.isoformat()} {e.level} {e.task_id or ''} {e.message}" for e in pending
                   if not task_ids or e.task_id in task_ids]
         return lines
-
-
-def _waiting_parent(exe: Execution) -> tuple[str, str] | None:
-    """The (execution, task run) a Subflow child reports to, from its trigger (survives restarts)."""
-    trigger = exe.trigger or {}
-    variables = trigger.get("variables") or {}
-    if trigger.get("type", "").endswith("Subflow") and variables.get("taskRunId") and variables.get("wait", True):
-        return str(variables["executionId"]), str(variables["taskRunId"])
-    return None
 
 
 def _merge(effects: dict[str, Effects], execution_id: str, fx: Effects) -> None:

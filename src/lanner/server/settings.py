@@ -16,6 +16,7 @@ import ipaddress
 import os
 import secrets
 import threading
+from typing import Any
 
 from lanner.errors import LannerError
 
@@ -83,6 +84,16 @@ class ServerSettings:
     @property
     def loopback(self) -> bool:
         return is_loopback(self.host)
+
+    @classmethod
+    def from_command_line(cls, host: str, port: int, user: str | None, password: str | None,
+                          **extra: Any) -> "ServerSettings":
+        """The settings a `lanner server …` command asked for (bounds from the environment), checked."""
+        settings = cls(host=host, port=port, auth=auth_from(user, password),
+                       max_body_bytes=int_env("LANNER_MAX_BODY_BYTES", DEFAULT_MAX_BODY),
+                       max_yaml_bytes=int_env("LANNER_MAX_YAML_BYTES", DEFAULT_MAX_YAML), **extra)
+        settings.check()
+        return settings
 
     def check(self) -> None:
         """Refuse an unsafe configuration with a message that says what to do."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
+from lanner.model.inputs import secret_values
 
 MASK = "******"
 
@@ -46,13 +47,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
-
-
-def secret_values(flow: Flow | None, exe: Execution) -> list[str]:
-    if flow is None:
-        return []
-    return [str(exe.inputs[i.id]) for i in flow.inputs
-            if i.type == "SECRET" and exe.inputs.get(i.id) not in (None, "")]
 
 
 def mask(value: Any, secrets: Iterable[str]) -> Any:

@@ -17,14 +17,8 @@ import sqlalchemy as sa
 
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.results import LogEntry
-from lanner.model.state import iso
 from lanner.storage import tables
-
-TERMINAL = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED")
-
-
-def dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), default=str)
+from lanner.storage.repository import TERMINAL, dumps, header_row, log_row
 
 
 def lock(conn: sa.Connection, ids: Sequence[str], limit: int | None = None) -> dict[str, int]:
@@ -51,20 +45,9 @@ def load(conn: sa.Connection, ids: Sequence[str]) -> dict[str, tuple[Execution, 
     return {h.id: (Execution.from_json(json.loads(h.data), runs[h.id]), int(h.version)) for h in heads}
 
 
-def _header(exe: Execution) -> dict[str, Any]:
-    return {
-        "namespace": exe.namespace,
-        "flow_id": exe.flow_id,
-        "state": exe.state.current.value,
-        "start_date": iso(exe.state.start_date) if exe.state.start_date else None,
-        "end_date": iso(exe.state.end_date) if exe.state.end_date else None,
-        "data": dumps(exe.header_json()),
-    }
-
-
 def insert(conn: sa.Connection, exe: Execution) -> None:
     """A new execution (CREATED; its task runs, if any, too)."""
-    conn.execute(tables.executions.insert().values(id=exe.id, version=0, **_header(exe)))
+    conn.execute(tables.executions.insert().values(id=exe.id, version=0, **header_row(exe)))
     if exe.task_runs:
         write_runs(conn, exe, [(i, r) for i, r in enumerate(exe.task_runs)], [])
 
@@ -73,7 +56,7 @@ def write(conn: sa.Connection, writes: Iterable[tuple[Execution, int, list[tuple
     """Headers (with their new versions), new task runs (with their seq) and changed ones, batched."""
     heads, new, changed = [], [], []
     for exe, version, new_runs, changed_runs in writes:
-        heads.append({"xid": exe.id, "xversion": version, **{f"x{k}": v for k, v in _header(exe).items()}})
+        heads.append({"xid": exe.id, "xversion": version, **{f"x{k}": v for k, v in header_row(exe).items()}})
         new.extend(_run_row(exe, r, seq) for seq, r in new_runs)
         changed.extend({"rid": r.id, "rstate": r.current.value, "rdata": dumps(r.to_json())} for r in changed_runs)
     t, tr = tables.executions, tables.task_runs
@@ -106,9 +89,7 @@ def _run_row(exe: Execution, run: TaskRun, seq: int) -> dict[str, Any]:
 
 
 def add_logs(conn: sa.Connection, entries: Iterable[LogEntry]) -> None:
-    rows = [{"execution_id": e.execution_id, "task_run_id": e.task_run_id, "task_id": e.task_id,
-             "attempt": e.attempt, "level": e.level, "timestamp": iso(e.timestamp), "message": e.message}
-            for e in entries]
+    rows = [log_row(e) for e in entries]
     if rows:
         conn.execute(tables.logs.insert(), rows)
 

@@ -12,14 +12,15 @@ from typing import Any
 
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.results import LogEntry
-from lanner.model.state import iso, now
+from lanner.model.state import StateType, iso, now
 
 
-def _dumps(data: Any) -> str:
+def dumps(data: Any) -> str:
+    """Compact JSON, as every stored document is written."""
     return json.dumps(data, separators=(",", ":"), default=str)
 
 
-_TERMINAL = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED")
+TERMINAL = tuple(s.value for s in StateType if s.terminated)  # state names, for SQL
 _UPSERT_RUN = ("INSERT INTO task_runs (id, execution_id, seq, state, data) "
                "VALUES (:id, :execution_id, :seq, :state, :data) "
                "ON CONFLICT (id) DO UPDATE SET state = excluded.state, data = excluded.data")
@@ -57,8 +58,8 @@ class Repository:
         readers on other threads cannot confuse it.
         """
         rows = [{"id": run.id, "execution_id": exe.id, "seq": run.seq, "state": run.current.value,
-                 "data": _dumps(run.to_json())} for run in runs]
-        log_rows = [_log_row(e) for e in logs]
+                 "data": dumps(run.to_json())} for run in runs]
+        log_rows = [log_row(e) for e in logs]
         with self.db.transaction() as tx:
             if header:
                 self._save_header(tx, exe)
@@ -69,15 +70,7 @@ class Repository:
 
     @staticmethod
     def _save_header(tx: Any, exe: Execution) -> None:
-        values = {
-            "id": exe.id,
-            "namespace": exe.namespace,
-            "flow_id": exe.flow_id,
-            "state": exe.state.current.value,
-            "start_date": iso(exe.state.start_date) if exe.state.start_date else None,
-            "end_date": iso(exe.state.end_date) if exe.state.end_date else None,
-            "data": _dumps(exe.header_json()),
-        }
+        values = {"id": exe.id, **header_row(exe)}
         updated = tx.run("UPDATE executions SET namespace = :namespace, flow_id = :flow_id, state = :state, "
                          "start_date = :start_date, end_date = :end_date, data = :data WHERE id = :id", values)
         if not updated.rowcount:
@@ -119,7 +112,7 @@ class Repository:
             return [dict(r) for r in rd.run(sql, params).all()]
 
     def unfinished(self) -> list[str]:
-        names = {f"t{i}": s for i, s in enumerate(_TERMINAL)}
+        names = {f"t{i}": s for i, s in enumerate(TERMINAL)}
         sql = f"SELECT id FROM executions WHERE state NOT IN ({', '.join(':' + k for k in names)})"
         with self.db.reading() as rd:
             return [r["id"] for r in rd.run(sql, names).all()]
@@ -159,7 +152,7 @@ class Repository:
         with self.db.transaction() as tx:
             row = tx.run("INSERT INTO commands (execution_id, kind, payload, created, done) "
                          "VALUES (:eid, :kind, :payload, :created, :done) RETURNING seq",
-                         {"eid": execution_id, "kind": kind, "payload": _dumps(payload or {}),
+                         {"eid": execution_id, "kind": kind, "payload": dumps(payload or {}),
                           "created": iso(now()), "done": False}).first()
         assert row is not None
         return int(row["seq"])
@@ -185,7 +178,7 @@ class Repository:
     # -- logs --------------------------------------------------------------------------------
 
     def add_logs(self, entries: Iterable[LogEntry]) -> None:
-        rows = [_log_row(e) for e in entries]
+        rows = [log_row(e) for e in entries]
         if rows:
             with self.db.transaction() as tx:
                 tx.run_many(_INSERT_LOG, rows)
@@ -207,11 +200,23 @@ class Repository:
             return [dict(r) for r in rd.run(sql + " ORDER BY seq", params).all()]
 
 
+def header_row(exe: Execution) -> dict[str, Any]:
+    """The `executions` row of an execution, but its id (and the cluster's version)."""
+    return {
+        "namespace": exe.namespace,
+        "flow_id": exe.flow_id,
+        "state": exe.state.current.value,
+        "start_date": iso(exe.state.start_date) if exe.state.start_date else None,
+        "end_date": iso(exe.state.end_date) if exe.state.end_date else None,
+        "data": dumps(exe.header_json()),
+    }
+
+
 def _like_prefix(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _log_row(e: LogEntry) -> dict[str, Any]:
+def log_row(e: LogEntry) -> dict[str, Any]:
     return {
         "execution_id": e.execution_id,
         "task_run_id": e.task_run_id,
