@@ -41,3 +41,14 @@ def test_messages_say_what_is_wrong(cli: Cli, name: str, expected: str) -> None:
     proc = cli("validate", str(ROOT / "tests" / "flows" / "invalid" / f"{name}.yaml"))
     assert expected in proc.stderr
     assert proc.stderr.count("error: ") == 1, proc.stderr  # one mistake, one message
+
+
+def test_a_misspelling_in_one_task_does_not_hide_a_missing_property_in_another(cli: Cli, tmp_path: Path) -> None:
+    flow = tmp_path / "two.yaml"
+    flow.write_text("id: two\nnamespace: a\ntasks:\n"
+                    "  - id: a\n    type: io.kestra.plugin.core.log.Log\n"
+                    "  - id: b\n    type: io.kestra.plugin.core.log.Log\n    errorMessage: x\n")
+    err = cli("validate", str(flow)).stderr
+    assert f"{flow}:4: tasks[0] (a): missing required property `message` of `Log`" in err
+    assert f"{flow}:8:5: tasks[1] (b): unknown property `errorMessage` of `Log`; did you mean `message`?" in err
+    assert err.count("error: ") == 2

@@ -281,15 +281,19 @@ class _Builder:
                         skip: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         errors = [e for e in exc.errors(include_url=False) if not (e["loc"] and str(e["loc"][0]) in skip)]
         errors = _merge_item_errors(cls, _merge_union_errors(errors))
-        # A misspelt required property shows up twice (unknown + missing): report it once.
+        # A misspelt required property shows up twice (unknown + missing): report it once, as the
+        # unknown one with the suggestion. Pair them first, whatever order pydantic listed them in.
         missing = {str(e["loc"][0]) for e in errors if e["type"] == "missing" and len(e["loc"]) == 1}
-        explained: set[str] = set()
-        for err in errors:
+        misspelt: dict[int, str] = {}
+        for i, err in enumerate(errors):
             if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
                 close = difflib.get_close_matches(str(err["loc"][0]), sorted(missing), n=1, cutoff=0.55)
                 if close:
-                    explained.add(close[0])
-                    err = {**err, "misspelt": close[0]}
+                    misspelt[i] = close[0]
+        explained = set(misspelt.values())
+        for i, err in enumerate(errors):
+            if i in misspelt:
+                err = {**err, "misspelt": misspelt[i]}
             elif err["type"] == "missing" and len(err["loc"]) == 1 and str(err["loc"][0]) in explained:
                 continue
             line, col = self._locate(raw, err["loc"])
@@ -298,10 +302,6 @@ class _Builder:
             where = f"{path}.{dotted}" if path and dotted else (path or dotted)
             item_label, err = self._item_label(raw, cls, label, err)
             self.errors.append(self.explain(err, cls, item_label, where, line, col))
-        # a `missing` reported before its misspelling was seen
-        self.errors = [e for e in self.errors if not (
-            e.where.path and e.message.endswith("`" + e.where.path.rsplit(".", 1)[-1] + "`" + _of(cls))
-            and e.where.path.rsplit(".", 1)[-1] in explained and "missing required" in e.message)]
 
     @staticmethod
     def _item_label(raw: Any, cls: type, label: str, err: Any) -> tuple[str, Any]:
@@ -414,10 +414,6 @@ class _Builder:
 
 
 _PYDANTIC_TAGS = ("function-after", "function-before", "timedelta", "str", "bool", "int")
-
-
-def _of(cls: type) -> str:
-    return f" of `{getattr(cls, '__name__', cls)}`" if isinstance(cls, type) and issubclass(cls, Task) else ""
 
 
 _TYPE_ERRORS = {"string_type": "a string", "list_type": "a list", "dict_type": "a map", "int_type": "an integer",
