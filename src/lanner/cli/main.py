@@ -107,20 +107,9 @@ def run(
     console = _console(stderr=True)
     view = LiveView(console, quiet=quiet)
     runtime = LocalRuntime(repo, files, threads=threads, listener=view, catalog=catalog)
+    _say_left_behind(console, runtime)
     exe = runtime.create(flow, inputs, execution_id=execution_id)
-    kills = {"n": 0}
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        kills["n"] += 1
-        if kills["n"] == 1:
-            console.print("[magenta]Killing: running tasks are cancelled, finally tasks still run. "
-                          "Press Ctrl-C again to stop at once (cleanup will be skipped).[/]")
-            runtime.kill(hard=False)
-        else:
-            console.print("[red]Stopping at once: cleanup skipped.[/]")
-            runtime.kill(hard=True)
-
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    old = _stop_on_signals(console, runtime)
     try:
         with view:
             exe = runtime.run(flow, exe)
@@ -129,6 +118,53 @@ def run(
             signal.signal(s, h)
         runtime.close()
     _finish_run(console, exe, quiet, as_json)
+
+
+def _stop_on_signals(console: Any, runtime: Any) -> dict[int, Any]:
+    """Ctrl-C kills (running tasks cancelled now); SIGTERM stops gracefully (running tasks get the
+    grace period, LANNER_STOP_GRACE seconds, default 30). Either way `finally` runs; a second
+    signal stops at once. Returns the previous handlers."""
+    grace = _stop_grace()
+    seen = {"n": 0}
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        seen["n"] += 1
+        if seen["n"] > 1:
+            console.print("[red]Stopping at once: cleanup skipped.[/]")
+            runtime.kill(hard=True)
+        elif signum == signal.SIGTERM:
+            console.print(f"[magenta]SIGTERM: stopping. No new task starts; running tasks have {grace:g}s to finish, "
+                          "then they are cancelled; finally tasks still run. A second signal stops at once "
+                          "(cleanup will be skipped).[/]")
+            runtime.stop_gracefully(grace)
+        else:
+            console.print("[magenta]Killing: running tasks are cancelled, finally tasks still run. "
+                          "Press Ctrl-C again to stop at once (cleanup will be skipped).[/]")
+            runtime.kill(hard=False)
+
+    return {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _stop_grace() -> float:
+    from lanner.errors import LannerError
+    from lanner.runtime import stopping
+
+    try:
+        return stopping.grace_seconds()
+    except LannerError as exc:
+        _fail_invalid(exc)
+        raise
+
+
+def _say_left_behind(console: Any, runtime: Any) -> None:
+    """Executions of this home whose process ended before they did are shown, with what to do."""
+    behind = runtime.owners.left_behind(runtime.repo.unfinished())
+    if not behind:
+        return
+    shown = ", ".join(behind[:5]) + (f" and {len(behind) - 5} more" if len(behind) > 5 else "")
+    console.print(f"[yellow]note: {len(behind)} execution(s) on this home were left behind by a process that "
+                  f"ended: {shown}. Continue one with `lanner execution continue ID`, or end it with "
+                  "`lanner execution kill ID`.[/]")
 
 
 def _load_checked(path: Path) -> Any:
@@ -210,18 +246,30 @@ def executions(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List past executions, newest first."""
+    from lanner.storage.owners import Owners
+
     repo, _ = _store()
     rows = repo.search(namespace, flow, state, limit)
+    from lanner.model.state import StateType
+
+    unfinished = [r["id"] for r in rows if not StateType(r["state"]).terminated]
+    behind = set(Owners(repo.db).left_behind(unfinished))
+    for r in rows:
+        r["leftBehind"] = r["id"] in behind
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
     # Plain aligned columns: ids must stay whole (people copy them), whatever the terminal width.
     header = ("ID", "NAMESPACE", "FLOW", "STATE", "STARTED", "ENDED")
-    table = [header] + [(r["id"], r["namespace"], r["flow_id"], r["state"], r["start_date"] or "",
-                         r["end_date"] or "") for r in rows]
+    table = [header] + [(r["id"], r["namespace"], r["flow_id"], r["state"] + (" (left behind)" if r["leftBehind"] else ""),
+                         r["start_date"] or "", r["end_date"] or "") for r in rows]
     widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
     for row in table:
         sys.stdout.write("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
+    if behind:
+        sys.stdout.write(f"\n{len(behind)} left behind: the process driving it ended before it did. "
+                         "Continue it with `lanner execution continue ID` (it ends as its tasks do), "
+                         "or end it with `lanner execution kill ID` (finally still runs).\n")
 
 
 def _load_execution(repo: Any, execution_id: str) -> Any:
@@ -250,48 +298,97 @@ def execution_show(execution_id: str, as_json: bool = typer.Option(False, "--jso
 
 
 def _command(execution_id: str, kind: str, payload: dict[str, Any], wanted: tuple[str, ...]) -> None:
-    """Send `kind` to the process running the execution, or carry it out here if none does."""
+    """Send `kind` to the process that drives the execution; carry it out here only if none does.
+
+    A live owner — even a stopped (Ctrl-Z) or busy one — is never bypassed: the command waits in
+    the store until it takes it. Only when the owner is verifiably gone does this process take
+    the execution over, apply the command first, and drive the execution to its end.
+    """
     import time
+
+    from lanner.storage.owners import Owners
 
     repo, files = _store()
     exe = _load_execution(repo, execution_id)
     con = _console()
+    owners = Owners(repo.db)
     if exe.state.current.value not in wanted:
+        verb = "resumed" if kind == "resume" else "killed"
+        hint = ""
+        if kind == "resume" and not exe.state.current.terminated and owners.left_behind([exe.id]):
+            hint = f"; it was left behind by a process that ended: continue it with `lanner execution continue {exe.id}`"
         con.out(f"error: execution {exe.id} is {exe.state.current.value}; only a {' or '.join(wanted)} "
-                f"execution can be {'resumed' if kind == 'resume' else 'killed'}")
+                f"execution can be {verb}{hint}")
         raise typer.Exit(EXIT_INVALID)
     seq = repo.add_command(exe.id, kind, payload)
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline:
-        if repo.command_done(seq):
-            con.out(f"{kind}: sent to the process running execution {exe.id}")
-            raise typer.Exit(EXIT_OK)
-        time.sleep(0.1)
-    # No live process took it: the execution was left behind (its process ended). Continue it here.
-    repo.take_commands([exe.id])
-    from lanner.cli.live import LiveView
-    from lanner.runtime.catalog import FlowCatalog
-    from lanner.runtime.local import LocalRuntime
+    told: str | None = None
+    try:
+        while True:
+            if repo.command_done(seq):
+                con.out(f"{kind}: sent to the process running execution {exe.id}")
+                raise typer.Exit(EXIT_OK)
+            current = repo.get(exe.id)
+            if current is not None and current.state.current.terminated:
+                con.out(f"error: execution {exe.id} ended {current.state.current.value} before its process took "
+                        f"the {kind}")
+                raise typer.Exit(EXIT_INVALID)
+            owner = owners.owner_of(exe.id)
+            if owner is None or not owner.alive():
+                break
+            about = owner.describe()
+            if about != told:
+                con.out(f"{kind}: waiting for {about}, which drives execution {exe.id}; Ctrl-C stops waiting "
+                        f"(the {kind} stays queued for it)")
+                told = about
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        con.out(f"{kind}: still queued; it is carried out when that process takes it")
+        raise typer.Exit(EXIT_OK) from None
+    # The owner is gone: the execution was left behind. Take it over; the queued command comes first.
+    con.out(f"{kind}: the process that drove execution {exe.id} has ended; continuing it here")
+    _continue_here(con, repo, files, exe.id)
 
-    con.out(f"{kind}: no running process owns execution {exe.id}; continuing it here")
+
+def _continue_here(con: Any, repo: Any, files: Any, execution_id: str) -> None:
+    """Drive a left-behind execution to its end in this process (signals as for `lanner run`)."""
+    from lanner.cli.live import LiveView
+    from lanner.errors import LannerError
+    from lanner.runtime.catalog import FlowCatalog
+    from lanner.runtime.local import LocalRuntime, OwnedElsewhere
+
     view = LiveView(con)
-    runtime = LocalRuntime(repo, files, listener=view, catalog=FlowCatalog(repo))
-    if kind == "resume":
-        runtime.resume(exe.id, payload.get("taskRunId"))
-    else:
-        runtime.kill(exe.id, hard=bool(payload.get("hard")))
+    runtime = LocalRuntime(repo, files, listener=view, catalog=FlowCatalog(repo), what="lanner execution continue")
+    old = _stop_on_signals(con, runtime)
     try:
         with view:
-            done = runtime.resume_stored(exe.id)
-    except Exception as exc:  # noqa: BLE001 - a stored flow that no longer loads is the user's to read
-        from lanner.errors import LannerError
-
-        if isinstance(exc, LannerError):
-            _fail_invalid(exc)
-        raise
+            done = runtime.resume_stored(execution_id)
+    except OwnedElsewhere as exc:
+        con.out(f"error: execution {execution_id}: {exc.render()}")
+        raise typer.Exit(EXIT_INVALID) from None
+    except LannerError as exc:  # a stored flow that no longer loads is the user's to read
+        _fail_invalid(exc)
+        return
     finally:
+        for s, h in old.items():
+            signal.signal(s, h)
         runtime.close()
     _finish_run(con, done, False, False)
+
+
+@execution_app.command("continue")
+def execution_continue(execution_id: str) -> None:
+    """Continue an execution left behind by a process that ended, to its normal end.
+
+    Attempts that had finished keep their result; an attempt cut off mid-run runs again once,
+    after its old process is gone; `finally` runs once. Refused while a live process drives it.
+    """
+    repo, files = _store()
+    exe = _load_execution(repo, execution_id)
+    con = _console()
+    if exe.state.current.terminated:
+        con.out(f"error: execution {exe.id} has ended ({exe.state.current.value}); nothing to continue")
+        raise typer.Exit(EXIT_INVALID)
+    _continue_here(con, repo, files, exe.id)
 
 
 @execution_app.command("resume")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from lanner.engine.context import CollectingLogger, EngineContext
@@ -89,15 +90,23 @@ class Executor:
 
     # -- entry points ------------------------------------------------------------------------
 
-    def start(self) -> Effects:
-        """CREATED → RUNNING and the first task runs; on a resumed execution, pick up where it was."""
+    def start(self, finished: Mapping[tuple[str, int], WorkerResult] | None = None) -> Effects:
+        """CREATED → RUNNING and the first task runs; on a resumed execution, pick up where it was.
+
+        `finished` holds the results of attempts that ended before the process that ran them
+        stopped (kept by `Repository.save_result`): those are applied, never run again. Only an
+        attempt that was cut off mid-run gets a new attempt.
+        """
         self._begin()
         if self.exe.state.current in (StateType.CREATED, StateType.QUEUED):
             self._set_execution(StateType.RUNNING)
             self._log(None, None, "INFO", f"Flow started: {self.flow.namespace}.{self.flow.id}")
             for unsupported in self._unsupported():
                 self._log(None, None, "WARN", unsupported)
-        self._rebuild()
+        late: list[WorkerResult] = []
+        self._rebuild(finished=finished or {}, late=late)
+        for result in late:
+            self._apply_result(result)
         return self._finish()
 
     def _unsupported(self) -> list[str]:
@@ -133,12 +142,17 @@ class Executor:
         return fx
 
     def on_result(self, result: WorkerResult) -> Effects:
-        fx = self._begin()
+        self._begin()
+        self._apply_result(result)
+        return self._finish()
+
+    def _apply_result(self, result: WorkerResult) -> None:
+        fx = self._fx
         run = self.exe.by_id.get(result.task_run_id)
         if run is None or run.current.terminated or run.current is StateType.RETRYING:
-            return self._finish()  # a late or duplicate report: results are idempotent
+            return  # a late or duplicate report: results are idempotent
         if len(run.attempts) != result.attempt:
-            return self._finish()
+            return
         attempt = run.attempts[-1]
         attempt.state.to(result.state, result.ended)
         if result.worker_id:
@@ -155,10 +169,9 @@ class Executor:
                 self._log(run, None, "WARN", f"Attempt {len(run.attempts)} failed; retrying at {due.isoformat()}")
                 if self.exe.state.current is StateType.RUNNING:
                     self._set_execution(StateType.RETRYING)
-                return self._finish()
+                return
         task = self.index[run.task_id].task
         self._end_run(run, final_run_state(task, result.state, len(run.attempts)))
-        return self._finish()
 
     def restore(self) -> Effects:
         """Rebuild the scopes of a live execution loaded from the store (the cluster executor).
@@ -255,8 +268,12 @@ class Executor:
             self._set_execution(StateType.RUNNING)
         return self._finish()
 
-    def kill(self, hard: bool = False) -> Effects:
-        """Graceful: cancel work, skip errors, still run finally. Hard: stop now, skip cleanup."""
+    def kill(self, hard: bool = False, cancel_running: bool = True, reason: str | None = None) -> Effects:
+        """Graceful: cancel work, skip errors, still run finally. Hard: stop now, skip cleanup.
+
+        With `cancel_running=False` (a graceful stop: SIGTERM) nothing new starts outside cleanup
+        but running attempts may finish; a later `kill()` cancels what still runs.
+        """
         self._begin()
         if self.exe.state.current.terminated and not any(s.phase != "done" for s in self.scopes.values()):
             return self._finish()
@@ -264,12 +281,18 @@ class Executor:
             self._hard_kill()
             return self._finish()
         if self.exe.kill is not None:
+            if cancel_running:
+                self._stop_running_work()
             return self._finish()
         self.exe.kill = "graceful"
         if not self.exe.state.current.terminated:
             self._set_execution(StateType.KILLING)
-        self._log(None, None, "WARN", "Kill requested: cancelling running tasks; finally blocks will still run")
-        self._stop_running_work()
+        if cancel_running:
+            self._log(None, None, "WARN", reason or "Kill requested: cancelling running tasks; finally blocks will still run")
+            self._stop_running_work()
+        else:
+            self._log(None, None, "WARN", reason or "Stopping: no new task starts; running tasks may finish; "
+                                                    "finally blocks will still run")
         for scope in list(self.scopes.values()):
             self._advance(scope)
         self._drain()
@@ -319,7 +342,8 @@ class Executor:
 
     # -- rebuilding scopes from the persisted task runs (start and resume) -------------------
 
-    def _rebuild(self, live: bool = False) -> None:
+    def _rebuild(self, live: bool = False, finished: Mapping[tuple[str, int], WorkerResult] | None = None,
+                 late: list[WorkerResult] | None = None) -> None:
         self._timers_kept = live  # a cluster keeps timers in its queue; the embedded runtime lost them
         root = self._root()
         root.replay(self.exe.children(None))
@@ -334,17 +358,38 @@ class Executor:
                         pending.append(child)
                 elif live:
                     continue  # its attempt, retry or pause is still in the queue
-                elif task.kind == "runnable" and run.current is StateType.RUNNING and not self._stopping:
-                    # Its worker is gone (we are resuming): the attempt is lost, try it again.
-                    run.attempts[-1].state.to(StateType.FAILED) if run.attempts else None
-                    self._log(run, task, "WARN", "The worker running this task stopped; starting a new attempt")
-                    self._dispatch(run, restart=True)
-                elif task.kind == "runnable" and run.current is StateType.CREATED:
-                    self._dispatch(run)
+                elif task.kind == "runnable" and run.current in (StateType.RUNNING, StateType.CREATED):
+                    self._pick_up(run, task, finished or {}, late if late is not None else [])
                 elif run.current is StateType.RETRYING and run.retry_at is not None:
                     self._fx.retries.append((run.id, run.retry_at))
         for scope in list(self.scopes.values()):
             self._advance(scope)
+
+    def _pick_up(self, run: TaskRun, task: Task, finished: Mapping[tuple[str, int], WorkerResult],
+                 late: list[WorkerResult]) -> None:
+        """A runnable task run of an execution taken over from a process that stopped.
+
+        Its last attempt either finished (its result was kept: apply it), or was cut off mid-run
+        (a new attempt, once, saying why), or never started. During a kill, work outside
+        cleanup is not started again: it ends KILLED.
+        """
+        cut_off = run.current is StateType.RUNNING and bool(run.attempts)
+        if cut_off:
+            result = finished.get((run.id, len(run.attempts)))
+            if result is not None:
+                late.append(result)
+                return
+        if self._stopping and not self._in_cleanup(run):
+            if cut_off:
+                run.attempts[-1].state.to(StateType.KILLED)
+            self._end_run(run, StateType.KILLED)
+            return
+        if cut_off:
+            n = len(run.attempts)
+            run.attempts[-1].state.to(StateType.FAILED)
+            self._log(run, task, "WARN", f"Attempt {n} was cut off: the process running it stopped before it "
+                                         f"finished; starting attempt {n + 1}")
+        self._dispatch(run, restart=cut_off)
 
     # -- scopes --------------------------------------------------------------------------------
 

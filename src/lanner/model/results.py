@@ -78,3 +78,15 @@ class WorkerResult:
     ended: dt.datetime = dataclasses.field(default_factory=now)
     worker_id: str | None = None
     message: str | None = None  # why it failed, for people
+
+    def to_json(self) -> dict[str, Any]:
+        return {"taskRunId": self.task_run_id, "attempt": self.attempt, "state": self.state.value,
+                "outputs": self.outputs, "started": iso(self.started), "ended": iso(self.ended),
+                "workerId": self.worker_id, "message": self.message}
+
+    @classmethod
+    def from_json(cls, execution_id: str, p: dict[str, Any]) -> "WorkerResult":
+        from lanner.model.state import parse_iso
+
+        return cls(execution_id, p["taskRunId"], int(p["attempt"]), StateType(p["state"]), p.get("outputs") or {},
+                   parse_iso(p["started"]), parse_iso(p["ended"]), p.get("workerId"), p.get("message"))

@@ -5,6 +5,12 @@ The loop is the only caller of the executors, so each execution has one writer. 
 are taken in batches; the effects of a batch are persisted — task runs, execution, logs, in one
 transaction per execution — before any job is handed to a worker or cancelled, so a crash at
 any point leaves a store from which every execution resumes where it was.
+
+Across processes, each execution has one owner (`storage/owners.py`): this runtime drives only
+executions it created or took over from a process that is verifiably gone, and every write is
+fenced, so a second process on the same home never drives a live execution. A finished
+attempt's result is stored by the worker thread the moment it is known, so a crash after it
+continues from the result instead of running the task again.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from lanner.plugins.api import RunnableTask
 from lanner.runtime.catalog import FlowCatalog
 from lanner.runtime.workdirs import WorkingDirectories
 from lanner.storage.files import LocalFiles
+from lanner.storage.owners import HEARTBEAT_SECONDS, Owner, Owners, OwnershipLost
 from lanner.storage.repository import Repository
 from lanner.worker.worker import Job, Worker
 
@@ -47,8 +54,16 @@ class _Live:
 
 class LocalRuntime:
     def __init__(self, repo: Repository, files: LocalFiles, threads: int = 16,
-                 listener: Listener | None = None, catalog: FlowCatalog | None = None) -> None:
+                 listener: Listener | None = None, catalog: FlowCatalog | None = None,
+                 what: str = "lanner run") -> None:
         self.repo = repo
+        self.owners = Owners(repo.db)
+        self.me = Owner.this_process(what)
+        self.owners.register(self.me)
+        self._epochs: dict[str, int] = {}  # execution → the owner epoch our writes are fenced with
+        self._closed = threading.Event()
+        self._stop_event: tuple[float, float] | None = None  # (graceful stop requested at, grace seconds)
+        self._kills: queue.SimpleQueue[tuple[str | None, bool]] = queue.SimpleQueue()
         self.files = files
         self.catalog = catalog or FlowCatalog(repo)
         self.workdirs = WorkingDirectories(files.root.parent / "work", files)
@@ -65,13 +80,14 @@ class LocalRuntime:
         self._queued: dict[tuple[str, str], list[str]] = {}  # flow → executions waiting for a slot
         self._secrets: dict[str, tuple[str, ...]] = {}  # SECRET input values per live execution, masked in logs
         self.worker = Worker(
-            report=lambda r: self.events.put(("result", r)),
+            report=self._on_result,
             log_sink=self._on_log,
             files=files,
             threads=threads,
             error_logs=lambda eid: list(self._error_logs.get(eid, [])),
             fetch_logs=self._fetch_logs,
         )
+        threading.Thread(target=self._heartbeat, name="lanner-owner-heartbeat", daemon=True).start()
 
     # -- public ------------------------------------------------------------------------------
 
@@ -89,7 +105,8 @@ class LocalRuntime:
         exe.labels.setdefault("system.correlationId", parent.labels.get("system.correlationId", parent.id)
                               if parent else exe.id)
         exe.original_id = exe.id
-        self.repo.save(exe)
+        self.repo.save(exe, fence=(self.me.id, 1))
+        self._epochs[exe.id] = 1
         return exe
 
     def run(self, flow: Flow, exe: Execution) -> Execution:
@@ -113,13 +130,14 @@ class LocalRuntime:
         self.events.put(("start", flow, exe, None))
 
     def recover(self) -> list[str]:
-        """Submit every unfinished execution of the store (after a restart); returns their ids.
+        """Submit every unfinished execution whose owner is gone (after a restart); returns their ids.
 
-        Their task runs that were RUNNING on a worker of the stopped process get a new attempt,
-        and a `finally` block that had started continues where it was: cleanup runs once.
+        Executions a live process drives (a `lanner run` beside this server, even a stopped one)
+        are left to it. Attempts that finished continue from their kept result; attempts cut off
+        mid-run get a new attempt; a `finally` block that had started continues where it was.
         """
         resumed: list[str] = []
-        for execution_id in self.repo.unfinished():
+        for execution_id in self.owners.left_behind(self.repo.unfinished()):
             exe = self.repo.get(execution_id)
             if exe is None or exe.id in self.live:
                 continue
@@ -135,23 +153,67 @@ class LocalRuntime:
         self._serving = False
         self.events.put(("wake",))
 
+    def stop_gracefully(self, grace_seconds: float) -> None:
+        """SIGTERM: nothing new starts outside cleanup; running attempts get `grace_seconds` to
+        finish, then they are cancelled the graceful way so `finally` still runs. Thread-safe."""
+        self.events.put(("drain", grace_seconds))
+
+    def wait_idle(self) -> None:
+        """Block until no execution is live (after `stop_gracefully` or a hard kill)."""
+        while self.live:
+            time.sleep(0.05)
+
     def resume_stored(self, execution_id: str) -> Execution:
-        """Continue an unfinished stored execution in this process (after a crash, or a pause)."""
+        """Continue an unfinished stored execution in this process, once its owner is gone.
+
+        Raises `OwnedElsewhere` when a live process drives it: that process gets commands, it is
+        never bypassed.
+        """
         exe = self.repo.get(execution_id)
         if exe is None:
             raise LannerError(f"no execution `{execution_id}`", hint="list them with `lanner executions`")
         flow = self.catalog.get(exe.namespace, exe.flow_id, exe.flow_revision)
+        epoch, owner = self.owners.claim(exe.id, self.me)
+        if epoch is None:
+            assert owner is not None
+            raise OwnedElsewhere(owner)
+        self._epochs[exe.id] = epoch
+        exe = self.repo.get(execution_id) or exe  # as it is now that it is ours
         return self.run(flow, exe)
 
     def kill(self, execution_id: str | None = None, hard: bool = False) -> None:
-        """Kill one execution, or every live one. Safe from a signal handler or another thread."""
-        self.events.put(("kill", execution_id, hard))
+        """Kill one execution, or every live one. Safe from a signal handler or another thread:
+        kills bypass the event queue, so a flood of events cannot delay them."""
+        self._kills.put((execution_id, hard))
+        self.events.put(("wake",))
 
     def resume(self, execution_id: str, run_id: str | None = None) -> None:
         self.events.put(("resume", execution_id, run_id, StateType.SUCCESS))
 
     def close(self) -> None:
+        """Stop the workers and retire as an owner: what this process still owns is left behind."""
+        self._closed.set()
         self.worker.shutdown(wait=False)
+        try:
+            self.owners.retire(self.me)
+        except Exception:  # noqa: BLE001 - the store may be gone at exit; the pid check still tells we are gone
+            pass
+
+    def _heartbeat(self) -> None:
+        """Renew this owner's lease (other hosts judge by it; this host checks the pid)."""
+        while not self._closed.wait(HEARTBEAT_SECONDS):
+            try:
+                self.owners.heartbeat(self.me)
+            except Exception:  # noqa: BLE001 - a busy store delays one beat; the next one retries
+                continue
+
+    def _on_result(self, result: WorkerResult) -> None:
+        """From a worker thread: keep the result durably first, then let the loop apply it."""
+        try:
+            self.repo.save_result(result)
+        except Exception:  # noqa: BLE001 - the loop still applies it; only a crash right now would re-run it
+            pass
+        self.events.put(("result", result))
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -159,7 +221,7 @@ class LocalRuntime:
         self._track_secrets(flow, exe)
         live = _Live(flow, Executor(flow, exe), parent)
         self.live[exe.id] = live
-        self._act({exe.id: live.executor.start()})
+        self._act({exe.id: self._pick_up(live)})
 
     def _loop(self) -> None:
         while self.live or self._serving:
@@ -174,17 +236,50 @@ class LocalRuntime:
             except queue.Empty:
                 pass
             effects: dict[str, Effects] = {}
+            self._take_kills(effects)
             for event in batch:
                 self._handle(event, effects)
+            self._grace_over(effects)
             self._due(effects)
             if time.monotonic() - self._last_poll >= COMMAND_POLL_SECONDS:
                 self._poll_commands(effects)
             if effects:
                 self._act(effects)
 
+    def _take_kills(self, effects: dict[str, Effects]) -> None:
+        while True:
+            try:
+                execution_id, hard = self._kills.get_nowait()
+            except queue.Empty:
+                return
+            self._handle(("kill", execution_id, hard), effects)
+
+    def _grace_over(self, effects: dict[str, Effects]) -> None:
+        """After a graceful stop's grace period, cancel what still runs (finally still runs)."""
+        if self._stop_event is None:
+            return
+        asked, grace = self._stop_event
+        if time.monotonic() - asked < grace:
+            return
+        self._stop_event = (asked, float("inf"))
+        for eid, live in list(self.live.items()):
+            _merge(effects, eid, live.executor.kill(
+                reason=f"The grace period ({grace:g}s) of the stop is over: cancelling running tasks; "
+                       "finally blocks will still run"))
+
     def _handle(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
         kind = event[0]
-        if kind == "result":
+        if kind == "drain":
+            grace = float(event[1])
+            self._serving = False
+            if self._stop_event is None:
+                self._stop_event = (time.monotonic(), grace)
+                for eid, live in list(self.live.items()):
+                    _merge(effects, eid, live.executor.kill(
+                        cancel_running=False,
+                        reason=f"Stopping (SIGTERM): no new task starts; running tasks have {grace:g}s to finish; "
+                               "finally blocks will still run"))
+        elif kind == "result":
             result: WorkerResult = event[1]
             live = self.live.get(result.execution_id)
             if live is not None:
@@ -223,6 +318,12 @@ class LocalRuntime:
             _, flow, exe, parent = event
             if exe.id in self.live:
                 return
+            if exe.id not in self._epochs:
+                epoch, owner = self.owners.claim(exe.id, self.me)
+                if epoch is None:
+                    return  # a live process drives it: it is never bypassed
+                self._epochs[exe.id] = epoch
+                exe = self.repo.get(exe.id) or exe
             if parent is None:
                 parent = exe.waiting_parent()
             self._track_secrets(flow, exe)
@@ -235,8 +336,29 @@ class LocalRuntime:
                 if live.executor.exe.state.current is StateType.QUEUED:
                     self._queued.setdefault((flow.namespace, flow.id), []).append(exe.id)
                 return
-            _merge(effects, exe.id, live.executor.start())
+            _merge(effects, exe.id, self._pick_up(live))
             self._relink_children(exe)
+
+    def _pick_up(self, live: _Live) -> Effects:
+        """Start or continue an execution this process now owns.
+
+        Commands sent while nobody drove it come first (a kill must not restart interrupted
+        work), then kept results of finished attempts are applied instead of re-running them.
+        """
+        exe = live.executor.exe
+        if exe.state.current in (StateType.CREATED, StateType.QUEUED):
+            return live.executor.start()
+        fx = Effects()
+        resumes = []
+        for _, kind, payload in self.repo.take_commands([exe.id]):
+            if kind == "kill":
+                fx.merge(live.executor.kill(hard=bool(payload.get("hard"))))
+            elif kind == "resume":
+                resumes.append(payload.get("taskRunId"))
+        fx.merge(live.executor.start(finished=self.repo.results(exe.id)))
+        for run_id in resumes:
+            fx.merge(live.executor.resume(run_id))
+        return fx
 
     def _running_of(self, flow: Flow) -> int:
         """Live executions of this flow that count against its concurrency limit."""
@@ -289,7 +411,7 @@ class LocalRuntime:
         by_exe: dict[str, list[LogEntry]] = {}
         for e in pending:
             by_exe.setdefault(e.execution_id, []).append(e)
-        for execution_id, fx in effects.items():
+        for execution_id, fx in list(effects.items()):
             live = self.live.get(execution_id)
             if live is None:
                 continue
@@ -299,7 +421,12 @@ class LocalRuntime:
             logs = by_exe.pop(execution_id, []) + fx.logs
             for e in fx.logs:
                 self._remember_error(e)
-            self.repo.save(exe, fx.runs.values(), header=fx.execution_changed or fx.ended or not fx.runs, logs=logs)
+            try:
+                self.repo.save(exe, fx.runs.values(), header=fx.execution_changed or fx.ended or not fx.runs,
+                               logs=logs, fence=self._fence(execution_id))
+            except OwnershipLost as exc:
+                self._lost(execution_id, live, exc)
+                del effects[execution_id]
         if by_exe:
             self.repo.add_logs([e for entries in by_exe.values() for e in entries])
         for execution_id, fx in effects.items():
@@ -322,6 +449,18 @@ class LocalRuntime:
                 self._start_subflow(live, start)
             if fx.ended:
                 self._ended(execution_id, live)
+
+    def _fence(self, execution_id: str) -> tuple[str, int]:
+        return self.me.id, self._epochs.get(execution_id, 0)
+
+    def _lost(self, execution_id: str, live: _Live, exc: OwnershipLost) -> None:
+        """Another process took this execution over (it judged us gone): stop driving it at once."""
+        self._on_log(LogEntry(execution_id, None, None, "WARN", exc.message))
+        for run in live.executor.exe.task_runs:
+            if not run.current.terminated:
+                self.worker.cancel(run.id)
+        del self.live[execution_id]
+        self._epochs.pop(execution_id, None)
 
     def _hard(self, live: _Live) -> bool:
         return live.executor.exe.kill == "hard"
@@ -362,7 +501,7 @@ class LocalRuntime:
                 if problem:
                     self._on_log(LogEntry(exe.id, run.id, run.task_id, "ERROR",
                                           f"outputFiles could not be stored: {problem}"))
-                self.repo.save(exe, [run], header=False)
+                self.repo.save(exe, [run], header=False, fence=self._fence(exe.id))
 
     def _start_subflow(self, parent: _Live, start: SubflowStart) -> None:
         from lanner.model.inputs import resolve_inputs
@@ -387,6 +526,9 @@ class LocalRuntime:
 
     def _ended(self, execution_id: str, live: _Live) -> None:
         del self.live[execution_id]
+        self._epochs.pop(execution_id, None)
+        self.repo.forget_results(execution_id)
+        self.owners.release(execution_id, self.me)
         if live.flow.concurrency is not None:
             self._start_queued(live.flow)
         exe = live.executor.exe
@@ -437,6 +579,16 @@ class LocalRuntime:
         lines += [f"{e.timestamp.isoformat()} {e.level} {e.task_id or ''} {e.message}" for e in pending
                   if not task_ids or e.task_id in task_ids]
         return lines
+
+
+class OwnedElsewhere(LannerError):
+    """A live process drives this execution: send it commands instead of taking it over."""
+
+    def __init__(self, owner: Owner) -> None:
+        super().__init__(f"execution is driven by {owner.describe()}",
+                         hint="it is never taken over while that process lives; "
+                              "`lanner execution kill|resume ID` sends it commands")
+        self.owner = owner
 
 
 def _merge(effects: dict[str, Effects], execution_id: str, fx: Effects) -> None:

@@ -53,12 +53,15 @@ class Services:
             self.scheduler = cluster.make_scheduler()  # for webhooks and the triggers list; never started here
         else:
             self.runtime = LocalRuntime(self.repo, self.files, threads=settings.threads, listener=self.hub.listener,
-                                        catalog=FlowCatalog(self.repo))
+                                        catalog=FlowCatalog(self.repo), what="lanner server local")
             self.scheduler = Scheduler(TriggerStore(self.engine), self.all_flows,
                                        lambda ns, fid: self.flows.find(ns, fid), self._start_for_trigger,
                                        self.queries.exists, self.queries.get)
         self.hub.on_execution = self.scheduler.execution_changed
         self.resumed: list[str] = []
+        from lanner.runtime import stopping
+
+        self.stop_grace = stopping.grace_seconds()  # a bad LANNER_STOP_GRACE is said at start, not at stop
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -76,7 +79,12 @@ class Services:
         if self.cluster is not None:
             self.cluster.stop()
             return
+        from lanner.runtime import stopping
+
         self.scheduler.stop()
+        with stopping.hard_on_signal(self.runtime):  # the graceful stop; a second signal makes it hard
+            self.runtime.stop_gracefully(self.stop_grace)
+            self.runtime.wait_idle()
         self.runtime.stop()
         self.runtime.close()
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lanner.model.execution import Execution, TaskRun
-from lanner.model.results import LogEntry
+from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType, iso, now
 
 
@@ -20,6 +20,7 @@ def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), default=str)
 
 
+Fence = tuple[str, int]  # (owner id, owner epoch): whose writes an execution accepts
 TERMINAL = tuple(s.value for s in StateType if s.terminated)  # state names, for SQL
 _UPSERT_RUN = ("INSERT INTO task_runs (id, execution_id, seq, state, data) "
                "VALUES (:id, :execution_id, :seq, :state, :data) "
@@ -51,31 +52,82 @@ class Repository:
     # -- executions --------------------------------------------------------------------------
 
     def save(self, exe: Execution, runs: Iterable[TaskRun] = (), header: bool = True,
-             logs: Iterable[LogEntry] = ()) -> None:
+             logs: Iterable[LogEntry] = (), fence: Fence | None = None) -> None:
         """Write, in one transaction, the header (if asked), these task runs (inserted or updated) and logs.
 
         Task runs are upserted by id, so the store needs no memory of what it wrote before and
-        readers on other threads cannot confuse it.
+        readers on other threads cannot confuse it. With a `fence` (owner id, epoch) the write
+        happens only while that owner still holds the execution at that epoch; otherwise it is
+        rolled back and `OwnershipLost` raised: a process that was taken over cannot write.
         """
         rows = [{"id": run.id, "execution_id": exe.id, "seq": run.seq, "state": run.current.value,
                  "data": dumps(run.to_json())} for run in runs]
         log_rows = [log_row(e) for e in logs]
         with self.db.transaction() as tx:
             if header:
-                self._save_header(tx, exe)
+                self._save_header(tx, exe, fence)
+            elif fence is not None:
+                self._check_fence(tx, exe.id, fence)
             if rows:
                 tx.run_many(_UPSERT_RUN, rows)
             if log_rows:
                 tx.run_many(_INSERT_LOG, log_rows)
 
     @staticmethod
-    def _save_header(tx: Any, exe: Execution) -> None:
+    def _save_header(tx: Any, exe: Execution, fence: Fence | None = None) -> None:
         values = {"id": exe.id, **header_row(exe)}
-        updated = tx.run("UPDATE executions SET namespace = :namespace, flow_id = :flow_id, state = :state, "
-                         "start_date = :start_date, end_date = :end_date, data = :data WHERE id = :id", values)
-        if not updated.rowcount:
-            tx.run("INSERT INTO executions (id, namespace, flow_id, state, start_date, end_date, data) "
-                   "VALUES (:id, :namespace, :flow_id, :state, :start_date, :end_date, :data)", values)
+        sql = ("UPDATE executions SET namespace = :namespace, flow_id = :flow_id, state = :state, "
+               "start_date = :start_date, end_date = :end_date, data = :data WHERE id = :id")
+        if fence is not None:
+            values.update(owner=fence[0], epoch=fence[1])
+            sql += " AND owner = :owner AND owner_epoch = :epoch"
+        updated = tx.run(sql, values)
+        if updated.rowcount:
+            return
+        if fence is not None and tx.run("SELECT 1 FROM executions WHERE id = :id", {"id": exe.id}).first():
+            Repository._lost(tx, exe.id)
+        values.setdefault("owner", None)
+        values.setdefault("epoch", 0)
+        tx.run("INSERT INTO executions (id, namespace, flow_id, state, start_date, end_date, data, owner, owner_epoch) "
+               "VALUES (:id, :namespace, :flow_id, :state, :start_date, :end_date, :data, :owner, :epoch)", values)
+
+    @staticmethod
+    def _check_fence(tx: Any, execution_id: str, fence: Fence) -> None:
+        held = tx.run("SELECT 1 FROM executions WHERE id = :id AND owner = :owner AND owner_epoch = :epoch",
+                      {"id": execution_id, "owner": fence[0], "epoch": fence[1]}).first()
+        if held is None:
+            Repository._lost(tx, execution_id)
+
+    @staticmethod
+    def _lost(tx: Any, execution_id: str) -> None:
+        from lanner.storage.owners import OwnershipLost
+
+        row = tx.run("SELECT owner FROM executions WHERE id = :id", {"id": execution_id}).first()
+        raise OwnershipLost(f"execution {execution_id} is now driven by another process "
+                            f"(owner {row['owner'] if row else 'none'}); this process stops driving it")
+
+    # -- results of finished attempts, durable before anything acts on them -------------------
+
+    def save_result(self, result: WorkerResult) -> None:
+        """Keep an attempt's result the moment it is known: a crash after it never re-runs the attempt."""
+        with self.db.transaction() as tx:
+            tx.run("INSERT INTO attempt_results (task_run_id, attempt, execution_id, data) "
+                   "VALUES (:run, :attempt, :eid, :data) ON CONFLICT (task_run_id, attempt) DO NOTHING",
+                   {"run": result.task_run_id, "attempt": result.attempt, "eid": result.execution_id,
+                    "data": dumps(result.to_json())})
+
+    def results(self, execution_id: str) -> dict[tuple[str, int], WorkerResult]:
+        with self.db.reading() as rd:
+            rows = rd.run("SELECT data FROM attempt_results WHERE execution_id = :id", {"id": execution_id}).all()
+        out = {}
+        for r in rows:
+            result = WorkerResult.from_json(execution_id, json.loads(r["data"]))
+            out[(result.task_run_id, result.attempt)] = result
+        return out
+
+    def forget_results(self, execution_id: str) -> None:
+        with self.db.transaction() as tx:
+            tx.run("DELETE FROM attempt_results WHERE execution_id = :id", {"id": execution_id})
 
     def get(self, execution_id: str) -> Execution | None:
         with self.db.reading() as rd:

@@ -31,6 +31,28 @@ executions = sa.Table(
     sa.Column("data", sa.Text, nullable=False),
     # bumped by every cluster executor write: another executor's cached copy is stale when it differs
     sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+    # the process driving it (owners.id) and how many times it was taken over: writes are fenced by both
+    sa.Column("owner", sa.String(40), nullable=True, index=True),
+    sa.Column("owner_epoch", sa.Integer, nullable=False, server_default="0"),
+)
+
+owners = sa.Table(
+    "owners", metadata,  # processes that drive executions (embedded runtime), told apart from reused pids
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("boot_id", sa.String(64), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started", sa.BigInteger, nullable=False),
+    sa.Column("what", sa.String(100), nullable=False),
+    sa.Column("heartbeat", sa.Float, nullable=False),
+)
+
+attempt_results = sa.Table(
+    "attempt_results", metadata,  # a finished attempt's result, durable before anything acts on it
+    sa.Column("task_run_id", sa.String(40), primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("execution_id", sa.String(40), nullable=False, index=True),
+    sa.Column("data", sa.Text, nullable=False),
 )
 
 task_runs = sa.Table(

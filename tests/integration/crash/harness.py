@@ -1,0 +1,259 @@
+"""Crash the embedded runtime for real and count what happened outside the store.
+
+Each flow's tasks are shell commands that append a line to a side-effect file when they start
+and when they end: `<execution> <task> <attempt> <pid> start|end <time>`. A `lanner run` is
+SIGKILLed (or SIGTERMed, SIGSTOPped) at a chosen moment, then continued the documented way
+(`lanner execution continue ID`) until the execution ends. The tally is read from the
+side-effect file, never from the database: it counts what a user would see happen.
+
+Shared by tests/integration/crash/ and bench/chaos.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+SHELL = "io.kestra.plugin.scripts.shell.Commands"
+
+
+def effect(task: str, log: Path, seconds: float) -> str:
+    """A shell task that writes `start`, works for `seconds`, then writes `end`."""
+    line = f'{{{{ execution.id }}}} {task} {{{{ taskrun.attemptsCount }}}} $$'
+    return f"""
+  - id: {task}
+    type: {SHELL}
+    taskRunner: {{type: io.kestra.plugin.core.runner.Process}}
+    commands:
+      - echo "{line} start $(date +%s.%N)" >> {log}
+      - sleep {seconds}
+      - echo "{line} end $(date +%s.%N)" >> {log}
+"""
+
+
+def flow(log: Path, work: float = 0.3, cleanup: float = 0.3, flow_id: str = "crash") -> str:
+    return (f"id: {flow_id}\nnamespace: lanner.crash\ntasks:{effect('work', log, work)}"
+            f"finally:{effect('cleanup', log, cleanup)}")
+
+
+@dataclasses.dataclass
+class Line:
+    execution: str
+    task: str
+    attempt: int
+    pid: int
+    what: str
+    at: float
+
+
+def read_lines(log: Path) -> list[Line]:
+    if not log.exists():
+        return []
+    out = []
+    for raw in log.read_text().splitlines():
+        parts = raw.split()
+        if len(parts) == 6:
+            out.append(Line(parts[0], parts[1], int(parts[2]) + 1, int(parts[3]), parts[4], float(parts[5])))
+    return out
+
+
+@dataclasses.dataclass
+class Tally:
+    executions: int = 0
+    crash_points: int = 0
+    lost: int = 0                # no terminal state at the end
+    stuck: int = 0               # could not be continued to an end
+    two_owners: int = 0          # two processes drove it at once (attempts of one task overlapping)
+    finally_0: int = 0
+    finally_1: int = 0
+    finally_2: int = 0           # cleanup side effect completed twice or more
+    main_twice: int = 0          # the main task's side effect completed twice or more
+    overlapping: int = 0         # an attempt started while an earlier one of the same task still ran
+    finished_rerun: int = 0      # an attempt started after an earlier attempt had written `end`
+    cut_off_rerun: int = 0       # a new attempt after one cut off mid-run (allowed: once, never overlapping)
+    states: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def add_state(self, state: str) -> None:
+        self.states[state] = self.states.get(state, 0) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def judge(lines: list[Line], tally: Tally, execution: str, cleanup_task: str = "cleanup",
+          main_task: str = "work") -> None:
+    """Fold one execution's side effects into the tally."""
+    by_task: dict[str, list[Line]] = defaultdict(list)
+    for line in lines:
+        if line.execution == execution:
+            by_task[line.task].append(line)
+    ends = {task: sum(1 for x in ls if x.what == "end") for task, ls in by_task.items()}
+    cleanups = ends.get(cleanup_task, 0)
+    if cleanups == 0:
+        tally.finally_0 += 1
+    elif cleanups == 1:
+        tally.finally_1 += 1
+    else:
+        tally.finally_2 += 1
+    if ends.get(main_task, 0) > 1:
+        tally.main_twice += 1
+    for task, ls in by_task.items():
+        attempts: dict[int, dict[str, Line]] = defaultdict(dict)
+        for x in ls:
+            attempts[x.attempt][x.what] = x
+        ordered = sorted(attempts.items())
+        for i, (n, marks) in enumerate(ordered):
+            if i == 0 or "start" not in marks:
+                continue
+            start = marks["start"].at
+            earlier = [m for _, m in ordered[:i]]
+            if any("end" in m and m["end"].at <= start for m in earlier):
+                tally.finished_rerun += 1
+            elif any("start" in m and "end" not in m and _alive_at(m["start"].pid) for m in earlier) or \
+                    any("end" in m and m["end"].at > start for m in earlier):
+                tally.overlapping += 1
+                tally.two_owners += 1
+            else:
+                tally.cut_off_rerun += 1
+
+
+def _alive_at(pid: int) -> bool:
+    """A process of an earlier attempt still running now: it outlived its owner."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Home:
+    """One LANNER_HOME with the `lanner` CLI run against it as real processes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.env = {**os.environ, "LANNER_HOME": str(root), "LANNER_STOP_GRACE": os.environ.get("LANNER_STOP_GRACE", "30")}
+        self.env.pop("LANNER_DATABASE_URL", None)
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "lanner", *args], env=self.env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "lanner", *args], env=self.env, text=True,
+                              capture_output=True, timeout=timeout)
+
+    def _query(self, sql: str, *args: Any) -> list[Any]:
+        """Read the store directly (only to steer the harness: the tally never comes from it)."""
+        import sqlite3
+
+        db = self.root / "lanner.db"
+        if not db.exists():
+            return []
+        conn = sqlite3.connect(db, timeout=30)
+        try:
+            return conn.execute(sql, args).fetchall()
+        except sqlite3.OperationalError:
+            return []  # no schema yet
+        finally:
+            conn.close()
+
+    def execution_ids(self) -> set[str]:
+        return {r[0] for r in self._query("SELECT id FROM executions")}
+
+    def state(self, execution_id: str) -> str:
+        rows = self._query("SELECT state FROM executions WHERE id = ?", execution_id)
+        return rows[0][0] if rows else "MISSING"
+
+
+def wait_for(predicate: Any, timeout: float, what: str, step: float = 0.02) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def wait_for_line(log: Path, task: str, what: str, timeout: float = 30, count: int = 1) -> None:
+    wait_for(lambda: sum(1 for x in read_lines(log) if x.task == task and x.what == what) >= count,
+             timeout, f"`{task} {what}` in {log}")
+
+
+def settle(log: Path, execution_id: str, timeout: float) -> None:
+    """Wait until no task process of this execution still runs (an orphan would write later)."""
+    def quiet() -> bool:
+        return not any(x.execution == execution_id and _alive_at(x.pid) for x in read_lines(log))
+
+    try:
+        wait_for(quiet, timeout, "task processes to be gone", step=0.05)
+    except AssertionError:
+        pass  # judged as it is: a process that still runs shows as overlapping
+
+
+TERMINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED"}
+
+
+def continue_to_end(home: Home, execution_id: str, rng: random.Random | None = None, crashes: int = 0,
+                    tally: Tally | None = None, window: float = 1.0) -> str:
+    """`lanner execution continue` until the execution ends; with `crashes`, SIGKILL some continuations too."""
+    for _ in range(20):
+        state = home.state(execution_id)
+        if state in TERMINAL:
+            return state
+        proc = home.popen("execution", "continue", execution_id)
+        if crashes > 0 and rng is not None:
+            crashes -= 1
+            time.sleep(rng.uniform(0, window))
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                if tally is not None:
+                    tally.crash_points += 1
+            proc.wait()
+        else:
+            proc.communicate(timeout=120)
+    return home.state(execution_id)
+
+
+def crash_once(home: Home, log: Path, rng: random.Random, tally: Tally, work: float = 0.3,
+               cleanup: float = 0.3, window: float | None = None, extra_crashes: int = 1) -> str:
+    """One execution: start `lanner run`, SIGKILL it at a random moment, continue it (maybe crashing
+    again) to its end; fold its side effects into the tally. Returns the execution id."""
+    flow_file = home.root / "crash.yaml"
+    if not flow_file.exists():
+        flow_file.write_text(flow(log, work, cleanup))
+    before = home.execution_ids()
+    proc = home.popen("run", str(flow_file), "-q")
+    window = window if window is not None else 0.5 + work + cleanup
+    time.sleep(rng.uniform(0.2, window))
+    killed = proc.poll() is None
+    if killed:
+        os.killpg(proc.pid, signal.SIGKILL)
+        tally.crash_points += 1
+    proc.communicate()
+    new = home.execution_ids() - before
+    if not new:
+        if any(x.execution not in before for x in read_lines(log)):
+            tally.lost += 1  # a task ran for an execution the store does not know
+        return ""  # killed before it created the execution: nothing ran, nothing to continue
+    execution_id = new.pop()
+    tally.executions += 1
+    state = continue_to_end(home, execution_id, rng, rng.randint(0, extra_crashes), tally, window=work + cleanup)
+    if state not in TERMINAL:
+        tally.stuck += 1
+    tally.add_state(state)
+    settle(log, execution_id, timeout=work + cleanup + 5)
+    judge(read_lines(log), tally, execution_id)
+    return execution_id
