@@ -214,9 +214,18 @@ def _finish_run(console: Any, exe: Any, quiet: bool, as_json: bool) -> None:
     state = exe.state.current.value
     code = EXIT_OK if state in ("SUCCESS", "WARNING") else EXIT_FAILED
     if exe.kill == "hard":
+        # Worker threads may still be stuck in a task: do not wait for them, but end what they
+        # started (process groups, containers) before exiting, so that nothing finishes later.
+        from lanner.worker.leftovers import terminate_all
+
+        for sentence in terminate_all():
+            console.print(f"Hard stop: {sentence}", style="red", markup=False)
+        if quiet:  # the summary (not printed) would have said which cleanup was skipped
+            for note in exe.notes:
+                console.print(note, style="red", markup=False)
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(code)  # worker threads may still be stuck in a task; do not wait for them
+        os._exit(code)
     raise typer.Exit(code)
 
 

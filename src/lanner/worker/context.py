@@ -7,9 +7,12 @@ import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lanner.model.results import LEVEL_RANK, LevelMethods, LogEntry
+
+if TYPE_CHECKING:
+    from lanner.worker.leftovers import Tracker
 
 
 class TaskLogger(LevelMethods):
@@ -69,6 +72,7 @@ class WorkerContext:
         error_logs: Callable[[], list[dict[str, Any]]] | None = None,
         fetch_logs: Callable[..., list[str]] | None = None,
         shared_dir: Path | None = None,
+        tracker: Tracker | None = None,
     ) -> None:
         self.execution_id = execution_id
         self.task_run_id = task_run_id
@@ -87,6 +91,7 @@ class WorkerContext:
         if fetch_logs is not None:
             self.fetch_logs = fetch_logs
         self._services = Services(self)
+        self._tracker = tracker
 
     # -- rendering ---------------------------------------------------------------------------
 
@@ -127,6 +132,29 @@ class WorkerContext:
     def error_logs(self) -> list[dict[str, Any]]:
         return self._error_logs() if self._error_logs else []
 
+    # -- what the attempt started outside this process ----------------------------------------
+
+    def process_started(self, pid: int) -> Callable[[], None]:
+        """Record the process group `pid` leads; call the returned function once it is gone."""
+        if self._tracker is None:
+            return _nothing
+        tracker = self._tracker
+        handle = tracker.started(tracker.process(self.execution_id, self.task_run_id, self.attempt, pid))
+        return lambda: tracker.ended(handle)
+
+    def container_created(self, container_id: str, engine: str | None) -> Callable[[], None]:
+        """Record a container this attempt created; call the returned function once it is removed."""
+        if self._tracker is None:
+            return _nothing
+        tracker = self._tracker
+        handle = tracker.started(tracker.container(self.execution_id, self.task_run_id, self.attempt,
+                                                   container_id, engine))
+        return lambda: tracker.ended(handle)
+
     def close(self) -> None:
         if self._workdir is not None and not self._shared:
             shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+def _nothing() -> None:
+    """Nothing was recorded (no tracker), so there is nothing to forget."""

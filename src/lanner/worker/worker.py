@@ -5,6 +5,10 @@ subprocesses). A timeout or a kill sets the attempt's `cancelled` event; coopera
 (Sleep, scripts, containers) stop at once. A plugin that ignores it is abandoned after a grace
 period and its attempt is reported anyway, so one stuck plugin never holds an execution.
 Exactly one result is reported per attempt.
+
+What an attempt starts outside this process (process groups, containers) is recorded with it
+(`lanner.worker.leftovers`): before attempt N > 1 of a task run starts, whatever an earlier
+attempt left running is ended and waited for, so two attempts of one task never overlap.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType, now
 from lanner.plugins.api import Output, RunnableTask, TaskFailure
 from lanner.worker.context import WorkerContext
+from lanner.worker.leftovers import Tracker, records_root, terminate_leftovers
 
 KILL_GRACE_SECONDS = float(os.environ.get("LANNER_KILL_GRACE", "10"))
 
@@ -72,6 +77,7 @@ class Worker:
         self._error_logs = error_logs
         self._fetch_logs = fetch_logs
         self.worker_id = worker_id
+        self._tracker = Tracker(records_root(files))
 
     # -- the runtime's side ------------------------------------------------------------------
 
@@ -81,7 +87,7 @@ class Worker:
             variables=job.variables, sink=self._sink, files=self._files, namespace=job.namespace,
             flow_id=job.flow_id, log_level=job.task.logLevel,
             error_logs=(lambda: self._error_logs(job.execution_id)) if self._error_logs else None,
-            fetch_logs=self._fetch_logs, shared_dir=job.shared_dir,
+            fetch_logs=self._fetch_logs, shared_dir=job.shared_dir, tracker=self._tracker,
         )
         running = _Running(job, ctx)
         with self._lock:
@@ -111,6 +117,14 @@ class Worker:
             r.ctx.cancelled.set()
         self._pool.shutdown(wait=wait, cancel_futures=True)
 
+    def terminate_all(self) -> list[str]:
+        """The hard stop: SIGKILL every live process group and remove every live container now.
+
+        Synchronous (the groups are gone when it returns), so a process about to `os._exit`
+        leaves nothing running behind it. Returns what it did, one sentence each.
+        """
+        return self._tracker.terminate_all()
+
     # -- one attempt -------------------------------------------------------------------------
 
     def _run(self, running: _Running) -> None:
@@ -121,6 +135,8 @@ class Worker:
         try:
             if ctx.cancelled.is_set():
                 raise TaskFailure("cancelled before it started")
+            if job.attempt > 1:
+                self._end_predecessors(job, ctx)
             self._arm_timeout(running)
             result = job.task.run(ctx)
             if isinstance(result, Output):
@@ -149,6 +165,12 @@ class Worker:
         if message and state in (StateType.FAILED, StateType.KILLED):
             ctx.logger.error(message) if state is StateType.FAILED else ctx.logger.warn(f"Task {message}")
         self._finish(running, state, outputs, message)
+
+    def _end_predecessors(self, job: Job, ctx: WorkerContext) -> None:
+        """End what earlier attempts of this task run left running (after a crash), and say so."""
+        for sentence in terminate_leftovers(self._tracker.root, job.execution_id, job.task_run_id):
+            when = f" before attempt {job.attempt}" if sentence.endswith(" it") else ""
+            ctx.logger.warn(f"{sentence[0].upper()}{sentence[1:]}{when}")
 
     def _arm_timeout(self, running: _Running) -> None:
         raw = running.job.task.timeout

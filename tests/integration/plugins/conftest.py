@@ -57,7 +57,7 @@ class Containers:
     def of(self, execution_id: str, all: bool = True) -> list[Any]:
         if execution_id not in self.executions:
             self.executions.append(execution_id)
-        return self.client.containers.list(all=all, filters={"label": f"lanner.execution-id={execution_id}"})
+        return self.client.containers.list(all=all, filters={"label": f"lanner.execution={execution_id}"})
 
     def cleanup(self) -> None:
         for execution_id in self.executions:

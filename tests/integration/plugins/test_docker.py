@@ -280,7 +280,7 @@ tasks:
     (container,) = containers.of(exe.id)  # found by Lanner's labels; the fixture removes it afterwards
     assert container.id == container_id
     assert container.status == "running"
-    assert container.labels["lanner.task-id"] == "start"
+    assert container.labels["lanner.task"] == "start"
     (binding,) = container.attrs["NetworkSettings"]["Ports"]["6379/tcp"]
     assert binding["HostIp"] == "127.0.0.1"
     port = int(binding["HostPort"])

@@ -250,21 +250,31 @@ def container_options(ctx: RunContext, o: ContainerOptions) -> dict[str, Any]:
         kw["device_requests"] = [docker.types.DeviceRequest(
             driver=d.driver or "", count=d.count if d.count is not None else 0, device_ids=d.deviceIds,
             capabilities=d.capabilities, options=d.options) for d in o.deviceRequests]
-    kw["labels"] = {"lanner.execution-id": ctx.execution_id, "lanner.task-run-id": ctx.task_run_id,
-                    "lanner.task-id": str(getattr(ctx, "task_id", ""))}
+    kw["labels"] = labels(ctx)
     return kw
+
+
+def labels(ctx: RunContext) -> dict[str, str]:
+    """Whose container this is: `lanner.worker.leftovers` finds a task run's containers by them."""
+    import socket
+
+    return {"lanner.execution": ctx.execution_id, "lanner.taskrun": ctx.task_run_id,
+            "lanner.attempt": str(getattr(ctx, "attempt", 1)), "lanner.task": str(getattr(ctx, "task_id", "")),
+            "lanner.host": socket.gethostname()}
 
 
 def run_container(ctx: RunContext, client: Any, image: str, create: Mapping[str, Any], *, wait: bool,
                   delete: bool, on_line: Callable[[str, bool], None],
-                  before_start: bytes | None = None) -> tuple[str, int | None]:
+                  before_start: bytes | None = None, host: str | None = None) -> tuple[str, int | None]:
     """Create and start a container; when `wait`, stream its logs line by line until it exits.
 
     Returns (container id, exit code — None when not waiting). A kill or timeout (`ctx.cancelled`)
     kills the container it started, even one being started without `wait`; a waited container is
     removed afterwards when `delete`. A failure after the start carries `taskRunner.containerId`
     in its outputs, so a killed or timed-out task still says which container it ran.
-    `before_start` is a tar copied into the container at `/` before it starts.
+    `before_start` is a tar copied into the container at `/` before it starts. The container is
+    recorded with the attempt (engine `host`) from its creation until it is removed, or, when not
+    waited for, until the task returns it: a later attempt removes one a crashed attempt left.
     """
     import docker
 
@@ -274,12 +284,15 @@ def run_container(ctx: RunContext, client: Any, image: str, create: Mapping[str,
         container = client.containers.create(image, detach=True, **create)
     except docker.errors.APIError as exc:
         raise TaskFailure(f"Cannot create a container from `{image}`: {explain(exc)}") from None
+    created = getattr(ctx, "container_created", None)  # only the worker's context records attempts
+    forget = created(container.id, host) if created is not None else _nothing
     try:
         if before_start is not None:
             container.put_archive("/", before_start)
         container.start()
     except docker.errors.APIError as exc:
         _remove(container)
+        forget()
         message = explain(exc)
         if "already allocated" in message or "address already in use" in message:
             message += ("; another process holds that host port: pick a free one in `portBindings`, "
@@ -291,8 +304,10 @@ def run_container(ctx: RunContext, client: Any, image: str, create: Mapping[str,
         # Killed while the engine was starting it: a killed task leaves no container behind, waited or not.
         _kill(container)
         _remove(container)
+        forget()
         raise TaskFailure("cancelled while starting; the container was removed", started)
     if not wait:
+        forget()  # started to outlive the task (a service for later tasks): it is the flow's now
         return container.id, None
     readers = [threading.Thread(target=_follow, args=(container, stderr, on_line), daemon=True,
                                 name=f"lanner-docker-logs-{container.short_id}") for stderr in (False, True)]
@@ -324,6 +339,11 @@ def run_container(ctx: RunContext, client: Any, image: str, create: Mapping[str,
         _kill(container)
         if delete:
             _remove(container)
+        forget()  # killed, and removed unless `delete: false` asked to keep it stopped
+
+
+def _nothing() -> None:
+    """Nothing was recorded (a context without attempt records), so there is nothing to forget."""
 
 
 def _follow(container: Any, stderr: bool, on_line: Callable[[str, bool], None]) -> None:

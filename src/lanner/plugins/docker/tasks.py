@@ -65,7 +65,8 @@ class Run(RunnableTask, ContainerOptions):
         if self.inputFiles is not None or output_globs:
             workdir = self._prepare_files(ctx, create, wait, output_globs)
         sink = LineSink(ctx)
-        client = engine.connect(render_str(ctx, self.host))
+        host = render_str(ctx, self.host)
+        client = engine.connect(host)
         try:
             engine.ensure_image(ctx, client, image, self.pullPolicy,
                                 engine.registry_auth(ctx, image, self.credentials, self.config))
@@ -73,7 +74,7 @@ class Run(RunnableTask, ContainerOptions):
             if workdir is not None and not wait:
                 before_start = _archive(workdir)
             container_id, code = engine.run_container(ctx, client, image, create, wait=wait, delete=True,
-                                                      on_line=sink.line, before_start=before_start)
+                                                      on_line=sink.line, before_start=before_start, host=host)
         finally:
             client.close()
         outputs: dict[str, Any] = {"vars": sink.vars, "exitCode": code or 0, "taskRunner": {"containerId": container_id}}

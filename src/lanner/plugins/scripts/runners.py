@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import selectors
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from lanner.plugins.api import RunContext, TaskFailure
 from lanner.plugins.docker.engine import ContainerOptions
 from lanner.plugins.properties import render_bool, render_str
 from lanner.plugins.scripts.support import LineBuffer, LineSink
+from lanner.worker import process_groups
 
 TERM_GRACE_SECONDS = 3.0  # between SIGTERM and SIGKILL of a cancelled process group
 PIPE_GRACE_SECONDS = 2.0  # how long to keep reading after the command exits (a background child may hold the pipes)
@@ -66,12 +66,20 @@ class Command:
 
 
 def run_process(ctx: RunContext, cmd: Command, sink: LineSink) -> int:
-    """Run on the host; returns the exit code. Raises TaskFailure when cancelled (group terminated)."""
+    """Run on the host; returns the exit code. Raises TaskFailure when cancelled (group terminated).
+
+    The command leads its own process group, gets SIGKILL if this process dies (PDEATHSIG), and
+    its group is recorded with the attempt until it is gone, so that a later attempt ends
+    whatever it left behind before starting (`lanner.worker.leftovers`).
+    """
     try:
         proc = subprocess.Popen(cmd.argv, cwd=cmd.workdir, env={**os.environ, **cmd.env}, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                                preexec_fn=process_groups.die_with_parent())  # noqa: PLW1509 - only prctl, see there
     except OSError as exc:
         raise TaskFailure(f"Cannot start `{cmd.argv[0]}`: {exc.strerror or exc}") from None
+    started = getattr(ctx, "process_started", None)  # only the worker's context records attempts
+    forget = started(proc.pid) if started is not None else None
     assert proc.stdout is not None and proc.stderr is not None
     selector = selectors.DefaultSelector()
     buffers = {proc.stdout.fileno(): (LineBuffer(), False), proc.stderr.fileno(): (LineBuffer(), True)}
@@ -112,55 +120,26 @@ def run_process(ctx: RunContext, cmd: Command, sink: LineSink) -> int:
         selector.close()
         proc.stdout.close()
         proc.stderr.close()
+        # The attempt is over: its group was terminated, or the command ended and what it left in
+        # the background is the task's own business (as in Kestra). Either way nobody must end
+        # it on a later attempt's behalf.
+        if forget is not None:
+            forget()
 
 
 def _terminate(ctx: RunContext, proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the whole group, SIGKILL what is left after a grace period, reap the leader."""
+    """SIGTERM the whole group, SIGKILL what is left after a grace period, wait until it is gone."""
     group = proc.pid  # start_new_session: the command leads its own process group
     ctx.logger.warn(f"Terminating process group {group}: the task was cancelled")
-    _signal_group(group, signal.SIGTERM)
-    deadline = time.monotonic() + TERM_GRACE_SECONDS
-    while time.monotonic() < deadline:
-        proc.poll()
-        if not _group_alive(group):
-            break
-        time.sleep(0.05)
-    else:
-        ctx.logger.warn(f"Process group {group} ignored SIGTERM for {TERM_GRACE_SECONDS:g}s; sending SIGKILL")
-        _signal_group(group, signal.SIGKILL)
+    killed, gone = process_groups.terminate(group, TERM_GRACE_SECONDS, reap=proc.poll)
+    if killed:
+        ctx.logger.warn(f"Process group {group} ignored SIGTERM for {TERM_GRACE_SECONDS:g}s; sent SIGKILL")
+    if not gone:  # pragma: no cover - unkillable (D state)
+        ctx.logger.warn(f"Process group {group} is still there after SIGKILL")
     try:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:  # pragma: no cover - unkillable (D state)
         pass
-
-
-def _signal_group(group: int, sig: int) -> None:
-    try:
-        os.killpg(group, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _group_alive(group: int) -> bool:
-    """Any live (non-zombie) process left in the group? Orphaned zombies may never be reaped here."""
-    proc_dir = Path("/proc")
-    if not proc_dir.is_dir():  # pragma: no cover - not Linux
-        try:
-            os.killpg(group, 0)
-            return True
-        except ProcessLookupError:
-            return False
-    for entry in proc_dir.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > 2 and fields[0] != "Z" and fields[2] == str(group):
-            return True
-    return False
 
 
 # -- containers -----------------------------------------------------------------------------
@@ -176,12 +155,13 @@ def run_docker(ctx: RunContext, runner: DockerRunner, image: str, cmd: Command, 
     create.update(command=cmd.argv, working_dir=str(cmd.workdir), environment=cmd.env)
     delete = render_bool(ctx, runner.delete, "taskRunner.delete")
     wait = render_bool(ctx, runner.wait, "taskRunner.wait")
-    client = engine.connect(render_str(ctx, runner.host))
+    host = render_str(ctx, runner.host)
+    client = engine.connect(host)
     try:
         engine.ensure_image(ctx, client, image, runner.pullPolicy,
                             engine.registry_auth(ctx, image, runner.credentials, runner.config))
         container_id, code = engine.run_container(ctx, client, image, create, wait=wait, delete=delete,
-                                                  on_line=sink.line)
+                                                  on_line=sink.line, host=host)
     finally:
         client.close()
     return code or 0, container_id

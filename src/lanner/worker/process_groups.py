@@ -1,0 +1,132 @@
+"""Linux process groups as a task's unit of work: start one that dies with us, tell if it is gone.
+
+A host command runs in its own session, so its whole tree shares one process group id (the
+leader's pid) and can be signalled at once. Two things make "gone" subtle, and are why this
+module reads /proc instead of trusting `kill(0)`:
+
+- a process that died but was not reaped is a zombie: it is no longer running anything;
+- a pid is reused after its process is reaped, so a record written before a crash says which
+  process it meant by its start time (field 22 of /proc/<pid>/stat, in clock ticks since boot)
+  and the machine's boot id (start times restart at every boot).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_PROC = Path("/proc")
+_prctl: Callable[..., int] | None = None
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` that makes the child get SIGKILL when the thread that forked it ends.
+
+    PDEATHSIG is tied to the forking *thread*, not the process. Lanner starts commands from its
+    worker pool threads, which live as long as the process (they leave only at shutdown, after
+    their current attempt, and the attempt waits for its command), so in practice the command
+    dies with the process that runs it — including on SIGKILL, which no handler sees. The parent
+    may already be gone by the time the child calls prctl: the child then compares getppid()
+    with the pid it was forked from and kills itself. Returns None where prctl is unavailable.
+    The function runs between fork and exec, so it only calls a ctypes function loaded here.
+    """
+    global _prctl
+    if _prctl is None:
+        try:
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):  # not Linux (no prctl in libc): nothing to arm
+            return None
+    prctl, parent = _prctl, os.getpid()
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl ran: no signal will come
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return arm
+
+
+def boot_id() -> str:
+    """This boot of this machine: pids and start times only mean something within one boot."""
+    try:
+        return (_PROC / "sys/kernel/random/boot_id").read_text().strip()
+    except OSError:  # not Linux: the host name alone has to do
+        return ""
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat from field 3 (state) on; the command name in brackets may hold spaces."""
+    try:
+        text = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[-1].split()
+
+
+def start_time(pid: int) -> int | None:
+    """When `pid` started (clock ticks since boot), or None if there is no such live process."""
+    fields = _stat_fields(pid)
+    if fields is None or len(fields) < 20 or fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])
+
+
+def members(group: int) -> list[int]:
+    """The live (non-zombie) processes of process group `group`."""
+    if not _PROC.is_dir():  # pragma: no cover - not Linux
+        try:
+            os.killpg(group, 0)
+            return [group]
+        except (ProcessLookupError, PermissionError):
+            return []
+    out: list[int] = []
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        if fields is not None and len(fields) > 2 and fields[0] not in ("Z", "X") and fields[2] == str(group):
+            out.append(int(entry.name))
+    return out
+
+
+def alive(group: int) -> bool:
+    return bool(members(group))
+
+
+def signal_group(group: int, sig: int) -> None:
+    try:
+        os.killpg(group, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def wait_gone(group: int, seconds: float, reap: Callable[[], object] | None = None) -> bool:
+    """Poll until no live process is left in the group; True if that happened within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if reap is not None:
+            reap()
+        if not alive(group):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
+def terminate(group: int, grace: float, reap: Callable[[], object] | None = None,
+              kill_wait: float = 10.0) -> tuple[bool, bool]:
+    """SIGTERM the group, SIGKILL what is left after `grace`, wait until it is gone.
+
+    Returns (needed SIGKILL, gone). `reap` is called while waiting so that our own child, the
+    leader, does not stay a zombie.
+    """
+    signal_group(group, signal.SIGTERM)
+    if wait_gone(group, grace, reap):
+        return False, True
+    signal_group(group, signal.SIGKILL)
+    return True, wait_gone(group, kill_wait, reap)
