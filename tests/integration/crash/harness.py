@@ -218,7 +218,7 @@ def continue_to_end(home: Home, execution_id: str, rng: random.Random | None = N
             crashes -= 1
             time.sleep(rng.uniform(0, window))
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
+                os.kill(proc.pid, signal.SIGKILL)
                 if tally is not None:
                     tally.crash_points += 1
             proc.wait()
@@ -236,18 +236,20 @@ def crash_once(home: Home, log: Path, rng: random.Random, tally: Tally, work: fl
         flow_file.write_text(flow(log, work, cleanup))
     before = home.execution_ids()
     proc = home.popen("run", str(flow_file), "-q")
-    window = window if window is not None else 0.5 + work + cleanup
-    time.sleep(rng.uniform(0.2, window))
+    window = window if window is not None else 0.2 + work + cleanup
+    # Crash points are drawn over the life of the execution, not over the interpreter's start-up.
+    new = wait_for(lambda: (home.execution_ids() - before) or proc.poll() is not None, 60, "the execution")
+    time.sleep(rng.uniform(0, window))
     killed = proc.poll() is None
     if killed:
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.kill(proc.pid, signal.SIGKILL)
         tally.crash_points += 1
     proc.communicate()
     new = home.execution_ids() - before
     if not new:
         if any(x.execution not in before for x in read_lines(log)):
             tally.lost += 1  # a task ran for an execution the store does not know
-        return ""  # killed before it created the execution: nothing ran, nothing to continue
+        return ""  # it ended before creating an execution (nothing ran, nothing to continue)
     execution_id = new.pop()
     tally.executions += 1
     state = continue_to_end(home, execution_id, rng, rng.randint(0, extra_crashes), tally, window=work + cleanup)
