@@ -63,7 +63,7 @@ class LocalRuntime:
         self._epochs: dict[str, int] = {}  # execution → the owner epoch our writes are fenced with
         self._closed = threading.Event()
         self._stop_event: tuple[float, float] | None = None  # (graceful stop requested at, grace seconds)
-        self._kills: queue.SimpleQueue[tuple[str | None, bool]] = queue.SimpleQueue()
+        self._urgent: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()  # kills, stops: ahead of any backlog
         self.files = files
         self.catalog = catalog or FlowCatalog(repo)
         self.workdirs = WorkingDirectories(files.root.parent / "work", files)
@@ -156,7 +156,8 @@ class LocalRuntime:
     def stop_gracefully(self, grace_seconds: float) -> None:
         """SIGTERM: nothing new starts outside cleanup; running attempts get `grace_seconds` to
         finish, then they are cancelled the graceful way so `finally` still runs. Thread-safe."""
-        self.events.put(("drain", grace_seconds))
+        self._urgent.put(("drain", grace_seconds))
+        self.events.put(("wake",))
 
     def wait_idle(self) -> None:
         """Block until no execution is live (after `stop_gracefully` or a hard kill)."""
@@ -184,7 +185,7 @@ class LocalRuntime:
     def kill(self, execution_id: str | None = None, hard: bool = False) -> None:
         """Kill one execution, or every live one. Safe from a signal handler or another thread:
         kills bypass the event queue, so a flood of events cannot delay them."""
-        self._kills.put((execution_id, hard))
+        self._urgent.put(("kill", execution_id, hard))
         self.events.put(("wake",))
 
     def resume(self, execution_id: str, run_id: str | None = None) -> None:
@@ -236,7 +237,7 @@ class LocalRuntime:
             except queue.Empty:
                 pass
             effects: dict[str, Effects] = {}
-            self._take_kills(effects)
+            self._take_urgent(effects)
             for event in batch:
                 self._handle(event, effects)
             self._grace_over(effects)
@@ -246,13 +247,13 @@ class LocalRuntime:
             if effects:
                 self._act(effects)
 
-    def _take_kills(self, effects: dict[str, Effects]) -> None:
+    def _take_urgent(self, effects: dict[str, Effects]) -> None:
         while True:
             try:
-                execution_id, hard = self._kills.get_nowait()
+                event = self._urgent.get_nowait()
             except queue.Empty:
                 return
-            self._handle(("kill", execution_id, hard), effects)
+            self._handle(event, effects)
 
     def _grace_over(self, effects: dict[str, Effects]) -> None:
         """After a graceful stop's grace period, cancel what still runs (finally still runs)."""
