@@ -15,7 +15,8 @@ from tests.integration.server.harness import Server
 USER, PASSWORD = "admin", "s3cret-pa55"
 GUARDED_ENV = {"LANNER_BASIC_AUTH_USER": USER, "LANNER_BASIC_AUTH_PASSWORD": PASSWORD,
                "LANNER_MAX_UPLOAD_BYTES": str(256 * 1024), "LANNER_MAX_YAML_BYTES": str(16 * 1024),
-               "LANNER_AUTH_MAX_FAILURES": "3", "LANNER_AUTH_LOCKOUT_SECONDS": "30"}
+               "LANNER_AUTH_MAX_FAILURES": "3", "LANNER_AUTH_LOCKOUT_SECONDS": "30",
+               "LANNER_ALLOWED_HOSTS": "lanner.test", "LANNER_ALLOWED_ORIGINS": "https://lanner.test"}
 
 
 @pytest.fixture(scope="module")
