@@ -14,11 +14,11 @@ from starlette.datastructures import UploadFile
 from lanner.model import ids
 from lanner.model.execution import new_id
 from lanner.model.flow import Flow
-from lanner.server import sse, views
+from lanner.server import params, sse, views
 from lanner.server.problems import ApiProblem, not_found
 from lanner.server.schemas import PagedResults
 from lanner.server.services import Services
-from lanner.storage.execution_queries import ExecutionFilter
+from lanner.storage.execution_queries import SORTABLE, ExecutionFilter
 
 router = APIRouter(tags=["Executions"])
 INPUTS_BODY = {"requestBody": {"content": {
@@ -35,7 +35,7 @@ def _labels(raw: list[str]) -> dict[str, str]:
     for item in raw:
         key, sep, value = item.partition(":")
         if not sep or not key:
-            raise ApiProblem(422, f"label `{item}` is not `key:value`", hint="pass labels as ?labels=team:data")
+            raise ApiProblem(400, f"label `{item}` is not `key:value`", hint="pass labels as ?labels=team:data")
         out[key] = value
     return out
 
@@ -106,10 +106,10 @@ def search(page: int = Query(1, ge=1), size: int = Query(25, ge=1, le=1000), sor
            state: list[str] = Query(default_factory=list), startDate: str | None = None,
            endDate: str | None = None, labels: list[str] = Query(default_factory=list),
            triggerExecutionId: str | None = None, svc: Services = Depends(services)) -> dict[str, Any]:
-    f = ExecutionFilter(q=q, namespace=namespace, flow_id=flowId, states=[s for v in state for s in v.split(",") if s],
-                        start_date=startDate, end_date=endDate, labels=_labels(labels),
-                        trigger_execution_id=triggerExecutionId)
-    found, total = svc.queries.search(f, page, size, sort)
+    f = ExecutionFilter(q=q, namespace=namespace, flow_id=flowId, states=params.states(state),
+                        start_date=params.instant("startDate", startDate), end_date=params.instant("endDate", endDate),
+                        labels=_labels(labels), trigger_execution_id=triggerExecutionId)
+    found, total = svc.queries.search(f, page, size, params.sort(sort, SORTABLE))
     return {"results": [views.execution_json(e, svc.flow_of(e)) for e in found], "total": total}
 
 
