@@ -5,7 +5,6 @@ address without stalling anyone else, and nothing secret is printed."""
 from __future__ import annotations
 
 import concurrent.futures
-import threading
 from pathlib import Path
 
 import httpx

@@ -47,10 +47,11 @@ def test_a_dot_dot_field_name_on_a_real_flow_is_refused_naming_the_rule(server: 
 
 
 def test_a_dotted_namespace_in_a_raw_path_is_refused_with_credentials_too(guarded: Server) -> None:
+    flow_id = f"pwn{uuid.uuid4().hex}"
     conn = http.client.HTTPConnection("127.0.0.1", guarded.port, timeout=10)
     try:
         body = b"--b\r\nContent-Disposition: form-data; name=\"data\"; filename=\"x\"\r\n\r\npayload\r\n--b--\r\n"
-        conn.request("POST", "/api/v1/executions/..../x", body=body,  # as curl --path-as-is sends it
+        conn.request("POST", f"/api/v1/executions/..../{flow_id}", body=body,  # as curl --path-as-is sends it
                      headers={"Content-Type": "multipart/form-data; boundary=b",
                               "Authorization": "Basic " + _basic(USER, PASSWORD)})
         answer = conn.getresponse()
@@ -60,7 +61,7 @@ def test_a_dotted_namespace_in_a_raw_path_is_refused_with_credentials_too(guarde
     assert answer.status == 400, text
     assert "namespace `....` is not valid" in text
     assert stored_files(guarded) == []
-    assert not Path("/x/executions").exists()  # where `....` used to land: the root of the disk
+    assert not Path("/", flow_id).exists()  # where `....` used to land: the root of the disk
 
 
 def test_every_identifier_in_a_url_is_checked_before_any_lookup(server: Server) -> None:

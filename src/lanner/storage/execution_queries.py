@@ -39,7 +39,7 @@ class ExecutionFilter:
 
 
 def _second(instant: dt.datetime) -> str:
-    return instant.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _at_or_after(column: Any, instant: dt.datetime) -> Any:
