@@ -113,3 +113,15 @@ def test_query_parameters_parse_or_say_what_is_allowed() -> None:
     assert params.sort("id:DESC", {"id"}) == "id:desc" and params.sort(None, {"id"}) is None
     with pytest.raises(ApiProblem, match="not a field"):
         params.sort("data", {"id", "state"})
+
+
+@pytest.mark.parametrize(("field", "value", "says"), [
+    ("max_upload_bytes", 0, "LANNER_MAX_UPLOAD_BYTES=0 must be at least 1"),
+    ("auth_max_failures", -1, "LANNER_AUTH_MAX_FAILURES=-1 must be at least 1"),
+    ("allowed_origins", ("lanner.example",), "`lanner.example` is not an origin"),
+    ("allowed_origins", ("https://lanner.example/ui",), "is not an origin"),
+])
+def test_an_unusable_door_setting_is_refused_at_start_up(field: str, value: object, says: str) -> None:
+    settings = ServerSettings(**{field: value})  # type: ignore[arg-type]
+    with pytest.raises(LannerError, match=says):
+        settings.check()
