@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -92,6 +93,18 @@ def test_an_upload_refused_for_size_or_credentials_leaves_nothing(guarded: Serve
     big = guarded.client.post("/executions/company.sec/upload_big",
                               files={"data": ("x.bin", b"0" * 400 * 1024), "label": (None, "hi")})
     assert big.status_code == 413 and "LANNER_MAX_UPLOAD_BYTES" in big.json()["hint"]
+    boundary = "lanner-chunks"
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: the limit must hold on the bytes received
+        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"label\"\r\n\r\nhi\r\n"
+               f"--{boundary}\r\nContent-Disposition: form-data; name=\"data\"; filename=\"x.bin\"\r\n\r\n").encode()
+        for _ in range(40):
+            yield b"0" * 10_240
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    streamed = guarded.client.post("/executions/company.sec/upload_big", content=chunked(),
+                                   headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert streamed.status_code == 413 and "262144 bytes" in streamed.json()["message"]
     anonymous = httpx.post(guarded.url + "/api/v1/executions/company.sec/upload_big",
                            files={"data": ("x.bin", b"0" * 1024), "label": (None, "hi")})
     assert anonymous.status_code == 401
