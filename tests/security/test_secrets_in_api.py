@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -60,16 +59,16 @@ def test_secret_values_are_masked_in_every_answer_but_real_inside_the_run(with_s
     assert "token=****** pin=******" in answers[3]
 
 
-def test_a_webhook_returning_outputs_masks_them_too(with_secret: Server, tmp_path: Path) -> None:
+def test_a_webhook_returning_outputs_masks_them_too(with_secret: Server) -> None:
     srv = with_secret
-    srv.deploy(f"""id: hook_out
+    srv.deploy("""id: hook_out
 namespace: company.secrets
 tasks:
-  - {{id: ret, type: io.kestra.plugin.core.debug.Return, format: "{{{{ secret('API_TOKEN') }}}}"}}
+  - {id: ret, type: io.kestra.plugin.core.debug.Return, format: "{{ secret('API_TOKEN') }}"}
 outputs:
-  - {{id: o, type: STRING, value: "{{{{ outputs.ret.value }}}}"}}
+  - {id: o, type: STRING, value: "{{ outputs.ret.value }}"}
 triggers:
-  - {{id: w, type: io.kestra.plugin.core.trigger.Webhook, key: k, wait: true, returnOutputs: true}}
+  - {id: w, type: io.kestra.plugin.core.trigger.Webhook, key: k, wait: true, returnOutputs: true}
 """)
     r = httpx.post(srv.url + "/api/v1/executions/webhook/company.secrets/hook_out/k", timeout=30)
     assert r.status_code == 200 and r.json() == {"o": "******"}, r.text
