@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
+from lanner.model.ids import MAX_LENGTH, PATTERNS
 from lanner.model.retry import Retry
 from lanner.plugins.api import Task
 
@@ -24,7 +25,7 @@ INPUT_TYPES: tuple[str, ...] = InputType.__args__  # type: ignore[attr-defined]
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    id: str = Field(pattern=r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*$")
+    id: str = Field(pattern=PATTERNS["input id"])
     type: InputType
     description: str | None = None
     displayName: str | None = None
@@ -48,7 +49,7 @@ class Input(BaseModel):
 class FlowOutput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*$")
+    id: str = Field(pattern=PATTERNS["output id"])
     type: InputType = "STRING"
     value: Any
     description: str | None = None
@@ -76,7 +77,7 @@ class Trigger(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
+    id: str = Field(pattern=PATTERNS["trigger id"])
     type: str
     description: str | None = None
     disabled: bool = False
@@ -94,8 +95,8 @@ class TaskPlace:
 class Flow(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    id: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$", max_length=100)
-    namespace: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=150)
+    id: str = Field(pattern=PATTERNS["flow id"], max_length=MAX_LENGTH["flow id"])
+    namespace: str = Field(pattern=PATTERNS["namespace"], max_length=MAX_LENGTH["namespace"])
     revision: int | None = Field(default=None, ge=1)
     description: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)

@@ -10,7 +10,7 @@ import base64
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lanner.errors import ValidationError, ValidationErrors
@@ -162,6 +162,28 @@ def coerce(inp: Input | FlowOutput, raw: Any, type_name: str | None = None) -> A
     if t == "FILE":
         return str(raw)
     raise ValueError(f"unsupported input type {t}")
+
+
+MASK = "******"
+
+
+def mask(value: Any, secrets: Iterable[str]) -> Any:
+    """`value` with every occurrence of a secret replaced by `******`, in strings, recursively
+    through dicts and lists. The one masking function: logs (worker, runtimes), the API and the
+    CLI all call it."""
+    secrets = [s for s in secrets if s]
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for s in secrets:
+            if s in value:
+                value = value.replace(s, MASK)
+        return value
+    if isinstance(value, dict):
+        return {k: mask(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v, secrets) for v in value]
+    return value
 
 
 def secret_values(flow: Flow | None, exe: Any) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lanner.model.ids import PATTERNS
 from lanner.model.property import Bool, Duration
 from lanner.model.retry import Retry
 from lanner.model.state import StateType
@@ -88,7 +89,7 @@ class Task(BaseModel):
 
     kind: ClassVar[Literal["runnable", "flowable", "execution"]] = "runnable"
 
-    id: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$", max_length=100)
+    id: str = Field(pattern=PATTERNS["task id"], max_length=100)
     type: str
     description: str | None = None
     disabled: bool = False

@@ -19,6 +19,7 @@ from lanner.engine.executor import Effects, Executor, SubflowStart
 from lanner.errors import LannerError
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.flow import Flow
+from lanner.model.inputs import mask
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType
 from lanner.runtime.queues import events, jobs
@@ -158,9 +159,7 @@ class Outbox:
         fresh = {r.id for _, r in new}
         changed = [r for r in fx.runs.values() if r.id not in fresh]
         for entry in fx.logs:
-            for value in held.secrets:
-                if value in entry.message:
-                    entry.message = entry.message.replace(value, "******")
+            entry.message = mask(entry.message, held.secrets)
         execution_rows.add_logs(self.tx.conn, fx.logs)
         self.tx.announce(EXECUTIONS, exe.id)
         if fx.execution_changed:

@@ -21,7 +21,7 @@ from typing import Any
 
 from lanner.errors import LannerError
 from lanner.model import variables
-from lanner.model.inputs import secret_values
+from lanner.model.inputs import mask, secret_values
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType
 from lanner.plugins.api import RunnableTask
@@ -184,9 +184,7 @@ class ClusterWorker:
         self._flush.set()
 
     def _on_log(self, entry: LogEntry) -> None:
-        for value in self._secrets.get(entry.execution_id, ()):
-            if value in entry.message:
-                entry.message = entry.message.replace(value, "******")
+        entry.message = mask(entry.message, self._secrets.get(entry.execution_id, ()))
         with self._lock:
             self._logs.append(entry)
 

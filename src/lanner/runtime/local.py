@@ -29,7 +29,7 @@ from lanner.errors import LannerError
 from lanner.model import variables
 from lanner.model.execution import Execution, TaskRun, new_id
 from lanner.model.flow import Flow
-from lanner.model.inputs import secret_values
+from lanner.model.inputs import mask, secret_values
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType, now
 from lanner.plugins.api import RunnableTask
@@ -548,9 +548,7 @@ class LocalRuntime:
 
     def _mask(self, entry: LogEntry) -> None:
         """SECRET inputs never reach the log store or listeners (Kestra masks them too)."""
-        for value in self._secrets.get(entry.execution_id, ()):
-            if value in entry.message:
-                entry.message = entry.message.replace(value, "******")
+        entry.message = mask(entry.message, self._secrets.get(entry.execution_id, ()))
 
     def _on_log(self, entry: LogEntry) -> None:
         self._mask(entry)

@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from lanner.server import problems
-from lanner.server.middleware import BodyTooLarge, Guard, too_large
+from lanner.server.identifiers import check_path
+from lanner.server.middleware import BodyTooLarge, Guard
 from lanner.server.services import Services
 from lanner.server.settings import ServerSettings
 
@@ -44,15 +45,15 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
     app.state.services = svc
     problems.install(app)
 
-    async def ontoo_large(_request: Any, _exc: BodyTooLarge) -> JSONResponse:
-        problem = too_large(settings.max_body_bytes)
-        return JSONResponse(problem.body(), status_code=413, media_type=problems.MEDIA_TYPE)
+    async def ontoo_large(_request: Any, exc: BodyTooLarge) -> JSONResponse:
+        return JSONResponse(exc.problem.body(), status_code=413, media_type=problems.MEDIA_TYPE)
 
     app.add_exception_handler(BodyTooLarge, ontoo_large)
+    checked = [Depends(check_path)]
     for module in (flows, executions, logs, plugins, misc):
-        app.include_router(module.router, prefix=API)
+        app.include_router(module.router, prefix=API, dependencies=checked)
     for module in (flows, executions, logs, plugins, misc):
-        app.include_router(module.router, prefix=API + "/{tenant}", include_in_schema=False)
+        app.include_router(module.router, prefix=API + "/{tenant}", include_in_schema=False, dependencies=checked)
     app.include_router(misc.health)
 
     @app.get("/", include_in_schema=False)

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from lanner.errors import LannerError, ValidationErrors
+from lanner.model.ids import BadIdentifier
 
 log = logging.getLogger("lanner.server")
 MEDIA_TYPE = "application/problem+json"
@@ -85,7 +86,16 @@ def install(app: Any) -> None:
     async def on_validation(_request: Any, exc: RequestValidationError) -> JSONResponse:
         errors = [{"message": f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}", "path": ".".join(
             str(p) for p in e["loc"]), "hint": None, "line": None, "column": None} for e in exc.errors()]
-        return respond(ApiProblem(422, "invalid request: " + "; ".join(e["message"] for e in errors), errors=errors))
+        # A wrong query or path parameter is a malformed request (400); a body that parsed but does
+        # not fit the schema stays 422, as for flows and inputs.
+        status = 400 if all(e["loc"] and e["loc"][0] in ("query", "path") for e in exc.errors()) else 422
+        return respond(ApiProblem(status, "invalid request: " + "; ".join(e["message"] for e in errors),
+                                  errors=errors))
+
+    async def on_identifier(_request: Any, exc: BadIdentifier) -> JSONResponse:
+        from lanner.server.identifiers import bad_identifier
+
+        return respond(bad_identifier(exc))
 
     async def on_http(_request: Any, exc: StarletteHTTPException) -> JSONResponse:
         message = str(exc.detail) if exc.detail else http.HTTPStatus(exc.status_code).phrase
@@ -99,6 +109,7 @@ def install(app: Any) -> None:
 
     app.add_exception_handler(ApiProblem, on_problem)
     app.add_exception_handler(LannerError, on_lanner)
+    app.add_exception_handler(BadIdentifier, on_identifier)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_any)

@@ -1,4 +1,4 @@
-"""How the server is configured: address, basic auth, request bounds.
+"""How the server is configured: address, basic auth, request bounds, the names it answers to.
 
 Basic auth is mandatory as soon as the server listens beyond loopback: an orchestrator runs
 arbitrary commands, so an open port on a network is a remote shell. The password is kept only
@@ -22,6 +22,10 @@ from lanner.errors import LannerError
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 DEFAULT_MAX_YAML = 2 * 1024 * 1024
+DEFAULT_MAX_UPLOAD = 100 * 1024 * 1024
+DEFAULT_AUTH_FAILURES = 5
+DEFAULT_AUTH_LOCKOUT = 60
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
@@ -53,7 +57,12 @@ class BasicAuth:
         self._verified: set[bytes] = set()
         self._lock = threading.Lock()
 
+    def known(self, header: str) -> bool:
+        """Whether this exact header was verified before (cheap: no scrypt)."""
+        return hashlib.sha256(header.encode("utf-8", "replace")).digest() in self._verified
+
     def check(self, header: str | None) -> bool:
+        """Verify a header (scrypt: slow on purpose, so callers run it off the event loop)."""
         if not header or not header.lower().startswith("basic "):
             return False
         key = hashlib.sha256(header.encode("utf-8", "replace")).digest()
@@ -79,7 +88,12 @@ class ServerSettings:
     auth: BasicAuth | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY
     max_yaml_bytes: int = DEFAULT_MAX_YAML
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD
     threads: int = 16
+    allowed_hosts: tuple[str, ...] = ()  # beyond the loopback names and the bound address; "*" = any
+    allowed_origins: tuple[str, ...] = ()  # beyond the server's own origin, e.g. https://lanner.example
+    auth_max_failures: int = DEFAULT_AUTH_FAILURES
+    auth_lockout_seconds: int = DEFAULT_AUTH_LOCKOUT
 
     @property
     def loopback(self) -> bool:
@@ -87,16 +101,41 @@ class ServerSettings:
 
     @classmethod
     def from_command_line(cls, host: str, port: int, user: str | None, password: str | None,
-                          **extra: Any) -> "ServerSettings":
+                          **extra: Any) -> ServerSettings:
         """The settings a `lanner server …` command asked for (bounds from the environment), checked."""
         settings = cls(host=host, port=port, auth=auth_from(user, password),
                        max_body_bytes=int_env("LANNER_MAX_BODY_BYTES", DEFAULT_MAX_BODY),
-                       max_yaml_bytes=int_env("LANNER_MAX_YAML_BYTES", DEFAULT_MAX_YAML), **extra)
+                       max_yaml_bytes=int_env("LANNER_MAX_YAML_BYTES", DEFAULT_MAX_YAML),
+                       max_upload_bytes=int_env("LANNER_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD),
+                       allowed_hosts=list_env("LANNER_ALLOWED_HOSTS"),
+                       allowed_origins=tuple(o.rstrip("/") for o in list_env("LANNER_ALLOWED_ORIGINS")),
+                       auth_max_failures=int_env("LANNER_AUTH_MAX_FAILURES", DEFAULT_AUTH_FAILURES),
+                       auth_lockout_seconds=int_env("LANNER_AUTH_LOCKOUT_SECONDS", DEFAULT_AUTH_LOCKOUT), **extra)
         settings.check()
         return settings
 
+    def host_allowed(self, host: str) -> bool:
+        """Whether a request's `Host` (without port) names this server: loopback names, the bound
+        address, or a configured name. Anything else is DNS rebinding or a misdirected request."""
+        host = host.strip("[]").lower().rstrip(".")
+        if "*" in self.allowed_hosts or host in LOOPBACK_NAMES:
+            return True
+        if host == self.host.strip("[]").lower() and not _wildcard(self.host):
+            return True
+        return any(host == name or (name.startswith(".") and host.endswith(name)) for name in self.allowed_hosts)
+
     def check(self) -> None:
         """Refuse an unsafe configuration with a message that says what to do."""
+        for name, value in (("LANNER_MAX_BODY_BYTES", self.max_body_bytes), ("LANNER_MAX_YAML_BYTES",
+                            self.max_yaml_bytes), ("LANNER_MAX_UPLOAD_BYTES", self.max_upload_bytes),
+                            ("LANNER_AUTH_MAX_FAILURES", self.auth_max_failures),
+                            ("LANNER_AUTH_LOCKOUT_SECONDS", self.auth_lockout_seconds)):
+            if value < 1:
+                raise LannerError(f"{name}={value} must be at least 1", hint=f"unset {name} to use the default")
+        for origin in self.allowed_origins:
+            if "://" not in origin or origin.count("/") != 2:
+                raise LannerError(f"LANNER_ALLOWED_ORIGINS: `{origin}` is not an origin",
+                                  hint="give scheme://host[:port] without a path, e.g. https://lanner.example")
         if not self.loopback and self.auth is None:
             raise LannerError(
                 f"refusing to listen on {self.host} without authentication: anyone who can reach this port "
@@ -112,6 +151,15 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _wildcard(host: str) -> bool:
+    return host.strip("[]") in ("0.0.0.0", "::", "")
+
+
+def list_env(name: str) -> tuple[str, ...]:
+    """A comma-separated environment variable as lower-case items."""
+    return tuple(item.strip().lower() for item in os.environ.get(name, "").split(",") if item.strip())
 
 
 def auth_from(user: str | None = None, password: str | None = None) -> BasicAuth | None:

@@ -16,7 +16,6 @@ from typing import Any
 from starlette.responses import StreamingResponse
 
 from lanner.model.execution import Execution
-from lanner.model.inputs import secret_values
 from lanner.server import views
 from lanner.server.hub import ALL
 
@@ -78,7 +77,7 @@ async def follow_logs(svc: Any, execution_id: str, min_level: str | None,
         exe = await asyncio.to_thread(svc.queries.get, execution_id)
         while True:
             done = exe is None or finished(exe)
-            secrets = secret_values(await asyncio.to_thread(svc.flow_of, exe), exe) if exe else []
+            secrets = views.log_secrets(await asyncio.to_thread(svc.flow_of, exe), exe) if exe else views.log_secrets(None, None)
             rows = await asyncio.to_thread(svc.queries.logs, execution_id, min_level, after_seq=after)
             for row in rows:
                 after = row["seq"]

@@ -2,7 +2,9 @@
 
 A flow is answered from its YAML source (the text the user wrote, parsed), so every property
 of every task appears as written. An execution is `Execution.to_json()` with the values of its
-SECRET inputs replaced by `******` wherever they occur (inputs, task outputs, flow outputs).
+SECRET inputs replaced by `******` wherever they occur (inputs, task outputs, flow outputs), and
+the values `secret()` can read replaced in inputs, outputs and loop values. `mask` is the one
+masking function: the CLI prints executions through it too.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from typing import Any
 
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
-from lanner.model.inputs import secret_values
+from lanner.model.inputs import MASK, mask, secret_values
 
-MASK = "******"
+__all__ = ["MASK", "execution_json", "flow_json", "log_json", "log_line", "log_secrets", "mask"]
 
 
 def flow_json(stored: Any, flow: Flow | None = None, source: bool = True) -> dict[str, Any]:
@@ -49,23 +51,12 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def mask(value: Any, secrets: Iterable[str]) -> Any:
-    """`value` with every occurrence of a secret replaced, recursively."""
-    secrets = [s for s in secrets if s]
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for s in secrets:
-            value = value.replace(s, MASK)
-        return value
-    if isinstance(value, dict):
-        return {k: mask(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask(v, secrets) for v in value]
-    return value
-
-
 def execution_json(exe: Execution, flow: Flow | None) -> dict[str, Any]:
+    """The execution with its SECRET inputs masked everywhere, and every value `secret()` can read
+    in this process masked in what tasks and users put there (inputs, outputs, loop values, notes):
+    which secrets a task read is not recorded, and the worker masks them only in its logs."""
+    from lanner.worker.secrets import available_values
+
     data = exe.to_json()
     secrets = secret_values(flow, exe)
     if flow is not None:
@@ -74,7 +65,24 @@ def execution_json(exe: Execution, flow: Flow | None) -> dict[str, Any]:
                 data["inputs"][i.id] = MASK
     if secrets:
         data = mask(data, secrets)
+    readable = available_values()
+    if readable:
+        for key in ("inputs", "outputs", "variables", "trigger", "notes"):
+            if key in data:
+                data[key] = mask(data[key], readable)
+        for run in data["taskRunList"]:
+            for key in ("outputs", "value"):
+                run[key] = mask(run.get(key), readable)
     return data
+
+
+def log_secrets(flow: Flow | None, exe: Execution | None) -> tuple[str, ...]:
+    """What a log line shown by the API must not contain: the execution's SECRET inputs and every
+    value `secret()` can read here (a task that logs another task's output holding a secret
+    was not the one that read it, so the worker did not mask it)."""
+    from lanner.worker.secrets import available_values
+
+    return (*(secret_values(flow, exe) if exe is not None else ()), *available_values())
 
 
 def log_json(row: dict[str, Any], exe: Execution | None, secrets: Iterable[str] = ()) -> dict[str, Any]:

@@ -9,6 +9,7 @@ executor loop, and the API must never disturb that cache from its own threads.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -31,10 +32,29 @@ class ExecutionFilter:
     namespace: str | None = None
     flow_id: str | None = None
     states: Sequence[str] = ()
-    start_date: str | None = None  # ISO; executions started at or after
-    end_date: str | None = None  # ISO; executions started at or before
+    start_date: dt.datetime | None = None  # aware; executions started at or after this instant
+    end_date: dt.datetime | None = None  # aware; executions started at or before this instant
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
     trigger_execution_id: str | None = None
+
+
+def _second(instant: dt.datetime) -> str:
+    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _at_or_after(column: Any, instant: dt.datetime) -> Any:
+    """`column >= instant` for dates stored as `state.iso()` text (UTC, `Z`, with 0, 3 or 6
+    fraction digits), compared as instants: by second, then by the fraction digits without the
+    `Z` (decimal fractions compare as text once the trailing zeros of the bound are gone). The
+    plain `column >= second` first keeps the start_date index useful."""
+    second = _second(instant)
+    cond = column >= second
+    if not instant.microsecond:
+        return cond
+    fraction = "." + f"{instant.microsecond:06d}".rstrip("0")
+    head = sa.func.substr(column, 1, 19)
+    tail = sa.func.substr(column, 20, sa.func.length(column) - 20)
+    return sa.and_(cond, sa.or_(head > second, tail >= fraction))
 
 
 def _like_escape(text: str) -> str:
@@ -61,10 +81,11 @@ class ExecutionQueries:
             cond.append(t.c.flow_id == f.flow_id)
         if f.states:
             cond.append(t.c.state.in_([s.upper() for s in f.states]))
-        if f.start_date:
-            cond.append(t.c.start_date >= f.start_date)
-        if f.end_date:
-            cond.append(t.c.start_date <= f.end_date)
+        if f.start_date is not None:
+            cond.append(_at_or_after(t.c.start_date, f.start_date))
+        if f.end_date is not None:
+            cond.append(sa.and_(t.c.start_date <= _second(f.end_date) + "Z",
+                                sa.not_(_at_or_after(t.c.start_date, f.end_date + dt.timedelta(microseconds=1)))))
         for key, value in f.labels.items():
             text = json.dumps({"key": key, "value": value}, separators=(",", ":"))
             cond.append(t.c.data.like(f"%{_like_escape(text)}%", escape="\\"))
@@ -79,9 +100,9 @@ class ExecutionQueries:
         t = tables.executions
         cond = self._where(f)
         column, direction = t.c.start_date, "desc"
-        if sort:
+        if sort:  # checked by the caller (parse_sort)
             name, _, direction = sort.partition(":")
-            column = getattr(t.c, SORTABLE.get(name, "start_date"))
+            column = getattr(t.c, SORTABLE[name])
             direction = direction or "desc"
         order = column.asc() if direction.lower() == "asc" else column.desc()
         q = sa.select(t.c.id, t.c.data).where(*cond).order_by(order, t.c.id).limit(size).offset((page - 1) * size)

@@ -1,35 +1,109 @@
-"""Internal storage: files of executions under LANNER_HOME/storage, addressed as `kestra://` URIs."""
+"""Internal storage: files of executions under LANNER_HOME/storage, addressed as `kestra://` URIs.
+
+Every path into the storage is built by `inside()` alone: each part is checked as the identifier
+it is (namespace, flow id, execution id, task id, run id), the file name is reduced to safe
+characters, and the resolved result must lie under the storage root. Writers never join paths
+themselves, so a `../` in a form-field name or a URL cannot reach the rest of the disk.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from lanner.errors import LannerError
+from lanner.model import ids
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
+_CHUNK = 1024 * 1024
+
+
+def safe_name(name: str) -> str:
+    """A file name reduced to `[A-Za-z0-9._-]`, never empty, `.` or `..`."""
+    base = _SAFE.sub("_", Path(name.replace("\\", "/")).name)[:200]
+    return base if base.strip(".") else "file"
+
+
+def inside(root: Path, *parts: str) -> Path:
+    """`root/part/part…` resolved, refused unless it stays under `root` (symbolic links followed)."""
+    base = root.resolve()
+    target = base.joinpath(*parts).resolve()
+    if not target.is_relative_to(base):
+        raise LannerError(f"`{'/'.join(parts)}` points outside internal storage",
+                          hint="use the URI or the identifiers a task produced")
+    return target
 
 
 class LocalFiles:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    def target(self, namespace: str, flow_id: str, execution_id: str, task_id: str, run_id: str,
+               name: str) -> Path:
+        """Where a file of a task run (or of an execution's inputs: task `inputs`, run = input id) goes."""
+        ids.check("namespace", namespace)
+        ids.check("flow id", flow_id)
+        ids.check("execution id", execution_id)
+        ids.check("task id", task_id)
+        ids.check("input id" if task_id == "inputs" else "task run id", run_id)
+        folders = [p for p in namespace.split(".") if p]
+        return inside(self.root, *folders, flow_id, "executions", execution_id, "tasks", task_id, run_id,
+                      safe_name(name))
+
+    def uri(self, target: Path) -> str:
+        return "kestra:///" + target.relative_to(self.root.resolve()).as_posix()
+
     def put(self, namespace: str, flow_id: str, execution_id: str, task_id: str, run_id: str, name: str,
             data: bytes) -> str:
-        rel = Path(namespace.replace(".", "/")) / flow_id / "executions" / execution_id / "tasks" / task_id / run_id
-        target = self.root / rel / _SAFE.sub("_", Path(name).name)
+        target = self.target(namespace, flow_id, execution_id, task_id, run_id, name)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-        return "kestra:///" + target.relative_to(self.root).as_posix()
+        return self.uri(target)
+
+    def put_stream(self, namespace: str, flow_id: str, execution_id: str, task_id: str, run_id: str, name: str,
+                   source: BinaryIO) -> str:
+        """Copy an upload in chunks (never whole in memory) through a temporary file renamed at the
+        end, so a failed copy leaves nothing behind."""
+        target = self.target(namespace, flow_id, execution_id, task_id, run_id, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(source, out, _CHUNK)
+            os.replace(tmp, target)
+        except BaseException:  # any failure, cancellation included: the partial copy must not stay
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return self.uri(target)
+
+    def remove(self, uri: str) -> None:
+        """Delete a stored file and the folders it leaves empty (up to the storage root)."""
+        target = self.path(uri)
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+        base = self.root.resolve()
+        parent = target.parent
+        while parent != base and parent.is_relative_to(base):
+            try:
+                parent.rmdir()
+            except OSError:  # not empty (other files of the execution) or already gone: stop here
+                break
+            parent = parent.parent
 
     def path(self, uri: str) -> Path:
         if not uri.startswith("kestra://"):
             raise LannerError(f"`{uri}` is not an internal-storage URI", hint="use a kestra:///… URI from a task output")
         rel = uri[len("kestra://"):].lstrip("/")
-        target = (self.root / rel).resolve()
-        if not str(target).startswith(str(self.root.resolve())):
-            raise LannerError(f"`{uri}` points outside internal storage", hint="use a URI produced by a task")
-        return target
+        try:
+            return inside(self.root, rel)
+        except LannerError:
+            raise LannerError(f"`{uri}` points outside internal storage", hint="use a URI produced by a task") from None
 
     def get(self, uri: str) -> bytes:
         target = self.path(uri)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lanner.model.inputs import mask
 from lanner.model.results import LEVEL_RANK, LevelMethods, LogEntry
 
 if TYPE_CHECKING:
@@ -28,9 +29,7 @@ class TaskLogger(LevelMethods):
     def _log(self, level: str, message: str) -> None:
         if LEVEL_RANK[level] < self._min:
             return
-        for s in self._secrets:
-            if s:
-                message = message.replace(s, "******")
+        message = mask(message, self._secrets)
         e, r, t, a = self._ids
         self._sink(LogEntry(e, r, t, level, message, attempt=a))
 

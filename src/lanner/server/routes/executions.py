@@ -11,12 +11,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from lanner.model import ids
 from lanner.model.execution import new_id
-from lanner.server import sse, views
+from lanner.model.flow import Flow
+from lanner.server import params, sse, views
 from lanner.server.problems import ApiProblem, not_found
 from lanner.server.schemas import PagedResults
 from lanner.server.services import Services
-from lanner.storage.execution_queries import ExecutionFilter
+from lanner.storage.execution_queries import SORTABLE, ExecutionFilter
 
 router = APIRouter(tags=["Executions"])
 INPUTS_BODY = {"requestBody": {"content": {
@@ -33,25 +35,40 @@ def _labels(raw: list[str]) -> dict[str, str]:
     for item in raw:
         key, sep, value = item.partition(":")
         if not sep or not key:
-            raise ApiProblem(422, f"label `{item}` is not `key:value`", hint="pass labels as ?labels=team:data")
+            raise ApiProblem(400, f"label `{item}` is not `key:value`", hint="pass labels as ?labels=team:data")
         out[key] = value
     return out
 
 
-async def _inputs(request: Request, svc: Services, namespace: str, flow_id: str, execution_id: str) -> dict[str, Any]:
-    """Inputs from a multipart form (files go to internal storage) or a JSON object."""
+async def _inputs(request: Request, svc: Services, flow: Flow, execution_id: str,
+                  stored: list[str]) -> dict[str, Any]:
+    """Inputs from a multipart form (files go to internal storage) or a JSON object.
+
+    A file field must name one of the flow's FILE inputs; its content is copied in chunks from
+    the form's spooled temporary file. Each stored URI is appended to `stored`, so the caller can
+    remove them all when the request fails later."""
     ctype = request.headers.get("content-type", "")
     if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        file_inputs = [i.id for i in flow.inputs if i.type == "FILE"]
         form = await request.form(max_files=32, max_fields=1000)
-        out: dict[str, Any] = {}
-        for key, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                data = await value.read()
-                out[key] = await run_in_threadpool(svc.files.put, namespace, flow_id, execution_id, "inputs",
-                                                   key, value.filename or key, data)
-            else:
-                out[key] = value
-        return out
+        try:
+            out: dict[str, Any] = {}
+            for key, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    ids.check("input id", key)
+                    if key not in file_inputs:
+                        raise ApiProblem(422, f"file field `{key}` is not a FILE input of flow "
+                                              f"`{flow.namespace}.{flow.id}`",
+                                         hint="its FILE inputs are: " + (", ".join(file_inputs) or "none"))
+                    uri = await run_in_threadpool(svc.files.put_stream, flow.namespace, flow.id, execution_id,
+                                                  "inputs", key, value.filename or key, value.file)
+                    stored.append(uri)
+                    out[key] = uri
+                else:
+                    out[key] = value
+            return out
+        finally:
+            await form.close()
     body = await request.body()
     if not body.strip():
         return {}
@@ -89,10 +106,10 @@ def search(page: int = Query(1, ge=1), size: int = Query(25, ge=1, le=1000), sor
            state: list[str] = Query(default_factory=list), startDate: str | None = None,
            endDate: str | None = None, labels: list[str] = Query(default_factory=list),
            triggerExecutionId: str | None = None, svc: Services = Depends(services)) -> dict[str, Any]:
-    f = ExecutionFilter(q=q, namespace=namespace, flow_id=flowId, states=[s for v in state for s in v.split(",") if s],
-                        start_date=startDate, end_date=endDate, labels=_labels(labels),
-                        trigger_execution_id=triggerExecutionId)
-    found, total = svc.queries.search(f, page, size, sort)
+    f = ExecutionFilter(q=q, namespace=namespace, flow_id=flowId, states=params.states(state),
+                        start_date=params.instant("startDate", startDate), end_date=params.instant("endDate", endDate),
+                        labels=_labels(labels), trigger_execution_id=triggerExecutionId)
+    found, total = svc.queries.search(f, page, size, params.sort(sort, SORTABLE))
     return {"results": [views.execution_json(e, svc.flow_of(e)) for e in found], "total": total}
 
 
@@ -152,10 +169,17 @@ def delete(execution_id: str, svc: Services = Depends(services)) -> Response:
 async def create(namespace: str, flow_id: str, request: Request, wait: bool = False,
                  labels: list[str] = Query(default_factory=list), revision: int | None = Query(None, ge=1),
                  svc: Services = Depends(services)) -> dict[str, Any]:
+    flow = await run_in_threadpool(svc.flow, namespace, flow_id, revision)  # 404 before any byte is stored
     execution_id = new_id()
-    given = await _inputs(request, svc, namespace, flow_id, execution_id)
-    exe = await run_in_threadpool(svc.create_execution, namespace, flow_id, given, _labels(labels), revision,
-                                  execution_id)
+    stored: list[str] = []
+    try:
+        given = await _inputs(request, svc, flow, execution_id, stored)
+        exe = await run_in_threadpool(svc.create_execution, namespace, flow_id, given, _labels(labels), revision,
+                                      execution_id)
+    except BaseException:  # any failure (bad input, too large, disconnect): the uploads must not stay
+        for uri in stored:
+            await run_in_threadpool(svc.files.remove, uri)
+        raise
     if wait:
         await _wait_end(svc, exe.id, request)
         return await _answer(svc, exe.id)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from lanner.errors import LannerError
-from lanner.server import views
+from lanner.server import params, views
 from lanner.server.problems import ApiProblem, error_items, not_found
 from lanner.server.schemas import PagedResults, ValidateResult
 from lanner.server.services import Services
@@ -92,11 +92,12 @@ def search_flows(page: int = Query(1, ge=1), size: int = Query(25, ge=1, le=1000
     if q:
         needle = q.lower()
         flows = [f for f in flows if needle in f.id.lower() or needle in f.namespace.lower()]
-    if sort:
-        field, _, direction = sort.partition(":")
-        key = {"id": lambda f: f.id, "namespace": lambda f: f.namespace, "updated": lambda f: f.updated,
-               "revision": lambda f: f.revision}.get(field, lambda f: (f.namespace, f.id))
-        flows.sort(key=key, reverse=direction.lower() == "desc")
+    keys = {"id": lambda f: f.id, "namespace": lambda f: f.namespace, "updated": lambda f: f.updated,
+            "revision": lambda f: f.revision}
+    checked = params.sort(sort, keys)
+    if checked:
+        field, _, direction = checked.partition(":")
+        flows.sort(key=keys[field], reverse=direction == "desc")
     total = len(flows)
     chosen = flows[(page - 1) * size: page * size]
     return {"results": [views.flow_json(f, source=False) for f in chosen], "total": total}

@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from lanner.model.inputs import secret_values
 from lanner.model.results import LEVEL_RANK
 from lanner.server import sse, views
 from lanner.server.problems import ApiProblem
@@ -32,7 +31,7 @@ def _level(value: str | None) -> str | None:
 def logs(execution_id: str, minLevel: str | None = None, taskRunId: str | None = None, taskId: str | None = None,
          attempt: int | None = Query(None, ge=1), svc: Services = Depends(services)) -> list[dict[str, Any]]:
     exe = svc.execution(execution_id)
-    secrets = secret_values(svc.flow_of(exe), exe)
+    secrets = views.log_secrets(svc.flow_of(exe), exe)
     rows = svc.queries.logs(execution_id, _level(minLevel), task_id=taskId, task_run_id=taskRunId, attempt=attempt)
     return [views.log_json(r, exe, secrets) for r in rows]
 
@@ -51,7 +50,7 @@ async def follow(execution_id: str, request: Request, minLevel: str | None = Non
 def download(execution_id: str, minLevel: str | None = None, taskRunId: str | None = None,
              taskId: str | None = None, svc: Services = Depends(services)) -> PlainTextResponse:
     exe = svc.execution(execution_id)
-    secrets = secret_values(svc.flow_of(exe), exe)
+    secrets = views.log_secrets(svc.flow_of(exe), exe)
     rows = svc.queries.logs(execution_id, _level(minLevel), task_id=taskId, task_run_id=taskRunId)
     text = "".join(views.log_line(r, secrets) for r in rows)
     return PlainTextResponse(text, headers={"Content-Disposition": f'attachment; filename="{execution_id}.log"'})

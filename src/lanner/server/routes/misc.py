@@ -53,5 +53,5 @@ health = APIRouter()
 
 
 @health.get("/ping", tags=["Misc"], response_class=PlainTextResponse, summary="Health check")
-def ping() -> str:
+async def ping() -> str:  # on the event loop, so it answers even when every route thread is busy
     return "pong"
