@@ -29,11 +29,16 @@ sys.path.insert(0, str(ROOT))
 
 from tests.integration.crash.harness import Home, Tally, crash_once  # noqa: E402
 
+LABELS = {
+    "finished_rerun": "re-run after its command wrote its last line (crash in the exit window)",
+    "cut_off_rerun": "cut off mid-run and run again once (allowed)",
+    "two_owners": "driven by two processes at once",
+}
 ROWS = ("executions", "crash_points", "lost", "stuck", "two_owners", "finally_0", "finally_1", "finally_2",
         "main_twice", "overlapping", "finished_rerun", "cut_off_rerun")
 
 
-def embedded(points: int, seed: int, lanes: int = 4) -> dict[str, int]:
+def embedded(points: int, seed: int, lanes: int = 4, aim: str = "anywhere") -> dict[str, int]:
     """Until `points` crash points: `lanes` homes side by side, each crashing executions in turn."""
     total = Tally()
     lock = threading.Lock()
@@ -48,7 +53,7 @@ def embedded(points: int, seed: int, lanes: int = 4) -> dict[str, int]:
                 if total.crash_points + mine.crash_points >= points:
                     break
             before = mine.crash_points
-            crash_once(home, log, rng, mine, work=0.15, cleanup=0.15, extra_crashes=2)
+            crash_once(home, log, rng, mine, work=0.15, cleanup=0.15, extra_crashes=2, mode=aim)
             with lock:
                 total.crash_points += mine.crash_points - before
                 mine.crash_points = before  # counted once, in the total
@@ -71,7 +76,7 @@ def show(mode: str, figures: dict, seconds: float) -> None:
     print(f"\n{mode} ({seconds:.0f} s)")
     for name in ROWS:
         if name in figures:
-            print(f"  {name:<16} {figures[name]}")
+            print(f"  {name:<16} {figures[name]:>5}  {LABELS.get(name, '')}".rstrip())
     if "states" in figures:
         print(f"  {'final states':<16} {figures['states']}")
 
@@ -82,11 +87,13 @@ def main() -> None:
     parser.add_argument("--mode", choices=("embedded", "cluster", "all"), default="all")
     parser.add_argument("--points", type=int, default=None, help="crash points per mode (default 200, 400 without --quick)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--aim", choices=("anywhere", "mid_task"), default="anywhere",
+                        help="embedded crash points: uniformly over each execution's life, or inside tasks only")
     args = parser.parse_args()
     points = args.points or (200 if args.quick else 400)
     if args.mode in ("embedded", "all"):
         t0 = time.monotonic()
-        show("embedded (lanner run + lanner execution continue, SIGKILL)", embedded(points, args.seed),
+        show("embedded (lanner run + lanner execution continue, SIGKILL)", embedded(points, args.seed, aim=args.aim),
              time.monotonic() - t0)
     if args.mode in ("cluster", "all"):
         try:

@@ -206,17 +206,47 @@ def settle(log: Path, execution_id: str, timeout: float) -> None:
 TERMINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED"}
 
 
-def continue_to_end(home: Home, execution_id: str, rng: random.Random | None = None, crashes: int = 0,
-                    tally: Tally | None = None, window: float = 1.0) -> str:
+class Aim:
+    """Where crash points fall.
+
+    `anywhere`: uniformly over the life of the execution — between tasks, in a task, in the few
+    milliseconds between a task's last side effect and its result being stored (the window
+    docs/semantics.md describes; bench/chaos.py counts its hits). `mid_task`: inside a task's
+    work, after its `start` and well before its `end` — points whose outcome is fully promised
+    (the attempt is cut off and runs again once), so tests can demand exact counts.
+    """
+
+    def __init__(self, rng: random.Random, log: Path, mode: str, work: float, cleanup: float) -> None:
+        self.rng, self.log, self.mode = rng, log, mode
+        self.seconds = {"work": work, "cleanup": cleanup}
+
+    def wait(self, proc: subprocess.Popen[str], execution_id: str | None) -> None:
+        """Sleep until this crash point (or until the process ends by itself)."""
+        if self.mode == "anywhere" or execution_id is None:
+            time.sleep(self.rng.uniform(0, 0.2 + sum(self.seconds.values())))
+            return
+        task = self.rng.choice(sorted(self.seconds))
+        seen = sum(1 for x in read_lines(self.log) if x.execution == execution_id and x.task == task and x.what == "start")
+        try:
+            wait_for(lambda: proc.poll() is not None or sum(
+                1 for x in read_lines(self.log) if x.execution == execution_id and x.task == task
+                and x.what == "start") > seen, 30, f"`{task}` to start")
+        except AssertionError:
+            return
+        time.sleep(self.rng.uniform(0, 0.6 * self.seconds[task]))
+
+
+def continue_to_end(home: Home, execution_id: str, aim: Aim | None = None, crashes: int = 0,
+                    tally: Tally | None = None) -> str:
     """`lanner execution continue` until the execution ends; with `crashes`, SIGKILL some continuations too."""
     for _ in range(20):
         state = home.state(execution_id)
         if state in TERMINAL:
             return state
         proc = home.popen("execution", "continue", execution_id)
-        if crashes > 0 and rng is not None:
+        if crashes > 0 and aim is not None:
             crashes -= 1
-            time.sleep(rng.uniform(0, window))
+            aim.wait(proc, execution_id)
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGKILL)
                 if tally is not None:
@@ -228,18 +258,19 @@ def continue_to_end(home: Home, execution_id: str, rng: random.Random | None = N
 
 
 def crash_once(home: Home, log: Path, rng: random.Random, tally: Tally, work: float = 0.3,
-               cleanup: float = 0.3, window: float | None = None, extra_crashes: int = 1) -> str:
-    """One execution: start `lanner run`, SIGKILL it at a random moment, continue it (maybe crashing
+               cleanup: float = 0.3, extra_crashes: int = 1, mode: str = "anywhere") -> str:
+    """One execution: start `lanner run`, SIGKILL it at a crash point, continue it (maybe crashing
     again) to its end; fold its side effects into the tally. Returns the execution id."""
     flow_file = home.root / "crash.yaml"
     if not flow_file.exists():
         flow_file.write_text(flow(log, work, cleanup))
+    aim = Aim(rng, log, mode, work, cleanup)
     before = home.execution_ids()
     proc = home.popen("run", str(flow_file), "-q")
-    window = window if window is not None else 0.2 + work + cleanup
     # Crash points are drawn over the life of the execution, not over the interpreter's start-up.
-    new = wait_for(lambda: (home.execution_ids() - before) or proc.poll() is not None, 60, "the execution")
-    time.sleep(rng.uniform(0, window))
+    wait_for(lambda: (home.execution_ids() - before) or proc.poll() is not None, 60, "the execution")
+    created = home.execution_ids() - before
+    aim.wait(proc, next(iter(created)) if created else None)
     killed = proc.poll() is None
     if killed:
         os.kill(proc.pid, signal.SIGKILL)
@@ -252,7 +283,7 @@ def crash_once(home: Home, log: Path, rng: random.Random, tally: Tally, work: fl
         return ""  # it ended before creating an execution (nothing ran, nothing to continue)
     execution_id = new.pop()
     tally.executions += 1
-    state = continue_to_end(home, execution_id, rng, rng.randint(0, extra_crashes), tally, window=work + cleanup)
+    state = continue_to_end(home, execution_id, aim, rng.randint(0, extra_crashes), tally)
     if state not in TERMINAL:
         tally.stuck += 1
     tally.add_state(state)

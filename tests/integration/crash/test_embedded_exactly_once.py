@@ -136,12 +136,12 @@ def test_sigterm_cancels_a_task_that_outlasts_the_grace_period_and_still_cleans_
     assert ends == ["cleanup"]
 
 
-def test_random_sigkills_never_run_cleanup_twice(tmp_path: Path) -> None:
+def test_sigkills_at_random_moments_inside_tasks_never_run_cleanup_twice(tmp_path: Path) -> None:
     home, log = Home(tmp_path / "home"), tmp_path / "effects.log"
     rng = random.Random(int(os.environ.get("LANNER_CHAOS_SEED", "7")))
     tally = Tally()
     for _ in range(8):
-        crash_once(home, log, rng, tally, work=0.2, cleanup=0.2)
+        crash_once(home, log, rng, tally, work=0.3, cleanup=0.3, mode="mid_task")
     assert tally.crash_points >= 8
     assert (tally.lost, tally.stuck, tally.finally_0, tally.finally_2, tally.overlapping,
             tally.finished_rerun) == (0, 0, 0, 0, 0, 0), tally.as_dict()
