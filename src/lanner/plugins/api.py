@@ -117,6 +117,11 @@ class Task(BaseModel):
 
 class RunnableTask(Task):
     kind: ClassVar[Literal["runnable", "flowable", "execution"]] = "runnable"
+    # Does an attempt act on the world outside Lanner (a process, a container, a request)? Then its
+    # result is stored the moment it is known, so that a crash never runs a finished attempt again.
+    # Tasks that only compute inside Lanner (Log, Return, …) say False: running one again after a
+    # crash changes nothing outside, and they skip that write.
+    acts_outside: ClassVar[bool] = True
 
     def run(self, ctx: RunContext) -> Output | Mapping[str, Any] | None:
         raise NotImplementedError

@@ -61,6 +61,7 @@ class LocalRuntime:
         self.me = Owner.this_process(what)
         self.owners.register(self.me)
         self._epochs: dict[str, int] = {}  # execution → the owner epoch our writes are fenced with
+        self._acting_outside: set[str] = set()  # task runs whose result is stored as soon as it is known
         self._closed = threading.Event()
         self._stop_event: tuple[float, float] | None = None  # (graceful stop requested at, grace seconds)
         self._urgent: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()  # kills, stops: ahead of any backlog
@@ -209,11 +210,14 @@ class LocalRuntime:
                 continue
 
     def _on_result(self, result: WorkerResult) -> None:
-        """From a worker thread: keep the result durably first, then let the loop apply it."""
-        try:
-            self.repo.save_result(result)
-        except Exception:  # noqa: BLE001 - the loop still applies it; only a crash right now would re-run it
-            pass
+        """From a worker thread: keep the result durably first (for tasks that act outside Lanner),
+        then let the loop apply it."""
+        if result.task_run_id in self._acting_outside:
+            self._acting_outside.discard(result.task_run_id)
+            try:
+                self.repo.save_result(result)
+            except Exception:  # noqa: BLE001 - the loop still applies it; only a crash right now would re-run it
+                pass
         self.events.put(("result", result))
 
     # -- the loop ----------------------------------------------------------------------------
@@ -487,6 +491,8 @@ class LocalRuntime:
             self.events.put(("result", WorkerResult(exe.id, run.id, len(run.attempts), StateType.FAILED,
                                                     message=message)))
             return
+        if task.acts_outside:
+            self._acting_outside.add(run.id)
         task_vars = variables.build(flow, exe, run, task)
         if shared is not None:
             task_vars["workingDir"] = str(shared)

@@ -140,7 +140,7 @@ def test_sigkills_at_random_moments_inside_tasks_never_run_cleanup_twice(tmp_pat
     home, log = Home(tmp_path / "home"), tmp_path / "effects.log"
     rng = random.Random(int(os.environ.get("LANNER_CHAOS_SEED", "7")))
     tally = Tally()
-    for _ in range(8):
+    while tally.crash_points < 8 and tally.executions < 16:  # a process may end before its crash point
         crash_once(home, log, rng, tally, work=0.3, cleanup=0.3, mode="mid_task")
     assert tally.crash_points >= 8
     assert (tally.lost, tally.stuck, tally.finally_0, tally.finally_2, tally.overlapping,

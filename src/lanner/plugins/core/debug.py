@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from lanner.plugins.api import LogLevel, Output, RunContext, RunnableTask
 
 
 class Return(RunnableTask):
+    acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
+
     format: str | None = None
 
     def run(self, ctx: RunContext) -> Output:
@@ -15,6 +17,8 @@ class Return(RunnableTask):
 
 
 class OutputValues(RunnableTask):
+    acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
+
     values: dict[str, Any]
 
     def run(self, ctx: RunContext) -> Output:
@@ -23,6 +27,8 @@ class OutputValues(RunnableTask):
 
 class Echo(RunnableTask):
     """Kestra's deprecated way to log a rendered `format` (use `…log.Log`)."""
+
+    acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
 
     format: str
     level: LogLevel = "INFO"

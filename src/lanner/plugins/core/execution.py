@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from lanner.plugins.api import (
     ExecutionTask,
@@ -15,6 +15,8 @@ from lanner.plugins.api import (
 
 class Fail(RunnableTask):
     """Fail the task, always or when `condition` is true."""
+
+    acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
 
     condition: str | bool | None = None
     errorMessage: str = "Task failure"
@@ -31,6 +33,8 @@ class Fail(RunnableTask):
 
 class Assert(RunnableTask):
     """Check conditions; fail listing the ones that did not hold."""
+
+    acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
 
     conditions: list[str | bool]
     errorMessage: str | None = None

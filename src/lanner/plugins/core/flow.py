@@ -25,6 +25,8 @@ from lanner.plugins.api import (
 
 
 class Sleep(RunnableTask):
+    acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
+
     duration: Duration
 
     def run(self, ctx: RunContext) -> None:

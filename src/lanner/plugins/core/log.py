@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from lanner.plugins.api import LogLevel, Output, RunContext, RunnableTask
 
 
 class Log(RunnableTask):
     """Log one message, or each message of a list, at a level. Never changes the task's state."""
+
+    acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
 
     message: str | list[Any]
     level: LogLevel = "INFO"
@@ -29,6 +31,8 @@ class Log(RunnableTask):
 
 class Fetch(RunnableTask):
     """Collect the logs of this execution (or of given tasks) into a file of internal storage."""
+
+    acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
 
     executionId: str | None = None
     tasksId: list[str] | None = None
