@@ -29,7 +29,8 @@ class Server:
     def __init__(self, home: Path, env: dict[str, str] | None = None, port: int | None = None) -> None:
         self.home = home
         self.port = port or free_port()
-        self.env = {**os.environ, "LANNER_HOME": str(home), **(env or {})}
+        # A short graceful-stop grace keeps `stop()` quick; tests of the stop itself set their own.
+        self.env = {**os.environ, "LANNER_HOME": str(home), "LANNER_STOP_GRACE": "2", **(env or {})}
         self.env.pop("LANNER_DATABASE_URL", None)
         self.proc: subprocess.Popen[str] | None = None
         self.url = f"http://127.0.0.1:{self.port}"

@@ -1,0 +1,59 @@
+"""`lanner server local` and ownership: SIGTERM is a graceful stop, and at start-up it continues
+only executions whose process is gone. Counted from the tasks' side effects."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from tests.integration.crash.harness import Home, Tally, flow, judge, read_lines, settle, wait_for_line
+from tests.integration.server.harness import Server
+
+
+def test_sigterm_lets_the_running_task_finish_runs_finally_and_leaves_no_process(tmp_path: Path) -> None:
+    log = tmp_path / "effects.log"
+    srv = Server(tmp_path / "home", env={"LANNER_STOP_GRACE": "20"}).start()
+    try:
+        srv.deploy(flow(log, work=1.5, cleanup=0.2))
+        exe = srv.run("lanner.crash", "crash", wait=False)
+        wait_for_line(log, "work", "start")
+        assert srv.proc is not None
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(timeout=60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once stopped
+    finally:
+        srv.stop()
+    ends = [x.task for x in read_lines(log) if x.execution == exe["id"] and x.what == "end"]
+    assert ends == ["work", "cleanup"]
+    assert Home(tmp_path / "home").state(exe["id"]) == "KILLED"
+    assert not any(_alive(x.pid) for x in read_lines(log))
+
+
+def test_a_server_continues_at_start_up_an_execution_whose_run_was_sigkilled(tmp_path: Path) -> None:
+    home, log = Home(tmp_path / "home"), tmp_path / "effects.log"
+    flow_file = tmp_path / "f.yaml"
+    flow_file.write_text(flow(log, work=0.2, cleanup=1.0))
+    proc = home.popen("run", str(flow_file), "-q")
+    wait_for_line(log, "cleanup", "start")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    eid = next(iter(home.execution_ids()))
+    srv = Server(tmp_path / "home").start()
+    try:
+        assert eid in srv.client.get("/configs").json()["resumedExecutions"]
+        assert srv.wait_state(eid, timeout=30)["state"]["current"] == "SUCCESS"
+    finally:
+        srv.stop()
+    settle(log, eid, timeout=10)
+    tally = Tally()
+    judge(read_lines(log), tally, eid)
+    assert (tally.finally_1, tally.overlapping, tally.finished_rerun, tally.cut_off_rerun) == (1, 0, 0, 1), tally
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
