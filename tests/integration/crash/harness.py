@@ -140,11 +140,14 @@ def _alive_at(pid: int) -> bool:
 class Home:
     """One LANNER_HOME with the `lanner` CLI run against it as real processes."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, database_url: str | None = None) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.env = {**os.environ, "LANNER_HOME": str(root), "LANNER_STOP_GRACE": os.environ.get("LANNER_STOP_GRACE", "30")}
         self.env.pop("LANNER_DATABASE_URL", None)
+        self.database_url = database_url
+        if database_url:
+            self.env["LANNER_DATABASE_URL"] = database_url  # the same store, on PostgreSQL
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen([sys.executable, "-m", "lanner", *args], env=self.env, text=True,
@@ -156,6 +159,14 @@ class Home:
 
     def _query(self, sql: str, *args: Any) -> list[Any]:
         """Read the store directly (only to steer the harness: the tally never comes from it)."""
+        if self.database_url:
+            import psycopg
+
+            with psycopg.connect(self.database_url) as pg:
+                try:
+                    return pg.execute(sql.replace("?", "%s"), args).fetchall()
+                except psycopg.errors.UndefinedTable:
+                    return []
         import sqlite3
 
         db = self.root / "lanner.db"

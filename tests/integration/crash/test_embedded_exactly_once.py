@@ -31,8 +31,8 @@ def start_run(home: Home, log: Path, work: float, cleanup: float) -> tuple[subpr
     return proc, next(iter(new))
 
 
-def test_sigkill_during_a_finally_task_then_continue_runs_cleanup_once(tmp_path: Path) -> None:
-    home, log = Home(tmp_path / "home"), tmp_path / "effects.log"
+def test_sigkill_during_a_finally_task_then_continue_runs_cleanup_once(tmp_path: Path, store_url: str | None) -> None:
+    home, log = Home(tmp_path / "home", store_url), tmp_path / "effects.log"
     proc, eid = start_run(home, log, work=0.1, cleanup=1.0)
     wait_for_line(log, "cleanup", "start")
     os.killpg(proc.pid, signal.SIGKILL)
@@ -55,8 +55,8 @@ def test_a_continued_execution_ends_success_when_its_tasks_succeed(tmp_path: Pat
     assert continue_to_end(home, eid) == "SUCCESS"
 
 
-def test_a_server_started_beside_a_live_run_does_not_take_its_execution(tmp_path: Path) -> None:
-    home, log = Home(tmp_path / "home"), tmp_path / "effects.log"
+def test_a_server_started_beside_a_live_run_does_not_take_its_execution(tmp_path: Path, store_url: str | None) -> None:
+    home, log = Home(tmp_path / "home", store_url), tmp_path / "effects.log"
     proc, eid = start_run(home, log, work=2.0, cleanup=0.2)
     wait_for_line(log, "work", "start")
     with socket.socket() as s:
@@ -74,8 +74,8 @@ def test_a_server_started_beside_a_live_run_does_not_take_its_execution(tmp_path
                                                        ("work", "end"), ("work", "start")]
 
 
-def test_kill_waits_for_a_stopped_owner_instead_of_taking_over(tmp_path: Path) -> None:
-    home, log = Home(tmp_path / "home"), tmp_path / "effects.log"
+def test_kill_waits_for_a_stopped_owner_instead_of_taking_over(tmp_path: Path, store_url: str | None) -> None:
+    home, log = Home(tmp_path / "home", store_url), tmp_path / "effects.log"
     proc, eid = start_run(home, log, work=3.0, cleanup=0.2)
     wait_for_line(log, "work", "start")
     os.killpg(proc.pid, signal.SIGSTOP)  # Ctrl-Z: the owner is alive but does nothing
