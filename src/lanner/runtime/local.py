@@ -64,6 +64,9 @@ class LocalRuntime:
         self._serving = False
         self._queued: dict[tuple[str, str], list[str]] = {}  # flow → executions waiting for a slot
         self._secrets: dict[str, tuple[str, ...]] = {}  # SECRET input values per live execution, masked in logs
+        from lanner.runtime.settings import max_task_runs
+
+        self.max_task_runs = max_task_runs()  # a runaway guard, passed to every executor
         self.worker = Worker(
             report=lambda r: self.events.put(("result", r)),
             log_sink=self._on_log,
@@ -157,7 +160,7 @@ class LocalRuntime:
 
     def _start(self, flow: Flow, exe: Execution, parent: tuple[str, str] | None = None) -> None:
         self._track_secrets(flow, exe)
-        live = _Live(flow, Executor(flow, exe), parent)
+        live = _Live(flow, Executor(flow, exe, self.max_task_runs), parent)
         self.live[exe.id] = live
         self._act({exe.id: live.executor.start()})
 
@@ -226,7 +229,7 @@ class LocalRuntime:
             if parent is None:
                 parent = exe.waiting_parent()
             self._track_secrets(flow, exe)
-            live = _Live(flow, Executor(flow, exe), parent)
+            live = _Live(flow, Executor(flow, exe, self.max_task_runs), parent)
             self.live[exe.id] = live
             if flow.concurrency is not None and exe.state.current in (StateType.CREATED, StateType.QUEUED) \
                     and self._running_of(flow) >= flow.concurrency.limit:
