@@ -200,6 +200,34 @@ finally:
         kill_group(group)
 
 
+def test_execution_kill_hard_leaves_no_process_group_behind(home: Home, tmp_path: Path) -> None:
+    marker = tmp_path / "M"
+    flow = write_flow(tmp_path, "stubborn", f"""id: stubborn
+namespace: procs
+tasks:
+  - id: work
+    type: io.kestra.plugin.scripts.shell.Commands
+    commands:
+      - trap '' TERM
+      - sh -c '(sleep 30; echo x >> {marker}) &'
+      - sleep 30
+""")
+    proc = home.run(flow)
+    (rec,) = wait_for("the task's process group to be recorded", lambda: home.records("process"))
+    group = rec["pgid"]
+    wait_for("the background grandchild to start", lambda: len(process_groups.members(group)) >= 3)
+    try:
+        kill = subprocess.run([sys.executable, "-m", "lanner", "execution", "kill", "--hard", rec["execution_id"]],
+                              cwd=ROOT, env=home.env, capture_output=True, text=True, timeout=60)
+        assert kill.returncode == 0, kill.stderr
+        _, err = proc.communicate(timeout=30)
+        assert group_gone(group), f"lanner exited ({proc.returncode}) leaving process group {group} running"
+        assert f"Hard stop: killed process group {group}" in err
+        assert not marker.exists()
+    finally:
+        kill_group(group)
+
+
 def test_docker_container_of_a_killed_run_is_removed_before_the_next_attempt(
         home: Home, tmp_path: Path, docker_engine: Any) -> None:  # noqa: F811 - the imported fixture
     import docker
