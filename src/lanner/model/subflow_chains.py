@@ -10,6 +10,7 @@ chain whose target is computed cannot be seen here; the runtime's Subflow depth 
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,11 +32,13 @@ class Call:
 
 def literal_calls(flow: Flow) -> list[Call]:
     """The Subflow tasks of `flow` (nested ones too) whose namespace and flowId are not templates."""
-    from lanner.plugins.core.execution import Subflow
-
+    module = sys.modules.get("lanner.plugins.core.execution")
+    if module is None:  # no task of the flow was built from it, so there is no Subflow: skip the import
+        return []
+    subflow = module.Subflow
     calls: list[Call] = []
     for task in flow.all_tasks():
-        if isinstance(task, Subflow) and not _computed(task.namespace) and not _computed(task.flowId):
+        if isinstance(task, subflow) and not _computed(task.namespace) and not _computed(task.flowId):
             calls.append(Call(task.id, f"{task.namespace}.{task.flowId}"))
     return calls
 
