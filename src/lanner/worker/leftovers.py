@@ -16,10 +16,10 @@ cache does), not of the machine (which takes the processes with it; the boot id 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import signal
-import socket
 import threading
 import weakref
 from pathlib import Path
@@ -53,6 +53,13 @@ class Record:
         if self.kind == "process":
             return f"attempt {self.attempt}'s process group {self.pgid}"
         return f"attempt {self.attempt}'s container {(self.container_id or '')[:12]}"
+
+
+@functools.cache
+def hostname() -> str:
+    import socket
+
+    return socket.gethostname()
 
 
 def records_root(files: Any) -> Path | None:
@@ -96,7 +103,7 @@ def terminate_leftovers(root: Path | None, execution_id: str, task_run_id: str) 
     folder = root / task_run_id
     if not folder.is_dir():
         return []
-    host, boot = socket.gethostname(), process_groups.boot_id()
+    host, boot = hostname(), process_groups.boot_id()
     said: list[str] = []
     for path in sorted(folder.glob("*.json")):
         try:
@@ -188,8 +195,6 @@ class Tracker:
 
     def __init__(self, root: Path | None) -> None:
         self.root = root
-        self.host = socket.gethostname()
-        self.boot_id = process_groups.boot_id()
         self._live: dict[int, tuple[Record, Path | None]] = {}
         self._lock = threading.Lock()
         self._next = 0
@@ -216,12 +221,12 @@ class Tracker:
             forget(entry[1])
 
     def process(self, execution_id: str, task_run_id: str, attempt: int, pid: int) -> Record:
-        return Record("process", self.host, self.boot_id, execution_id, task_run_id, attempt, pgid=pid, pid=pid,
-                      start_time=process_groups.start_time(pid))
+        return Record("process", hostname(), process_groups.boot_id(), execution_id, task_run_id, attempt,
+                      pgid=pid, pid=pid, start_time=process_groups.start_time(pid))
 
     def container(self, execution_id: str, task_run_id: str, attempt: int, container_id: str,
                   engine: str | None) -> Record:
-        return Record("container", self.host, self.boot_id, execution_id, task_run_id, attempt,
+        return Record("container", hostname(), process_groups.boot_id(), execution_id, task_run_id, attempt,
                       container_id=container_id, engine=engine)
 
     def terminate_all(self) -> list[str]:
