@@ -169,7 +169,10 @@ def _end_container(rec: Record) -> str | None:
             ended: list[str] = []
             for container in found.values():
                 running = container.status in ("running", "restarting", "paused", "created")
-                container.remove(force=True)
+                try:
+                    container.remove(force=True)
+                except docker.errors.NotFound:  # it went away meanwhile: nothing left to remove
+                    continue
                 if running:
                     ended.append(container.short_id)
         finally:
