@@ -52,7 +52,9 @@ class LocalRuntime:
         self.files = files
         self.catalog = catalog or FlowCatalog(repo)
         self.workdirs = WorkingDirectories(files.root.parent / "work", files)
-        self.events: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        # SimpleQueue, not Queue: `kill` is called from signal handlers, which run in the main thread
+        # possibly while it is inside `get` holding Queue's (non-reentrant) lock: a second Ctrl-C hung.
+        self.events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self.listener = listener
         self.live: dict[str, _Live] = {}
         self._delays: list[tuple[Any, int, str, str, str, Any]] = []  # (due, seq, kind, exe, run, state)
