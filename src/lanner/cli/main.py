@@ -184,10 +184,14 @@ def _finish_run(console: Any, exe: Any, quiet: bool, as_json: bool) -> None:
     code = EXIT_OK if state in ("SUCCESS", "WARNING") else EXIT_FAILED
     if exe.kill == "hard":
         # Worker threads may still be stuck in a task: do not wait for them, but end what they
-        # started (process groups, containers) before exiting, so that nothing finishes later.
-        from lanner.worker.leftovers import terminate_all
+        # started (process groups, containers) before exiting, so that nothing finishes later;
+        # and what a dead process left for this execution (a left-behind execution killed here).
+        from lanner.storage.db import lanner_home
+        from lanner.worker.leftovers import terminate_all, terminate_execution_leftovers
 
-        for sentence in terminate_all():
+        ended = terminate_all() + terminate_execution_leftovers(
+            lanner_home() / "run" / "attempts", exe.id, [r.id for r in exe.task_runs])
+        for sentence in ended:
             console.print(f"Hard stop: {sentence}", style="red", markup=False)
         if quiet:  # the summary (not printed) would have said which cleanup was skipped
             for note in exe.notes:

@@ -22,6 +22,7 @@ import os
 import signal
 import threading
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -128,6 +129,18 @@ def terminate_leftovers(root: Path | None, execution_id: str, task_run_id: str) 
             forget(path)
         if sentence:
             said.append(sentence)
+    return said
+
+
+def terminate_execution_leftovers(root: Path | None, execution_id: str, task_run_ids: Iterable[str]) -> list[str]:
+    """`terminate_leftovers` for every task run of an execution that has records (one directory listing)."""
+    if root is None or not root.is_dir():
+        return []
+    recorded = {entry.name for entry in root.iterdir()}
+    said: list[str] = []
+    for task_run_id in task_run_ids:
+        if task_run_id in recorded:
+            said.extend(terminate_leftovers(root, execution_id, task_run_id))
     return said
 
 
