@@ -390,7 +390,7 @@ class Executor:
                         break
                     scope.active[gi] = 0
                     self._create(scope, group.tasks[0], "tasks", gi, group.value, group.iteration)
-                    if scope.failed or self._stopping:
+                    if self._halted(scope):
                         break
             halted = halted or self._halted(scope)  # the task run limit may have stopped it just now
             if scope.open_main == 0 and (halted or scope.main_done()):
