@@ -156,8 +156,10 @@ tasks:
         warnings = [r["message"] for r in repo.logs(exe.id, "WARN", "work")]
         assert f"Attempt 1's process group {group} was still running; terminated it before attempt 2" in warnings
         assert not marker.exists()
-        assert home.records("process") == []
+        assert [r for r in home.records("process") if r["attempt"] == 1] == []
     finally:
+        for left in home.records("process"):  # attempt 2's own background job keeps its record
+            kill_group(left["pgid"])
         kill_group(group)
 
 
@@ -295,6 +297,38 @@ tasks:
     finally:
         for c in docker_engine.containers.list(all=True, filters={"label": f"lanner.execution={rec['execution_id']}"}):
             c.remove(force=True)
+
+
+def test_a_retry_first_ends_what_the_failed_attempt_left_in_the_background(tmp_path: Path) -> None:
+    from tests.conftest import logs_of, run_flow
+
+    marker = tmp_path / "M"
+    pids = tmp_path / "pids"
+    exe = run_flow(f"""id: retried
+namespace: procs
+tasks:
+  - id: work
+    type: io.kestra.plugin.scripts.shell.Commands
+    retry:
+      type: constant
+      interval: PT0.1S
+      maxAttempts: 2
+    commands:
+      - echo $$ >> {pids}
+      - sh -c '(sleep 30; echo x >> {marker}) &'
+      - exit "{{{{ 1 - taskrun.attemptsCount }}}}"
+""", tmp_path / "run")
+    first, second = (int(line) for line in pids.read_text().split())
+    try:
+        run = next(r for r in exe.task_runs if r.task_id == "work")
+        assert (exe.state.current.value, len(run.attempts)) == ("SUCCESS", 2)
+        warnings = [r["message"] for r in logs_of(tmp_path / "run", exe.id, "work") if r["level"] == "WARN"]
+        assert f"Attempt 1's process group {first} was still running; terminated it before attempt 2" in warnings
+        assert group_gone(first)
+        assert not marker.exists()
+    finally:
+        kill_group(first)
+        kill_group(second)
 
 
 def _own_group(tmp_path: Path) -> subprocess.Popen[bytes]:

@@ -230,11 +230,19 @@ class Tracker:
             return self._next
 
     def ended(self, handle: int) -> None:
-        """The resource is gone (or is the task's to keep): drop it and its record."""
+        """The attempt is done with the resource: drop it, and its record once it is gone.
+
+        A command that exited may have left processes in the background: their group keeps its
+        record, so that a later attempt of the task run (a retry) or a hard stop ends them.
+        """
         with self._lock:
             entry = self._live.pop(handle, None)
-        if entry is not None and entry[1] is not None:
-            forget(entry[1])
+        if entry is None or entry[1] is None:
+            return
+        rec, path = entry
+        if rec.kind == "process" and rec.pgid and process_groups.alive(rec.pgid):
+            return
+        forget(path)
 
     def process(self, execution_id: str, task_run_id: str, attempt: int, pid: int) -> Record:
         return Record("process", hostname(), process_groups.boot_id(), execution_id, task_run_id, attempt,
