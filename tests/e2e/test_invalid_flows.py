@@ -36,6 +36,8 @@ def test_validate_refuses_each_invalid_flow_with_file_and_line(cli: Cli, tmp_pat
     ("triggers_bad", "triggers[0] (s): cron `nope`"),
     ("unknown_top", "unknown property `taks`; did you mean `tasks`?"),
     ("template_in_key", "unknown filter `nofilter`"),
+    ("subflow_calls_itself", "tasks[0] (again): Subflow starts flow `company.team.forever` again "
+                             "(company.team.forever → company.team.forever); a flow cannot call itself"),
 ])
 def test_messages_say_what_is_wrong(cli: Cli, name: str, expected: str) -> None:
     proc = cli("validate", str(ROOT / "tests" / "flows" / "invalid" / f"{name}.yaml"))

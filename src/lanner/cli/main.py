@@ -84,6 +84,11 @@ def run(
         if problems:
             raise ValidationErrors(problems)
         catalog.add(flow)
+        from lanner.model.subflow_chains import check_chains
+
+        chains = check_chains([flow], catalog.known.values())
+        if chains:
+            raise ValidationErrors(list(chains))
         if flow.disabled:
             from lanner.errors import Located, ValidationError
 
@@ -215,10 +220,14 @@ def _finish_run(console: Any, exe: Any, quiet: bool, as_json: bool) -> None:
     code = EXIT_OK if state in ("SUCCESS", "WARNING") else EXIT_FAILED
     if exe.kill == "hard":
         # Worker threads may still be stuck in a task: do not wait for them, but end what they
-        # started (process groups, containers) before exiting, so that nothing finishes later.
-        from lanner.worker.leftovers import terminate_all
+        # started (process groups, containers) before exiting, so that nothing finishes later;
+        # and what a dead process left for this execution (a left-behind execution killed here).
+        from lanner.storage.db import lanner_home
+        from lanner.worker.leftovers import terminate_all, terminate_execution_leftovers
 
-        for sentence in terminate_all():
+        ended = terminate_all() + terminate_execution_leftovers(
+            lanner_home() / "run" / "attempts", exe.id, [r.id for r in exe.task_runs])
+        for sentence in ended:
             console.print(f"Hard stop: {sentence}", style="red", markup=False)
         if quiet:  # the summary (not printed) would have said which cleanup was skipped
             for note in exe.notes:
@@ -233,16 +242,26 @@ def _finish_run(console: Any, exe: Any, quiet: bool, as_json: bool) -> None:
 def validate(files: list[Path] = typer.Argument(..., help="Flow files to check.")) -> None:
     """Check flow files; exit 0 when all are valid, 2 with every problem listed."""
     from lanner.errors import LannerError
+    from lanner.model.subflow_chains import check_chains
 
     con = _console()
     bad = 0
+    loaded: dict[Path, Any] = {}
     for f in files:
         try:
-            _load_checked(f)
-            con.out(f"{f}: valid")
+            loaded[f] = _load_checked(f)
         except LannerError as exc:
             bad += 1
             _print_errors(exc)
+    chains = check_chains(loaded.values(), loaded.values())  # Subflow loops across the files given
+    looping = {problem.where.file for problem in chains}
+    for problem in chains:
+        _print_errors(problem)
+    for f, flow in loaded.items():
+        if flow.file in looping:
+            bad += 1
+        else:
+            con.out(f"{f}: valid")
     raise typer.Exit(EXIT_INVALID if bad else EXIT_OK)
 
 
@@ -440,7 +459,12 @@ def plugins() -> None:
 
 
 def main() -> None:
+    from lanner.errors import LannerError
+
     try:
         app()
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(130)
+    except LannerError as exc:  # bad settings found late (e.g. LANNER_MAX_TASK_RUNS): one line, no traceback
+        _print_errors(exc)
+        sys.exit(EXIT_INVALID)

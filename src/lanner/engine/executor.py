@@ -15,7 +15,10 @@ Lanner's rules where Kestra is silent or weak (see docs/semantics.md):
   scope had started; the scope then ends KILLED;
 - every `finally` task is attempted, and a failing one makes its scope FAILED;
 - `errors`/`finally` of a parallel scope wait until the running siblings have ended, so cleanup
-  never runs while a sibling still uses the resource.
+  never runs while a sibling still uses the resource;
+- an execution may hold at most `max_task_runs` task runs (a runaway loop must not fill the
+  store): past it no more task starts and the execution fails, but its `finally` and
+  `afterExecution` blocks still run, from a reserve of `CLEANUP_RESERVE` more runs.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ from lanner.model.flow import Flow
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import State, StateType, now, severity
 from lanner.plugins.api import Again, ExecutionTask, FlowableTask, Stop, Task
+
+DEFAULT_MAX_TASK_RUNS = 100_000  # bench/foreach.py's 10,000-value ForEach fits ten times over
+CLEANUP_RESERVE = 1_000  # runs that finally/afterExecution may still create past the limit
 
 
 @dataclasses.dataclass(slots=True)
@@ -79,9 +85,11 @@ class SubflowStart:
 
 
 class Executor:
-    def __init__(self, flow: Flow, execution: Execution) -> None:
+    def __init__(self, flow: Flow, execution: Execution, max_task_runs: int = DEFAULT_MAX_TASK_RUNS) -> None:
         self.flow = flow
         self.exe = execution
+        self.max_task_runs = max_task_runs
+        self._limit_said: set[bool] = set()  # which limit (main work, cleanup) was already logged
         self.index = flow.index()
         self.scopes: dict[str | None, Scope] = {}
         self._timers_kept = False
@@ -415,17 +423,21 @@ class Executor:
     def _advance(self, scope: Scope) -> None:
         """Create what can start now in this scope, and end it when everything in it ended."""
         if scope.phase == "main":
-            halted = scope.failed or self._stopping
+            halted = self._halted(scope)
             if not halted:
                 while (gi := scope.take_group()) is not None:
                     group = scope.groups[gi]
                     if not group.tasks:
                         scope.group_done(gi)
                         continue
+                    if not self._room(scope, "tasks"):
+                        scope.group_done(gi)  # never started; the scope is failed and halts
+                        break
                     scope.active[gi] = 0
                     self._create(scope, group.tasks[0], "tasks", gi, group.value, group.iteration)
-                    if scope.failed or self._stopping:
+                    if self._halted(scope):
                         break
+            halted = halted or self._halted(scope)  # the task run limit may have stopped it just now
             if scope.open_main == 0 and (halted or scope.main_done()):
                 if not halted and self._loops_again(scope):
                     return
@@ -481,10 +493,14 @@ class Executor:
         if scope.phase == "errors" and self._stopping:
             scope.block_pos = len(scope.block_tasks())  # a kill skips the rest of errors
         tasks = scope.block_tasks()
+        block = {"errors": "errors", "finally": "finally", "after": "afterExecution"}.get(scope.phase, "")
+        if scope.block_pos < len(tasks) and not self._room(scope, block):
+            scope.block_pos = len(tasks)  # the rest of the block cannot start
+            if scope.phase == "finally":
+                scope.record_finally(StateType.FAILED)
         if scope.block_pos < len(tasks):
             task = tasks[scope.block_pos]
             scope.block_open = True
-            block = {"errors": "errors", "finally": "finally", "after": "afterExecution"}[scope.phase]
             self._create(scope, task, block, 0, None, None)
             return
         if scope.phase == "errors":
@@ -499,7 +515,10 @@ class Executor:
             scope.phase = "done"
 
     def _end_scope(self, scope: Scope) -> None:
-        state = scope.final_state(self.exe.kill, self.exe.exit_state)
+        if scope.run is not None and self._in_cleanup(scope.run):  # cleanup ran to its own end: its own state
+            state = scope.final_state(None, None)
+        else:
+            state = scope.final_state(self.exe.kill, self.exe.exit_state)
         if scope.run is None:
             self._end_flow(scope, state)
             return
@@ -572,6 +591,49 @@ class Executor:
             self._dispatch(run)
         return run
 
+    def _halted(self, scope: Scope) -> bool:
+        """No further main task starts in this scope: it failed, or the execution is stopping.
+
+        A flowable inside `finally`/`afterExecution` is cleanup: a kill, an Exit or the task
+        run limit does not stop it from running its children.
+        """
+        if scope.failed:
+            return True
+        return self._stopping and not (scope.run is not None and self._in_cleanup(scope.run))
+
+    def _room(self, scope: Scope, block: str) -> bool:
+        """May one more task run be created in `block` of `scope`? If not, apply the runaway limit.
+
+        Main work (`tasks`, `errors`) stops at `max_task_runs`: the execution fails as an Exit
+        would, running work is cancelled, and cleanup still runs. Cleanup (`finally`,
+        `afterExecution`, and anything inside them) has `CLEANUP_RESERVE` more so that a
+        runaway never starves it; past that, the cleanup scope fails too.
+        """
+        cleanup = block in CLEANUP_BLOCKS or (scope.run is not None and self._in_cleanup(scope.run))
+        limit = self.max_task_runs + (CLEANUP_RESERVE if cleanup else 0)
+        if len(self.exe.task_runs) < limit:
+            return True
+        if cleanup:
+            message = (f"Cleanup stopped: the execution has {len(self.exe.task_runs):,} task runs, past the limit "
+                       f"of {self.max_task_runs:,} plus {CLEANUP_RESERVE:,} kept for finally and afterExecution; "
+                       "the rest of this cleanup block does not run")
+        else:
+            message = (f"Failing the execution: it reached the maximum of {self.max_task_runs:,} task runs per "
+                       "execution (a runaway loop?); no further task starts, finally blocks still run. Raise "
+                       "LANNER_MAX_TASK_RUNS if the flow really needs more")
+        if cleanup not in self._limit_said:
+            self._limit_said.add(cleanup)
+            self._log(scope.run, scope.task, "ERROR", message)
+            self.exe.notes.append(message)
+            self._fx.execution_changed = True
+        scope.failed = True
+        scope.forced_state = StateType.FAILED
+        if not cleanup and self.exe.kill is None and self.exe.exit_state is None:
+            self.exe.exit_state = StateType.FAILED
+            self._fx.execution_changed = True
+            self._stop_running_work()
+        return False
+
     def _dispatch(self, run: TaskRun, restart: bool = False) -> None:
         run.state.to(StateType.RUNNING)
         run.attempts.append(Attempt(State(StateType.RUNNING, [run.state.histories[-1]])))
@@ -598,7 +660,7 @@ class Executor:
                 if run.group in scope.active:
                     pos = scope.active[run.group] + 1
                     tasks = scope.groups[run.group].tasks
-                    if pos < len(tasks) and not scope.failed and not self._stopping:
+                    if pos < len(tasks) and not self._halted(scope) and self._room(scope, "tasks"):
                         scope.active[run.group] = pos
                         g = scope.groups[run.group]
                         self._create(scope, tasks[pos], "tasks", run.group, g.value, g.iteration)

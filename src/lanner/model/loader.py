@@ -46,6 +46,11 @@ def load_flow(text: str, file: str | None = None) -> Flow:
         raise ValidationErrors(problems)
     flow._source = text
     flow._file = file
+    from lanner.model.subflow_chains import check_chains
+
+    calls_itself = check_chains([flow], [flow])
+    if calls_itself:
+        raise ValidationErrors(list(calls_itself))
     return flow
 
 

@@ -68,7 +68,9 @@ class LocalRuntime:
         self.files = files
         self.catalog = catalog or FlowCatalog(repo)
         self.workdirs = WorkingDirectories(files.root.parent / "work", files)
-        self.events: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        # SimpleQueue, not Queue: `kill` is called from signal handlers, which run in the main thread
+        # possibly while it is inside `get` holding Queue's (non-reentrant) lock: a second Ctrl-C hung.
+        self.events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self.listener = listener
         self.live: dict[str, _Live] = {}
         self._delays: list[tuple[Any, int, str, str, str, Any]] = []  # (due, seq, kind, exe, run, state)
@@ -80,6 +82,9 @@ class LocalRuntime:
         self._serving = False
         self._queued: dict[tuple[str, str], list[str]] = {}  # flow → executions waiting for a slot
         self._secrets: dict[str, tuple[str, ...]] = {}  # SECRET input values per live execution, masked in logs
+        from lanner.runtime.settings import max_task_runs
+
+        self.max_task_runs = max_task_runs()  # a runaway guard, passed to every executor
         self.worker = Worker(
             report=self._on_result,
             log_sink=self._on_log,
@@ -224,7 +229,7 @@ class LocalRuntime:
 
     def _start(self, flow: Flow, exe: Execution, parent: tuple[str, str] | None = None) -> None:
         self._track_secrets(flow, exe)
-        live = _Live(flow, Executor(flow, exe), parent)
+        live = _Live(flow, Executor(flow, exe, self.max_task_runs), parent)
         self.live[exe.id] = live
         self._act({exe.id: self._pick_up(live)})
 
@@ -332,7 +337,7 @@ class LocalRuntime:
             if parent is None:
                 parent = exe.waiting_parent()
             self._track_secrets(flow, exe)
-            live = _Live(flow, Executor(flow, exe), parent)
+            live = _Live(flow, Executor(flow, exe, self.max_task_runs), parent)
             self.live[exe.id] = live
             if flow.concurrency is not None and exe.state.current in (StateType.CREATED, StateType.QUEUED) \
                     and self._running_of(flow) >= flow.concurrency.limit:

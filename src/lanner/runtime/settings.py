@@ -14,11 +14,13 @@ worker:
   deadAfter: PT10S                 # silent this long: its running jobs go back to the queue
 executor:
   poll: PT1S                       # fallback when no LISTEN/NOTIFY wake-up arrives
+  maxTaskRuns: 100000              # task runs one execution may create (a runaway guard)
 ```
 
 The file is `--config PATH`, else `$LANNER_CONFIG`, else `$LANNER_HOME/lanner.yaml` when it
 exists. `LANNER_DATABASE_URL` overrides `database.url` (a password is better kept in the
-environment than in a file). Durations are ISO-8601 (`PT10S`) or plain seconds.
+environment than in a file), and `LANNER_MAX_TASK_RUNS` overrides `executor.maxTaskRuns` (read by
+`lanner run` too). Durations are ISO-8601 (`PT10S`) or plain seconds.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from lanner.engine.executor import DEFAULT_MAX_TASK_RUNS
 from lanner.errors import LannerError
 
 CONFIG_NAME = "lanner.yaml"
@@ -44,6 +47,7 @@ class ClusterSettings:
     poll_seconds: float = 1.0
     executor_batch: int = 100  # executions locked and advanced per executor transaction
     scheduler_lease_seconds: float = 10.0
+    max_task_runs: int = DEFAULT_MAX_TASK_RUNS  # per execution; past it the execution fails
     source: Path | None = None  # the lanner.yaml read, if any
 
     @property
@@ -53,6 +57,23 @@ class ClusterSettings:
     def export(self) -> None:
         """Make the configured database the one `lanner.storage.db.connect()` opens in this process."""
         os.environ["LANNER_DATABASE_URL"] = self.database_url
+
+
+def max_task_runs(configured: Any = None) -> int:
+    """The task runs one execution may create: $LANNER_MAX_TASK_RUNS, else `configured`, else the default."""
+    raw = os.environ.get("LANNER_MAX_TASK_RUNS")
+    where = "LANNER_MAX_TASK_RUNS" if raw else "executor.maxTaskRuns"
+    raw = raw or configured
+    if raw is None or raw == "":
+        return DEFAULT_MAX_TASK_RUNS
+    try:
+        value = int(str(raw).replace("_", "").replace(",", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise LannerError(f"{where} must be a positive whole number, not `{raw}`",
+                          hint=f"e.g. {DEFAULT_MAX_TASK_RUNS} (the default), or unset it")
+    return value
 
 
 def config_path(given: str | Path | None = None) -> Path | None:
@@ -96,6 +117,7 @@ def load(given: str | Path | None = None, **overrides: Any) -> ClusterSettings:
                                     "worker.deadAfter"),
         poll_seconds=_seconds(executor.get("poll", os.environ.get("LANNER_POLL", 1.0)), "executor.poll"),
         executor_batch=int(executor.get("batch", 100)),
+        max_task_runs=max_task_runs(executor.get("maxTaskRuns")),
         source=path,
     )
     for key, value in overrides.items():

@@ -16,12 +16,13 @@ cache does), not of the machine (which takes the processes with it; the boot id 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import signal
-import socket
 import threading
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,6 +54,13 @@ class Record:
         if self.kind == "process":
             return f"attempt {self.attempt}'s process group {self.pgid}"
         return f"attempt {self.attempt}'s container {(self.container_id or '')[:12]}"
+
+
+@functools.cache
+def hostname() -> str:
+    import socket
+
+    return socket.gethostname()
 
 
 def records_root(files: Any) -> Path | None:
@@ -96,7 +104,7 @@ def terminate_leftovers(root: Path | None, execution_id: str, task_run_id: str) 
     folder = root / task_run_id
     if not folder.is_dir():
         return []
-    host, boot = socket.gethostname(), process_groups.boot_id()
+    host, boot = hostname(), process_groups.boot_id()
     said: list[str] = []
     for path in sorted(folder.glob("*.json")):
         try:
@@ -121,6 +129,18 @@ def terminate_leftovers(root: Path | None, execution_id: str, task_run_id: str) 
             forget(path)
         if sentence:
             said.append(sentence)
+    return said
+
+
+def terminate_execution_leftovers(root: Path | None, execution_id: str, task_run_ids: Iterable[str]) -> list[str]:
+    """`terminate_leftovers` for every task run of an execution that has records (one directory listing)."""
+    if root is None or not root.is_dir():
+        return []
+    recorded = {entry.name for entry in root.iterdir()}
+    said: list[str] = []
+    for task_run_id in task_run_ids:
+        if task_run_id in recorded:
+            said.extend(terminate_leftovers(root, execution_id, task_run_id))
     return said
 
 
@@ -162,7 +182,10 @@ def _end_container(rec: Record) -> str | None:
             ended: list[str] = []
             for container in found.values():
                 running = container.status in ("running", "restarting", "paused", "created")
-                container.remove(force=True)
+                try:
+                    container.remove(force=True)
+                except docker.errors.NotFound:  # it went away meanwhile: nothing left to remove
+                    continue
                 if running:
                     ended.append(container.short_id)
         finally:
@@ -188,8 +211,6 @@ class Tracker:
 
     def __init__(self, root: Path | None) -> None:
         self.root = root
-        self.host = socket.gethostname()
-        self.boot_id = process_groups.boot_id()
         self._live: dict[int, tuple[Record, Path | None]] = {}
         self._lock = threading.Lock()
         self._next = 0
@@ -209,19 +230,27 @@ class Tracker:
             return self._next
 
     def ended(self, handle: int) -> None:
-        """The resource is gone (or is the task's to keep): drop it and its record."""
+        """The attempt is done with the resource: drop it, and its record once it is gone.
+
+        A command that exited may have left processes in the background: their group keeps its
+        record, so that a later attempt of the task run (a retry) or a hard stop ends them.
+        """
         with self._lock:
             entry = self._live.pop(handle, None)
-        if entry is not None and entry[1] is not None:
-            forget(entry[1])
+        if entry is None or entry[1] is None:
+            return
+        rec, path = entry
+        if rec.kind == "process" and rec.pgid and process_groups.alive(rec.pgid):
+            return
+        forget(path)
 
     def process(self, execution_id: str, task_run_id: str, attempt: int, pid: int) -> Record:
-        return Record("process", self.host, self.boot_id, execution_id, task_run_id, attempt, pgid=pid, pid=pid,
-                      start_time=process_groups.start_time(pid))
+        return Record("process", hostname(), process_groups.boot_id(), execution_id, task_run_id, attempt,
+                      pgid=pid, pid=pid, start_time=process_groups.start_time(pid))
 
     def container(self, execution_id: str, task_run_id: str, attempt: int, container_id: str,
                   engine: str | None) -> Record:
-        return Record("container", self.host, self.boot_id, execution_id, task_run_id, attempt,
+        return Record("container", hostname(), process_groups.boot_id(), execution_id, task_run_id, attempt,
                       container_id=container_id, engine=engine)
 
     def terminate_all(self) -> list[str]:

@@ -12,7 +12,7 @@ module reads /proc instead of trusting `kill(0)`:
 
 from __future__ import annotations
 
-import ctypes
+import functools
 import os
 import signal
 import time
@@ -37,6 +37,8 @@ def die_with_parent() -> Callable[[], None] | None:
     """
     global _prctl
     if _prctl is None:
+        import ctypes  # here, not at the top: `lanner run` of a flow without commands never needs it
+
         try:
             _prctl = ctypes.CDLL(None, use_errno=True).prctl
         except (OSError, AttributeError):  # not Linux (no prctl in libc): nothing to arm
@@ -51,6 +53,7 @@ def die_with_parent() -> Callable[[], None] | None:
     return arm
 
 
+@functools.cache
 def boot_id() -> str:
     """This boot of this machine: pids and start times only mean something within one boot."""
     try:
@@ -95,6 +98,13 @@ def members(group: int) -> list[int]:
 
 
 def alive(group: int) -> bool:
+    """Is any live process left in the group? (One syscall when the group is empty.)"""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's processes: look closer
+        pass
     return bool(members(group))
 
 

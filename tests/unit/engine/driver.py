@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
+from typing import Any
 
 from lanner.engine.executor import Effects, Executor
 from lanner.model.execution import Execution, TaskRun
@@ -15,10 +16,10 @@ Outcome = StateType | Callable[[TaskRun], StateType]
 
 
 class Driver:
-    def __init__(self, yaml_text: str, outcomes: dict[str, Outcome] | None = None) -> None:
+    def __init__(self, yaml_text: str, outcomes: dict[str, Outcome] | None = None, **executor: Any) -> None:
         self.flow = load_flow(textwrap.dedent(yaml_text))
         self.exe = Execution(id="exe1", namespace=self.flow.namespace, flow_id=self.flow.id, flow_revision=1)
-        self.executor = Executor(self.flow, self.exe)
+        self.executor = Executor(self.flow, self.exe, **executor)
         self.outcomes = outcomes or {}
         self.pending: list[TaskRun] = []
         self.order: list[str] = []  # task ids in the order the worker ran them
@@ -72,6 +73,9 @@ class Driver:
 
     def states(self) -> dict[str, str]:
         return {r.task_id if r.value is None else f"{r.task_id}[{r.value}]": r.current.value for r in self.exe.task_runs}
+
+    def logs(self, level: str) -> list[str]:
+        return [e.message for fx in self.effects for e in fx.logs if e.level == level]
 
     def created_order(self) -> list[str]:
         return [r.task_id for r in self.exe.task_runs]

@@ -194,6 +194,51 @@ finally:
     assert d.exe.state.current is StateType.KILLED
 
 
+def test_a_flowable_in_finally_runs_all_its_children_after_a_kill() -> None:
+    text = """
+id: f
+namespace: company.team
+tasks:
+  - {id: work, type: io.kestra.plugin.core.log.Log, message: x}
+finally:
+  - id: cleanup
+    type: io.kestra.plugin.core.flow.Sequential
+    tasks:
+      - {id: first, type: io.kestra.plugin.core.log.Log, message: x}
+      - {id: second, type: io.kestra.plugin.core.log.Log, message: x}
+"""
+    d = Driver(text)
+    d.start()
+    d.kill()
+    while d.step():
+        pass
+    assert d.states() == {"work": "KILLED", "cleanup": "SUCCESS", "first": "SUCCESS", "second": "SUCCESS"}
+    assert d.exe.state.current is StateType.KILLED
+
+
+def test_a_parallel_foreach_in_finally_starts_its_children_together_after_a_kill() -> None:
+    text = """
+id: f
+namespace: company.team
+tasks:
+  - {id: work, type: io.kestra.plugin.core.log.Log, message: x}
+finally:
+  - id: cleanup
+    type: io.kestra.plugin.core.flow.ForEach
+    values: ["a", "b", "c"]
+    concurrencyLimit: 0
+    tasks:
+      - {id: each, type: io.kestra.plugin.core.log.Log, message: x}
+"""
+    d = Driver(text)
+    d.start()
+    d.kill()  # the KILLED result of `work` ends the main block: the cleanup ForEach opens
+    assert sorted(r.value for r in d.pending if r.task_id == "each") == ["a", "b", "c"]
+    while d.step():
+        pass
+    assert d.states()["cleanup"] == "SUCCESS"
+
+
 def test_switch_picks_the_matching_case_or_defaults_and_fails_without_either() -> None:
     text = """
 id: f

@@ -120,9 +120,9 @@ def run_process(ctx: RunContext, cmd: Command, sink: LineSink) -> int:
         selector.close()
         proc.stdout.close()
         proc.stderr.close()
-        # The attempt is over: its group was terminated, or the command ended and what it left in
-        # the background is the task's own business (as in Kestra). Either way nobody must end
-        # it on a later attempt's behalf.
+        # The attempt is over: its group was terminated, or the command ended. What it left in the
+        # background may go on (as in Kestra), but keeps its record until it is gone, so that a
+        # retry of this task run or a hard stop ends it first.
         if forget is not None:
             forget()
 
