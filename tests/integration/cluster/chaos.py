@@ -1,9 +1,13 @@
-"""The chaos run shared by the integration test and bench/cluster.py.
+"""The chaos run shared by the integration test and the benches (bench/cluster.py, bench/chaos_cluster.py).
 
-Real processes (executors, workers, a scheduler) on one database run N executions of a flow
-with a Sleep and a `finally`, while a loop SIGKILLs and restarts workers and executors at
-random. The tally then says what the contract promises: every execution ended, each `finally`
-task succeeded exactly once per execution, and no task run was left unfinished.
+Real processes (an executor, workers, a scheduler) on one database run N executions of a flow
+whose main task and `finally` task are shell commands with side effects outside the store: each
+attempt appends `start` and `end` lines to a ledger file (see ledger.py). Meanwhile a loop
+SIGKILLs workers and the executor at random moments — some aimed at a worker while it runs a
+`finally` task — and restarts them. The tally comes from the ledger, not from the database:
+executions lost or stuck, `finally` finished 0 / 1 / 2+ times, attempts overlapping in time,
+finished attempts run again, attempts cut off and run again, task processes that outlived their
+worker.
 """
 
 from __future__ import annotations
@@ -17,21 +21,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tests.integration.cluster import ledger
 from tests.integration.cluster.processes import RoleProcess, role_env, wait_for
 
-FLOW = """
-id: chaos
-namespace: lanner.chaos
-tasks:
-  - id: work
-    type: io.kestra.plugin.core.flow.Sleep
-    duration: PT0.3S
-finally:
-  - id: cleanup
-    type: io.kestra.plugin.core.flow.Sleep
-    duration: PT0.1S
-"""
 FAST = {"LANNER_WORKER_HEARTBEAT": "0.25", "LANNER_WORKER_DEAD_AFTER": "1.5", "LANNER_POLL": "0.5"}
+MAIN, CLEANUP = "work", "cleanup"
+
+
+def flow_yaml(ledger_path: Path, work_seconds: float = 0.3, cleanup_seconds: float = 0.2) -> str:
+    return ("id: chaos\nnamespace: lanner.chaos\ntasks:\n" + ledger.shell_task(MAIN, ledger_path, work_seconds)
+            + "finally:\n" + ledger.shell_task(CLEANUP, ledger_path, cleanup_seconds))
 
 
 @dataclasses.dataclass
@@ -39,51 +38,78 @@ class Tally:
     executions: int = 0
     terminal: int = 0
     lost: int = 0  # executions not terminal, or missing
-    finally_runs: dict[int, int] = dataclasses.field(default_factory=dict)  # successful cleanup attempts → count
     stuck: int = 0  # task runs not terminal
-    kills: int = 0
-    handed_back: int = 0  # attempts failed because their worker died
+    kills: int = 0  # SIGKILLs sent (crash points)
+    kills_in_finally: int = 0  # of which aimed at a worker while it ran a `finally` task
+    handed_back: int = 0  # attempts the database records as failed because their worker stopped
+    side: ledger.LedgerTally = dataclasses.field(default_factory=ledger.LedgerTally)
     seconds: float = 0.0
 
     @property
+    def finally_runs(self) -> dict[str, int]:
+        return {k: v for k, v in self.side.finally_runs.items() if v}
+
+    @property
     def ok(self) -> bool:
-        return self.lost == 0 and self.stuck == 0 and set(self.finally_runs) == {1}
+        return (self.lost == 0 and self.stuck == 0 and self.side.overlapping == 0 and self.side.finished_rerun == 0
+                and self.finally_runs == {"1": self.executions})
+
+    def figures(self) -> dict[str, int | float]:
+        s = self.side
+        return {"executions": self.executions, "crash_points": self.kills, "crashes_in_finally": self.kills_in_finally,
+                "lost": self.lost, "stuck": self.stuck, "two_owners_at_once": s.overlapping,
+                "finally_0": s.finally_runs["0"], "finally_1": s.finally_runs["1"], "finally_2plus": s.finally_runs["2+"],
+                "main_finished_twice": s.main_twice, "finished_attempts_rerun": s.finished_rerun,
+                "cut_off_attempts_rerun": s.cut_rerun, "processes_outlived_worker": s.outlived,
+                "seconds": round(self.seconds, 1)}
 
     def line(self) -> str:
-        per = ", ".join(f"{k}×: {v}" for k, v in sorted(self.finally_runs.items()))
-        return (f"{self.executions} executions, {self.kills} SIGKILLs ({self.handed_back} attempts handed back): "
-                f"lost {self.lost}, finally runs per execution {{{per}}}, stuck task runs {self.stuck}, "
+        s = self.side
+        per = ", ".join(f"{k}×: {v}" for k, v in self.finally_runs.items())
+        return (f"{self.executions} executions, {self.kills} SIGKILLs ({self.kills_in_finally} during a finally task; "
+                f"{self.handed_back} attempts handed back): lost {self.lost}, stuck task runs {self.stuck}, "
+                f"finally finished per execution {{{per}}}, main task finished twice {s.main_twice}, "
+                f"overlapping attempts {s.overlapping}, finished attempts re-run {s.finished_rerun}, "
+                f"cut-off attempts re-run {s.cut_rerun}, task processes outliving their worker {s.outlived}, "
                 f"{self.seconds:.1f}s")
 
 
 def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float = 15.0, workers: int = 3,
-              seed: int = 7, timeout: float = 90.0) -> Tally:
+              seed: int = 7, timeout: float = 90.0, kill_every: tuple[float, float] = (0.4, 1.2),
+              aim_at_finally: float = 0.3, threads: int = 8) -> Tally:
+    """Run the chaos round; `kill_every` is the random pause between SIGKILLs (seconds)."""
     from lanner.model.loader import load_flow
     from lanner.runtime.cluster_client import ClusterClient
     from lanner.runtime.queues.database import QueueDatabase
+    from tests.integration.cluster.forkserver import ForkServer
 
     rnd = random.Random(seed)
     env = role_env(url, tmp / "home", **FAST)
     logs = tmp / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    book = tmp / "ledger.txt"
+    forks = ForkServer(env)
     db = QueueDatabase(url)
     client = ClusterClient(db)
-    executor = RoleProcess("executor", env, logs).start()
-    pool = [RoleProcess("worker", env, logs, "--threads", "8").start() for _ in range(workers)]
-    scheduler = RoleProcess("scheduler", env, logs).start()
+    executor = RoleProcess("executor", env, logs, forks=forks).start()
+    pool = [RoleProcess("worker", env, logs, "--threads", str(threads), forks=forks).start() for _ in range(workers)]
+    scheduler = RoleProcess("scheduler", env, logs, forks=forks).start()
     procs = [executor, *pool, scheduler]
     tally = Tally(executions=executions)
+    killed_at: dict[int, float] = {}
+    ids: list[str] = []
     started = time.monotonic()
     try:
         wait_for(lambda: _count(db, "SELECT count(*) FROM workers") >= workers, 30, "the workers to register")
-        flow = load_flow(FLOW)
-        ids: list[str] = []
+        flow = load_flow(flow_yaml(book))
         stop = threading.Event()
-        chaos = threading.Thread(target=_chaos, args=(rnd, [executor, *pool], stop, tally), daemon=True)
+        chaos = threading.Thread(target=_chaos, args=(rnd, executor, pool, stop, tally, killed_at, book, kill_every,
+                                                      aim_at_finally), daemon=True)
         chaos.start()
-        for i in range(executions):
+        for _ in range(executions):
             ids.append(client.start(flow).id)
-            time.sleep(chaos_seconds * 0.6 / executions)
+            if stop.wait(chaos_seconds * 0.7 / executions):
+                break
         stop.wait(max(chaos_seconds - (time.monotonic() - started), 0))
         stop.set()
         chaos.join()
@@ -93,21 +119,62 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
         wait_for(lambda: _open(db, ids) == 0, timeout, "every execution to end")
     finally:
         tally.seconds = time.monotonic() - started
-        _tally(db, ids if "ids" in locals() else [], tally)
-        for p in procs:
-            p.stop()
-        db.close()
+        try:
+            _tally(db, ids, tally)
+            tally.side = ledger.tally(book, ids, MAIN, CLEANUP, killed_at)
+        finally:
+            for p in procs:
+                p.stop()
+            forks.close()
+            db.close()
     return tally
 
 
-def _chaos(rnd: random.Random, victims: list[RoleProcess], stop: threading.Event, tally: Tally) -> None:
-    while not stop.wait(rnd.uniform(0.4, 1.2)):
-        victim = rnd.choice(victims)
+def _chaos(rnd: random.Random, executor: RoleProcess, pool: list[RoleProcess], stop: threading.Event, tally: Tally,
+           killed_at: dict[int, float], book: Path, kill_every: tuple[float, float], aim: float) -> None:
+    victims = [executor, *pool]
+    while not stop.wait(rnd.uniform(*kill_every)):
+        victim = _in_finally(pool, book) if rnd.random() < aim else None
+        if victim is not None:
+            tally.kills_in_finally += 1
+        else:
+            victim = rnd.choice(victims)
+        if not victim.running:
+            victim.start()
+            continue
+        pid = victim.pid
         victim.kill()
         tally.kills += 1
-        if stop.wait(rnd.uniform(0.0, 0.6)):
+        if pid is not None:
+            killed_at[pid] = time.time()
+        if stop.wait(rnd.uniform(0.0, 0.3)):
             break
         victim.start()
+
+
+def _in_finally(pool: list[RoleProcess], book: Path) -> RoleProcess | None:
+    """A worker that is running a `finally` attempt right now (from the ledger's tail), if any."""
+    try:
+        with book.open("rb") as f:
+            f.seek(0, 2)
+            f.seek(max(f.tell() - 8192, 0))
+            tail = f.read().decode(errors="replace").splitlines()[1:]
+    except OSError:
+        return None
+    open_cleanups: dict[tuple[str, str], int] = {}
+    for line in tail:
+        parts = line.split()
+        if len(parts) == 7 and parts[1] == CLEANUP:
+            key = (parts[0], parts[2])
+            if parts[5] == "start":
+                open_cleanups[key] = int(parts[4])
+            else:
+                open_cleanups.pop(key, None)
+    by_pid = {p.pid: p for p in pool if p.running}
+    for worker in reversed(list(open_cleanups.values())):
+        if worker in by_pid:
+            return by_pid[worker]
+    return None
 
 
 def _count(db: Any, sql: str, **params: Any) -> int:
@@ -138,8 +205,5 @@ def _tally(db: Any, ids: list[str], tally: Tally) -> None:
             continue
         tally.terminal += 1
         tally.stuck += sum(1 for r in exe.task_runs if not r.current.terminated)
-        cleanup = [r for r in exe.task_runs if r.task_id == "cleanup"]
-        ok = sum(1 for r in cleanup for a in r.attempts if a.state.current.value == "SUCCESS")
-        tally.finally_runs[ok] = tally.finally_runs.get(ok, 0) + 1
         tally.handed_back += sum(1 for r in exe.task_runs for a in r.attempts[:-1] if a.state.current.value == "FAILED")
     tally.lost += tally.executions - len(ids)
