@@ -11,7 +11,8 @@ storage:
 worker:
   threads: 16
   heartbeat: PT1S                  # how often a worker says it is alive
-  deadAfter: PT10S                 # silent this long: its running jobs go back to the queue
+  deadAfter: PT10S                 # silent this long (and its process gone): its running jobs go back
+  shutdownGrace: PT30S             # on SIGTERM, running attempts get this long to finish
 executor:
   poll: PT1S                       # fallback when no LISTEN/NOTIFY wake-up arrives
 ```
@@ -44,6 +45,7 @@ class ClusterSettings:
     poll_seconds: float = 1.0
     executor_batch: int = 100  # executions locked and advanced per executor transaction
     scheduler_lease_seconds: float = 10.0
+    grace_seconds: float = 30.0  # SIGTERM: running attempts get this long to finish before they are cancelled
     source: Path | None = None  # the lanner.yaml read, if any
 
     @property
@@ -96,6 +98,8 @@ def load(given: str | Path | None = None, **overrides: Any) -> ClusterSettings:
                                     "worker.deadAfter"),
         poll_seconds=_seconds(executor.get("poll", os.environ.get("LANNER_POLL", 1.0)), "executor.poll"),
         executor_batch=int(executor.get("batch", 100)),
+        grace_seconds=_seconds(worker.get("shutdownGrace", os.environ.get("LANNER_SHUTDOWN_GRACE", 30.0)),
+                               "worker.shutdownGrace"),
         source=path,
     )
     for key, value in overrides.items():

@@ -29,8 +29,10 @@ def test_db_upgrade_creates_then_reports_the_schema(postgres_databases: Postgres
         assert out.returncode == 0, out.stderr
         return out.stdout
 
-    assert "upgraded from empty to revision 0004" in upgrade()
-    assert "already at revision 0004" in upgrade()
+    from lanner.storage.db import HEAD_REVISION
+
+    assert f"upgraded from empty to revision {HEAD_REVISION}" in upgrade()
+    assert f"already at revision {HEAD_REVISION}" in upgrade()
 
 
 @pytest.fixture

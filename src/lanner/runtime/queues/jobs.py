@@ -3,20 +3,28 @@
 A job is written by the executor in the transaction that dispatched the attempt, claimed by one
 worker (`UPDATE … WHERE seq IN (SELECT … FOR UPDATE SKIP LOCKED)`, so concurrent workers take
 disjoint jobs without waiting), and deleted in the transaction that records its result. A worker
-proves it is alive by its heartbeat; when it falls silent, `reap` removes it and hands each job
-it held back to the executors as a `worker_lost` event (a new attempt), in one transaction.
-Results stay idempotent by (task run, attempt): a late report of a handed-back attempt is ignored.
+proves it is alive by its heartbeat; when it falls silent *and* is known to be gone, `reap`
+removes it and hands each job it held back to the executors as a `worker_lost` event (a new
+attempt), in one transaction. "Known to be gone": on the reaper's machine, its process no longer
+exists (or its pid names a newer process); a stopped or busy worker keeps its attempts. Of a worker
+on another machine only the heartbeat can be seen, so its silence alone is enough.
+
+The job row is the fence: a result counts only when it deletes the job its worker claimed
+(`finish`); a worker whose job was handed back finds nothing to delete, and its late result is
+refused instead of being merged.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import socket
 from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from lanner.runtime import process_identity
 from lanner.runtime.queues import events
 from lanner.runtime.queues.base import CANCELS, JOBS, Kind, epoch
 from lanner.runtime.queues.database import Tx
@@ -24,6 +32,8 @@ from lanner.storage import tables
 
 t = tables.queue_jobs
 w = tables.workers
+log = logging.getLogger("lanner.executor")
+_warned: dict[str, float] = {}  # silent-but-alive worker → when we last said so
 
 
 @dataclasses.dataclass(slots=True)
@@ -65,6 +75,13 @@ def claim(tx: Tx, worker_id: str, group: str, limit: int) -> list[JobRow] | None
                    int(r.revision), bool(r.cancel)) for r in rows]
 
 
+def finish(tx: Tx, task_run_id: str, attempt: int, worker_id: str) -> bool:
+    """Remove the job of an attempt this worker ran; False when it no longer holds it (handed back)."""
+    gone = tx.conn.execute(t.delete().where(t.c.task_run_id == task_run_id, t.c.attempt == attempt,
+                                            t.c.claimed_by == worker_id).returning(t.c.seq)).first()
+    return gone is not None
+
+
 def done(tx: Tx, keys: Iterable[tuple[str, int]]) -> None:
     """Remove the jobs of reported attempts (task run id, attempt)."""
     params = [{"rid": rid, "att": att} for rid, att in keys]
@@ -104,7 +121,9 @@ def new_worker_id() -> str:
 def register(tx: Tx, worker_id: str, group: str, threads: int) -> None:
     now = epoch()
     tx.conn.execute(w.insert().values(id=worker_id, worker_group=group, hostname=socket.gethostname()[:255],
-                                      pid=os.getpid(), threads=threads, started=now, heartbeat=now))
+                                      pid=os.getpid(), threads=threads, started=now, heartbeat=now,
+                                      host_key=process_identity.host_key(),
+                                      pid_start=process_identity.start_ticks(os.getpid())))
 
 
 def heartbeat(tx: Tx, worker_id: str) -> bool:
@@ -113,8 +132,8 @@ def heartbeat(tx: Tx, worker_id: str) -> bool:
 
 
 def deregister(tx: Tx, worker_id: str) -> None:
-    """A worker stopping cleanly: whatever it still holds goes back at once (see `reap`)."""
-    tx.conn.execute(w.update().where(w.c.id == worker_id).values(heartbeat=0.0))
+    """A worker stopping cleanly: whatever it still holds goes back at the next reap."""
+    tx.conn.execute(w.delete().where(w.c.id == worker_id))
 
 
 def live_groups(conn: sa.Connection, dead_after: float) -> set[str]:
@@ -128,8 +147,18 @@ def reap(tx: Tx, dead_after: float) -> list[tuple[str, str, int]]:
     Returns the (execution, task run, attempt) handed back; a `worker_lost` event is queued for
     each in the same transaction, so the executors start a new attempt.
     """
-    stale = [r.id for r in tx.conn.execute(
-        sa.select(w.c.id).where(w.c.heartbeat < epoch() - dead_after).with_for_update(skip_locked=True))]
+    silent = tx.conn.execute(sa.select(w.c.id, w.c.host_key, w.c.pid, w.c.pid_start, w.c.heartbeat)
+                             .where(w.c.heartbeat < epoch() - dead_after).with_for_update(skip_locked=True)).all()
+    stale = []
+    for r in silent:
+        if process_identity.is_running(r.host_key, int(r.pid), r.pid_start):
+            if epoch() - _warned.get(r.id, 0.0) < 60:
+                continue
+            _warned[r.id] = epoch()
+            log.warning("worker %s has been silent for %.0fs but its process %d is alive (stopped or busy): "
+                        "its attempts wait for it", r.id, epoch() - r.heartbeat, r.pid)
+            continue
+        stale.append(r.id)
     if stale:
         tx.conn.execute(w.delete().where(w.c.id.in_(stale)))
     orphan = sa.and_(t.c.claimed_by.is_not(None),
