@@ -25,10 +25,10 @@ from typing import Any
 
 from lanner.errors import LannerError
 from lanner.model import variables
-from lanner.model.inputs import secret_values
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType
 from lanner.plugins.api import RunnableTask
+from lanner.runtime import core
 from lanner.runtime.queues import events, jobs
 from lanner.runtime.queues.base import CANCELS, JOBS, Kind, encode_result
 from lanner.runtime.queues.database import QueueDatabase
@@ -59,7 +59,7 @@ class ClusterWorker:
         self._lock = threading.Lock()
         self._logs: list[LogEntry] = []
         self._in_flight: dict[str, tuple[str, int, str]] = {}  # task run → (execution, attempt, claimed as)
-        self._secrets: dict[str, tuple[str, ...]] = {}
+        self.secrets = core.Secrets()  # of the executions whose attempts run here, masked in their logs
         self._flush = threading.Event()
         self._hard = threading.Event()
         self._idle = threading.Event()  # an attempt ended: the drain looks again
@@ -186,10 +186,8 @@ class ClusterWorker:
             task_vars = variables.build(flow, exe, run, task)
             if shared is not None:
                 task_vars["workingDir"] = str(shared)
-            secrets = secret_values(flow, exe)
-            if secrets:
-                with self._lock:
-                    self._secrets[exe.id] = secrets
+            with self._lock:
+                self.secrets.track(flow, exe)
             ready.append((Job(exe.id, run.id, row.attempt, task, task_vars, exe.namespace, exe.flow_id,
                               shared_dir=shared), row.cancel))
         return ready, failed, stale
@@ -251,16 +249,12 @@ class ClusterWorker:
         with self._lock:
             if held is not None and self._in_flight.get(result.task_run_id) == held:
                 del self._in_flight[result.task_run_id]
-            busy = {eid for eid, _, _ in self._in_flight.values()}
-            for eid in [e for e in self._secrets if e not in busy]:
-                del self._secrets[eid]
+            self.secrets.keep_only({eid for eid, _, _ in self._in_flight.values()})
         self._idle.set()
         self.db.waker.signal(JOBS)  # a thread is free: claim again
 
     def _on_log(self, entry: LogEntry) -> None:
-        for value in self._secrets.get(entry.execution_id, ()):
-            if value in entry.message:
-                entry.message = entry.message.replace(value, "******")
+        self.secrets.mask(entry)
         with self._lock:
             self._logs.append(entry)
 

@@ -98,7 +98,7 @@ def load(given: str | Path | None = None, **overrides: Any) -> ClusterSettings:
                                     "worker.deadAfter"),
         poll_seconds=_seconds(executor.get("poll", os.environ.get("LANNER_POLL", 1.0)), "executor.poll"),
         executor_batch=int(executor.get("batch", 100)),
-        grace_seconds=_seconds(worker.get("shutdownGrace", os.environ.get("LANNER_SHUTDOWN_GRACE", 30.0)),
+        grace_seconds=_seconds(worker.get("shutdownGrace", os.environ.get("LANNER_SHUTDOWN_GRACE", "30")),
                                "worker.shutdownGrace"),
         source=path,
     )
