@@ -63,6 +63,7 @@ class ClusterWorker:
         self._flush = threading.Event()
         self._hard = threading.Event()
         self._idle = threading.Event()  # an attempt ended: the drain looks again
+        self._handing_back: set[str] = set()  # task runs stopped by a shutdown: their jobs go back, no result
         self._threads: list[threading.Thread] = []
         self.worker = Worker(report=self._on_result, log_sink=self._on_log, files=self.files, threads=self.threads,
                              error_logs=self._error_logs, fetch_logs=self._fetch_logs, worker_id=self.id)
@@ -97,31 +98,43 @@ class ClusterWorker:
         self.stopping.set()
         self.db.waker.signal(JOBS)
 
+    def stop_now(self) -> None:
+        self.stop(hard=True)
+
     def _drain(self) -> None:
-        """Stopping cleanly: let running attempts finish within the grace period, then cancel the rest
-        (they report KILLED, so their executions go on: a `finally` still runs), then leave."""
+        """Stopping cleanly (SIGTERM): no new claims; running attempts get `grace_seconds` to finish.
+
+        Those still running then are stopped (their process groups terminated, the graceful way)
+        and, once they are gone, handed back with the worker's deregistration: another worker runs
+        a new attempt, so the execution goes on — a `finally` task included — instead of being
+        killed because its worker was restarted. A second signal (`stop(hard=True)`) skips the wait.
+        """
         deadline = time.monotonic() + self.settings.grace_seconds
         while self._in_flight and not self._hard.is_set() and time.monotonic() < deadline:
             self._idle.wait(0.05)
             self._idle.clear()
         with self._lock:
             running = list(self._in_flight)
+            self._handing_back.update(running)
         if running:
-            log.warning("worker %s: cancelling %d attempt(s) still running after the %.0fs grace period",
-                        self.id, len(running), self.settings.grace_seconds)
+            log.warning("worker %s: stopping %d attempt(s) still running %s; they are handed back to other workers",
+                        self.id, len(running), "at once (second signal)" if self._hard.is_set() else
+                        f"after the {self.settings.grace_seconds:.0f}s grace period")
         for run_id in running:
             self.worker.cancel(run_id)
         deadline = time.monotonic() + KILL_GRACE_SECONDS + 1
-        while self._in_flight and time.monotonic() < deadline:  # cancelled attempts report themselves
+        while self._in_flight and time.monotonic() < deadline:  # stopped attempts report themselves
             self._idle.wait(0.05)
             self._idle.clear()
         self.worker.shutdown(wait=False)
         self._write_logs()
         try:
             with self.db.transaction() as tx:
-                jobs.deregister(tx, self.id)  # anything still held goes back at the next reap
-        except Exception:  # noqa: BLE001 - the reaper finds us silent anyway
-            log.warning("could not deregister worker %s; its jobs go back after deadAfter", self.id)
+                handed = jobs.deregister(tx, self.id)
+            if handed:
+                log.warning("worker %s handed %d attempt(s) back", self.id, len(handed))
+        except Exception:  # noqa: BLE001 - the reaper finds us gone anyway
+            log.warning("could not deregister worker %s; its jobs go back once the reaper sees it gone", self.id)
         for thread in self._threads:
             thread.join(timeout=2)
 
@@ -222,27 +235,10 @@ class ClusterWorker:
         """
         with self._lock:
             held = self._in_flight.get(result.task_run_id)
+            # stopped by our own shutdown: no result; its job goes back with the deregistration
+            handing_back = result.task_run_id in self._handing_back and result.state is StateType.KILLED
         claimed_as = held[2] if held is not None and held[:2] == (result.execution_id, result.attempt) else self.id
-        while True:
-            with self._lock:
-                entries, self._logs = self._logs, []
-            try:
-                with self.db.transaction() as tx:
-                    execution_rows.add_logs(tx.conn, entries)
-                    accepted = jobs.finish(tx, result.task_run_id, result.attempt, claimed_as)
-                    if accepted:
-                        events.put(tx, result.execution_id, Kind.RESULT, encode_result(result))
-                break
-            except Exception:  # noqa: BLE001 - the database is away: keep the result, try again
-                with self._lock:
-                    self._logs[:0] = entries
-                if self._hard.is_set():
-                    log.error("could not store the result of attempt %d of task run %s; the reaper hands it back",
-                              result.attempt, result.task_run_id)
-                    accepted = False
-                    break
-                log.warning("could not store a result; retrying", exc_info=True)
-                time.sleep(RETRY_SECONDS)
+        accepted = handing_back or self._store(result, claimed_as)
         if not accepted:
             log.warning("attempt %d of task run %s ended %s, but it was handed to another worker meanwhile: "
                         "its result is not applied", result.attempt, result.task_run_id, result.state.value)
@@ -252,6 +248,28 @@ class ClusterWorker:
             self.secrets.keep_only({eid for eid, _, _ in self._in_flight.values()})
         self._idle.set()
         self.db.waker.signal(JOBS)  # a thread is free: claim again
+
+    def _store(self, result: WorkerResult, claimed_as: str) -> bool:
+        """Write the result event and delete the job in one transaction; False when the job is gone."""
+        while True:
+            with self._lock:
+                entries, self._logs = self._logs, []
+            try:
+                with self.db.transaction() as tx:
+                    execution_rows.add_logs(tx.conn, entries)
+                    accepted = jobs.finish(tx, result.task_run_id, result.attempt, claimed_as)
+                    if accepted:
+                        events.put(tx, result.execution_id, Kind.RESULT, encode_result(result))
+                return accepted
+            except Exception:  # noqa: BLE001 - the database is away: keep the result, try again
+                with self._lock:
+                    self._logs[:0] = entries
+                if self._hard.is_set():
+                    log.error("could not store the result of attempt %d of task run %s; it is handed back once "
+                              "this worker is gone", result.attempt, result.task_run_id)
+                    return True
+                log.warning("could not store a result; retrying", exc_info=True)
+                time.sleep(RETRY_SECONDS)
 
     def _on_log(self, entry: LogEntry) -> None:
         self.secrets.mask(entry)

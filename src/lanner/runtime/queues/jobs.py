@@ -131,9 +131,11 @@ def heartbeat(tx: Tx, worker_id: str) -> bool:
     return bool(tx.conn.execute(w.update().where(w.c.id == worker_id).values(heartbeat=epoch())).rowcount)
 
 
-def deregister(tx: Tx, worker_id: str) -> None:
-    """A worker stopping cleanly: whatever it still holds goes back at the next reap."""
+def deregister(tx: Tx, worker_id: str) -> list[tuple[str, str, int]]:
+    """A worker leaving: its row goes, and every attempt it still holds is handed back at once
+    (it stopped them first: no process of theirs runs any more). Returns those handed back."""
     tx.conn.execute(w.delete().where(w.c.id == worker_id))
+    return _hand_back(tx, t.c.claimed_by == worker_id)
 
 
 def live_groups(conn: sa.Connection, dead_after: float) -> set[str]:
@@ -161,9 +163,13 @@ def reap(tx: Tx, dead_after: float) -> list[tuple[str, str, int]]:
         stale.append(r.id)
     if stale:
         tx.conn.execute(w.delete().where(w.c.id.in_(stale)))
-    orphan = sa.and_(t.c.claimed_by.is_not(None),
-                     ~sa.exists(sa.select(w.c.id).where(w.c.id == t.c.claimed_by)))
-    lost = tx.conn.execute(t.delete().where(orphan).returning(t.c.execution_id, t.c.task_run_id, t.c.attempt)).all()
+    return _hand_back(tx, sa.and_(t.c.claimed_by.is_not(None),
+                                  ~sa.exists(sa.select(w.c.id).where(w.c.id == t.c.claimed_by))))
+
+
+def _hand_back(tx: Tx, which: sa.ColumnElement[bool]) -> list[tuple[str, str, int]]:
+    """Delete these claimed jobs and queue a `worker_lost` event for each (a new attempt)."""
+    lost = tx.conn.execute(t.delete().where(which).returning(t.c.execution_id, t.c.task_run_id, t.c.attempt)).all()
     handed = [(r.execution_id, r.task_run_id, int(r.attempt)) for r in lost]
     events.put_many(tx, [(eid, Kind.WORKER_LOST, {"taskRunId": rid, "attempt": att}, None) for eid, rid, att in handed])
     return handed
