@@ -308,7 +308,7 @@ class ClusterWorker:
                 with self.db.transaction() as tx:
                     alive = jobs.heartbeat(tx, me)
                     flagged = jobs.cancelled(tx.conn, me) if alive else []
-                if not alive:
+                if not alive and not self.stopping.is_set():  # stopping: we deregistered ourselves
                     self._declared_dead(me)
                 for run_id in flagged:
                     self.worker.cancel(run_id)

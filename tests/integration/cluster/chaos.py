@@ -60,6 +60,9 @@ class Tally:
                 "lost": self.lost, "stuck": self.stuck, "two_owners_at_once": s.overlapping,
                 "finally_0": s.finally_runs["0"], "finally_1": s.finally_runs["1"], "finally_2plus": s.finally_runs["2+"],
                 "main_finished_twice": s.main_twice, "finished_attempts_rerun": s.finished_rerun,
+                "of_which_process_outlived_worker": s.rerun_after_outliving,
+                "of_which_crash_before_result_stored": len(s.ended_before_crash),
+                "of_which_without_crash": s.rerun_without_crash,
                 "cut_off_attempts_rerun": s.cut_rerun, "processes_outlived_worker": s.outlived,
                 "seconds": round(self.seconds, 1)}
 
@@ -76,8 +79,11 @@ class Tally:
 
 def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float = 15.0, workers: int = 3,
               seed: int = 7, timeout: float = 90.0, kill_every: tuple[float, float] = (0.4, 1.2),
-              aim_at_finally: float = 0.3, threads: int = 8) -> Tally:
-    """Run the chaos round; `kill_every` is the random pause between SIGKILLs (seconds)."""
+              aim_at_finally: float = 0.3, threads: int = 8, restart_after: tuple[float, float] = (0.0, 0.3),
+              min_kills: int = 0) -> Tally:
+    """Run the chaos round; `kill_every` is the random pause between SIGKILLs and `restart_after`
+    the pause before the killed process is started again (seconds). The killing goes on past
+    `chaos_seconds` until `min_kills` SIGKILLs were sent (at most twice as long)."""
     from lanner.model.loader import load_flow
     from lanner.runtime.cluster_client import ClusterClient
     from lanner.runtime.queues.database import QueueDatabase
@@ -104,13 +110,15 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
         flow = load_flow(flow_yaml(book))
         stop = threading.Event()
         chaos = threading.Thread(target=_chaos, args=(rnd, executor, pool, stop, tally, killed_at, book, kill_every,
-                                                      aim_at_finally), daemon=True)
+                                                      aim_at_finally, restart_after), daemon=True)
         chaos.start()
         for _ in range(executions):
             ids.append(client.start(flow).id)
             if stop.wait(chaos_seconds * 0.7 / executions):
                 break
         stop.wait(max(chaos_seconds - (time.monotonic() - started), 0))
+        while tally.kills < min_kills and time.monotonic() - started < 2 * chaos_seconds:
+            stop.wait(0.05)
         stop.set()
         chaos.join()
         for p in procs:
@@ -131,7 +139,8 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
 
 
 def _chaos(rnd: random.Random, executor: RoleProcess, pool: list[RoleProcess], stop: threading.Event, tally: Tally,
-           killed_at: dict[int, float], book: Path, kill_every: tuple[float, float], aim: float) -> None:
+           killed_at: dict[int, float], book: Path, kill_every: tuple[float, float], aim: float,
+           restart_after: tuple[float, float]) -> None:
     victims = [executor, *pool]
     while not stop.wait(rnd.uniform(*kill_every)):
         victim = _in_finally(pool, book) if rnd.random() < aim else None
@@ -147,7 +156,7 @@ def _chaos(rnd: random.Random, executor: RoleProcess, pool: list[RoleProcess], s
         tally.kills += 1
         if pid is not None:
             killed_at[pid] = time.time()
-        if stop.wait(rnd.uniform(0.0, 0.3)):
+        if stop.wait(rnd.uniform(*restart_after)):
             break
         victim.start()
 

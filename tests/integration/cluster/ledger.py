@@ -44,7 +44,11 @@ class LedgerTally:
     main_twice: int = 0  # executions whose main task finished 2+ times
     overlapping: int = 0  # attempts that started while an earlier attempt of the same task run ran
     finished_rerun: int = 0  # attempts started after an earlier attempt of the same task run had ended
-    ended_before_crash: list[float] = dataclasses.field(default_factory=list)  # of those: end → worker's SIGKILL (s)
+    # of those: whose process outlived its SIGKILLed worker; whose worker was never killed (a bug);
+    # and, for the rest, how long before its worker's SIGKILL the attempt wrote `end` (seconds)
+    rerun_after_outliving: int = 0
+    rerun_without_crash: int = 0
+    ended_before_crash: list[float] = dataclasses.field(default_factory=list)
     cut_rerun: int = 0  # attempts cut off (no `end`) and then run again
     outlived: int = 0  # attempts whose process wrote `end` after its worker was SIGKILLed
     malformed: int = 0
@@ -88,9 +92,14 @@ def tally(ledger: Path, execution_ids: list[str], main: str, cleanup: str,
             done = [e for e in attempts[:i] if e.end is not None and e.end <= later.start]
             if done:
                 out.finished_rerun += 1
-                crashed = killed_at.get(done[-1].worker)
-                if crashed is not None and done[-1].end is not None and done[-1].end <= crashed:
-                    out.ended_before_crash.append(round(crashed - done[-1].end, 4))
+                ended, crashed = done[-1].end, killed_at.get(done[-1].worker)
+                assert ended is not None
+                if crashed is None:
+                    out.rerun_without_crash += 1
+                elif ended > crashed:
+                    out.rerun_after_outliving += 1
+                else:
+                    out.ended_before_crash.append(round(crashed - ended, 4))
             elif i > 0 and attempts[i - 1].end is None:
                 out.cut_rerun += 1
         for a in attempts:

@@ -144,25 +144,30 @@ def live_groups(conn: sa.Connection, dead_after: float) -> set[str]:
 
 
 def reap(tx: Tx, dead_after: float) -> list[tuple[str, str, int]]:
-    """Remove silent workers and hand every job they (or no registered worker) held back.
+    """Remove dead workers and hand every job they (or no registered worker) held back.
 
+    Dead: silent for `dead_after` and, on this machine, its process gone (or its pid another
+    process's); on another machine the silence alone. A silent worker whose process runs here keeps
+    its jobs. (Waiting for the silence even when the process is seen gone gives a task process
+    that outlived its worker time to end before a new attempt starts.)
     Returns the (execution, task run, attempt) handed back; a `worker_lost` event is queued for
     each in the same transaction, so the executors start a new attempt.
     """
-    silent = tx.conn.execute(sa.select(w.c.id, w.c.host_key, w.c.pid, w.c.pid_start, w.c.heartbeat)
-                             .where(w.c.heartbeat < epoch() - dead_after).with_for_update(skip_locked=True)).all()
-    stale = []
-    for r in silent:
-        if process_identity.is_running(r.host_key, int(r.pid), r.pid_start):
-            if epoch() - _warned.get(r.id, 0.0) < 60:
-                continue
-            _warned[r.id] = epoch()
+    now = epoch()
+    dead = []
+    for r in tx.conn.execute(sa.select(w.c.id, w.c.host_key, w.c.pid, w.c.pid_start, w.c.heartbeat)
+                             .where(w.c.heartbeat < now - dead_after)).all():
+        if not process_identity.is_running(r.host_key, int(r.pid), r.pid_start):  # gone, or not ours to see
+            dead.append(r.id)
+        elif now - _warned.get(r.id, 0.0) >= 60:
+            _warned[r.id] = now
             log.warning("worker %s has been silent for %.0fs but its process %d is alive (stopped or busy): "
-                        "its attempts wait for it", r.id, epoch() - r.heartbeat, r.pid)
-            continue
-        stale.append(r.id)
-    if stale:
-        tx.conn.execute(w.delete().where(w.c.id.in_(stale)))
+                        "its attempts wait for it", r.id, now - r.heartbeat, r.pid)
+    if dead:  # a worker claiming right now holds its row: it is looked at again next time
+        locked = [r.id for r in tx.conn.execute(sa.select(w.c.id).where(w.c.id.in_(dead))
+                                                .with_for_update(skip_locked=True))]
+        if locked:
+            tx.conn.execute(w.delete().where(w.c.id.in_(locked)))
     return _hand_back(tx, sa.and_(t.c.claimed_by.is_not(None),
                                   ~sa.exists(sa.select(w.c.id).where(w.c.id == t.c.claimed_by))))
 
