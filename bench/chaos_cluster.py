@@ -45,9 +45,9 @@ def run(quick: bool = False) -> dict[str, int | float]:
     dbs = PostgresDatabases(postgres_url())
     try:
         with tempfile.TemporaryDirectory(prefix="lanner-chaos-cluster-") as tmp:
-            tally = run_chaos(dbs.new(), Path(tmp), executions=150 if quick else 400,
-                              chaos_seconds=26.0 if quick else 80.0, workers=3, seed=11,
-                              kill_every=(0.03, 0.15) if quick else (0.1, 0.5), restart_after=(0.0, 0.1),
+            tally = run_chaos(dbs.new(), Path(tmp), executions=120 if quick else 400,
+                              chaos_seconds=22.0 if quick else 80.0, workers=3, seed=11,
+                              kill_every=(0.05, 0.2) if quick else (0.1, 0.5), restart_after=(0.0, 0.05),
                               aim_at_finally=0.35, min_kills=200, timeout=60.0)
             return tally.figures()
     finally:

@@ -41,6 +41,7 @@ class Tally:
     stuck: int = 0  # task runs not terminal
     kills: int = 0  # SIGKILLs sent (crash points)
     kills_in_finally: int = 0  # of which aimed at a worker while it ran a `finally` task
+    attempts_cut: int = 0  # attempts running in the killed workers when they were killed (by the ledger)
     handed_back: int = 0  # attempts the database records as failed because their worker stopped
     side: ledger.LedgerTally = dataclasses.field(default_factory=ledger.LedgerTally)
     seconds: float = 0.0
@@ -57,6 +58,7 @@ class Tally:
     def figures(self) -> dict[str, int | float]:
         s = self.side
         return {"executions": self.executions, "crash_points": self.kills, "crashes_in_finally": self.kills_in_finally,
+                "attempts_cut_by_crashes": self.attempts_cut,
                 "lost": self.lost, "stuck": self.stuck, "two_owners_at_once": s.overlapping,
                 "finally_0": s.finally_runs["0"], "finally_1": s.finally_runs["1"], "finally_2plus": s.finally_runs["2+"],
                 "main_finished_twice": s.main_twice, "finished_attempts_rerun": s.finished_rerun,
@@ -69,7 +71,8 @@ class Tally:
     def line(self) -> str:
         s = self.side
         per = ", ".join(f"{k}×: {v}" for k, v in self.finally_runs.items())
-        return (f"{self.executions} executions, {self.kills} SIGKILLs ({self.kills_in_finally} during a finally task; "
+        return (f"{self.executions} executions, {self.kills} SIGKILLs ({self.kills_in_finally} during a finally task, "
+                f"{self.attempts_cut} running attempts cut; "
                 f"{self.handed_back} attempts handed back): lost {self.lost}, stuck task runs {self.stuck}, "
                 f"finally finished per execution {{{per}}}, main task finished twice {s.main_twice}, "
                 f"overlapping attempts {s.overlapping}, finished attempts re-run {s.finished_rerun}, "
@@ -141,17 +144,24 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
 def _chaos(rnd: random.Random, executor: RoleProcess, pool: list[RoleProcess], stop: threading.Event, tally: Tally,
            killed_at: dict[int, float], book: Path, kill_every: tuple[float, float], aim: float,
            restart_after: tuple[float, float]) -> None:
-    victims = [executor, *pool]
+    """SIGKILL a role at random moments: a worker running a `finally` attempt (`aim` of the time,
+    when there is one), else mostly a worker running any attempt, else any role (the executor too)."""
     while not stop.wait(rnd.uniform(*kill_every)):
-        victim = _in_finally(pool, book) if rnd.random() < aim else None
-        if victim is not None:
+        running = _running_attempts(pool, book)
+        pick = rnd.random()
+        in_finally = [w for w, tasks in running.items() if CLEANUP in tasks]
+        if pick < aim and in_finally:
+            victim = rnd.choice(in_finally)
             tally.kills_in_finally += 1
+        elif pick < 0.85 and running:
+            victim = rnd.choice(list(running))
         else:
-            victim = rnd.choice(victims)
+            victim = rnd.choice([executor, *pool])
         if not victim.running:
             victim.start()
             continue
         pid = victim.pid
+        tally.attempts_cut += len(running.get(victim, ()))
         victim.kill()
         tally.kills += 1
         if pid is not None:
@@ -161,29 +171,30 @@ def _chaos(rnd: random.Random, executor: RoleProcess, pool: list[RoleProcess], s
         victim.start()
 
 
-def _in_finally(pool: list[RoleProcess], book: Path) -> RoleProcess | None:
-    """A worker that is running a `finally` attempt right now (from the ledger's tail), if any."""
+def _running_attempts(pool: list[RoleProcess], book: Path) -> dict[RoleProcess, list[str]]:
+    """Workers running attempts right now (from the ledger's tail): worker → the tasks it runs."""
     try:
         with book.open("rb") as f:
             f.seek(0, 2)
-            f.seek(max(f.tell() - 8192, 0))
+            f.seek(max(f.tell() - 16384, 0))
             tail = f.read().decode(errors="replace").splitlines()[1:]
     except OSError:
-        return None
-    open_cleanups: dict[tuple[str, str], int] = {}
+        return {}
+    open_attempts: dict[tuple[str, str, str], int] = {}
     for line in tail:
         parts = line.split()
-        if len(parts) == 7 and parts[1] == CLEANUP:
-            key = (parts[0], parts[2])
+        if len(parts) == 7:
+            key = (parts[0], parts[1], parts[2])
             if parts[5] == "start":
-                open_cleanups[key] = int(parts[4])
+                open_attempts[key] = int(parts[4])
             else:
-                open_cleanups.pop(key, None)
+                open_attempts.pop(key, None)
     by_pid = {p.pid: p for p in pool if p.running}
-    for worker in reversed(list(open_cleanups.values())):
+    out: dict[RoleProcess, list[str]] = {}
+    for (_, task, _), worker in open_attempts.items():
         if worker in by_pid:
-            return by_pid[worker]
-    return None
+            out.setdefault(by_pid[worker], []).append(task)
+    return out
 
 
 def _count(db: Any, sql: str, **params: Any) -> int:

@@ -29,6 +29,9 @@ def shell_task(task_id: str, ledger: Path, seconds: float) -> str:
 """
 
 
+ORPHANED = 1  # the parent pid a shell sees when its worker died before it started (init adopted it)
+
+
 @dataclasses.dataclass(slots=True)
 class Attempt:
     index: int
@@ -48,6 +51,7 @@ class LedgerTally:
     # and, for the rest, how long before its worker's SIGKILL the attempt wrote `end` (seconds)
     rerun_after_outliving: int = 0
     rerun_without_crash: int = 0
+    without_crash: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (execution, task) of those
     ended_before_crash: list[float] = dataclasses.field(default_factory=list)
     cut_rerun: int = 0  # attempts cut off (no `end`) and then run again
     outlived: int = 0  # attempts whose process wrote `end` after its worker was SIGKILLed
@@ -82,28 +86,32 @@ def tally(ledger: Path, execution_ids: list[str], main: str, cleanup: str,
         out.finally_runs["0" if ended == 0 else "1" if ended == 1 else "2+"] += 1
         if sum(1 for a in runs.get((eid, main), []) if a.end is not None) >= 2:
             out.main_twice += 1
-    for attempts in runs.values():
+    for (eid, task), attempts in runs.items():
         for i, later in enumerate(attempts):
             for earlier in attempts[:i]:
                 gone = earlier.end if earlier.end is not None else killed_at.get(earlier.worker, math.inf)
                 if earlier.start <= later.start < gone:
                     out.overlapping += 1
                     break
-            done = [e for e in attempts[:i] if e.end is not None and e.end <= later.start]
-            if done:
-                out.finished_rerun += 1
-                ended, crashed = done[-1].end, killed_at.get(done[-1].worker)
-                assert ended is not None
-                if crashed is None:
-                    out.rerun_without_crash += 1
-                elif ended > crashed:
-                    out.rerun_after_outliving += 1
-                else:
-                    out.ended_before_crash.append(round(crashed - ended, 4))
-            elif i > 0 and attempts[i - 1].end is None:
+        for earlier, following in zip(attempts, attempts[1:], strict=False):  # each attempt run again, once
+            if earlier.end is None:
                 out.cut_rerun += 1
+                continue
+            if earlier.end > following.start:
+                continue  # overlapping, counted above
+            out.finished_rerun += 1
+            crashed = killed_at.get(earlier.worker)
+            if earlier.worker == ORPHANED:  # its worker died before the shell even started
+                out.rerun_after_outliving += 1
+            elif crashed is None:
+                out.rerun_without_crash += 1
+                out.without_crash.append((eid, task))
+            elif earlier.end > crashed:
+                out.rerun_after_outliving += 1
+            else:
+                out.ended_before_crash.append(round(crashed - earlier.end, 4))
         for a in attempts:
-            if a.end is not None and a.worker in killed_at and a.end > killed_at[a.worker]:
+            if a.end is not None and (a.worker == ORPHANED or (a.worker in killed_at and a.end > killed_at[a.worker])):
                 out.outlived += 1
             if a.start is math.inf:
                 out.malformed += 1
