@@ -63,7 +63,8 @@ class ClusterWorker:
         self._flush = threading.Event()
         self._hard = threading.Event()
         self._idle = threading.Event()  # an attempt ended: the drain looks again
-        self._handing_back: set[str] = set()  # task runs stopped by a shutdown: their jobs go back, no result
+        self._revive = threading.Lock()  # one re-registration at a time (claim loop and heartbeat both notice)
+        self._handing_back: set[tuple[str, int]] = set()  # attempts we stopped (shutdown, reaped): no result
         self._threads: list[threading.Thread] = []
         self.worker = Worker(report=self._on_result, log_sink=self._on_log, files=self.files, threads=self.threads,
                              error_logs=self._error_logs, fetch_logs=self._fetch_logs, worker_id=self.id)
@@ -115,7 +116,7 @@ class ClusterWorker:
             self._idle.clear()
         with self._lock:
             running = list(self._in_flight)
-            self._handing_back.update(running)
+            self._handing_back.update((rid, att) for rid, (_, att, _) in self._in_flight.items())
         if running:
             log.warning("worker %s: stopping %d attempt(s) still running %s; they are handed back to other workers",
                         self.id, len(running), "at once (second signal)" if self._hard.is_set() else
@@ -207,20 +208,25 @@ class ClusterWorker:
 
     def _declared_dead(self, old: str) -> None:
         """We stalled past deadAfter and were reaped: our attempts were handed back. Stop them (their
-        results will be refused), then register afresh under a new id."""
-        with self._lock:
-            if self.id != old:  # the other thread noticed first
+        results will be refused), then register afresh under a new id — registered before it is
+        used, so the claim loop never claims under an id the database does not know."""
+        with self._revive:
+            if self.id != old:  # the other thread (claim loop or heartbeat) did it already
                 return
-            self.id = jobs.new_worker_id()
-            self.worker.worker_id = self.id
-            running = [rid for rid, (_, _, claimed_as) in self._in_flight.items() if claimed_as == old]
-        for run_id in running:
-            self.worker.cancel(run_id)
-        with self.db.transaction() as tx:
-            jobs.register(tx, self.id, self.group, self.threads)
+            with self._lock:
+                mine = [(rid, att) for rid, (_, att, claimed_as) in self._in_flight.items() if claimed_as == old]
+                self._handing_back.update(mine)  # not ours any more: no result of theirs is stored
+            running = [rid for rid, _ in mine]
+            for run_id in running:
+                self.worker.cancel(run_id)
+            new = jobs.new_worker_id()
+            with self.db.transaction() as tx:
+                jobs.register(tx, new, self.group, self.threads)
+            with self._lock:
+                self.id = self.worker.worker_id = new
         log.error("worker %s was declared dead (no heartbeat for %.0fs); its %d attempt(s) were handed back and "
                   "are being cancelled here; registered again as %s", old, self.settings.dead_after_seconds,
-                  len(running), self.id)
+                  len(running), new)
 
     # -- reporting ---------------------------------------------------------------------------
 
@@ -236,7 +242,9 @@ class ClusterWorker:
         with self._lock:
             held = self._in_flight.get(result.task_run_id)
             # stopped by our own shutdown: no result; its job goes back with the deregistration
-            handing_back = result.task_run_id in self._handing_back and result.state is StateType.KILLED
+            key = (result.task_run_id, result.attempt)
+            handing_back = key in self._handing_back and result.state is StateType.KILLED
+            self._handing_back.discard(key)
         claimed_as = held[2] if held is not None and held[:2] == (result.execution_id, result.attempt) else self.id
         accepted = handing_back or self._store(result, claimed_as)
         if not accepted:

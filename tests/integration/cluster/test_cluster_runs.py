@@ -264,6 +264,31 @@ tasks: [{{id: s, type: {SLEEP}, duration: PT0.1S}}]
         assert not jobs.finish(tx, claimed[0].task_run_id, 1, "away")
 
 
+def test_a_worker_reaped_while_alive_stops_its_attempt_and_registers_again(cluster: InProcessCluster) -> None:
+    """What a worker on another machine sees after a long freeze: it was reaped, its attempt handed
+    back. It stops that attempt (whose late result is refused) and carries on under a new id."""
+    cluster.start_executor()
+    worker = cluster.start_worker()
+    started = cluster.start(f"""
+id: reaped
+namespace: c
+tasks: [{{id: s, type: {SLEEP}, duration: PT1.5S}}]
+""")
+    _wait_job_claimed(cluster)
+    old = worker.id
+    w = tables.workers
+    with cluster.db.transaction() as tx:  # seen from another machine, silent past deadAfter: reaped
+        tx.conn.execute(w.update().where(w.c.id == old).values(host_key="another-machine:1", heartbeat=0.0))
+        assert jobs.reap(tx, cluster.settings.dead_after_seconds)
+    exe = cluster.wait(started.id, timeout=20)
+    assert exe.state.current is StateType.SUCCESS
+    attempts = exe.task_runs[0].attempts
+    assert [a.state.current.value for a in attempts] == ["FAILED", "SUCCESS"]
+    assert worker.id != old and attempts[1].worker_id == worker.id
+    with cluster.db.reader.connect() as conn:
+        assert [r.id for r in conn.execute(sa.select(tables.workers.c.id))] == [worker.id]
+
+
 def test_a_late_or_duplicate_result_changes_nothing(cluster: InProcessCluster) -> None:
     from lanner.model.results import WorkerResult
     from lanner.runtime.queues import events
