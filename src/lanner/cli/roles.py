@@ -2,14 +2,17 @@
 
 Each command reads the configuration (`--config`, `$LANNER_CONFIG`, `$LANNER_HOME/lanner.yaml`,
 `LANNER_DATABASE_URL`), upgrades the schema if needed (processes starting together take turns),
-then runs its role until SIGTERM or Ctrl-C, when it stops cleanly: a worker lets its running
-tasks finish (for a while) and reports them. A process killed with SIGKILL loses nothing either:
-what it was doing is picked up by the others, or by itself once restarted.
+then runs its role until SIGTERM or Ctrl-C, when it stops cleanly: it takes no new work, and a
+worker lets its running attempts finish within `worker.shutdownGrace` (30 s), then stops the rest
+and hands them back to other workers. A second signal skips the grace period; a third exits at
+once. A process killed with SIGKILL loses nothing either: what it was doing is picked up by the
+others, or by itself once restarted.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -49,18 +52,28 @@ def _run_roles(names: list[str], config: str | None, level: str, **overrides: An
     from lanner.runtime.roles import Roles
 
     _logging(level)
-    roles = Roles(_settings(config, **overrides), names)
+    settings = _settings(config, **overrides)
+    roles = Roles(settings, names)
     done = threading.Event()
+    received: list[int] = []
 
-    def on_signal(_signum: int, _frame: Any) -> None:
-        if done.is_set():
-            sys.exit(1)
-        done.set()
+    def on_signal(signum: int, _frame: Any) -> None:
+        received.append(signum)
+        if len(received) == 1:
+            if "worker" in names:
+                sys.stderr.write(f"stopping: running tasks get {settings.grace_seconds:.0f}s to finish, then go "
+                                 "back to other workers (signal again to stop them now)\n")
+            done.set()
+        elif len(received) == 2:
+            sys.stderr.write("stopping now: running tasks are stopped and handed back (signal again to exit at once)\n")
+            roles.stop_now()
+        else:
+            os._exit(1)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
     roles.start()
-    sys.stderr.write(f"lanner {' + '.join(names)} running (pid {__import__('os').getpid()})\n")
+    sys.stderr.write(f"lanner {' + '.join(names)} running (pid {os.getpid()})\n")
     sys.stderr.flush()
     while not done.wait(1.0):
         if not roles.alive():

@@ -22,10 +22,9 @@ from typing import Any
 
 from lanner.engine.executor import Effects, Executor
 from lanner.errors import LannerError
-from lanner.model.inputs import secret_values
 from lanner.model.results import LogEntry
 from lanner.model.state import StateType
-from lanner.runtime import cluster_outbox
+from lanner.runtime import cluster_outbox, core
 from lanner.runtime.cluster_outbox import Held, Outbox
 from lanner.runtime.queues import events, jobs
 from lanner.runtime.queues.base import EVENTS, Event, Kind, decode_result, epoch
@@ -122,7 +121,7 @@ class ClusterExecutor:
                 held = self.held[eid]
             self.held.move_to_end(eid)
             try:
-                fx = self._apply(held, evs)
+                fx = self._apply(held, evs, outbox)
                 total = outbox.settle(held, fx)
                 writes.append(outbox.written(held, total))
             except Exception:  # noqa: BLE001 - one bad execution must not stop the others
@@ -148,7 +147,7 @@ class ClusterExecutor:
             self._fail_without_flow(tx, exe, version, message=exc.render())
             return None
         held = Held(flow, Executor(flow, exe, self.settings.max_task_runs), version, len(exe.task_runs),
-                    secrets=secret_values(flow, exe))
+                    secrets=core.of(flow, exe))
         self.held[exe.id] = held
         return held
 
@@ -161,10 +160,16 @@ class ClusterExecutor:
 
     # -- applying events ---------------------------------------------------------------------
 
-    def _apply(self, held: Held, evs: list[Event]) -> Effects:
+    def _apply(self, held: Held, evs: list[Event], outbox: Outbox) -> Effects:
         total = Effects()
         ex = held.executor
         for ev in evs:
+            if ev.kind == Kind.START and held.flow.concurrency is not None and core.waits_for_a_slot(ex.exe):
+                held.ready = True  # a limited flow: start it, refuse it, or leave it queued (core.admit)
+                fx = outbox.slots.admit(held)
+                if fx is not None:
+                    cluster_outbox.merge(total, fx)
+                continue
             if ev.kind in (Kind.START, Kind.RESTART) and not held.ready:
                 held.ready = True
                 if ev.kind == Kind.RESTART or ex.exe.state.current is StateType.CREATED:

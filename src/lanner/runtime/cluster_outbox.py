@@ -19,9 +19,9 @@ from lanner.engine.executor import Effects, Executor, SubflowStart
 from lanner.errors import LannerError
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.flow import Flow
-from lanner.model.inputs import mask
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType
+from lanner.runtime import core
 from lanner.runtime.queues import events, jobs
 from lanner.runtime.queues.base import CHANGES, EXECUTIONS, Kind
 from lanner.runtime.queues.database import Tx
@@ -58,10 +58,13 @@ def worker_group(task: Any) -> tuple[str, str]:
 
 class Outbox:
     def __init__(self, tx: Tx, flows: StoredFlows, dead_after: float, workdirs: Any = None) -> None:
+        from lanner.runtime.cluster_concurrency import Slots
+
         self.tx = tx
         self.flows = flows
         self.dead_after = dead_after
         self.workdirs = workdirs
+        self.slots = Slots(tx)
         self._live_groups: set[str] | None = None
 
     def settle(self, held: Held, first: Effects) -> Effects:
@@ -77,6 +80,8 @@ class Outbox:
                 if problem:
                     todo.append(held.executor.fail_run(start.run_id, problem))
         self._timers(held, total)
+        if total.ended and held.flow.concurrency is not None:
+            self.slots.ended(held)
         for child_id in dict.fromkeys(total.kill_executions):
             events.put(self.tx, child_id, Kind.KILL, {"hard": held.exe.kill == "hard"})
         self._finish_workdirs(held, total)
@@ -107,33 +112,19 @@ class Outbox:
         return self._live_groups
 
     def _timers(self, held: Held, fx: Effects) -> None:
+        """Timers are events that become due later: the next executor to see them fires them."""
         eid = held.exe.id
-        items: list[tuple[str, str, dict[str, Any] | str | None, float | None]] = []
-        items += [(eid, Kind.RETRY_DUE, {"taskRunId": rid}, due.timestamp()) for rid, due in fx.retries]
-        items += [(eid, Kind.RESUME_DUE, {"taskRunId": rid, "state": st.value}, due.timestamp())
-                  for rid, due, st in fx.resumes]
-        events.put_many(self.tx, items)
+        events.put_many(self.tx, [
+            (eid, Kind.RETRY_DUE, {"taskRunId": t.run_id}, t.due.timestamp()) if t.kind == "retry" else
+            (eid, Kind.RESUME_DUE, {"taskRunId": t.run_id, "state": t.state.value if t.state else None},
+             t.due.timestamp()) for t in core.timers(fx)])
 
     def _start_subflow(self, parent: Held, start: SubflowStart) -> str | None:
         """Create the child execution and its start event; returns why it could not start."""
-        from lanner.model.inputs import resolve_inputs
-
-        pexe = parent.exe
         try:
-            flow = self.flows.get(start.namespace, start.flow_id, start.revision)
-            if flow.disabled:
-                raise LannerError(f"flow `{flow.namespace}.{flow.id}` is disabled", hint="enable it to run it")
-            inputs = resolve_inputs(flow, start.inputs)
+            _, child = core.child_execution(parent.exe, start, self.flows.get)
         except LannerError as exc:
             return exc.render()
-        trigger = {"id": pexe.by_id[start.run_id].task_id, "type": "io.kestra.plugin.core.flow.Subflow",
-                   "variables": {"executionId": pexe.id, "namespace": pexe.namespace, "flowId": pexe.flow_id,
-                                 "flowRevision": pexe.flow_revision, "taskRunId": start.run_id, "wait": start.wait}}
-        child = Execution(id=start.execution_id, namespace=flow.namespace, flow_id=flow.id,
-                          flow_revision=flow.revision or 1, inputs=inputs, labels={**flow.labels, **start.labels},
-                          variables=dict(flow.variables), trigger=trigger, parent_id=pexe.id)
-        child.labels.setdefault("system.correlationId", pexe.labels.get("system.correlationId", pexe.id))
-        child.original_id = child.id
         execution_rows.insert(self.tx.conn, child)
         events.put(self.tx, child.id, Kind.START)
         return None
@@ -159,7 +150,7 @@ class Outbox:
         fresh = {r.id for _, r in new}
         changed = [r for r in fx.runs.values() if r.id not in fresh]
         for entry in fx.logs:
-            entry.message = mask(entry.message, held.secrets)
+            core.mask(entry, held.secrets)
         execution_rows.add_logs(self.tx.conn, fx.logs)
         self.tx.announce(EXECUTIONS, exe.id)
         if fx.execution_changed:

@@ -2,14 +2,18 @@
 
 The task itself runs in the same `worker.Worker` as in the embedded runtime (timeouts, kills,
 logs). Around it: a claim loop that takes as many jobs as there are free threads (SKIP LOCKED,
-so workers never wait for each other), a reporter that writes each result as an executor event
-and deletes its job in one transaction (with the log lines gathered meanwhile), and a heartbeat
-that keeps the worker registered and cancels the jobs the executors flagged.
+so workers never wait for each other) and hands them to the pool only once the claim committed;
+the end of each attempt made durable at once, by the thread that ran it and before that thread
+takes anything else — its result event written and its job deleted in one transaction, refused
+when the job is no longer this worker's (it was handed back); a log writer that stores log
+lines every FLUSH_SECONDS; and a heartbeat that keeps the worker registered and cancels the jobs
+the executors flagged.
 
 A worker builds each task's template variables itself from the stored flow revision and the
 stored execution, which the executor committed before the job became visible. A worker that
-finds itself declared dead (it stalled longer than `deadAfter`) cancels what it runs — those
-attempts were handed to others — and registers again under a new id.
+finds itself declared dead (its heartbeat stalled past `deadAfter` and a reaper on another
+machine handed its attempts back) cancels what it runs — those attempts belong to others now —
+and registers again under a new id.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ from typing import Any
 
 from lanner.errors import LannerError
 from lanner.model import variables
-from lanner.model.inputs import mask, secret_values
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType
 from lanner.plugins.api import RunnableTask
+from lanner.runtime import core
 from lanner.runtime.queues import events, jobs
 from lanner.runtime.queues.base import CANCELS, JOBS, Kind, encode_result
 from lanner.runtime.queues.database import QueueDatabase
@@ -32,10 +36,11 @@ from lanner.runtime.settings import ClusterSettings
 from lanner.runtime.stored_flows import StoredFlows
 from lanner.storage import execution_rows
 from lanner.storage.files import LocalFiles
-from lanner.worker.worker import Job, Worker
+from lanner.worker.worker import KILL_GRACE_SECONDS, Job, Worker
 
 log = logging.getLogger("lanner.worker")
 FLUSH_SECONDS = 0.1  # log lines wait at most this long before they are stored
+RETRY_SECONDS = 0.5  # between tries to store a result while the database is unreachable
 
 
 class ClusterWorker:
@@ -52,11 +57,14 @@ class ClusterWorker:
         self.workdirs = WorkingDirectories(settings.storage_path.parent / "work", self.files)
         self.stopping = threading.Event()
         self._lock = threading.Lock()
-        self._results: list[WorkerResult] = []
         self._logs: list[LogEntry] = []
-        self._in_flight: dict[str, tuple[str, int]] = {}  # task run → (execution, attempt) until reported
-        self._secrets: dict[str, tuple[str, ...]] = {}
+        self._in_flight: dict[str, tuple[str, int, str]] = {}  # task run → (execution, attempt, claimed as)
+        self.secrets = core.Secrets()  # of the executions whose attempts run here, masked in their logs
         self._flush = threading.Event()
+        self._hard = threading.Event()
+        self._idle = threading.Event()  # an attempt ended: the drain looks again
+        self._revive = threading.Lock()  # one re-registration at a time (claim loop and heartbeat both notice)
+        self._handing_back: set[tuple[str, int]] = set()  # attempts we stopped (shutdown, reaped): no result
         self._threads: list[threading.Thread] = []
         self.worker = Worker(report=self._on_result, log_sink=self._on_log, files=self.files, threads=self.threads,
                              error_logs=self._error_logs, fetch_logs=self._fetch_logs, worker_id=self.id)
@@ -68,7 +76,7 @@ class ClusterWorker:
         with self.db.transaction() as tx:
             jobs.register(tx, self.id, self.group, self.threads)
         log.info("worker %s (group %s, %d threads) registered", self.id, self.group or "default", self.threads)
-        for target, name in ((self._report_loop, "reporter"), (self._heartbeat_loop, "heartbeat")):
+        for target, name in ((self._log_loop, "logs"), (self._heartbeat_loop, "heartbeat")):
             thread = threading.Thread(target=target, name=f"lanner-worker-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -83,25 +91,51 @@ class ClusterWorker:
                 self.db.waker.wait(JOBS, self.settings.poll_seconds)
         self._drain()
 
-    def stop(self) -> None:
+    def stop(self, hard: bool = False) -> None:
+        """Stop claiming; running attempts get `grace_seconds` to finish. `hard`: cancel them now."""
+        if hard:
+            self._hard.set()
+            self._idle.set()
         self.stopping.set()
         self.db.waker.signal(JOBS)
 
-    def _drain(self, grace: float = 10.0) -> None:
-        """Stopping cleanly: let running tasks finish for a while, report them, then leave."""
-        deadline = time.monotonic() + grace
-        while self._in_flight and time.monotonic() < deadline:
-            time.sleep(0.05)
-        for run_id in list(self._in_flight):
+    def stop_now(self) -> None:
+        self.stop(hard=True)
+
+    def _drain(self) -> None:
+        """Stopping cleanly (SIGTERM): no new claims; running attempts get `grace_seconds` to finish.
+
+        Those still running then are stopped (their process groups terminated, the graceful way)
+        and, once they are gone, handed back with the worker's deregistration: another worker runs
+        a new attempt, so the execution goes on — a `finally` task included — instead of being
+        killed because its worker was restarted. A second signal (`stop(hard=True)`) skips the wait.
+        """
+        deadline = time.monotonic() + self.settings.grace_seconds
+        while self._in_flight and not self._hard.is_set() and time.monotonic() < deadline:
+            self._idle.wait(0.05)
+            self._idle.clear()
+        with self._lock:
+            running = list(self._in_flight)
+            self._handing_back.update((rid, att) for rid, (_, att, _) in self._in_flight.items())
+        if running:
+            log.warning("worker %s: stopping %d attempt(s) still running %s; they are handed back to other workers",
+                        self.id, len(running), "at once (second signal)" if self._hard.is_set() else
+                        f"after the {self.settings.grace_seconds:.0f}s grace period")
+        for run_id in running:
             self.worker.cancel(run_id)
-        self._flush.set()
+        deadline = time.monotonic() + KILL_GRACE_SECONDS + 1
+        while self._in_flight and time.monotonic() < deadline:  # stopped attempts report themselves
+            self._idle.wait(0.05)
+            self._idle.clear()
         self.worker.shutdown(wait=False)
-        self._write()
+        self._write_logs()
         try:
             with self.db.transaction() as tx:
-                jobs.deregister(tx, self.id)  # anything still held goes back at the next reap
-        except Exception:  # noqa: BLE001 - the reaper finds us silent anyway
-            log.warning("could not deregister worker %s; its jobs go back after deadAfter", self.id)
+                handed = jobs.deregister(tx, self.id)
+            if handed:
+                log.warning("worker %s handed %d attempt(s) back", self.id, len(handed))
+        except Exception:  # noqa: BLE001 - the reaper finds us gone anyway
+            log.warning("could not deregister worker %s; its jobs go back once the reaper sees it gone", self.id)
         for thread in self._threads:
             thread.join(timeout=2)
 
@@ -112,25 +146,39 @@ class ClusterWorker:
             free = self.threads - len(self._in_flight)
         if free <= 0:
             return 0
+        claimed_as = self.id
         with self.db.transaction() as tx:
-            rows = jobs.claim(tx, self.id, self.group, free)
+            rows = jobs.claim(tx, claimed_as, self.group, free)
             if rows is None:
-                self._declared_dead()
-                return 0
-            with self._lock:
-                for row in rows:
-                    self._in_flight[row.task_run_id] = (row.execution_id, row.attempt)
-            stale = self._start(tx, rows)
-            jobs.done(tx, stale)
-        if stale:
-            with self._lock:
-                for run_id, _ in stale:
-                    self._in_flight.pop(run_id, None)
+                dead = True
+            else:
+                dead = False
+                ready, failed, stale = self._prepare(tx, rows)
+                jobs.done(tx, stale)
+        if dead:
+            self._declared_dead(claimed_as)
+            return 0
+        # Only now that the claim is committed may the attempts run: a rolled-back claim runs nothing.
+        with self._lock:
+            for job, _ in ready:
+                self._in_flight[job.task_run_id] = (job.execution_id, job.attempt, claimed_as)
+            for result in failed:
+                self._in_flight[result.task_run_id] = (result.execution_id, result.attempt, claimed_as)
+        for job, cancel in ready:
+            self.worker.submit(job)
+            if cancel:
+                self.worker.cancel(job.task_run_id)
+        for result in failed:
+            self._on_result(result)
         return len(rows)
 
-    def _start(self, tx: Any, rows: list[jobs.JobRow]) -> list[tuple[str, int]]:
-        """Hand the claimed jobs to the thread pool; returns the stale ones (their attempt is over)."""
+    def _prepare(self, tx: Any, rows: list[jobs.JobRow]) -> tuple[list[tuple[Job, bool]], list[WorkerResult],
+                                                                   list[tuple[str, int]]]:
+        """The claimed jobs to run (with their cancel flag), those that fail before running (with
+        the reason), and the stale ones (their attempt is already over)."""
         loaded = execution_rows.load(tx.conn, list({r.execution_id for r in rows}))
+        ready: list[tuple[Job, bool]] = []
+        failed: list[WorkerResult] = []
         stale: list[tuple[str, int]] = []
         for row in rows:
             exe = loaded.get(row.execution_id, (None, 0))[0]
@@ -146,92 +194,130 @@ class ClusterWorker:
             except Exception as exc:  # noqa: BLE001 - the attempt fails with the reason
                 message = exc.render() if isinstance(exc, LannerError) else f"{type(exc).__name__}: {exc}"
                 self._on_log(LogEntry(exe.id, run.id, run.task_id, "ERROR", message, attempt=row.attempt))
-                self._on_result(WorkerResult(exe.id, run.id, row.attempt, StateType.FAILED, worker_id=self.id,
-                                             message=message))
+                failed.append(WorkerResult(exe.id, run.id, row.attempt, StateType.FAILED, worker_id=self.id,
+                                           message=message))
                 continue
             task_vars = variables.build(flow, exe, run, task)
             if shared is not None:
                 task_vars["workingDir"] = str(shared)
-            secrets = secret_values(flow, exe)
-            if secrets:
-                with self._lock:
-                    self._secrets[exe.id] = secrets
-            self.worker.submit(Job(exe.id, run.id, row.attempt, task, task_vars, exe.namespace, exe.flow_id,
-                                   shared_dir=shared))
-            if row.cancel:
-                self.worker.cancel(run.id)
-        return stale
+            with self._lock:
+                self.secrets.track(flow, exe)
+            ready.append((Job(exe.id, run.id, row.attempt, task, task_vars, exe.namespace, exe.flow_id,
+                              shared_dir=shared), row.cancel))
+        return ready, failed, stale
 
-    def _declared_dead(self) -> None:
-        """We stalled past deadAfter: our attempts were handed back. Stop them; start afresh."""
-        with self._lock:
-            running = list(self._in_flight)
-            self._in_flight.clear()
-        for run_id in running:
-            self.worker.cancel(run_id)
-        old, self.id = self.id, jobs.new_worker_id()
-        self.worker.worker_id = self.id
-        with self.db.transaction() as tx:
-            jobs.register(tx, self.id, self.group, self.threads)
-        log.error("worker %s was declared dead (no heartbeat for %.0fs); its %d attempt(s) were handed back; "
-                  "registered again as %s", old, self.settings.dead_after_seconds, len(running), self.id)
+    def _declared_dead(self, old: str) -> None:
+        """We stalled past deadAfter and were reaped: our attempts were handed back. Stop them (their
+        results will be refused), then register afresh under a new id — registered before it is
+        used, so the claim loop never claims under an id the database does not know."""
+        with self._revive:
+            if self.id != old:  # the other thread (claim loop or heartbeat) did it already
+                return
+            with self._lock:
+                mine = [(rid, att) for rid, (_, att, claimed_as) in self._in_flight.items() if claimed_as == old]
+                self._handing_back.update(mine)  # not ours any more: no result of theirs is stored
+            running = [rid for rid, _ in mine]
+            for run_id in running:
+                self.worker.cancel(run_id)
+            new = jobs.new_worker_id()
+            with self.db.transaction() as tx:
+                jobs.register(tx, new, self.group, self.threads)
+            with self._lock:
+                self.id = self.worker.worker_id = new
+        log.error("worker %s was declared dead (no heartbeat for %.0fs); its %d attempt(s) were handed back and "
+                  "are being cancelled here; registered again as %s", old, self.settings.dead_after_seconds,
+                  len(running), new)
 
     # -- reporting ---------------------------------------------------------------------------
 
     def _on_result(self, result: WorkerResult) -> None:
+        """The end of an attempt, made durable before this thread does anything else.
+
+        Called on the thread that ran the attempt (or the kill-grace timer): its result event and
+        the deletion of its job commit together, with the log lines gathered so far. A crash
+        after this point cannot run the attempt again; a crash before it re-runs an attempt whose
+        end was never recorded. When the job is gone — the attempt was handed to another worker —
+        the result is refused, not merged.
+        """
         with self._lock:
-            self._results.append(result)
-        self._flush.set()
+            held = self._in_flight.get(result.task_run_id)
+            # stopped by our own shutdown: no result; its job goes back with the deregistration
+            key = (result.task_run_id, result.attempt)
+            handing_back = key in self._handing_back and result.state is StateType.KILLED
+            self._handing_back.discard(key)
+        claimed_as = held[2] if held is not None and held[:2] == (result.execution_id, result.attempt) else self.id
+        accepted = handing_back or self._store(result, claimed_as)
+        if not accepted:
+            log.warning("attempt %d of task run %s ended %s, but it was handed to another worker meanwhile: "
+                        "its result is not applied", result.attempt, result.task_run_id, result.state.value)
+        with self._lock:
+            if held is not None and self._in_flight.get(result.task_run_id) == held:
+                del self._in_flight[result.task_run_id]
+            self.secrets.keep_only({eid for eid, _, _ in self._in_flight.values()})
+        self._idle.set()
+        self.db.waker.signal(JOBS)  # a thread is free: claim again
+
+    def _store(self, result: WorkerResult, claimed_as: str) -> bool:
+        """Write the result event and delete the job in one transaction; False when the job is gone."""
+        while True:
+            with self._lock:
+                entries, self._logs = self._logs, []
+            try:
+                with self.db.transaction() as tx:
+                    execution_rows.add_logs(tx.conn, entries)
+                    accepted = jobs.finish(tx, result.task_run_id, result.attempt, claimed_as)
+                    if accepted:
+                        events.put(tx, result.execution_id, Kind.RESULT, encode_result(result))
+                return accepted
+            except Exception:  # noqa: BLE001 - the database is away: keep the result, try again
+                with self._lock:
+                    self._logs[:0] = entries
+                if self._hard.is_set():
+                    log.error("could not store the result of attempt %d of task run %s; it is handed back once "
+                              "this worker is gone", result.attempt, result.task_run_id)
+                    return True
+                log.warning("could not store a result; retrying", exc_info=True)
+                time.sleep(RETRY_SECONDS)
 
     def _on_log(self, entry: LogEntry) -> None:
-        entry.message = mask(entry.message, self._secrets.get(entry.execution_id, ()))
+        self.secrets.mask(entry)
         with self._lock:
             self._logs.append(entry)
 
-    def _report_loop(self) -> None:
-        while not self.stopping.is_set() or self._results:
+    def _log_loop(self) -> None:
+        while not self.stopping.is_set():
             self._flush.wait(FLUSH_SECONDS)
             self._flush.clear()
             try:
-                self._write()
+                self._write_logs()
             except Exception:  # noqa: BLE001 - kept in memory and written at the next try
-                log.exception("could not write results; retrying")
-                time.sleep(0.5)
+                log.exception("could not write log lines; retrying")
+                time.sleep(RETRY_SECONDS)
 
-    def _write(self) -> None:
+    def _write_logs(self) -> None:
         with self._lock:
-            results, self._results = self._results, []
             entries, self._logs = self._logs, []
-        if not results and not entries:
+        if not entries:
             return
         try:
             with self.db.transaction() as tx:
                 execution_rows.add_logs(tx.conn, entries)
-                events.put_many(tx, [(r.execution_id, Kind.RESULT, encode_result(r), None) for r in results])
-                jobs.done(tx, [(r.task_run_id, r.attempt) for r in results])
         except BaseException:
             with self._lock:
-                self._results[:0] = results
                 self._logs[:0] = entries
             raise
-        if results:
-            with self._lock:
-                for r in results:
-                    if self._in_flight.get(r.task_run_id) == (r.execution_id, r.attempt):
-                        del self._in_flight[r.task_run_id]
-                busy = {eid for eid, _ in self._in_flight.values()}
-                for eid in [e for e in self._secrets if e not in busy]:
-                    del self._secrets[eid]
-            self.db.waker.signal(JOBS)  # threads are free: claim again
 
     # -- heartbeat and cancellations -----------------------------------------------------------
 
     def _heartbeat_loop(self) -> None:
         while not self.stopping.is_set():
             try:
+                me = self.id
                 with self.db.transaction() as tx:
-                    alive = jobs.heartbeat(tx, self.id)
-                    flagged = jobs.cancelled(tx.conn, self.id) if alive else []
+                    alive = jobs.heartbeat(tx, me)
+                    flagged = jobs.cancelled(tx.conn, me) if alive else []
+                if not alive and not self.stopping.is_set():  # stopping: we deregistered ourselves
+                    self._declared_dead(me)
                 for run_id in flagged:
                     self.worker.cancel(run_id)
             except Exception:  # noqa: BLE001 - missing one heartbeat is fine; deadAfter is several

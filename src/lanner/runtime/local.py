@@ -29,10 +29,10 @@ from lanner.errors import LannerError
 from lanner.model import variables
 from lanner.model.execution import Execution, TaskRun, new_id
 from lanner.model.flow import Flow
-from lanner.model.inputs import mask, secret_values
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType, now
 from lanner.plugins.api import RunnableTask
+from lanner.runtime import core
 from lanner.runtime.catalog import FlowCatalog
 from lanner.runtime.workdirs import WorkingDirectories
 from lanner.storage.files import LocalFiles
@@ -81,7 +81,7 @@ class LocalRuntime:
         self._last_poll = 0.0
         self._serving = False
         self._queued: dict[tuple[str, str], list[str]] = {}  # flow → executions waiting for a slot
-        self._secrets: dict[str, tuple[str, ...]] = {}  # SECRET input values per live execution, masked in logs
+        self.secrets = core.Secrets()  # SECRET input values per live execution, masked in logs
         from lanner.runtime.settings import max_task_runs
 
         self.max_task_runs = max_task_runs()  # a runaway guard, passed to every executor
@@ -319,11 +319,11 @@ class LocalRuntime:
             live = self.live.get(event[1])
             if live is None or live.executor.exe.state.current is not StateType.QUEUED:
                 return
-            assert live.flow.concurrency is not None
-            if self._running_of(live.flow) >= live.flow.concurrency.limit:  # the slot was taken meanwhile
+            fx = core.admit(live.executor, self._running_of(live.flow))
+            if fx is None:  # the slot was taken meanwhile
                 self._queued.setdefault((live.flow.namespace, live.flow.id), []).insert(0, event[1])
                 return
-            _merge(effects, event[1], live.executor.start())
+            _merge(effects, event[1], fx)
         elif kind == "start":
             _, flow, exe, parent = event
             if exe.id in self.live:
@@ -339,14 +339,15 @@ class LocalRuntime:
             self._track_secrets(flow, exe)
             live = _Live(flow, Executor(flow, exe, self.max_task_runs), parent)
             self.live[exe.id] = live
-            if flow.concurrency is not None and exe.state.current in (StateType.CREATED, StateType.QUEUED) \
-                    and self._running_of(flow) >= flow.concurrency.limit:
-                if exe.state.current is StateType.CREATED:
-                    _merge(effects, exe.id, live.executor.over_limit())
+            if not core.waits_for_a_slot(exe):
+                _merge(effects, exe.id, self._pick_up(live))  # taken over: kept results and commands first
+            else:
+                fx = core.admit(live.executor, self._running_of(flow), bool(self._queued.get((flow.namespace, flow.id))))
+                if fx is not None:
+                    _merge(effects, exe.id, fx)
                 if live.executor.exe.state.current is StateType.QUEUED:
                     self._queued.setdefault((flow.namespace, flow.id), []).append(exe.id)
-                return
-            _merge(effects, exe.id, self._pick_up(live))
+                    return
             self._relink_children(exe)
 
     def _pick_up(self, live: _Live) -> Effects:
@@ -401,8 +402,7 @@ class LocalRuntime:
             live = self.live.get(execution_id)
             if live is None:
                 continue
-            fx = live.executor.on_retry_due(run_id) if kind == "retry" else live.executor.resume(run_id, state)
-            _merge(effects, execution_id, fx)
+            _merge(effects, execution_id, core.fire(live.executor, (kind, run_id, state)))
 
     def _poll_commands(self, effects: dict[str, Effects]) -> None:
         self._last_poll = time.monotonic()
@@ -449,10 +449,8 @@ class LocalRuntime:
                 self._submit(live.flow, live.executor.exe, run)
             for run_id in fx.cancel:
                 self.worker.cancel(run_id)
-            for run_id, due in fx.retries:
-                heapq.heappush(self._delays, (due, next(self._seq), "retry", execution_id, run_id, None))
-            for run_id, due, state in fx.resumes:
-                heapq.heappush(self._delays, (due, next(self._seq), "resume", execution_id, run_id, state))
+            for t in core.timers(fx):
+                heapq.heappush(self._delays, (t.due, next(self._seq), t.kind, execution_id, t.run_id, t.state))
             for child_id in fx.kill_executions:
                 self.events.put(("kill", child_id, self._hard(live)))
             for start in fx.subflows:
@@ -516,24 +514,15 @@ class LocalRuntime:
                 self.repo.save(exe, [run], header=False, fence=self._fence(exe.id))
 
     def _start_subflow(self, parent: _Live, start: SubflowStart) -> None:
-        from lanner.model.inputs import resolve_inputs
-
-        parent_exe = parent.executor.exe
         try:
-            flow = self.catalog.get(start.namespace, start.flow_id, start.revision)
-            if flow.disabled:
-                raise LannerError(f"flow `{flow.namespace}.{flow.id}` is disabled", hint="enable it to run it")
-            inputs = resolve_inputs(flow, start.inputs)
+            flow, child = core.child_execution(parent.executor.exe, start, self.catalog.get)
         except LannerError as exc:
-            self.events.put(("subflow_failed", parent_exe.id, start.run_id, exc.render()))
+            self.events.put(("subflow_failed", parent.executor.exe.id, start.run_id, exc.render()))
             return
-        trigger = {"id": parent.flow.task(parent_exe.by_id[start.run_id].task_id).id,
-                   "type": "io.kestra.plugin.core.flow.Subflow",
-                   "variables": {"executionId": parent_exe.id, "namespace": parent_exe.namespace,
-                                 "flowId": parent_exe.flow_id, "flowRevision": parent_exe.flow_revision,
-                                 "taskRunId": start.run_id, "wait": start.wait}}
-        child = self.create(flow, inputs, start.labels, parent=parent_exe, trigger=trigger,
-                            execution_id=start.execution_id)
+        if flow.source:
+            flow.revision = child.flow_revision = self.repo.save_flow(flow.namespace, flow.id, flow.source)
+        self.repo.save(child, fence=(self.me.id, 1))  # created here: this process owns it
+        self._epochs[child.id] = 1
         self.events.put(("start", flow, child, None))
 
     def _ended(self, execution_id: str, live: _Live) -> None:
@@ -545,7 +534,7 @@ class LocalRuntime:
             self._start_queued(live.flow)
         exe = live.executor.exe
         self._error_logs.pop(execution_id, None)
-        self._secrets.pop(execution_id, None)
+        self.secrets.forget(execution_id)
         if live.parent is not None:
             parent_id, run_id = live.parent
             self.events.put(("subflow_end", parent_id, run_id, exe.state.current, dict(exe.outputs)))
@@ -553,13 +542,11 @@ class LocalRuntime:
     # -- logs --------------------------------------------------------------------------------
 
     def _track_secrets(self, flow: Flow, exe: Execution) -> None:
-        values = secret_values(flow, exe)
-        if values:
-            self._secrets[exe.id] = values
+        self.secrets.track(flow, exe)
 
     def _mask(self, entry: LogEntry) -> None:
         """SECRET inputs never reach the log store or listeners (Kestra masks them too)."""
-        entry.message = mask(entry.message, self._secrets.get(entry.execution_id, ()))
+        self.secrets.mask(entry)
 
     def _on_log(self, entry: LogEntry) -> None:
         self._mask(entry)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -68,12 +69,24 @@ class Roles:
         except Exception:  # noqa: BLE001 - say so loudly; the process supervisor restarts us
             log.exception("%s stopped on an error", type(runner).__name__)
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop every role the graceful way: no new work; a worker's running attempts get the grace
+        period to finish, then are stopped and handed back. Waits for them (`timeout`: default the
+        grace period plus the kill grace)."""
+        from lanner.worker.worker import KILL_GRACE_SECONDS
+
         for runner in self.runners:
             runner.stop()
+        limit = timeout if timeout is not None else self.settings.grace_seconds + KILL_GRACE_SECONDS + 5
+        deadline = time.monotonic() + limit
         for thread in self._threads:
-            thread.join(timeout=timeout)
+            thread.join(timeout=max(deadline - time.monotonic(), 0.1))
         self.db.close()
+
+    def stop_now(self) -> None:
+        """The second signal: running attempts are stopped at once (and handed back), no grace period."""
+        for runner in self.runners:
+            getattr(runner, "stop_now", runner.stop)()
 
     def alive(self) -> bool:
         return all(t.is_alive() for t in self._threads)

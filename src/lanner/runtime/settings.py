@@ -11,7 +11,8 @@ storage:
 worker:
   threads: 16
   heartbeat: PT1S                  # how often a worker says it is alive
-  deadAfter: PT10S                 # silent this long: its running jobs go back to the queue
+  deadAfter: PT10S                 # silent this long (and its process gone): its running jobs go back
+  shutdownGrace: PT30S             # on SIGTERM, running attempts get this long to finish
 executor:
   poll: PT1S                       # fallback when no LISTEN/NOTIFY wake-up arrives
   maxTaskRuns: 100000              # task runs one execution may create (a runaway guard)
@@ -48,6 +49,7 @@ class ClusterSettings:
     executor_batch: int = 100  # executions locked and advanced per executor transaction
     scheduler_lease_seconds: float = 10.0
     max_task_runs: int = DEFAULT_MAX_TASK_RUNS  # per execution; past it the execution fails
+    grace_seconds: float = 30.0  # SIGTERM: running attempts get this long to finish before they are cancelled
     source: Path | None = None  # the lanner.yaml read, if any
 
     @property
@@ -118,6 +120,8 @@ def load(given: str | Path | None = None, **overrides: Any) -> ClusterSettings:
         poll_seconds=_seconds(executor.get("poll", os.environ.get("LANNER_POLL", 1.0)), "executor.poll"),
         executor_batch=int(executor.get("batch", 100)),
         max_task_runs=max_task_runs(executor.get("maxTaskRuns")),
+        grace_seconds=_seconds(worker.get("shutdownGrace", os.environ.get("LANNER_STOP_GRACE", "30")),
+                               "worker.shutdownGrace"),
         source=path,
     )
     for key, value in overrides.items():

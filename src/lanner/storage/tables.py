@@ -136,6 +136,8 @@ workers = sa.Table(
     sa.Column("threads", sa.Integer, nullable=False),
     sa.Column("started", sa.Float, nullable=False),
     sa.Column("heartbeat", sa.Float, nullable=False, index=True),
+    sa.Column("host_key", sa.String(100), nullable=True),  # boot id + pid namespace (process_identity)
+    sa.Column("pid_start", sa.BigInteger, nullable=True),  # the process's start, to tell a reused pid apart
 )
 
 leases = sa.Table(

@@ -1,9 +1,13 @@
-"""The chaos run shared by the integration test and bench/cluster.py.
+"""The chaos run shared by the integration test and the benches (bench/cluster.py, bench/chaos_cluster.py).
 
-Real processes (executors, workers, a scheduler) on one database run N executions of a flow
-with a Sleep and a `finally`, while a loop SIGKILLs and restarts workers and executors at
-random. The tally then says what the contract promises: every execution ended, each `finally`
-task succeeded exactly once per execution, and no task run was left unfinished.
+Real processes (an executor, workers, a scheduler) on one database run N executions of a flow
+whose main task and `finally` task are shell commands with side effects outside the store: each
+attempt appends `start` and `end` lines to a ledger file (see ledger.py). Meanwhile a loop
+SIGKILLs workers and the executor at random moments — some aimed at a worker while it runs a
+`finally` task — and restarts them. The tally comes from the ledger, not from the database:
+executions lost or stuck, `finally` finished 0 / 1 / 2+ times, attempts overlapping in time,
+finished attempts run again, attempts cut off and run again, task processes that outlived their
+worker.
 """
 
 from __future__ import annotations
@@ -17,21 +21,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tests.integration.cluster import ledger
 from tests.integration.cluster.processes import RoleProcess, role_env, wait_for
 
-FLOW = """
-id: chaos
-namespace: lanner.chaos
-tasks:
-  - id: work
-    type: io.kestra.plugin.core.flow.Sleep
-    duration: PT0.3S
-finally:
-  - id: cleanup
-    type: io.kestra.plugin.core.flow.Sleep
-    duration: PT0.1S
-"""
 FAST = {"LANNER_WORKER_HEARTBEAT": "0.25", "LANNER_WORKER_DEAD_AFTER": "1.5", "LANNER_POLL": "0.5"}
+MAIN, CLEANUP = "work", "cleanup"
+
+
+def flow_yaml(ledger_path: Path, work_seconds: float = 0.3, cleanup_seconds: float = 0.2) -> str:
+    return ("id: chaos\nnamespace: lanner.chaos\ntasks:\n" + ledger.shell_task(MAIN, ledger_path, work_seconds)
+            + "finally:\n" + ledger.shell_task(CLEANUP, ledger_path, cleanup_seconds))
 
 
 @dataclasses.dataclass
@@ -39,52 +38,90 @@ class Tally:
     executions: int = 0
     terminal: int = 0
     lost: int = 0  # executions not terminal, or missing
-    finally_runs: dict[int, int] = dataclasses.field(default_factory=dict)  # successful cleanup attempts → count
     stuck: int = 0  # task runs not terminal
-    kills: int = 0
-    handed_back: int = 0  # attempts failed because their worker died
+    kills: int = 0  # SIGKILLs sent (crash points)
+    kills_in_finally: int = 0  # of which aimed at a worker while it ran a `finally` task
+    attempts_cut: int = 0  # attempts running in the killed workers when they were killed (by the ledger)
+    handed_back: int = 0  # attempts the database records as failed because their worker stopped
+    side: ledger.LedgerTally = dataclasses.field(default_factory=ledger.LedgerTally)
     seconds: float = 0.0
 
     @property
+    def finally_runs(self) -> dict[str, int]:
+        return {k: v for k, v in self.side.finally_runs.items() if v}
+
+    @property
     def ok(self) -> bool:
-        return self.lost == 0 and self.stuck == 0 and set(self.finally_runs) == {1}
+        return (self.lost == 0 and self.stuck == 0 and self.side.overlapping == 0 and self.side.finished_rerun == 0
+                and self.finally_runs == {"1": self.executions})
+
+    def figures(self) -> dict[str, int | float]:
+        s = self.side
+        return {"executions": self.executions, "crash_points": self.kills, "crashes_in_finally": self.kills_in_finally,
+                "attempts_cut_by_crashes": self.attempts_cut,
+                "lost": self.lost, "stuck": self.stuck, "two_owners_at_once": s.overlapping,
+                "finally_0": s.finally_runs["0"], "finally_1": s.finally_runs["1"], "finally_2plus": s.finally_runs["2+"],
+                "main_finished_twice": s.main_twice, "finished_attempts_rerun": s.finished_rerun,
+                "of_which_process_outlived_worker": s.rerun_after_outliving,
+                "of_which_crash_before_result_stored": len(s.ended_before_crash),
+                "of_which_without_crash": s.rerun_without_crash,
+                "cut_off_attempts_rerun": s.cut_rerun, "processes_outlived_worker": s.outlived,
+                "seconds": round(self.seconds, 1)}
 
     def line(self) -> str:
-        per = ", ".join(f"{k}×: {v}" for k, v in sorted(self.finally_runs.items()))
-        return (f"{self.executions} executions, {self.kills} SIGKILLs ({self.handed_back} attempts handed back): "
-                f"lost {self.lost}, finally runs per execution {{{per}}}, stuck task runs {self.stuck}, "
+        s = self.side
+        per = ", ".join(f"{k}×: {v}" for k, v in self.finally_runs.items())
+        return (f"{self.executions} executions, {self.kills} SIGKILLs ({self.kills_in_finally} during a finally task, "
+                f"{self.attempts_cut} running attempts cut; "
+                f"{self.handed_back} attempts handed back): lost {self.lost}, stuck task runs {self.stuck}, "
+                f"finally finished per execution {{{per}}}, main task finished twice {s.main_twice}, "
+                f"overlapping attempts {s.overlapping}, finished attempts re-run {s.finished_rerun}, "
+                f"cut-off attempts re-run {s.cut_rerun}, task processes outliving their worker {s.outlived}, "
                 f"{self.seconds:.1f}s")
 
 
 def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float = 15.0, workers: int = 3,
-              seed: int = 7, timeout: float = 90.0) -> Tally:
+              seed: int = 7, timeout: float = 90.0, kill_every: tuple[float, float] = (0.4, 1.2),
+              aim_at_finally: float = 0.3, threads: int = 8, restart_after: tuple[float, float] = (0.0, 0.3),
+              min_kills: int = 0) -> Tally:
+    """Run the chaos round; `kill_every` is the random pause between SIGKILLs and `restart_after`
+    the pause before the killed process is started again (seconds). The killing goes on past
+    `chaos_seconds` until `min_kills` SIGKILLs were sent (at most twice as long)."""
     from lanner.model.loader import load_flow
     from lanner.runtime.cluster_client import ClusterClient
     from lanner.runtime.queues.database import QueueDatabase
+    from tests.integration.cluster.forkserver import ForkServer
 
     rnd = random.Random(seed)
     env = role_env(url, tmp / "home", **FAST)
     logs = tmp / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    book = tmp / "ledger.txt"
+    forks = ForkServer(env)
     db = QueueDatabase(url)
     client = ClusterClient(db)
-    executor = RoleProcess("executor", env, logs).start()
-    pool = [RoleProcess("worker", env, logs, "--threads", "8").start() for _ in range(workers)]
-    scheduler = RoleProcess("scheduler", env, logs).start()
+    executor = RoleProcess("executor", env, logs, forks=forks).start()
+    pool = [RoleProcess("worker", env, logs, "--threads", str(threads), forks=forks).start() for _ in range(workers)]
+    scheduler = RoleProcess("scheduler", env, logs, forks=forks).start()
     procs = [executor, *pool, scheduler]
     tally = Tally(executions=executions)
+    killed_at: dict[int, float] = {}
+    ids: list[str] = []
     started = time.monotonic()
     try:
         wait_for(lambda: _count(db, "SELECT count(*) FROM workers") >= workers, 30, "the workers to register")
-        flow = load_flow(FLOW)
-        ids: list[str] = []
+        flow = load_flow(flow_yaml(book))
         stop = threading.Event()
-        chaos = threading.Thread(target=_chaos, args=(rnd, [executor, *pool], stop, tally), daemon=True)
+        chaos = threading.Thread(target=_chaos, args=(rnd, executor, pool, stop, tally, killed_at, book, kill_every,
+                                                      aim_at_finally, restart_after), daemon=True)
         chaos.start()
-        for i in range(executions):
+        for _ in range(executions):
             ids.append(client.start(flow).id)
-            time.sleep(chaos_seconds * 0.6 / executions)
+            if stop.wait(chaos_seconds * 0.7 / executions):
+                break
         stop.wait(max(chaos_seconds - (time.monotonic() - started), 0))
+        while tally.kills < min_kills and time.monotonic() - started < 2 * chaos_seconds:
+            stop.wait(0.05)
         stop.set()
         chaos.join()
         for p in procs:
@@ -93,21 +130,71 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
         wait_for(lambda: _open(db, ids) == 0, timeout, "every execution to end")
     finally:
         tally.seconds = time.monotonic() - started
-        _tally(db, ids if "ids" in locals() else [], tally)
-        for p in procs:
-            p.stop()
-        db.close()
+        try:
+            _tally(db, ids, tally)
+            tally.side = ledger.tally(book, ids, MAIN, CLEANUP, killed_at)
+        finally:
+            for p in procs:
+                p.stop()
+            forks.close()
+            db.close()
     return tally
 
 
-def _chaos(rnd: random.Random, victims: list[RoleProcess], stop: threading.Event, tally: Tally) -> None:
-    while not stop.wait(rnd.uniform(0.4, 1.2)):
-        victim = rnd.choice(victims)
+def _chaos(rnd: random.Random, executor: RoleProcess, pool: list[RoleProcess], stop: threading.Event, tally: Tally,
+           killed_at: dict[int, float], book: Path, kill_every: tuple[float, float], aim: float,
+           restart_after: tuple[float, float]) -> None:
+    """SIGKILL a role at random moments: a worker running a `finally` attempt (`aim` of the time,
+    when there is one), else mostly a worker running any attempt, else any role (the executor too)."""
+    while not stop.wait(rnd.uniform(*kill_every)):
+        running = _running_attempts(pool, book)
+        pick = rnd.random()
+        in_finally = [w for w, tasks in running.items() if CLEANUP in tasks]
+        if pick < aim and in_finally:
+            victim = rnd.choice(in_finally)
+            tally.kills_in_finally += 1
+        elif pick < 0.85 and running:
+            victim = rnd.choice(list(running))
+        else:
+            victim = rnd.choice([executor, *pool])
+        if not victim.running:
+            victim.start()
+            continue
+        pid = victim.pid
+        tally.attempts_cut += len(running.get(victim, ()))
         victim.kill()
         tally.kills += 1
-        if stop.wait(rnd.uniform(0.0, 0.6)):
+        if pid is not None:
+            killed_at[pid] = time.time()
+        if stop.wait(rnd.uniform(*restart_after)):
             break
         victim.start()
+
+
+def _running_attempts(pool: list[RoleProcess], book: Path) -> dict[RoleProcess, list[str]]:
+    """Workers running attempts right now (from the ledger's tail): worker → the tasks it runs."""
+    try:
+        with book.open("rb") as f:
+            f.seek(0, 2)
+            f.seek(max(f.tell() - 16384, 0))
+            tail = f.read().decode(errors="replace").splitlines()[1:]
+    except OSError:
+        return {}
+    open_attempts: dict[tuple[str, str, str], int] = {}
+    for line in tail:
+        parts = line.split()
+        if len(parts) == 7:
+            key = (parts[0], parts[1], parts[2])
+            if parts[5] == "start":
+                open_attempts[key] = int(parts[4])
+            else:
+                open_attempts.pop(key, None)
+    by_pid = {p.pid: p for p in pool if p.running}
+    out: dict[RoleProcess, list[str]] = {}
+    for (_, task, _), worker in open_attempts.items():
+        if worker in by_pid:
+            out.setdefault(by_pid[worker], []).append(task)
+    return out
 
 
 def _count(db: Any, sql: str, **params: Any) -> int:
@@ -138,8 +225,5 @@ def _tally(db: Any, ids: list[str], tally: Tally) -> None:
             continue
         tally.terminal += 1
         tally.stuck += sum(1 for r in exe.task_runs if not r.current.terminated)
-        cleanup = [r for r in exe.task_runs if r.task_id == "cleanup"]
-        ok = sum(1 for r in cleanup for a in r.attempts if a.state.current.value == "SUCCESS")
-        tally.finally_runs[ok] = tally.finally_runs.get(ok, 0) + 1
         tally.handed_back += sum(1 for r in exe.task_runs for a in r.attempts[:-1] if a.state.current.value == "FAILED")
     tally.lost += tally.executions - len(ids)

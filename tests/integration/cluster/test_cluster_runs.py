@@ -6,6 +6,7 @@ same tests run once per backend.
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import sqlalchemy as sa
@@ -186,9 +187,10 @@ tasks: [{{id: s, type: {SLEEP}, duration: PT0.1S}}]
 finally: [{{id: fin, type: {LOG}, message: once}}]
 """)
     _wait_job_pending(cluster)
-    with cluster.db.transaction() as tx:  # a worker that claims, then never beats again (SIGKILL)
+    with cluster.db.transaction() as tx:  # a worker that claims, then its process dies (SIGKILL)
         jobs.register(tx, "ghost", "", 1)
         claimed = jobs.claim(tx, "ghost", "", 10)
+        tx.conn.execute(tables.workers.update().where(tables.workers.c.id == "ghost").values(pid=_dead_pid()))
     assert claimed and claimed[0].task_run_id
     real = cluster.start_worker()
     exe = cluster.wait(started.id, timeout=20)
@@ -197,6 +199,94 @@ finally: [{{id: fin, type: {LOG}, message: once}}]
     assert [a.state.current.value for a in runs["s"].attempts] == ["FAILED", "SUCCESS"]
     assert runs["s"].attempts[1].worker_id == real.id
     assert len(runs["fin"].attempts) == 1
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])  # noqa: S603,S607 - any short-lived process
+    proc.wait()
+    return proc.pid
+
+
+def test_a_silent_worker_whose_process_lives_keeps_its_attempt(cluster: InProcessCluster) -> None:
+    """Stopped or busy is not dead: on the reaper's machine a silent worker whose process still runs
+    keeps its attempts (no second owner), and its result is applied when it comes."""
+    from lanner.model.results import WorkerResult
+
+    cluster.start_executor()
+    started = cluster.start(f"""
+id: stopped
+namespace: c
+tasks: [{{id: s, type: {SLEEP}, duration: PT0.1S}}]
+""")
+    _wait_job_pending(cluster)
+    with cluster.db.transaction() as tx:  # registered by this (live) process, then silent past deadAfter
+        jobs.register(tx, "sleeper", "", 1)
+        claimed = jobs.claim(tx, "sleeper", "", 10)
+    assert claimed
+    deadline = time.monotonic() + 3 * cluster.settings.dead_after_seconds
+    while time.monotonic() < deadline:  # several reaps happen meanwhile
+        with cluster.db.reader.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(tables.queue_events)).scalar() == 0
+        time.sleep(0.1)
+    with cluster.db.transaction() as tx:  # it wakes up and reports: accepted, since it still holds the job
+        assert jobs.finish(tx, claimed[0].task_run_id, 1, "sleeper")
+        from lanner.runtime.queues import events
+        from lanner.runtime.queues.base import Kind, encode_result
+
+        events.put(tx, started.id, Kind.RESULT, encode_result(WorkerResult(started.id, claimed[0].task_run_id, 1,
+                                                                           StateType.SUCCESS, worker_id="sleeper")))
+    exe = cluster.wait(started.id, timeout=10)
+    assert exe.state.current is StateType.SUCCESS
+    assert [a.state.current.value for a in exe.task_runs[0].attempts] == ["SUCCESS"]
+
+
+def test_the_late_result_of_a_handed_back_attempt_is_refused(cluster: InProcessCluster) -> None:
+    cluster.start_executor()
+    cluster.start(f"""
+id: fenced
+namespace: c
+tasks: [{{id: s, type: {SLEEP}, duration: PT0.1S}}]
+""")
+    _wait_job_pending(cluster)
+    with cluster.db.transaction() as tx:
+        jobs.register(tx, "away", "", 1)
+        claimed = jobs.claim(tx, "away", "", 10)
+        tx.conn.execute(tables.workers.update().where(tables.workers.c.id == "away").values(pid=_dead_pid()))
+    assert claimed
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the reaper hands the job back (a worker_lost event, job deleted)
+        with cluster.db.reader.connect() as conn:
+            if conn.execute(sa.select(sa.func.count()).select_from(tables.queue_jobs)
+                            .where(tables.queue_jobs.c.claimed_by == "away")).scalar() == 0:
+                break
+        time.sleep(0.05)
+    with cluster.db.transaction() as tx:
+        assert not jobs.finish(tx, claimed[0].task_run_id, 1, "away")
+
+
+def test_a_worker_reaped_while_alive_stops_its_attempt_and_registers_again(cluster: InProcessCluster) -> None:
+    """What a worker on another machine sees after a long freeze: it was reaped, its attempt handed
+    back. It stops that attempt (whose late result is refused) and carries on under a new id."""
+    cluster.start_executor()
+    worker = cluster.start_worker()
+    started = cluster.start(f"""
+id: reaped
+namespace: c
+tasks: [{{id: s, type: {SLEEP}, duration: PT1.5S}}]
+""")
+    _wait_job_claimed(cluster)
+    old = worker.id
+    w = tables.workers
+    with cluster.db.transaction() as tx:  # seen from another machine, silent past deadAfter: reaped
+        tx.conn.execute(w.update().where(w.c.id == old).values(host_key="another-machine:1", heartbeat=0.0))
+        assert jobs.reap(tx, cluster.settings.dead_after_seconds)
+    exe = cluster.wait(started.id, timeout=20)
+    assert exe.state.current is StateType.SUCCESS
+    attempts = exe.task_runs[0].attempts
+    assert [a.state.current.value for a in attempts] == ["FAILED", "SUCCESS"]
+    assert worker.id != old and attempts[1].worker_id == worker.id
+    with cluster.db.reader.connect() as conn:
+        assert [r.id for r in conn.execute(sa.select(tables.workers.c.id))] == [worker.id]
 
 
 def test_a_late_or_duplicate_result_changes_nothing(cluster: InProcessCluster) -> None:

@@ -7,17 +7,19 @@ cancellation reaches claimed and unclaimed jobs, and only one scheduler holds th
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from lanner.model.execution import Execution, new_id
 from lanner.runtime.queues import events, jobs
 from lanner.runtime.queues.base import Kind
 from lanner.runtime.queues.database import QueueDatabase
-from lanner.storage import execution_rows
+from lanner.storage import execution_rows, tables
 
 
 @pytest.fixture
@@ -120,12 +122,19 @@ def test_an_execution_is_held_by_one_executor_at_a_time(db: QueueDatabase) -> No
     t.join()
 
 
+def _exited_pid() -> int:
+    proc = subprocess.Popen(["true"])  # noqa: S603,S607 - a process that is gone once waited for
+    proc.wait()
+    return proc.pid
+
+
 def test_a_silent_worker_is_reaped_and_its_jobs_come_back_as_worker_lost(db: QueueDatabase) -> None:
     _jobs(db, 2)
     with db.transaction() as tx:
         jobs.register(tx, "alive", "", 1)
         jobs.register(tx, "dead", "", 2)
         jobs.claim(tx, "dead", "", 2)
+        tx.conn.execute(tables.workers.update().where(tables.workers.c.id == "dead").values(pid=_exited_pid()))
     time.sleep(0.3)
     with db.transaction() as tx:
         jobs.heartbeat(tx, "alive")
@@ -136,6 +145,25 @@ def test_a_silent_worker_is_reaped_and_its_jobs_come_back_as_worker_lost(db: Que
         _, claimed = events.claim(tx, 10)
     assert sorted(e.kind for e in claimed) == [Kind.WORKER_LOST, Kind.WORKER_LOST]
     assert {e.payload["attempt"] for e in claimed} == {1}
+
+
+def test_a_silent_worker_is_dead_only_when_its_process_is_gone_or_on_another_machine(db: QueueDatabase) -> None:
+    _jobs(db, 3)
+    with db.transaction() as tx:
+        for name in ("stopped", "reused", "remote"):
+            jobs.register(tx, name, "", 1)
+            jobs.claim(tx, name, "", 1)
+        w = tables.workers
+        # this process stands for a stopped worker: silent, but its process still runs
+        tx.conn.execute(w.update().where(w.c.id == "reused").values(pid_start=1))  # the pid is another process now
+        tx.conn.execute(w.update().where(w.c.id == "remote").values(host_key="another-boot:1"))
+    time.sleep(0.3)
+    with db.transaction() as tx:
+        handed = jobs.reap(tx, dead_after=0.2)
+    with db.reader.connect() as conn:
+        left = {r.id for r in conn.execute(sa.select(tables.workers.c.id))}
+    assert left == {"stopped"}
+    assert len(handed) == 2
 
 
 def test_cancel_drops_unclaimed_jobs_and_flags_claimed_ones(db: QueueDatabase) -> None:

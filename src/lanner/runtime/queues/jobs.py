@@ -3,20 +3,28 @@
 A job is written by the executor in the transaction that dispatched the attempt, claimed by one
 worker (`UPDATE … WHERE seq IN (SELECT … FOR UPDATE SKIP LOCKED)`, so concurrent workers take
 disjoint jobs without waiting), and deleted in the transaction that records its result. A worker
-proves it is alive by its heartbeat; when it falls silent, `reap` removes it and hands each job
-it held back to the executors as a `worker_lost` event (a new attempt), in one transaction.
-Results stay idempotent by (task run, attempt): a late report of a handed-back attempt is ignored.
+proves it is alive by its heartbeat; when it falls silent *and* is known to be gone, `reap`
+removes it and hands each job it held back to the executors as a `worker_lost` event (a new
+attempt), in one transaction. "Known to be gone": on the reaper's machine, its process no longer
+exists (or its pid names a newer process); a stopped or busy worker keeps its attempts. Of a worker
+on another machine only the heartbeat can be seen, so its silence alone is enough.
+
+The job row is the fence: a result counts only when it deletes the job its worker claimed
+(`finish`); a worker whose job was handed back finds nothing to delete, and its late result is
+refused instead of being merged.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import socket
 from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from lanner.runtime import process_identity
 from lanner.runtime.queues import events
 from lanner.runtime.queues.base import CANCELS, JOBS, Kind, epoch
 from lanner.runtime.queues.database import Tx
@@ -24,6 +32,8 @@ from lanner.storage import tables
 
 t = tables.queue_jobs
 w = tables.workers
+log = logging.getLogger("lanner.executor")
+_warned: dict[str, float] = {}  # silent-but-alive worker → when we last said so
 
 
 @dataclasses.dataclass(slots=True)
@@ -65,6 +75,13 @@ def claim(tx: Tx, worker_id: str, group: str, limit: int) -> list[JobRow] | None
                    int(r.revision), bool(r.cancel)) for r in rows]
 
 
+def finish(tx: Tx, task_run_id: str, attempt: int, worker_id: str) -> bool:
+    """Remove the job of an attempt this worker ran; False when it no longer holds it (handed back)."""
+    gone = tx.conn.execute(t.delete().where(t.c.task_run_id == task_run_id, t.c.attempt == attempt,
+                                            t.c.claimed_by == worker_id).returning(t.c.seq)).first()
+    return gone is not None
+
+
 def done(tx: Tx, keys: Iterable[tuple[str, int]]) -> None:
     """Remove the jobs of reported attempts (task run id, attempt)."""
     params = [{"rid": rid, "att": att} for rid, att in keys]
@@ -104,7 +121,9 @@ def new_worker_id() -> str:
 def register(tx: Tx, worker_id: str, group: str, threads: int) -> None:
     now = epoch()
     tx.conn.execute(w.insert().values(id=worker_id, worker_group=group, hostname=socket.gethostname()[:255],
-                                      pid=os.getpid(), threads=threads, started=now, heartbeat=now))
+                                      pid=os.getpid(), threads=threads, started=now, heartbeat=now,
+                                      host_key=process_identity.host_key(),
+                                      pid_start=process_identity.start_ticks(os.getpid())))
 
 
 def heartbeat(tx: Tx, worker_id: str) -> bool:
@@ -112,9 +131,11 @@ def heartbeat(tx: Tx, worker_id: str) -> bool:
     return bool(tx.conn.execute(w.update().where(w.c.id == worker_id).values(heartbeat=epoch())).rowcount)
 
 
-def deregister(tx: Tx, worker_id: str) -> None:
-    """A worker stopping cleanly: whatever it still holds goes back at once (see `reap`)."""
-    tx.conn.execute(w.update().where(w.c.id == worker_id).values(heartbeat=0.0))
+def deregister(tx: Tx, worker_id: str) -> list[tuple[str, str, int]]:
+    """A worker leaving: its row goes, and every attempt it still holds is handed back at once
+    (it stopped them first: no process of theirs runs any more). Returns those handed back."""
+    tx.conn.execute(w.delete().where(w.c.id == worker_id))
+    return _hand_back(tx, t.c.claimed_by == worker_id)
 
 
 def live_groups(conn: sa.Connection, dead_after: float) -> set[str]:
@@ -123,18 +144,37 @@ def live_groups(conn: sa.Connection, dead_after: float) -> set[str]:
 
 
 def reap(tx: Tx, dead_after: float) -> list[tuple[str, str, int]]:
-    """Remove silent workers and hand every job they (or no registered worker) held back.
+    """Remove dead workers and hand every job they (or no registered worker) held back.
 
+    Dead: silent for `dead_after` and, on this machine, its process gone (or its pid another
+    process's); on another machine the silence alone. A silent worker whose process runs here keeps
+    its jobs. (Waiting for the silence even when the process is seen gone gives a task process
+    that outlived its worker time to end before a new attempt starts.)
     Returns the (execution, task run, attempt) handed back; a `worker_lost` event is queued for
     each in the same transaction, so the executors start a new attempt.
     """
-    stale = [r.id for r in tx.conn.execute(
-        sa.select(w.c.id).where(w.c.heartbeat < epoch() - dead_after).with_for_update(skip_locked=True))]
-    if stale:
-        tx.conn.execute(w.delete().where(w.c.id.in_(stale)))
-    orphan = sa.and_(t.c.claimed_by.is_not(None),
-                     ~sa.exists(sa.select(w.c.id).where(w.c.id == t.c.claimed_by)))
-    lost = tx.conn.execute(t.delete().where(orphan).returning(t.c.execution_id, t.c.task_run_id, t.c.attempt)).all()
+    now = epoch()
+    dead = []
+    for r in tx.conn.execute(sa.select(w.c.id, w.c.host_key, w.c.pid, w.c.pid_start, w.c.heartbeat)
+                             .where(w.c.heartbeat < now - dead_after)).all():
+        if not process_identity.is_running(r.host_key, int(r.pid), r.pid_start):  # gone, or not ours to see
+            dead.append(r.id)
+        elif now - _warned.get(r.id, 0.0) >= 60:
+            _warned[r.id] = now
+            log.warning("worker %s has been silent for %.0fs but its process %d is alive (stopped or busy): "
+                        "its attempts wait for it", r.id, now - r.heartbeat, r.pid)
+    if dead:  # a worker claiming right now holds its row: it is looked at again next time
+        locked = [r.id for r in tx.conn.execute(sa.select(w.c.id).where(w.c.id.in_(dead))
+                                                .with_for_update(skip_locked=True))]
+        if locked:
+            tx.conn.execute(w.delete().where(w.c.id.in_(locked)))
+    return _hand_back(tx, sa.and_(t.c.claimed_by.is_not(None),
+                                  ~sa.exists(sa.select(w.c.id).where(w.c.id == t.c.claimed_by))))
+
+
+def _hand_back(tx: Tx, which: sa.ColumnElement[bool]) -> list[tuple[str, str, int]]:
+    """Delete these claimed jobs and queue a `worker_lost` event for each (a new attempt)."""
+    lost = tx.conn.execute(t.delete().where(which).returning(t.c.execution_id, t.c.task_run_id, t.c.attempt)).all()
     handed = [(r.execution_id, r.task_run_id, int(r.attempt)) for r in lost]
     events.put_many(tx, [(eid, Kind.WORKER_LOST, {"taskRunId": rid, "attempt": att}, None) for eid, rid, att in handed])
     return handed

@@ -1,0 +1,51 @@
+"""Telling a live process from a dead one, and from a new process that reuses its pid.
+
+A heartbeat that stopped says only that a process is silent: it may be dead, or stopped
+(SIGSTOP, Ctrl-Z, a debugger), or busy. Handing its work to someone else while it lives makes
+two owners of one attempt. On the machine where a process runs we can know better: the kernel's
+boot id and pid namespace name the machine (`host_key`), and the pid's start time (clock ticks
+since boot, `/proc/<pid>/stat`) tells the registered process apart from a later one with the
+same pid. Elsewhere (another machine, or a system without /proc) only the heartbeat can be used.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+
+@functools.cache
+def host_key() -> str | None:
+    """This machine's kernel boot and pid namespace, or None when /proc cannot say."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
+    return f"{boot}:{namespace}"
+
+
+def start_ticks(pid: int) -> int | None:
+    """When process `pid` started (clock ticks since boot); None when it does not exist or is a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(b")") + 2:].split()
+    if fields[0] in (b"Z", b"X"):  # exited, waiting to be reaped: gone for our purpose
+        return None
+    return int(fields[19])  # field 22 of proc(5); fields[0] is field 3
+
+
+def is_running(host: str | None, pid: int, ticks: int | None) -> bool | None:
+    """Whether the process registered as (host, pid, start ticks) still runs.
+
+    True or False when this machine can tell; None when it cannot (another machine, or no /proc):
+    the caller then goes by the heartbeat alone.
+    """
+    mine = host_key()
+    if mine is None or host is None or host != mine or ticks is None:
+        return None
+    return start_ticks(pid) == ticks

@@ -1,0 +1,294 @@
+"""One contract, three runtimes: the embedded runtime, the cluster on SQLite, the cluster on PostgreSQL.
+
+What `runtime/core.py` carries out — a flow's concurrency limit, the start of a Subflow (its
+inputs, labels, parent link, the outputs that come back, the depth guard) and the masking of
+SECRET inputs in logs — must behave the same whichever runtime runs the flow. Each case below
+runs once per mode, on real stores: SQLite files, and a fresh PostgreSQL database per test. The
+cluster modes run two executors, so a concurrency limit is also decided by competing executors.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from lanner.model.execution import Execution
+from lanner.model.flow import Flow
+from lanner.model.loader import load_flow
+from lanner.model.state import StateType
+from tests.integration.cluster.databases import sqlite_url
+
+SLEEP = "io.kestra.plugin.core.flow.Sleep"
+
+
+class Embedded:
+    """`LocalRuntime` serving in a thread, on a SQLite file (what `lanner server local` runs)."""
+
+    def __init__(self, tmp: Path) -> None:
+        from lanner.runtime.catalog import FlowCatalog
+        from lanner.runtime.local import LocalRuntime
+        from lanner.storage import db
+        from lanner.storage.files import LocalFiles
+        from lanner.storage.repository import Repository
+
+        self.engine = db.connect(sqlite_url(tmp / "embedded"))
+        self.repo = Repository(self.engine)
+        self.catalog = FlowCatalog(self.repo)
+        self.runtime = LocalRuntime(self.repo, LocalFiles(tmp / "storage"), catalog=self.catalog)
+        self.runtime.serve()
+
+    def save(self, yaml_text: str) -> Flow:
+        flow = load_flow(yaml_text)
+        self.catalog.add(flow)
+        return flow
+
+    def start(self, flow: Flow, inputs: dict[str, Any] | None = None) -> str:
+        from lanner.model.inputs import resolve_inputs
+
+        exe = self.runtime.create(flow, resolve_inputs(flow, inputs or {}))
+        self.runtime.submit(flow, exe)
+        return exe.id
+
+    def get(self, execution_id: str) -> Execution | None:
+        return self.repo.get(execution_id)
+
+    def messages(self, execution_id: str) -> list[str]:
+        return [r["message"] for r in self.repo.logs(execution_id)]
+
+    def ids(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.text("SELECT id FROM executions"))]
+
+    def close(self) -> None:
+        self.runtime.stop()
+        self.runtime.close()
+
+
+class Cluster:
+    """Two executors and a worker, as threads on one database (see inprocess.py)."""
+
+    def __init__(self, url: str, tmp: Path) -> None:
+        from tests.integration.cluster.inprocess import InProcessCluster
+
+        self.cluster = InProcessCluster(url, tmp)
+        self.cluster.start_executor()
+        self.cluster.start_executor()
+        self.cluster.start_worker()
+
+    def save(self, yaml_text: str) -> Flow:
+        flow = load_flow(yaml_text)
+        self.cluster.client.flows.save(flow)
+        return flow
+
+    def start(self, flow: Flow, inputs: dict[str, Any] | None = None) -> str:
+        return self.cluster.client.start(flow, inputs).id
+
+    def get(self, execution_id: str) -> Execution | None:
+        return self.cluster.client.get(execution_id)
+
+    def messages(self, execution_id: str) -> list[str]:
+        from lanner.storage.execution_queries import ExecutionQueries
+
+        return [r["message"] for r in ExecutionQueries(self.cluster.db.reader).logs(execution_id)]
+
+    def ids(self) -> list[str]:
+        with self.cluster.db.reader.connect() as conn:
+            return [r[0] for r in conn.execute(sa.text("SELECT id FROM executions"))]
+
+    def close(self) -> None:
+        self.cluster.close()
+
+
+@pytest.fixture(params=["embedded", "cluster-sqlite", "cluster-postgresql"])
+def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "embedded":
+        mode: Any = Embedded(tmp_path)
+    elif request.param == "cluster-sqlite":
+        mode = Cluster(sqlite_url(tmp_path / "sqlite"), tmp_path)
+    else:
+        mode = Cluster(request.getfixturevalue("postgres_url"), tmp_path)
+    yield mode
+    mode.close()
+
+
+def wait(runtime: Any, execution_id: str, timeout: float = 30) -> Execution:
+    deadline = time.monotonic() + timeout
+    exe = None
+    while time.monotonic() < deadline:
+        exe = runtime.get(execution_id)
+        if exe is not None and exe.state.current.terminated and all(r.current.terminated for r in exe.task_runs):
+            return exe
+        time.sleep(0.05)
+    raise AssertionError(f"{execution_id} did not end: {exe.state.current if exe else None}")
+
+
+def wait_state(runtime: Any, execution_id: str, state: StateType, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        exe = runtime.get(execution_id)
+        if exe is not None and exe.state.current is state:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{execution_id} never reached {state.value}")
+
+
+def messages_with(runtime: Any, execution_id: str, text: str, timeout: float = 10) -> list[str]:
+    """The execution's log lines once one containing `text` is stored (log lines are written in batches)."""
+    deadline = time.monotonic() + timeout
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        lines = runtime.messages(execution_id)
+        if any(text in line for line in lines):
+            return lines
+        time.sleep(0.05)
+    raise AssertionError(f"no log line of {execution_id} contains {text!r}: {lines}")
+
+
+# -- concurrency limit ----------------------------------------------------------------------------
+
+LIMITED = """
+id: limited_{behavior}
+namespace: contract
+concurrency: {{limit: 1, behavior: {behavior}}}
+tasks:
+  - {{id: nap, type: {sleep}, duration: PT{seconds}S}}
+"""
+
+
+@pytest.mark.parametrize("behavior,refused", [("FAIL", StateType.FAILED), ("CANCEL", StateType.CANCELLED)])
+def test_a_run_beyond_the_concurrency_limit_is_refused_while_one_runs(runtime: Any, behavior: str,
+                                                                    refused: StateType) -> None:
+    flow = runtime.save(LIMITED.format(behavior=behavior, sleep=SLEEP, seconds=1.5))
+    first = runtime.start(flow)
+    wait_state(runtime, first, StateType.RUNNING)
+    others = [runtime.start(flow) for _ in range(3)]
+    ended = [wait(runtime, eid) for eid in others]
+    assert [e.state.current for e in ended] == [refused] * 3
+    assert all(not e.task_runs for e in ended)  # nothing of them ran
+    assert wait(runtime, first).state.current is StateType.SUCCESS
+    assert any("concurrency limit" in m for m in messages_with(runtime, others[0], "concurrency limit"))
+
+
+def test_queued_runs_start_one_at_a_time_in_the_order_they_came(runtime: Any) -> None:
+    flow = runtime.save(LIMITED.format(behavior="QUEUE", sleep=SLEEP, seconds=0.3))
+    first = runtime.start(flow)
+    wait_state(runtime, first, StateType.RUNNING)
+    queued = []
+    for _ in range(3):
+        queued.append(runtime.start(flow))
+        wait_state(runtime, queued[-1], StateType.QUEUED)
+    ended = [wait(runtime, eid) for eid in [first, *queued]]
+    assert [e.state.current for e in ended] == [StateType.SUCCESS] * 4
+    spans = [(e.task_runs[0].state.start_date, e.task_runs[0].state.end_date) for e in ended]
+    assert spans == sorted(spans)  # first come, first served
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))  # never two at once
+    assert all(StateType.QUEUED in [h.state for h in e.state.histories] for e in ended[1:])
+
+
+# -- Subflow start ----------------------------------------------------------------------------------
+
+CHILD = """
+id: child
+namespace: contract
+inputs:
+  - {id: name, type: STRING}
+tasks:
+  - {id: hello, type: io.kestra.plugin.core.debug.Return, format: "hello {{ inputs.name }}"}
+outputs:
+  - {id: greeting, type: STRING, value: "{{ outputs.hello.value }}"}
+"""
+PARENT = """
+id: parent
+namespace: contract
+labels: {team: blue}
+tasks:
+  - id: call
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: contract
+    flowId: child
+    inputs: {name: world}
+    labels: {origin: parent}
+    wait: true
+    transmitFailed: true
+  - {id: after, type: io.kestra.plugin.core.debug.Return, format: "{{ outputs.call.outputs.greeting }}"}
+"""
+
+
+def test_a_subflow_starts_with_its_inputs_and_labels_and_its_outputs_come_back(runtime: Any) -> None:
+    runtime.save(CHILD)
+    parent_id = runtime.start(runtime.save(PARENT))
+    parent = wait(runtime, parent_id)
+    assert parent.state.current is StateType.SUCCESS
+    runs = {r.task_id: r for r in parent.task_runs}
+    assert runs["after"].outputs["value"] == "hello world"
+    child_id = runs["call"].outputs["executionId"]
+    child = wait(runtime, child_id)
+    assert child.parent_id == parent_id
+    assert child.inputs == {"name": "world"}
+    assert child.labels["origin"] == "parent"
+    assert child.labels["system.correlationId"] == parent.labels["system.correlationId"] == parent_id
+    assert child.trigger is not None
+    assert child.trigger["variables"]["executionId"] == parent_id
+    assert child.trigger["variables"]["taskRunId"] == runs["call"].id
+    assert child.trigger["type"] == "io.kestra.plugin.core.flow.Subflow"
+
+
+def test_a_subflow_of_a_disabled_flow_fails_its_task_run_saying_so(runtime: Any) -> None:
+    runtime.save(CHILD.replace("id: child\n", "id: child\ndisabled: true\n", 1))
+    parent_id = runtime.start(runtime.save(PARENT))
+    parent = wait(runtime, parent_id)
+    assert parent.state.current is StateType.FAILED
+    assert [(r.task_id, r.current) for r in parent.task_runs] == [("call", StateType.FAILED)]
+    assert any("`contract.child` is disabled" in m for m in messages_with(runtime, parent_id, "is disabled"))
+
+
+RECURSIVE = """
+id: again
+namespace: contract
+tasks:
+  - {id: deeper, type: io.kestra.plugin.core.flow.Subflow, namespace: contract, flowId: again, wait: true,
+     transmitFailed: true}
+"""
+
+
+def test_a_flow_that_starts_itself_stops_at_the_subflow_depth_limit(runtime: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANNER_MAX_SUBFLOW_DEPTH", "3")
+    root = wait(runtime, runtime.start(runtime.save(RECURSIVE)))
+    assert root.state.current is StateType.FAILED
+    executions = [runtime.get(eid) for eid in runtime.ids()]
+    assert len(executions) == 4  # the root and three nested children, no more
+    assert all(e is not None and e.state.current is StateType.FAILED for e in executions)
+    ids = {e.id for e in executions if e is not None}
+    deepest = next(e for e in executions if e is not None and e.task_runs[0].outputs["executionId"] not in ids)
+    chain = " → ".join(["contract.again"] * 5)
+    lines = messages_with(runtime, deepest.id, "Subflow depth limit (3) reached")
+    assert any(f"Subflow depth limit (3) reached: {chain}" in m and "LANNER_MAX_SUBFLOW_DEPTH" in m for m in lines)
+
+
+# -- secrets in logs ------------------------------------------------------------------------------
+
+SECRETIVE = """
+id: secretive
+namespace: contract
+inputs:
+  - {id: password, type: SECRET}
+tasks:
+  - {id: say, type: io.kestra.plugin.core.log.Log, message: "the password is {{ inputs.password }}"}
+  - {id: fail, type: io.kestra.plugin.core.execution.Fail, errorMessage: "refused {{ inputs.password }}"}
+"""
+
+
+def test_secret_inputs_never_reach_the_stored_logs(runtime: Any) -> None:
+    secret = "s3cr3t-Hunter2"
+    eid = runtime.start(runtime.save(SECRETIVE), {"password": secret})
+    assert wait(runtime, eid).state.current is StateType.FAILED
+    lines = messages_with(runtime, eid, "refused ******")
+    assert any("the password is ******" in m for m in lines)  # from the worker
+    assert not [m for m in lines if secret in m]
