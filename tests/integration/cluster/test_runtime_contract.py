@@ -248,11 +248,13 @@ def test_a_subflow_of_a_disabled_flow_fails_its_task_run_saying_so(runtime: Any)
     assert any("`contract.child` is disabled" in m for m in messages_with(runtime, parent_id, "is disabled"))
 
 
+# The flow id is computed, so validation cannot see the loop (a literal one is refused before it
+# runs): only the run-time depth limit stops it.
 RECURSIVE = """
 id: again
 namespace: contract
 tasks:
-  - {id: deeper, type: io.kestra.plugin.core.flow.Subflow, namespace: contract, flowId: again, wait: true,
+  - {id: deeper, type: io.kestra.plugin.core.flow.Subflow, namespace: contract, flowId: "{{ flow.id }}", wait: true,
      transmitFailed: true}
 """
 
