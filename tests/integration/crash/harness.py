@@ -183,7 +183,7 @@ def wait_for(predicate: Any, timeout: float, what: str, step: float = 0.02) -> A
         value = predicate()
         if value:
             return value
-        time.sleep(step)
+        time.sleep(step)  # poll interval of a deadline-bounded wait on a positive signal
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
@@ -223,6 +223,7 @@ class Aim:
     def wait(self, proc: subprocess.Popen[str], execution_id: str | None) -> None:
         """Sleep until this crash point (or until the process ends by itself)."""
         if self.mode == "anywhere" or execution_id is None:
+            # Behaviour under test: a crash at a random instant of the execution's life.
             time.sleep(self.rng.uniform(0, 0.2 + sum(self.seconds.values())))
             return
         task = self.rng.choice(sorted(self.seconds))
@@ -233,6 +234,7 @@ class Aim:
                 and x.what == "start") > seen, 30, f"`{task}` to start")
         except AssertionError:
             return
+        # Behaviour under test: a crash at a random instant inside the task's work.
         time.sleep(self.rng.uniform(0, 0.6 * self.seconds[task]))
 
 

@@ -71,7 +71,7 @@ def redis_ping(port: int, deadline: float = 3.0) -> bytes:
             pass
         if time.monotonic() > end:
             raise AssertionError(f"Redis on 127.0.0.1:{port} did not answer")
-        time.sleep(0.1)
+        time.sleep(0.1)  # poll interval of a deadline-bounded wait on a positive signal
 
 
 # -- Run, waited ------------------------------------------------------------------------------

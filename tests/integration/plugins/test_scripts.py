@@ -57,7 +57,7 @@ def wait_dead(pid: int, seconds: float = 2.0) -> bool:
     while alive(pid):
         if time.monotonic() > end:
             return False
-        time.sleep(0.05)
+        time.sleep(0.05)  # poll interval of a deadline-bounded wait on a positive signal
     return True
 
 

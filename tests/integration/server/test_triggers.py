@@ -188,7 +188,7 @@ triggers:
                               .json()["results"] if t["disabled"]])
     assert trig[0]["stoppedBy"]["state"] == "FAILED"
     count = len(server.executions(flowId="ticking"))
-    seen_disabled = dt.datetime.now(dt.timezone.utc)
+    seen_disabled = dt.datetime.now(dt.UTC)
     _wait_for(lambda: [e for e in server.executions(flowId="zz_metronome")
                        if dt.datetime.fromisoformat(e["trigger"]["variables"]["date"]) > seen_disabled])
     assert len(server.executions(flowId="ticking")) == count  # disabled: no more fires
