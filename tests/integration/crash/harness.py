@@ -23,6 +23,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from lanner.model.state import TERMINATED_NAMES
+
 SHELL = "io.kestra.plugin.scripts.shell.Commands"
 
 
@@ -203,7 +205,7 @@ def settle(log: Path, execution_id: str, timeout: float) -> None:
         pass  # judged as it is: a process that still runs shows as overlapping
 
 
-TERMINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED"}
+TERMINAL = set(TERMINATED_NAMES)
 
 
 class Aim:

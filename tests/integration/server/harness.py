@@ -13,8 +13,10 @@ from typing import Any
 
 import httpx
 
+from lanner.model.state import TERMINATED_NAMES
+
 ROOT = Path(__file__).resolve().parents[3]
-TERMINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED"}
+TERMINAL = set(TERMINATED_NAMES)
 
 
 def free_port() -> int:
