@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ EXAMPLES = ROOT / "examples"
 
 class Cli:
     def __init__(self, home: Path) -> None:
+        self.home = home
         self.env = {**os.environ, "LANNER_HOME": str(home), "COLUMNS": "200"}
 
     def __call__(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -30,6 +32,26 @@ class Cli:
             return proc.returncode, json.loads(proc.stdout)
         except json.JSONDecodeError:
             raise AssertionError(f"no JSON on stdout (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}") from None
+
+
+    def wait_task_running(self, flow_id: str, task_id: str, timeout: float = 20) -> None:
+        """Wait until `task_id` of the newest `flow_id` execution is RUNNING in the store the CLI uses.
+
+        The moment a signal is meant to hit a running task, named instead of guessed with a delay.
+        """
+        from lanner.testing import repository_of
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (self.home / "lanner.db").exists():
+                repo = repository_of(self.home)
+                for row in repo.search(flow_id=flow_id, limit=1):
+                    exe = repo.get(row["id"])
+                    if exe is not None and any(r.task_id == task_id and r.current.value == "RUNNING"
+                                               for r in exe.task_runs):
+                        return
+            time.sleep(0.05)  # poll interval of a deadline-bounded wait on a positive signal
+        raise AssertionError(f"`{task_id}` of `{flow_id}` was not RUNNING within {timeout}s")
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def test_a_paused_execution_is_resumed_from_another_terminal(cli: Cli, tmp_path:
         rows = json.loads(cli("executions", "--json").stdout or "[]")
         if rows and rows[0]["state"] == "PAUSED":
             execution_id = rows[0]["id"]
-        time.sleep(0.2)
+        time.sleep(0.2)  # poll interval of a deadline-bounded wait on a positive signal
     assert execution_id, "the execution never paused"
     resumed = cli("execution", "resume", execution_id)
     assert resumed.returncode == 0 and "sent to the process" in resumed.stdout + resumed.stderr
@@ -84,7 +84,7 @@ def test_an_execution_left_behind_is_continued_by_the_resume_command(cli: Cli, t
         rows = json.loads(cli("executions", "--json").stdout or "[]")
         if rows and rows[0]["state"] == "PAUSED":
             break
-        time.sleep(0.2)
+        time.sleep(0.2)  # poll interval of a deadline-bounded wait on a positive signal
     proc.kill()  # the process dies; the execution stays PAUSED in the store
     proc.communicate(timeout=10)
     resumed = cli("execution", "resume", rows[0]["id"], timeout=60)

@@ -107,7 +107,7 @@ def _wait_for(proc_stderr_path: Path, text: str, timeout: float = 20) -> None:
     while time.time() < deadline:
         if text in proc_stderr_path.read_text():
             return
-        time.sleep(0.05)
+        time.sleep(0.05)  # poll interval of a deadline-bounded wait on a positive signal
     raise AssertionError(f"`{text}` never appeared")
 
 
@@ -143,7 +143,7 @@ def test_ctrl_c_kills_the_execution_but_finally_still_runs(cli: Cli, tmp_path: P
         proc = subprocess.Popen([sys.executable, "-m", "lanner", "run", str(f), "--json"], stdout=subprocess.PIPE,
                                 stderr=errf, text=True, env=cli.env)
         _wait_for(err, "Flow started")
-        time.sleep(0.3)
+        cli.wait_task_running("sleepy", "nap")
         started = time.time()
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=20)
@@ -170,10 +170,10 @@ def test_second_ctrl_c_stops_at_once_and_says_cleanup_was_skipped(cli: Cli, tmp_
         proc = subprocess.Popen([sys.executable, "-m", "lanner", "run", str(f), "--json"], stdout=subprocess.PIPE,
                                 stderr=errf, text=True, env=cli.env)
         _wait_for(err, "Flow started")
-        time.sleep(0.3)
+        cli.wait_task_running("sleepy", "nap")
         proc.send_signal(signal.SIGINT)
         _wait_for(err, "Killing")
-        time.sleep(0.5)
+        cli.wait_task_running("sleepy", "cleanup")
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=20)
     exe = json.loads(out)

@@ -88,7 +88,7 @@ def test_killing_the_run_mid_sleep_still_stops_the_container(cli: Cli, engine: A
             shown = json.loads(cli("execution", "show", rows[0]["id"], "--json").stdout)
             if any(r["taskId"] == "sleep" and r["state"]["current"] == "RUNNING" for r in shown["taskRunList"]):
                 break
-        time.sleep(0.2)
+        time.sleep(0.2)  # poll interval of a deadline-bounded wait on a positive signal
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     exe = json.loads(out)

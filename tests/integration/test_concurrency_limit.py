@@ -41,7 +41,7 @@ def run_three(tmp_path: Path, behavior: str) -> list:
             stored = [repo.get(e.id) for e in executions]
             if all(s is not None and s.state.current.terminated for s in stored):
                 return stored
-            time.sleep(0.1)
+            time.sleep(0.1)  # poll interval of a deadline-bounded wait on a positive signal
         raise AssertionError("the executions did not all end")
     finally:
         runtime.stop()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from lanner.model.state import StateType
 from lanner.runtime.catalog import FlowCatalog
 
-from tests.conftest import logs_of, run_flow
+from tests.conftest import logs_of, repository_of, run_flow
 
 SLEEP = "io.kestra.plugin.core.flow.Sleep"
 LOG = "io.kestra.plugin.core.log.Log"
@@ -73,6 +75,11 @@ finally:
     assert any("Timeout after" in line["message"] for line in logs_of(tmp_path, exe.id, "slow"))
 
 
+def _started(task_id: str) -> Callable[[str, Any], bool]:
+    """A `kill_when` that kills once `task_id` (in the flow or a subflow) is running."""
+    return lambda kind, item: kind == "run" and item.task_id == task_id and item.current is StateType.RUNNING
+
+
 def test_a_graceful_kill_mid_sleep_still_runs_finally(tmp_path: Path) -> None:
     exe = run_flow(f"""
 id: f
@@ -82,7 +89,7 @@ tasks:
   - {{id: never, type: {LOG}, message: x}}
 finally:
   - {{id: fin, type: {LOG}, message: cleanup}}
-""", tmp_path, kill_after=0.3)
+""", tmp_path, kill_when=_started("slow"))
     runs = by_task(exe)
     assert exe.state.current is StateType.KILLED
     assert runs["slow"].current is StateType.KILLED and "never" not in runs
@@ -188,14 +195,11 @@ tasks:
   - {{id: call, type: io.kestra.plugin.core.flow.Subflow, namespace: company.team, flowId: child}}
 finally:
   - {{id: fin, type: {LOG}, message: parent cleanup}}
-""", tmp_path, kill_after=0.5, catalog=FlowCatalog(flows=[child]))
+""", tmp_path, catalog=FlowCatalog(flows=[child]), kill_when=_started("slow"))
     runs = by_task(exe)
     assert exe.state.current is StateType.KILLED
     assert runs["call"].current is StateType.KILLED and runs["fin"].current is StateType.SUCCESS
-    from lanner.storage import db
-    from lanner.storage.repository import Repository
-
-    stored = Repository(db.connect(f"sqlite:///{tmp_path / 't.db'}")).get(runs["call"].outputs["executionId"])
+    stored = repository_of(tmp_path).get(runs["call"].outputs["executionId"])
     assert stored is not None and stored.state.current is StateType.KILLED
     assert by_task(stored)["child_fin"].current is StateType.SUCCESS
 

@@ -36,7 +36,7 @@ def wait_for(what: str, check: Callable[[], Any], seconds: float = 20.0) -> Any:
         value = check()
         if value:
             return value
-        time.sleep(0.05)
+        time.sleep(0.05)  # poll interval of a deadline-bounded wait on a positive signal
     raise AssertionError(f"timed out waiting for {what}")
 
 

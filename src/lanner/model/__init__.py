@@ -1,1 +1,1 @@
-"""See ARCHITECTURE.md for what this room holds."""
+"""See docs/architecture.md for what this room holds and may import."""

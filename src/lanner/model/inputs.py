@@ -10,7 +10,7 @@ import base64
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from lanner.errors import ValidationError, ValidationErrors
@@ -51,117 +51,171 @@ def resolve_inputs(flow: Flow, given: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+Coercer = Callable[[Any, Any], Any]  # (the Input or FlowOutput, the raw value) -> the typed value
+
+
 def coerce(inp: Input | FlowOutput, raw: Any, type_name: str | None = None) -> Any:
+    """`raw` as a value of the input's type (or `type_name`); ValueError says what was expected.
+
+    One small function per type, in `_COERCERS`: adding a type is adding a row. The rules are
+    hand-written rather than pydantic's lax coercions because users' values must keep meaning
+    what they meant (pydantic would take `true` as an INT, a Unix timestamp as a DATE).
+    """
     t = type_name or inp.type
-    if t in ("STRING", "SECRET"):
-        return raw if isinstance(raw, str) else json.dumps(raw) if isinstance(raw, (dict, list)) else str(raw)
-    if t == "INT":
-        if isinstance(raw, bool):
-            raise ValueError(f"`{raw}` is not an integer")
+    coercer = _COERCERS.get(t)
+    if coercer is None:
+        raise ValueError(f"unsupported input type {t}")
+    return coercer(inp, raw)
+
+
+def _string(_inp: Any, raw: Any) -> str:
+    if isinstance(raw, str):
+        return raw
+    return json.dumps(raw) if isinstance(raw, (dict, list)) else str(raw)
+
+
+def _int(inp: Any, raw: Any) -> int:
+    value: int | None = None
+    if not isinstance(raw, bool):
         try:
             value = int(raw) if not isinstance(raw, float) or raw.is_integer() else None
         except (TypeError, ValueError):
             value = None
-        if value is None:
-            raise ValueError(f"`{raw}` is not an integer")
-        _check_range(inp, value)
-        return value
-    if t == "FLOAT":
-        try:
-            value_f = float(raw)
-        except (TypeError, ValueError):
-            raise ValueError(f"`{raw}` is not a number") from None
-        _check_range(inp, value_f)
-        return value_f
-    if t in ("BOOLEAN", "BOOL"):
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in ("true", "false"):
-            return text == "true"
-        raise ValueError(f"`{raw}` is not a boolean (true or false)")
-    if t == "DATETIME":
-        try:
-            value_dt = raw if isinstance(raw, dt.datetime) else dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"`{raw}` is not an ISO date-time like 2024-01-31T10:00:00Z") from None
-        if value_dt.tzinfo is None:
-            value_dt = value_dt.replace(tzinfo=dt.timezone.utc)
-        return iso(value_dt)
-    if t == "DATE":
-        try:
-            return (raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))).isoformat()
-        except ValueError:
-            raise ValueError(f"`{raw}` is not a date like 2024-01-31") from None
-    if t == "TIME":
-        try:
-            return (raw if isinstance(raw, dt.time) else dt.time.fromisoformat(str(raw))).isoformat()
-        except ValueError:
-            raise ValueError(f"`{raw}` is not a time like 10:30:00") from None
-    if t == "DURATION":
-        try:
-            return format_duration(parse_duration(raw))
-        except Exception:
-            raise ValueError(f"`{raw}` is not an ISO-8601 duration like PT5M") from None
-    if t in ("JSON",):
-        if isinstance(raw, str):
-            try:
-                return json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"not valid JSON: {exc.msg} at character {exc.pos}") from None
-        return raw
-    if t == "YAML":
-        if isinstance(raw, str):
-            from lanner.model import yaml_source
+    if value is None:
+        raise ValueError(f"`{raw}` is not an integer")
+    _check_range(inp, value)
+    return value
 
-            try:
-                return yaml_source.plain(yaml_source.load(raw))
-            except yaml_source.YamlError as exc:
-                where = f" at line {exc.line + 1}" if exc.line is not None else ""
-                raise ValueError(f"not valid YAML{where}: {exc.problem}") from None
+
+def _float(inp: Any, raw: Any) -> float:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{raw}` is not a number") from None
+    _check_range(inp, value)
+    return value
+
+
+def _boolean(_inp: Any, raw: Any) -> bool:
+    if isinstance(raw, bool):
         return raw
-    if t == "ARRAY":
-        items = raw
-        if isinstance(raw, str):
-            try:
-                items = json.loads(raw)
-            except json.JSONDecodeError:
-                items = [s.strip() for s in raw.split(",")] if raw.strip() else []
-        if not isinstance(items, list):
-            raise ValueError(f"`{raw}` is not a list (give a JSON array)")
-        item_type = getattr(inp, "itemType", None)
-        return [coerce(inp, i, item_type) for i in items] if item_type else items
-    if t in ("SELECT", "ENUM"):
-        value_s = str(raw)
-        allowed = _allowed(inp)
-        if allowed is not None and value_s not in allowed and not getattr(inp, "allowCustomValue", False):
-            raise ValueError(f"`{value_s}` is not one of: {', '.join(allowed)}")
-        return value_s
-    if t == "MULTISELECT":
-        values = raw
-        if isinstance(raw, str):
-            try:
-                values = json.loads(raw)
-            except json.JSONDecodeError:
-                values = [s.strip() for s in raw.split(",") if s.strip()]
-        if not isinstance(values, list):
-            values = [values]
-        allowed = _allowed(inp)
-        for v in values:
-            if allowed is not None and str(v) not in allowed and not getattr(inp, "allowCustomValue", False):
-                raise ValueError(f"`{v}` is not one of: {', '.join(allowed)}")
-        return [str(v) for v in values]
-    if t == "URI":
-        if not _URI.match(str(raw)):
-            raise ValueError(f"`{raw}` is not a URI like https://example.com/x")
+    text = str(raw).strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise ValueError(f"`{raw}` is not a boolean (true or false)")
+
+
+def _datetime(_inp: Any, raw: Any) -> str:
+    try:
+        value = raw if isinstance(raw, dt.datetime) else dt.datetime.fromisoformat(str(raw))
+    except ValueError:
+        raise ValueError(f"`{raw}` is not an ISO date-time like 2024-01-31T10:00:00Z") from None
+    return iso(value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC))
+
+
+def _date(_inp: Any, raw: Any) -> str:
+    try:
+        return (raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))).isoformat()
+    except ValueError:
+        raise ValueError(f"`{raw}` is not a date like 2024-01-31") from None
+
+
+def _time(_inp: Any, raw: Any) -> str:
+    try:
+        return (raw if isinstance(raw, dt.time) else dt.time.fromisoformat(str(raw))).isoformat()
+    except ValueError:
+        raise ValueError(f"`{raw}` is not a time like 10:30:00") from None
+
+
+def _duration(_inp: Any, raw: Any) -> str:
+    try:
+        return format_duration(parse_duration(raw))
+    except Exception:  # noqa: BLE001 - whatever the duration parser rejects, the user gets one message
+        raise ValueError(f"`{raw}` is not an ISO-8601 duration like PT5M") from None
+
+
+def _json(_inp: Any, raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc.msg} at character {exc.pos}") from None
+
+
+def _yaml(_inp: Any, raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    from lanner.model import yaml_source
+
+    try:
+        return yaml_source.plain(yaml_source.load(raw))
+    except yaml_source.YamlError as exc:
+        where = f" at line {exc.line + 1}" if exc.line is not None else ""
+        raise ValueError(f"not valid YAML{where}: {exc.problem}") from None
+
+
+def _list_from_text(raw: str, keep_empty: bool) -> Any:
+    """A JSON array, or else comma-separated items (stripped; empty ones dropped unless `keep_empty`)."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        if keep_empty:
+            return [s.strip() for s in raw.split(",")] if raw.strip() else []
+        return [s.strip() for s in raw.split(",") if s.strip()]
+
+
+def _array(inp: Any, raw: Any) -> list[Any]:
+    items = _list_from_text(raw, keep_empty=True) if isinstance(raw, str) else raw
+    if not isinstance(items, list):
+        raise ValueError(f"`{raw}` is not a list (give a JSON array)")  # noqa: TRY004 - callers report ValueErrors
+    item_type = getattr(inp, "itemType", None)
+    return [coerce(inp, i, item_type) for i in items] if item_type else items
+
+
+def _check_allowed(inp: Any, value: Any) -> None:
+    allowed = _allowed(inp)
+    if allowed is not None and str(value) not in allowed and not getattr(inp, "allowCustomValue", False):
+        raise ValueError(f"`{value}` is not one of: {', '.join(allowed)}")
+
+
+def _select(inp: Any, raw: Any) -> str:
+    _check_allowed(inp, str(raw))
+    return str(raw)
+
+
+def _multiselect(inp: Any, raw: Any) -> list[str]:
+    values = _list_from_text(raw, keep_empty=False) if isinstance(raw, str) else raw
+    if not isinstance(values, list):
+        values = [values]
+    for v in values:
+        _check_allowed(inp, v)
+    return [str(v) for v in values]
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> Coercer:
+    def check(_inp: Any, raw: Any) -> str:
+        if not pattern.match(str(raw)):
+            raise ValueError(f"`{raw}` is not {what}")
         return str(raw)
-    if t == "EMAIL":
-        if not _EMAIL.match(str(raw)):
-            raise ValueError(f"`{raw}` is not an e-mail address")
-        return str(raw)
-    if t == "FILE":
-        return str(raw)
-    raise ValueError(f"unsupported input type {t}")
+
+    return check
+
+
+def _file(_inp: Any, raw: Any) -> str:
+    return str(raw)
+
+
+_COERCERS: dict[str, Coercer] = {
+    "STRING": _string, "SECRET": _string,
+    "INT": _int, "FLOAT": _float, "BOOLEAN": _boolean, "BOOL": _boolean,
+    "DATETIME": _datetime, "DATE": _date, "TIME": _time, "DURATION": _duration,
+    "JSON": _json, "YAML": _yaml, "ARRAY": _array,
+    "SELECT": _select, "ENUM": _select, "MULTISELECT": _multiselect,
+    "URI": _matching(_URI, "a URI like https://example.com/x"),
+    "EMAIL": _matching(_EMAIL, "an e-mail address"),
+    "FILE": _file,
+}
 
 
 MASK = "******"

@@ -1,7 +1,9 @@
-"""Kestra's state types and the state object with its history.
+"""Kestra's state types, which moves between them are legal, and the state object with its history.
 
 The names and the terminal/running classification follow Kestra exactly, because users filter
-executions by these names and the JSON we print must match Kestra's Execution shape.
+executions by these names and the JSON we print must match Kestra's Execution shape. The sets
+below (`TERMINATED`, `ACTIVE`, `UNFINISHED`, `SUCCESSFUL`) and the table of legal moves
+(`TRANSITIONS`) are defined here only: everything else asks this module.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class StateType(str, enum.Enum):
 
     @property
     def terminated(self) -> bool:
-        return self in _TERMINATED
+        return self in TERMINATED
 
     @property
     def failed(self) -> bool:
@@ -38,28 +40,72 @@ class StateType(str, enum.Enum):
 
     @property
     def running(self) -> bool:
-        return self in (StateType.RUNNING, StateType.KILLING)
+        return self in ACTIVE
 
     @property
     def successful(self) -> bool:
         """Counts as success for the flow's outcome (SKIPPED is a success that did nothing)."""
-        return self in (StateType.SUCCESS, StateType.WARNING, StateType.SKIPPED)
+        return self in SUCCESSFUL
 
     def __str__(self) -> str:  # print as Kestra does: the bare name
         return self.value
 
 
-_TERMINATED = frozenset(
-    {
-        StateType.SUCCESS,
-        StateType.WARNING,
-        StateType.FAILED,
-        StateType.KILLED,
-        StateType.CANCELLED,
-        StateType.RETRIED,
-        StateType.SKIPPED,
-    }
-)
+_S = StateType
+
+# Ended: nothing more happens to it (but see the few ways out in TRANSITIONS: retry, restart).
+TERMINATED: frozenset[StateType] = frozenset({_S.SUCCESS, _S.WARNING, _S.FAILED, _S.KILLED, _S.CANCELLED, _S.RETRIED,
+                                              _S.SKIPPED})
+TERMINATED_NAMES: tuple[str, ...] = tuple(s.value for s in StateType if s in TERMINATED)  # for SQL and JSON
+# Doing work right now (Kestra's isRunning).
+ACTIVE: frozenset[StateType] = frozenset({_S.RUNNING, _S.KILLING})
+# Not ended yet: can still be killed, and an owner still has to drive it.
+UNFINISHED: frozenset[StateType] = frozenset(StateType) - TERMINATED
+# Counts as success for the flow's outcome.
+SUCCESSFUL: frozenset[StateType] = frozenset({_S.SUCCESS, _S.WARNING, _S.SKIPPED})
+
+_ENDINGS = TERMINATED - {_S.RETRIED}  # RETRIED is Kestra's mark for a replaced execution; Lanner never sets it
+
+# The legal moves, for executions and task runs alike. Kestra has no table of its own (its
+# `State.withState` accepts anything); this one is Kestra's lifecycle (created, maybe queued,
+# running, paused, retrying, killing, ended; restartable when FAILED, KILLED or PAUSED) together
+# with every move the engine, the runtimes and the restart make, as the whole test suite
+# exercises them. A state never moves to itself (`State.to` makes that a no-op).
+TRANSITIONS: dict[StateType, frozenset[StateType]] = {
+    _S.CREATED: frozenset({_S.SUBMITTED, _S.QUEUED, _S.RUNNING, _S.PAUSED, _S.KILLING} | _ENDINGS),
+    _S.SUBMITTED: frozenset({_S.QUEUED, _S.RUNNING, _S.PAUSED, _S.KILLING} | _ENDINGS),
+    _S.QUEUED: frozenset({_S.CREATED, _S.RUNNING, _S.KILLING} | _ENDINGS),
+    _S.RUNNING: frozenset({_S.PAUSED, _S.RETRYING, _S.KILLING} | _ENDINGS),
+    _S.PAUSED: frozenset({_S.RUNNING, _S.KILLING, _S.RESTARTED} | _ENDINGS),
+    _S.RETRYING: frozenset({_S.CREATED, _S.RUNNING, _S.KILLING} | _ENDINGS),
+    _S.KILLING: _ENDINGS,
+    _S.RESTARTED: frozenset({_S.CREATED, _S.QUEUED, _S.RUNNING, _S.KILLING} | _ENDINGS),
+    # A failed attempt is retried (the task run waits in RETRYING); a failed, killed or cancelled
+    # execution or task run can be restarted. Every other end is final.
+    _S.FAILED: frozenset({_S.RETRYING, _S.RESTARTED}),
+    _S.KILLED: frozenset({_S.RESTARTED}),
+    _S.CANCELLED: frozenset({_S.RESTARTED}),
+    _S.SUCCESS: frozenset(),
+    _S.WARNING: frozenset(),
+    _S.SKIPPED: frozenset(),
+    _S.RETRIED: frozenset(),
+}
+
+
+class IllegalTransition(ValueError):
+    """A move the state machine does not allow: a bug in whoever asked for it, never user input."""
+
+    def __init__(self, current: StateType, target: StateType) -> None:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none, it is final"
+        super().__init__(f"illegal state move {current.value} → {target.value} (from {current.value}: {allowed})")
+        self.current = current
+        self.target = target
+
+
+def can_move(current: StateType, target: StateType) -> bool:
+    """Whether `current` → `target` is a legal move (staying put always is)."""
+    return target is current or target in TRANSITIONS[current]
+
 
 # Which terminal state wins when a block's children end differently (Kestra's
 # guessFinalState order): a kill beats a failure beats a warning beats success.
@@ -71,7 +117,7 @@ _SEVERITY = {
 }
 
 
-def worst(states: "list[StateType] | tuple[StateType, ...]") -> StateType:
+def worst(states: list[StateType] | tuple[StateType, ...]) -> StateType:
     """The final state of a block whose children ended in `states`."""
     best = StateType.SUCCESS
     rank = 0
@@ -87,7 +133,7 @@ def severity(state: StateType) -> int:
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def iso(ts: dt.datetime) -> str:
@@ -95,8 +141,8 @@ def iso(ts: dt.datetime) -> str:
 
     Called for every date of every task run the store writes, so it avoids strftime (slow).
     """
-    if ts.tzinfo is not dt.timezone.utc:
-        ts = ts.astimezone(dt.timezone.utc)
+    if ts.tzinfo is not dt.UTC:
+        ts = ts.astimezone(dt.UTC)
     us = ts.microsecond
     spec = "seconds" if not us else "milliseconds" if us % 1000 == 0 else "microseconds"
     return ts.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
@@ -123,13 +169,18 @@ class State:
     histories: list[History] = dataclasses.field(default_factory=list)
 
     @classmethod
-    def created(cls, at: dt.datetime | None = None) -> "State":
+    def created(cls, at: dt.datetime | None = None) -> State:
         return cls(StateType.CREATED, [History(StateType.CREATED, at or now())])
 
     def to(self, state: StateType, at: dt.datetime | None = None) -> bool:
-        """Move to `state`; a move to the current state is a no-op. Returns whether it moved."""
+        """Move to `state`; a move to the current state is a no-op. Returns whether it moved.
+
+        Raises IllegalTransition for a move `TRANSITIONS` does not allow, before changing anything.
+        """
         if state is self.current:
             return False
+        if state not in TRANSITIONS[self.current]:
+            raise IllegalTransition(self.current, state)
         self.current = state
         self.histories.append(History(state, at or now()))
         return True
@@ -163,7 +214,7 @@ class State:
         return out
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> "State":
+    def from_json(cls, data: dict[str, object]) -> State:
         hist = [
             History(StateType(h["state"]), parse_iso(h["date"]))  # type: ignore[index,arg-type]
             for h in data.get("histories", [])  # type: ignore[union-attr]

@@ -15,6 +15,7 @@ from typing import Any
 from lanner.errors import LannerError, ValidationErrors
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
+from lanner.model.state import StateType
 from lanner.runtime.stored_flows import StoredFlows
 from lanner.server.hub import EventHub
 from lanner.server.problems import ApiProblem, from_lanner, not_found
@@ -185,7 +186,7 @@ class Services:
 
     def resume(self, execution_id: str) -> None:
         exe = self.execution(execution_id)
-        if exe.state.current.value != "PAUSED":
+        if exe.state.current is not StateType.PAUSED:
             raise ApiProblem(409, f"execution {execution_id} is {exe.state.current.value}, not PAUSED",
                              hint="only a paused execution can be resumed")
         self.runtime.resume(execution_id)

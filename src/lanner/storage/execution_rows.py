@@ -17,8 +17,11 @@ import sqlalchemy as sa
 
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.results import LogEntry
+from lanner.model.state import TERMINATED_NAMES
 from lanner.storage import tables
-from lanner.storage.repository import TERMINAL, dumps, header_row, log_row
+from lanner.storage.repository import dumps, header_row, log_row
+
+TERMINAL = TERMINATED_NAMES  # the old name, still imported by tests/integration/cluster/chaos.py
 
 
 def lock(conn: sa.Connection, ids: Sequence[str], limit: int | None = None) -> dict[str, int]:
@@ -106,5 +109,5 @@ def unfinished_runs(conn: sa.Connection, execution_id: str) -> int:
     """How many task runs of the execution are not terminal (0 once everything, afterExecution too, ended)."""
     tr = tables.task_runs
     q = sa.select(sa.func.count()).select_from(tr).where(tr.c.execution_id == execution_id,
-                                                         tr.c.state.not_in(TERMINAL))
+                                                         tr.c.state.not_in(TERMINATED_NAMES))
     return int(conn.execute(q).scalar() or 0)

@@ -12,7 +12,7 @@ from typing import Any
 
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.results import LogEntry, WorkerResult
-from lanner.model.state import StateType, iso, now
+from lanner.model.state import TERMINATED_NAMES, iso, now
 
 
 def dumps(data: Any) -> str:
@@ -21,7 +21,6 @@ def dumps(data: Any) -> str:
 
 
 Fence = tuple[str, int]  # (owner id, owner epoch): whose writes an execution accepts
-TERMINAL = tuple(s.value for s in StateType if s.terminated)  # state names, for SQL
 _UPSERT_RUN = ("INSERT INTO task_runs (id, execution_id, seq, state, data) "
                "VALUES (:id, :execution_id, :seq, :state, :data) "
                "ON CONFLICT (id) DO UPDATE SET state = excluded.state, data = excluded.data")
@@ -164,7 +163,7 @@ class Repository:
             return [dict(r) for r in rd.run(sql, params).all()]
 
     def unfinished(self) -> list[str]:
-        names = {f"t{i}": s for i, s in enumerate(TERMINAL)}
+        names = {f"t{i}": s for i, s in enumerate(TERMINATED_NAMES)}
         sql = f"SELECT id FROM executions WHERE state NOT IN ({', '.join(':' + k for k in names)})"
         with self.db.reading() as rd:
             return [r["id"] for r in rd.run(sql, names).all()]

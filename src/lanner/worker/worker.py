@@ -19,8 +19,8 @@ import datetime as dt
 import os
 import threading
 import traceback
-from pathlib import Path
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from lanner.errors import LannerError
@@ -29,6 +29,7 @@ from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType, now
 from lanner.plugins.api import Output, RunnableTask, TaskFailure
 from lanner.worker.context import WorkerContext
+from lanner.worker.deadlines import Deadline, Deadlines
 from lanner.worker.leftovers import Tracker, records_root, terminate_leftovers
 
 KILL_GRACE_SECONDS = float(os.environ.get("LANNER_KILL_GRACE", "10"))
@@ -53,7 +54,7 @@ class _Running:
         self.started = now()
         self.reported = False
         self.lock = threading.Lock()
-        self.timeout: threading.Timer | None = None
+        self.timeout: Deadline | None = None
         self.reason: str | None = None  # "timeout" or "kill"
 
 
@@ -78,6 +79,7 @@ class Worker:
         self._fetch_logs = fetch_logs
         self.worker_id = worker_id
         self._tracker = Tracker(records_root(files))
+        self._deadlines = Deadlines(f"lanner-deadlines-{worker_id}")  # every timeout and grace period
 
     # -- the runtime's side ------------------------------------------------------------------
 
@@ -101,10 +103,8 @@ class Worker:
             return
         running.reason = running.reason or "kill"
         running.ctx.cancelled.set()
-        timer = threading.Timer(KILL_GRACE_SECONDS, self._abandon, (running, StateType.KILLED,
-                                "the task did not stop within the kill grace period; abandoned"))
-        timer.daemon = True
-        timer.start()
+        self._deadlines.after(KILL_GRACE_SECONDS, lambda: self._abandon(
+            running, StateType.KILLED, "the task did not stop within the kill grace period; abandoned"))
 
     def running_count(self) -> int:
         with self._lock:
@@ -185,14 +185,10 @@ class Worker:
         def expire() -> None:
             running.reason = running.reason or "timeout"
             running.ctx.cancelled.set()
-            grace = threading.Timer(KILL_GRACE_SECONDS, self._abandon,
-                                    (running, StateType.FAILED, self._timeout_message(running.job)))
-            grace.daemon = True
-            grace.start()
+            self._deadlines.after(KILL_GRACE_SECONDS, lambda: self._abandon(
+                running, StateType.FAILED, self._timeout_message(running.job)))
 
-        running.timeout = threading.Timer(seconds, expire)
-        running.timeout.daemon = True
-        running.timeout.start()
+        running.timeout = self._deadlines.after(seconds, expire)
 
     @staticmethod
     def _timeout_message(job: Job) -> str:

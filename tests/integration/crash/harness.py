@@ -23,6 +23,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from lanner.model.state import TERMINATED_NAMES
+
 SHELL = "io.kestra.plugin.scripts.shell.Commands"
 
 
@@ -194,7 +196,7 @@ def wait_for(predicate: Any, timeout: float, what: str, step: float = 0.02) -> A
         value = predicate()
         if value:
             return value
-        time.sleep(step)
+        time.sleep(step)  # poll interval of a deadline-bounded wait on a positive signal
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
@@ -214,7 +216,7 @@ def settle(log: Path, execution_id: str, timeout: float) -> None:
         pass  # judged as it is: a process that still runs shows as overlapping
 
 
-TERMINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED"}
+TERMINAL = set(TERMINATED_NAMES)
 
 
 class Aim:
@@ -234,6 +236,7 @@ class Aim:
     def wait(self, proc: subprocess.Popen[str], execution_id: str | None) -> None:
         """Sleep until this crash point (or until the process ends by itself)."""
         if self.mode == "anywhere" or execution_id is None:
+            # Behaviour under test: a crash at a random instant of the execution's life.
             time.sleep(self.rng.uniform(0, 0.2 + sum(self.seconds.values())))
             return
         task = self.rng.choice(sorted(self.seconds))
@@ -244,6 +247,7 @@ class Aim:
                 and x.what == "start") > seen, 30, f"`{task}` to start")
         except AssertionError:
             return
+        # Behaviour under test: a crash at a random instant inside the task's work.
         time.sleep(self.rng.uniform(0, 0.6 * self.seconds[task]))
 
 

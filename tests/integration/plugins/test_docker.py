@@ -71,7 +71,7 @@ def redis_ping(port: int, deadline: float = 3.0) -> bytes:
             pass
         if time.monotonic() > end:
             raise AssertionError(f"Redis on 127.0.0.1:{port} did not answer")
-        time.sleep(0.1)
+        time.sleep(0.1)  # poll interval of a deadline-bounded wait on a positive signal
 
 
 # -- Run, waited ------------------------------------------------------------------------------
@@ -402,7 +402,7 @@ tasks:
     type: io.kestra.plugin.docker.Run
     containerImage: {BUSYBOX}
     commands: [sh, -c, "echo started; sleep 100"]
-""", tmp_path, kill_after=1.5)
+""", tmp_path, kill_when=lambda kind, item: kind == "log" and item.message == "started")
     assert time.monotonic() - t0 < 8  # stopped at once, not abandoned after the kill grace period
     assert exe.state.current.value == "KILLED"
     assert states(exe) == {"long": "KILLED"}
@@ -449,7 +449,7 @@ finally:
   - id: stop
     type: io.kestra.plugin.docker.Stop
     containerId: "{{{{ outputs.start.taskRunner.containerId }}}}"
-""", tmp_path, kill_after=1.5)
+""", tmp_path, kill_when=lambda kind, item: kind == "run" and item.task_id == "wait" and item.current.value == "RUNNING")
     assert exe.state.current.value == "KILLED"
     assert states(exe)["stop"] == "SUCCESS"
     assert gone(docker_engine, outputs(exe, "start")["taskRunner"]["containerId"])

@@ -59,9 +59,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             code = int(url.path.rsplit("/", 1)[1])
             self._send(code, json.dumps({"error": f"status {code}"}).encode())
         elif url.path == "/slow":
-            deadline = time.monotonic() + float(query.get("seconds", "30"))
-            while time.monotonic() < deadline and not self.stopping.is_set():
-                time.sleep(0.02)
+            self.stopping.wait(float(query.get("seconds", "30")))  # answering late is this route's job
             self._send(200, b"done", "text/plain")
         elif url.path == "/redirect":
             self._send(302, b"", "text/plain", [("Location", "/json")])
@@ -321,7 +319,7 @@ tasks:
   - id: req
     type: io.kestra.plugin.core.http.Request
     uri: "{base}/slow?seconds=30"
-""", kill_after=0.5)
+""", kill_when=lambda kind, item: kind == "run" and item.task_id == "req" and item.current.value == "RUNNING")
     assert time.monotonic() - started < 5
     assert state(exe) == "KILLED"
     assert state(exe, "req") == "KILLED"

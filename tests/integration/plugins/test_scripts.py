@@ -57,7 +57,7 @@ def wait_dead(pid: int, seconds: float = 2.0) -> bool:
     while alive(pid):
         if time.monotonic() > end:
             return False
-        time.sleep(0.05)
+        time.sleep(0.05)  # poll interval of a deadline-bounded wait on a positive signal
     return True
 
 
@@ -321,7 +321,8 @@ def _group_members(group: int) -> list[str]:
 
 
 def test_graceful_kill_terminates_the_whole_process_group(tmp_path: Path) -> None:
-    exe = run_flow(_group_flow(), tmp_path, {"dir": str(tmp_path)}, kill_after=1.0)
+    exe = run_flow(_group_flow(), tmp_path, {"dir": str(tmp_path)},
+                   kill_when=lambda kind, item: kind == "log" and item.message == "child started")
     assert exe.state.current.value == "KILLED"
     assert states(exe) == {"long": "KILLED"}
     shell, child = _pids(tmp_path)

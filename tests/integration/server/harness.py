@@ -13,8 +13,10 @@ from typing import Any
 
 import httpx
 
+from lanner.model.state import TERMINATED_NAMES
+
 ROOT = Path(__file__).resolve().parents[3]
-TERMINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED"}
+TERMINAL = set(TERMINATED_NAMES)
 
 
 def free_port() -> int:
@@ -55,7 +57,7 @@ class Server:
                     return
             except httpx.HTTPError:
                 pass
-            time.sleep(0.1)
+            time.sleep(0.1)  # poll interval of a deadline-bounded wait on a positive signal
         raise AssertionError(f"server not ready after {timeout}s:\n{self.output()}")
 
     def output(self) -> str:
@@ -99,8 +101,19 @@ class Server:
             if exe["state"]["current"] in states and (
                     states is not TERMINAL or all(r["state"]["current"] in TERMINAL for r in exe["taskRunList"])):
                 return exe
-            time.sleep(0.1)
+            time.sleep(0.1)  # poll interval of a deadline-bounded wait on a positive signal
         raise AssertionError(f"execution {execution_id} did not reach {states}: {exe.get('state')}")
+
+    def wait_task_running(self, execution_id: str, task_id: str, timeout: float = 20) -> dict[str, Any]:
+        """Wait until `task_id` runs: the moment a kill or a crash is meant to hit, named, not guessed."""
+        deadline = time.monotonic() + timeout
+        exe: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            exe = self.client.get(f"/executions/{execution_id}").json()
+            if by_task(exe).get(task_id, {}).get("state", {}).get("current") == "RUNNING":
+                return exe
+            time.sleep(0.1)  # poll interval of a deadline-bounded wait on a positive signal
+        raise AssertionError(f"task {task_id} of {execution_id} never ran: {exe.get('taskRunList')}")
 
     def executions(self, **params: Any) -> list[dict[str, Any]]:
         r = self.client.get("/executions/search", params={"size": 100, **params})

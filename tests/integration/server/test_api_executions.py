@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
 
@@ -116,8 +115,7 @@ finally:
   - {{id: cleanup, type: {LOG}, message: cleaned}}
 """)
     exe = server.run("company.exe", "long", wait=False)
-    server.wait_state(exe["id"], {"RUNNING"})
-    time.sleep(0.3)
+    server.wait_task_running(exe["id"], "wait")
     assert server.client.delete(f"/executions/{exe['id']}/kill").status_code == 202
     done = server.wait_state(exe["id"])
     assert done["state"]["current"] == "KILLED"

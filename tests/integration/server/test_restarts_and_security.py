@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import subprocess
 import sys
 import time
@@ -13,6 +14,15 @@ import httpx
 from tests.integration.server.harness import ROOT, Server, by_task, free_port
 
 LOG = "io.kestra.plugin.core.log.Log"
+
+
+def _wait_until(check, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)  # poll interval of a deadline-bounded wait on a positive signal
+    raise AssertionError("condition not met in time")
 
 
 def test_a_killed_server_resumes_its_executions_and_finally_runs_once(tmp_path: Path) -> None:
@@ -26,8 +36,7 @@ finally:
   - {{id: cleanup, type: {LOG}, message: cleanup ran}}
 """)
         exe = srv.run("company.crash", "crash", wait=False)
-        srv.wait_state(exe["id"], {"RUNNING"})
-        time.sleep(0.3)
+        srv.wait_task_running(exe["id"], "slow")
         srv.stop(kill=True)  # SIGKILL: no chance to clean up
         srv.start()
         assert exe["id"] in srv.client.get("/configs").json()["resumedExecutions"]
@@ -56,12 +65,16 @@ triggers:
 """)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and len(srv.executions(flowId="tick")) < 2:
-            time.sleep(0.2)
+            time.sleep(0.2)  # poll interval of a deadline-bounded wait on a positive signal
         for _ in range(2):
             srv.stop(kill=True)
-            time.sleep(1.2)  # the dates that passed while it was down still fire after the restart, once each
+            # Behaviour under test: schedule dates pass while the server is down; they must
+            # still fire after the restart, once each. The pause is the outage itself.
+            time.sleep(1.2)
             srv.start()
-            time.sleep(1.5)
+            restarted = dt.datetime.now(dt.UTC)
+            _wait_until(lambda since=restarted: any(dt.datetime.fromisoformat(e["trigger"]["variables"]["date"])
+                                                    > since for e in srv.executions(flowId="tick")))
         srv.stop()
         srv.start()
         dates = [e["trigger"]["variables"]["date"] for e in srv.executions(flowId="tick")]

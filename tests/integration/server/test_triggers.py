@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from tests.integration.server.harness import Server, by_task
@@ -16,8 +17,38 @@ def _wait_for(check, timeout: float = 15.0):
         found = check()
         if found:
             return found
-        time.sleep(0.2)
+        time.sleep(0.2)  # poll interval of a deadline-bounded wait on a positive signal
     raise AssertionError("condition not met in time")
+
+
+def _deploy_event_barrier(server: Server) -> None:
+    """A `probe` flow and a `witness` flow that a Flow trigger starts after each probe run.
+
+    The scheduler handles execution events one at a time, in order; so once the witness has
+    fired for a probe run started after some upstream execution ended, every trigger has been
+    evaluated against that upstream execution. "Nothing fired" can then be asserted at once.
+    The server is shared by this module's tests, so the pair is deployed once.
+    """
+    if server.client.get("/flows/company.barrier/witness").status_code == 200:
+        return
+    server.deploy(f"id: probe\nnamespace: company.barrier\ntasks:\n  - {{id: t, type: {LOG}, message: p}}\n")
+    server.deploy(f"""id: witness
+namespace: company.barrier
+tasks:
+  - {{id: t, type: {LOG}, message: w}}
+triggers:
+  - id: after_probe
+    type: io.kestra.plugin.core.trigger.Flow
+    conditions:
+      - {{type: io.kestra.plugin.core.condition.ExecutionFlow, namespace: company.barrier, flowId: probe}}
+""")
+
+
+def _scheduler_has_seen_every_ended_execution(server: Server) -> None:
+    """Run the probe and wait for its witness: proof that earlier execution events were handled."""
+    probe = server.run("company.barrier", "probe")
+    _wait_for(lambda: [e for e in server.executions(flowId="witness")
+                       if e["trigger"]["variables"]["executionId"] == probe["id"]])
 
 
 def test_webhook_body_and_headers_reach_templates(server: Server) -> None:
@@ -50,6 +81,7 @@ triggers:
 
 
 def test_flow_trigger_fires_on_upstream_states_and_filters(server: Server) -> None:
+    _deploy_event_barrier(server)
     server.deploy("""id: upstream
 namespace: company.trig
 inputs:
@@ -87,11 +119,12 @@ triggers:
 
     failed = server.run("company.trig", "upstream", {"fail": "true"})
     assert failed["state"]["current"] == "FAILED"
-    time.sleep(1.5)
+    _scheduler_has_seen_every_ended_execution(server)
     assert len(server.executions(flowId="downstream")) == 1  # FAILED is not in the condition
 
 
 def test_flow_trigger_preconditions_wait_for_every_listed_flow(server: Server) -> None:
+    _deploy_event_barrier(server)
     for name in ("pre_a", "pre_b"):
         server.deploy(f"id: {name}\nnamespace: company.pre\ntasks:\n  - {{id: t, type: {LOG}, message: x}}\n")
     server.deploy(f"""id: joined
@@ -109,11 +142,11 @@ triggers:
 """)
     server.run("company.pre", "pre_a")
     server.run("company.pre", "pre_a")
-    time.sleep(1.0)
+    _scheduler_has_seen_every_ended_execution(server)
     assert server.executions(flowId="joined") == []
     server.run("company.pre", "pre_b")
     _wait_for(lambda: server.executions(flowId="joined"))
-    time.sleep(0.5)
+    _scheduler_has_seen_every_ended_execution(server)
     assert len(server.executions(flowId="joined")) == 1
 
 
@@ -134,6 +167,19 @@ triggers:
     timezone: Europe/Paris
     stopAfter: [FAILED]
 """)
+    # Flows are scheduled in (namespace, id) order within a tick, so `ticking` is looked at
+    # before `zz_metronome`: a metronome fire dated after some moment proves a whole tick of
+    # `ticking` began after that moment.
+    server.deploy(f"""id: zz_metronome
+namespace: company.sched
+tasks:
+  - {{id: t, type: {LOG}, message: tick}}
+triggers:
+  - id: every_second
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "* * * * * *"
+    withSeconds: true
+""")
     first = _wait_for(lambda: server.executions(flowId="ticking"), timeout=10)
     exe = server.wait_state(first[-1]["id"])
     assert exe["trigger"]["type"] == "io.kestra.plugin.core.trigger.Schedule"
@@ -142,7 +188,9 @@ triggers:
                               .json()["results"] if t["disabled"]])
     assert trig[0]["stoppedBy"]["state"] == "FAILED"
     count = len(server.executions(flowId="ticking"))
-    time.sleep(2.2)
+    seen_disabled = dt.datetime.now(dt.UTC)
+    _wait_for(lambda: [e for e in server.executions(flowId="zz_metronome")
+                       if dt.datetime.fromisoformat(e["trigger"]["variables"]["date"]) > seen_disabled])
     assert len(server.executions(flowId="ticking")) == count  # disabled: no more fires
     r = server.client.put("/triggers", json={"namespace": "company.sched", "flowId": "ticking",
                                              "triggerId": "every_second", "disabled": True})

@@ -1,1 +1,1 @@
-"""See ARCHITECTURE.md for what this room holds."""
+"""The built-in core tasks (Kestra io.kestra.plugin.core.*); see docs/architecture.md for the rooms."""
