@@ -25,7 +25,7 @@ from lanner.runtime.queues import events
 from lanner.runtime.queues.base import Kind
 from lanner.runtime.queues.database import Tx
 from lanner.storage import tables
-from lanner.storage.repository import TERMINAL
+from lanner.model.state import TERMINATED_NAMES as TERMINAL
 
 NOT_RUNNING = (StateType.CREATED.value, StateType.QUEUED.value, *TERMINAL)
 

@@ -21,7 +21,6 @@ from lanner.model.state import TERMINATED_NAMES
 from lanner.storage import tables
 from lanner.storage.repository import dumps, header_row, log_row
 
-TERMINAL = TERMINATED_NAMES  # the old name, still imported by tests/integration/cluster/chaos.py
 
 
 def lock(conn: sa.Connection, ids: Sequence[str], limit: int | None = None) -> dict[str, int]:

@@ -204,7 +204,7 @@ def _count(db: Any, sql: str, **params: Any) -> int:
 
 def _open(db: Any, ids: list[str]) -> int:
     from lanner.storage import tables
-    from lanner.storage.execution_rows import TERMINAL
+    from lanner.model.state import TERMINATED_NAMES as TERMINAL
 
     with db.reader.connect() as conn:
         t, tr = tables.executions, tables.task_runs
