@@ -22,8 +22,6 @@ from lanner.model.flow import Flow
 from lanner.plugins import registry
 from lanner.plugins.api import Task
 
-_MAX_YAML_BYTES = 2 * 1024 * 1024
-
 
 def load_flow_file(path: str | Path) -> Flow:
     p = Path(path)
@@ -90,9 +88,6 @@ class _Builder:
     # -- the flow ----------------------------------------------------------------------------
 
     def flow(self, text: str) -> Flow | None:
-        if len(text.encode("utf-8", "replace")) > _MAX_YAML_BYTES:
-            self.error("the flow is larger than 2 MiB", "split it into subflows", 1)
-            return None
         if not text.strip():
             self.error("the file is empty", "a flow needs at least `id`, `namespace` and `tasks`", 1)
             return None
