@@ -66,6 +66,11 @@ def run(
 ) -> None:
     """Validate a flow, run it to its end here, and print the outcome."""
     from lanner.errors import LannerError, ValidationErrors
+
+    if threads < 1:
+        _console().out(f"error: --threads must be at least 1, got {threads}; give the number of tasks that may "
+                       "run at once, e.g. --threads 4")
+        raise typer.Exit(EXIT_INVALID)
     from lanner.model.inputs import parse_cli_inputs, resolve_inputs
     from lanner.model.loader import load_flow_file
     from lanner.runtime.catalog import FlowCatalog
@@ -210,6 +215,11 @@ def executions(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List past executions, newest first."""
+    from lanner.model.state import StateType
+
+    if state is not None and state.upper() not in StateType.__members__:
+        _console().out(f"error: unknown state `{state}`; use one of {', '.join(StateType.__members__)}")
+        raise typer.Exit(EXIT_INVALID)
     repo, _ = _store()
     rows = repo.search(namespace, flow, state, limit)
     if as_json:
@@ -338,3 +348,11 @@ def main() -> None:
         app()
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - a damaged store or unusable home gets one line, not a traceback
+        from lanner.storage.db import store_fault
+
+        fault = store_fault(exc)
+        if fault is None:
+            raise
+        _console().out(f"error: {fault.render()}", highlight=False)
+        sys.exit(EXIT_INVALID)

@@ -9,6 +9,7 @@ located messages, not one mapper stack trace.
 from __future__ import annotations
 
 import difflib
+import stat
 import typing
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,6 +26,15 @@ from lanner.plugins.api import Task
 
 def load_flow_file(path: str | Path) -> Flow:
     p = Path(path)
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise ValidationError(f"no such file `{path}`", hint="check the path") from None
+    except OSError as exc:
+        raise ValidationError(f"cannot read `{path}`: {exc.strerror or exc}", hint="give a readable YAML file") from None
+    if not stat.S_ISREG(mode):  # reading a FIFO or a device would block or never end
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise ValidationError(f"`{path}` is {kind}", hint="give the path of a flow's YAML file")
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
