@@ -14,7 +14,7 @@ from typing import Any
 
 from lanner.expr.arguments import check_items, expect_int, expect_list, expect_number, fail
 from lanner.expr.env import Env
-from lanner.expr.values import is_number, plain, stringify, type_name
+from lanner.expr.values import check_size, is_number, plain, stringify, type_name
 
 
 def abs_(env: Env, value: Any) -> Any:
@@ -166,6 +166,7 @@ def merge(env: Env, value: Any, items: Any = None) -> Any:
 def _identity(item: Any) -> Any:
     """A hashable key with Java's equality: 1 and 1.0 differ, maps compare without order."""
     if isinstance(item, (Mapping, list, tuple)):
+        check_size(item)
         return ("json", json.dumps(plain(item), sort_keys=True, default=str))
     if isinstance(item, Decimal):
         return ("decimal", item.normalize())
