@@ -55,18 +55,10 @@ def local(
         return
     shown = f"[{host}]" if ":" in host else host
     sys.stderr.write(f"Lanner server on http://{shown}:{port}/ui/ (API http://{shown}:{port}/api/v1, "
-                     f"store {_store()})\n")
+                     f"store {os.environ.get('LANNER_DATABASE_URL') or 'LANNER_HOME'})\n")
     sys.stderr.flush()
     uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False,
                 timeout_graceful_shutdown=5)
-
-
-def _store() -> str:
-    """Where the store is, fit to print: a database URL loses its password (it often holds one)."""
-    from lanner.runtime.roles import redacted
-
-    url = os.environ.get("LANNER_DATABASE_URL")
-    return redacted(url) if url else "LANNER_HOME"
 
 
 @server_app.command("hash-password")
