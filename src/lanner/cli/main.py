@@ -133,7 +133,7 @@ def run(
         for s, h in old.items():
             signal.signal(s, h)
         runtime.close()
-    _finish_run(console, exe, quiet, as_json)
+    _finish_run(console, exe, quiet, as_json, flow)
 
 
 def _load_checked(path: Path) -> Any:
@@ -172,13 +172,39 @@ def _upload_file_inputs(flow: Any, inputs: dict[str, Any], files: Any, execution
     return out
 
 
-def _finish_run(console: Any, exe: Any, quiet: bool, as_json: bool) -> None:
+def _secrets(exe: Any, flow: Any) -> tuple[str, ...]:
+    """What must never be printed in clear: the execution's SECRET inputs and every secret() value."""
+    from lanner.model.inputs import secret_values
+    from lanner.worker.secrets import available_values
+
+    return (*secret_values(flow, exe), *available_values())
+
+
+def _execution_json(exe: Any, flow: Any) -> str:
+    """The execution as the API shows it (SECRET inputs masked), secret() values masked too."""
+    from lanner.server.views import execution_json, mask
+
+    return json.dumps(mask(execution_json(exe, flow), _secrets(exe, flow)), indent=2, default=str)
+
+
+def _flow_of(repo: Any, exe: Any) -> Any:
+    """The flow an execution ran (to know its SECRET inputs), or None when it no longer loads."""
+    from lanner.errors import LannerError
+    from lanner.runtime.catalog import FlowCatalog
+
+    try:
+        return FlowCatalog(repo).get(exe.namespace, exe.flow_id, exe.flow_revision)
+    except LannerError:  # a flow deleted or changed since: secret() values are still masked
+        return None
+
+
+def _finish_run(console: Any, exe: Any, quiet: bool, as_json: bool, flow: Any) -> None:
     from lanner.cli.live import summary
 
     if not quiet:
-        summary(console, exe)
+        summary(console, exe, _secrets(exe, flow))
     if as_json:
-        sys.stdout.write(json.dumps(exe.to_json(), indent=2, default=str) + "\n")
+        sys.stdout.write(_execution_json(exe, flow) + "\n")
         sys.stdout.flush()
     state = exe.state.current.value
     code = EXIT_OK if state in ("SUCCESS", "WARNING") else EXIT_FAILED
@@ -253,10 +279,11 @@ def execution_show(execution_id: str, as_json: bool = typer.Option(False, "--jso
 
     repo, _ = _store()
     exe = _load_execution(repo, execution_id)
+    flow = _flow_of(repo, exe)
     if as_json:
-        sys.stdout.write(json.dumps(exe.to_json(), indent=2, default=str) + "\n")
+        sys.stdout.write(_execution_json(exe, flow) + "\n")
         return
-    summary(_console(stderr=False), exe)
+    summary(_console(stderr=False), exe, _secrets(exe, flow))
 
 
 def _command(execution_id: str, kind: str, payload: dict[str, Any], wanted: tuple[str, ...]) -> None:
@@ -301,7 +328,7 @@ def _command(execution_id: str, kind: str, payload: dict[str, Any], wanted: tupl
         raise
     finally:
         runtime.close()
-    _finish_run(con, done, False, False)
+    _finish_run(con, done, False, False, _flow_of(repo, done))
 
 
 @execution_app.command("resume")

@@ -19,3 +19,22 @@ def secret(name: str) -> str:
     except (binascii.Error, UnicodeDecodeError):
         raise LannerError(f"secret `{name}`: {key} is not valid base64",
                           hint=f"set it with: export {key}=$(printf %s 'value' | base64)") from None
+
+
+def available_values() -> tuple[str, ...]:
+    """Every secret value this process could hand to `secret()`: what the CLI masks in what it prints.
+
+    The CLI cannot know which of them a task read (that happened in worker threads, maybe in an
+    earlier process for `execution show`), so it masks them all; a value that is not valid base64
+    cannot be read by `secret()` and is skipped.
+    """
+    values: list[str] = []
+    for key, raw in os.environ.items():
+        if key.startswith("SECRET_"):
+            try:
+                value = base64.b64decode(raw, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                continue
+            if value:
+                values.append(value)
+    return tuple(values)
