@@ -14,13 +14,18 @@ from typing import Any
 
 from lanner.expr.arguments import check_items, expect_int, expect_list, expect_number, fail
 from lanner.expr.env import Env
+from lanner.expr.operators import LONG_MIN
 from lanner.expr.values import check_size, is_number, plain, stringify, type_name
 
 
 def abs_(env: Env, value: Any) -> Any:
     if value is None:
         fail("abs", "cannot take the absolute value of null", hint="give abs a number, e.g. {{ -7 | abs }}")
-    return abs(expect_number("abs", value))
+    number = expect_number("abs", value)
+    if isinstance(number, int) and number == LONG_MIN:  # Java's Math.abs would wrap; Lanner refuses
+        fail("abs", f"the absolute value of {number} is outside the 64-bit range",
+             hint="integers are 64-bit as in Kestra; use a decimal for larger numbers")
+    return abs(number)
 
 
 def _join_text(item: Any) -> str:
