@@ -42,6 +42,7 @@ SHARED_MAPS = ("{% set m = {'a': 1} %}{% for i in range(1, 40) %}{% set m = {'x'
 SHARED_MAPS_PRINTED = "{% set m = [1] %}{% for i in range(1, 40) %}{% set m = [m, m] %}{% endfor %}x{{ m }}"
 SQUARING = "{% set s = 7 %}{% for i in range(1, 30) %}{% set s = s * s %}{% endfor %}{{ s }}"
 FACTORS = "{{ " + "*".join(str(i) for i in range(1, 121)) + " }}"
+BIG_S = "{% set s = 'aaaaaaaaaa' %}{% for i in range(1, 19) %}{% set s = s ~ s %}{% endfor %}"  # 2.6 M
 SLOW_REGEX_TEXT = "a" * 60 + "!"
 
 ATTACKS = [
@@ -64,6 +65,11 @@ ATTACKS = [
      "render() is nested more than 10 levels deep"),
     ("render doubling", flow_with("{{ render(vars.a) }}", {"a": "{{ vars.a }}{{ vars.a }}"}), {},
      "the template has more than 100000 parts"),
+    ("replace that multiplies a string", flow_with(BIG_S + "{{ s | replace({'a': s}) | length }}"), {},
+     "replace: the result would be longer than 10485760 characters"),
+    ("join of one long string many times", flow_with(BIG_S + "{% set l = [] %}{% for i in range(0, 999) %}"
+                                                    "{% set l = l + [s] %}{% endfor %}{{ l | join(',') | length }}"),
+     {}, "join: the result would be longer than 10485760 characters"),
     ("squaring an integer", flow_with(SQUARING), {}, "integer overflow"),
     ("120 factors", flow_with(FACTORS), {}, "integer overflow: integer `2432902008176640000` * integer `21`"),
     ("huge integer rendered", flow_with("{{ render(vars.n) }}", {"n": "{{ " + "9" * 5000 + " + 1 }}"}), {},

@@ -13,7 +13,7 @@ from functools import cmp_to_key
 from typing import Any
 
 from lanner.expr.arguments import check_items, expect_int, expect_list, expect_number, fail
-from lanner.expr.env import Env
+from lanner.expr.env import MAX_OUTPUT, Env
 from lanner.expr.operators import LONG_MIN
 from lanner.expr.values import check_size, is_number, plain, stringify, type_name
 
@@ -38,7 +38,15 @@ def join(env: Env, value: Any, separator: Any = None) -> Any:
         return None
     items = expect_list("join", value)
     glue = "" if separator is None else stringify(separator)
-    return glue.join(_join_text(item) for item in items)
+    parts, size = [], 0
+    for item in items:  # measured before joining: a list may hold one long string many times
+        text = _join_text(item)
+        size += len(text) + len(glue)
+        if size > MAX_OUTPUT:
+            fail("join", f"the result would be longer than {MAX_OUTPUT} characters",
+                 hint="join fewer or shorter items (LANNER_TEMPLATE_MAX_OUTPUT sets the limit)")
+        parts.append(text)
+    return glue.join(parts)
 
 
 def first(env: Env, value: Any) -> Any:

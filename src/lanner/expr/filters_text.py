@@ -165,13 +165,31 @@ def replace(env: Env, value: Any, replace_pairs: Any = None, regexp: Any = False
         if use_regex:
             for compiled, expand in regex_pairs:
                 text = check_text("replace", _timed("replace", compiled, functools.partial(
-                    compiled.sub, expand, text, timeout=REGEX_TIMEOUT, concurrent=True)))
+                    compiled.sub, _bounded(expand, len(text)), text, timeout=REGEX_TIMEOUT, concurrent=True)))
         else:
             for search, replacement in plain_pairs:
+                growth = len(replacement) - len(search)
+                if growth > 0 and len(text) + text.count(search) * growth > MAX_OUTPUT:  # before building it
+                    fail("replace", f"the result would be longer than {MAX_OUTPUT} characters",
+                         hint="work on a smaller input")
                 text = check_text("replace", text.replace(search, replacement))
         return text
 
     return _each_string(value, one)
+
+
+def _bounded(expand: Callable[[Any], str], base: int) -> Callable[[Any], str]:
+    """`expand`, stopping the substitution once the replacements alone would pass MAX_OUTPUT."""
+    total = [base]
+
+    def run(m: Any) -> str:
+        text = expand(m)
+        total[0] += len(text)
+        if total[0] > MAX_OUTPUT:
+            fail("replace", f"the result would be longer than {MAX_OUTPUT} characters", hint="work on a smaller input")
+        return text
+
+    return run
 
 
 def _each_string(value: Any, action: Callable[[str], str]) -> Any:
