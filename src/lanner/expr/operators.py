@@ -78,7 +78,8 @@ def add(a: Any, b: Any) -> Any:
                                   hint="build a smaller list (LANNER_TEMPLATE_MAX_ITEMS sets the limit)")
         return [*a, *b] if isinstance(b, (list, tuple)) else [*a, b]
     x, y, kind = _nums(a, b, "+")
-    return _long(x + y, a, "+", b) if kind == "int" else x + y
+    r = x + y
+    return r if kind != "int" or LONG_MIN <= r <= LONG_MAX else _long(r, a, "+", b)
 
 
 def subtract(a: Any, b: Any) -> Any:
@@ -86,7 +87,8 @@ def subtract(a: Any, b: Any) -> Any:
         drop = b if isinstance(b, (list, tuple)) else [b]
         return [v for v in a if not any(equals(v, d) for d in drop)]
     x, y, kind = _nums(a, b, "-")
-    return _long(x - y, a, "-", b) if kind == "int" else x - y
+    r = x - y
+    return r if kind != "int" or LONG_MIN <= r <= LONG_MAX else _long(r, a, "-", b)
 
 
 def multiply(a: Any, b: Any) -> Any:
@@ -94,7 +96,8 @@ def multiply(a: Any, b: Any) -> Any:
     if kind == "int":
         if x and y and abs(x).bit_length() + abs(y).bit_length() > 130:  # never build a huge product
             return _long(LONG_MAX + 1, a, "*", b)
-        return _long(x * y, a, "*", b)
+        r = x * y
+        return r if LONG_MIN <= r <= LONG_MAX else _long(r, a, "*", b)
     return x * y
 
 
@@ -183,7 +186,8 @@ def contains(container: Any, item: Any) -> bool:
 
 
 def concat(a: Any, b: Any) -> str:
-    return _joined(stringify(a), stringify(b), "~")
+    x, y = stringify(a), stringify(b)
+    return x + y if len(x) + len(y) <= MAX_OUTPUT else _joined(x, y, "~")
 
 
 def value_range(a: Any, b: Any) -> list[Any]:
