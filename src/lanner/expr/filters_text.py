@@ -158,14 +158,18 @@ def replace(env: Env, value: Any, replace_pairs: Any = None, regexp: Any = False
     pairs = expect_map("replace", replace_pairs)
     use_regex = expect_bool("replace", "regexp", regexp)
     plain_pairs = [(stringify(k), stringify(v)) for k, v in pairs.items()]
-    regex_pairs = [(_java_regex("replace", k), _java_replacement("replace", v)) for k, v in plain_pairs] \
+    regex_pairs = [(_java_regex("replace", k), _java_replacement("replace", v), v) for k, v in plain_pairs] \
         if use_regex else []
 
     def one(text: str) -> str:
         if use_regex:
-            for compiled, expand in regex_pairs:
+            for compiled, expand, raw in regex_pairs:
+                # A replacement without `$` or `\` is literal text; when even a match at every position
+                # stays under MAX_OUTPUT, the regex engine inserts it itself (no Python call per match).
+                literal = "$" not in raw and "\\" not in raw and len(text) + (len(text) + 1) * len(raw) <= MAX_OUTPUT
                 text = check_text("replace", _timed("replace", compiled, functools.partial(
-                    compiled.sub, _bounded(expand, len(text)), text, timeout=REGEX_TIMEOUT, concurrent=True)))
+                    compiled.sub, raw if literal else _bounded(expand, len(text)), text, timeout=REGEX_TIMEOUT,
+                    concurrent=True)))
         else:
             for search, replacement in plain_pairs:
                 growth = len(replacement) - len(search)
