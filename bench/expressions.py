@@ -9,6 +9,10 @@ compiled once, as Lanner caches its compiled templates, and Lanner is called thr
 render to Jinja2's. Targets (issue 2): a ratio of at most 2.0 for every case, and at least
 100,000 renders/s for the simple lookup. Figures are printed, never asserted.
 
+A second table times templates that have no Jinja2 equivalent but whose cost the sandbox's limits
+touch (issue 11): jq (evaluated in a helper process), a regex `replace` (with a time limit),
+`render()` of a flow variable, and a loop with integer arithmetic (64-bit overflow checks).
+
     python bench/expressions.py [--rounds 5] [--seconds 0.2]
 """
 
@@ -79,6 +83,19 @@ CASES: list[tuple[str, str, str, dict[str, Any]]] = [
      VARIABLES),
 ]
 
+# (name, Lanner template, variables, expected output): cases without a Jinja2 twin.
+LANNER_ONLY: list[tuple[str, str, dict[str, Any], str]] = [
+    ("jq",
+     "{{ outputs.extract | jq('.rows') | first }}", VARIABLES, "1250"),
+    ("regex replace",
+     "{{ inputs.name | replace({'\\\\s+': ' ', '^ | $': ''}, regexp=true) }}", VARIABLES, "Ada Lovelace, ADMIN"),
+    ("render()",
+     "{{ render(vars.greeting) }}", {**VARIABLES, "vars": {"greeting": "hello {{ flow.id }}"}},
+     "hello nightly-load"),
+    ("loop arithmetic",
+     "{% set t = 0 %}{% for x in items %}{% set t = t + loop.index * 3 - 1 %}{% endfor %}{{ t }}", VARIABLES, "125"),
+]
+
 
 def rate(render: Callable[[], object], rounds: int, seconds: float) -> float:
     """Best renders/second over `rounds` timed rounds of about `seconds` each, after a warm-up."""
@@ -129,6 +146,12 @@ def main() -> None:
     print(f"\nsimple lookup: {lookup:,.0f} renders/s (target >= {LOOKUP_TARGET:,}):"
           f" {'met' if lookup >= LOOKUP_TARGET else 'MISSED'}")
     print(f"worst ratio: {worst:.2f} (target <= {RATIO_TARGET}): {'met' if worst <= RATIO_TARGET else 'MISSED'}")
+    print(f"\n{'Lanner only':<18} {'Lanner/s':>11}")
+    for name, text, variables, expected in LANNER_ONLY:
+        got = render(text, variables)
+        if got != expected:
+            raise SystemExit(f"{name}: expected {expected!r}, got {got!r}")
+        print(f"{name:<18} {rate(functools.partial(render, text, variables), args.rounds, args.seconds):>11,.0f}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Real `lanner server local` processes on free loopback ports, each with its own LANNER_HOME.
+"""Attack fixtures: real `lanner server local` processes on free loopback ports, and the real
+`lanner` CLI in a subprocess, each with its own LANNER_HOME.
 
 `server` is the default developer setup (loopback, no password); `guarded` has basic auth, small
 body limits and a short wrong-password lockout so the attacks on those doors finish quickly.
@@ -7,9 +8,11 @@ body limits and a short wrong-password lockout so the attacks on those doors fin
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import Cli
 from tests.integration.server.harness import Server
 
 USER, PASSWORD = "admin", "s3cret-pa55"
@@ -38,3 +41,8 @@ def stored_files(srv: Server) -> list[str]:
     """Every file in the server's internal storage, relative to it."""
     root = srv.home / "storage"
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path / "home")

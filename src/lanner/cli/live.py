@@ -7,6 +7,7 @@ On a terminal, a rich live table redraws in place and log lines scroll above it;
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from lanner.model.duration import human
@@ -102,8 +103,14 @@ def _depth(run: TaskRun, runs: dict[str, TaskRun]) -> int:
     return depth
 
 
-def summary(console: Any, exe: Execution) -> None:
+def summary(console: Any, exe: Execution, secrets: Iterable[str] = ()) -> None:
+    """The end-of-run table; `secrets` (SECRET inputs, secret() values) are masked wherever they appear."""
+    from rich.markup import escape
     from rich.table import Table
+
+    from lanner.server.views import mask
+
+    secrets = tuple(secrets)
 
     state = exe.state.current.value
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
@@ -114,7 +121,7 @@ def summary(console: Any, exe: Execution) -> None:
     table.add_column("duration", justify="right")
     by_id = {r.id: r for r in exe.task_runs}
     for run in exe.task_runs:
-        value = f"[{run.value}]" if run.value is not None else ""
+        value = escape(mask(f"[{run.value}]", secrets)) if run.value is not None else ""
         s = run.current.value
         table.add_row(f"{'  ' * _depth(run, by_id)}{run.task_id}{value}", run.block, f"[{STYLE.get(s, '')}]{s}[/]",
                       str(len(run.attempts)) if run.attempts else "", human(run.state.duration()))
@@ -122,8 +129,8 @@ def summary(console: Any, exe: Execution) -> None:
     console.print(f"Execution [bold]{exe.id}[/] of {exe.namespace}.{exe.flow_id} ended "
                   f"[{STYLE.get(state, '')}]{state}[/] in {human(exe.state.duration())}", highlight=False)
     for note in exe.notes:
-        console.print(f"[yellow]{note}[/]", highlight=False)
+        console.print(f"[yellow]{escape(mask(note, secrets))}[/]", highlight=False)
     if exe.outputs:
         import json
 
-        console.print("outputs: " + json.dumps(exe.outputs), highlight=False)
+        console.print("outputs: " + json.dumps(mask(exe.outputs, secrets)), highlight=False, markup=False)

@@ -66,6 +66,11 @@ def run(
 ) -> None:
     """Validate a flow, run it to its end here, and print the outcome."""
     from lanner.errors import LannerError, ValidationErrors
+
+    if threads < 1:
+        _console().out(f"error: --threads must be at least 1, got {threads}; give the number of tasks that may "
+                       "run at once, e.g. --threads 4")
+        raise typer.Exit(EXIT_INVALID)
     from lanner.model.inputs import parse_cli_inputs, resolve_inputs
     from lanner.model.loader import load_flow_file
     from lanner.runtime.catalog import FlowCatalog
@@ -122,7 +127,7 @@ def run(
         for s, h in old.items():
             signal.signal(s, h)
         runtime.close()
-    _finish_run(console, exe, quiet, as_json)
+    _finish_run(console, exe, quiet, as_json, flow)
 
 
 def _stop_on_signals(console: Any, runtime: Any) -> dict[int, Any]:
@@ -208,13 +213,39 @@ def _upload_file_inputs(flow: Any, inputs: dict[str, Any], files: Any, execution
     return out
 
 
-def _finish_run(console: Any, exe: Any, quiet: bool, as_json: bool) -> None:
+def _secrets(exe: Any, flow: Any) -> tuple[str, ...]:
+    """What must never be printed in clear: the execution's SECRET inputs and every secret() value."""
+    from lanner.model.inputs import secret_values
+    from lanner.worker.secrets import available_values
+
+    return (*secret_values(flow, exe), *available_values())
+
+
+def _execution_json(exe: Any, flow: Any) -> str:
+    """The execution as the API shows it (SECRET inputs masked), secret() values masked too."""
+    from lanner.server.views import execution_json, mask
+
+    return json.dumps(mask(execution_json(exe, flow), _secrets(exe, flow)), indent=2, default=str)
+
+
+def _flow_of(repo: Any, exe: Any) -> Any:
+    """The flow an execution ran (to know its SECRET inputs), or None when it no longer loads."""
+    from lanner.errors import LannerError
+    from lanner.runtime.catalog import FlowCatalog
+
+    try:
+        return FlowCatalog(repo).get(exe.namespace, exe.flow_id, exe.flow_revision)
+    except LannerError:  # a flow deleted or changed since: secret() values are still masked
+        return None
+
+
+def _finish_run(console: Any, exe: Any, quiet: bool, as_json: bool, flow: Any) -> None:
     from lanner.cli.live import summary
 
     if not quiet:
-        summary(console, exe)
+        summary(console, exe, _secrets(exe, flow))
     if as_json:
-        sys.stdout.write(json.dumps(exe.to_json(), indent=2, default=str) + "\n")
+        sys.stdout.write(_execution_json(exe, flow) + "\n")
         sys.stdout.flush()
     state = exe.state.current.value
     code = EXIT_OK if state in ("SUCCESS", "WARNING") else EXIT_FAILED
@@ -274,12 +305,14 @@ def executions(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List past executions, newest first."""
+    from lanner.model.state import StateType
     from lanner.storage.owners import Owners
 
+    if state is not None and state.upper() not in StateType.__members__:
+        _console().out(f"error: unknown state `{state}`; use one of {', '.join(StateType.__members__)}")
+        raise typer.Exit(EXIT_INVALID)
     repo, _ = _store()
     rows = repo.search(namespace, flow, state, limit)
-    from lanner.model.state import StateType
-
     unfinished = [r["id"] for r in rows if not StateType(r["state"]).terminated]
     behind = set(Owners(repo.db).left_behind(unfinished))
     for r in rows:
@@ -319,10 +352,11 @@ def execution_show(execution_id: str, as_json: bool = typer.Option(False, "--jso
 
     repo, _ = _store()
     exe = _load_execution(repo, execution_id)
+    flow = _flow_of(repo, exe)
     if as_json:
-        sys.stdout.write(json.dumps(exe.to_json(), indent=2, default=str) + "\n")
+        sys.stdout.write(_execution_json(exe, flow) + "\n")
         return
-    summary(_console(stderr=False), exe)
+    summary(_console(stderr=False), exe, _secrets(exe, flow))
 
 
 def _command(execution_id: str, kind: str, payload: dict[str, Any], wanted: tuple[str, ...]) -> None:
@@ -400,7 +434,7 @@ def _continue_here(con: Any, repo: Any, files: Any, execution_id: str) -> None:
         for s, h in old.items():
             signal.signal(s, h)
         runtime.close()
-    _finish_run(con, done, False, False)
+    _finish_run(con, done, False, False, _flow_of(repo, done))
 
 
 @execution_app.command("continue")
@@ -467,4 +501,12 @@ def main() -> None:
         sys.exit(130)
     except LannerError as exc:  # bad settings found late (e.g. LANNER_MAX_TASK_RUNS): one line, no traceback
         _print_errors(exc)
+        sys.exit(EXIT_INVALID)
+    except Exception as exc:  # noqa: BLE001 - a damaged store or unusable home gets one line, not a traceback
+        from lanner.storage.db import store_fault
+
+        fault = store_fault(exc)
+        if fault is None:
+            raise
+        _console().out(f"error: {fault.render()}", highlight=False)
         sys.exit(EXIT_INVALID)

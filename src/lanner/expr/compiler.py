@@ -11,46 +11,87 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from lanner.expr import nodes as n
 from lanner.expr import operators as ops
 from lanner.expr.access import call_method, lookup, root_undefined, undefined
-from lanner.expr.env import MAX_DEPTH, MAX_OUTPUT, Env
+from lanner.expr.env import MAX_OUTPUT, MAX_RENDER_DEPTH, MAX_STEPS, TIME_BUDGET, Env
 from lanner.expr.errors import ExpressionError, UndefinedError
 from lanner.expr.values import UNDEFINED, stringify, truth
 
 Eval = Callable[["Frame"], Any]
 Exec = Callable[["Frame", list[str]], None]
-MAX_STEPS = 1_000_000  # loop iterations in one render
+Renderer = Callable[[str, Mapping[str, Any], Any, int, "Meter"], str]
+
+
+class Meter:
+    """The work budget of one top-level render, shared by the renders `render()` starts inside it.
+
+    Every loop iteration and every nested render is a step; past MAX_STEPS steps, or once the
+    time budget is spent (the clock is read every 256 steps and at each nested render), the
+    render fails. Sharing it is what stops `render(a)` with `a = "{{ render(a) }}{{ render(a) }}"`:
+    depth alone would still allow 2**depth renders.
+    """
+
+    __slots__ = ("deadline", "steps")
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.deadline = time.monotonic() + TIME_BUDGET
+
+    def step(self, pos: int | None = None, clock: bool = False) -> None:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise ExpressionError(f"the template loops more than {MAX_STEPS} times (render() calls included)",
+                                  hint="loop over less data (LANNER_TEMPLATE_MAX_STEPS sets the limit)",
+                                  column=None if pos is None else pos + 1)
+        if (clock or not self.steps & 255) and time.monotonic() > self.deadline:
+            raise ExpressionError(f"the template ran longer than {TIME_BUDGET:g}s",
+                                  hint="loop over less data (LANNER_TEMPLATE_TIMEOUT sets the limit)",
+                                  column=None if pos is None else pos + 1)
 
 
 class Frame:
     """The state of one render: variables, `set`/loop scopes, services, and the sandbox's meters."""
 
-    __slots__ = ("root", "scopes", "services", "steps", "size", "depth", "_env", "renderer")
+    __slots__ = ("root", "scopes", "services", "_meter", "size", "depth", "_env", "renderer")
 
-    def __init__(self, root: Mapping[str, Any], services: Any, depth: int,
-                 renderer: Callable[[str, Mapping[str, Any], Any, int], str]) -> None:
+    def __init__(self, root: Mapping[str, Any], services: Any, depth: int, renderer: Renderer,
+                 meter: Meter | None = None) -> None:
         self.root = root
         self.scopes: list[dict[str, Any]] = []
         self.services = services
-        self.steps = 0
+        self._meter = meter
         self.size = 0
         self.depth = depth
         self._env: Env | None = None
         self.renderer = renderer
 
     @property
+    def meter(self) -> Meter:
+        """Made on first use: a render without loops or render() never reads the clock."""
+        if self._meter is None:
+            self._meter = Meter()
+        return self._meter
+
+    @property
     def env(self) -> Env:
         if self._env is None:
-            if self.depth >= MAX_DEPTH:
-                raise ExpressionError("render() is nested too deeply",
-                                      hint="a value keeps rendering itself; check for a template that refers to itself")
-            services, depth, renderer = self.services, self.depth + 1, self.renderer
-            self._env = Env(self.root, services, lambda text, variables: renderer(text, variables, services, depth),
-                            self.depth)
+            services, depth, renderer, frame = self.services, self.depth + 1, self.renderer, self
+
+            def render_text(text: str, variables: Mapping[str, Any]) -> str:
+                if depth > MAX_RENDER_DEPTH:
+                    raise ExpressionError(f"render() is nested more than {MAX_RENDER_DEPTH} levels deep",
+                                          hint="a value keeps rendering itself; check for a template that "
+                                               "refers to itself (LANNER_TEMPLATE_MAX_RENDER_DEPTH sets the limit)")
+                meter = frame.meter
+                meter.step(clock=True)
+                return renderer(text, variables, services, depth, meter)
+
+            self._env = Env(self.root, services, render_text, self.depth)
         return self._env
 
     def emit(self, out: list[str], text: str) -> None:
@@ -453,12 +494,13 @@ def _for(node: n.For) -> Exec:
         length = len(items)
         scope: dict[str, Any] = {}
         f.scopes.append(scope)
+        meter = f.meter
         try:
             for i, item in enumerate(items):
-                f.steps += 1
-                if f.steps > MAX_STEPS:
-                    raise ExpressionError(f"the template loops more than {MAX_STEPS} times",
-                                          hint="loop over less data", column=pos + 1)
+                meter.steps += 1  # Meter.step's test inlined: this is the hot loop
+                if meter.steps > MAX_STEPS or not meter.steps & 255:
+                    meter.steps -= 1
+                    meter.step(pos)
                 if len(names) == 1:
                     scope[names[0]] = item
                 else:

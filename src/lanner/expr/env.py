@@ -8,14 +8,32 @@ so a template's named arguments bind without a translation table.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-# Sandbox limits: no template may build more than this, whatever its input.
-MAX_ITEMS = 100_000  # elements of a range, a loop, a list built by a filter
-MAX_OUTPUT = 10 * 1024 * 1024  # characters of one rendered template
-MAX_DEPTH = 64  # nesting of expressions, tags, and render() recursion
+
+def _limit(name: str, default: float) -> Any:
+    """A sandbox limit from the environment (read once, at import); a bad value keeps the default."""
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = type(default)(raw)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+# Sandbox limits: no template may build more than this, whatever its input (docs/limits.md).
+MAX_ITEMS: int = _limit("LANNER_TEMPLATE_MAX_ITEMS", 100_000)  # elements of a list, a range, a loop's data
+MAX_OUTPUT: int = _limit("LANNER_TEMPLATE_MAX_OUTPUT", 10 * 1024 * 1024)  # characters of a string or a render
+MAX_TOKENS: int = _limit("LANNER_TEMPLATE_MAX_TOKENS", 100_000)  # parts of one template (memory once compiled)
+MAX_RENDER_DEPTH: int = _limit("LANNER_TEMPLATE_MAX_RENDER_DEPTH", 10)  # render() inside render()
 MAX_RENDER_PASSES = 100  # render() of a value that keeps producing templates
+MAX_STEPS: int = _limit("LANNER_TEMPLATE_MAX_STEPS", 1_000_000)  # loop iterations and render() calls, in all
+TIME_BUDGET: float = _limit("LANNER_TEMPLATE_TIMEOUT", 60.0)  # seconds one render may run its loops and renders
+REGEX_TIMEOUT: float = _limit("LANNER_REGEX_TIMEOUT", 5.0)  # seconds one regular expression may run
+JQ_TIMEOUT: float = _limit("LANNER_JQ_TIMEOUT", 30.0)  # seconds one jq program may run
+JQ_MEMORY_MB: int = _limit("LANNER_JQ_MEMORY_MB", 1024)  # address space of the jq helper process
 
 
 class Services(Protocol):

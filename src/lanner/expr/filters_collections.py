@@ -13,14 +13,19 @@ from functools import cmp_to_key
 from typing import Any
 
 from lanner.expr.arguments import check_items, expect_int, expect_list, expect_number, fail
-from lanner.expr.env import Env
-from lanner.expr.values import is_number, plain, stringify, type_name
+from lanner.expr.env import MAX_OUTPUT, Env
+from lanner.expr.operators import LONG_MIN
+from lanner.expr.values import check_size, is_number, plain, stringify, type_name
 
 
 def abs_(env: Env, value: Any) -> Any:
     if value is None:
         fail("abs", "cannot take the absolute value of null", hint="give abs a number, e.g. {{ -7 | abs }}")
-    return abs(expect_number("abs", value))
+    number = expect_number("abs", value)
+    if isinstance(number, int) and number == LONG_MIN:  # Java's Math.abs would wrap; Lanner refuses
+        fail("abs", f"the absolute value of {number} is outside the 64-bit range",
+             hint="integers are 64-bit as in Kestra; use a decimal for larger numbers")
+    return abs(number)
 
 
 def _join_text(item: Any) -> str:
@@ -33,7 +38,15 @@ def join(env: Env, value: Any, separator: Any = None) -> Any:
         return None
     items = expect_list("join", value)
     glue = "" if separator is None else stringify(separator)
-    return glue.join(_join_text(item) for item in items)
+    parts, size = [], 0
+    for item in items:  # measured before joining: a list may hold one long string many times
+        text = _join_text(item)
+        size += len(text) + len(glue)
+        if size > MAX_OUTPUT:
+            fail("join", f"the result would be longer than {MAX_OUTPUT} characters",
+                 hint="join fewer or shorter items (LANNER_TEMPLATE_MAX_OUTPUT sets the limit)")
+        parts.append(text)
+    return glue.join(parts)
 
 
 def first(env: Env, value: Any) -> Any:
@@ -166,6 +179,7 @@ def merge(env: Env, value: Any, items: Any = None) -> Any:
 def _identity(item: Any) -> Any:
     """A hashable key with Java's equality: 1 and 1.0 differ, maps compare without order."""
     if isinstance(item, (Mapping, list, tuple)):
+        check_size(item)
         return ("json", json.dumps(plain(item), sort_keys=True, default=str))
     if isinstance(item, Decimal):
         return ("decimal", item.normalize())

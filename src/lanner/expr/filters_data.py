@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from lanner.expr.arguments import bounded_list, check_text, expect_bool, expect_str, fail, guarded
+from lanner.expr.arguments import check_text, expect_bool, expect_str, fail, guarded
 from lanner.expr.env import Env
 from lanner.expr.ion import to_ion
 from lanner.expr.numbers import TYPES, format_decimal, java_class, parse_number
-from lanner.expr.values import is_number, plain, stringify, to_json, type_name
+from lanner.expr.values import check_size, is_number, plain, stringify, to_json, type_name
 from lanner.expr.yaml_text import to_yaml
 
 
@@ -41,6 +41,7 @@ def toJson(env: Env, value: Any, includeNulls: Any = False) -> str:  # noqa: N80
     if value is None:
         return "null"
     keep = expect_bool("toJson", "includeNulls", includeNulls)
+    check_size(value)  # before json_ready copies shared sub-maps into a tree
     return check_text("toJson", guarded("toJson", "the value is nested too deeply to print",
                                         lambda: to_json(json_ready(value, keep))))
 
@@ -52,6 +53,7 @@ def json_(env: Env, value: Any) -> str:
 
 def toIon(env: Env, value: Any) -> str:  # noqa: N802
     """Amazon Ion text of a value (`{a:1,b:"x"}`); `null` for null."""
+    check_size(value)
     return check_text("toIon", guarded("toIon", "flatten the data first", lambda: to_ion(value)))
 
 
@@ -59,6 +61,7 @@ def yaml(env: Env, value: Any) -> str:
     """YAML text of a value (block style, ending with a new line); `null` for null."""
     if value is None:
         return "null"
+    check_size(value)
     return check_text("yaml", guarded("yaml", "flatten the data first", lambda: to_yaml(value)))
 
 
@@ -69,24 +72,18 @@ def jq(env: Env, value: Any, expression: Any = None) -> Any:
     if expression is None:
         fail("jq", "the argument expression is required", hint="write jq('.field')")
     program_text = expect_str("jq", "expression", expression)
-    try:
-        import jq as jq_lib
-    except ImportError:  # pragma: no cover - jq is a declared dependency
-        fail("jq", "the jq library is not installed", hint="install Lanner's dependencies (pip install jq)")
     if isinstance(value, str):
         try:
-            data = json.loads(value)
+            json.loads(value)
         except ValueError as exc:
             fail("jq", f"the text is not JSON: {exc}", hint="apply jq to a map, a list, or JSON text")
+        data_text = value
     else:
-        data = guarded("jq", "flatten the data first", lambda: json_ready(value))
-    try:
-        program = jq_lib.compile(program_text)
-    except ValueError as exc:
-        fail("jq", f"invalid jq expression '{program_text}': {str(exc).splitlines()[0]}",
-             hint="check the jq syntax, e.g. '.items[0].name' or '.[] | select(.ok)'")
-    return guarded("jq", f"the jq expression '{program_text}' failed on this value",
-                   lambda: bounded_list("jq", program.input_value(data)))
+        check_size(value)
+        data_text = guarded("jq", "flatten the data first", lambda: json.dumps(json_ready(value), ensure_ascii=False))
+    from lanner.expr import jq_helper
+
+    return jq_helper.run(program_text, data_text)
 
 
 def number(env: Env, value: Any, type: Any = None) -> Any:  # noqa: A002 - Pebble's argument name

@@ -10,29 +10,54 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from lanner.expr.arguments import (
     check_items, check_text, expect_bool, expect_int, expect_map, expect_opt_str, expect_str, fail)
-from lanner.expr.env import MAX_OUTPUT, Env
+from lanner.expr.env import MAX_ITEMS, MAX_OUTPUT, REGEX_TIMEOUT, Env
 from lanner.expr.values import stringify
+
+
+T = TypeVar("T")
 
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else stringify(value)
 
 
-def _java_regex(where: str, pattern: str) -> re.Pattern[str]:
+def _java_regex(where: str, pattern: str) -> Any:
+    """A template's regex, compiled by the `regex` package: Java's `(?<name>…)`, `\\p{L}`, possessive
+    and atomic forms work, and matching can be given a time limit (see `_timed`)."""
+    import regex
+
     try:
-        return re.compile(pattern)
-    except (re.error, RecursionError, OverflowError) as exc:
+        return _compiled(pattern)
+    except (regex.error, RecursionError, OverflowError) as exc:
         fail(where, f"invalid regular expression '{pattern}': {exc}",
              hint="escape special characters with a double backslash, e.g. '\\\\.' for a dot")
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(pattern: str) -> Any:
+    """regex's own cache is slower to consult than this one (a template's patterns repeat)."""
+    import regex
+
+    return regex.compile(pattern)
+
+
+def _timed(where: str, compiled: Any, action: Callable[[], T]) -> T:
+    """Run a match with REGEX_TIMEOUT; `concurrent=True` in the calls lets other threads run meanwhile."""
+    try:
+        return action()
+    except TimeoutError:
+        fail(where, f"regular expression '{compiled.pattern}' took longer than {REGEX_TIMEOUT:g}s",
+             hint="simplify it, e.g. avoid nested repetition such as (a+)+ (LANNER_REGEX_TIMEOUT sets the limit)")
 
 
 def _title_char(ch: str) -> str:
@@ -88,9 +113,9 @@ def trim(env: Env, value: Any) -> Any:
     return expect_str("trim", "the value", value).strip(chars)
 
 
-def _java_replacement(where: str, replacement: str) -> Callable[[re.Match[str]], str]:
+def _java_replacement(where: str, replacement: str) -> Callable[[Any], str]:
     """Java's `$1`, `${name}` and `\\x` in a regex replacement, applied to a match."""
-    def expand(m: re.Match[str]) -> str:
+    def expand(m: Any) -> str:
         out, i = [], 0
         while i < len(replacement):
             ch = replacement[i]
@@ -133,19 +158,42 @@ def replace(env: Env, value: Any, replace_pairs: Any = None, regexp: Any = False
     pairs = expect_map("replace", replace_pairs)
     use_regex = expect_bool("replace", "regexp", regexp)
     plain_pairs = [(stringify(k), stringify(v)) for k, v in pairs.items()]
-    regex_pairs = [(_java_regex("replace", k), _java_replacement("replace", v)) for k, v in plain_pairs] \
+    regex_pairs = [(_java_regex("replace", k), _java_replacement("replace", v), v) for k, v in plain_pairs] \
         if use_regex else []
 
     def one(text: str) -> str:
         if use_regex:
-            for regex, expand in regex_pairs:
-                text = check_text("replace", regex.sub(expand, text))
+            for compiled, expand, raw in regex_pairs:
+                # A replacement without `$` or `\` is literal text; when even a match at every position
+                # stays under MAX_OUTPUT, the regex engine inserts it itself (no Python call per match).
+                literal = "$" not in raw and "\\" not in raw and len(text) + (len(text) + 1) * len(raw) <= MAX_OUTPUT
+                text = check_text("replace", _timed("replace", compiled, functools.partial(
+                    compiled.sub, raw if literal else _bounded(expand, len(text)), text, timeout=REGEX_TIMEOUT,
+                    concurrent=True)))
         else:
             for search, replacement in plain_pairs:
+                growth = len(replacement) - len(search)
+                if growth > 0 and len(text) + text.count(search) * growth > MAX_OUTPUT:  # before building it
+                    fail("replace", f"the result would be longer than {MAX_OUTPUT} characters",
+                         hint="work on a smaller input")
                 text = check_text("replace", text.replace(search, replacement))
         return text
 
     return _each_string(value, one)
+
+
+def _bounded(expand: Callable[[Any], str], base: int) -> Callable[[Any], str]:
+    """`expand`, stopping the substitution once the replacements alone would pass MAX_OUTPUT."""
+    total = [base]
+
+    def run(m: Any) -> str:
+        text = expand(m)
+        total[0] += len(text)
+        if total[0] > MAX_OUTPUT:
+            fail("replace", f"the result would be longer than {MAX_OUTPUT} characters", hint="work on a smaller input")
+        return text
+
+    return run
 
 
 def _each_string(value: Any, action: Callable[[str], str]) -> Any:
@@ -168,7 +216,8 @@ def split(env: Env, value: Any, delimiter: Any = None, limit: Any = None) -> Any
     cap = 0 if limit is None else expect_int("split", "limit", limit)
     parts: list[str] = []
     index = 0
-    for m in regex.finditer(text):
+    matches = _timed("split", regex, lambda: list(_bounded_matches(regex, text, cap)))
+    for m in matches:
         if cap > 0 and len(parts) >= cap - 1:
             break
         if m.end() == 0:
@@ -183,6 +232,16 @@ def split(env: Env, value: Any, delimiter: Any = None, limit: Any = None) -> Any
         while parts and parts[-1] == "":
             parts.pop()
     return parts
+
+
+def _bounded_matches(compiled: Any, text: str, cap: int) -> Iterator[Any]:
+    """The matches `split` may use: one past a positive `cap`, else just past MAX_ITEMS (so that
+    the caller reports the limit instead of listing a million matches first)."""
+    limit = cap + 1 if cap > 0 else MAX_ITEMS + 2
+    for count, m in enumerate(compiled.finditer(text, timeout=REGEX_TIMEOUT, concurrent=True)):
+        if count >= limit:
+            return
+        yield m
 
 
 def slugify(env: Env, value: Any) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from lanner.expr.env import MAX_TOKENS
 from lanner.expr.errors import ExpressionError
 
 TEXT = "text"
@@ -81,6 +82,11 @@ def tokenize(src: str) -> list[Token]:
             i = close + 2
             continue
         kind = PRINT if opener == "{{" else TAG
+        if len(tokens) > MAX_TOKENS:
+            raise ExpressionError(f"the template has more than {MAX_TOKENS} parts",
+                                  hint="split it, or keep large data in files and variables "
+                                       "(LANNER_TEMPLATE_MAX_TOKENS sets the limit)", template=src[:200],
+                                  column=m.start() + 1)
         tokens.append(Token(kind, opener, m.start()))
         i, strip_next = _code(src, j, kind, tokens)
         if kind == TAG and _is_raw(tokens):
@@ -126,6 +132,11 @@ def _code(src: str, i: int, kind: str, tokens: list[Token]) -> tuple[int, bool]:
                 raise ExpressionError("unexpected `}`", hint=f"close the expression with `{closer}`",
                                       template=src, column=i + 1)
         i = _scan(src, i, tokens)
+        if len(tokens) > MAX_TOKENS:  # each token costs a node and a closure once compiled
+            raise ExpressionError(f"the template has more than {MAX_TOKENS} parts",
+                                  hint="split it, or keep large data in files and variables "
+                                       "(LANNER_TEMPLATE_MAX_TOKENS sets the limit)", template=src[:200],
+                                  column=i + 1)
         if tokens[-1].kind == OP:
             depth += tokens[-1].value == "{"
             depth -= tokens[-1].value == "}"
@@ -139,6 +150,10 @@ def _scan(src: str, i: int, tokens: list[Token]) -> int:
     m = _NUMBER.match(src, i)
     if m:
         text = m.group()
+        if "." not in text and (len(text) > 19 and text.lstrip("0")[19:] or int(text) > 2**63 - 1):
+            raise ExpressionError(f"the number {text[:30]}{'…' if len(text) > 30 else ''} is outside the 64-bit range",
+                                  hint="integers are 64-bit as in Kestra; write it as a decimal or a string",
+                                  column=i + 1)
         tokens.append(Token(NUMBER, float(text) if "." in text else int(text), i))
         return m.end()
     m = _NAME.match(src, i)
@@ -202,6 +217,11 @@ def _interpolation(src: str, i: int, tokens: list[Token]) -> int:
             tokens.append(Token(EOF, None, i))
             return i + 1
         i = _scan(src, i, tokens)
+        if len(tokens) > MAX_TOKENS:  # each token costs a node and a closure once compiled
+            raise ExpressionError(f"the template has more than {MAX_TOKENS} parts",
+                                  hint="split it, or keep large data in files and variables "
+                                       "(LANNER_TEMPLATE_MAX_TOKENS sets the limit)", template=src[:200],
+                                  column=i + 1)
         if tokens[-1].kind == OP:
             depth += tokens[-1].value == "{"
             depth -= tokens[-1].value == "}"

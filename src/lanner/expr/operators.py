@@ -3,6 +3,10 @@
 Integers stay integers (`7 / 2` is `3`, Java's truncating division; `-7 % 2` is `-1`), any
 decimal makes the result decimal, `+` with a string concatenates, `+` on a list appends.
 Equality is number-aware (`1 == 1.0`) but typed (`'1' == 1` is false).
+
+Integers are Kestra's (Java `long`, 64 bits): a result outside that range is an error rather
+than a Python big integer that squaring can grow to gigabytes. Strings and lists built by `~`
+and `+` are bounded by the sandbox's MAX_OUTPUT characters and MAX_ITEMS items.
 """
 
 from __future__ import annotations
@@ -14,9 +18,29 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from lanner.expr.env import MAX_ITEMS
+from lanner.expr.env import MAX_ITEMS, MAX_OUTPUT
 from lanner.expr.errors import ExpressionError
 from lanner.expr.values import UNDEFINED, equals, is_number, stringify, type_name
+
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+
+
+def _long(result: int, a: Any, op: str, b: Any = None) -> int:
+    """An integer result within Java's `long`, or the overflow error Lanner gives instead of wrapping."""
+    if LONG_MIN <= result <= LONG_MAX:
+        return result
+    shown = f"{_what(a)} {op} {_what(b)}" if b is not None else f"{op}{_what(a)}"
+    raise ExpressionError(f"integer overflow: {shown} is outside the 64-bit range",
+                          hint="integers are 64-bit as in Kestra; use a decimal (e.g. `x * 1.0`) for larger numbers")
+
+
+def _joined(a: str, b: str, op: str) -> str:
+    """`a + b` for text, refused before it is built when it would pass MAX_OUTPUT characters."""
+    if len(a) + len(b) > MAX_OUTPUT:
+        raise ExpressionError(f"`{op}` would make a string longer than {MAX_OUTPUT} characters",
+                              hint="build less text, or write large data to a file "
+                                   "(LANNER_TEMPLATE_MAX_OUTPUT sets the limit)")
+    return a + b
 
 
 def _java_str(v: Any) -> str:
@@ -46,23 +70,34 @@ def _what(v: Any) -> str:
 
 def add(a: Any, b: Any) -> Any:
     if isinstance(a, str) or isinstance(b, str):
-        return _java_str(a) + _java_str(b)
+        return _joined(_java_str(a), _java_str(b), "+")
     if isinstance(a, (list, tuple)):
+        extra = len(b) if isinstance(b, (list, tuple)) else 1
+        if len(a) + extra > MAX_ITEMS:
+            raise ExpressionError(f"`+` would make a list of more than {MAX_ITEMS} items",
+                                  hint="build a smaller list (LANNER_TEMPLATE_MAX_ITEMS sets the limit)")
         return [*a, *b] if isinstance(b, (list, tuple)) else [*a, b]
-    x, y, _ = _nums(a, b, "+")
-    return x + y
+    x, y, kind = _nums(a, b, "+")
+    r = x + y
+    return r if kind != "int" or LONG_MIN <= r <= LONG_MAX else _long(r, a, "+", b)
 
 
 def subtract(a: Any, b: Any) -> Any:
     if isinstance(a, (list, tuple)):
         drop = b if isinstance(b, (list, tuple)) else [b]
         return [v for v in a if not any(equals(v, d) for d in drop)]
-    x, y, _ = _nums(a, b, "-")
-    return x - y
+    x, y, kind = _nums(a, b, "-")
+    r = x - y
+    return r if kind != "int" or LONG_MIN <= r <= LONG_MAX else _long(r, a, "-", b)
 
 
 def multiply(a: Any, b: Any) -> Any:
-    x, y, _ = _nums(a, b, "*")
+    x, y, kind = _nums(a, b, "*")
+    if kind == "int":
+        if x and y and abs(x).bit_length() + abs(y).bit_length() > 130:  # never build a huge product
+            return _long(LONG_MAX + 1, a, "*", b)
+        r = x * y
+        return r if LONG_MIN <= r <= LONG_MAX else _long(r, a, "*", b)
     return x * y
 
 
@@ -72,7 +107,7 @@ def divide(a: Any, b: Any) -> Any:
         if y == 0:
             raise ExpressionError("division by zero", hint="check the divisor, or use a decimal (`x / 2.0`)")
         q = abs(x) // abs(y)
-        return q if (x >= 0) == (y > 0) else -q
+        return _long(q if (x >= 0) == (y > 0) else -q, a, "/", b)
     if kind == "decimal":
         try:
             return x / y
@@ -103,7 +138,7 @@ def modulo(a: Any, b: Any) -> Any:
 def negate(v: Any) -> Any:
     if not is_number(v):
         raise ExpressionError(f"cannot negate {_what(v)}", hint="`-` needs a number")
-    return -v
+    return _long(-v, v, "-") if isinstance(v, int) else -v
 
 
 def plus(v: Any) -> Any:
@@ -151,7 +186,8 @@ def contains(container: Any, item: Any) -> bool:
 
 
 def concat(a: Any, b: Any) -> str:
-    return stringify(a) + stringify(b)
+    x, y = stringify(a), stringify(b)
+    return x + y if len(x) + len(y) <= MAX_OUTPUT else _joined(x, y, "~")
 
 
 def value_range(a: Any, b: Any) -> list[Any]:

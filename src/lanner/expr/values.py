@@ -141,8 +141,50 @@ class _JavaJSON(json.JSONEncoder):
         return stringify(o)
 
 
+def check_size(value: Any) -> None:
+    """Refuse a map or list whose JSON would pass MAX_OUTPUT characters, before building any of it.
+
+    Templates can share one sub-map many times (`{% set m = {'a': m, 'b': m} %}` in a loop): the
+    value is small in memory but its JSON doubles at each step. Sizes are remembered per container,
+    so the check costs one visit per distinct container, not per printed copy.
+    """
+    from lanner.expr.env import MAX_OUTPUT
+    from lanner.expr.errors import ExpressionError
+
+    sizes: dict[int, int] = {}
+
+    def size(v: Any) -> int:
+        if isinstance(v, str):
+            return len(v) + 2
+        if not isinstance(v, (Mapping, list, tuple)):
+            return 24  # a number, a date, a boolean: short
+        key = id(v)
+        known = sizes.get(key)
+        if known is not None:
+            return known
+        total = 2
+        if isinstance(v, Mapping):
+            for k, item in v.items():
+                total += (len(k) if isinstance(k, str) else 24) + 4 + size(item)
+                if total > MAX_OUTPUT:
+                    break
+        else:
+            for item in v:
+                total += 1 + size(item)
+                if total > MAX_OUTPUT:
+                    break
+        if total > MAX_OUTPUT:
+            raise ExpressionError(f"the value would print as more than {MAX_OUTPUT} characters of JSON",
+                                  hint="work on less data (LANNER_TEMPLATE_MAX_OUTPUT sets the limit)")
+        sizes[key] = total
+        return total
+
+    size(value)
+
+
 def to_json(value: Any, pretty: bool = False, nulls: bool = True) -> str:
     """Compact JSON as Jackson writes it (`{"a":1,"b":[1,2]}`); non-ASCII kept as is."""
+    check_size(value)
     data = plain(value, nulls)
     if pretty:
         return json.dumps(data, ensure_ascii=False, indent=2)
@@ -207,8 +249,13 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def equals(a: Any, b: Any) -> bool:
-    """Pebble's `==`: numbers compare by value (1 == 1.0), otherwise Java's equals ("1" != 1)."""
+def equals(a: Any, b: Any, _seen: set[tuple[int, int]] | None = None) -> bool:
+    """Pebble's `==`: numbers compare by value (1 == 1.0), otherwise Java's equals ("1" != 1).
+
+    Pairs of containers already compared are remembered (`_seen`): any unequal pair ends the whole
+    comparison, so a remembered pair is an equal one, and maps that share sub-maps compare in time
+    proportional to their distinct parts, not to their printed size.
+    """
     if a is UNDEFINED:
         a = None
     if b is UNDEFINED:
@@ -219,8 +266,15 @@ def equals(a: Any, b: Any) -> bool:
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if is_number(a) or is_number(b):
         return False
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        return len(a) == len(b) and all(k in b and equals(v, b[k]) for k, v in a.items())
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(equals(x, y) for x, y in zip(a, b))
+    both_maps = isinstance(a, Mapping) and isinstance(b, Mapping)
+    if both_maps or isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if a is b:
+            return True
+        seen = set() if _seen is None else _seen
+        if (id(a), id(b)) in seen:
+            return True
+        seen.add((id(a), id(b)))
+        if both_maps:
+            return len(a) == len(b) and all(k in b and equals(v, b[k], seen) for k, v in a.items())
+        return len(a) == len(b) and all(equals(x, y, seen) for x, y in zip(a, b))
     return bool(a == b)

@@ -9,6 +9,7 @@ located messages, not one mapper stack trace.
 from __future__ import annotations
 
 import difflib
+import stat
 import typing
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,11 +23,18 @@ from lanner.model.flow import Flow
 from lanner.plugins import registry
 from lanner.plugins.api import Task
 
-_MAX_YAML_BYTES = 2 * 1024 * 1024
-
 
 def load_flow_file(path: str | Path) -> Flow:
     p = Path(path)
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise ValidationError(f"no such file `{path}`", hint="check the path") from None
+    except OSError as exc:
+        raise ValidationError(f"cannot read `{path}`: {exc.strerror or exc}", hint="give a readable YAML file") from None
+    if not stat.S_ISREG(mode):  # reading a FIFO or a device would block or never end
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise ValidationError(f"`{path}` is {kind}", hint="give the path of a flow's YAML file")
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -95,9 +103,6 @@ class _Builder:
     # -- the flow ----------------------------------------------------------------------------
 
     def flow(self, text: str) -> Flow | None:
-        if len(text.encode("utf-8", "replace")) > _MAX_YAML_BYTES:
-            self.error("the flow is larger than 2 MiB", "split it into subflows", 1)
-            return None
         if not text.strip():
             self.error("the file is empty", "a flow needs at least `id`, `namespace` and `tasks`", 1)
             return None

@@ -4,12 +4,18 @@ libyaml (through PyYAML's C composer) builds the node tree in C, about thirty ti
 ruamel.yaml's pure-Python round-trip loader on a 1,000-task flow, and every node carries its
 position. The nodes are then turned into values here, with YAML 1.2's core schema (`yes`, `on`
 and `1:30` stay strings; Kestra users write YAML 1.2 in their editors), duplicate keys refused,
-merge keys (`<<`) applied, and alias expansion bounded so a small file cannot explode in memory.
+merge keys (`<<`) applied, and hostile documents refused with their position before any value is
+built: a text over the size limit, nesting deeper than the depth limit, a document whose *expanded*
+size (every use of an alias counts its whole subtree again) passes the node limit, an alias that
+contains itself, an integer outside Java's 64-bit `long` (Kestra's integers), and any tag other than
+YAML's standard ones (`!!python/object`, `!foo`). The limits are read from the environment
+(`LANNER_YAML_MAX_BYTES`, `LANNER_YAML_MAX_DEPTH`, `LANNER_YAML_MAX_NODES`; see docs/limits.md).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 from typing import Any
 
@@ -18,7 +24,32 @@ _OCT = re.compile(r"0o[0-7]+$")
 _HEX = re.compile(r"0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _NULLS = ("", "~", "null", "Null", "NULL")
-MAX_NODES = 1_000_000  # nodes built, aliases included: a "billion laughs" file stops here
+_STANDARD_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in (
+    "str", "int", "float", "bool", "null", "map", "seq", "binary", "timestamp", "merge"))
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+
+
+def _env_int(name: str, default: int) -> int:
+    """A positive integer limit from the environment; a bad value falls back to the default."""
+    raw = os.environ.get(name, "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return default
+
+
+def max_bytes() -> int:
+    """Largest YAML text accepted (UTF-8 bytes)."""
+    return _env_int("LANNER_YAML_MAX_BYTES", 10 * 1024 * 1024)
+
+
+def max_depth() -> int:
+    """Deepest nesting of maps and lists accepted."""
+    return _env_int("LANNER_YAML_MAX_DEPTH", 200)
+
+
+def max_nodes() -> int:
+    """Most values a document may expand to, every use of an alias counting its whole subtree."""
+    return _env_int("LANNER_YAML_MAX_NODES", 1_000_000)
 
 
 class YamlError(Exception):
@@ -52,6 +83,10 @@ class Quoted(str):
 def load(text: str) -> Any:
     import yaml
 
+    limit = max_bytes()
+    if len(text) > limit // 4 and len(text.encode("utf-8", "replace")) > limit:  # cheap test first
+        raise YamlError(f"the document is larger than {limit} bytes", 0, 0,
+                        "split it (subflows, namespace files) or raise LANNER_YAML_MAX_BYTES")
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     loader = loader_cls(text)
     try:
@@ -70,6 +105,7 @@ def load(text: str) -> Any:
     if node is None:
         return None
     try:
+        _Sizer().size(node, 1)
         return _Builder().build(node)
     except RecursionError:
         raise YamlError("the document is nested too deeply", node.start_mark.line, node.start_mark.column,
@@ -117,18 +153,59 @@ def _hint(exc: Any) -> str:
     return "fix the YAML syntax"
 
 
+class _Sizer:
+    """Checks the composed node graph before any value is built: tags, depth, expanded size, cycles.
+
+    The expanded size of a node is 1 plus that of its children, remembered per node, so a
+    400-byte "billion laughs" is measured in a few thousand steps and refused before it is built.
+    """
+
+    def __init__(self) -> None:
+        self.sizes: dict[int, int] = {}
+        self.open: set[int] = set()
+        self.depth_limit = max_depth()
+        self.node_limit = max_nodes()
+
+    def size(self, node: Any, depth: int) -> int:
+        import yaml
+
+        line, column = node.start_mark.line, node.start_mark.column
+        if node.tag not in _STANDARD_TAGS:
+            raise YamlError(f"the tag `{node.tag.replace('tag:yaml.org,2002:', '!!')}` is not allowed", line, column,
+                            "remove the tag; only YAML's standard tags (!!str, !!int, !!map, …) are accepted")
+        if isinstance(node, yaml.ScalarNode):
+            return 1
+        key = id(node)
+        known = self.sizes.get(key)
+        if known is not None:
+            return known
+        if key in self.open:
+            raise YamlError("an alias refers to the map or list that contains it", line, column,
+                            "an anchor (&name) cannot be used (*name) inside itself; copy the values instead")
+        if depth > self.depth_limit:
+            raise YamlError(f"the document is nested too deeply (more than {self.depth_limit} levels)", line, column,
+                            "flatten the data or raise LANNER_YAML_MAX_DEPTH")
+        self.open.add(key)
+        total = 1
+        children = node.value if isinstance(node, yaml.SequenceNode) else [n for kv in node.value for n in kv]
+        for child in children:
+            total += self.size(child, depth + 1)
+            if total > self.node_limit:
+                raise YamlError(f"the document expands to more than {self.node_limit} nodes (aliases counted at "
+                                "each use)", line, column,
+                                "use fewer or smaller aliases, or raise LANNER_YAML_MAX_NODES")
+        self.open.discard(key)
+        self.sizes[key] = total
+        return total
+
+
 class _Builder:
     def __init__(self) -> None:
-        self.count = 0
         self.done: dict[int, Any] = {}
 
     def build(self, node: Any) -> Any:
         import yaml
 
-        self.count += 1
-        if self.count > MAX_NODES:
-            raise YamlError("the document expands to too many values (aliases)", node.start_mark.line,
-                            node.start_mark.column, "use fewer aliases")
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         key = id(node)
@@ -189,11 +266,11 @@ class _Builder:
         if value in ("false", "False", "FALSE"):
             return False
         if _INT.match(value):
-            return int(value)
+            return _long(value.lstrip("+-").lstrip("0") or "0", 10, value.startswith("-"), node)
         if _OCT.match(value):
-            return int(value[2:], 8)
+            return _long(value[2:].lstrip("0") or "0", 8, False, node)
         if _HEX.match(value):
-            return int(value[2:], 16)
+            return _long(value[2:].lstrip("0") or "0", 16, False, node)
         if _FLOAT.match(value) and value not in (".", "+.", "-."):
             return float(value)
         if value.lower() in (".inf", "+.inf"):
@@ -203,3 +280,15 @@ class _Builder:
         if value.lower() == ".nan":
             return math.nan
         return value
+
+
+def _long(digits: str, base: int, negative: bool, node: Any) -> int:
+    """An integer within Java's `long`, as Kestra reads it; anything larger is refused, not truncated."""
+    number = int(digits, base) if len(digits) <= 64 else _LONG_MAX + 1  # never parse a 4,300-digit number
+    if negative:
+        number = -number
+    if not _LONG_MIN <= number <= _LONG_MAX:
+        raise YamlError("the integer is outside the 64-bit range (-9223372036854775808 to 9223372036854775807)",
+                        node.start_mark.line, node.start_mark.column,
+                        "quote it to keep it as text, or use a smaller number")
+    return number

@@ -8,19 +8,75 @@ every start.
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from lanner.errors import LannerError
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
 HEAD_REVISION = "0006"
+_DAMAGE = ("SQLITE_CORRUPT", "SQLITE_NOTADB")  # SQLite's names for a file that is not a sound database
+
+
+class StoreError(LannerError):
+    """The local store or LANNER_HOME cannot be used. Nothing was changed; the message says what to do."""
 
 
 def lanner_home() -> Path:
     home = Path(os.environ.get("LANNER_HOME") or Path.home() / ".lanner")
-    home.mkdir(parents=True, exist_ok=True)
+    if home.exists() and not home.is_dir():
+        raise StoreError(f"LANNER_HOME `{home}` is not a folder",
+                         hint="point LANNER_HOME at a folder (it is created if missing), or move that file away")
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create LANNER_HOME `{home}`: {exc.strerror or exc}",
+                         hint="point LANNER_HOME at a folder you can write to") from None
     return home
+
+
+def unusable_home(home: Path) -> StoreError | None:
+    """Why LANNER_HOME cannot be written to, found by trying (root ignores permission bits)."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=home):
+            return None
+    except OSError as exc:
+        return StoreError(f"LANNER_HOME `{home}` is not writable: {exc.strerror or exc}",
+                          hint="point LANNER_HOME at a folder you can write to, or fix its permissions")
+
+
+def damaged_store(path: Path, exc: BaseException) -> StoreError:
+    """The one message for a store file that SQLite cannot read: where it is, untouched, what to do."""
+    aside = shlex.quote(str(path))
+    return StoreError(f"the store `{path}` is damaged ({str(exc).splitlines()[0]}); it was left untouched",
+                      hint=f"move it aside to start with an empty store (mv {aside} {aside}.damaged), "
+                           "or set LANNER_HOME to another folder")
+
+
+def store_fault(exc: BaseException) -> StoreError | None:
+    """A StoreError for an exception that says the embedded store is damaged or its home unusable.
+
+    Checked on the way out of a command, so a damaged file found mid-way (not only on opening)
+    still gets the one-line explanation instead of a driver traceback.
+    """
+    import sqlite3
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, StoreError):
+            return current
+        if isinstance(current, sqlite3.DatabaseError) and getattr(current, "sqlite_errorname", "") in _DAMAGE \
+                and not os.environ.get("LANNER_DATABASE_URL"):
+            return damaged_store(lanner_home() / "lanner.db", current)
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return None
 
 
 def database_url() -> str:
@@ -58,10 +114,17 @@ def open_embedded(path: Path | None = None) -> Any:
     Only when the schema is missing or older than this Lanner do migrations run, through
     alembic, and only then is SQLAlchemy imported: `lanner run` stays quick to start.
     """
+    import sqlite3
+
     from lanner.storage.sql import SqliteDatabase
 
     target = path or lanner_home() / "lanner.db"
-    if _revision(target) != HEAD_REVISION:
+    try:
+        revision = _revision(target)
+    except sqlite3.OperationalError as exc:  # e.g. "unable to open database file"
+        raise unusable_home(target.parent) or StoreError(
+            f"cannot open the store `{target}`: {exc}", hint="check the file's permissions") from None
+    if revision != HEAD_REVISION:
         import fcntl
 
         # Two `lanner` processes starting on a new home must not migrate the same file at once.
@@ -78,8 +141,12 @@ def _revision(target: Path) -> str | None:
     conn = sqlite3.connect(target, timeout=30)
     try:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.Error:
-        row = None
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorname", "") in _DAMAGE:
+            raise damaged_store(target, exc) from None
+        if not isinstance(exc, sqlite3.OperationalError) or "no such table" not in str(exc):
+            raise
+        row = None  # a new, empty store: migrations create the tables
     finally:
         conn.close()
     return row[0] if row else None
