@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from lanner import process_identity
 from lanner.errors import LannerError
 
 LEASE_SECONDS = float(os.environ.get("LANNER_OWNER_LEASE", "30"))
@@ -32,25 +33,8 @@ class OwnershipLost(LannerError):
     """This process no longer owns the execution: another process took it over."""
 
 
-def boot_id() -> str:
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:  # not Linux: the host name alone tells hosts apart, pids are checked as they are
-        return "unknown"
-
-
-def process_start(pid: int) -> int | None:
-    """When `pid` started (clock ticks since boot), or None when no such process runs."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return None
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[-1].split()
-    if fields and fields[0] in ("Z", "X"):  # a zombie has ended: it only waits to be reaped
-        return None
-    return int(fields[19]) if len(fields) > 19 else None
+boot_id = process_identity.boot_id
+process_start = process_identity.start_ticks
 
 
 def process_state(pid: int) -> str | None:

@@ -12,12 +12,13 @@ module reads /proc instead of trusting `kill(0)`:
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from lanner import process_identity
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _PROC = Path("/proc")
@@ -53,13 +54,8 @@ def die_with_parent() -> Callable[[], None] | None:
     return arm
 
 
-@functools.cache
-def boot_id() -> str:
-    """This boot of this machine: pids and start times only mean something within one boot."""
-    try:
-        return (_PROC / "sys/kernel/random/boot_id").read_text().strip()
-    except OSError:  # not Linux: the host name alone has to do
-        return ""
+boot_id = process_identity.boot_id
+start_time = process_identity.start_ticks
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -69,14 +65,6 @@ def _stat_fields(pid: int) -> list[str] | None:
     except OSError:
         return None
     return text.rsplit(")", 1)[-1].split()
-
-
-def start_time(pid: int) -> int | None:
-    """When `pid` started (clock ticks since boot), or None if there is no such live process."""
-    fields = _stat_fields(pid)
-    if fields is None or len(fields) < 20 or fields[0] in ("Z", "X"):
-        return None
-    return int(fields[19])
 
 
 def members(group: int) -> list[int]:

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from lanner.runtime import process_identity
+from lanner import process_identity
 from lanner.runtime.queues import events
 from lanner.runtime.queues.base import CANCELS, JOBS, Kind, epoch
 from lanner.runtime.queues.database import Tx

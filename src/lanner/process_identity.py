@@ -1,5 +1,9 @@
 """Telling a live process from a dead one, and from a new process that reuses its pid.
 
+The one place that reads this from the kernel: execution owners (storage/owners.py), cluster
+workers (runtime/queues/jobs.py) and task process groups (worker/process_groups.py) use it. It
+depends on nothing of Lanner's, so every room may import it.
+
 A heartbeat that stopped says only that a process is silent: it may be dead, or stopped
 (SIGSTOP, Ctrl-Z, a debugger), or busy. Handing its work to someone else while it lives makes
 two owners of one attempt. On the machine where a process runs we can know better: the kernel's
@@ -12,6 +16,17 @@ from __future__ import annotations
 
 import functools
 import os
+
+
+@functools.cache
+def boot_id() -> str:
+    """This boot of this machine ("" where /proc cannot say): pids and start times only mean
+    something within one boot."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 @functools.cache
