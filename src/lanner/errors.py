@@ -43,7 +43,7 @@ class LannerError(Exception):
         self.hint = hint
         self.where = where or Located()
 
-    def located(self, where: Located) -> "LannerError":
+    def located(self, where: Located) -> LannerError:
         """Fill in the parts of the location that are still unknown; returns self."""
         self.where = Located(
             file=self.where.file or where.file,

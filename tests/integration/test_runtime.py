@@ -8,7 +8,6 @@ from typing import Any
 
 from lanner.model.state import StateType
 from lanner.runtime.catalog import FlowCatalog
-
 from tests.conftest import logs_of, repository_of, run_flow
 
 SLEEP = "io.kestra.plugin.core.flow.Sleep"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from lanner.model.state import StateType
-
 from tests.conftest import files_of, logs_of, run_flow
 
 SH = "io.kestra.plugin.scripts.shell.Commands"

@@ -30,7 +30,7 @@ class LiveView:
         self._lock = threading.Lock()
         self._live: Any = None
 
-    def __enter__(self) -> "LiveView":
+    def __enter__(self) -> LiveView:
         if self.interactive:
             from rich.live import Live
 

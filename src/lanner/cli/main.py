@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -298,9 +298,9 @@ def validate(files: list[Path] = typer.Argument(..., help="Flow files to check."
 
 @app.command()
 def executions(
-    namespace: Optional[str] = typer.Option(None, "--namespace", "-n"),
-    flow: Optional[str] = typer.Option(None, "--flow", "-f"),
-    state: Optional[str] = typer.Option(None, "--state", "-s"),
+    namespace: str | None = typer.Option(None, "--namespace", "-n"),
+    flow: str | None = typer.Option(None, "--flow", "-f"),
+    state: str | None = typer.Option(None, "--state", "-s"),
     limit: int = typer.Option(50, "--limit"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -469,7 +469,7 @@ def execution_kill(execution_id: str, hard: bool = typer.Option(False, "--hard",
 def logs(
     execution_id: str,
     level: str = typer.Option("TRACE", "--level", "-l", help="Minimum level."),
-    task: Optional[str] = typer.Option(None, "--task", "-t", help="Only this task id."),
+    task: str | None = typer.Option(None, "--task", "-t", help="Only this task id."),
 ) -> None:
     """Print the logs of an execution."""
     from lanner.model.results import LEVEL_RANK

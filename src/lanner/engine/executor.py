@@ -51,12 +51,12 @@ class Effects:
     cancel: list[str] = dataclasses.field(default_factory=list)
     retries: list[tuple[str, dt.datetime]] = dataclasses.field(default_factory=list)
     logs: list[LogEntry] = dataclasses.field(default_factory=list)
-    subflows: list["SubflowStart"] = dataclasses.field(default_factory=list)
+    subflows: list[SubflowStart] = dataclasses.field(default_factory=list)
     kill_executions: list[str] = dataclasses.field(default_factory=list)  # child executions to kill
     resumes: list[tuple[str, dt.datetime, StateType]] = dataclasses.field(default_factory=list)
     ended: bool = False  # the execution is terminal and has nothing left to run
 
-    def merge(self, fx: "Effects") -> None:
+    def merge(self, fx: Effects) -> None:
         """Fold a later call's effects into these (a runtime applies a batch of events at once)."""
         self.runs.update(fx.runs)
         self.execution_changed = self.execution_changed or fx.execution_changed

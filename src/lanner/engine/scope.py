@@ -27,7 +27,7 @@ def _enabled(tasks: list[Task] | None) -> list[Task]:
 @dataclasses.dataclass(slots=True)
 class Scope:
     key: str | None  # the flowable's task run id; None for the flow
-    run: "TaskRun | None"
+    run: TaskRun | None
     task: FlowableTask | None
     groups: list[Group]
     concurrency: int
@@ -51,12 +51,12 @@ class Scope:
     finished: set[int] = dataclasses.field(default_factory=set)  # Dag only
 
     @classmethod
-    def for_flow(cls, flow: "Flow") -> "Scope":
+    def for_flow(cls, flow: Flow) -> Scope:
         return cls(None, None, None, [Group(_enabled(flow.tasks))], 1, _enabled(flow.errors),
                    _enabled(flow.finally_), _enabled(flow.afterExecution))
 
     @classmethod
-    def for_flowable(cls, run: "TaskRun", task: FlowableTask, res: Resolution) -> "Scope":
+    def for_flowable(cls, run: TaskRun, task: FlowableTask, res: Resolution) -> Scope:
         return cls(run.id, run, task, res.groups, res.concurrency, _enabled(task.errors), _enabled(task.finally_), [],
                    depends=res.depends)
 
@@ -137,11 +137,11 @@ class Scope:
 
     # -- rebuilding from persisted runs ------------------------------------------------------
 
-    def replay(self, children: "list[TaskRun]") -> None:
+    def replay(self, children: list[TaskRun]) -> None:
         """Recompute the counters from the runs already created in this scope."""
         positions: dict[int, int] = {}
         group_ended: dict[int, bool] = {}
-        blocks: dict[str, list["TaskRun"]] = {"errors": [], "finally": [], "afterExecution": []}
+        blocks: dict[str, list[TaskRun]] = {"errors": [], "finally": [], "afterExecution": []}
         for run in children:
             if run.block == "tasks" and self.task is not None and self.groups and run.group >= len(self.groups) \
                     and run.iteration is not None:

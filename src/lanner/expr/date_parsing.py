@@ -50,7 +50,7 @@ def offset_seconds(text: str) -> int | None:
 def parse_zone(name: str) -> dt.tzinfo:
     """Java's `ZoneId.of`: `Z`, offsets, `UTC+01:00`-style prefixed offsets, or a region name."""
     if name in ("Z", "z"):
-        return dt.timezone.utc
+        return dt.UTC
     seconds = offset_seconds(name)
     if seconds is not None:
         return dt.timezone(dt.timedelta(seconds=seconds))
@@ -115,7 +115,7 @@ def parse_iso(text: str) -> Parsed | None:
             seconds = 0 if m["off"] in "Zz" else offset_seconds(m["off"])
             if seconds is None:
                 return None
-            out.tz = dt.timezone.utc if seconds == 0 else dt.timezone(dt.timedelta(seconds=seconds))
+            out.tz = dt.UTC if seconds == 0 else dt.timezone(dt.timedelta(seconds=seconds))
     return out
 
 
@@ -133,7 +133,7 @@ def parse_rfc1123(text: str) -> Parsed | None:
     seconds = 0 if m[7].upper() == "GMT" else offset_seconds(m[7]) or 0
     return Parsed(_make_date(int(m[3]), month, int(m[1]), text),
                   _make_time(int(m[4]), int(m[5]), int(m[6] or 0), 0, text),
-                  dt.timezone(dt.timedelta(seconds=seconds)) if seconds else dt.timezone.utc)
+                  dt.timezone(dt.timedelta(seconds=seconds)) if seconds else dt.UTC)
 
 
 def _names(names: list[str], count: int) -> str:
@@ -224,7 +224,7 @@ def parse_pattern(text: str, pattern: Pattern) -> Parsed:
             value = got[letter][1]
             seconds = _gmt_offset(value) if value.upper().startswith("GMT") else \
                 0 if value in ("Z", "z") else offset_seconds(value) or 0
-            out.tz = dt.timezone(dt.timedelta(seconds=seconds)) if seconds else dt.timezone.utc
+            out.tz = dt.timezone(dt.timedelta(seconds=seconds)) if seconds else dt.UTC
     for letter in ("z", "V"):
         if letter in got:
             out.tz = _zone_text(got[letter][1])

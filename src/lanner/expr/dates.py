@@ -24,7 +24,16 @@ from zoneinfo import ZoneInfo
 
 from lanner.expr.date_parsing import Parsed, parse_iso, parse_pattern, parse_rfc1123, parse_zone
 from lanner.expr.date_patterns import (
-    DAYS, MONTHS, FixedZone, compile_pattern, format_pattern, is_region, offset_of, offset_text, zone_id)
+    DAYS,
+    MONTHS,
+    FixedZone,
+    compile_pattern,
+    format_pattern,
+    is_region,
+    offset_of,
+    offset_text,
+    zone_id,
+)
 from lanner.expr.errors import ExpressionError
 from lanner.expr.values import stringify, type_name
 
@@ -37,7 +46,7 @@ def _default_zone() -> dt.tzinfo:
 
 
 DEFAULT_ZONE = _default_zone()
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 # Java's localized styles for the en_US locale (JDK 20+ / CLDR 42, which puts a narrow
 # no-break space before AM/PM).
@@ -95,7 +104,7 @@ def _zoned(v: dt.datetime) -> str:
 
 
 def _instant(v: dt.datetime) -> str:
-    u = v.astimezone(dt.timezone.utc)
+    u = v.astimezone(dt.UTC)
     text = u.strftime("%Y-%m-%dT%H:%M:%S")
     if u.microsecond:
         text += "." + (f"{u.microsecond // 1000:03d}" if u.microsecond % 1000 == 0 else f"{u.microsecond:06d}")
@@ -221,7 +230,7 @@ def _out_of_range() -> ExpressionError:
 
 def _settle(value: dt.datetime) -> dt.datetime:
     """Resolve a wall-clock time that fell in a DST gap, as Java does (moved forward)."""
-    return value.astimezone(dt.timezone.utc).astimezone(value.tzinfo)
+    return value.astimezone(dt.UTC).astimezone(value.tzinfo)
 
 
 def plus(value: dt.datetime, amount: int, unit: str) -> dt.datetime:
@@ -232,9 +241,9 @@ def plus(value: dt.datetime, amount: int, unit: str) -> dt.datetime:
         if name == "NANOS":
             micros = abs(amount) // 1000
             shift = dt.timedelta(microseconds=micros if amount >= 0 else -micros)
-            return _settle(value.astimezone(dt.timezone.utc) + shift)
+            return _settle(value.astimezone(dt.UTC) + shift)
         if name in _TIME_UNITS:
-            return _settle(value.astimezone(dt.timezone.utc) + _TIME_UNITS[name] * amount)
+            return _settle(value.astimezone(dt.UTC) + _TIME_UNITS[name] * amount)
         if name in _DAY_UNITS:
             return _settle(value + dt.timedelta(days=_DAY_UNITS[name] * amount))
         if name in _MONTH_UNITS:
@@ -255,4 +264,4 @@ def epoch(value: dt.datetime) -> tuple[int, int]:
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)

@@ -30,7 +30,7 @@ class ExpressionError(LannerError):
         self.template = template
         self.column = column  # 1-based column inside `template`, when known
 
-    def at(self, template: str, column: int | None) -> "ExpressionError":
+    def at(self, template: str, column: int | None) -> ExpressionError:
         """Attach the template and the column, keeping what is already known; returns self."""
         if self.template is None:
             self.template = template

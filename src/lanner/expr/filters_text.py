@@ -19,10 +19,17 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from lanner.expr.arguments import (
-    check_items, check_text, expect_bool, expect_int, expect_map, expect_opt_str, expect_str, fail)
+    check_items,
+    check_text,
+    expect_bool,
+    expect_int,
+    expect_map,
+    expect_opt_str,
+    expect_str,
+    fail,
+)
 from lanner.expr.env import MAX_ITEMS, MAX_OUTPUT, REGEX_TIMEOUT, Env
 from lanner.expr.values import stringify
-
 
 T = TypeVar("T")
 

@@ -35,7 +35,7 @@ def _symbol(name: str) -> str:
 
 
 def _timestamp(value: dt.datetime) -> str:
-    u = value.astimezone(dt.timezone.utc)
+    u = value.astimezone(dt.UTC)
     frac = f".{u.microsecond // 1000:03d}" if u.microsecond % 1000 == 0 else f".{u.microsecond:06d}"
     return u.strftime("%Y-%m-%dT%H:%M:%S") + frac + "Z"
 
@@ -243,7 +243,7 @@ class _Reader:
         parsed = parse_iso(text)
         if parsed is None or parsed.date is None or parsed.time is None:
             raise _bad(self.text, at, f"'{text}' is not a timestamp")
-        value = dt.datetime.combine(parsed.date, parsed.time, parsed.tz or dt.timezone.utc)
+        value = dt.datetime.combine(parsed.date, parsed.time, parsed.tz or dt.UTC)
         if value.utcoffset() == dt.timedelta(0) and value.time() == dt.time(0):
             return value.date()
         return value

@@ -20,9 +20,9 @@ class _Undefined:
     """A missing variable or key. Only `??`, `???`, `default` and `is defined` may hold one."""
 
     __slots__ = ()
-    _instance: "_Undefined | None" = None
+    _instance: _Undefined | None = None
 
-    def __new__(cls) -> "_Undefined":
+    def __new__(cls) -> _Undefined:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

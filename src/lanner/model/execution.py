@@ -39,7 +39,7 @@ class Attempt:
         return out
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Attempt":
+    def from_json(cls, data: dict[str, Any]) -> Attempt:
         return cls(State.from_json(data["state"]), data.get("workerId"))
 
 
@@ -90,7 +90,7 @@ class TaskRun:
         return out
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "TaskRun":
+    def from_json(cls, data: dict[str, Any]) -> TaskRun:
         return cls(
             id=data["id"],
             execution_id=data["executionId"],
@@ -196,7 +196,7 @@ class Execution:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], task_runs: list[dict[str, Any]] | None = None) -> "Execution":
+    def from_json(cls, data: dict[str, Any], task_runs: list[dict[str, Any]] | None = None) -> Execution:
         labels = data.get("labels") or {}
         if isinstance(labels, list):
             labels = {i["key"]: i["value"] for i in labels}

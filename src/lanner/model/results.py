@@ -85,7 +85,7 @@ class WorkerResult:
                 "workerId": self.worker_id, "message": self.message}
 
     @classmethod
-    def from_json(cls, execution_id: str, p: dict[str, Any]) -> "WorkerResult":
+    def from_json(cls, execution_id: str, p: dict[str, Any]) -> WorkerResult:
         from lanner.model.state import parse_iso
 
         return cls(execution_id, p["taskRunId"], int(p["attempt"]), StateType(p["state"]), p.get("outputs") or {},

@@ -30,7 +30,7 @@ class Retry(BaseModel):
     behavior: Literal["RETRY_FAILED_TASK", "CREATE_NEW_EXECUTION"] = "RETRY_FAILED_TASK"
 
     @model_validator(mode="after")
-    def _check(self) -> "Retry":
+    def _check(self) -> Retry:
         if self.type == "constant" and self.interval is None:
             raise ValueError("a constant retry needs `interval` (e.g. PT1S)")
         if self.type == "exponential" and (self.interval is None or self.maxInterval is None):

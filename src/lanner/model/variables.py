@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from lanner.plugins.api import Task
 
 
-def _value_path(exe: "Execution", run: "TaskRun") -> list[str]:
+def _value_path(exe: Execution, run: TaskRun) -> list[str]:
     """The iteration values that nest this run's outputs (outermost ancestor first)."""
     path: list[str] = []
     if run.value is not None:
@@ -35,7 +35,7 @@ def _value_path(exe: "Execution", run: "TaskRun") -> list[str]:
 class OutputsView(Mapping[str, Any]):
     """`outputs.<taskId>`; runs inside loops nest by iteration value, as in Kestra."""
 
-    def __init__(self, exe: "Execution") -> None:
+    def __init__(self, exe: Execution) -> None:
         self._exe = exe
 
     def _build(self, task_id: str) -> Any:
@@ -69,7 +69,7 @@ class OutputsView(Mapping[str, Any]):
 class TasksView(Mapping[str, Any]):
     """`tasks.<taskId>.state`, or `tasks.<taskId>.<value>.state` inside loops."""
 
-    def __init__(self, exe: "Execution") -> None:
+    def __init__(self, exe: Execution) -> None:
         self._exe = exe
 
     def __getitem__(self, key: str) -> Any:
@@ -92,10 +92,10 @@ class TasksView(Mapping[str, Any]):
 
 
 def build(
-    flow: "Flow",
-    exe: "Execution",
-    run: "TaskRun | None" = None,
-    task: "Task | None" = None,
+    flow: Flow,
+    exe: Execution,
+    run: TaskRun | None = None,
+    task: Task | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     execution: dict[str, Any] = {
@@ -144,7 +144,7 @@ def build(
     return variables
 
 
-def _parents(exe: "Execution", run: "TaskRun") -> list[dict[str, Any]]:
+def _parents(exe: Execution, run: TaskRun) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     parent = exe.by_id.get(run.parent_id) if run.parent_id else None
     while parent is not None:

@@ -102,11 +102,11 @@ class Task(BaseModel):
     logToFile: bool = False
     workerGroup: dict[str, Any] | None = None
 
-    def child_lists(self) -> dict[str, list["Task"]]:
+    def child_lists(self) -> dict[str, list[Task]]:
         """Every list of nested tasks, by the property that holds it (none for runnables)."""
         return {}
 
-    def all_tasks(self) -> list["Task"]:
+    def all_tasks(self) -> list[Task]:
         """This task and every task nested in it, depth first."""
         out: list[Task] = [self]
         for tasks in self.child_lists().values():

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 _GROUP = "lanner.plugins"
 _targets: dict[str, str] | None = None
-_loaded: dict[str, "type[Task]"] = {}
+_loaded: dict[str, type[Task]] = {}
 
 
 def _entry_points() -> dict[str, str]:
@@ -33,13 +33,13 @@ def known_types() -> list[str]:
     return sorted(_entry_points())
 
 
-def register(type_name: str, cls: "type[Task]") -> None:
+def register(type_name: str, cls: type[Task]) -> None:
     """Register a class directly (tests, embedding); entry points are the normal way."""
     _entry_points()[type_name] = f"{cls.__module__}:{cls.__qualname__}"
     _loaded[type_name] = cls
 
 
-def load(type_name: str) -> "type[Task]":
+def load(type_name: str) -> type[Task]:
     cls = _loaded.get(type_name)
     if cls is not None:
         return cls

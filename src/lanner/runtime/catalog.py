@@ -14,13 +14,13 @@ if TYPE_CHECKING:
 
 
 class FlowCatalog:
-    def __init__(self, repo: "Repository | None" = None, flows: Iterable["Flow"] = ()) -> None:
+    def __init__(self, repo: Repository | None = None, flows: Iterable[Flow] = ()) -> None:
         self.repo = repo
         self.known: dict[tuple[str, str], Flow] = {}
         for flow in flows:
             self.add(flow)
 
-    def add(self, flow: "Flow") -> None:
+    def add(self, flow: Flow) -> None:
         self.known[(flow.namespace, flow.id)] = flow
 
     def add_directory(self, directory: str | Path) -> list[LannerError]:
@@ -38,7 +38,7 @@ class FlowCatalog:
                 problems.append(exc)
         return problems
 
-    def get(self, namespace: str, flow_id: str, revision: int | None = None) -> "Flow":
+    def get(self, namespace: str, flow_id: str, revision: int | None = None) -> Flow:
         flow = self.known.get((namespace, flow_id))
         if flow is not None and (revision is None or (flow.revision or 1) == revision):
             return flow

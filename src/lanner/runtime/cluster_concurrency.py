@@ -19,13 +19,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from lanner.model.flow import Flow
+from lanner.model.state import TERMINATED_NAMES as TERMINAL
 from lanner.model.state import StateType, iso
 from lanner.runtime import core
 from lanner.runtime.queues import events
 from lanner.runtime.queues.base import Kind
 from lanner.runtime.queues.database import Tx
 from lanner.storage import tables
-from lanner.model.state import TERMINATED_NAMES as TERMINAL
 
 NOT_RUNNING = (StateType.CREATED.value, StateType.QUEUED.value, *TERMINAL)
 

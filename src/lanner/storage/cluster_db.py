@@ -58,9 +58,10 @@ def migrate(engine: sa.Engine) -> str | None:
     Processes of every role start at once and all run this: on PostgreSQL an advisory lock makes
     them take turns (the later ones find the schema done); on SQLite `BEGIN IMMEDIATE` does.
     """
+    from pathlib import Path
+
     from alembic import command
     from alembic.config import Config
-    from pathlib import Path
 
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":

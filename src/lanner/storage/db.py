@@ -86,7 +86,7 @@ def database_url() -> str:
     return f"sqlite:///{lanner_home() / 'lanner.db'}"
 
 
-def connect(url: str | None = None) -> "sa.Engine":
+def connect(url: str | None = None) -> sa.Engine:
     import sqlalchemy as sa
 
     url = url or database_url()
@@ -159,7 +159,7 @@ def open_store() -> Any:
     return open_embedded()
 
 
-def current_revision(engine: "sa.Engine") -> str | None:
+def current_revision(engine: sa.Engine) -> str | None:
     import sqlalchemy as sa
 
     with engine.connect() as conn:
@@ -170,13 +170,13 @@ def current_revision(engine: "sa.Engine") -> str | None:
             return None
 
 
-def upgrade_if_needed(engine: "sa.Engine") -> None:
+def upgrade_if_needed(engine: sa.Engine) -> None:
     if current_revision(engine) == HEAD_REVISION:
         return
     upgrade(engine)
 
 
-def upgrade(engine: "sa.Engine") -> None:
+def upgrade(engine: sa.Engine) -> None:
     from alembic import command
     from alembic.config import Config
 

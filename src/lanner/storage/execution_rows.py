@@ -22,7 +22,6 @@ from lanner.storage import tables
 from lanner.storage.repository import dumps, header_row, log_row
 
 
-
 def lock(conn: sa.Connection, ids: Sequence[str], limit: int | None = None) -> dict[str, int]:
     """Row-lock up to `limit` of these executions, skipping those another executor holds; id → version."""
     t = tables.executions

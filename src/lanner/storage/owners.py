@@ -60,12 +60,12 @@ class Owner:
     heartbeat: float = 0.0
 
     @classmethod
-    def this_process(cls, what: str) -> "Owner":
+    def this_process(cls, what: str) -> Owner:
         pid = os.getpid()
         return cls(uuid.uuid4().hex, socket.gethostname(), boot_id(), pid, process_start(pid) or 0, what, time.time())
 
     @classmethod
-    def from_row(cls, row: Any) -> "Owner":
+    def from_row(cls, row: Any) -> Owner:
         return cls(row["id"], row["host"], row["boot_id"], int(row["pid"]), int(row["started"]), row["what"],
                    float(row["heartbeat"]))
 

@@ -37,7 +37,7 @@ class TaskLogger(LevelMethods):
 class Services:
     """What `read()`, `secret()` and `errorLogs()` reach in templates."""
 
-    def __init__(self, ctx: "WorkerContext") -> None:
+    def __init__(self, ctx: WorkerContext) -> None:
         self._ctx = ctx
 
     def read(self, uri: str) -> str:

@@ -203,8 +203,8 @@ def _count(db: Any, sql: str, **params: Any) -> int:
 
 
 def _open(db: Any, ids: list[str]) -> int:
-    from lanner.storage import tables
     from lanner.model.state import TERMINATED_NAMES as TERMINAL
+    from lanner.storage import tables
 
     with db.reader.connect() as conn:
         t, tr = tables.executions, tables.task_runs

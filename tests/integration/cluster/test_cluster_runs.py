@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from lanner.model.state import StateType
 from lanner.runtime.queues import jobs
 from lanner.storage import tables
-
 from tests.integration.cluster.inprocess import InProcessCluster, by_task
 
 LOG = "io.kestra.plugin.core.log.Log"

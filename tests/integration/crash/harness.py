@@ -12,7 +12,6 @@ Shared by tests/integration/crash/ and bench/chaos.py.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import random
 import signal

@@ -16,7 +16,16 @@ from pathlib import Path
 import pytest
 
 from tests.integration.crash.harness import (
-    Home, Tally, continue_to_end, crash_once, flow, judge, read_lines, settle, wait_for, wait_for_line,
+    Home,
+    Tally,
+    continue_to_end,
+    crash_once,
+    flow,
+    judge,
+    read_lines,
+    settle,
+    wait_for,
+    wait_for_line,
 )
 
 pytestmark = pytest.mark.slow
@@ -152,6 +161,7 @@ def test_a_result_kept_before_a_crash_is_applied_not_run_again(tmp_path: Path) -
     """The crash between a task's end and the loop's write lasts microseconds: too short to hit with
     a signal reliably, so this test stores the state such a crash leaves (a RUNNING task run whose
     attempt's result was kept) through the real runtime and store, then continues it for real."""
+    from lanner.model.loader import load_flow
     from lanner.model.results import WorkerResult
     from lanner.model.state import StateType
     from lanner.runtime.catalog import FlowCatalog
@@ -159,7 +169,6 @@ def test_a_result_kept_before_a_crash_is_applied_not_run_again(tmp_path: Path) -
     from lanner.storage import db
     from lanner.storage.files import LocalFiles
     from lanner.storage.repository import Repository
-    from lanner.model.loader import load_flow
 
     home, log = Home(tmp_path / "home"), tmp_path / "effects.log"
     repo = Repository(db.open_embedded(home.root / "lanner.db"))

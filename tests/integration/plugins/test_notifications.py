@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from lanner.model.state import StateType
-
 from tests.conftest import logs_of, run_flow
 
 

@@ -475,7 +475,7 @@ def test_ion_reader_reads_what_kestra_writes() -> None:
             '1.5\n0x10\nnull.string\n/* comment */ ann::"annotated"\n\'\'\'long \'\'\' \'\'\'string\'\'\'\n')
     assert from_ion_rows(text) == [
         {"city": "Paris", "zip code": 75001, "ok": True, "tags": ["a", "b"],
-         "at": dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)},
+         "at": dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)},
         Decimal("1.5"), 16, None, "annotated", "long string",
     ]
 

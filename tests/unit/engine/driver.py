@@ -39,7 +39,7 @@ class Driver:
                         WorkerResult(self.exe.id, run.id, len(run.attempts), StateType.KILLED)))
         return fx
 
-    def start(self) -> "Driver":
+    def start(self) -> Driver:
         self.started = True
         self._take(self.executor.start())
         return self

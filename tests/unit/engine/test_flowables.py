@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from lanner.model.state import StateType
-
 from tests.unit.engine.driver import Driver
 
 IF_BLOCK = """

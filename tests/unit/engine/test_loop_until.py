@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from lanner.model.state import StateType
-
 from tests.unit.engine.driver import Driver
 
 

@@ -208,7 +208,7 @@ def test_to_json_is_compact_and_drops_null_map_entries_like_kestra() -> None:
     assert f("toJson", True) == "true" and f("toJson", "foo") == '"foo"' and f("toJson", None) == "null"
     assert f("toJson", {"empty_object": {}, "n": None, "l": [None]}) == '{"empty_object":{},"l":[null]}'
     assert f("toJson", {"n": None}, includeNulls=True) == '{"n":null}'
-    assert f("toJson", {"d": Decimal("1.50"), "t": dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc)}) == \
+    assert f("toJson", {"d": Decimal("1.50"), "t": dt.datetime(2024, 1, 2, tzinfo=dt.UTC)}) == \
         '{"d":1.5,"t":"2024-01-02T00:00:00Z"}'
     assert f("json", {"a": "é"}) == '{"a":"é"}'
 
@@ -220,7 +220,7 @@ def test_to_ion() -> None:
     assert f("toIon", {"a b": True, "d": Decimal("2")}) == "{'a b':true,d:2.}"
     zoned = dt.datetime(2013, 9, 8, 16, 19, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     assert f("toIon", zoned) == 'ZonedDateTime::"2013-09-08T16:19:00+02:00"'
-    assert f("toIon", dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)) == "2024-01-02T03:04:05.000Z"
+    assert f("toIon", dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)) == "2024-01-02T03:04:05.000Z"
 
 
 def test_yaml_filter_prints_block_yaml() -> None:
@@ -281,7 +281,7 @@ def test_class_name() -> None:
 ODD_VALUES: list[Any] = [
     None, True, 0, -3, 2**70, 1.5, float("nan"), float("inf"), Decimal("NaN"), "", "abc", "2024-01-02", "%zz",
     "yyyy'", "[", "x\ny", [], [1, "a", None], [[1], [2]], {}, {"a": None, "b": [1]}, {1: 2},
-    dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc), dt.datetime(2024, 1, 2), dt.date(2024, 1, 2), dt.time(1, 2),
+    dt.datetime(2024, 1, 2, tzinfo=dt.UTC), dt.datetime(2024, 1, 2), dt.date(2024, 1, 2), dt.time(1, 2),
     dt.timedelta(seconds=5), object(),
 ]
 ODD_ARGS: list[tuple[Any, ...]] = [

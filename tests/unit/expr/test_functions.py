@@ -84,7 +84,7 @@ def test_yaml_function_parses_yaml_text() -> None:
 def test_from_ion_reads_kestra_ion_rows() -> None:
     rows = '{id:1,name:"a",at:2024-01-02T03:04:05.000Z,price:1.50}\n{id:2,name:"b",when:LocalDate::"2024-01-02"}'
     first = call("fromIon", rows)
-    assert first == {"id": 1, "name": "a", "at": dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+    assert first == {"id": 1, "name": "a", "at": dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
                      "price": Decimal("1.50")}
     assert [r["id"] for r in call("fromIon", rows, allRows=True)] == [1, 2]
     assert call("fromIon", rows, allRows=True)[1]["when"] == dt.date(2024, 1, 2)

@@ -105,7 +105,7 @@ class LoopUntil(FlowableTask):
         if freq.maxDuration is not None and not reached:
             max_duration = parse_duration(ctx.render(freq.maxDuration) if isinstance(freq.maxDuration, str)
                                           else freq.maxDuration)
-            reached = dt.datetime.now(dt.timezone.utc) + interval - started > max_duration
+            reached = dt.datetime.now(dt.UTC) + interval - started > max_duration
         if reached:
             ctx.logger.warn(f"LoopUntil stopped after {iterations} iteration(s): its limit was reached "
                             "before the condition became true")
@@ -215,7 +215,7 @@ class Dag(FlowableTask):
     concurrent: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
-    def _check_graph(self) -> "Dag":
+    def _check_graph(self) -> Dag:
         ids = [t.task.id for t in self.tasks]
         for t in self.tasks:
             missing = [d for d in t.dependsOn if d not in ids]

@@ -168,7 +168,7 @@ class RedisConnection(RunnableTask):
     uri: str | None = None
 
     @model_validator(mode="after")
-    def _needs_url(self) -> "RedisConnection":
+    def _needs_url(self) -> RedisConnection:
         if not self.url and not self.uri:
             raise ValueError("`url` is required: the Redis connection string, e.g. redis://:password@host:6379/0")
         return self

@@ -100,4 +100,4 @@ def render_datetime(ctx: RunContext, value: dt.datetime | str | None, name: str)
             parsed = dt.datetime.fromisoformat(text.split("[", 1)[0])
         except ValueError:
             raise TaskFailure(f"`{name}` must be a date-time such as 2030-01-01T00:00:00Z, got `{text}`") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
