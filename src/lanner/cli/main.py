@@ -216,7 +216,7 @@ def _upload_file_inputs(flow: Any, inputs: dict[str, Any], files: Any, execution
 def _secrets(exe: Any, flow: Any) -> tuple[str, ...]:
     """What must never be printed in clear: the execution's SECRET inputs and every secret() value."""
     from lanner.model.inputs import secret_values
-    from lanner.worker.secrets import available_values
+    from lanner.secrets import available_values
 
     return (*secret_values(flow, exe), *available_values())
 

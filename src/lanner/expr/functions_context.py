@@ -48,7 +48,7 @@ def renderOnce(env: Env, toRender: Any = None) -> Any:  # noqa: N802,N803 - Kest
 
 
 def _env_secret(name: str) -> str:
-    from lanner.worker.secrets import secret
+    from lanner.secrets import secret
 
     try:
         return secret(name)

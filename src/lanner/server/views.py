@@ -55,7 +55,7 @@ def execution_json(exe: Execution, flow: Flow | None) -> dict[str, Any]:
     """The execution with its SECRET inputs masked everywhere, and every value `secret()` can read
     in this process masked in what tasks and users put there (inputs, outputs, loop values, notes):
     which secrets a task read is not recorded, and the worker masks them only in its logs."""
-    from lanner.worker.secrets import available_values
+    from lanner.secrets import available_values
 
     data = exe.to_json()
     secrets = secret_values(flow, exe)
@@ -80,7 +80,7 @@ def log_secrets(flow: Flow | None, exe: Execution | None) -> tuple[str, ...]:
     """What a log line shown by the API must not contain: the execution's SECRET inputs and every
     value `secret()` can read here (a task that logs another task's output holding a secret
     was not the one that read it, so the worker did not mask it)."""
-    from lanner.worker.secrets import available_values
+    from lanner.secrets import available_values
 
     return (*(secret_values(flow, exe) if exe is not None else ()), *available_values())
 

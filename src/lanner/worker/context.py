@@ -47,7 +47,7 @@ class Services:
         return self._ctx.error_logs()
 
     def secret(self, name: str) -> str:
-        from lanner.worker.secrets import secret
+        from lanner.secrets import secret
 
         value = secret(name)
         self._ctx.secrets.append(value)

@@ -1,4 +1,7 @@
-"""Secrets, Kestra open-source style: environment variables `SECRET_<NAME>`, base64-encoded."""
+"""Secrets, Kestra open-source style: environment variables `SECRET_<NAME>`, base64-encoded.
+
+Below every room (it depends only on `errors`): templates (`secret()`), workers, the server and
+the CLI (which mask the values) all read secrets the same way."""
 
 from __future__ import annotations
 
