@@ -226,7 +226,7 @@ tasks: [{{id: s, type: {SLEEP}, duration: PT0.1S}}]
     while time.monotonic() < deadline:  # several reaps happen meanwhile
         with cluster.db.reader.connect() as conn:
             assert conn.execute(sa.select(sa.func.count()).select_from(tables.queue_events)).scalar() == 0
-        time.sleep(0.1)
+        time.sleep(0.1)  # behaviour under test: a stopped worker stays unreaped for 3 x deadAfter
     with cluster.db.transaction() as tx:  # it wakes up and reports: accepted, since it still holds the job
         assert jobs.finish(tx, claimed[0].task_run_id, 1, "sleeper")
         from lanner.runtime.queues import events
@@ -304,7 +304,16 @@ tasks: [{{id: a, type: {LOG}, message: x}}]
     with cluster.db.transaction() as tx:
         for attempt in (1, 2):
             events.put(tx, exe.id, Kind.RESULT, encode_result(WorkerResult(exe.id, run.id, attempt, StateType.FAILED)))
-    time.sleep(0.5)
+
+    def applied() -> bool:  # the executor has taken both late results (it deletes events it applies)
+        with cluster.db.reader.connect() as conn:
+            q = sa.select(sa.func.count()).select_from(tables.queue_events).where(tables.queue_events.c.execution_id == exe.id)
+            return conn.execute(q).scalar() == 0
+
+    deadline = time.monotonic() + 10
+    while not applied():
+        assert time.monotonic() < deadline, "the executor never took the late results"
+        time.sleep(0.05)  # poll interval of a deadline-bounded wait on a positive signal
     again = cluster.client.get(exe.id)
     assert again.state.current is StateType.SUCCESS and again.task_runs[0].current is StateType.SUCCESS
     assert len(again.task_runs[0].attempts) == 1

@@ -97,8 +97,8 @@ tasks:
     done = api.post("/executions/roles/quick", params={"wait": "true"}).json()
     assert done["state"]["current"] == "SUCCESS", done
     started = api.post("/executions/roles/work").json()
-    wait_for(lambda: api.get(f"/executions/{started['id']}").json()["state"]["current"] == "RUNNING", 10, "RUNNING")
-    time.sleep(0.5)
+    wait_for(lambda: any(r["state"]["current"] == "RUNNING" for r in api.get(f"/executions/{started['id']}").json()
+                         ["taskRunList"]), 10, "a task run RUNNING on a worker")
     assert api.delete(f"/executions/{started['id']}/kill").status_code == 202
     killed = _wait(api, started["id"])
     assert killed["state"]["current"] == "KILLED"

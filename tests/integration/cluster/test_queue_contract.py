@@ -89,7 +89,7 @@ def test_timers_wait_for_their_due_time_and_events_come_in_order(db: QueueDataba
     assert [e.kind for e in claimed] == [Kind.KILL, Kind.RESUME]
     with db.reader.connect() as conn:
         assert events.next_due(conn) is not None
-    time.sleep(0.6)
+    time.sleep(0.6)  # behaviour under test: the delayed event becomes due only once its time has passed
     with db.transaction() as tx:
         assert [e.payload for e in events.claim(tx, 10)[1]] == [{"taskRunId": "later"}]
 
@@ -135,7 +135,7 @@ def test_a_silent_worker_is_reaped_and_its_jobs_come_back_as_worker_lost(db: Que
         jobs.register(tx, "dead", "", 2)
         jobs.claim(tx, "dead", "", 2)
         tx.conn.execute(tables.workers.update().where(tables.workers.c.id == "dead").values(pid=_exited_pid()))
-    time.sleep(0.3)
+    time.sleep(0.3)  # behaviour under test: heartbeats grow older than dead_after (0.2 s)
     with db.transaction() as tx:
         jobs.heartbeat(tx, "alive")
         handed = jobs.reap(tx, dead_after=0.2)
@@ -157,7 +157,7 @@ def test_a_silent_worker_is_dead_only_when_its_process_is_gone_or_on_another_mac
         # this process stands for a stopped worker: silent, but its process still runs
         tx.conn.execute(w.update().where(w.c.id == "reused").values(pid_start=1))  # the pid is another process now
         tx.conn.execute(w.update().where(w.c.id == "remote").values(host_key="another-boot:1"))
-    time.sleep(0.3)
+    time.sleep(0.3)  # behaviour under test: heartbeats grow older than dead_after (0.2 s)
     with db.transaction() as tx:
         handed = jobs.reap(tx, dead_after=0.2)
     with db.reader.connect() as conn:
@@ -187,5 +187,5 @@ def test_one_scheduler_holds_the_lease_until_it_expires(db: QueueDatabase, tmp_p
     assert a._lease() is True
     assert b._lease() is False
     assert a._lease() is True  # renewed
-    time.sleep(0.6)
+    time.sleep(0.6)  # behaviour under test: the lease expires once its time has passed
     assert b._lease() is True and a._lease() is False
