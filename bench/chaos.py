@@ -77,6 +77,9 @@ def show(mode: str, figures: dict, seconds: float) -> None:
     for name in ROWS:
         if name in figures:
             print(f"  {name:<16} {figures[name]:>5}  {LABELS.get(name, '')}".rstrip())
+    for name, value in figures.items():  # a mode's own figures (the cluster's tally names its causes)
+        if name not in ROWS and name != "states":
+            print(f"  {name:<16} {value}")
     if "states" in figures:
         print(f"  {'final states':<16} {figures['states']}")
 
