@@ -111,10 +111,19 @@ def run_process(ctx: RunContext, cmd: Command, sink: LineSink) -> int:
         for buffer, stderr in buffers.values():
             for line in buffer.flush():
                 sink.line(line, stderr)
-        while proc.poll() is None:  # the command closed its output but goes on
-            if ctx.cancelled.wait(0.1):
-                _terminate(ctx, proc)
-                raise TaskFailure("cancelled; the process group was terminated")
+        # The command closed its output; it has exited, or is about to, or goes on without output.
+        # `wait` notices the exit within a millisecond or so (it polls with a growing interval),
+        # which matters: until this returns, a crash of Lanner would count the attempt as cut off
+        # and run it again, although the command has done its work. (A 0.1 s poll here was most
+        # of that window.)
+        while True:
+            try:
+                proc.wait(timeout=0.05)
+                break
+            except subprocess.TimeoutExpired:
+                if ctx.cancelled.is_set():
+                    _terminate(ctx, proc)
+                    raise TaskFailure("cancelled; the process group was terminated") from None
         return proc.returncode
     finally:
         selector.close()
