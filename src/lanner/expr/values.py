@@ -276,5 +276,5 @@ def equals(a: Any, b: Any, _seen: set[tuple[int, int]] | None = None) -> bool:
         seen.add((id(a), id(b)))
         if both_maps:
             return len(a) == len(b) and all(k in b and equals(v, b[k], seen) for k, v in a.items())
-        return len(a) == len(b) and all(equals(x, y, seen) for x, y in zip(a, b))
+        return len(a) == len(b) and all(equals(x, y, seen) for x, y in zip(a, b, strict=True))
     return bool(a == b)

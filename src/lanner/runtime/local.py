@@ -342,7 +342,8 @@ class LocalRuntime:
             if not core.waits_for_a_slot(exe):
                 _merge(effects, exe.id, self._pick_up(live))  # taken over: kept results and commands first
             else:
-                fx = core.admit(live.executor, self._running_of(flow), bool(self._queued.get((flow.namespace, flow.id))))
+                fx = core.admit(live.executor, self._running_of(flow),
+                                bool(self._queued.get((flow.namespace, flow.id))))
                 if fx is not None:
                     _merge(effects, exe.id, fx)
                 if live.executor.exe.state.current is StateType.QUEUED:

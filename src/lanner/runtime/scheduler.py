@@ -261,7 +261,8 @@ class Scheduler:
             for trig in flow.triggers:
                 state = states.get((flow.namespace, flow.id, trig.id)) or {}
                 out.append({"namespace": flow.namespace, "flowId": flow.id, "triggerId": trig.id,
-                            "type": trig.type, "disabled": bool(trig.disabled or flow.disabled or state.get("disabled")),
+                            "type": trig.type,
+                            "disabled": bool(trig.disabled or flow.disabled or state.get("disabled")),
                             "date": state.get("date"), "nextExecutionDate": state.get("nextDate"),
                             "executionId": state.get("executionId"), "lastError": state.get("lastError"),
                             "stoppedBy": state.get("stoppedBy")})

@@ -53,7 +53,8 @@ def insert(conn: sa.Connection, exe: Execution) -> None:
         write_runs(conn, exe, [(i, r) for i, r in enumerate(exe.task_runs)], [])
 
 
-def write(conn: sa.Connection, writes: Iterable[tuple[Execution, int, list[tuple[int, TaskRun]], list[TaskRun]]]) -> None:
+def write(conn: sa.Connection,
+          writes: Iterable[tuple[Execution, int, list[tuple[int, TaskRun]], list[TaskRun]]]) -> None:
     """Headers (with their new versions), new task runs (with their seq) and changed ones, batched."""
     heads, new, changed = [], [], []
     for exe, version, new_runs, changed_runs in writes:

@@ -157,7 +157,8 @@ class Worker:
                 running.timeout.cancel()
             ctx.close()
         if running.reason == "kill":
-            state, message = StateType.KILLED, message if state is StateType.FAILED and message and "cancelled" not in message else None
+            keep = state is StateType.FAILED and message and "cancelled" not in message
+            state, message = StateType.KILLED, message if keep else None
             message = message or "killed"
         elif running.reason == "timeout":
             state = StateType.FAILED
