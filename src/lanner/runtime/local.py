@@ -284,8 +284,8 @@ class LocalRuntime:
             self._serving = False
             if self._stop_event is None:
                 self._stop_event = (time.monotonic(), grace)
-                for eid, live in list(self.live.items()):
-                    _merge(effects, eid, live.executor.kill(
+                for eid, each in list(self.live.items()):
+                    _merge(effects, eid, each.executor.kill(
                         cancel_running=False,
                         reason=f"Stopping (SIGTERM): no new task starts; running tasks have {grace:g}s to finish; "
                                "finally blocks will still run"))
