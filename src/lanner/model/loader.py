@@ -290,7 +290,8 @@ class _Builder:
 
     def pydantic_errors(self, exc: pydantic.ValidationError, raw: Any, path: str, cls: type, label: str,
                         skip: set[str] = frozenset()) -> None:  # type: ignore[assignment]
-        errors = [e for e in exc.errors(include_url=False) if not (e["loc"] and str(e["loc"][0]) in skip)]
+        # Any, not pydantic's ErrorDetails: a suggestion for a misspelt name is added to the error below
+        errors: list[Any] = [e for e in exc.errors(include_url=False) if not (e["loc"] and str(e["loc"][0]) in skip)]
         errors = _merge_item_errors(cls, _merge_union_errors(errors))
         # A misspelt required property shows up twice (unknown + missing): report it once, as the
         # unknown one with the suggestion. Pair them first, whatever order pydantic listed them in.

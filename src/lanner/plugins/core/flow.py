@@ -72,7 +72,7 @@ class WorkingDirectory(Sequential):
 class CheckFrequency(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    interval: Duration = "PT1M"  # type: ignore[assignment]
+    interval: Duration = "PT1M"
     maxIterations: int | str | None = None
     maxDuration: Duration | None = None
 
