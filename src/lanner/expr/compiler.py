@@ -435,7 +435,7 @@ def _text_run(body: list[n.Node]) -> Exec:
         if isinstance(node, n.Text):
             parts.append(_constant(node.text))
         else:
-            parts.append(_printed(expr(node.expr)))  # type: ignore[attr-defined]
+            parts.append(_printed(expr(node.expr)))  # type: ignore[attr-defined]  # callers pass Text and Print only
 
     def run(f: Frame, out: list[str]) -> None:
         f.emit(out, "".join([p(f) for p in parts]))

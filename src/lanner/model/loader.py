@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import stat
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from pathlib import Path
 from typing import Any
 
@@ -289,7 +289,7 @@ class _Builder:
     # -- pydantic errors → located messages --------------------------------------------------
 
     def pydantic_errors(self, exc: pydantic.ValidationError, raw: Any, path: str, cls: type, label: str,
-                        skip: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+                        skip: Set[str] = frozenset()) -> None:
         # Any, not pydantic's ErrorDetails: a suggestion for a misspelt name is added to the error below
         errors: list[Any] = [e for e in exc.errors(include_url=False) if not (e["loc"] and str(e["loc"][0]) in skip)]
         errors = _merge_item_errors(cls, _merge_union_errors(errors))

@@ -26,7 +26,8 @@ from lanner.storage.trigger_store import TriggerKey, TriggerStore
 
 log = logging.getLogger("lanner.scheduler")
 
-Starter = Callable[[Flow, Mapping[str, Any], Mapping[str, str], dict[str, Any], str], Execution]
+# The last argument is the execution id to use, or None for a new one.
+Starter = Callable[[Flow, Mapping[str, Any], Mapping[str, str], dict[str, Any], str | None], Execution]
 REFRESH_SECONDS = 30.0
 
 
@@ -244,7 +245,7 @@ class Scheduler:
                 inputs = launch.render_trigger_values(spec.inputs, variables)
                 labels = launch.labels_of(spec.labels, variables)
                 trigger = {"id": spec.id, "type": triggers.WEBHOOK, "variables": variables}
-                exe = self._start(flow, inputs, labels, trigger, None)  # type: ignore[arg-type]
+                exe = self._start(flow, inputs, labels, trigger, None)
                 state.update(date=iso(self._clock()), executionId=exe.id)
                 self._put(tkey, state)
                 return exe, spec
