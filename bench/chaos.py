@@ -88,7 +88,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="200 crash points per mode (≤ 60 s each here)")
     parser.add_argument("--mode", choices=("embedded", "cluster", "all"), default="all")
-    parser.add_argument("--points", type=int, default=None, help="crash points per mode (default 200, 400 without --quick)")
+    parser.add_argument("--points", type=int, default=None,
+                        help="crash points per mode (default 200, 400 without --quick)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--aim", choices=("anywhere", "mid_task"), default="anywhere",
                         help="embedded crash points: uniformly over each execution's life, or inside tasks only")

@@ -93,7 +93,8 @@ def load(url: str, tmp: Path, workers: int, rate: float, seconds: float) -> dict
         last = max(e.state.end_date for e in ended)
         span = max((last - first).total_seconds(), 1e-6)
         return {"workers": workers, "offered_per_min": offered * 60, "per_min": len(ended) / span * 60,
-                "ended": len(ended), "created": len(ids), "success": sum(e.state.current.value == "SUCCESS" for e in ended),
+                "ended": len(ended), "created": len(ids),
+                "success": sum(e.state.current.value == "SUCCESS" for e in ended),
                 "median": statistics.median(latencies) if latencies else float("nan"),
                 "p95": latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")}
     finally:

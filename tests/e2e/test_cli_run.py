@@ -54,14 +54,16 @@ def test_validate_lists_every_problem_and_exits_2(cli: Cli, tmp_path: Path) -> N
     )
     proc = cli("validate", str(EXAMPLES / "finally_example_success.yaml"), str(bad))
     assert proc.returncode == 2
-    assert f"{bad}:5:" in proc.stderr and "unknown task type" in proc.stderr and "io.kestra.plugin.core.log.Log" in proc.stderr
+    assert f"{bad}:5:" in proc.stderr and "unknown task type" in proc.stderr
+    assert "io.kestra.plugin.core.log.Log" in proc.stderr
     assert "duplicate task id `a`" in proc.stderr
     assert "missing required property `message`" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
 def test_validate_accepts_valid_flows(cli: Cli) -> None:
-    proc = cli("validate", str(EXAMPLES / "finally_example_success.yaml"), str(EXAMPLES / "finally_example_failure.yaml"))
+    proc = cli("validate", str(EXAMPLES / "finally_example_success.yaml"),
+               str(EXAMPLES / "finally_example_failure.yaml"))
     assert proc.returncode == 0, proc.stderr
 
 

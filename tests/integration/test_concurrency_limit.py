@@ -54,7 +54,7 @@ def test_queue_runs_one_at_a_time_and_every_execution_completes(tmp_path: Path) 
     queued = [s for s in stored if StateType.QUEUED in [h.state for h in s.state.histories]]
     assert len(queued) == 2
     spans = sorted((s.task_runs[0].state.start_date, s.task_runs[0].state.end_date) for s in stored)
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))  # never two naps at once
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))  # never two naps at once
 
 
 @pytest.mark.parametrize("behavior,state", [("CANCEL", StateType.CANCELLED), ("FAIL", StateType.FAILED)])

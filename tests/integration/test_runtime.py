@@ -53,7 +53,7 @@ tasks:
     runs = run_flow(flow(0), tmp_path / "c").task_runs[1:]
     assert all(r.attempts[0].state.start_date < min(x.state.end_date for x in runs) for r in runs)
     runs = run_flow(flow(1), tmp_path / "s").task_runs[1:]
-    assert all(a.state.end_date <= b.attempts[0].state.start_date for a, b in zip(runs, runs[1:]))
+    assert all(a.state.end_date <= b.attempts[0].state.start_date for a, b in zip(runs, runs[1:], strict=False))
 
 
 def test_a_timeout_fails_the_attempt_then_errors_and_finally_run(tmp_path: Path) -> None:

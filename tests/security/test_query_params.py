@@ -60,5 +60,6 @@ def test_a_bad_flow_sort_is_a_400_and_a_good_one_sorts(server: Server) -> None:
     bad = server.client.get("/flows/search", params={"sort": "secret:asc"})
     assert bad.status_code == 400 and "namespace" in bad.json()["hint"]
     server.deploy(FLOW.replace("id: dated", "id: zz_last"))
-    ids = [f["id"] for f in server.client.get("/flows/search", params={"sort": "id:DESC", "namespace": "company.q"}).json()["results"]]
+    reply = server.client.get("/flows/search", params={"sort": "id:DESC", "namespace": "company.q"})
+    ids = [f["id"] for f in reply.json()["results"]]
     assert ids == sorted(ids, reverse=True) and "zz_last" in ids

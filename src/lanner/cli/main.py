@@ -322,11 +322,12 @@ def executions(
         return
     # Plain aligned columns: ids must stay whole (people copy them), whatever the terminal width.
     header = ("ID", "NAMESPACE", "FLOW", "STATE", "STARTED", "ENDED")
-    table = [header] + [(r["id"], r["namespace"], r["flow_id"], r["state"] + (" (left behind)" if r["leftBehind"] else ""),
+    table = [header] + [(r["id"], r["namespace"], r["flow_id"],
+                         r["state"] + (" (left behind)" if r["leftBehind"] else ""),
                          r["start_date"] or "", r["end_date"] or "") for r in rows]
     widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
     for row in table:
-        sys.stdout.write("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
+        sys.stdout.write("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() + "\n")
     if behind:
         sys.stdout.write(f"\n{len(behind)} left behind: the process driving it ended before it did. "
                          "Continue it with `lanner execution continue ID` (it ends as its tasks do), "
@@ -378,7 +379,8 @@ def _command(execution_id: str, kind: str, payload: dict[str, Any], wanted: tupl
         verb = "resumed" if kind == "resume" else "killed"
         hint = ""
         if kind == "resume" and not exe.state.current.terminated and owners.left_behind([exe.id]):
-            hint = f"; it was left behind by a process that ended: continue it with `lanner execution continue {exe.id}`"
+            hint = ("; it was left behind by a process that ended: "
+                    f"continue it with `lanner execution continue {exe.id}`")
         con.out(f"error: execution {exe.id} is {exe.state.current.value}; only a {' or '.join(wanted)} "
                 f"execution can be {verb}{hint}")
         raise typer.Exit(EXIT_INVALID)

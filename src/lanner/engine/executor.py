@@ -296,7 +296,8 @@ class Executor:
         if not self.exe.state.current.terminated:
             self._set_execution(StateType.KILLING)
         if cancel_running:
-            self._log(None, None, "WARN", reason or "Kill requested: cancelling running tasks; finally blocks will still run")
+            self._log(None, None, "WARN",
+                      reason or "Kill requested: cancelling running tasks; finally blocks will still run")
             self._stop_running_work()
         else:
             self._log(None, None, "WARN", reason or "Stopping: no new task starts; running tasks may finish; "

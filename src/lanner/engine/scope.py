@@ -186,7 +186,8 @@ class Scope:
 def final_run_state(task: Task, state: StateType, attempts: int, flowable: bool = False) -> StateType:
     """Kestra's post-processing of a task run's last state, in Kestra's order."""
     if flowable and task.kind == "flowable":
-        state = task.final_state(state)  # type: ignore[attr-defined]
+        assert isinstance(task, FlowableTask)  # kind "flowable" is FlowableTask's
+        state = task.final_state(state)
     retry = task.retry
     if retry is not None and retry.warningOnRetry and state is StateType.SUCCESS and attempts > 1:
         state = StateType.WARNING  # any retry counts (Kestra's code has an off-by-one here)

@@ -195,6 +195,8 @@ def call_method(obj: Any, name: str, args: list[Any]) -> Any:
     if isinstance(obj, (list, tuple)):
         return _list_method(obj, name, args)
     if is_number(obj) and name in ("toString", "intValue", "longValue", "doubleValue") and not args:
-        return {"toString": stringify, "intValue": int, "longValue": int, "doubleValue": float}[name](obj)
+        convert: dict[str, Callable[[Any], Any]] = {
+            "toString": stringify, "intValue": int, "longValue": int, "doubleValue": float}
+        return convert[name](obj)
     raise ExpressionError(f"{_a(type_name(obj))} has no method `{name}()`",
                           hint="use a filter instead, e.g. `| length`, `| upper`")

@@ -420,16 +420,22 @@ def block(body: list[n.Node]) -> Exec:
     return run
 
 
+def _constant(text: str) -> Callable[[Frame], str]:
+    return lambda f: text
+
+
+def _printed(value: Eval) -> Callable[[Frame], str]:
+    return lambda f: stringify(value(f))
+
+
 def _text_run(body: list[n.Node]) -> Exec:
     """Text and prints only (the common loop body): one joined string, one emit."""
     parts: list[Callable[[Frame], str]] = []
     for node in body:
         if isinstance(node, n.Text):
-            text = node.text
-            parts.append(lambda f, text=text: text)
+            parts.append(_constant(node.text))
         else:
-            value = expr(node.expr)  # type: ignore[attr-defined]
-            parts.append(lambda f, value=value: stringify(value(f)))
+            parts.append(_printed(expr(node.expr)))  # type: ignore[attr-defined]  # callers pass Text and Print only
 
     def run(f: Frame, out: list[str]) -> None:
         f.emit(out, "".join([p(f) for p in parts]))

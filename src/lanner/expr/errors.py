@@ -59,7 +59,7 @@ class UndefinedError(ExpressionError):
         self._hint_factory = hint_factory
         super().__init__(message, hint=hint, column=column)
 
-    @property  # type: ignore[override]
+    @property
     def hint(self) -> str | None:
         if self._hint_factory is not None:
             self._hint, self._hint_factory = self._hint_factory(), None

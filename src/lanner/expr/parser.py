@@ -212,9 +212,9 @@ class Parser:
         try:
             t = self.tok
             if (t.kind == OP and t.value in ("-", "+")) or t.is_name("not"):
-                op = str(self.advance().value)
-                operand = self.expression(UNARY[op])
-                left: n.Node = n.Unary(t.pos, op, operand)
+                unary = str(self.advance().value)
+                operand = self.expression(UNARY[unary])
+                left: n.Node = n.Unary(t.pos, unary, operand)
             else:
                 left = self.postfix(self.primary())
             self.nest(left)

@@ -56,7 +56,7 @@ def java_double(x: float) -> str:
     # Shortest round-trip digits (Python's repr, as Java's), in Java's `d.dddE±n` form.
     sign, digits, exponent = Decimal(repr(x)).as_tuple()
     text = "".join(map(str, digits)).rstrip("0") or "0"
-    exp10 = exponent + len(digits) - 1  # type: ignore[operator]
+    exp10 = exponent + len(digits) - 1  # type: ignore[operator]  # an int: only NaN/inf have a str exponent
     mantissa = text[0] + "." + (text[1:] or "0")
     return f"{'-' if sign else ''}{mantissa}E{exp10}"
 
@@ -276,5 +276,5 @@ def equals(a: Any, b: Any, _seen: set[tuple[int, int]] | None = None) -> bool:
         seen.add((id(a), id(b)))
         if both_maps:
             return len(a) == len(b) and all(k in b and equals(v, b[k], seen) for k, v in a.items())
-        return len(a) == len(b) and all(equals(x, y, seen) for x, y in zip(a, b))
+        return len(a) == len(b) and all(equals(x, y, seen) for x, y in zip(a, b, strict=True))
     return bool(a == b)

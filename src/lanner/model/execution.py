@@ -216,7 +216,8 @@ class Execution:
             kill=data.get("kill"),
             exit_state=StateType(data["exitState"]) if data.get("exitState") else None,
             notes=list(data.get("notes") or []),
-            task_runs=[TaskRun.from_json(t) for t in (task_runs if task_runs is not None else data.get("taskRunList", []))],
+            task_runs=[TaskRun.from_json(t)
+                       for t in (task_runs if task_runs is not None else data.get("taskRunList", []))],
         )
         exe.reindex()
         return exe

@@ -7,7 +7,7 @@ by `type` in the plugin registry) so that every problem is reported at its own l
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
@@ -19,7 +19,7 @@ InputType = Literal[
     "STRING", "INT", "FLOAT", "BOOLEAN", "BOOL", "DATETIME", "DATE", "TIME", "DURATION", "JSON",
     "ARRAY", "SELECT", "ENUM", "MULTISELECT", "SECRET", "URI", "EMAIL", "YAML", "FILE",
 ]
-INPUT_TYPES: tuple[str, ...] = InputType.__args__  # type: ignore[attr-defined]
+INPUT_TYPES: tuple[str, ...] = get_args(InputType)
 
 
 class Input(BaseModel):

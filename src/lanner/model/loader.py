@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import stat
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,8 @@ def load_flow_file(path: str | Path) -> Flow:
     except FileNotFoundError:
         raise ValidationError(f"no such file `{path}`", hint="check the path") from None
     except OSError as exc:
-        raise ValidationError(f"cannot read `{path}`: {exc.strerror or exc}", hint="give a readable YAML file") from None
+        raise ValidationError(f"cannot read `{path}`: {exc.strerror or exc}",
+                              hint="give a readable YAML file") from None
     if not stat.S_ISREG(mode):  # reading a FIFO or a device would block or never end
         kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
         raise ValidationError(f"`{path}` is {kind}", hint="give the path of a flow's YAML file")
@@ -190,7 +191,7 @@ class _Builder:
             tl, tc = _line_of(raw, "type", value=True)
             self.error(f"{label}: {exc.message}", exc.hint, tl, tc, path)
             return None
-        except Exception as exc:  # a broken third-party plugin must not crash validation
+        except Exception as exc:  # noqa: BLE001 - a broken third-party plugin must not crash validation
             tl, tc = _line_of(raw, "type", value=True)
             self.error(f"{label}: the plugin for `{type_name}` failed to load: {exc}",
                        "reinstall the package that provides it", tl, tc, path)
@@ -288,8 +289,9 @@ class _Builder:
     # -- pydantic errors → located messages --------------------------------------------------
 
     def pydantic_errors(self, exc: pydantic.ValidationError, raw: Any, path: str, cls: type, label: str,
-                        skip: set[str] = frozenset()) -> None:  # type: ignore[assignment]
-        errors = [e for e in exc.errors(include_url=False) if not (e["loc"] and str(e["loc"][0]) in skip)]
+                        skip: Set[str] = frozenset()) -> None:
+        # Any, not pydantic's ErrorDetails: a suggestion for a misspelt name is added to the error below
+        errors: list[Any] = [e for e in exc.errors(include_url=False) if not (e["loc"] and str(e["loc"][0]) in skip)]
         errors = _merge_item_errors(cls, _merge_union_errors(errors))
         # A misspelt required property shows up twice (unknown + missing): report it once, as the
         # unknown one with the suggestion. Pair them first, whatever order pydantic listed them in.

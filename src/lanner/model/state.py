@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+from typing import Any
 
 
 class StateType(str, enum.Enum):
@@ -214,12 +215,9 @@ class State:
         return out
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> State:
-        hist = [
-            History(StateType(h["state"]), parse_iso(h["date"]))  # type: ignore[index,arg-type]
-            for h in data.get("histories", [])  # type: ignore[union-attr]
-        ]
-        return cls(StateType(data["current"]), hist)  # type: ignore[arg-type]
+    def from_json(cls, data: dict[str, Any]) -> State:
+        hist = [History(StateType(h["state"]), parse_iso(h["date"])) for h in data.get("histories", [])]
+        return cls(StateType(data["current"]), hist)
 
 
 def parse_iso(text: str) -> dt.datetime:

@@ -63,7 +63,7 @@ class YamlError(Exception):
         self.hint = hint
 
 
-class Map(dict):  # type: ignore[type-arg]
+class Map(dict):
     """A mapping that remembers where it, each key and each value start (0-based line, column)."""
 
     pos: tuple[int, int] = (0, 0)
@@ -71,7 +71,7 @@ class Map(dict):  # type: ignore[type-arg]
     value_pos: dict[Any, tuple[int, int]]
 
 
-class Seq(list):  # type: ignore[type-arg]
+class Seq(list):
     pos: tuple[int, int] = (0, 0)
     item_pos: list[tuple[int, int]]
 

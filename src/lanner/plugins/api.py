@@ -40,8 +40,11 @@ class RunContext(Protocol):
     execution_id: str
     task_run_id: str
     variables: Mapping[str, Any]
-    logger: TaskLogger
     cancelled: threading.Event
+
+    @property
+    def logger(self) -> TaskLogger:
+        """Read-only here, so a context may hold any logger of this shape (the worker's masks secrets)."""
 
     def render(self, value: Any) -> Any:
         """Render templates in a string (to a string) or, recursively, in a list or map."""

@@ -103,7 +103,8 @@ class ClusterClient:
 
     # -- helpers for tests, the bench and scripts --------------------------------------------
 
-    def start(self, flow: Flow, inputs: dict[str, Any] | None = None, labels: dict[str, str] | None = None) -> Execution:
+    def start(self, flow: Flow, inputs: dict[str, Any] | None = None,
+              labels: dict[str, str] | None = None) -> Execution:
         """Validate inputs and create an execution of `flow` (stored first if it has a source)."""
         from lanner.model.inputs import resolve_inputs
 

@@ -135,8 +135,10 @@ class SchedulerRole:
         t = tables.leases
         now = epoch()
         with self.db.transaction() as tx:
-            taken = tx.conn.execute(t.update().where(t.c.name == LEASE, sa.or_(t.c.holder == self.id, t.c.expires < now))
-                                    .values(holder=self.id, expires=now + self.settings.scheduler_lease_seconds)).rowcount
+            mine_or_expired = sa.or_(t.c.holder == self.id, t.c.expires < now)
+            taken = tx.conn.execute(t.update().where(t.c.name == LEASE, mine_or_expired)
+                                    .values(holder=self.id,
+                                            expires=now + self.settings.scheduler_lease_seconds)).rowcount
             if taken:
                 return True
             if tx.conn.execute(sa.select(t.c.name).where(t.c.name == LEASE)).first() is None:
@@ -173,7 +175,7 @@ class SchedulerRole:
 
 def _insert_ignore(conn: sa.Connection, table: sa.Table) -> Any:
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing()
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    return sqlite_insert(table).on_conflict_do_nothing()

@@ -149,13 +149,10 @@ class ClusterWorker:
         claimed_as = self.id
         with self.db.transaction() as tx:
             rows = jobs.claim(tx, claimed_as, self.group, free)
-            if rows is None:
-                dead = True
-            else:
-                dead = False
+            if rows is not None:  # None: we were declared dead, handled once the transaction is over
                 ready, failed, stale = self._prepare(tx, rows)
                 jobs.done(tx, stale)
-        if dead:
+        if rows is None:
             self._declared_dead(claimed_as)
             return 0
         # Only now that the claim is committed may the attempts run: a rolled-back claim runs nothing.
@@ -183,7 +180,7 @@ class ClusterWorker:
         for row in rows:
             exe = loaded.get(row.execution_id, (None, 0))[0]
             run = exe.by_id.get(row.task_run_id) if exe is not None else None
-            if run is None or run.current is not StateType.RUNNING or len(run.attempts) != row.attempt:
+            if exe is None or run is None or run.current is not StateType.RUNNING or len(run.attempts) != row.attempt:
                 stale.append((row.task_run_id, row.attempt))
                 continue
             try:

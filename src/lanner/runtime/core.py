@@ -195,4 +195,5 @@ def fire(executor: Executor, timer: Timer | tuple[str, str, Any]) -> Effects:
     kind, run_id, state = (timer.kind, timer.run_id, timer.state) if isinstance(timer, Timer) else timer
     if kind == "retry":
         return executor.on_retry_due(run_id)
+    assert state is not None, "a resume timer always carries the state the paused run ends in"
     return executor.resume(run_id, state)

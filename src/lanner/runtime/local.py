@@ -284,8 +284,8 @@ class LocalRuntime:
             self._serving = False
             if self._stop_event is None:
                 self._stop_event = (time.monotonic(), grace)
-                for eid, live in list(self.live.items()):
-                    _merge(effects, eid, live.executor.kill(
+                for eid, each in list(self.live.items()):
+                    _merge(effects, eid, each.executor.kill(
                         cancel_running=False,
                         reason=f"Stopping (SIGTERM): no new task starts; running tasks have {grace:g}s to finish; "
                                "finally blocks will still run"))
@@ -342,7 +342,8 @@ class LocalRuntime:
             if not core.waits_for_a_slot(exe):
                 _merge(effects, exe.id, self._pick_up(live))  # taken over: kept results and commands first
             else:
-                fx = core.admit(live.executor, self._running_of(flow), bool(self._queued.get((flow.namespace, flow.id))))
+                fx = core.admit(live.executor, self._running_of(flow),
+                                bool(self._queued.get((flow.namespace, flow.id))))
                 if fx is not None:
                     _merge(effects, exe.id, fx)
                 if live.executor.exe.state.current is StateType.QUEUED:

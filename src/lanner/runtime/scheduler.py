@@ -26,7 +26,8 @@ from lanner.storage.trigger_store import TriggerKey, TriggerStore
 
 log = logging.getLogger("lanner.scheduler")
 
-Starter = Callable[[Flow, Mapping[str, Any], Mapping[str, str], dict[str, Any], str], Execution]
+# The last argument is the execution id to use, or None for a new one.
+Starter = Callable[[Flow, Mapping[str, Any], Mapping[str, str], dict[str, Any], str | None], Execution]
 REFRESH_SECONDS = 30.0
 
 
@@ -244,7 +245,7 @@ class Scheduler:
                 inputs = launch.render_trigger_values(spec.inputs, variables)
                 labels = launch.labels_of(spec.labels, variables)
                 trigger = {"id": spec.id, "type": triggers.WEBHOOK, "variables": variables}
-                exe = self._start(flow, inputs, labels, trigger, None)  # type: ignore[arg-type]
+                exe = self._start(flow, inputs, labels, trigger, None)
                 state.update(date=iso(self._clock()), executionId=exe.id)
                 self._put(tkey, state)
                 return exe, spec
@@ -261,7 +262,8 @@ class Scheduler:
             for trig in flow.triggers:
                 state = states.get((flow.namespace, flow.id, trig.id)) or {}
                 out.append({"namespace": flow.namespace, "flowId": flow.id, "triggerId": trig.id,
-                            "type": trig.type, "disabled": bool(trig.disabled or flow.disabled or state.get("disabled")),
+                            "type": trig.type,
+                            "disabled": bool(trig.disabled or flow.disabled or state.get("disabled")),
                             "date": state.get("date"), "nextExecutionDate": state.get("nextDate"),
                             "executionId": state.get("executionId"), "lastError": state.get("lastError"),
                             "stoppedBy": state.get("stoppedBy")})

@@ -25,9 +25,9 @@ ALIASES = {
     "io.kestra.core.models.triggers.types.Flow": FLOW,
     "io.kestra.core.models.triggers.types.Webhook": WEBHOOK,
 }
-TERMINAL = ["SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED"]
 StateName = Literal["CREATED", "SUBMITTED", "RUNNING", "PAUSED", "RESTARTED", "KILLING", "SUCCESS", "WARNING",
                     "FAILED", "KILLED", "CANCELLED", "QUEUED", "RETRYING", "RETRIED", "SKIPPED", "BREAKPOINT"]
+TERMINAL: list[StateName] = ["SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED"]
 
 
 class _Spec(BaseModel):

@@ -45,7 +45,8 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
     app.state.services = svc
     problems.install(app)
 
-    async def ontoo_large(_request: Any, exc: BodyTooLarge) -> JSONResponse:
+    async def ontoo_large(_request: Any, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, BodyTooLarge)  # Starlette calls this handler for BodyTooLarge only
         return JSONResponse(exc.problem.body(), status_code=413, media_type=problems.MEDIA_TYPE)
 
     app.add_exception_handler(BodyTooLarge, ontoo_large)

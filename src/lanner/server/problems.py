@@ -89,7 +89,7 @@ def install(app: Any) -> None:
         # A wrong query or path parameter is a malformed request (400); a body that parsed but does
         # not fit the schema stays 422, as for flows and inputs.
         status = 400 if all(e["loc"] and e["loc"][0] in ("query", "path") for e in exc.errors()) else 422
-        return respond(ApiProblem(status, "invalid request: " + "; ".join(e["message"] for e in errors),
+        return respond(ApiProblem(status, "invalid request: " + "; ".join(str(e["message"]) for e in errors),
                                   errors=errors))
 
     async def on_identifier(_request: Any, exc: BadIdentifier) -> JSONResponse:

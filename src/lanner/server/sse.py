@@ -77,7 +77,8 @@ async def follow_logs(svc: Any, execution_id: str, min_level: str | None,
         exe = await asyncio.to_thread(svc.queries.get, execution_id)
         while True:
             done = exe is None or finished(exe)
-            secrets = views.log_secrets(await asyncio.to_thread(svc.flow_of, exe), exe) if exe else views.log_secrets(None, None)
+            secrets = (views.log_secrets(await asyncio.to_thread(svc.flow_of, exe), exe) if exe
+                       else views.log_secrets(None, None))
             rows = await asyncio.to_thread(svc.queries.logs, execution_id, min_level, after_seq=after)
             for row in rows:
                 after = row["seq"]

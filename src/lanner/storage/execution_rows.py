@@ -53,9 +53,12 @@ def insert(conn: sa.Connection, exe: Execution) -> None:
         write_runs(conn, exe, [(i, r) for i, r in enumerate(exe.task_runs)], [])
 
 
-def write(conn: sa.Connection, writes: Iterable[tuple[Execution, int, list[tuple[int, TaskRun]], list[TaskRun]]]) -> None:
+def write(conn: sa.Connection,
+          writes: Iterable[tuple[Execution, int, list[tuple[int, TaskRun]], list[TaskRun]]]) -> None:
     """Headers (with their new versions), new task runs (with their seq) and changed ones, batched."""
-    heads, new, changed = [], [], []
+    heads: list[dict[str, Any]] = []
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
     for exe, version, new_runs, changed_runs in writes:
         heads.append({"xid": exe.id, "xversion": version, **{f"x{k}": v for k, v in header_row(exe).items()}})
         new.extend(_run_row(exe, r, seq) for seq, r in new_runs)

@@ -98,7 +98,8 @@ class LocalFiles:
 
     def path(self, uri: str) -> Path:
         if not uri.startswith("kestra://"):
-            raise LannerError(f"`{uri}` is not an internal-storage URI", hint="use a kestra:///… URI from a task output")
+            raise LannerError(f"`{uri}` is not an internal-storage URI",
+                              hint="use a kestra:///… URI from a task output")
         rel = uri[len("kestra://"):].lstrip("/")
         try:
             return inside(self.root, rel)

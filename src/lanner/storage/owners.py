@@ -129,7 +129,8 @@ class Owners:
         """
         lock = " FOR UPDATE" if getattr(self.db, "dialect", "") == "postgresql" else ""  # SQLite: BEGIN IMMEDIATE
         with self.db.transaction() as tx:
-            row = tx.run("SELECT owner, owner_epoch FROM executions WHERE id = :id" + lock, {"id": execution_id}).first()
+            row = tx.run("SELECT owner, owner_epoch FROM executions WHERE id = :id" + lock,
+                         {"id": execution_id}).first()
             if row is None:
                 raise LannerError(f"no execution `{execution_id}`", hint="list them with `lanner executions`")
             current = row["owner"]
@@ -148,7 +149,8 @@ class Owners:
     def release(self, execution_id: str, me: Owner) -> None:
         """An ended execution has no owner: whoever restarts it later takes it freely."""
         with self.db.transaction() as tx:
-            tx.run("UPDATE executions SET owner = NULL WHERE id = :id AND owner = :me", {"id": execution_id, "me": me.id})
+            tx.run("UPDATE executions SET owner = NULL WHERE id = :id AND owner = :me",
+                   {"id": execution_id, "me": me.id})
 
     def left_behind(self, execution_ids: list[str]) -> list[str]:
         """Those of these (unfinished) executions whose owner is gone."""

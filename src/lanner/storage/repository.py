@@ -145,7 +145,8 @@ class Repository:
 
     def search(self, namespace: str | None = None, flow_id: str | None = None, state: str | None = None,
                limit: int = 50) -> list[dict[str, Any]]:
-        where, params = [], {"limit": int(limit)}
+        where: list[str] = []
+        params: dict[str, Any] = {"limit": int(limit)}
         if namespace:
             where.append("(namespace = :ns OR namespace LIKE :ns_prefix ESCAPE '\\')")
             params.update(ns=namespace, ns_prefix=_like_prefix(namespace + "."))

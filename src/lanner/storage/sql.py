@@ -97,7 +97,7 @@ class _SqliteSession:
 
     def run(self, sql: str, params: Mapping[str, Any] | None = None) -> Cursor:
         cur = self._conn.execute(sql, dict(params or {}))
-        rows = [dict(r) for r in cur.fetchall()] if cur.description else []
+        rows: list[Mapping[str, Any]] = [dict(r) for r in cur.fetchall()] if cur.description else []
         return _Rows(rows, cur.rowcount)
 
     def run_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -140,7 +140,7 @@ class _EngineSession:
 
     def run(self, sql: str, params: Mapping[str, Any] | None = None) -> Cursor:
         result = self._conn.exec_driver_sql(self._translate(sql), dict(params or {}))
-        rows = [dict(r._mapping) for r in result.fetchall()] if result.returns_rows else []
+        rows: list[Mapping[str, Any]] = [dict(r._mapping) for r in result.fetchall()] if result.returns_rows else []
         return _Rows(rows, result.rowcount)
 
     def run_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:

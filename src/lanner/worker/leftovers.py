@@ -237,9 +237,11 @@ class Tracker:
         """
         with self._lock:
             entry = self._live.pop(handle, None)
-        if entry is None or entry[1] is None:
+        if entry is None:
             return
         rec, path = entry
+        if path is None:
+            return
         if rec.kind == "process" and rec.pgid and process_groups.alive(rec.pgid):
             return
         forget(path)

@@ -84,11 +84,12 @@ class Worker:
     # -- the runtime's side ------------------------------------------------------------------
 
     def submit(self, job: Job) -> None:
+        error_logs = self._error_logs
         ctx = WorkerContext(
             execution_id=job.execution_id, task_run_id=job.task_run_id, task_id=job.task.id, attempt=job.attempt,
             variables=job.variables, sink=self._sink, files=self._files, namespace=job.namespace,
             flow_id=job.flow_id, log_level=job.task.logLevel,
-            error_logs=(lambda: self._error_logs(job.execution_id)) if self._error_logs else None,
+            error_logs=(lambda: error_logs(job.execution_id)) if error_logs else None,
             fetch_logs=self._fetch_logs, shared_dir=job.shared_dir, tracker=self._tracker,
         )
         running = _Running(job, ctx)
@@ -157,7 +158,8 @@ class Worker:
                 running.timeout.cancel()
             ctx.close()
         if running.reason == "kill":
-            state, message = StateType.KILLED, message if state is StateType.FAILED and message and "cancelled" not in message else None
+            keep = state is StateType.FAILED and message and "cancelled" not in message
+            state, message = StateType.KILLED, message if keep else None
             message = message or "killed"
         elif running.reason == "timeout":
             state = StateType.FAILED

@@ -60,7 +60,8 @@ class Tally:
         return {"executions": self.executions, "crash_points": self.kills, "crashes_in_finally": self.kills_in_finally,
                 "attempts_cut_by_crashes": self.attempts_cut,
                 "lost": self.lost, "stuck": self.stuck, "two_owners_at_once": s.overlapping,
-                "finally_0": s.finally_runs["0"], "finally_1": s.finally_runs["1"], "finally_2plus": s.finally_runs["2+"],
+                "finally_0": s.finally_runs["0"], "finally_1": s.finally_runs["1"],
+                "finally_2plus": s.finally_runs["2+"],
                 "main_finished_twice": s.main_twice, "finished_attempts_rerun": s.finished_rerun,
                 "of_which_process_outlived_worker": s.rerun_after_outliving,
                 "of_which_crash_before_result_stored": len(s.ended_before_crash),
@@ -208,7 +209,8 @@ def _open(db: Any, ids: list[str]) -> int:
 
     with db.reader.connect() as conn:
         t, tr = tables.executions, tables.task_runs
-        exes = conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.id.in_(ids), t.c.state.not_in(TERMINAL))).scalar()
+        exes = conn.execute(sa.select(sa.func.count()).select_from(t)
+                            .where(t.c.id.in_(ids), t.c.state.not_in(TERMINAL))).scalar()
         runs = conn.execute(sa.select(sa.func.count()).select_from(tr).where(tr.c.execution_id.in_(ids),
                                                                              tr.c.state.not_in(TERMINAL))).scalar()
     return int(exes or 0) + int(runs or 0)

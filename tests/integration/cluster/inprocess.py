@@ -39,7 +39,8 @@ class InProcessCluster:
         from lanner.storage.files import LocalFiles
 
         files = LocalFiles(self.settings.storage_path)
-        return self._start(ClusterExecutor(self.db, self.settings, workdirs=WorkingDirectories(self.tmp / "work", files)))
+        workdirs = WorkingDirectories(self.tmp / "work", files)
+        return self._start(ClusterExecutor(self.db, self.settings, workdirs=workdirs))
 
     def start_worker(self, **changes: Any) -> Any:
         from lanner.runtime.cluster_worker import ClusterWorker
@@ -78,7 +79,8 @@ class InProcessCluster:
                     return exe
             time.sleep(0.05)
         raise AssertionError(f"execution {execution_id} did not end in {timeout}s: "
-                             f"{exe.state.current if exe else None} {[(r.task_id, r.current.value) for r in exe.task_runs] if exe else ''}")
+                             f"{exe.state.current if exe else None} "
+                             f"{[(r.task_id, r.current.value) for r in exe.task_runs] if exe else ''}")
 
     def close(self) -> None:
         for role in reversed(self.roles):

@@ -93,7 +93,8 @@ class RoleProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def output(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.logs.glob(f"{self.role}-{id(self)}-*.log")))
+        logs = sorted(self.logs.glob(f"{self.role}-{id(self)}-*.log"))
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in logs)
 
 
 def role_env(url: str, home: Path, **extra: str) -> dict[str, str]:

@@ -60,7 +60,7 @@ finally: [{{id: fin, type: {LOG}, message: done}}]
     assert exe.state.current is StateType.FAILED
     assert len(runs["f"].attempts) == 3
     starts = [a.state.start_date for a in runs["f"].attempts]
-    assert all((b - a).total_seconds() >= 0.19 for a, b in zip(starts, starts[1:]))
+    assert all((b - a).total_seconds() >= 0.19 for a, b in zip(starts, starts[1:], strict=False))
     assert runs["fin"].current is StateType.SUCCESS
 
 

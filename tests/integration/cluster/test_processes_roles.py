@@ -73,7 +73,8 @@ def _wait(api: httpx.Client, execution_id: str, timeout: float = 20) -> dict:
     while time.monotonic() < deadline:
         exe = api.get(f"/executions/{execution_id}").json()
         if exe["state"]["current"] in ("SUCCESS", "WARNING", "FAILED", "KILLED") and all(
-                r["state"]["current"] in ("SUCCESS", "WARNING", "FAILED", "KILLED", "SKIPPED") for r in exe["taskRunList"]):
+                r["state"]["current"] in ("SUCCESS", "WARNING", "FAILED", "KILLED", "SKIPPED")
+                for r in exe["taskRunList"]):
             return exe
         time.sleep(0.1)
     raise AssertionError(f"execution {execution_id} did not end: {exe.get('state')}")
@@ -102,7 +103,8 @@ tasks:
     assert api.delete(f"/executions/{started['id']}/kill").status_code == 202
     killed = _wait(api, started["id"])
     assert killed["state"]["current"] == "KILLED"
-    assert [(r["taskId"], r["state"]["current"]) for r in killed["taskRunList"]] == [("s", "KILLED"), ("fin", "SUCCESS")]
+    assert [(r["taskId"], r["state"]["current"]) for r in killed["taskRunList"]] == [
+        ("s", "KILLED"), ("fin", "SUCCESS")]
     _deploy(api, """
 id: downstream
 namespace: roles

@@ -87,7 +87,8 @@ def _start(setup: Setup, seconds: float) -> str:
 
 
 def _ended(setup: Setup, eid: str) -> Any:
-    wait_for(lambda: (e := setup.client.get(eid)) is not None and e.state.current.terminated, 30, "the execution to end")
+    wait_for(lambda: (e := setup.client.get(eid)) is not None and e.state.current.terminated, 30,
+             "the execution to end")
     return setup.client.get(eid)
 
 

@@ -107,12 +107,12 @@ def judge(lines: list[Line], tally: Tally, execution: str, cleanup_task: str = "
         tally.finally_2 += 1
     if ends.get(main_task, 0) > 1:
         tally.main_twice += 1
-    for task, ls in by_task.items():
+    for ls in by_task.values():
         attempts: dict[int, dict[str, Line]] = defaultdict(dict)
         for x in ls:
             attempts[x.attempt][x.what] = x
         ordered = sorted(attempts.items())
-        for i, (n, marks) in enumerate(ordered):
+        for i, (_, marks) in enumerate(ordered):
             if i == 0 or "start" not in marks:
                 continue
             start = marks["start"].at
@@ -144,7 +144,8 @@ class Home:
     def __init__(self, root: Path, database_url: str | None = None) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
-        self.env = {**os.environ, "LANNER_HOME": str(root), "LANNER_STOP_GRACE": os.environ.get("LANNER_STOP_GRACE", "30")}
+        self.env = {**os.environ, "LANNER_HOME": str(root),
+                    "LANNER_STOP_GRACE": os.environ.get("LANNER_STOP_GRACE", "30")}
         self.env.pop("LANNER_DATABASE_URL", None)
         self.database_url = database_url
         if database_url:
@@ -239,7 +240,8 @@ class Aim:
             time.sleep(self.rng.uniform(0, 0.2 + sum(self.seconds.values())))
             return
         task = self.rng.choice(sorted(self.seconds))
-        seen = sum(1 for x in read_lines(self.log) if x.execution == execution_id and x.task == task and x.what == "start")
+        seen = sum(1 for x in read_lines(self.log)
+                   if x.execution == execution_id and x.task == task and x.what == "start")
         try:
             wait_for(lambda: proc.poll() is not None or sum(
                 1 for x in read_lines(self.log) if x.execution == execution_id and x.task == task

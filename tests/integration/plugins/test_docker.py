@@ -449,7 +449,9 @@ finally:
   - id: stop
     type: io.kestra.plugin.docker.Stop
     containerId: "{{{{ outputs.start.taskRunner.containerId }}}}"
-""", tmp_path, kill_when=lambda kind, item: kind == "run" and item.task_id == "wait" and item.current.value == "RUNNING")
+""", tmp_path,
+                   kill_when=lambda kind, item: (kind == "run" and item.task_id == "wait"
+                                                 and item.current.value == "RUNNING"))
     assert exe.state.current.value == "KILLED"
     assert states(exe)["stop"] == "SUCCESS"
     assert gone(docker_engine, outputs(exe, "start")["taskRunner"]["containerId"])

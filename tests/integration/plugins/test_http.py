@@ -114,7 +114,8 @@ def outputs(exe: Any, task_id: str) -> dict[str, Any]:
 
 
 def state(exe: Any, task_id: str | None = None) -> str:
-    current = exe.state.current if task_id is None else [r for r in exe.task_runs if r.task_id == task_id][0].state.current
+    current = (exe.state.current if task_id is None
+               else [r for r in exe.task_runs if r.task_id == task_id][0].state.current)
     return str(getattr(current, "value", current))
 
 

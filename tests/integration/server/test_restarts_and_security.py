@@ -90,7 +90,8 @@ triggers:
 def test_binding_beyond_loopback_without_auth_is_refused(tmp_path: Path) -> None:
     env = {"LANNER_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run([sys.executable, "-m", "lanner", "server", "local", "--host", "0.0.0.0", "--port",
-                           str(free_port())], env=env, cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
+                           str(free_port())], env=env, cwd=ROOT, capture_output=True, text=True, timeout=30,
+                          check=False)
     assert proc.returncode == 2
     assert "refusing to listen on 0.0.0.0 without authentication" in proc.stderr
     assert "LANNER_BASIC_AUTH_USER" in proc.stderr and "Traceback" not in proc.stderr

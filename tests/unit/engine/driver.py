@@ -72,7 +72,8 @@ class Driver:
     # -- reading the outcome ------------------------------------------------------------------
 
     def states(self) -> dict[str, str]:
-        return {r.task_id if r.value is None else f"{r.task_id}[{r.value}]": r.current.value for r in self.exe.task_runs}
+        return {r.task_id if r.value is None else f"{r.task_id}[{r.value}]": r.current.value
+                for r in self.exe.task_runs}
 
     def logs(self, level: str) -> list[str]:
         return [e.message for fx in self.effects for e in fx.logs if e.level == level]

@@ -334,7 +334,8 @@ def test_dag_rejects_unknown_and_cyclic_dependencies_at_validation(deps: str, me
 
     text = DAG.replace("dependsOn: [t2, t3]", "dependsOn: [t2, t3]").replace(
         "      - task: {id: t2, type: io.kestra.plugin.core.log.Log, message: x}\n        dependsOn: [t1]",
-        f"      - task: {{id: t2, type: io.kestra.plugin.core.log.Log, message: x}}\n        dependsOn: {deps.replace('t2', 't4')}")
+        "      - task: {id: t2, type: io.kestra.plugin.core.log.Log, message: x}\n"
+        f"        dependsOn: {deps.replace('t2', 't4')}")
     with pytest.raises(ValidationErrors) as err:
         load_flow(text)
     assert message in err.value.render()

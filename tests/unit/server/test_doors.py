@@ -74,11 +74,13 @@ def test_host_names_and_routes_are_classified_exactly() -> None:
                                                       "127.0.0.1.nip.io", "corp.example.evil"))
     assert is_webhook(api_route("/api/v1/executions/webhook/ns/f/key"))
     assert is_webhook(api_route("/api/v1/main/executions/webhook/ns/f/key"))
-    for path in ("/api/v1/executions/webhook/f", "/api/v1/executions/webhook/ns/f/key/", "/api/v1/other/executions/webhook/ns/f/k",
+    for path in ("/api/v1/executions/webhook/f", "/api/v1/executions/webhook/ns/f/key/",
+                 "/api/v1/other/executions/webhook/ns/f/k",
                  "/api/v1/executions/webhook/ns//key", "/ping/../api/v1/flows"):
         assert not is_webhook(api_route(path)), path
     assert is_upload("POST", api_route("/api/v1/executions/ns/f"))
-    assert not is_upload("POST", api_route("/api/v1/flows/ns/f")) and not is_upload("PUT", api_route("/api/v1/executions/ns/f"))
+    assert not is_upload("POST", api_route("/api/v1/flows/ns/f"))
+    assert not is_upload("PUT", api_route("/api/v1/executions/ns/f"))
     assert not is_upload("POST", api_route("/api/v1/executions/E1/restart"))
 
 

@@ -72,7 +72,7 @@ class WorkingDirectory(Sequential):
 class CheckFrequency(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    interval: Duration = "PT1M"  # type: ignore[assignment]
+    interval: Duration = "PT1M"
     maxIterations: int | str | None = None
     maxDuration: Duration | None = None
 
@@ -140,7 +140,9 @@ class Switch(FlowableTask):
     @field_validator("cases", mode="before")
     @classmethod
     def _keys(cls, v: Any) -> Any:
-        return {str(k).lower() if isinstance(k, bool) else str(k): t for k, t in v.items()} if isinstance(v, dict) else v
+        if not isinstance(v, dict):
+            return v
+        return {str(k).lower() if isinstance(k, bool) else str(k): t for k, t in v.items()}
 
     def child_lists(self) -> dict[str, list[Task]]:
         out = {f"cases.{k}": v for k, v in (self.cases or {}).items()}

@@ -76,7 +76,8 @@ class ContainerOptions(_Strict):
     extraHosts: list[str] | str | None = None
     networkMode: str | None = None
     volumes: list[str] | str | None = None
-    pullPolicy: str = "IF_NOT_PRESENT"  # Kestra's runner pulls ALWAYS by default; with no registry, never pull what is here
+    # Kestra's runner pulls ALWAYS by default; with no registry, never pull what is here
+    pullPolicy: str = "IF_NOT_PRESENT"
     deviceRequests: list[DeviceRequest] | None = None
     cpu: Cpu | None = None
     memory: Memory | None = None
@@ -108,7 +109,8 @@ def parse_ports(bindings: list[str]) -> dict[str, Any]:
         body, _, proto = spec.partition("/")
         parts = body.rsplit(":", 2)
         if not all(p.isdigit() for p in parts[-2:] if p) or not parts[-1].isdigit():
-            raise TaskFailure(f"invalid port binding `{spec}`: write HOST_PORT:CONTAINER_PORT or IP:HOST_PORT:CONTAINER_PORT")
+            raise TaskFailure(f"invalid port binding `{spec}`: "
+                              "write HOST_PORT:CONTAINER_PORT or IP:HOST_PORT:CONTAINER_PORT")
         key = f"{parts[-1]}/{proto or 'tcp'}"
         if len(parts) == 1:
             target: Any = None  # any free host port

@@ -48,7 +48,8 @@ class Run(RunnableTask, ContainerOptions):
         image = render_str(ctx, self.containerImage) or ""
         if self.credentials is not None and self.credentials.registry:
             registry = str(ctx.render(self.credentials.registry)).split("://")[-1].split("/")[0]
-            if registry not in ("docker.io", "index.docker.io", "registry-1.docker.io") and not image.startswith(registry):
+            if (registry not in ("docker.io", "index.docker.io", "registry-1.docker.io")
+                    and not image.startswith(registry)):
                 image = f"{registry}/{image}"
         wait = render_bool(ctx, self.wait, "wait")
         if self.namespaceFiles:
@@ -77,7 +78,8 @@ class Run(RunnableTask, ContainerOptions):
                                                       on_line=sink.line, before_start=before_start, host=host)
         finally:
             client.close()
-        outputs: dict[str, Any] = {"vars": sink.vars, "exitCode": code or 0, "taskRunner": {"containerId": container_id}}
+        outputs: dict[str, Any] = {"vars": sink.vars, "exitCode": code or 0,
+                                   "taskRunner": {"containerId": container_id}}
         if workdir is not None and wait and output_globs:
             outputs["outputFiles"] = collect_output_files(ctx, workdir, output_globs, None)
         if code:

@@ -66,7 +66,8 @@ class ListPush(RedisConnection):
             return parsed
         if not rendered.startswith("kestra://"):
             shown = rendered if len(rendered) <= 80 else rendered[:77] + "..."
-            raise TaskFailure(f"`from` must be a list, a JSON list or the kestra:// URI of a record file, got `{shown}`")
+            raise TaskFailure("`from` must be a list, a JSON list or the kestra:// URI of a record file, "
+                              f"got `{shown}`")
         try:
             data = ctx.read_file(rendered)
         except Exception as exc:  # noqa: BLE001 - storage errors carry their own explanation

@@ -70,7 +70,8 @@ class Set(RedisConnection):
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
-            raise ValueError("`value` must not be null; give the text (or, with serdeType JSON, the structure) to store")
+            raise ValueError("`value` must not be null; "
+                             "give the text (or, with serdeType JSON, the structure) to store")
         return value
 
     def _set_arguments(self, ctx: RunContext) -> dict[str, Any]:

@@ -61,7 +61,8 @@ def serialize(value: Any, serde: Serde, what: str) -> str:
         except json.JSONDecodeError as exc:
             shown = value if len(value) <= 60 else value[:57] + "..."
             raise TaskFailure(f"`{what}` is not valid JSON ({exc.msg} at position {exc.pos}) but `serdeType` "
-                              f"is JSON: `{shown}`; quote a plain text as a JSON string or use serdeType STRING") from None
+                              f"is JSON: `{shown}`; "
+                              "quote a plain text as a JSON string or use serdeType STRING") from None
     return to_json(value)
 
 

@@ -178,7 +178,8 @@ def write_input_files(ctx: RunContext, workdir: Path, input_files: Any) -> list[
     return written
 
 
-def collect_output_files(ctx: RunContext, workdir: Path, patterns: list[str], output_dir: Path | None) -> dict[str, str]:
+def collect_output_files(ctx: RunContext, workdir: Path, patterns: list[str],
+                         output_dir: Path | None) -> dict[str, str]:
     """Store every file matching an `outputFiles` glob (and everything in the output dir); name → kestra:// URI."""
     found: dict[str, Path] = {}
     for pattern in patterns:

@@ -208,7 +208,7 @@ class Bash(ScriptTask):
     and `outputFiles` as names of files the commands write to via `{{ outputFiles.NAME }}`."""
 
     commands: StringList = Field(min_length=1)
-    interpreter: str = "/bin/bash"  # type: ignore[assignment]
+    interpreter: str = "/bin/bash"
     interpreterArgs: list[str] = Field(default_factory=lambda: ["-c"])
     exitOnFailed: Bool = True
     warningOnStdErr: Bool = True

@@ -183,8 +183,8 @@ async def create(namespace: str, flow_id: str, request: Request, wait: bool = Fa
     if wait:
         await _wait_end(svc, exe.id, request)
         return await _answer(svc, exe.id)
-    flow = await asyncio.to_thread(svc.flow_of, exe)
-    return views.execution_json(exe, flow)
+    revision_flow = await asyncio.to_thread(svc.flow_of, exe)
+    return views.execution_json(exe, revision_flow)
 
 
 @router.api_route("/executions/webhook/{namespace}/{flow_id}/{key}", methods=["GET", "POST", "PUT"],

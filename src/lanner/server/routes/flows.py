@@ -69,7 +69,9 @@ def _validate_all(svc: Services, text: str) -> list[dict[str, Any]]:
 
 def _documents(text: str) -> list[tuple[int, str]]:
     """YAML documents split at `---` lines, each with the number of lines before it."""
-    docs, current, start = [], [], 0
+    docs: list[tuple[int, str]] = []
+    current: list[str] = []
+    start = 0
     for i, line in enumerate(text.splitlines(keepends=True)):
         if line.rstrip() == "---":
             if "".join(current).strip():

@@ -55,7 +55,8 @@ def catalogue() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
         schema = _schema(spec)
         core["triggers"].append(name)
         core["schemas"][name] = schema
-        by_type[name] = {"cls": name, "title": spec.__name__, "markdown": (spec.__doc__ or "").strip(), "schema": schema}
+        by_type[name] = {"cls": name, "title": spec.__name__,
+                         "markdown": (spec.__doc__ or "").strip(), "schema": schema}
     return sorted(groups.values(), key=lambda g: g["group"]), by_type
 
 
