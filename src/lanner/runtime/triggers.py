@@ -26,7 +26,8 @@ ALIASES = {
     "io.kestra.core.models.triggers.types.Webhook": WEBHOOK,
 }
 StateName = Literal["CREATED", "SUBMITTED", "RUNNING", "PAUSED", "RESTARTED", "KILLING", "SUCCESS", "WARNING",
-                    "FAILED", "KILLED", "CANCELLED", "QUEUED", "RETRYING", "RETRIED", "SKIPPED", "BREAKPOINT"]
+                    "FAILED", "KILLED", "CANCELLED", "QUEUED", "RETRYING", "RETRIED", "SKIPPED",
+                    "BREAKPOINT"]  # Kestra's debugging state: a flow may name it; Lanner never enters it
 TERMINAL: list[StateName] = ["SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED"]
 
 

@@ -307,8 +307,9 @@ tasks: [{{id: a, type: {LOG}, message: x}}]
 
     def applied() -> bool:  # the executor has taken both late results (it deletes events it applies)
         with cluster.db.reader.connect() as conn:
-            q = sa.select(sa.func.count()).select_from(tables.queue_events).where(tables.queue_events.c.execution_id == exe.id)
-            return conn.execute(q).scalar() == 0
+            t = tables.queue_events
+            left = conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.execution_id == exe.id)).scalar()
+            return left == 0
 
     deadline = time.monotonic() + 10
     while not applied():
