@@ -239,10 +239,8 @@ class Executor:
         run = self.exe.by_id.get(run_id)
         if run is None or run.current.terminated:
             return self._finish()
-        from lanner.plugins.core.execution import Subflow
-
-        task = self.index[run.task_id].task
-        assert isinstance(task, Subflow)
+        task: Any = self.index[run.task_id].task
+        assert getattr(task, "effect", None) == "subflow"
         run.outputs = {**run.outputs, "state": state.value, "outputs": outputs}
         if task.transmitFailed:
             result = state if state in (StateType.FAILED, StateType.KILLED, StateType.WARNING,
@@ -695,11 +693,11 @@ class Executor:
 
     # -- execution-changing tasks ------------------------------------------------------------
 
-    def _apply_execution_task(self, run: TaskRun, task: ExecutionTask) -> None:
-        from lanner.plugins.core.execution import Exit, Kill, Labels, Pause, Subflow
-
+    def _apply_execution_task(self, run: TaskRun, task: Any) -> None:
+        """Carry out an execution task by its declared `effect` (see `plugins.api.ExecutionTask`)."""
+        effect = getattr(task, "effect", None)
         run.state.to(StateType.RUNNING)
-        if isinstance(task, Labels):
+        if effect == "labels":
             try:
                 labels = task.rendered(self._context(run, task))
             except Exception as exc:  # noqa: BLE001
@@ -709,17 +707,17 @@ class Executor:
             self.exe.labels.update(labels)
             self._fx.execution_changed = True
             self._end_run(run, StateType.SUCCESS)
-        elif isinstance(task, Subflow):
+        elif effect == "subflow":
             self._start_subflow(run, task)
-        elif isinstance(task, Pause):
+        elif effect == "pause":
             self._pause(run, task)
-        elif isinstance(task, Kill):
+        elif effect == "kill":
             self._log(run, task, "WARN", "Kill task: killing the execution; finally blocks still run")
             self._end_run(run, StateType.KILLED)
             self.exe.kill = "graceful"
             self._set_execution(StateType.KILLING)
             self._stop_running_work()
-        elif isinstance(task, Exit):
+        elif effect == "exit":
             state = StateType.CANCELLED if task.state in ("CANCELED", "CANCELLED") else StateType(task.state)
             self._log(run, task, "INFO", f"Exit: ending the execution {state.value}")
             if state is StateType.KILLED:

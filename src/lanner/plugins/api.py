@@ -194,7 +194,13 @@ class FlowableTask(Task):
         return out
 
 
+ExecutionEffect = Literal["labels", "subflow", "pause", "kill", "exit"]
+
+
 class ExecutionTask(Task):
     """A task that changes the execution itself (Exit, Labels); applied by the executor."""
 
     kind: ClassVar[Literal["runnable", "flowable", "execution"]] = "execution"
+    # What it does to the execution. The engine decides by this declared effect, never by
+    # importing task classes, so it depends on the plugin API alone.
+    effect: ClassVar[ExecutionEffect | None] = None

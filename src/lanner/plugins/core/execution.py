@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from lanner.plugins.api import (
+    ExecutionEffect,
     ExecutionTask,
     Output,
     RunContext,
@@ -63,11 +64,15 @@ class Assert(RunnableTask):
 class Exit(ExecutionTask):
     """End the execution now with a given state; later tasks do not run."""
 
+    effect: ClassVar[ExecutionEffect | None] = "exit"
+
     state: Literal["SUCCESS", "WARNING", "KILLED", "FAILED", "CANCELED", "CANCELLED"] = "SUCCESS"
 
 
 class Labels(ExecutionTask):
     """Add or overwrite labels of the running execution."""
+
+    effect: ClassVar[ExecutionEffect | None] = "labels"
 
     labels: dict[str, Any] | list[dict[str, Any]]
 
@@ -89,6 +94,8 @@ class Labels(ExecutionTask):
 class Subflow(ExecutionTask):
     """Start an execution of another flow; with `wait`, end with the child's state and outputs."""
 
+    effect: ClassVar[ExecutionEffect | None] = "subflow"
+
     namespace: str
     flowId: str
     revision: int | None = None
@@ -104,6 +111,8 @@ class Subflow(ExecutionTask):
 class Pause(ExecutionTask):
     """Pause the execution until resumed (`lanner execution resume ID`) or `pauseDuration` elapses."""
 
+    effect: ClassVar[ExecutionEffect | None] = "pause"
+
     pauseDuration: str | None = None
     delay: str | None = None  # Kestra's older name of pauseDuration
     behavior: Literal["RESUME", "WARN", "FAIL", "CANCEL"] = "RESUME"
@@ -113,6 +122,8 @@ class Pause(ExecutionTask):
 
 class Kill(ExecutionTask):
     """Kill the current execution (its finally blocks still run in Lanner)."""
+
+    effect: ClassVar[ExecutionEffect | None] = "kill"
 
     propagateKill: bool = False
     executionId: str | None = None
