@@ -41,15 +41,27 @@ def host_key() -> str | None:
     return f"{boot}:{namespace}"
 
 
-def start_ticks(pid: int) -> int | None:
-    """When process `pid` started (clock ticks since boot); None when it does not exist or is a zombie."""
+def stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat from field 3 (the state letter) on, or None when there is no such process.
+    The one parser of that file: the command name in brackets may hold spaces and parentheses."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
     except OSError:
         return None
-    fields = stat[stat.rindex(b")") + 2:].split()
-    if fields[0] in (b"Z", b"X"):  # exited, waiting to be reaped: gone for our purpose
+    return stat[stat.rindex(b")") + 2:].decode("ascii", "replace").split()
+
+
+def state(pid: int) -> str | None:
+    """The state letter of process `pid` (`T` when stopped, `Z` a zombie), or None."""
+    fields = stat_fields(pid)
+    return fields[0] if fields else None
+
+
+def start_ticks(pid: int) -> int | None:
+    """When process `pid` started (clock ticks since boot); None when it does not exist or is a zombie."""
+    fields = stat_fields(pid)
+    if not fields or len(fields) < 20 or fields[0] in ("Z", "X"):  # exited, waiting to be reaped: gone
         return None
     return int(fields[19])  # field 22 of proc(5); fields[0] is field 3
 

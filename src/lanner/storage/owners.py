@@ -1,7 +1,7 @@
 """One owner per execution: which process drives it, whether that process is still there, takeovers.
 
 An execution being advanced has exactly one owner, a process registered in `owners` with what
-tells it apart on its host (boot id, pid, and the pid's start time, so a reused pid is not
+tells it apart on its host (boot id and pid namespace, pid, and the pid's start time, so a reused pid is not
 mistaken for it) and a heartbeat it renews. Only the owner writes the execution, and every write
 is fenced by `(owner, owner_epoch)`: a takeover increments the epoch, so a stale owner's late
 write is refused (`OwnershipLost`) instead of merged.
@@ -19,7 +19,6 @@ import os
 import socket
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from lanner import process_identity
@@ -31,20 +30,6 @@ HEARTBEAT_SECONDS = max(LEASE_SECONDS / 6, 0.05)
 
 class OwnershipLost(LannerError):
     """This process no longer owns the execution: another process took it over."""
-
-
-boot_id = process_identity.boot_id
-process_start = process_identity.start_ticks
-
-
-def process_state(pid: int) -> str | None:
-    """The state letter of a live process (`T` when stopped), or None."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[-1].split()
-    return fields[0] if fields else None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,7 +47,8 @@ class Owner:
     @classmethod
     def this_process(cls, what: str) -> Owner:
         pid = os.getpid()
-        return cls(uuid.uuid4().hex, socket.gethostname(), boot_id(), pid, process_start(pid) or 0, what, time.time())
+        return cls(uuid.uuid4().hex, socket.gethostname(), process_identity.host_key() or "", pid,
+                   process_identity.start_ticks(pid) or 0, what, time.time())
 
     @classmethod
     def from_row(cls, row: Any) -> Owner:
@@ -70,19 +56,21 @@ class Owner:
                    float(row["heartbeat"]))
 
     def same_host(self) -> bool:
-        return self.host == socket.gethostname() and self.boot_id == boot_id()
+        """The same machine, boot and pid namespace (`boot_id` holds `process_identity.host_key`)."""
+        return self.host == socket.gethostname() and process_identity.is_running(
+            self.boot_id or None, self.pid, self.started) is not None
 
     def alive(self) -> bool:
         """Is this process still there? Verified on this host; judged by the lease elsewhere."""
         if self.heartbeat <= 0:
             return False  # it said goodbye
         if self.same_host():
-            return self.pid == os.getpid() or process_start(self.pid) == self.started
+            return self.pid == os.getpid() or bool(process_identity.is_running(self.boot_id, self.pid, self.started))
         return time.time() - self.heartbeat < LEASE_SECONDS
 
     def describe(self) -> str:
         where = "" if self.same_host() else f" on {self.host}"
-        state = process_state(self.pid) if self.same_host() else None
+        state = process_identity.state(self.pid) if self.same_host() else None
         note = " (stopped: it continues when it gets SIGCONT)" if state == "T" else ""
         return f"process {self.pid}{where} (`{self.what}`){note}"
 

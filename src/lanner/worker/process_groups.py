@@ -56,15 +56,7 @@ def die_with_parent() -> Callable[[], None] | None:
 
 boot_id = process_identity.boot_id
 start_time = process_identity.start_ticks
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    """/proc/<pid>/stat from field 3 (state) on; the command name in brackets may hold spaces."""
-    try:
-        text = (_PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return None
-    return text.rsplit(")", 1)[-1].split()
+_stat_fields = process_identity.stat_fields
 
 
 def members(group: int) -> list[int]:
