@@ -163,7 +163,9 @@ tasks:
         kill_group(group)
 
 
-def test_second_ctrl_c_leaves_no_process_group_behind(home: Home, tmp_path: Path) -> None:
+def run_stubborn(home: Home, tmp_path: Path, cleanup: str = "") -> tuple[Any, dict[str, Any], Path]:
+    """`lanner run` of a shell task that ignores SIGTERM and leaves a background grandchild that would
+    write a marker in 30 s; returns (process, its attempt record, marker) once the grandchild runs."""
     marker = tmp_path / "M"
     flow = write_flow(tmp_path, "stubborn", f"""id: stubborn
 namespace: procs
@@ -174,15 +176,20 @@ tasks:
       - trap '' TERM
       - sh -c '(sleep 30; echo x >> {marker}) &'
       - sleep 30
-finally:
+{cleanup}""")
+    proc = home.run(flow)
+    (rec,) = wait_for("the task's process group to be recorded", lambda: home.records("process"))
+    wait_for("the background grandchild to start", lambda: len(process_groups.members(rec["pgid"])) >= 3)
+    return proc, rec, marker
+
+
+def test_second_ctrl_c_leaves_no_process_group_behind(home: Home, tmp_path: Path) -> None:
+    proc, rec, marker = run_stubborn(home, tmp_path, cleanup="""finally:
   - id: cleanup
     type: io.kestra.plugin.core.log.Log
     message: cleaning up
 """)
-    proc = home.run(flow)
-    (rec,) = wait_for("the task's process group to be recorded", lambda: home.records("process"))
     group = rec["pgid"]
-    wait_for("the background grandchild to start", lambda: len(process_groups.members(group)) >= 3)
     try:
         proc.send_signal(signal.SIGINT)  # graceful: SIGTERM, which this group ignores for 3 s
         assert proc.stderr is not None
@@ -203,21 +210,8 @@ finally:
 
 
 def test_execution_kill_hard_leaves_no_process_group_behind(home: Home, tmp_path: Path) -> None:
-    marker = tmp_path / "M"
-    flow = write_flow(tmp_path, "stubborn", f"""id: stubborn
-namespace: procs
-tasks:
-  - id: work
-    type: io.kestra.plugin.scripts.shell.Commands
-    commands:
-      - trap '' TERM
-      - sh -c '(sleep 30; echo x >> {marker}) &'
-      - sleep 30
-""")
-    proc = home.run(flow)
-    (rec,) = wait_for("the task's process group to be recorded", lambda: home.records("process"))
+    proc, rec, marker = run_stubborn(home, tmp_path)
     group = rec["pgid"]
-    wait_for("the background grandchild to start", lambda: len(process_groups.members(group)) >= 3)
     try:
         kill = subprocess.run([sys.executable, "-m", "lanner", "execution", "kill", "--hard", rec["execution_id"]],
                               cwd=ROOT, env=home.env, capture_output=True, text=True, timeout=60)
