@@ -1,6 +1,6 @@
 """What an attempt started outside this process, written down so that nobody loses track of it.
 
-A command dies with the thread that started it (`process_groups.die_with_parent`), but that
+A command dies with the thread that started it (`keeper`, `process_groups.pdeathsig_arming`), but that
 signal reaches only its group leader: `sh -c '(sleep 30; echo x >> f) &'` leaves a grandchild
 that would finish long after a SIGKILLed `lanner run`, beside the new attempt that recovery
 starts. Containers do not die with us at all. So each started process group and container is
