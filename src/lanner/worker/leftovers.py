@@ -1,9 +1,10 @@
 """What an attempt started outside this process, written down so that nobody loses track of it.
 
-A command dies with the thread that started it (`keeper`, `process_groups.pdeathsig_arming`), but that
-signal reaches only its group leader: `sh -c '(sleep 30; echo x >> f) &'` leaves a grandchild
-that would finish long after a SIGKILLed `lanner run`, beside the new attempt that recovery
-starts. Containers do not die with us at all. So each started process group and container is
+A command's keeper (`lanner.worker.keeper`) kills the command's whole group when the thread
+that started it dies, but a keeper can die too (the OOM killer, a `kill -9` of the group's
+leader): then only the command gets SIGKILL, and `sh -c '(sleep 30; echo x >> f) &'` leaves a
+grandchild that would finish long after a SIGKILLed `lanner run`, beside the new attempt that
+recovery starts. Containers do not die with us at all. So each started process group and container is
 recorded with its attempt, in one small JSON file per resource under
 `<home>/run/attempts/<task run id>/`, written right after it starts and removed once it is gone.
 Before attempt N > 1 of a task run starts, `terminate_leftovers` ends what earlier attempts

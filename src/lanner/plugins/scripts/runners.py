@@ -1,9 +1,10 @@
 """Where a script task's command runs: a host process group (`Process`) or a container (`Docker`).
 
 Both stream output lines into the task's logs as they come and stop everything they started
-when the task is killed or times out. A host command runs in its own session (process group):
-`sh -c "sleep 60 & wait"` leaves nothing behind, because the whole group gets SIGTERM and,
-after a short grace, SIGKILL.
+when the task is killed or times out. A host command runs under a keeper, in a session (process
+group) the keeper leads: `sh -c "sleep 60 & wait"` leaves nothing behind, because the whole
+group gets SIGTERM and, after a short grace, SIGKILL. Its output goes to files, and its exit
+is noted by the keeper, so both outlive a crash of Lanner (`lanner.worker.attempt_notes`).
 """
 
 from __future__ import annotations
