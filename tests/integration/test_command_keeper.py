@@ -125,3 +125,32 @@ tasks:
     assert effects.read_text().splitlines() == ["start 0", "start 1", "end 1"]
     logs = home.run("logs", eid, "--task", "work").stdout
     assert "Attempt 1 was cut off" in logs and "recorded output is used" not in logs
+
+
+def test_a_keeper_killed_on_its_own_takes_its_command_group_along(home: Home, tmp_path: Path) -> None:
+    effects, ready = tmp_path / "effects", tmp_path / "grandchild-started"
+    flow = f"""id: lonely
+namespace: lanner.keeper
+tasks:
+  - id: work
+    {SHELL}
+    commands:
+      - sh -c 'echo > {ready}; sleep 1; echo late >> {effects}' &
+      - sleep 30
+      - echo "end" >> {effects}
+"""
+    proc, eid = start(home, flow)
+    record = wait_for(lambda: list((home.root / "run" / "attempts").glob("*/1-process-*.json")), 60,
+                      "the attempt's record")[0]
+    group = int(record.name.split("-")[-1].removesuffix(".json"))
+    wait_for(ready.exists, 30, "the background grandchild to start")
+    os.kill(group, signal.SIGKILL)  # the keeper (it leads the group), as the OOM killer might
+
+    out, err = proc.communicate(timeout=60)
+
+    assert not process_groups.alive(group), "the command ran on without its keeper"
+    assert home.state(eid) == "FAILED", out + err
+    logs = home.run("logs", eid, "--task", "work").stdout
+    assert f"The keeper of process group {group} was killed; killed the group too" in logs
+    assert "Command failed with exit code -9" in logs
+    assert not effects.exists()

@@ -13,6 +13,7 @@ import dataclasses
 import os
 import selectors
 import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -122,12 +123,19 @@ def _follow(ctx: RunContext, kept: keeper.Kept, files: keeper.Paths, sink: LineS
         while kept.poll() is None:
             if ctx.cancelled.is_set():
                 _terminate(ctx, kept)
+                for stream in streams:  # what it said while it was being stopped
+                    stream.read(sink, final=True)
                 raise TaskFailure("cancelled; the process group was terminated")
             exited(TAIL_SECONDS)
             for stream in streams:
                 stream.read(sink)
         for stream in streams:
             stream.read(sink, final=True)
+        if kept.returncode == -signal.SIGKILL and not files.note.exists():
+            # The keeper itself was SIGKILLed (it mirrors a command's own death only after noting
+            # it): its command, which has no PDEATHSIG of its own, would run on unwatched.
+            process_groups.signal_group(kept.pid, signal.SIGKILL)
+            ctx.logger.warn(f"The keeper of process group {kept.pid} was killed; killed the group too")
         assert kept.returncode is not None
         return kept.returncode
     finally:
