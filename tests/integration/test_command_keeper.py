@@ -9,17 +9,20 @@ Everything is judged from the side-effect file and the CLI, as a user would see 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lanner import process_identity
 from lanner.worker import process_groups
 from tests.integration.crash.harness import Home, wait_for
+from tests.integration.plugins.conftest import BUSYBOX, docker_engine  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.slow
 
@@ -154,3 +157,50 @@ tasks:
     assert f"The keeper of process group {group} was killed; killed the group too" in logs
     assert "Command failed with exit code -9" in logs
     assert not effects.exists()
+
+
+def test_a_container_that_finished_before_its_lanner_was_killed_is_not_run_again(
+        home: Home, tmp_path: Path, docker_engine: Any) -> None:  # noqa: F811 - the imported fixture
+    effects, go = tmp_path / "effects", tmp_path / "go"
+    flow = f"""id: boxed
+namespace: lanner.keeper
+tasks:
+  - id: work
+    type: io.kestra.plugin.scripts.shell.Commands
+    containerImage: {BUSYBOX}
+    taskRunner:
+      type: io.kestra.plugin.scripts.runner.docker.Docker
+      pullPolicy: NEVER
+      volumes: ["{tmp_path}:{tmp_path}"]
+    commands:
+      - while [ ! -e {go} ]; do sleep 0.05; done
+      - echo "work {{{{ taskrun.attemptsCount }}}}" >> {effects}
+      - echo '::{{"outputs":{{"greeting":"boxed"}}}}::'
+  - id: after
+    {SHELL}
+    commands:
+      - echo "after {{{{ outputs.work.vars.greeting }}}}" >> {effects}
+"""
+    proc, eid = start(home, flow)
+    record = wait_for(lambda: list((home.root / "run" / "attempts").glob("*/1-container-*.json")), 60,
+                      "the container's record")[0]
+    container_id = json.loads(record.read_text())["container_id"]
+    try:
+        wait_for(lambda: docker_engine.containers.get(container_id).status == "running", 60, "the container to run")
+        os.kill(proc.pid, signal.SIGSTOP)
+        go.touch()  # the container does its work and exits while its Lanner is stopped
+        wait_for(lambda: docker_engine.containers.get(container_id).status == "exited", 60,
+                 "the container to exit")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate()
+
+        continued = home.run("execution", "continue", eid)
+
+        assert effects.read_text().splitlines() == ["work 0", "after boxed"], "the finished container ran again"
+        assert home.state(eid) == "SUCCESS", continued.stdout + continued.stderr
+        logs = home.run("logs", eid, "--task", "work").stdout
+        assert "Attempt 1's command had finished (exit code 0) before its Lanner process stopped" in logs
+        assert not docker_engine.containers.list(all=True, filters={"label": f"lanner.execution={eid}"})
+    finally:
+        for c in docker_engine.containers.list(all=True, filters={"label": f"lanner.execution={eid}"}):
+            c.remove(force=True)

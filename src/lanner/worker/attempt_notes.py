@@ -7,7 +7,9 @@ the exit code. The files stay until the attempt's result is stored; then the wor
 So when Lanner dies between the command's exit and the storing of its result, the attempt that
 recovery starts next (N+1, "cut off") finds the note of attempt N and *adopts* it: the recorded
 output is fed to the task as if the command were running, the recorded exit code is returned,
-and the command is not run again.
+and the command is not run again. A container needs no keeper: Docker keeps its exit code and
+output until it is removed, and `leftovers.finished_container` turns one that exited into the
+same kind of note.
 
 A note is only trusted for attempts that were cut off (their result was never stored): a retry
 after a stored failure must run the command again, even if a crash left that failure's note
@@ -36,6 +38,7 @@ class Note:
     exit_code: int
     stdout: Path
     stderr: Path
+    container_id: str | None = None  # the command ran in this container (see `leftovers.finished_container`)
 
 
 def paths(folder: Path, attempt: int) -> Paths:

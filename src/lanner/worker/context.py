@@ -172,10 +172,14 @@ class WorkerContext:
         """
         if self._attempt_folder is None:
             root = self._tracker.root if self._tracker is not None else None
+            folder: Path | None = None
             if root is not None:
-                folder = root / self.task_run_id
-                folder.mkdir(parents=True, exist_ok=True)
-            else:
+                try:
+                    (root / self.task_run_id).mkdir(parents=True, exist_ok=True)
+                    folder = root / self.task_run_id
+                except OSError:  # an unwritable home must not fail the task; it only loses the note
+                    folder = None
+            if folder is None:
                 folder, self._private_folder = Path(tempfile.mkdtemp(prefix="lanner-attempt-")), True
             self._attempt_folder = folder
         return attempt_notes.paths(self._attempt_folder, self.attempt)

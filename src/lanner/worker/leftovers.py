@@ -27,7 +27,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from lanner.worker import process_groups
+from lanner.worker import attempt_notes, process_groups
+from lanner.worker.attempt_notes import Note
 
 TERM_GRACE_SECONDS = 3.0  # between SIGTERM and SIGKILL of a left-behind group
 ENGINE_TIMEOUT_SECONDS = 5  # a configured Docker engine that does not answer is reported, not waited for
@@ -163,6 +164,56 @@ def _end_group(rec: Record) -> str | None:
     return f"{rec.describe()} was still running; terminated it"
 
 
+def finished_container(folder: Path, execution_id: str, attempts: Iterable[int]) -> Note | None:
+    """The latest of `attempts` whose recorded container exited on its own, as a note to adopt.
+
+    Nothing kills a container when Lanner dies, so one that has exited since ran its command to
+    the end; its output (per stream) is copied beside the records, where a host command's would
+    be. Call before `terminate_leftovers`, which removes it. A running container, an unknown one
+    or an engine that does not answer gives nothing: that attempt was cut off.
+    """
+    records = []
+    for path in folder.glob("*-container-*.json"):
+        try:
+            rec = Record(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            continue
+        if rec.execution_id == execution_id and rec.attempt in set(attempts) and rec.host == hostname():
+            records.append(rec)
+    for rec in sorted(records, key=lambda r: r.attempt, reverse=True):
+        ended = _container_end(rec)
+        if ended is None:
+            continue
+        code, out, err, workdir = ended
+        where = attempt_notes.paths(folder, rec.attempt)
+        where.stdout.write_bytes(out)
+        where.stderr.write_bytes(err)
+        return Note(rec.attempt, Path(workdir), code, where.stdout, where.stderr, rec.container_id)
+    return None
+
+
+def _container_end(rec: Record) -> tuple[int, bytes, bytes, str] | None:
+    """(exit code, stdout, stderr, working dir) of a recorded container that has exited; else None."""
+    try:
+        import docker
+    except ImportError:  # the docker SDK is gone: nothing here could have started a container
+        return None
+    try:
+        client = docker.DockerClient(base_url=rec.engine, timeout=ENGINE_TIMEOUT_SECONDS) if rec.engine \
+            else docker.from_env(timeout=ENGINE_TIMEOUT_SECONDS)
+        try:
+            container = client.containers.get(rec.container_id)
+            if container.status != "exited":
+                return None
+            state = container.attrs.get("State", {})
+            return (int(state.get("ExitCode", 0)), container.logs(stdout=True, stderr=False),
+                    container.logs(stdout=False, stderr=True), container.attrs.get("Config", {}).get("WorkingDir", ""))
+        finally:
+            client.close()
+    except (docker.errors.DockerException, OSError):  # gone, or no engine: the attempt counts as cut off
+        return None
+
+
 def _end_container(rec: Record) -> str | None:
     """Kill and remove the recorded container and any other container labelled with its task run."""
     try:
@@ -223,7 +274,7 @@ class Tracker:
         if self.root is not None:
             try:
                 path = record(self.root, rec)
-            except OSError:  # an unwritable home must not fail the task: the PDEATHSIG still holds
+            except OSError:  # an unwritable home must not fail the task: the keeper still ends the group with us
                 path = None
         with self._lock:
             self._next += 1

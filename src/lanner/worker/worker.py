@@ -31,7 +31,7 @@ from lanner.plugins.api import Output, RunnableTask, TaskFailure
 from lanner.worker import attempt_notes
 from lanner.worker.context import WorkerContext
 from lanner.worker.deadlines import Deadline, Deadlines
-from lanner.worker.leftovers import Tracker, records_root, terminate_leftovers
+from lanner.worker.leftovers import Tracker, finished_container, records_root, terminate_leftovers
 
 KILL_GRACE_SECONDS = float(os.environ.get("LANNER_KILL_GRACE", "10"))
 
@@ -184,7 +184,9 @@ class Worker:
         root = self._tracker.root
         folder = root / job.task_run_id if root is not None else None
         cut_off = [n for n in job.cut_off if n < job.attempt]
-        note = attempt_notes.find(folder, cut_off) if folder is not None and cut_off else None
+        note = None
+        if folder is not None and cut_off:
+            note = attempt_notes.find(folder, cut_off) or finished_container(folder, job.execution_id, cut_off)
         for sentence in terminate_leftovers(root, job.execution_id, job.task_run_id):
             when = f" before attempt {job.attempt}" if sentence.endswith(" it") else ""
             ctx.logger.warn(f"{sentence[0].upper()}{sentence[1:]}{when}")

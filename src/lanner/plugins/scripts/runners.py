@@ -25,7 +25,7 @@ from lanner.model.property import Bool
 from lanner.plugins.api import RunContext, TaskFailure
 from lanner.plugins.docker.engine import ContainerOptions
 from lanner.plugins.properties import render_bool, render_str
-from lanner.plugins.scripts.support import LineBuffer, LineSink
+from lanner.plugins.scripts.support import LineBuffer, LineSink, replay
 from lanner.worker import attempt_notes, keeper, process_groups
 
 TERM_GRACE_SECONDS = 3.0  # between SIGTERM and SIGKILL of a cancelled process group
@@ -147,12 +147,7 @@ def _follow(ctx: RunContext, kept: keeper.Kept, files: keeper.Paths, sink: LineS
 def _replay(note: attempt_notes.Note, sink: LineSink) -> int:
     """Feed an earlier attempt's recorded output to the sink (so its `::{"outputs":…}::` lines
     count) and return its recorded exit code."""
-    for path, stderr in ((note.stdout, False), (note.stderr, True)):
-        stream = _Tail(path, stderr)
-        try:
-            stream.read(sink, final=True)
-        finally:
-            stream.close()
+    replay(note.stdout, note.stderr, sink.line)
     return note.exit_code
 
 
