@@ -73,6 +73,14 @@ def start(home: Home, flow: str) -> tuple[subprocess.Popen[str], str]:
     return proc, next(iter(new))
 
 
+def first_group(home: Home, ready: Path) -> tuple[Path, int]:
+    """Attempt 1's process record and group, once the command's background grandchild wrote `ready`."""
+    record = wait_for(lambda: list((home.root / "run" / "attempts").glob("*/1-process-*.json")), 60,
+                      "the attempt's record")[0]
+    wait_for(ready.exists, 30, "the background grandchild to start")
+    return record, int(record.name.split("-")[-1].removesuffix(".json"))
+
+
 @pytest.mark.parametrize("block", ["tasks", "finally"])
 def test_a_command_that_finished_before_its_lanner_was_killed_is_not_run_again(
         home: Home, tmp_path: Path, block: str) -> None:
@@ -112,10 +120,7 @@ tasks:
       - echo "end {{{{ taskrun.attemptsCount }}}}" >> {effects}
 """
     proc, eid = start(home, flow)
-    records = home.root / "run" / "attempts"
-    record = wait_for(lambda: list(records.glob("*/1-process-*.json")), 60, "the attempt's record")[0]
-    group = int(record.name.split("-")[-1].removesuffix(".json"))
-    wait_for(ready.exists, 30, "the background grandchild to start")
+    record, group = first_group(home, ready)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
 
@@ -143,10 +148,7 @@ tasks:
       - echo "end" >> {effects}
 """
     proc, eid = start(home, flow)
-    record = wait_for(lambda: list((home.root / "run" / "attempts").glob("*/1-process-*.json")), 60,
-                      "the attempt's record")[0]
-    group = int(record.name.split("-")[-1].removesuffix(".json"))
-    wait_for(ready.exists, 30, "the background grandchild to start")
+    _, group = first_group(home, ready)
     os.kill(group, signal.SIGKILL)  # the keeper (it leads the group), as the OOM killer might
 
     out, err = proc.communicate(timeout=60)

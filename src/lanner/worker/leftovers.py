@@ -16,6 +16,7 @@ cache does), not of the machine (which takes the processes with it; the boot id 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -192,37 +193,46 @@ def finished_container(folder: Path, execution_id: str, attempts: Iterable[int])
     return None
 
 
+def _engine(docker: Any, rec: Record) -> Any:
+    """A client of the engine that ran the recorded container (it answers within a few seconds or fails)."""
+    if rec.engine:
+        return docker.DockerClient(base_url=rec.engine, timeout=ENGINE_TIMEOUT_SECONDS)
+    return docker.from_env(timeout=ENGINE_TIMEOUT_SECONDS)
+
+
 def _container_end(rec: Record) -> tuple[int, bytes, bytes, str] | None:
     """(exit code, stdout, stderr, working dir) of a recorded container that has exited; else None."""
-    try:
-        import docker
-    except ImportError:  # the docker SDK is gone: nothing here could have started a container
+    docker = _docker_sdk()
+    if docker is None:
         return None
     try:
-        client = docker.DockerClient(base_url=rec.engine, timeout=ENGINE_TIMEOUT_SECONDS) if rec.engine \
-            else docker.from_env(timeout=ENGINE_TIMEOUT_SECONDS)
-        try:
+        with contextlib.closing(_engine(docker, rec)) as client:
             container = client.containers.get(rec.container_id)
             if container.status != "exited":
                 return None
-            state = container.attrs.get("State", {})
+            state, config = container.attrs.get("State", {}), container.attrs.get("Config", {})
             return (int(state.get("ExitCode", 0)), container.logs(stdout=True, stderr=False),
-                    container.logs(stdout=False, stderr=True), container.attrs.get("Config", {}).get("WorkingDir", ""))
-        finally:
-            client.close()
+                    container.logs(stdout=False, stderr=True), config.get("WorkingDir", ""))
     except (docker.errors.DockerException, OSError):  # gone, or no engine: the attempt counts as cut off
         return None
 
 
-def _end_container(rec: Record) -> str | None:
-    """Kill and remove the recorded container and any other container labelled with its task run."""
+def _docker_sdk() -> Any:
+    """The docker SDK, or None when it is not installed (then nothing here could have started a container)."""
     try:
         import docker
-    except ImportError:  # the docker SDK is gone: nothing here could have started a container
+    except ImportError:
+        return None
+    return docker
+
+
+def _end_container(rec: Record) -> str | None:
+    """Kill and remove the recorded container and any other container labelled with its task run."""
+    docker = _docker_sdk()
+    if docker is None:
         return None
     try:
-        client = docker.DockerClient(base_url=rec.engine, timeout=ENGINE_TIMEOUT_SECONDS) if rec.engine \
-            else docker.from_env(timeout=ENGINE_TIMEOUT_SECONDS)
+        client = _engine(docker, rec)
         try:
             found = {c.id: c for c in client.containers.list(
                 all=True, filters={"label": f"lanner.taskrun={rec.task_run_id}"})}
