@@ -131,9 +131,10 @@ def _follow(ctx: RunContext, kept: keeper.Kept, files: keeper.Paths, sink: LineS
                 stream.read(sink)
         for stream in streams:
             stream.read(sink, final=True)
-        if kept.returncode == -signal.SIGKILL and not files.note.exists():
+        if kept.returncode == -signal.SIGKILL and not files.note.exists() and process_groups.alive(kept.pid):
             # The keeper itself was SIGKILLed (it mirrors a command's own death only after noting
-            # it): its command, which has no PDEATHSIG of its own, would run on unwatched.
+            # it), and not with its group (a hard stop): its command, which has no PDEATHSIG of
+            # its own, would run on unwatched.
             process_groups.signal_group(kept.pid, signal.SIGKILL)
             ctx.logger.warn(f"The keeper of process group {kept.pid} was killed; killed the group too")
         assert kept.returncode is not None
