@@ -8,7 +8,11 @@ Exactly one result is reported per attempt.
 
 What an attempt starts outside this process (process groups, containers) is recorded with it
 (`lanner.worker.leftovers`): before attempt N > 1 of a task run starts, whatever an earlier
-attempt left running is ended and waited for, so two attempts of one task never overlap.
+attempt left running is ended and waited for, so two attempts of one task never overlap. And
+when an earlier attempt was cut off although its command had finished (this process died in
+between), the new attempt adopts that command's recorded end instead of running it again
+(`lanner.worker.attempt_notes`); so an attempt's folder and notes are removed only once its
+result has been reported.
 """
 
 from __future__ import annotations
