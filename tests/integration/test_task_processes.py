@@ -143,10 +143,13 @@ tasks:
     proc = home.run(flow)
     (rec,) = wait_for("the task's process group to be recorded", lambda: home.records("process"))
     group = rec["pgid"]
-    wait_for("the background grandchild to start", lambda: len(process_groups.members(group)) >= 3)
+    wait_for("the background grandchild to start", lambda: len(process_groups.members(group)) >= 4)
+    # The keeper would end the whole group when lanner dies; killed first (as the OOM killer might),
+    # it takes only the command with it (PDEATHSIG), not the grandchild: only the record can end that.
+    os.kill(rec["pid"], signal.SIGKILL)
     proc.kill()
     proc.wait(timeout=10)
-    wait_for("the shell to die with lanner", lambda: process_groups.start_time(rec["pid"]) is None, 5)
+    wait_for("the keeper to be gone with lanner", lambda: process_groups.start_time(rec["pid"]) is None, 5)
     assert not group_gone(group), "the grandchild ignores PDEATHSIG: only the record can end it"
     try:
         exe, repo = home.continue_left_behind(rec["execution_id"])
@@ -179,7 +182,8 @@ tasks:
 {cleanup}""")
     proc = home.run(flow)
     (rec,) = wait_for("the task's process group to be recorded", lambda: home.records("process"))
-    wait_for("the background grandchild to start", lambda: len(process_groups.members(rec["pgid"])) >= 3)
+    # the keeper, the shell, the grandchild's shell and the two sleeps
+    wait_for("the background grandchild to start", lambda: len(process_groups.members(rec["pgid"])) >= 4)
     return proc, rec, marker
 
 
@@ -238,10 +242,11 @@ tasks:
     proc = home.run(flow)
     (rec,) = wait_for("the task's process group to be recorded", lambda: home.records("process"))
     group = rec["pgid"]
-    wait_for("the background grandchild to start", lambda: len(process_groups.members(group)) >= 3)
+    wait_for("the background grandchild to start", lambda: len(process_groups.members(group)) >= 4)
+    os.kill(rec["pid"], signal.SIGKILL)  # the keeper first, as above: else it would end the group itself
     proc.kill()
     proc.wait(timeout=10)
-    wait_for("the shell to die with lanner", lambda: process_groups.start_time(rec["pid"]) is None, 5)
+    wait_for("the keeper to be gone with lanner", lambda: process_groups.start_time(rec["pid"]) is None, 5)
     try:
         assert not group_gone(group)
         kill = subprocess.run([sys.executable, "-m", "lanner", "execution", "kill", "--hard", rec["execution_id"]],
@@ -308,7 +313,7 @@ tasks:
       interval: PT0.1S
       maxAttempts: 2
     commands:
-      - echo $$ >> {pids}
+      - echo $PPID >> {pids}  # the shell's keeper, which leads its process group
       - sh -c '(sleep 30; echo x >> {marker}) &'
       - exit "{{{{ 1 - taskrun.attemptsCount }}}}"
 """, tmp_path / "run")

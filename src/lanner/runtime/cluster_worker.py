@@ -36,6 +36,7 @@ from lanner.runtime.settings import ClusterSettings
 from lanner.runtime.stored_flows import StoredFlows
 from lanner.storage import execution_rows
 from lanner.storage.files import LocalFiles
+from lanner.worker.attempt_notes import cut_off_predecessors
 from lanner.worker.worker import KILL_GRACE_SECONDS, Job, Worker
 
 log = logging.getLogger("lanner.worker")
@@ -200,7 +201,7 @@ class ClusterWorker:
             with self._lock:
                 self.secrets.track(flow, exe)
             ready.append((Job(exe.id, run.id, row.attempt, task, task_vars, exe.namespace, exe.flow_id,
-                              shared_dir=shared), row.cancel))
+                              shared_dir=shared, cut_off=cut_off_predecessors(run)), row.cancel))
         return ready, failed, stale
 
     def _declared_dead(self, old: str) -> None:

@@ -38,6 +38,7 @@ from lanner.runtime.workdirs import WorkingDirectories
 from lanner.storage.files import LocalFiles
 from lanner.storage.owners import HEARTBEAT_SECONDS, Owner, Owners, OwnershipLost
 from lanner.storage.repository import Repository
+from lanner.worker.attempt_notes import cut_off_predecessors
 from lanner.worker.worker import Job, Worker
 
 Listener = Callable[[str, Any], None]  # ("log", LogEntry) | ("run", TaskRun) | ("execution", Execution)
@@ -501,7 +502,7 @@ class LocalRuntime:
         if shared is not None:
             task_vars["workingDir"] = str(shared)
         self.worker.submit(Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id,
-                               shared_dir=shared))
+                               shared_dir=shared, cut_off=cut_off_predecessors(run)))
 
     def _finish_workdirs(self, live: _Live, fx: Effects) -> None:
         """Ended WorkingDirectory runs store their outputFiles before anything after them runs."""

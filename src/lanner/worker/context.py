@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from lanner.model.inputs import mask
 from lanner.model.results import LEVEL_RANK, LevelMethods, LogEntry
+from lanner.worker import attempt_notes
 
 if TYPE_CHECKING:
+    from lanner.worker.keeper import Paths
     from lanner.worker.leftovers import Tracker
 
 
@@ -91,6 +93,11 @@ class WorkerContext:
             self.fetch_logs = fetch_logs
         self._services = Services(self)
         self._tracker = tracker
+        # Set by the worker when an earlier, cut-off attempt's command had finished: the runner
+        # then replays its recorded output and exit code instead of starting anything.
+        self.adopted: attempt_notes.Note | None = None
+        self._attempt_folder: Path | None = None  # where this attempt's command output and note go
+        self._private_folder = False  # a temporary one (no records root): removed with the attempt
 
     # -- rendering ---------------------------------------------------------------------------
 
@@ -150,9 +157,43 @@ class WorkerContext:
                                                    container_id, engine))
         return lambda: tracker.ended(handle)
 
+    def adopt(self, note: attempt_notes.Note) -> None:
+        """Continue from `note`: its command's working folder becomes this attempt's (the files
+        it wrote are collected from there), and runners replay it instead of running again."""
+        self.adopted = note
+        if not self._shared and note.workdir.is_dir():
+            self._workdir = note.workdir
+
+    def command_files(self) -> Paths:
+        """Where this attempt's command writes its output, and its keeper its note.
+
+        Beside the attempt's records when there is a records root (they must outlive this
+        process); otherwise in a private temporary folder.
+        """
+        if self._attempt_folder is None:
+            root = self._tracker.root if self._tracker is not None else None
+            folder: Path | None = None
+            if root is not None:
+                try:
+                    (root / self.task_run_id).mkdir(parents=True, exist_ok=True)
+                    folder = root / self.task_run_id
+                except OSError:  # an unwritable home must not fail the task; it only loses the note
+                    folder = None
+            if folder is None:
+                folder, self._private_folder = Path(tempfile.mkdtemp(prefix="lanner-attempt-")), True
+            self._attempt_folder = folder
+        return attempt_notes.paths(self._attempt_folder, self.attempt)
+
     def close(self) -> None:
+        """The attempt's result is reported: its working folder and its command's files can go."""
         if self._workdir is not None and not self._shared:
             shutil.rmtree(self._workdir, ignore_errors=True)
+        if self._attempt_folder is not None:
+            attempt_notes.discard(self._attempt_folder, self.attempt)
+            if self._private_folder:
+                shutil.rmtree(self._attempt_folder, ignore_errors=True)
+        if self.adopted is not None:
+            attempt_notes.discard(self.adopted.stdout.parent, self.adopted.attempt)
 
 
 def _nothing() -> None:

@@ -1,9 +1,10 @@
 """What an attempt started outside this process, written down so that nobody loses track of it.
 
-A command dies with the thread that started it (`process_groups.die_with_parent`), but that
-signal reaches only its group leader: `sh -c '(sleep 30; echo x >> f) &'` leaves a grandchild
-that would finish long after a SIGKILLed `lanner run`, beside the new attempt that recovery
-starts. Containers do not die with us at all. So each started process group and container is
+A command's keeper (`lanner.worker.keeper`) kills the command's whole group when the thread
+that started it dies, but a keeper can die too (the OOM killer, a `kill -9` of the group's
+leader): then only the command gets SIGKILL, and `sh -c '(sleep 30; echo x >> f) &'` leaves a
+grandchild that would finish long after a SIGKILLed `lanner run`, beside the new attempt that
+recovery starts. Containers do not die with us at all. So each started process group and container is
 recorded with its attempt, in one small JSON file per resource under
 `<home>/run/attempts/<task run id>/`, written right after it starts and removed once it is gone.
 Before attempt N > 1 of a task run starts, `terminate_leftovers` ends what earlier attempts
@@ -15,6 +16,7 @@ cache does), not of the machine (which takes the processes with it; the boot id 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -26,7 +28,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from lanner.worker import process_groups
+from lanner.worker import attempt_notes, process_groups
+from lanner.worker.attempt_notes import Note
 
 TERM_GRACE_SECONDS = 3.0  # between SIGTERM and SIGKILL of a left-behind group
 ENGINE_TIMEOUT_SECONDS = 5  # a configured Docker engine that does not answer is reported, not waited for
@@ -162,15 +165,74 @@ def _end_group(rec: Record) -> str | None:
     return f"{rec.describe()} was still running; terminated it"
 
 
-def _end_container(rec: Record) -> str | None:
-    """Kill and remove the recorded container and any other container labelled with its task run."""
-    try:
-        import docker
-    except ImportError:  # the docker SDK is gone: nothing here could have started a container
+def finished_container(folder: Path, execution_id: str, attempts: Iterable[int]) -> Note | None:
+    """The latest of `attempts` whose recorded container exited on its own, as a note to adopt.
+
+    Nothing kills a container when Lanner dies, so one that has exited since ran its command to
+    the end; its output (per stream) is copied beside the records, where a host command's would
+    be. Call before `terminate_leftovers`, which removes it. A running container, an unknown one
+    or an engine that does not answer gives nothing: that attempt was cut off.
+    """
+    records = []
+    for path in folder.glob("*-container-*.json"):
+        try:
+            rec = Record(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            continue
+        if rec.execution_id == execution_id and rec.attempt in set(attempts) and rec.host == hostname():
+            records.append(rec)
+    for rec in sorted(records, key=lambda r: r.attempt, reverse=True):
+        ended = _container_end(rec)
+        if ended is None:
+            continue
+        code, out, err, workdir = ended
+        where = attempt_notes.paths(folder, rec.attempt)
+        where.stdout.write_bytes(out)
+        where.stderr.write_bytes(err)
+        return Note(rec.attempt, Path(workdir), code, where.stdout, where.stderr, rec.container_id)
+    return None
+
+
+def _engine(docker: Any, rec: Record) -> Any:
+    """A client of the engine that ran the recorded container (it answers within a few seconds or fails)."""
+    if rec.engine:
+        return docker.DockerClient(base_url=rec.engine, timeout=ENGINE_TIMEOUT_SECONDS)
+    return docker.from_env(timeout=ENGINE_TIMEOUT_SECONDS)
+
+
+def _container_end(rec: Record) -> tuple[int, bytes, bytes, str] | None:
+    """(exit code, stdout, stderr, working dir) of a recorded container that has exited; else None."""
+    docker = _docker_sdk()
+    if docker is None:
         return None
     try:
-        client = docker.DockerClient(base_url=rec.engine, timeout=ENGINE_TIMEOUT_SECONDS) if rec.engine \
-            else docker.from_env(timeout=ENGINE_TIMEOUT_SECONDS)
+        with contextlib.closing(_engine(docker, rec)) as client:
+            container = client.containers.get(rec.container_id)
+            if container.status != "exited":
+                return None
+            state, config = container.attrs.get("State", {}), container.attrs.get("Config", {})
+            return (int(state.get("ExitCode", 0)), container.logs(stdout=True, stderr=False),
+                    container.logs(stdout=False, stderr=True), config.get("WorkingDir", ""))
+    except (docker.errors.DockerException, OSError):  # gone, or no engine: the attempt counts as cut off
+        return None
+
+
+def _docker_sdk() -> Any:
+    """The docker SDK, or None when it is not installed (then nothing here could have started a container)."""
+    try:
+        import docker
+    except ImportError:
+        return None
+    return docker
+
+
+def _end_container(rec: Record) -> str | None:
+    """Kill and remove the recorded container and any other container labelled with its task run."""
+    docker = _docker_sdk()
+    if docker is None:
+        return None
+    try:
+        client = _engine(docker, rec)
         try:
             found = {c.id: c for c in client.containers.list(
                 all=True, filters={"label": f"lanner.taskrun={rec.task_run_id}"})}
@@ -222,7 +284,7 @@ class Tracker:
         if self.root is not None:
             try:
                 path = record(self.root, rec)
-            except OSError:  # an unwritable home must not fail the task: the PDEATHSIG still holds
+            except OSError:  # an unwritable home must not fail the task: the keeper still ends the group with us
                 path = None
         with self._lock:
             self._next += 1

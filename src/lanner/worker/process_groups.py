@@ -25,16 +25,20 @@ _PROC = Path("/proc")
 _prctl: Callable[..., int] | None = None
 
 
-def die_with_parent() -> Callable[[], None] | None:
-    """A `preexec_fn` that makes the child get SIGKILL when the thread that forked it ends.
+Arming = Callable[[int, int], bool]
+
+
+def pdeathsig_arming() -> Arming | None:
+    """A function for a forked child: `arm(sig, parent)` asks for `sig` when the parent thread ends.
 
     PDEATHSIG is tied to the forking *thread*, not the process. Lanner starts commands from its
     worker pool threads, which live as long as the process (they leave only at shutdown, after
-    their current attempt, and the attempt waits for its command), so in practice the command
-    dies with the process that runs it — including on SIGKILL, which no handler sees. The parent
-    may already be gone by the time the child calls prctl: the child then compares getppid()
-    with the pid it was forked from and kills itself. Returns None where prctl is unavailable.
-    The function runs between fork and exec, so it only calls a ctypes function loaded here.
+    their current attempt, and the attempt waits for its command), so in practice the child is
+    signalled when the process that runs it dies — including on SIGKILL, which no handler sees.
+    The parent may already be gone by the time the child arms: `arm` returns False when
+    getppid() is no longer `parent` (no signal will come), for the child to act on. Returns None
+    where prctl is unavailable. `arm` runs between fork and exec, so it only calls a ctypes
+    function loaded here.
     """
     global _prctl
     if _prctl is None:
@@ -44,12 +48,11 @@ def die_with_parent() -> Callable[[], None] | None:
             _prctl = ctypes.CDLL(None, use_errno=True).prctl
         except (OSError, AttributeError):  # not Linux (no prctl in libc): nothing to arm
             return None
-    prctl, parent = _prctl, os.getpid()
+    prctl = _prctl
 
-    def arm() -> None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl ran: no signal will come
-            os.kill(os.getpid(), signal.SIGKILL)
+    def arm(sig: int, parent: int) -> bool:
+        prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        return os.getppid() == parent
 
     return arm
 

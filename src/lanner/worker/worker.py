@@ -8,7 +8,11 @@ Exactly one result is reported per attempt.
 
 What an attempt starts outside this process (process groups, containers) is recorded with it
 (`lanner.worker.leftovers`): before attempt N > 1 of a task run starts, whatever an earlier
-attempt left running is ended and waited for, so two attempts of one task never overlap.
+attempt left running is ended and waited for, so two attempts of one task never overlap. And
+when an earlier attempt was cut off although its command had finished (this process died in
+between), the new attempt adopts that command's recorded end instead of running it again
+(`lanner.worker.attempt_notes`); so an attempt's folder and notes are removed only once its
+result has been reported.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from lanner.model.duration import parse_duration
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType, now
 from lanner.plugins.api import Output, RunnableTask, TaskFailure
+from lanner.worker import attempt_notes
 from lanner.worker.context import WorkerContext
 from lanner.worker.deadlines import Deadline, Deadlines
-from lanner.worker.leftovers import Tracker, records_root, terminate_leftovers
+from lanner.worker.leftovers import Tracker, finished_container, records_root, terminate_leftovers
 
 KILL_GRACE_SECONDS = float(os.environ.get("LANNER_KILL_GRACE", "10"))
 
@@ -45,6 +50,9 @@ class Job:
     namespace: str
     flow_id: str
     shared_dir: Path | None = None  # the folder of an enclosing WorkingDirectory, kept after the task
+    # Earlier attempts of this task run that were cut off, whose command's note may be adopted
+    # (`attempt_notes.cut_off_predecessors` of the task run being dispatched).
+    cut_off: tuple[int, ...] = ()
 
 
 class _Running:
@@ -156,7 +164,6 @@ class Worker:
         finally:
             if running.timeout is not None:
                 running.timeout.cancel()
-            ctx.close()
         if running.reason == "kill":
             keep = state is StateType.FAILED and message and "cancelled" not in message
             state, message = StateType.KILLED, message if keep else None
@@ -167,12 +174,36 @@ class Worker:
         if message and state in (StateType.FAILED, StateType.KILLED):
             ctx.logger.error(message) if state is StateType.FAILED else ctx.logger.warn(f"Task {message}")
         self._finish(running, state, outputs, message)
+        # Only now that the result is reported (and stored, for tasks acting outside Lanner) do the
+        # working folder and the command's note go: a crash before this must find them.
+        ctx.close()
 
     def _end_predecessors(self, job: Job, ctx: WorkerContext) -> None:
-        """End what earlier attempts of this task run left running (after a crash), and say so."""
-        for sentence in terminate_leftovers(self._tracker.root, job.execution_id, job.task_run_id):
+        """End what earlier attempts of this task run left running (after a crash), and say so;
+        adopt the recorded end of a cut-off attempt whose command had finished.
+
+        The notes are read before anything is terminated: a note written because *we* ended a
+        group here would describe our SIGTERM, not a command that finished on its own.
+        """
+        root = self._tracker.root
+        folder = root / job.task_run_id if root is not None else None
+        cut_off = [n for n in job.cut_off if n < job.attempt]
+        note = None
+        if folder is not None and cut_off:
+            note = attempt_notes.find(folder, cut_off) or finished_container(folder, job.execution_id, cut_off)
+        for sentence in terminate_leftovers(root, job.execution_id, job.task_run_id):
             when = f" before attempt {job.attempt}" if sentence.endswith(" it") else ""
             ctx.logger.warn(f"{sentence[0].upper()}{sentence[1:]}{when}")
+        if folder is None:
+            return
+        for earlier in range(1, job.attempt):
+            if note is None or earlier != note.attempt:
+                attempt_notes.discard(folder, earlier)
+        if note is not None:
+            ctx.adopt(note)
+            ctx.logger.warn(f"Attempt {note.attempt}'s command had finished (exit code {note.exit_code}) before "
+                            f"its Lanner process stopped; its recorded output is used and the command is not run "
+                            f"again")
 
     def _arm_timeout(self, running: _Running) -> None:
         raw = running.job.task.timeout

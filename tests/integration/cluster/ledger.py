@@ -18,7 +18,8 @@ from pathlib import Path
 
 def shell_task(task_id: str, ledger: Path, seconds: float) -> str:
     """A YAML task (two-space indented list item) that writes start, sleeps, writes end."""
-    line = f"{{{{ execution.id }}}} {task_id} {{{{ taskrun.attemptsCount }}}} $$ $PPID"
+    # The shell's parent is its keeper; the keeper's parent (field 4 of its stat) is the worker.
+    line = f"{{{{ execution.id }}}} {task_id} {{{{ taskrun.attemptsCount }}}} $$ $(cut -d' ' -f4 /proc/$PPID/stat)"
     return f"""  - id: {task_id}
     type: io.kestra.plugin.scripts.shell.Commands
     taskRunner: {{type: io.kestra.plugin.core.runner.Process}}

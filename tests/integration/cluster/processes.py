@@ -7,13 +7,17 @@ way it is its own process and SIGKILL ends it for real.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -111,3 +115,34 @@ def wait_for(predicate: object, timeout: float, what: str) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], logs: Path, *roles: str) -> Iterator[httpx.Client]:
+    """A webserver and `roles` (executor, worker, …) as processes; yields an API client once it answers.
+
+    On a failure inside, the roles' last output is printed; they are stopped in any case.
+    """
+    from tests.integration.server.harness import free_port
+
+    port = free_port()
+    procs = [RoleProcess("webserver", env, logs, "--port", str(port)).start(),
+             *(RoleProcess(role, env, logs).start() for role in roles)]
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30)
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(ready, 30, "the webserver")
+        yield client
+    except BaseException:
+        for p in procs:
+            sys.stderr.write(p.output())
+        raise
+    finally:
+        for p in procs:
+            p.stop()

@@ -13,8 +13,7 @@ import httpx
 import pytest
 
 from tests.integration.cluster.databases import PostgresDatabases
-from tests.integration.cluster.processes import ROOT, RoleProcess, role_env, wait_for
-from tests.integration.server.harness import free_port
+from tests.integration.cluster.processes import ROOT, role_env, serving, wait_for
 
 FAST = {"LANNER_WORKER_HEARTBEAT": "0.25", "LANNER_WORKER_DEAD_AFTER": "1.5", "LANNER_POLL": "0.5"}
 
@@ -37,29 +36,9 @@ def test_db_upgrade_creates_then_reports_the_schema(postgres_databases: Postgres
 
 @pytest.fixture
 def api(postgres_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
-    env = role_env(postgres_url, tmp_path / "home", **FAST)
-    port = free_port()
-    procs = [RoleProcess("webserver", env, tmp_path, "--port", str(port)).start(),
-             RoleProcess("executor", env, tmp_path).start(), RoleProcess("worker", env, tmp_path).start(),
-             RoleProcess("scheduler", env, tmp_path).start()]
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30)
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(ready, 30, "the webserver")
+    with serving(role_env(postgres_url, tmp_path / "home", **FAST), tmp_path, "executor", "worker",
+                 "scheduler") as client:
         yield client
-    except BaseException:
-        for p in procs:
-            sys.stderr.write(p.output())
-        raise
-    finally:
-        for p in procs:
-            p.stop()
 
 
 def _deploy(api: httpx.Client, text: str) -> None:

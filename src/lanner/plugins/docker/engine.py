@@ -24,6 +24,7 @@ from lanner.plugins.properties import render_bool, render_list, render_str
 from lanner.plugins.scripts.support import (
     LineBuffer,
     StringList,
+    replay,
 )
 
 PULL_POLICIES = ("IF_NOT_PRESENT", "ALWAYS", "NEVER")
@@ -280,6 +281,10 @@ def run_container(ctx: RunContext, client: Any, image: str, create: Mapping[str,
     """
     import docker
 
+    adopted = getattr(ctx, "adopted", None)  # a cut-off attempt's container had exited: its record is used
+    if adopted is not None and adopted.container_id:
+        replay(adopted.stdout, adopted.stderr, on_line)
+        return adopted.container_id, adopted.exit_code
     if ctx.cancelled.is_set():
         raise TaskFailure("cancelled before the container was created")
     try:

@@ -94,7 +94,8 @@ class Run(RunnableTask, ContainerOptions):
         """
         workdir = ctx.working_dir()
         add_variables(ctx, {"workingDir": str(workdir)})
-        write_input_files(ctx, workdir, self.inputFiles)
+        if getattr(ctx, "adopted", None) is None:  # an adopted attempt's container already ran with them
+            write_input_files(ctx, workdir, self.inputFiles)
         create["working_dir"] = str(workdir)
         create["environment"]["WORKING_DIR"] = str(workdir)
         if wait:

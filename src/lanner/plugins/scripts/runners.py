@@ -1,9 +1,10 @@
 """Where a script task's command runs: a host process group (`Process`) or a container (`Docker`).
 
 Both stream output lines into the task's logs as they come and stop everything they started
-when the task is killed or times out. A host command runs in its own session (process group):
-`sh -c "sleep 60 & wait"` leaves nothing behind, because the whole group gets SIGTERM and,
-after a short grace, SIGKILL.
+when the task is killed or times out. A host command runs under a keeper, in a session (process
+group) the keeper leads: `sh -c "sleep 60 & wait"` leaves nothing behind, because the whole
+group gets SIGTERM and, after a short grace, SIGKILL. Its output goes to files, and its exit
+is noted by the keeper, so both outlive a crash of Lanner (`lanner.worker.attempt_notes`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import selectors
-import subprocess
+import shutil
+import signal
+import tempfile
 import time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -22,11 +25,11 @@ from lanner.model.property import Bool
 from lanner.plugins.api import RunContext, TaskFailure
 from lanner.plugins.docker.engine import ContainerOptions
 from lanner.plugins.properties import render_bool, render_str
-from lanner.plugins.scripts.support import LineBuffer, LineSink
-from lanner.worker import process_groups
+from lanner.plugins.scripts.support import LineBuffer, LineSink, replay
+from lanner.worker import attempt_notes, keeper, process_groups
 
 TERM_GRACE_SECONDS = 3.0  # between SIGTERM and SIGKILL of a cancelled process group
-PIPE_GRACE_SECONDS = 2.0  # how long to keep reading after the command exits (a background child may hold the pipes)
+TAIL_SECONDS = 0.03  # how often new output of a running command reaches the logs
 
 
 class ProcessRunner(BaseModel):
@@ -68,87 +71,153 @@ class Command:
 def run_process(ctx: RunContext, cmd: Command, sink: LineSink) -> int:
     """Run on the host; returns the exit code. Raises TaskFailure when cancelled (group terminated).
 
-    The command leads its own process group, gets SIGKILL if this process dies (PDEATHSIG), and
-    its group is recorded with the attempt until it is gone, so that a later attempt ends
-    whatever it left behind before starting (`lanner.worker.leftovers`).
+    The command runs under a keeper (`lanner.worker.keeper`) that leads its process group, notes
+    its exit where a later attempt finds it, and kills the group if this process dies. Output goes
+    to files (they survive this process) that are tailed into the task's logs. The group is
+    recorded with the attempt until it is gone, so that a later attempt ends whatever it left
+    behind before starting (`lanner.worker.leftovers`). When the worker found that an earlier,
+    cut-off attempt's command had already finished, nothing is started: its recorded output and
+    exit code are used (`_replay`).
     """
+    adopted = getattr(ctx, "adopted", None)  # only the worker's context adopts attempts
+    if adopted is not None:
+        return _replay(adopted, sink)
+    command_files = getattr(ctx, "command_files", None)
+    private: Path | None = None
+    if command_files is not None:
+        files = command_files()
+    else:  # a context of another kind: a private folder, removed below
+        private = Path(tempfile.mkdtemp(prefix="lanner-attempt-"))
+        files = attempt_notes.paths(private, 1)
     try:
-        proc = subprocess.Popen(cmd.argv, cwd=cmd.workdir, env={**os.environ, **cmd.env}, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                                preexec_fn=process_groups.die_with_parent())  # noqa: PLW1509 - only prctl, see there
-    except OSError as exc:
-        raise TaskFailure(f"Cannot start `{cmd.argv[0]}`: {exc.strerror or exc}") from None
-    started = getattr(ctx, "process_started", None)  # only the worker's context records attempts
-    forget = started(proc.pid) if started is not None else None
-    assert proc.stdout is not None and proc.stderr is not None
-    selector = selectors.DefaultSelector()
-    buffers = {proc.stdout.fileno(): (LineBuffer(), False), proc.stderr.fileno(): (LineBuffer(), True)}
-    for pipe in (proc.stdout, proc.stderr):
-        os.set_blocking(pipe.fileno(), False)
-        selector.register(pipe.fileno(), selectors.EVENT_READ)
-    exited_at: float | None = None
-    try:
-        while selector.get_map():
-            if ctx.cancelled.is_set():
-                _terminate(ctx, proc)
-                raise TaskFailure("cancelled; the process group was terminated")
-            for key, _ in selector.select(timeout=0.1):
-                buffer, stderr = buffers[key.fd]
-                try:
-                    data = os.read(key.fd, 65536)
-                except BlockingIOError:
-                    continue
-                lines = buffer.feed(data) if data else buffer.flush()
-                if not data:
-                    selector.unregister(key.fd)
-                for line in lines:
-                    sink.line(line, stderr)
-            if proc.poll() is not None:
-                exited_at = exited_at or time.monotonic()
-                if time.monotonic() - exited_at > PIPE_GRACE_SECONDS:
-                    ctx.logger.debug("A background process still holds the output open; no longer reading it")
-                    break
-        for buffer, stderr in buffers.values():
-            for line in buffer.flush():
-                sink.line(line, stderr)
-        # The command closed its output; it has exited, or is about to, or goes on without output.
-        # `wait` notices the exit within a millisecond or so (it polls with a growing interval),
-        # which matters: until this returns, a crash of Lanner would count the attempt as cut off
-        # and run it again, although the command has done its work. (A 0.1 s poll here was most
-        # of that window.)
-        while True:
-            try:
-                proc.wait(timeout=0.05)
-                break
-            except subprocess.TimeoutExpired:
-                if ctx.cancelled.is_set():
-                    _terminate(ctx, proc)
-                    raise TaskFailure("cancelled; the process group was terminated") from None
-        return proc.returncode
+        try:
+            kept = keeper.start(cmd.argv, {**os.environ, **cmd.env}, cmd.workdir, files,
+                                attempt_notes.note_head(getattr(ctx, "attempt", 1), cmd.workdir))
+        except OSError as exc:
+            raise TaskFailure(f"Cannot start `{cmd.argv[0]}`: {exc.strerror or exc}") from None
+        started = getattr(ctx, "process_started", None)  # only the worker's context records attempts
+        forget = started(kept.pid) if started is not None else None
+        try:
+            return _follow(ctx, kept, files, sink)
+        finally:
+            # The attempt is over: its group was terminated, or the command ended. What it left in
+            # the background may go on (as in Kestra), but keeps its record until it is gone, so
+            # that a retry of this task run or a hard stop ends it first.
+            if forget is not None:
+                forget()
     finally:
-        selector.close()
-        proc.stdout.close()
-        proc.stderr.close()
-        # The attempt is over: its group was terminated, or the command ended. What it left in the
-        # background may go on (as in Kestra), but keeps its record until it is gone, so that a
-        # retry of this task run or a hard stop ends it first.
-        if forget is not None:
-            forget()
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
 
 
-def _terminate(ctx: RunContext, proc: subprocess.Popen[bytes]) -> None:
+def _follow(ctx: RunContext, kept: keeper.Kept, files: keeper.Paths, sink: LineSink) -> int:
+    """Tail the command's output files into the sink until it exits (or the task is cancelled).
+
+    The keeper's exit is noticed at once (a pidfd is readable when it exits): the command's exit
+    is on record in its note by then, so this no longer decides whether a crash re-runs it, but a
+    chain of short tasks still moves as fast as its commands.
+    """
+    streams = [_Tail(files.stdout, stderr=False), _Tail(files.stderr, stderr=True)]
+    exited = _ExitWatch(kept.pid)
+    try:
+        while kept.poll() is None:
+            if ctx.cancelled.is_set():
+                _terminate(ctx, kept)
+                for stream in streams:  # what it said while it was being stopped
+                    stream.read(sink, final=True)
+                raise TaskFailure("cancelled; the process group was terminated")
+            exited(TAIL_SECONDS)
+            for stream in streams:
+                stream.read(sink)
+        for stream in streams:
+            stream.read(sink, final=True)
+        if kept.returncode == -signal.SIGKILL and not files.note.exists() and process_groups.alive(kept.pid):
+            # The keeper itself was SIGKILLed (it mirrors a command's own death only after noting
+            # it), and not with its group (a hard stop): its command, which has no PDEATHSIG of
+            # its own, would run on unwatched.
+            process_groups.signal_group(kept.pid, signal.SIGKILL)
+            ctx.logger.warn(f"The keeper of process group {kept.pid} was killed; killed the group too")
+        assert kept.returncode is not None
+        return kept.returncode
+    finally:
+        exited.close()
+        for stream in streams:
+            stream.close()
+
+
+def _replay(note: attempt_notes.Note, sink: LineSink) -> int:
+    """Feed an earlier attempt's recorded output to the sink (so its `::{"outputs":…}::` lines
+    count) and return its recorded exit code."""
+    replay(note.stdout, note.stderr, sink.line)
+    return note.exit_code
+
+
+class _Tail:
+    """New bytes of one output file, cut into lines for the sink; reads nothing if the file is missing."""
+
+    def __init__(self, path: Path, stderr: bool) -> None:
+        self.stderr = stderr
+        self.buffer = LineBuffer()
+        try:
+            self.fd: int | None = os.open(path, os.O_RDONLY)
+        except OSError:
+            self.fd = None
+
+    def read(self, sink: LineSink, final: bool = False) -> None:
+        while self.fd is not None:
+            data = os.read(self.fd, 65536)
+            if not data:
+                break
+            for line in self.buffer.feed(data):
+                sink.line(line, self.stderr)
+        if final:
+            for line in self.buffer.flush():
+                sink.line(line, self.stderr)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+class _ExitWatch:
+    """Sleep until a child exits or a timeout passes: on its pidfd, or by short sleeps where there is none."""
+
+    def __init__(self, pid: int) -> None:
+        self.selector: selectors.BaseSelector | None = None
+        self.fd: int | None = None
+        try:
+            self.fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):  # not Linux ≥ 5.3: short sleeps bound the delay instead
+            return
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.fd, selectors.EVENT_READ)
+
+    def __call__(self, seconds: float) -> None:
+        if self.selector is None:
+            time.sleep(seconds / 10)
+        else:
+            self.selector.select(timeout=seconds)
+
+    def close(self) -> None:
+        if self.selector is not None:
+            self.selector.close()
+        if self.fd is not None:
+            os.close(self.fd)
+
+
+def _terminate(ctx: RunContext, kept: keeper.Kept) -> None:
     """SIGTERM the whole group, SIGKILL what is left after a grace period, wait until it is gone."""
-    group = proc.pid  # start_new_session: the command leads its own process group
+    group = kept.pid  # the keeper leads the command's session
     ctx.logger.warn(f"Terminating process group {group}: the task was cancelled")
-    killed, gone = process_groups.terminate(group, TERM_GRACE_SECONDS, reap=proc.poll)
+    killed, gone = process_groups.terminate(group, TERM_GRACE_SECONDS, reap=kept.poll)
     if killed:
         ctx.logger.warn(f"Process group {group} ignored SIGTERM for {TERM_GRACE_SECONDS:g}s; sent SIGKILL")
     if not gone:  # pragma: no cover - unkillable (D state)
         ctx.logger.warn(f"Process group {group} is still there after SIGKILL")
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:  # pragma: no cover - unkillable (D state)
-        pass
+    deadline = time.monotonic() + 5
+    while kept.poll() is None and time.monotonic() < deadline:  # pragma: no cover - gone means reaped
+        time.sleep(0.01)
 
 
 # -- containers -----------------------------------------------------------------------------

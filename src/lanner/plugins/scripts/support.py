@@ -13,7 +13,7 @@ import codecs
 import json
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
@@ -94,6 +94,23 @@ class LineBuffer:
         rest = self._pending + self._decoder.decode(b"", final=True)
         self._pending = ""
         return [rest] if rest else []
+
+
+def replay(stdout: Path, stderr: Path, on_line: Callable[[str, bool], None]) -> None:
+    """Feed a finished command's recorded output to `on_line`, stdout first, as if it were running.
+
+    Used when an attempt adopts an earlier one whose command had finished (`lanner.worker.
+    attempt_notes`): its `::{"outputs":…}::` lines then set `vars` as they did the first time.
+    Each stream keeps its line order; how they interleaved is not recorded.
+    """
+    for path, is_stderr in ((stdout, False), (stderr, True)):
+        buffer = LineBuffer()
+        try:
+            data = path.read_bytes()
+        except OSError:  # the command wrote nothing there
+            continue
+        for line in buffer.feed(data) + buffer.flush():
+            on_line(line, is_stderr)
 
 
 # -- rendering typed properties -------------------------------------------------------------

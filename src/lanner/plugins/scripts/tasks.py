@@ -10,8 +10,8 @@ is no registry to pull Kestra's default images from.
 from __future__ import annotations
 
 import os
-import secrets
 import shlex
+import shutil
 import sys
 from pathlib import Path, PurePath
 from typing import Any, ClassVar, Literal
@@ -104,11 +104,16 @@ class ScriptTask(RunnableTask):
         in_docker = isinstance(runner, DockerRunner)
         if self.namespaceFiles:
             ctx.logger.debug("namespaceFiles are not supported by Lanner yet; ignored")
+        adopted = getattr(ctx, "adopted", None) is not None  # an earlier attempt's finished command is replayed
         workdir = ctx.working_dir()
-        output_dir = workdir / f"outputs-{secrets.token_hex(4)}"
-        output_dir.mkdir()
+        output_dir = workdir / f"outputs-{attempt_name(ctx)}"
+        if not adopted:
+            # A retry in a WorkingDirectory's shared folder must not collect its predecessor's files.
+            shutil.rmtree(output_dir, ignore_errors=True)
+        output_dir.mkdir(exist_ok=True)
         add_variables(ctx, {"workingDir": str(workdir), "outputDir": str(output_dir)})
-        write_input_files(ctx, workdir, self.inputFiles)
+        if not adopted:  # the command already ran with them, and may have changed them
+            write_input_files(ctx, workdir, self.inputFiles)
         declared = self.declared_outputs(ctx, workdir)
         lines = render_list(ctx, self.beforeCommands, "beforeCommands") + self.script_lines(ctx, workdir, in_docker)
         argv = self.argv_prefix(ctx)
@@ -145,6 +150,18 @@ class ScriptTask(RunnableTask):
 
     def extra_outputs(self, sink: LineSink) -> dict[str, Any]:
         return {}
+
+
+def attempt_name(ctx: RunContext) -> str:
+    """The part of the names this task gives files in its working folder that tells tasks apart.
+
+    Derived from the task run id, not random: an attempt that adopts a cut-off attempt's finished
+    command (see `lanner.worker.attempt_notes`) must find the files that command wrote (its
+    output dir, Bash's declared output files) under the same names. Unique per task run is all
+    that is needed: a working folder is the attempt's own, or a WorkingDirectory's shared by
+    different task runs.
+    """
+    return ctx.task_run_id.replace("/", "_")
 
 
 def _as_lines(ctx: RunContext, value: list[str] | str, name: str) -> list[str]:
@@ -197,7 +214,7 @@ class PythonScript(_Python):
     script: str
 
     def script_lines(self, ctx: RunContext, workdir: Path, in_docker: bool) -> list[str]:
-        path = workdir / f"script-{secrets.token_hex(4)}.py"
+        path = workdir / f"script-{attempt_name(ctx)}.py"
         path.write_text(str(ctx.render(self.script)), encoding="utf-8")
         python = "python" if in_docker else shlex.quote(sys.executable)
         return [f"{python} {shlex.quote(str(path))}"]
@@ -232,9 +249,13 @@ class Bash(ScriptTask):
 
     def declared_outputs(self, ctx: RunContext, workdir: Path) -> dict[str, Path]:
         names = render_list(ctx, self.outputFiles, "outputFiles") + list(self.outputsFiles or [])
-        paths = {n: workdir / f"{n}_{secrets.token_hex(4)}" for n in names}
+        paths = {n: workdir / f"{n}_{attempt_name(ctx)}" for n in names}
+        adopted = getattr(ctx, "adopted", None) is not None
         for p in paths.values():
-            p.touch()
+            if adopted:
+                p.touch()
+            else:
+                p.write_bytes(b"")  # a retry in a shared folder starts empty
         if paths:
             add_variables(ctx, {"outputFiles": {n: str(p) for n, p in paths.items()},
                                 "temp": {n: str(p) for n, p in paths.items()}})
