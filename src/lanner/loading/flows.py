@@ -20,8 +20,8 @@ import pydantic
 from lanner.errors import LannerError, Located, ValidationError, ValidationErrors
 from lanner.model import yaml_source
 from lanner.model.flow import Flow
+from lanner.model.task import Task
 from lanner.plugins import registry
-from lanner.plugins.api import Task
 
 
 def load_flow_file(path: str | Path) -> Flow:
