@@ -52,7 +52,7 @@ def test_nan() -> None:
     assert math.isnan(value_of(".NaN")) and math.isnan(value_of(".nan"))
 
 
-@pytest.mark.parametrize("scalar", ["1:30", "0o8", ".5e3", "0x", "2024-13"])
+@pytest.mark.parametrize("scalar", ["1:30", "0o8", ".5e3", "0x", "2024-13", "="])
 def test_sexagesimal_and_number_like_text_stays_text(scalar: str) -> None:
     assert value_of(scalar) == scalar
 
