@@ -315,25 +315,19 @@ class _Builder:
     # -- whole-flow checks -------------------------------------------------------------------
 
     def check_flow(self, flow: Flow, root: Any) -> None:
-        seen: set[str] = set()
-        for i, inp in enumerate(flow.inputs):
-            if inp.id in seen:
-                line, col = _line_of(root.get("inputs"), i)
-                self.error(f"duplicate input `{inp.id}`", "input ids must be unique", line, col, f"inputs[{i}]")
-            seen.add(inp.id)
-        seen = set()
-        for i, out in enumerate(flow.outputs):
-            if out.id in seen:
-                line, col = _line_of(root.get("outputs"), i)
-                self.error(f"duplicate output `{out.id}`", "output ids must be unique", line, col, f"outputs[{i}]")
-            seen.add(out.id)
-        seen = set()
-        for i, trig in enumerate(flow.triggers):
-            if trig.id in seen:
-                line, col = _line_of(root.get("triggers"), i)
-                self.error(f"duplicate trigger id `{trig.id}`", "trigger ids must be unique", line, col,
-                           f"triggers[{i}]")
-            seen.add(trig.id)
+        """Ids pydantic cannot see are repeated: inputs, outputs and triggers, each list on its own."""
+        lists: list[tuple[str, str, list[Any]]] = [("inputs", "input", flow.inputs),
+                                                   ("outputs", "output", flow.outputs),
+                                                   ("triggers", "trigger", flow.triggers)]
+        for block, what, items in lists:
+            seen: set[str] = set()
+            for i, item in enumerate(items):
+                if item.id in seen:
+                    line, col = _line_of(root.get(block), i)
+                    named = f"{what} id" if what == "trigger" else what
+                    self.error(f"duplicate {named} `{item.id}`", f"{what} ids must be unique", line, col,
+                               f"{block}[{i}]")
+                seen.add(item.id)
 
 
 def _field_by_alias(cls: type[pydantic.BaseModel], name: str) -> Any:
