@@ -48,7 +48,7 @@ tasks:
 
 def load(url: str, tmp: Path, workers: int, rate: float, seconds: float) -> dict[str, float]:
     """Offer `rate` executions/s for `seconds` to 1 executor + `workers` workers; measure."""
-    from lanner.model.loader import load_flow
+    from lanner.loading.flows import load_flow
     from lanner.runtime.cluster_client import ClusterClient
     from lanner.runtime.queues.database import QueueDatabase
 

@@ -57,8 +57,8 @@ def run_flow(yaml_text: str, home: str | Path | None = None, inputs: dict[str, A
     killed anyway, so a broken test ends instead of hanging. `kill_after` kills after that many
     seconds, for tests where the moment does not matter.
     """
+    from lanner.loading.flows import load_flow
     from lanner.model.inputs import resolve_inputs
-    from lanner.model.loader import load_flow
     from lanner.runtime.local import LocalRuntime
 
     tmp = None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lanner.model.loader import load_flow
+from lanner.loading.flows import load_flow
 from lanner.model.state import StateType
 from lanner.runtime.local import LocalRuntime
 from lanner.storage import db

@@ -124,7 +124,7 @@ tasks:
 
 
 def test_a_subflow_runs_the_child_and_returns_its_outputs(tmp_path: Path) -> None:
-    from lanner.model.loader import load_flow
+    from lanner.loading.flows import load_flow
 
     child = load_flow("""
 id: child
@@ -154,7 +154,7 @@ tasks:
 
 
 def test_a_failing_subflow_fails_its_task_and_a_missing_one_says_so(tmp_path: Path) -> None:
-    from lanner.model.loader import load_flow
+    from lanner.loading.flows import load_flow
 
     child = load_flow("""
 id: child
@@ -177,7 +177,7 @@ tasks:
 
 
 def test_killing_a_parent_kills_its_waiting_subflow_and_both_run_finally(tmp_path: Path) -> None:
-    from lanner.model.loader import load_flow
+    from lanner.loading.flows import load_flow
 
     child = load_flow(f"""
 id: child

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lanner.errors import ValidationErrors
-from lanner.model.loader import load_flow
+from lanner.loading.flows import load_flow
 from lanner.model.subflow_chains import check_chains
 
 

@@ -71,8 +71,8 @@ def run(
         _console().out(f"error: --threads must be at least 1, got {threads}; give the number of tasks that may "
                        "run at once, e.g. --threads 4")
         raise typer.Exit(EXIT_INVALID)
+    from lanner.loading.flows import load_flow_file
     from lanner.model.inputs import parse_cli_inputs, resolve_inputs
-    from lanner.model.loader import load_flow_file
     from lanner.runtime.catalog import FlowCatalog
 
     catalog = FlowCatalog()
@@ -180,7 +180,7 @@ def _say_left_behind(console: Any, runtime: Any) -> None:
 def _load_checked(path: Path) -> Any:
     """Load and validate a flow file, its triggers included (their checks need croniter: lazily)."""
     from lanner.errors import ValidationErrors
-    from lanner.model.loader import load_flow_file
+    from lanner.loading.flows import load_flow_file
 
     flow = load_flow_file(path)
     if flow.triggers:

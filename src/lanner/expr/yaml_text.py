@@ -3,10 +3,10 @@
 Writing follows Kestra's Jackson YAML settings — block style, no `---` marker, lists indented
 under their key, quotes only where a plain scalar would change meaning, multi-line strings as
 literal blocks — so a flow templating a Kubernetes manifest gets the text it gets on Kestra.
-A small emitter here keeps those choices exact (ruamel.yaml's representer quotes differently).
-Reading uses ruamel.yaml's safe loader, with timestamps left as text (Jackson does not read
-them as dates) and with a node budget, so that a "billion laughs" document of aliases cannot
-blow up when it is later printed.
+A small emitter here keeps those choices exact (a YAML library's representer quotes differently).
+Reading goes through `model/plain_yaml.py` (PyYAML with YAML 1.2 scalars, timestamps left as text
+since Jackson does not read them as dates, duplicate keys refused), then a copy with a node
+budget, so that a "billion laughs" document of aliases cannot blow up when it is later printed.
 """
 
 from __future__ import annotations
@@ -18,10 +18,6 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.constructor import SafeConstructor
-from ruamel.yaml.error import YAMLError
 
 from lanner.expr.env import MAX_ITEMS
 from lanner.expr.errors import ExpressionError
@@ -122,14 +118,6 @@ def to_yaml(value: Any) -> str:
 
 # ---------------------------------------------------------------- reading
 
-class _Constructor(SafeConstructor):
-    """The safe constructor, except that timestamps stay strings."""
-
-
-_Constructor.add_constructor(
-    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
-
-
 def _copy(value: Any, budget: list[int]) -> Any:
     """A fresh copy with string keys, counting nodes so that shared aliases cannot explode."""
     budget[0] -= 1
@@ -149,14 +137,13 @@ def _copy(value: Any, budget: list[int]) -> Any:
 
 def from_yaml(text: str) -> Any:
     """Parse one YAML document into plain values (dict, list, str, int, float, bool, None)."""
-    loader = YAML(typ="safe", pure=True)
-    loader.Constructor = _Constructor
+    from lanner.model import plain_yaml, yaml_source
+
     try:
-        data = loader.load(text)
-    except YAMLError as exc:
-        detail = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-        raise ExpressionError(f"yaml: invalid YAML: {detail}",
-                              hint="check the indentation and quoting of the YAML text") from None
-    except RecursionError:
-        raise ExpressionError("yaml: the document is nested too deeply", hint="flatten the YAML") from None
+        data = plain_yaml.load(text)
+    except yaml_source.YamlError as exc:
+        where = f" at line {exc.line + 1}, column {exc.column + 1}" if exc.line is not None and exc.column is not None \
+            else ""
+        hint = exc.hint if "tabs" in exc.hint else "check the indentation and quoting of the YAML text"
+        raise ExpressionError(f"yaml: invalid YAML{where}: {exc.problem}", hint=hint) from None
     return _copy(data, [len(text) + MAX_ITEMS])

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from lanner.model.ids import MAX_LENGTH, PATTERNS
 from lanner.model.retry import Retry
-from lanner.plugins.api import Task
+from lanner.model.task import Task
 
 InputType = Literal[
     "STRING", "INT", "FLOAT", "BOOLEAN", "BOOL", "DATETIME", "DATE", "TIME", "DURATION", "JSON",

@@ -15,7 +15,7 @@ from lanner.model.state import iso
 if TYPE_CHECKING:
     from lanner.model.execution import Execution, TaskRun
     from lanner.model.flow import Flow
-    from lanner.plugins.api import Task
+    from lanner.model.task import Task
 
 
 def _value_path(exe: Execution, run: TaskRun) -> list[str]:

@@ -97,7 +97,7 @@ def load(text: str) -> Any:
         if "nesting depth" in str(exc):  # newer libyaml stops deep documents itself
             raise YamlError("the document is nested too deeply", line, column,
                             "flatten the data (at most a few hundred levels)") from None
-        raise YamlError(_problem(exc), line, column, _hint(exc)) from None
+        raise YamlError(problem_of(exc), line, column, hint_for(exc)) from None
     except yaml.YAMLError as exc:
         raise YamlError(str(exc).splitlines()[0], None, None) from None
     finally:
@@ -139,12 +139,12 @@ def plain(node: Any) -> Any:
     return node
 
 
-def _problem(exc: Any) -> str:
+def problem_of(exc: Any) -> str:
     parts = [p for p in (exc.context, exc.problem) if p]
     return ", ".join(parts) or str(exc).splitlines()[0]
 
 
-def _hint(exc: Any) -> str:
+def hint_for(exc: Any) -> str:
     text = str(exc)
     if "tab" in text or "\\t" in text:
         return "indent with spaces, not tabs"

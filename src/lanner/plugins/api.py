@@ -1,206 +1,42 @@
-"""The plugin API: what a task is, and the only door it has to the world (`RunContext`).
+"""The plugin API: the names a plugin imports to define a task and talk to the world.
 
-A task is a pydantic model validated from the flow YAML. A *runnable* task does work on a worker
-through `run(ctx)`. A *flowable* task does no work itself: it tells the executor which child
-tasks to run (`resolve`), and the executor, not the plugin, owns the state machine, so every
-flowable gets `errors`, `finally`, retries and kills the same way. An *execution* task
-(`Exit`, `Labels`) changes the execution itself and is applied by the executor.
+The classes themselves live in `lanner.model.task`, below the flow model that is built from
+them (so `model` never imports `plugins`); this module is the stable place plugins, the worker
+and the engine import them from.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-import threading
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol
+from lanner.model.task import (
+    Again,
+    ExecutionEffect,
+    ExecutionTask,
+    FlowableTask,
+    Group,
+    LogLevel,
+    Output,
+    Resolution,
+    RunContext,
+    RunnableTask,
+    Stop,
+    Task,
+    TaskFailure,
+    TaskLogger,
+)
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from lanner.model.ids import PATTERNS
-from lanner.model.property import Bool, Duration
-from lanner.model.retry import Retry
-from lanner.model.state import StateType
-
-LogLevel = Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
-
-
-class TaskLogger(Protocol):
-    def trace(self, message: str) -> None: ...
-    def debug(self, message: str) -> None: ...
-    def info(self, message: str) -> None: ...
-    def warn(self, message: str) -> None: ...
-    def error(self, message: str) -> None: ...
-
-
-class RunContext(Protocol):
-    """What a running task may use. Implemented by the worker (and by the executor for flowables)."""
-
-    execution_id: str
-    task_run_id: str
-    variables: Mapping[str, Any]
-    cancelled: threading.Event
-
-    @property
-    def logger(self) -> TaskLogger:
-        """Read-only here, so a context may hold any logger of this shape (the worker's masks secrets)."""
-
-    def render(self, value: Any) -> Any:
-        """Render templates in a string (to a string) or, recursively, in a list or map."""
-
-    def render_typed(self, value: Any) -> Any:
-        """Like render, but a string that is one whole `{{ expr }}` keeps the expression's type."""
-
-    def is_true(self, value: Any) -> bool:
-        """Render and judge with Kestra's truthiness (false only for false, 0, -0, empty)."""
-
-    def sleep(self, seconds: float) -> bool:
-        """Wait, waking early on cancellation; returns False when cancelled."""
-
-    def working_dir(self) -> Path:
-        """A private temporary folder for this task run, removed after it."""
-
-    def put_file(self, name: str, data: bytes) -> str:
-        """Store a file in internal storage; returns its `kestra://` URI."""
-
-    def read_file(self, uri: str) -> bytes:
-        """Read a file of internal storage by its `kestra://` URI."""
-
-
-class TaskFailure(Exception):
-    """Raised by a task to fail with a message for people (logged at ERROR, no traceback)."""
-
-    def __init__(self, message: str, outputs: Mapping[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.outputs = dict(outputs or {})
-
-
-@dataclasses.dataclass(slots=True)
-class Output:
-    """What a runnable task returns: its outputs, and optionally a state it insists on."""
-
-    values: dict[str, Any] = dataclasses.field(default_factory=dict)
-    state: StateType | None = None  # e.g. WARNING for a script that wrote to stderr
-
-
-class Task(BaseModel):
-    """Properties common to every task (Kestra's Task)."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, arbitrary_types_allowed=True)
-
-    kind: ClassVar[Literal["runnable", "flowable", "execution"]] = "runnable"
-
-    id: str = Field(pattern=PATTERNS["task id"], max_length=100)
-    type: str
-    description: str | None = None
-    disabled: bool = False
-    retry: Retry | None = None
-    timeout: Duration | None = None
-    allowFailure: bool = False
-    allowWarning: bool = False
-    runIf: Bool | None = None
-    logLevel: LogLevel | None = None
-    logToFile: bool = False
-    workerGroup: dict[str, Any] | None = None
-
-    def child_lists(self) -> dict[str, list[Task]]:
-        """Every list of nested tasks, by the property that holds it (none for runnables)."""
-        return {}
-
-    def all_tasks(self) -> list[Task]:
-        """This task and every task nested in it, depth first."""
-        out: list[Task] = [self]
-        for tasks in self.child_lists().values():
-            for t in tasks:
-                out.extend(t.all_tasks())
-        return out
-
-
-class RunnableTask(Task):
-    kind: ClassVar[Literal["runnable", "flowable", "execution"]] = "runnable"
-    # Does an attempt act on the world outside Lanner (a process, a container, a request)? Then its
-    # result is stored the moment it is known, so that a crash never runs a finished attempt again.
-    # Tasks that only compute inside Lanner (Log, Return, …) say False: running one again after a
-    # crash changes nothing outside, and they skip that write.
-    acts_outside: ClassVar[bool] = True
-
-    def run(self, ctx: RunContext) -> Output | Mapping[str, Any] | None:
-        raise NotImplementedError
-
-
-@dataclasses.dataclass(slots=True)
-class Group:
-    """A run of child tasks, one after another; a flowable is resolved into one or more groups."""
-
-    tasks: list[Task]
-    value: str | None = None  # iteration value (ForEach), becomes the children's `taskrun.value`
-    iteration: int | None = None
-
-
-@dataclasses.dataclass(slots=True)
-class Resolution:
-    """How a flowable's children run: its groups, how many at once, and outputs to record."""
-
-    groups: list[Group]
-    concurrency: int = 1  # groups running at once; 0 means all
-    outputs: dict[str, Any] = dataclasses.field(default_factory=dict)
-    # Dag: for each group, the indexes of the groups that must have ended before it starts
-    depends: list[tuple[int, ...]] | None = None
-
-
-@dataclasses.dataclass(slots=True)
-class Again:
-    """A looping flowable runs its children once more, after `after`."""
-
-    after: dt.timedelta
-
-
-@dataclasses.dataclass(slots=True)
-class Stop:
-    """A looping flowable is done; `state` overrides the state its children give (FAILED at a limit)."""
-
-    state: StateType | None = None
-
-
-class FlowableTask(Task):
-    kind: ClassVar[Literal["runnable", "flowable", "execution"]] = "flowable"
-
-    errors: list[Task] | None = None
-    finally_: list[Task] | None = Field(default=None, alias="finally")
-
-    def resolve(self, ctx: RunContext) -> Resolution:
-        """Decide the children once, when the flowable starts (conditions, loop values)."""
-        raise NotImplementedError
-
-    def final_state(self, state: StateType) -> StateType:
-        """Adjust the state computed from the children (AllowFailure turns FAILED to WARNING)."""
-        return state
-
-    def next_iteration(self, ctx: RunContext, iterations: int, started: dt.datetime) -> Again | Stop | None:
-        """For a looping flowable (LoopUntil): after an iteration ended well, go again or stop.
-
-        None (the default) means the flowable does not loop.
-        """
-        return None
-
-    def child_lists(self) -> dict[str, list[Task]]:
-        out: dict[str, list[Task]] = {}
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if isinstance(value, list) and value and all(isinstance(t, Task) for t in value):
-                out[name.rstrip("_")] = value
-        return out
-
-
-ExecutionEffect = Literal["labels", "subflow", "pause", "kill", "exit"]
-
-
-class ExecutionTask(Task):
-    """A task that changes the execution itself (Exit, Labels); applied by the executor."""
-
-    kind: ClassVar[Literal["runnable", "flowable", "execution"]] = "execution"
-    # What it does to the execution. The engine decides by this declared effect, never by
-    # importing task classes, so it depends on the plugin API alone.
-    effect: ClassVar[ExecutionEffect | None] = None
+__all__ = [
+    "Again",
+    "ExecutionEffect",
+    "ExecutionTask",
+    "FlowableTask",
+    "Group",
+    "LogLevel",
+    "Output",
+    "Resolution",
+    "RunContext",
+    "RunnableTask",
+    "Stop",
+    "Task",
+    "TaskFailure",
+    "TaskLogger",
+]

@@ -25,7 +25,7 @@ class FlowCatalog:
 
     def add_directory(self, directory: str | Path) -> list[LannerError]:
         """Load every `*.yaml`/`*.yml` under a directory; returns the problems of invalid files."""
-        from lanner.model.loader import load_flow_file
+        from lanner.loading.flows import load_flow_file
 
         problems: list[LannerError] = []
         root = Path(directory)
@@ -45,7 +45,7 @@ class FlowCatalog:
         if self.repo is not None:
             found = self.repo.flow_source(namespace, flow_id, revision)
             if found is not None:
-                from lanner.model.loader import load_flow
+                from lanner.loading.flows import load_flow
 
                 rev, source = found
                 loaded = load_flow(source, file=f"<stored flow {namespace}.{flow_id} revision {rev}>")

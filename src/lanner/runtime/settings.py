@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from lanner.engine.executor import DEFAULT_MAX_TASK_RUNS
-from lanner.errors import LannerError
+from lanner.errors import LannerError, Located
 
 CONFIG_NAME = "lanner.yaml"
 
@@ -134,13 +134,15 @@ def load(given: str | Path | None = None, **overrides: Any) -> ClusterSettings:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from lanner.model import plain_yaml, yaml_source
 
     try:
-        doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except YAMLError as exc:
-        raise LannerError(f"{path}: not valid YAML: {exc}", hint="fix the file or remove it") from exc
+        doc = plain_yaml.load(path.read_text(encoding="utf-8"))
+    except yaml_source.YamlError as exc:
+        line = exc.line + 1 if exc.line is not None else None
+        column = exc.column + 1 if exc.column is not None and line is not None else None
+        raise LannerError(f"not valid YAML: {exc.problem}", hint="fix the file or remove it",
+                          where=Located(str(path), line, column)) from None
     if doc is None:
         return {}
     if not isinstance(doc, dict):

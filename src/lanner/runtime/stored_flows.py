@@ -26,7 +26,7 @@ class StoredFlows:
         self._lock = threading.Lock()
 
     def parse(self, namespace: str, flow_id: str, revision: int, source: str) -> Flow:
-        from lanner.model.loader import load_flow
+        from lanner.loading.flows import load_flow
 
         key = (namespace, flow_id, revision)
         with self._lock:
@@ -69,7 +69,7 @@ class StoredFlows:
         """Store a flow given as a file (tests, `lanner` clients); returns its revision."""
         if not flow.source:
             raise LannerError(f"flow `{flow.namespace}.{flow.id}` has no source to store",
-                              hint="load it with lanner.model.loader.load_flow")
+                              hint="load it with lanner.loading.flows.load_flow")
         stored = self.store.save(flow.namespace, flow.id, flow.source)
         flow.revision = stored.revision
         with self._lock:

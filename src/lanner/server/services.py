@@ -102,7 +102,7 @@ class Services:
 
     def validate(self, source: str) -> Flow:
         """Parse and validate a flow's YAML, triggers included; raises ValidationErrors."""
-        from lanner.model.loader import load_flow
+        from lanner.loading.flows import load_flow
         from lanner.runtime import triggers
 
         flow = load_flow(source, file="flow.yaml")

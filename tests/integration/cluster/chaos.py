@@ -88,7 +88,7 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
     """Run the chaos round; `kill_every` is the random pause between SIGKILLs and `restart_after`
     the pause before the killed process is started again (seconds). The killing goes on past
     `chaos_seconds` until `min_kills` SIGKILLs were sent (at most twice as long)."""
-    from lanner.model.loader import load_flow
+    from lanner.loading.flows import load_flow
     from lanner.runtime.cluster_client import ClusterClient
     from lanner.runtime.queues.database import QueueDatabase
     from tests.integration.cluster.forkserver import ForkServer

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lanner.loading.flows import load_flow
 from lanner.model.execution import Execution
-from lanner.model.loader import load_flow
 from lanner.runtime.cluster_client import ClusterClient
 from lanner.runtime.queues.database import QueueDatabase
 from lanner.runtime.settings import ClusterSettings

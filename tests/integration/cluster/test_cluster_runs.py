@@ -131,7 +131,7 @@ finally: [{{id: fin, type: {LOG}, message: x}}]
 
 
 def test_subflow_waits_for_its_child_and_reads_its_outputs(cluster: InProcessCluster) -> None:
-    from lanner.model.loader import load_flow
+    from lanner.loading.flows import load_flow
 
     cluster.start_executor()
     cluster.start_worker()

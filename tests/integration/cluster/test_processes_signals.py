@@ -79,7 +79,7 @@ def setup(postgres_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
 
 
 def _start(setup: Setup, seconds: float) -> str:
-    from lanner.model.loader import load_flow
+    from lanner.loading.flows import load_flow
 
     eid = setup.client.start(load_flow(flow(setup.book, seconds))).id
     wait_for(lambda: setup.attempts(eid), 30, "the attempt to start")

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from lanner.loading.flows import load_flow
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
-from lanner.model.loader import load_flow
 from lanner.model.state import StateType
 from tests.integration.cluster.databases import sqlite_url
 

@@ -161,7 +161,7 @@ def test_a_result_kept_before_a_crash_is_applied_not_run_again(tmp_path: Path) -
     """The crash between a task's end and the loop's write lasts microseconds: too short to hit with
     a signal reliably, so this test stores the state such a crash leaves (a RUNNING task run whose
     attempt's result was kept) through the real runtime and store, then continues it for real."""
-    from lanner.model.loader import load_flow
+    from lanner.loading.flows import load_flow
     from lanner.model.results import WorkerResult
     from lanner.model.state import StateType
     from lanner.runtime.catalog import FlowCatalog

@@ -371,7 +371,7 @@ tasks:
 
 def test_unknown_option_is_rejected_at_validation() -> None:
     from lanner.errors import ValidationErrors
-    from lanner.model.loader import load_flow
+    from lanner.loading.flows import load_flow
 
     with pytest.raises(ValidationErrors) as caught:
         load_flow("id: f\nnamespace: n\ntasks:\n  - id: r\n    type: io.kestra.plugin.core.http.Request\n"

@@ -543,7 +543,7 @@ def test_unreachable_server_and_unknown_host(tmp_path: Path) -> None:
 
 def test_url_or_uri_is_required_at_validation() -> None:
     from lanner.errors import ValidationErrors
-    from lanner.model.loader import load_flow
+    from lanner.loading.flows import load_flow
 
     with pytest.raises(ValidationErrors) as caught:
         load_flow("id: f\nnamespace: n\ntasks:\n  - id: g\n    type: io.kestra.plugin.redis.string.Get\n    key: k\n")

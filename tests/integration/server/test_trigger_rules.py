@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from lanner.errors import LannerError
+from lanner.loading.flows import load_flow
 from lanner.model.flow import Trigger
-from lanner.model.loader import load_flow
 from lanner.model.state import StateType
 from lanner.runtime import flow_trigger, schedule, triggers
 from lanner.runtime.flow_trigger import Ended

@@ -79,8 +79,8 @@ def _check_message(text: str) -> None:
 
 def fuzz_yaml(examples: int) -> None:
     from lanner.errors import LannerError
+    from lanner.loading.flows import load_flow
     from lanner.model import yaml_source
-    from lanner.model.loader import load_flow
 
     @settings(max_examples=examples, deadline=5000, database=None,
               suppress_health_check=list(HealthCheck))

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from lanner.engine.executor import Effects, Executor
+from lanner.loading.flows import load_flow
 from lanner.model.execution import Execution, TaskRun
-from lanner.model.loader import load_flow
 from lanner.model.results import WorkerResult
 from lanner.model.state import StateType
 

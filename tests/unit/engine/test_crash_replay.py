@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lanner.engine.executor import Effects, Executor
+from lanner.loading.flows import load_flow
 from lanner.model.execution import Execution, TaskRun
-from lanner.model.loader import load_flow
 from lanner.model.results import WorkerResult
 from lanner.model.state import StateType
 

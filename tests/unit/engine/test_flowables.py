@@ -330,7 +330,7 @@ def test_dag_failure_stops_dependants_and_runs_finally() -> None:
                                           ("[t2]", "Cyclic dependency detected")])
 def test_dag_rejects_unknown_and_cyclic_dependencies_at_validation(deps: str, message: str) -> None:
     from lanner.errors import ValidationErrors
-    from lanner.model.loader import load_flow
+    from lanner.loading.flows import load_flow
 
     text = DAG.replace("dependsOn: [t2, t3]", "dependsOn: [t2, t3]").replace(
         "      - task: {id: t2, type: io.kestra.plugin.core.log.Log, message: x}\n        dependsOn: [t1]",

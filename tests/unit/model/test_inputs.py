@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from lanner.errors import ValidationError, ValidationErrors
+from lanner.loading.flows import load_flow
 from lanner.model.flow import FlowOutput, Input
 from lanner.model.inputs import coerce, coerce_output, parse_cli_inputs, resolve_inputs
-from lanner.model.loader import load_flow
 
 
 def _input(type_name: str, **extra: Any) -> Input:
