@@ -43,8 +43,12 @@ class Tally:
     kills_in_finally: int = 0  # of which aimed at a worker while it ran a `finally` task
     attempts_cut: int = 0  # attempts running in the killed workers when they were killed (by the ledger)
     handed_back: int = 0  # attempts the database records as failed because their worker stopped
+    # what each SIGKILL hit: the executor, a worker running nothing, a main task, a `finally` task
+    mix: dict[str, int] = dataclasses.field(
+        default_factory=lambda: {"executor": 0, "idle_worker": 0, "worker_in_main": 0, "worker_in_finally": 0})
     side: ledger.LedgerTally = dataclasses.field(default_factory=ledger.LedgerTally)
     seconds: float = 0.0
+    seconds_killing: float = 0.0  # of which the SIGKILL loop ran (the rest: start-up, then every execution ending)
 
     @property
     def finally_runs(self) -> dict[str, int]:
@@ -58,6 +62,7 @@ class Tally:
     def figures(self) -> dict[str, int | float]:
         s = self.side
         return {"executions": self.executions, "crash_points": self.kills, "crashes_in_finally": self.kills_in_finally,
+                **{f"mix_{target}": n for target, n in self.mix.items()},
                 "attempts_cut_by_crashes": self.attempts_cut,
                 "lost": self.lost, "stuck": self.stuck, "two_owners_at_once": s.overlapping,
                 "finally_0": s.finally_runs["0"], "finally_1": s.finally_runs["1"],
@@ -67,7 +72,7 @@ class Tally:
                 "of_which_crash_before_result_stored": len(s.ended_before_crash),
                 "of_which_without_crash": s.rerun_without_crash,
                 "cut_off_attempts_rerun": s.cut_rerun, "processes_outlived_worker": s.outlived,
-                "seconds": round(self.seconds, 1)}
+                "seconds": round(self.seconds, 1), "seconds_killing": round(self.seconds_killing, 1)}
 
     def line(self) -> str:
         s = self.side
@@ -91,7 +96,7 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
     from lanner.model.loader import load_flow
     from lanner.runtime.cluster_client import ClusterClient
     from lanner.runtime.queues.database import QueueDatabase
-    from tests.integration.cluster.forkserver import ForkServer
+    from tests.forkserver import ForkServer
 
     rnd = random.Random(seed)
     env = role_env(url, tmp / "home", **FAST)
@@ -115,6 +120,7 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
         stop = threading.Event()
         chaos = threading.Thread(target=_chaos, args=(rnd, executor, pool, stop, tally, killed_at, book, kill_every,
                                                       aim_at_finally, restart_after), daemon=True)
+        killing_from = time.monotonic()
         chaos.start()
         for _ in range(executions):
             ids.append(client.start(flow).id)
@@ -125,6 +131,7 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
             stop.wait(0.05)
         stop.set()
         chaos.join()
+        tally.seconds_killing = time.monotonic() - killing_from
         for p in procs:
             if not p.running:
                 p.start()
@@ -135,8 +142,11 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
             _tally(db, ids, tally)
             tally.side = ledger.tally(book, ids, MAIN, CLEANUP, killed_at)
         finally:
-            for p in procs:
-                p.stop()
+            stopping = [threading.Thread(target=p.stop) for p in procs]  # side by side: each waits for its own exit
+            for t in stopping:
+                t.start()
+            for t in stopping:
+                t.join()
             forks.close()
             db.close()
     return tally
@@ -163,6 +173,10 @@ def _chaos(rnd: random.Random, executor: RoleProcess, pool: list[RoleProcess], s
             continue
         pid = victim.pid
         tally.attempts_cut += len(running.get(victim, ()))
+        tasks = running.get(victim, [])
+        target = ("executor" if victim is executor else "worker_in_finally" if CLEANUP in tasks
+                  else "worker_in_main" if tasks else "idle_worker")
+        tally.mix[target] += 1
         victim.kill()
         tally.kills += 1
         if pid is not None:
