@@ -3,13 +3,18 @@
 Modes:
 - embedded: `lanner run` processes SIGKILLed at random moments (during the main task, during
   `finally`, between tasks), each execution then continued with `lanner execution continue`,
-  which is itself SIGKILLed at random too; several homes run side by side.
+  which is itself SIGKILLed at random too; 8 homes run side by side. The commands are forked
+  from one pre-imported parent (tests/forkserver.py), so a crash point costs no interpreter
+  start-up and a `continue` killed early is killed in its work, not in its imports
+  (`--fresh-interpreters` starts each as a new `python -m lanner`, as before).
 - cluster: PostgreSQL executor and worker roles SIGKILLed at random (bench/chaos_cluster.py).
 
 Printed per mode: executions, crash points, lost, stuck, driven by two owners at once,
 `finally` run 0 / 1 / 2+ times, main task twice, attempts overlapping, finished attempts re-run,
-attempts cut off and re-run (the only re-run allowed). Targets: all 0 but "finally once" = all.
-Figures are printed, never asserted.
+attempts cut off and re-run (the only re-run allowed), and the crash mix: where the crash points
+fell (embedded: in `run` or `continue`, and in which task or between tasks; cluster: executor,
+idle worker, worker in the main task, worker in `finally`). Targets: all 0 but "finally once" =
+all. Figures are printed, never asserted; the total wall time is printed last.
 
     python bench/chaos.py [--quick] [--mode embedded|cluster|all] [--points N] [--seed S]
 """
@@ -40,7 +45,7 @@ ROWS = ("executions", "crash_points", "lost", "stuck", "two_owners", "finally_0"
         "main_twice", "overlapping", "finished_rerun", "cut_off_rerun")
 
 
-def embedded(points: int, seed: int, lanes: int = 4, aim: str = "anywhere", work: float = 0.15,
+def embedded(points: int, seed: int, lanes: int = 8, aim: str = "anywhere", work: float = 0.15,
              cleanup: float = 0.15, fork: bool = True) -> dict[str, Any]:
     """Until `points` crash points: `lanes` homes side by side, each crashing executions in turn.
     With `fork`, the `lanner` commands are forked from one pre-imported parent (tests/forkserver.py)
@@ -96,7 +101,7 @@ def show(mode: str, figures: dict, seconds: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="200 crash points per mode (≤ 60 s each here)")
+    parser.add_argument("--quick", action="store_true", help="200 crash points per mode (≤ 60 s for both here)")
     parser.add_argument("--mode", choices=("embedded", "cluster", "all"), default="all")
     parser.add_argument("--points", type=int, default=None,
                         help="crash points per mode (default 200, 400 without --quick)")

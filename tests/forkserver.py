@@ -23,6 +23,7 @@ it, its return code (negative for a signal, as `subprocess` says it).
 
 from __future__ import annotations
 
+import gc
 import importlib
 import io
 import json
@@ -102,6 +103,10 @@ def _preload() -> dict[str, str | None]:
         os.environ = real  # type: ignore[assignment]  # noqa: B003
     if threading.active_count() != 1:
         raise RuntimeError("a preloaded module started a thread: forking now would copy a half-held lock")
+    # The imported objects are never freed: keep the collector off them, or each child's collections
+    # and its exit (which collects everything) touch every page it shares with this parent, copying
+    # them all — 0.3 s of CPU per command measured here, against 0.1 s frozen.
+    gc.freeze()
     return {key: real.get(key) for key in reading.read}
 
 
