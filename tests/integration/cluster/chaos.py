@@ -91,12 +91,12 @@ class Tally:
 def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float = 15.0, workers: int = 3,
               seed: int = 7, timeout: float = 90.0, kill_every: tuple[float, float] = (0.4, 1.2),
               aim_at_finally: float = 0.3, threads: int = 8, restart_after: tuple[float, float] = (0.0, 0.3),
-              min_kills: int = 0, task_seconds: tuple[float, float] = (0.3, 0.2), patience: float = 0.0) -> Tally:
+              min_kills: int = 0, patience: float = 0.0) -> Tally:
     """Run the chaos round; `kill_every` is the random pause between SIGKILLs and `restart_after`
     the pause before the killed process is started again, while the killing goes on (seconds). The
-    killing goes on past `chaos_seconds` until `min_kills` SIGKILLs were sent (at most twice as long).
-    `task_seconds`: how long the main task and the `finally` task work; `patience`: how long an
-    aimed kill may wait for its target to be running (0: it takes what runs at its moment)."""
+    killing goes on past `chaos_seconds` until `min_kills` SIGKILLs were sent (at most three times
+    as long in all). `patience`: how long an aimed kill may wait for its target to be running (0:
+    it takes what runs at its moment)."""
     from lanner.model.loader import load_flow
     from lanner.runtime.cluster_client import ClusterClient
     from lanner.runtime.queues.database import QueueDatabase
@@ -120,7 +120,7 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
     started = time.monotonic()
     try:
         wait_for(lambda: _count(db, "SELECT count(*) FROM workers") >= workers, 30, "the workers to register")
-        flow = load_flow(flow_yaml(book, *task_seconds))
+        flow = load_flow(flow_yaml(book))
         stop = threading.Event()
         chaos = threading.Thread(target=_chaos, args=(rnd, executor, pool, stop, tally, killed_at, book, kill_every,
                                                       aim_at_finally, restart_after, patience), daemon=True)
@@ -131,7 +131,7 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
             if stop.wait(chaos_seconds * 0.7 / executions):
                 break
         stop.wait(max(chaos_seconds - (time.monotonic() - started), 0))
-        while tally.kills < min_kills and time.monotonic() - started < 2 * chaos_seconds:
+        while tally.kills < min_kills and time.monotonic() - started < 3 * chaos_seconds:
             stop.wait(0.05)
         stop.set()
         chaos.join()
