@@ -15,8 +15,9 @@ never a stale one.
 
 Protocol: the parent's stdin is a SOCK_SEQPACKET socket; each request is one JSON message
 (`argv`, `env`, `cwd`, `new_session`) carrying four descriptors (stdin, stdout, stderr, and a
-reply socket). On the reply socket the parent sends the child's pid, then, once it has reaped
-it, its return code (negative for a signal, as `subprocess` says it).
+reply socket). On the reply socket the parent sends the child's pid, then, once it has exited,
+its return code (negative for a signal, as `subprocess` says it); it reaps the child when the
+caller closes the reply socket, so the pid is not reused while the caller may still signal it.
 
     python -m tests.forkserver      (started by `ForkServer`, never by hand)
 """
@@ -121,7 +122,7 @@ def serve() -> None:
     selector = selectors.DefaultSelector()
     selector.register(control, selectors.EVENT_READ)
     selector.register(wake_r, selectors.EVENT_READ)
-    waiting: dict[int, socket.socket] = {}
+    running: dict[int, socket.socket] = {}  # child pid → its caller's reply socket
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     while True:
@@ -136,42 +137,56 @@ def serve() -> None:
                 if pid == 0:
                     signal.set_wakeup_fd(-1)
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    # Closed by number in _become: an object left holding one would close a reused fd.
+                    for held in (control, *running.values(), *(k.fileobj for k in selector.get_map().values())):
+                        if isinstance(held, socket.socket):
+                            held.detach()
                     selector.close()
-                    for held in (control, *waiting.values()):
-                        held.detach()  # closed by number in _become: an object left holding one would close a reused fd
                     _become(request, fds[:3], reply, read_at_import)  # never returns
                 for fd in fds[:3]:
                     os.close(fd)
                 _send(reply, {"pid": pid})
-                waiting[pid] = reply
-            else:
+                running[pid] = reply
+            elif key.fileobj is wake_r:
                 while True:
                     try:
                         os.read(wake_r, 4096)
                     except BlockingIOError:
                         break
-        _reap(waiting)
+            else:  # the caller took the return code (or dropped its handle): the pid may go now
+                selector.unregister(key.fileobj)
+                _reap(key.data, key.fileobj)  # type: ignore[arg-type]
+        _report_exits(running, selector)
 
 
-def _reap(waiting: dict[int, socket.socket]) -> None:
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        reply = waiting.pop(pid, None)
-        if reply is not None:
-            _send(reply, {"returncode": os.waitstatus_to_exitcode(status)})
-            reply.close()
+def _report_exits(running: dict[int, socket.socket], selector: selectors.BaseSelector) -> None:
+    """Tell each caller whose child exited its return code, and leave the child a zombie until the
+    caller closes its reply socket: as with `subprocess.Popen`, a pid the caller may still signal
+    is never freed (and reused) before the caller has seen the exit."""
+    for pid, reply in list(running.items()):
+        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        if info is None:
+            continue
+        del running[pid]
+        killed = info.si_code in (os.CLD_KILLED, os.CLD_DUMPED)
+        if _send(reply, {"returncode": -info.si_status if killed else info.si_status}):
+            selector.register(reply, selectors.EVENT_READ, pid)
+        else:
+            _reap(pid, reply)
 
 
-def _send(reply: socket.socket, message: dict[str, int]) -> None:
+def _reap(pid: int, reply: socket.socket) -> None:
+    os.waitpid(pid, 0)
+    reply.close()
+
+
+def _send(reply: socket.socket, message: dict[str, int]) -> bool:
+    """False when the caller no longer listens (it dropped its handle)."""
     try:
         reply.send(json.dumps(message).encode())
     except OSError:
-        pass  # the caller no longer listens (it dropped its handle): nothing to tell
+        return False
+    return True
 
 
 def _become(request: dict[str, Any], fds: list[int], reply: socket.socket,

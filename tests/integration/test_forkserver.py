@@ -100,3 +100,17 @@ def test_a_setting_read_at_import_that_differs_gets_a_fresh_interpreter(forks: F
         proc.wait(timeout=30)
     assert b"tests.forkserver" in commands[0]  # forked: still the server's command line
     assert commands[1][-5:] == [b"lanner", b"run", str(tmp_path / "f.yaml").encode(), b"-q", b""]
+
+
+def test_a_dead_commands_pid_stays_taken_until_its_caller_has_seen_the_exit(forks: ForkServer, tmp_path: Path) -> None:
+    """As with subprocess.Popen: a harness that checked poll() and then sends SIGKILL must never
+    hit another process that got the freed pid meanwhile."""
+    log = tmp_path / "effects.log"
+    (tmp_path / "f.yaml").write_text(flow(log, work=30.0, cleanup=0.1))
+    proc = forks.popen(["run", str(tmp_path / "f.yaml"), "-q"], _env(tmp_path / "home"), new_session=True)
+    wait_for_line(log, "work", "start")
+    os.kill(proc.pid, signal.SIGKILL)
+    wait_for(lambda: _state(proc.pid) == "Z", 30, "the command to be dead")
+    os.kill(proc.pid, signal.SIGKILL)  # still ours: a zombie, as a Popen child is until waited for
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    wait_for(lambda: not Path(f"/proc/{proc.pid}").exists(), 30, "the pid to be freed once the exit was seen")
