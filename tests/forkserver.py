@@ -211,6 +211,7 @@ def _become(request: dict[str, Any], fds: list[int], reply: socket.socket,
     import runpy
 
     sys.argv = ["lanner", *argv]  # runpy puts lanner/__main__.py in argv[0], as `python -m` does
+    sys.path[0] = os.getcwd()  # `python -m` puts its working directory first (this server's was ROOT)
     runpy.run_module("lanner", run_name="__main__", alter_sys=True)
     raise SystemExit(0)
 
