@@ -4,9 +4,10 @@ Real `lanner server executor|worker|scheduler` processes (forked from a pre-impo
 restart costs milliseconds) run executions of a flow whose main task and `finally` task are shell
 commands appending `start`/`end` lines to a ledger file, while a loop SIGKILLs a worker or the
 executor every fraction of a second — about a third of the kills aimed at a worker while it runs a
-`finally` task — and restarts it. Printed (and returned by `run`):
+`finally` task, waiting a moment for one when none runs — and restarts it. Printed (and returned by `run`):
 
-- executions, crash_points (SIGKILLs), crashes_in_finally;
+- executions, crash_points (SIGKILLs), crashes_in_finally (aimed at a `finally` task);
+- mix_executor / mix_idle_worker / mix_worker_in_main / mix_worker_in_finally: what each SIGKILL hit;
 - lost (not ended), stuck (task runs not ended);
 - two_owners_at_once: attempts of one task run that ran at the same time;
 - finally_0 / finally_1 / finally_2plus: executions whose `finally` task finished 0, 1, 2+ times;
@@ -16,7 +17,8 @@ executor every fraction of a second — about a third of the kills aimed at a wo
   the worker was SIGKILLed after the task's last side effect but before its result was stored, or
   (a bug) no crash at all;
 - processes_outlived_worker: task processes that finished after their worker was SIGKILLed (they
-  are not stopped with it: see docs/cluster.md, "Limits").
+  are not stopped with it: see docs/cluster.md, "Limits");
+- seconds (roles up to the tally), of which seconds_killing.
 
 Targets: all 0 but finally_1 = executions; a re-run only of a cut-off attempt.
 
@@ -45,10 +47,13 @@ def run(quick: bool = False) -> dict[str, int | float]:
     dbs = PostgresDatabases(postgres_url())
     try:
         with tempfile.TemporaryDirectory(prefix="lanner-chaos-cluster-") as tmp:
-            tally = run_chaos(dbs.new(), Path(tmp), executions=120 if quick else 400,
-                              chaos_seconds=22.0 if quick else 80.0, workers=3, seed=11,
-                              kill_every=(0.05, 0.2) if quick else (0.1, 0.5), restart_after=(0.0, 0.05),
-                              aim_at_finally=0.35, min_kills=200, timeout=60.0)
+            # quick: 4 workers and a kill every few hundredths of a second (restarts run beside the
+            # killing); an aimed kill waits up to 0.15 s for a worker running its target, so the
+            # crash points stay spread over main tasks, `finally` tasks, idle workers and the executor.
+            tally = run_chaos(dbs.new(), Path(tmp), executions=100 if quick else 400,
+                              chaos_seconds=14.0 if quick else 80.0, workers=4 if quick else 3, seed=11,
+                              kill_every=(0.02, 0.06) if quick else (0.1, 0.5), restart_after=(0.0, 0.05),
+                              aim_at_finally=0.35, min_kills=200, timeout=60.0, patience=0.15 if quick else 0.3)
             return tally.figures()
     finally:
         dbs.close()

@@ -13,7 +13,9 @@ worker.
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
+import signal
 import threading
 import time
 from pathlib import Path
@@ -43,8 +45,12 @@ class Tally:
     kills_in_finally: int = 0  # of which aimed at a worker while it ran a `finally` task
     attempts_cut: int = 0  # attempts running in the killed workers when they were killed (by the ledger)
     handed_back: int = 0  # attempts the database records as failed because their worker stopped
+    # what each SIGKILL hit: the executor, a worker running nothing, a main task, a `finally` task
+    mix: dict[str, int] = dataclasses.field(
+        default_factory=lambda: {"executor": 0, "idle_worker": 0, "worker_in_main": 0, "worker_in_finally": 0})
     side: ledger.LedgerTally = dataclasses.field(default_factory=ledger.LedgerTally)
     seconds: float = 0.0
+    seconds_killing: float = 0.0  # of which the SIGKILL loop ran (the rest: start-up, then every execution ending)
 
     @property
     def finally_runs(self) -> dict[str, int]:
@@ -58,6 +64,7 @@ class Tally:
     def figures(self) -> dict[str, int | float]:
         s = self.side
         return {"executions": self.executions, "crash_points": self.kills, "crashes_in_finally": self.kills_in_finally,
+                **{f"mix_{target}": n for target, n in self.mix.items()},
                 "attempts_cut_by_crashes": self.attempts_cut,
                 "lost": self.lost, "stuck": self.stuck, "two_owners_at_once": s.overlapping,
                 "finally_0": s.finally_runs["0"], "finally_1": s.finally_runs["1"],
@@ -67,7 +74,7 @@ class Tally:
                 "of_which_crash_before_result_stored": len(s.ended_before_crash),
                 "of_which_without_crash": s.rerun_without_crash,
                 "cut_off_attempts_rerun": s.cut_rerun, "processes_outlived_worker": s.outlived,
-                "seconds": round(self.seconds, 1)}
+                "seconds": round(self.seconds, 1), "seconds_killing": round(self.seconds_killing, 1)}
 
     def line(self) -> str:
         s = self.side
@@ -84,14 +91,16 @@ class Tally:
 def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float = 15.0, workers: int = 3,
               seed: int = 7, timeout: float = 90.0, kill_every: tuple[float, float] = (0.4, 1.2),
               aim_at_finally: float = 0.3, threads: int = 8, restart_after: tuple[float, float] = (0.0, 0.3),
-              min_kills: int = 0) -> Tally:
+              min_kills: int = 0, patience: float = 0.0) -> Tally:
     """Run the chaos round; `kill_every` is the random pause between SIGKILLs and `restart_after`
-    the pause before the killed process is started again (seconds). The killing goes on past
-    `chaos_seconds` until `min_kills` SIGKILLs were sent (at most twice as long)."""
+    the pause before the killed process is started again, while the killing goes on (seconds). The
+    killing goes on past `chaos_seconds` until `min_kills` SIGKILLs were sent (at most three times
+    as long in all). `patience`: how long an aimed kill may wait for its target to be running (0:
+    it takes what runs at its moment)."""
     from lanner.loading.flows import load_flow
     from lanner.runtime.cluster_client import ClusterClient
     from lanner.runtime.queues.database import QueueDatabase
-    from tests.integration.cluster.forkserver import ForkServer
+    from tests.forkserver import ForkServer
 
     rnd = random.Random(seed)
     env = role_env(url, tmp / "home", **FAST)
@@ -114,17 +123,19 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
         flow = load_flow(flow_yaml(book))
         stop = threading.Event()
         chaos = threading.Thread(target=_chaos, args=(rnd, executor, pool, stop, tally, killed_at, book, kill_every,
-                                                      aim_at_finally, restart_after), daemon=True)
+                                                      aim_at_finally, restart_after, patience), daemon=True)
+        killing_from = time.monotonic()
         chaos.start()
         for _ in range(executions):
             ids.append(client.start(flow).id)
             if stop.wait(chaos_seconds * 0.7 / executions):
                 break
         stop.wait(max(chaos_seconds - (time.monotonic() - started), 0))
-        while tally.kills < min_kills and time.monotonic() - started < 2 * chaos_seconds:
+        while tally.kills < min_kills and time.monotonic() - started < 3 * chaos_seconds:
             stop.wait(0.05)
         stop.set()
         chaos.join()
+        tally.seconds_killing = time.monotonic() - killing_from
         for p in procs:
             if not p.running:
                 p.start()
@@ -135,8 +146,11 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
             _tally(db, ids, tally)
             tally.side = ledger.tally(book, ids, MAIN, CLEANUP, killed_at)
         finally:
-            for p in procs:
-                p.stop()
+            stopping = [threading.Thread(target=p.stop) for p in procs]  # side by side: each waits for its own exit
+            for t in stopping:
+                t.start()
+            for t in stopping:
+                t.join()
             forks.close()
             db.close()
     return tally
@@ -144,32 +158,73 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
 
 def _chaos(rnd: random.Random, executor: RoleProcess, pool: list[RoleProcess], stop: threading.Event, tally: Tally,
            killed_at: dict[int, float], book: Path, kill_every: tuple[float, float], aim: float,
-           restart_after: tuple[float, float]) -> None:
-    """SIGKILL a role at random moments: a worker running a `finally` attempt (`aim` of the time,
-    when there is one), else mostly a worker running any attempt, else any role (the executor too)."""
+           restart_after: tuple[float, float], patience: float) -> None:
+    """SIGKILL a role at random moments: a worker running a `finally` attempt (`aim` of the time),
+    else mostly a worker running any attempt, else any role (the executor too). An aimed kill
+    waits up to `patience` seconds for its target to be running, so the kills land in tasks as
+    aimed even while crashes keep the workers from picking up work; then it takes any role.
+    A killed role is waited for and started again `restart_after` later on a thread of its own, so
+    the pace of the kills is `kill_every` and does not slow with the time a death or a restart takes."""
+    restarting: set[RoleProcess] = set()
+    lock = threading.Lock()
+    restarts: list[threading.Thread] = []
+
+    def restart(victim: RoleProcess, delay: float) -> None:
+        victim.kill()  # SIGKILLed already: this waits until it is gone
+        time.sleep(delay)  # the chosen pause before the role comes back, as an operator's supervisor would
+        victim.start()
+        with lock:
+            restarting.discard(victim)
+
+    def running_now() -> dict[RoleProcess, list[str]]:
+        with lock:
+            return {w: tasks for w, tasks in _running_attempts(pool, book).items() if w not in restarting}
+
     while not stop.wait(rnd.uniform(*kill_every)):
-        running = _running_attempts(pool, book)
         pick = rnd.random()
-        in_finally = [w for w, tasks in running.items() if CLEANUP in tasks]
-        if pick < aim and in_finally:
+        wanted = CLEANUP if pick < aim else MAIN if pick < 0.85 else None
+        running = running_now()
+        waited = time.monotonic()
+        while wanted is not None and not _candidates(running, wanted) and time.monotonic() - waited < patience \
+                and not stop.wait(0.02):
+            running = running_now()  # the crash point waits for its target to be running
+        in_finally = _candidates(running, CLEANUP)
+        aimed = wanted == CLEANUP and bool(in_finally)
+        if aimed:
             victim = rnd.choice(in_finally)
-            tally.kills_in_finally += 1
-        elif pick < 0.85 and running:
+        elif wanted is not None and running:
             victim = rnd.choice(list(running))
         else:
             victim = rnd.choice([executor, *pool])
+        with lock:
+            if victim in restarting:
+                continue
         if not victim.running:
             victim.start()
             continue
         pid = victim.pid
-        tally.attempts_cut += len(running.get(victim, ()))
-        victim.kill()
+        if pid is None:
+            continue
+        tasks = running.get(victim, [])
+        tally.attempts_cut += len(tasks)
+        tally.kills_in_finally += aimed
+        target = ("executor" if victim is executor else "worker_in_finally" if CLEANUP in tasks
+                  else "worker_in_main" if tasks else "idle_worker")
+        tally.mix[target] += 1
+        os.kill(pid, signal.SIGKILL)
+        killed_at[pid] = time.time()
         tally.kills += 1
-        if pid is not None:
-            killed_at[pid] = time.time()
-        if stop.wait(rnd.uniform(*restart_after)):
-            break
-        victim.start()
+        with lock:
+            restarting.add(victim)
+        restarts.append(threading.Thread(target=restart, args=(victim, rnd.uniform(*restart_after))))
+        restarts[-1].start()
+    for t in restarts:
+        t.join()
+
+
+def _candidates(running: dict[RoleProcess, list[str]], task: str) -> list[RoleProcess]:
+    """Workers running `task` (any task for the main one: a worker running either counts)."""
+    return [w for w, tasks in running.items() if task in tasks or task == MAIN]
 
 
 def _running_attempts(pool: list[RoleProcess], book: Path) -> dict[RoleProcess, list[str]]:

@@ -28,7 +28,7 @@ class RoleProcess:
         self.env = env
         self.logs = logs
         self.args = args
-        self.forks = forks  # a forkserver.ForkServer, or None for a fresh interpreter per start
+        self.forks = forks  # a tests.forkserver.ForkServer, or None for a fresh interpreter per start
         self.proc: subprocess.Popen[bytes] | None = None
         self.forked: int | None = None
         self.starts = 0
@@ -40,12 +40,13 @@ class RoleProcess:
     def start(self) -> RoleProcess:
         self.starts += 1
         path = self.logs / f"{self.role}-{id(self)}-{self.starts}.log"
-        if self.forks is not None:
-            self.forked = self.forks.start(self.role, path, self.args)
-            return self
+        argv = ["server", self.role, "--log-level", "warning", *self.args]
         log = open(path, "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen([sys.executable, "-m", "lanner", "server", self.role, "--log-level", "warning",
-                                      *self.args], env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        if self.forks is not None:
+            self.forked = self.forks.popen(argv, self.env, cwd=ROOT, stdout=log.fileno(), stderr=subprocess.STDOUT).pid
+        else:
+            self.proc = subprocess.Popen([sys.executable, "-m", "lanner", *argv], env=self.env, cwd=ROOT, stdout=log,
+                                         stderr=subprocess.STDOUT)
         log.close()
         return self
 
@@ -72,7 +73,7 @@ class RoleProcess:
 
     def _signal_forked(self, sig: int, timeout: float) -> bool:
         """Send `sig` to the forked role; True once it is gone (within `timeout`)."""
-        from tests.integration.cluster.forkserver import alive
+        from tests.forkserver import alive
 
         pid = self.forked
         if pid is None or not alive(pid):
@@ -91,7 +92,7 @@ class RoleProcess:
     @property
     def running(self) -> bool:
         if self.forks is not None:
-            from tests.integration.cluster.forkserver import alive
+            from tests.forkserver import alive
 
             return self.forked is not None and alive(self.forked)
         return self.proc is not None and self.proc.poll() is None

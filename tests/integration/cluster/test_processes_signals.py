@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.forkserver import alive
 from tests.integration.cluster import ledger
-from tests.integration.cluster.forkserver import alive
 from tests.integration.cluster.processes import RoleProcess, role_env, wait_for
 
 FAST = {"LANNER_WORKER_HEARTBEAT": "0.25", "LANNER_WORKER_DEAD_AFTER": "1.5", "LANNER_POLL": "0.5"}

@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from lanner.model.state import TERMINATED_NAMES
+from tests.forkserver import ForkedProcess, ForkServer, alive
+
+Process = subprocess.Popen[str] | ForkedProcess  # a `lanner` command the harness started
 
 SHELL = "io.kestra.plugin.scripts.shell.Commands"
 
@@ -82,9 +85,21 @@ class Tally:
     finished_rerun: int = 0      # an attempt started after an earlier attempt had written `end`
     cut_off_rerun: int = 0       # a new attempt after one cut off mid-run (allowed: once, never overlapping)
     states: dict[str, int] = dataclasses.field(default_factory=dict)
+    # where the crash points fell: "<run|continue> <task running then, or `between` tasks>" → count
+    mix: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def add_state(self, state: str) -> None:
         self.states[state] = self.states.get(state, 0) + 1
+
+    def add(self, other: Tally) -> None:
+        """Fold another tally (one lane's) into this one."""
+        for field in dataclasses.fields(self):
+            mine, theirs = getattr(self, field.name), getattr(other, field.name)
+            if isinstance(mine, dict):
+                for key, n in theirs.items():
+                    mine[key] = mine.get(key, 0) + n
+            else:
+                setattr(self, field.name, mine + theirs)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -128,21 +143,20 @@ def judge(lines: list[Line], tally: Tally, execution: str, cleanup_task: str = "
 
 
 def _alive_at(pid: int) -> bool:
-    """A process of an earlier attempt still running now: it outlived its owner."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """A process of an earlier attempt still running now: it outlived its owner. A zombie does not
+    count: it has ended and will write nothing more, it only waits for init to reap it (which here
+    can take a second, and `settle` would wait for it)."""
+    return alive(pid)
 
 
 class Home:
-    """One LANNER_HOME with the `lanner` CLI run against it as real processes."""
+    """One LANNER_HOME with the `lanner` CLI run against it as real processes: each a fresh
+    `python -m lanner`, or, given a `ForkServer`, forked from a pre-imported parent (the same CLI
+    entry point in its own process, without a second of start-up each: see tests/forkserver.py)."""
 
-    def __init__(self, root: Path, database_url: str | None = None) -> None:
+    def __init__(self, root: Path, database_url: str | None = None, forks: ForkServer | None = None) -> None:
         self.root = root
+        self.forks = forks
         root.mkdir(parents=True, exist_ok=True)
         self.env = {**os.environ, "LANNER_HOME": str(root),
                     "LANNER_STOP_GRACE": os.environ.get("LANNER_STOP_GRACE", "30")}
@@ -151,11 +165,16 @@ class Home:
         if database_url:
             self.env["LANNER_DATABASE_URL"] = database_url  # the same store, on PostgreSQL
 
-    def popen(self, *args: str) -> subprocess.Popen[str]:
+    def popen(self, *args: str) -> Process:
+        """`lanner ARGS` in its own session (as a terminal's job would be), stdout and stderr piped."""
+        if self.forks is not None:
+            return self.forks.popen(args, self.env, new_session=True)
         return subprocess.Popen([sys.executable, "-m", "lanner", *args], env=self.env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        if self.forks is not None:
+            return self.forks.run(args, self.env, timeout=timeout)
         return subprocess.run([sys.executable, "-m", "lanner", *args], env=self.env, text=True,
                               capture_output=True, timeout=timeout)
 
@@ -233,7 +252,7 @@ class Aim:
         self.rng, self.log, self.mode = rng, log, mode
         self.seconds = {"work": work, "cleanup": cleanup}
 
-    def wait(self, proc: subprocess.Popen[str], execution_id: str | None) -> None:
+    def wait(self, proc: Process, execution_id: str | None) -> None:
         """Sleep until this crash point (or until the process ends by itself)."""
         if self.mode == "anywhere" or execution_id is None:
             # Behaviour under test: a crash at a random instant of the execution's life.
@@ -252,6 +271,25 @@ class Aim:
         time.sleep(self.rng.uniform(0, 0.6 * self.seconds[task]))
 
 
+def running_task(log: Path, execution_id: str) -> str:
+    """The task of this execution whose command has written `start`, not yet `end`, and still runs
+    (an attempt cut off by an earlier crash never writes `end`), or `between`."""
+    open_attempts: dict[tuple[str, int], Line | None] = {}
+    for x in read_lines(log):
+        if x.execution == execution_id:
+            open_attempts[(x.task, x.attempt)] = x if x.what == "start" else None
+    running = sorted({task for (task, _), x in open_attempts.items() if x is not None and _alive_at(x.pid)})
+    return "+".join(running) or "between"
+
+
+def crash(proc: Process, log: Path, execution_id: str, tally: Tally, command: str) -> None:
+    """SIGKILL `proc` now, and note in the tally where in the execution the crash point fell."""
+    where = f"{command} {running_task(log, execution_id)}"
+    os.kill(proc.pid, signal.SIGKILL)
+    tally.crash_points += 1
+    tally.mix[where] = tally.mix.get(where, 0) + 1
+
+
 def continue_to_end(home: Home, execution_id: str, aim: Aim | None = None, crashes: int = 0,
                     tally: Tally | None = None) -> str:
     """`lanner execution continue` until the execution ends; with `crashes`, SIGKILL some continuations too."""
@@ -264,9 +302,7 @@ def continue_to_end(home: Home, execution_id: str, aim: Aim | None = None, crash
             crashes -= 1
             aim.wait(proc, execution_id)
             if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGKILL)
-                if tally is not None:
-                    tally.crash_points += 1
+                crash(proc, aim.log, execution_id, tally if tally is not None else Tally(), "continue")
             proc.wait()
         else:
             proc.communicate(timeout=120)
@@ -287,10 +323,8 @@ def crash_once(home: Home, log: Path, rng: random.Random, tally: Tally, work: fl
     wait_for(lambda: (home.execution_ids() - before) or proc.poll() is not None, 60, "the execution")
     created = home.execution_ids() - before
     aim.wait(proc, next(iter(created)) if created else None)
-    killed = proc.poll() is None
-    if killed:
-        os.kill(proc.pid, signal.SIGKILL)
-        tally.crash_points += 1
+    if proc.poll() is None:
+        crash(proc, log, next(iter(created), ""), tally, "run")
     proc.communicate()
     new = home.execution_ids() - before
     if not new:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.forkserver import ForkServer
 from tests.integration.crash.harness import (
     Home,
     Tally,
@@ -40,8 +41,9 @@ def start_run(home: Home, log: Path, work: float, cleanup: float) -> tuple[subpr
     return proc, next(iter(new))
 
 
-def test_sigkill_during_a_finally_task_then_continue_runs_cleanup_once(tmp_path: Path, store_url: str | None) -> None:
-    home, log = Home(tmp_path / "home", store_url), tmp_path / "effects.log"
+def test_sigkill_during_a_finally_task_then_continue_runs_cleanup_once(tmp_path: Path, store_url: str | None,
+                                                                       forks: ForkServer) -> None:
+    home, log = Home(tmp_path / "home", store_url, forks), tmp_path / "effects.log"
     proc, eid = start_run(home, log, work=0.1, cleanup=1.0)
     wait_for_line(log, "cleanup", "start")
     os.killpg(proc.pid, signal.SIGKILL)
@@ -54,6 +56,7 @@ def test_sigkill_during_a_finally_task_then_continue_runs_cleanup_once(tmp_path:
 
 
 def test_a_continued_execution_ends_success_when_its_tasks_succeed(tmp_path: Path) -> None:
+    """Through fresh `python -m lanner` interpreters, the way a user runs it (no fork server)."""
     home, log = Home(tmp_path / "home"), tmp_path / "effects.log"
     proc, eid = start_run(home, log, work=1.0, cleanup=0.1)
     wait_for_line(log, "work", "start")
@@ -64,8 +67,9 @@ def test_a_continued_execution_ends_success_when_its_tasks_succeed(tmp_path: Pat
     assert continue_to_end(home, eid) == "SUCCESS"
 
 
-def test_a_server_started_beside_a_live_run_does_not_take_its_execution(tmp_path: Path, store_url: str | None) -> None:
-    home, log = Home(tmp_path / "home", store_url), tmp_path / "effects.log"
+def test_a_server_started_beside_a_live_run_does_not_take_its_execution(tmp_path: Path, store_url: str | None,
+                                                                         forks: ForkServer) -> None:
+    home, log = Home(tmp_path / "home", store_url, forks), tmp_path / "effects.log"
     proc, eid = start_run(home, log, work=2.0, cleanup=0.2)
     wait_for_line(log, "work", "start")
     with socket.socket() as s:
@@ -83,8 +87,9 @@ def test_a_server_started_beside_a_live_run_does_not_take_its_execution(tmp_path
                                                        ("work", "end"), ("work", "start")]
 
 
-def test_kill_waits_for_a_stopped_owner_instead_of_taking_over(tmp_path: Path, store_url: str | None) -> None:
-    home, log = Home(tmp_path / "home", store_url), tmp_path / "effects.log"
+def test_kill_waits_for_a_stopped_owner_instead_of_taking_over(tmp_path: Path, store_url: str | None,
+                                                                forks: ForkServer) -> None:
+    home, log = Home(tmp_path / "home", store_url, forks), tmp_path / "effects.log"
     proc, eid = start_run(home, log, work=3.0, cleanup=0.2)
     wait_for_line(log, "work", "start")
     os.killpg(proc.pid, signal.SIGSTOP)  # Ctrl-Z: the owner is alive but does nothing
@@ -119,8 +124,8 @@ def _peek(proc: subprocess.Popen[str]) -> bytes:
     return _peek.seen  # type: ignore[attr-defined]
 
 
-def test_sigterm_lets_the_running_task_finish_then_runs_finally(tmp_path: Path) -> None:
-    home, log = Home(tmp_path / "home"), tmp_path / "effects.log"
+def test_sigterm_lets_the_running_task_finish_then_runs_finally(tmp_path: Path, forks: ForkServer) -> None:
+    home, log = Home(tmp_path / "home", forks=forks), tmp_path / "effects.log"
     proc, eid = start_run(home, log, work=1.0, cleanup=0.2)
     wait_for_line(log, "work", "start")
     proc.send_signal(signal.SIGTERM)
@@ -133,8 +138,9 @@ def test_sigterm_lets_the_running_task_finish_then_runs_finally(tmp_path: Path) 
     assert ends == ["work", "cleanup"]  # the running task finished within the grace; cleanup ran once
 
 
-def test_sigterm_cancels_a_task_that_outlasts_the_grace_period_and_still_cleans_up(tmp_path: Path) -> None:
-    home, log = Home(tmp_path / "home"), tmp_path / "effects.log"
+def test_sigterm_cancels_a_task_that_outlasts_the_grace_period_and_still_cleans_up(tmp_path: Path,
+                                                                                   forks: ForkServer) -> None:
+    home, log = Home(tmp_path / "home", forks=forks), tmp_path / "effects.log"
     home.env["LANNER_STOP_GRACE"] = "0.5"
     proc, eid = start_run(home, log, work=30.0, cleanup=0.2)
     wait_for_line(log, "work", "start")
@@ -145,8 +151,8 @@ def test_sigterm_cancels_a_task_that_outlasts_the_grace_period_and_still_cleans_
     assert ends == ["cleanup"]
 
 
-def test_sigkills_at_random_moments_inside_tasks_never_run_cleanup_twice(tmp_path: Path) -> None:
-    home, log = Home(tmp_path / "home"), tmp_path / "effects.log"
+def test_sigkills_at_random_moments_inside_tasks_never_run_cleanup_twice(tmp_path: Path, forks: ForkServer) -> None:
+    home, log = Home(tmp_path / "home", forks=forks), tmp_path / "effects.log"
     rng = random.Random(int(os.environ.get("LANNER_CHAOS_SEED", "7")))
     tally = Tally()
     while tally.crash_points < 8 and tally.executions < 16:  # a process may end before its crash point
@@ -157,7 +163,7 @@ def test_sigkills_at_random_moments_inside_tasks_never_run_cleanup_twice(tmp_pat
     assert tally.finally_1 == tally.executions
 
 
-def test_a_result_kept_before_a_crash_is_applied_not_run_again(tmp_path: Path) -> None:
+def test_a_result_kept_before_a_crash_is_applied_not_run_again(tmp_path: Path, forks: ForkServer) -> None:
     """The crash between a task's end and the loop's write lasts microseconds: too short to hit with
     a signal reliably, so this test stores the state such a crash leaves (a RUNNING task run whose
     attempt's result was kept) through the real runtime and store, then continues it for real."""
@@ -170,7 +176,7 @@ def test_a_result_kept_before_a_crash_is_applied_not_run_again(tmp_path: Path) -
     from lanner.storage.files import LocalFiles
     from lanner.storage.repository import Repository
 
-    home, log = Home(tmp_path / "home"), tmp_path / "effects.log"
+    home, log = Home(tmp_path / "home", forks=forks), tmp_path / "effects.log"
     repo = Repository(db.open_embedded(home.root / "lanner.db"))
     files = LocalFiles(home.root / "storage")
     runtime = LocalRuntime(repo, files, catalog=FlowCatalog(repo))
