@@ -30,7 +30,7 @@ from lanner.model import variables
 from lanner.model.execution import Execution, TaskRun, new_id
 from lanner.model.flow import Flow
 from lanner.model.results import LogEntry, WorkerResult
-from lanner.model.state import StateType, now
+from lanner.model.state import NOT_STARTED, StateType, now
 from lanner.plugins.api import RunnableTask
 from lanner.runtime import core
 from lanner.runtime.catalog import FlowCatalog
@@ -85,6 +85,7 @@ class LocalRuntime:
         from lanner.runtime.settings import max_task_runs
 
         self.max_task_runs = max_task_runs()  # a runaway guard, passed to every executor
+        self.surroundings = core.HOST  # the clock, ids and environment every executor (and task) is given
         self.worker = Worker(
             report=self._on_result,
             log_sink=self._on_log,
@@ -229,7 +230,7 @@ class LocalRuntime:
 
     def _start(self, flow: Flow, exe: Execution, parent: tuple[str, str] | None = None) -> None:
         self._track_secrets(flow, exe)
-        live = _Live(flow, Executor(flow, exe, self.max_task_runs), parent)
+        live = _Live(flow, core.executor(flow, exe, self.max_task_runs, self.surroundings), parent)
         self.live[exe.id] = live
         self._act({exe.id: self._pick_up(live)})
 
@@ -337,7 +338,7 @@ class LocalRuntime:
             if parent is None:
                 parent = exe.waiting_parent()
             self._track_secrets(flow, exe)
-            live = _Live(flow, Executor(flow, exe, self.max_task_runs), parent)
+            live = _Live(flow, core.executor(flow, exe, self.max_task_runs, self.surroundings), parent)
             self.live[exe.id] = live
             if not core.waits_for_a_slot(exe):
                 _merge(effects, exe.id, self._pick_up(live))  # taken over: kept results and commands first
@@ -358,7 +359,7 @@ class LocalRuntime:
         work), then kept results of finished attempts are applied instead of re-running them.
         """
         exe = live.executor.exe
-        if exe.state.current in (StateType.CREATED, StateType.QUEUED):
+        if exe.state.current in NOT_STARTED:
             return live.executor.start()
         fx = Effects()
         resumes = []
@@ -376,7 +377,7 @@ class LocalRuntime:
         """Live executions of this flow that count against its concurrency limit."""
         return sum(1 for live in self.live.values()
                    if live.flow.namespace == flow.namespace and live.flow.id == flow.id
-                   and live.executor.exe.state.current not in (StateType.CREATED, StateType.QUEUED))
+                   and live.executor.exe.state.current not in NOT_STARTED)
 
     def _start_queued(self, flow: Flow) -> None:
         """A slot of the flow's concurrency limit freed up: start the oldest queued execution."""
@@ -497,7 +498,7 @@ class LocalRuntime:
             return
         if task.acts_outside:
             self._acting_outside.add(run.id)
-        task_vars = variables.build(flow, exe, run, task)
+        task_vars = variables.build(flow, exe, run, task, envs=self.surroundings.envs)
         if shared is not None:
             task_vars["workingDir"] = str(shared)
         self.worker.submit(Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id,
