@@ -3,7 +3,12 @@
 Each call (`start`, `on_result`, `on_retry_due`, `kill`) mutates the execution it owns and
 returns `Effects`: the task runs to persist, the runnable ones to hand to workers, the ones to
 cancel, the retries to schedule. The runtime persists the effects *before* acting on them, so a
-crash at any point leaves a state from which `resume` continues (cleanup runs once).
+crash at any point leaves a state from which `resume` continues (cleanup runs once). The time,
+new ids and the environment templates see come from the `Surroundings` it is given
+(`surroundings.py`), never from the host.
+
+This module holds the entry points; the class is built in layers, each using only those before
+it: `bookkeeping.py` → `kills.py` → `execution_tasks.py` → `steps.py` → `recovery.py` → `Executor`.
 
 Every scope (the flow itself, or one run of a flowable task) goes through the same phases:
 
