@@ -295,36 +295,32 @@ class LocalRuntime:
                     reason=f"Stopping (SIGTERM): no new task starts; running tasks have {grace:g}s to finish; "
                            "finally blocks will still run"))
 
+    def _decide(self, effects: dict[str, Effects], execution_id: str, call: Callable[[Executor], Effects]) -> None:
+        """Let the executor of `execution_id` decide, if it is still live here (it may have ended)."""
+        live = self.live.get(execution_id)
+        if live is not None:
+            _merge(effects, execution_id, call(live.executor))
+
     def _on_worker_result(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
         result: WorkerResult = event[1]
-        live = self.live.get(result.execution_id)
-        if live is not None:
-            _merge(effects, result.execution_id, live.executor.on_result(result))
+        self._decide(effects, result.execution_id, lambda ex: ex.on_result(result))
 
     def _on_kill(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
         _, execution_id, hard = event
         for eid in ([execution_id] if execution_id else list(self.live)):
-            live = self.live.get(eid)
-            if live is not None:
-                _merge(effects, eid, live.executor.kill(hard=hard))
+            self._decide(effects, eid, lambda ex: ex.kill(hard=hard))
 
     def _on_resume(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
         _, execution_id, run_id, state = event
-        live = self.live.get(execution_id)
-        if live is not None:
-            _merge(effects, execution_id, live.executor.resume(run_id, state))
+        self._decide(effects, execution_id, lambda ex: ex.resume(run_id, state))
 
     def _on_subflow_end(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
         _, parent_id, run_id, state, outputs = event
-        live = self.live.get(parent_id)
-        if live is not None:
-            _merge(effects, parent_id, live.executor.on_subflow_end(run_id, state, outputs))
+        self._decide(effects, parent_id, lambda ex: ex.on_subflow_end(run_id, state, outputs))
 
     def _on_subflow_failed(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
         _, parent_id, run_id, message = event
-        live = self.live.get(parent_id)
-        if live is not None:
-            _merge(effects, parent_id, live.executor.fail_run(run_id, message))
+        self._decide(effects, parent_id, lambda ex: ex.fail_run(run_id, message))
 
     def _on_dequeue(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
         live = self.live.get(event[1])
