@@ -31,7 +31,7 @@ class Bookkeeping:
     def __init__(self, flow: Flow, execution: Execution, max_task_runs: int = DEFAULT_MAX_TASK_RUNS,
                  surroundings: Surroundings | None = None) -> None:
         """`surroundings`: the clock, ids and environment to decide with. The runtimes always pass
-        theirs (`runtime/core.py:HOST`); one built without (a test, a tool) gets this host's, the
+        theirs (`runtime/core.py:executor`); one built without (a test, a tool) gets this host's, the
         same production implementation, so `Executor(flow, execution)` keeps working."""
         if surroundings is None:
             from lanner.model.host import HOST

@@ -24,7 +24,7 @@ class Surroundings(Protocol):
 
     The production implementation is `model/host.py:Host` (this host's clock, random ids, the
     process's `ENV_*` and `SECRET_*` variables), handed to every executor by the runtimes through
-    `runtime/core.py:HOST`.
+    `runtime/core.py:executor`.
     """
 
     def now(self) -> dt.datetime:
