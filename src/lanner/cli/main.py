@@ -247,8 +247,7 @@ def _finish_run(console: Any, exe: Any, quiet: bool, as_json: bool, flow: Any) -
     if as_json:
         sys.stdout.write(_execution_json(exe, flow) + "\n")
         sys.stdout.flush()
-    state = exe.state.current.value
-    code = EXIT_OK if state in ("SUCCESS", "WARNING") else EXIT_FAILED
+    code = EXIT_OK if exe.state.current.successful else EXIT_FAILED
     if exe.kill == "hard":
         # Worker threads may still be stuck in a task: do not wait for them, but end what they
         # started (process groups, containers) before exiting, so that nothing finishes later;
@@ -464,7 +463,9 @@ def execution_resume(execution_id: str) -> None:
 @execution_app.command("kill")
 def execution_kill(execution_id: str, hard: bool = typer.Option(False, "--hard", help="Skip cleanup.")) -> None:
     """Kill a running execution: running tasks are cancelled, finally still runs (unless --hard)."""
-    _command(execution_id, "kill", {"hard": hard}, ("CREATED", "RUNNING", "PAUSED", "RETRYING", "KILLING", "QUEUED"))
+    from lanner.model.state import KILLABLE, StateType
+
+    _command(execution_id, "kill", {"hard": hard}, tuple(s.value for s in StateType if s in KILLABLE))
 
 
 @app.command()

@@ -2,7 +2,8 @@
 
 The names and the terminal/running classification follow Kestra exactly, because users filter
 executions by these names and the JSON we print must match Kestra's Execution shape. The sets
-below (`TERMINATED`, `ACTIVE`, `UNFINISHED`, `SUCCESSFUL`) and the table of legal moves
+below (`TERMINATED`, `ACTIVE`, `UNFINISHED`, `SUCCESSFUL` and the narrower ones the engine and
+the CLI ask for) and the table of legal moves
 (`TRANSITIONS`) are defined here only: everything else asks this module.
 """
 
@@ -64,6 +65,16 @@ ACTIVE: frozenset[StateType] = frozenset({_S.RUNNING, _S.KILLING})
 UNFINISHED: frozenset[StateType] = frozenset(StateType) - TERMINATED
 # Counts as success for the flow's outcome.
 SUCCESSFUL: frozenset[StateType] = frozenset({_S.SUCCESS, _S.WARNING, _S.SKIPPED})
+# An execution that has not started: new, or queued by its flow's concurrency limit.
+NOT_STARTED: frozenset[StateType] = frozenset({_S.CREATED, _S.QUEUED})
+# What `lanner execution kill` accepts: every unfinished state an execution of Lanner's can be in
+# (SUBMITTED is Kestra's, never set by Lanner; RESTARTED lasts only inside a restart).
+KILLABLE: frozenset[StateType] = UNFINISHED - {_S.SUBMITTED, _S.RESTARTED}
+# A runnable task run whose attempt is about to run or running: what a kill cancels and a
+# take-over picks up.
+AT_WORK: frozenset[StateType] = frozenset({_S.CREATED, _S.RUNNING})
+# A task run waiting for a timer or a person (a retry, a pause): a kill ends it at once.
+WAITING: frozenset[StateType] = frozenset({_S.RETRYING, _S.PAUSED})
 
 _ENDINGS = TERMINATED - {_S.RETRIED}  # RETRIED is Kestra's mark for a replaced execution; Lanner never sets it
 
@@ -116,6 +127,10 @@ _SEVERITY = {
     StateType.CANCELLED: 3,
     StateType.WARNING: 2,
 }
+
+
+# The endings that rank above SUCCESS: what a Subflow that transmits its child's failure passes on.
+WORSE_THAN_SUCCESS: frozenset[StateType] = frozenset(_SEVERITY)
 
 
 def worst(states: list[StateType] | tuple[StateType, ...]) -> StateType:

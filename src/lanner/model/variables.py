@@ -97,7 +97,10 @@ def build(
     run: TaskRun | None = None,
     task: Task | None = None,
     extra: Mapping[str, Any] | None = None,
+    envs: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The variables of a template; `envs` is what `{{ envs.x }}` reads (this process's `ENV_*`
+    variables unless given: the executor passes the ones of its `Surroundings`)."""
     execution: dict[str, Any] = {
         "id": exe.id,
         "startDate": iso(exe.state.start_date) if exe.state.start_date else None,
@@ -113,7 +116,7 @@ def build(
         "tasks": TasksView(exe),
         "labels": _labels(exe.labels),
         "vars": flow.variables,
-        "envs": _envs(),
+        "envs": process_envs() if envs is None else envs,
         "globals": {},
     }
     if exe.inputs:
@@ -168,7 +171,8 @@ def _labels(labels: Mapping[str, str]) -> dict[str, Any]:
 _ENVS: dict[str, str] | None = None
 
 
-def _envs() -> dict[str, str]:
+def process_envs() -> dict[str, str]:
+    """This process's `ENV_<NAME>` variables as `{name: value}`, read once (Kestra's `envs`)."""
     global _ENVS
     if _ENVS is None:
         _ENVS = {k[4:].lower(): v for k, v in os.environ.items() if k.startswith("ENV_")}

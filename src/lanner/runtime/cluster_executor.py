@@ -146,7 +146,7 @@ class ClusterExecutor:
         except LannerError as exc:
             self._fail_without_flow(tx, exe, version, message=exc.render())
             return None
-        held = Held(flow, Executor(flow, exe, self.settings.max_task_runs), version, len(exe.task_runs),
+        held = Held(flow, core.executor(flow, exe, self.settings.max_task_runs), version, len(exe.task_runs),
                     secrets=core.of(flow, exe))
         self.held[exe.id] = held
         return held

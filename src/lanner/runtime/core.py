@@ -10,6 +10,8 @@ that are about meaning live here and both call them:
   variables, labels and correlation id, the link to the parent, and the runaway guard (a maximum
   Subflow depth);
 - the flow's `concurrency` limit: start, refuse (QUEUE / CANCEL / FAIL) or keep waiting;
+- the executor itself, built with the surroundings it decides with (`executor`: this host's
+  clock, ids, `ENV_*` and `SECRET_*` variables, `HOST`), so both runtimes hand it the same inputs;
 - masking SECRET input values in log lines;
 - the timers a decision arms (retries, pause delays and timeouts).
 """
@@ -23,18 +25,29 @@ from collections.abc import Callable
 from typing import Any
 
 from lanner.engine.executor import Effects, Executor, SubflowStart
+from lanner.engine.surroundings import Surroundings
 from lanner.errors import LannerError
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
 from lanner.model.inputs import secret_values
 from lanner.model.results import LogEntry
-from lanner.model.state import StateType
+from lanner.model.state import NOT_STARTED, StateType
+from lanner.runtime.host import HOST
 
 SUBFLOW = "io.kestra.plugin.core.flow.Subflow"
 DEPTH_ENV = "LANNER_MAX_SUBFLOW_DEPTH"
 DEFAULT_MAX_DEPTH = 10
 CHAIN_KEY = "subflowChain"  # in an execution's trigger: the flows of its ancestors, root first
 FlowLookup = Callable[[str, str, "int | None"], Flow]
+
+# -- the executor ---------------------------------------------------------------------------------
+
+
+def executor(flow: Flow, exe: Execution, max_task_runs: int, surroundings: Surroundings = HOST) -> Executor:
+    """The executor of `exe`, deciding with the clock, ids and environment it is given: the
+    engine reads none of them itself (engine/surroundings.py), the runtime chooses them here."""
+    return Executor(flow, exe, max_task_runs, surroundings=surroundings)
+
 
 # -- Subflow start --------------------------------------------------------------------------------
 
@@ -96,12 +109,12 @@ def child_execution(parent: Execution, start: SubflowStart, lookup: FlowLookup) 
 
 def waits_for_a_slot(exe: Execution) -> bool:
     """An execution that has not started yet (new, or queued by its flow's concurrency limit)."""
-    return exe.state.current in (StateType.CREATED, StateType.QUEUED)
+    return exe.state.current in NOT_STARTED
 
 
 def counts_against_limit(state: StateType) -> bool:
     """Started and not ended: what a flow's `concurrency.limit` counts."""
-    return state not in (StateType.CREATED, StateType.QUEUED) and not state.terminated
+    return state not in NOT_STARTED and not state.terminated
 
 
 def admit(executor: Executor, running: int, older_waiting: bool = False) -> Effects | None:

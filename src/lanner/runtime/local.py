@@ -30,7 +30,7 @@ from lanner.model import variables
 from lanner.model.execution import Execution, TaskRun, new_id
 from lanner.model.flow import Flow
 from lanner.model.results import LogEntry, WorkerResult
-from lanner.model.state import StateType, now
+from lanner.model.state import NOT_STARTED, StateType, now
 from lanner.plugins.api import RunnableTask
 from lanner.runtime import core
 from lanner.runtime.catalog import FlowCatalog
@@ -86,6 +86,7 @@ class LocalRuntime:
         from lanner.runtime.settings import max_task_runs
 
         self.max_task_runs = max_task_runs()  # a runaway guard, passed to every executor
+        self.surroundings = core.HOST  # the clock, ids and environment every executor (and task) is given
         self.worker = Worker(
             report=self._on_result,
             log_sink=self._on_log,
@@ -230,7 +231,7 @@ class LocalRuntime:
 
     def _start(self, flow: Flow, exe: Execution, parent: tuple[str, str] | None = None) -> None:
         self._track_secrets(flow, exe)
-        live = _Live(flow, Executor(flow, exe, self.max_task_runs), parent)
+        live = _Live(flow, core.executor(flow, exe, self.max_task_runs, self.surroundings), parent)
         self.live[exe.id] = live
         self._act({exe.id: self._pick_up(live)})
 
@@ -279,78 +280,85 @@ class LocalRuntime:
                        "finally blocks will still run"))
 
     def _handle(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
-        kind = event[0]
-        if kind == "drain":
-            grace = float(event[1])
-            self._serving = False
-            if self._stop_event is None:
-                self._stop_event = (time.monotonic(), grace)
-                for eid, each in list(self.live.items()):
-                    _merge(effects, eid, each.executor.kill(
-                        cancel_running=False,
-                        reason=f"Stopping (SIGTERM): no new task starts; running tasks have {grace:g}s to finish; "
-                               "finally blocks will still run"))
-        elif kind == "result":
-            result: WorkerResult = event[1]
-            live = self.live.get(result.execution_id)
-            if live is not None:
-                _merge(effects, result.execution_id, live.executor.on_result(result))
-        elif kind == "kill":
-            _, execution_id, hard = event
-            for eid in ([execution_id] if execution_id else list(self.live)):
-                live = self.live.get(eid)
-                if live is not None:
-                    _merge(effects, eid, live.executor.kill(hard=hard))
-        elif kind == "resume":
-            _, execution_id, run_id, state = event
-            live = self.live.get(execution_id)
-            if live is not None:
-                _merge(effects, execution_id, live.executor.resume(run_id, state))
-        elif kind == "subflow_end":
-            _, parent_id, run_id, state, outputs = event
-            live = self.live.get(parent_id)
-            if live is not None:
-                _merge(effects, parent_id, live.executor.on_subflow_end(run_id, state, outputs))
-        elif kind == "subflow_failed":
-            _, parent_id, run_id, message = event
-            live = self.live.get(parent_id)
-            if live is not None:
-                _merge(effects, parent_id, live.executor.fail_run(run_id, message))
-        elif kind == "dequeue":
-            live = self.live.get(event[1])
-            if live is None or live.executor.exe.state.current is not StateType.QUEUED:
+        """Apply one event through its handler (`_HANDLERS`, by the event's kind); a wake-up has none."""
+        handler = _HANDLERS.get(event[0])
+        if handler is not None:
+            handler(self, event, effects)
+
+    def _on_drain(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
+        grace = float(event[1])
+        self._serving = False
+        if self._stop_event is None:
+            self._stop_event = (time.monotonic(), grace)
+            for eid, each in list(self.live.items()):
+                _merge(effects, eid, each.executor.kill(
+                    cancel_running=False,
+                    reason=f"Stopping (SIGTERM): no new task starts; running tasks have {grace:g}s to finish; "
+                           "finally blocks will still run"))
+
+    def _decide(self, effects: dict[str, Effects], execution_id: str, call: Callable[[Executor], Effects]) -> None:
+        """Let the executor of `execution_id` decide, if it is still live here (it may have ended)."""
+        live = self.live.get(execution_id)
+        if live is not None:
+            _merge(effects, execution_id, call(live.executor))
+
+    def _on_worker_result(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
+        result: WorkerResult = event[1]
+        self._decide(effects, result.execution_id, lambda ex: ex.on_result(result))
+
+    def _on_kill(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
+        _, execution_id, hard = event
+        for eid in ([execution_id] if execution_id else list(self.live)):
+            self._decide(effects, eid, lambda ex: ex.kill(hard=hard))
+
+    def _on_resume(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
+        _, execution_id, run_id, state = event
+        self._decide(effects, execution_id, lambda ex: ex.resume(run_id, state))
+
+    def _on_subflow_end(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
+        _, parent_id, run_id, state, outputs = event
+        self._decide(effects, parent_id, lambda ex: ex.on_subflow_end(run_id, state, outputs))
+
+    def _on_subflow_failed(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
+        _, parent_id, run_id, message = event
+        self._decide(effects, parent_id, lambda ex: ex.fail_run(run_id, message))
+
+    def _on_dequeue(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
+        live = self.live.get(event[1])
+        if live is None or live.executor.exe.state.current is not StateType.QUEUED:
+            return
+        fx = core.admit(live.executor, self._running_of(live.flow))
+        if fx is None:  # the slot was taken meanwhile
+            self._queued.setdefault((live.flow.namespace, live.flow.id), []).insert(0, event[1])
+            return
+        _merge(effects, event[1], fx)
+
+    def _on_start(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
+        _, flow, exe, parent = event
+        if exe.id in self.live:
+            return
+        if exe.id not in self._epochs:
+            epoch, owner = self.owners.claim(exe.id, self.me)
+            if epoch is None:
+                return  # a live process drives it: it is never bypassed
+            self._epochs[exe.id] = epoch
+            exe = self.repo.get(exe.id) or exe
+        if parent is None:
+            parent = exe.waiting_parent()
+        self._track_secrets(flow, exe)
+        live = _Live(flow, core.executor(flow, exe, self.max_task_runs, self.surroundings), parent)
+        self.live[exe.id] = live
+        if not core.waits_for_a_slot(exe):
+            _merge(effects, exe.id, self._pick_up(live))  # taken over: kept results and commands first
+        else:
+            fx = core.admit(live.executor, self._running_of(flow),
+                            bool(self._queued.get((flow.namespace, flow.id))))
+            if fx is not None:
+                _merge(effects, exe.id, fx)
+            if live.executor.exe.state.current is StateType.QUEUED:
+                self._queued.setdefault((flow.namespace, flow.id), []).append(exe.id)
                 return
-            fx = core.admit(live.executor, self._running_of(live.flow))
-            if fx is None:  # the slot was taken meanwhile
-                self._queued.setdefault((live.flow.namespace, live.flow.id), []).insert(0, event[1])
-                return
-            _merge(effects, event[1], fx)
-        elif kind == "start":
-            _, flow, exe, parent = event
-            if exe.id in self.live:
-                return
-            if exe.id not in self._epochs:
-                epoch, owner = self.owners.claim(exe.id, self.me)
-                if epoch is None:
-                    return  # a live process drives it: it is never bypassed
-                self._epochs[exe.id] = epoch
-                exe = self.repo.get(exe.id) or exe
-            if parent is None:
-                parent = exe.waiting_parent()
-            self._track_secrets(flow, exe)
-            live = _Live(flow, Executor(flow, exe, self.max_task_runs), parent)
-            self.live[exe.id] = live
-            if not core.waits_for_a_slot(exe):
-                _merge(effects, exe.id, self._pick_up(live))  # taken over: kept results and commands first
-            else:
-                fx = core.admit(live.executor, self._running_of(flow),
-                                bool(self._queued.get((flow.namespace, flow.id))))
-                if fx is not None:
-                    _merge(effects, exe.id, fx)
-                if live.executor.exe.state.current is StateType.QUEUED:
-                    self._queued.setdefault((flow.namespace, flow.id), []).append(exe.id)
-                    return
-            self._relink_children(exe)
+        self._relink_children(exe)
 
     def _pick_up(self, live: _Live) -> Effects:
         """Start or continue an execution this process now owns.
@@ -359,7 +367,7 @@ class LocalRuntime:
         work), then kept results of finished attempts are applied instead of re-running them.
         """
         exe = live.executor.exe
-        if exe.state.current in (StateType.CREATED, StateType.QUEUED):
+        if exe.state.current in NOT_STARTED:
             return live.executor.start()
         fx = Effects()
         resumes = []
@@ -377,7 +385,7 @@ class LocalRuntime:
         """Live executions of this flow that count against its concurrency limit."""
         return sum(1 for live in self.live.values()
                    if live.flow.namespace == flow.namespace and live.flow.id == flow.id
-                   and live.executor.exe.state.current not in (StateType.CREATED, StateType.QUEUED))
+                   and live.executor.exe.state.current not in NOT_STARTED)
 
     def _start_queued(self, flow: Flow) -> None:
         """A slot of the flow's concurrency limit freed up: start the oldest queued execution."""
@@ -498,7 +506,7 @@ class LocalRuntime:
             return
         if task.acts_outside:
             self._acting_outside.add(run.id)
-        task_vars = variables.build(flow, exe, run, task)
+        task_vars = variables.build(flow, exe, run, task, envs=self.surroundings.envs)
         if shared is not None:
             task_vars["workingDir"] = str(shared)
         self.worker.submit(Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id,
@@ -588,6 +596,20 @@ class OwnedElsewhere(LannerError):
                          hint="it is never taken over while that process lives; "
                               "`lanner execution kill|resume ID` sends it commands")
         self.owner = owner
+
+
+_Handler = Callable[[LocalRuntime, tuple[Any, ...], dict[str, Effects]], None]
+# The loop's events by kind (their tuples are built by the public methods, `_act` and the worker):
+_HANDLERS: dict[str, _Handler] = {
+    "drain": LocalRuntime._on_drain,
+    "result": LocalRuntime._on_worker_result,
+    "kill": LocalRuntime._on_kill,
+    "resume": LocalRuntime._on_resume,
+    "subflow_end": LocalRuntime._on_subflow_end,
+    "subflow_failed": LocalRuntime._on_subflow_failed,
+    "dequeue": LocalRuntime._on_dequeue,
+    "start": LocalRuntime._on_start,
+}
 
 
 def _merge(effects: dict[str, Effects], execution_id: str, fx: Effects) -> None:

@@ -183,8 +183,9 @@ def test_a_result_kept_before_a_crash_is_applied_not_run_again(tmp_path: Path, f
     f = load_flow(flow(log, 0.1, 0.1), file="f.yaml")
     exe = runtime.create(f, {})
     from lanner.engine.executor import Executor
+    from lanner.runtime.host import HOST
 
-    executor = Executor(f, exe)
+    executor = Executor(f, exe, surroundings=HOST)
     effects = executor.start()
     run = effects.dispatch[0]
     repo.save(exe, effects.runs.values(), fence=(runtime.me.id, 1))

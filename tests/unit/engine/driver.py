@@ -11,6 +11,7 @@ from lanner.loading.flows import load_flow
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.results import WorkerResult
 from lanner.model.state import StateType
+from lanner.runtime.host import HOST
 
 Outcome = StateType | Callable[[TaskRun], StateType]
 
@@ -19,7 +20,7 @@ class Driver:
     def __init__(self, yaml_text: str, outcomes: dict[str, Outcome] | None = None, **executor: Any) -> None:
         self.flow = load_flow(textwrap.dedent(yaml_text))
         self.exe = Execution(id="exe1", namespace=self.flow.namespace, flow_id=self.flow.id, flow_revision=1)
-        self.executor = Executor(self.flow, self.exe, **executor)
+        self.executor = Executor(self.flow, self.exe, **{"surroundings": HOST, **executor})
         self.outcomes = outcomes or {}
         self.pending: list[TaskRun] = []
         self.order: list[str] = []  # task ids in the order the worker ran them

@@ -26,6 +26,7 @@ from lanner.loading.flows import load_flow
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.results import WorkerResult
 from lanner.model.state import StateType
+from lanner.runtime.host import HOST
 
 LOG, FAIL = "io.kestra.plugin.core.log.Log", "io.kestra.plugin.core.execution.Fail"
 FLOWABLES = {
@@ -101,7 +102,7 @@ class Run:
     def __init__(self, text: str, crash: str | None) -> None:
         self.flow = load_flow(text)
         self.exe = Execution(id="exe1", namespace=self.flow.namespace, flow_id=self.flow.id, flow_revision=1)
-        self.executor = Executor(self.flow, self.exe)
+        self.executor = Executor(self.flow, self.exe, surroundings=HOST)
         self.crash = crash
         self.pending: list[str] = []  # dispatched task run ids, oldest first
 
@@ -136,7 +137,7 @@ class Run:
                     finished[(other.id, len(other.attempts))] = WorkerResult(
                         self.exe.id, other.id, len(other.attempts), outcome(other))
             self.exe = reload(self.exe)
-            self.executor = Executor(self.flow, self.exe)
+            self.executor = Executor(self.flow, self.exe, surroundings=HOST)
             self.pending = []
             self.take(self.executor.start(finished=finished))
         assert not self.pending, "the execution did not end within the step budget"

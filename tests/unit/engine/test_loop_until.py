@@ -74,12 +74,13 @@ def test_a_kill_while_waiting_ends_the_loop_and_runs_finally() -> None:
 
 def test_an_executor_rebuilt_while_a_loop_waits_keeps_one_timer() -> None:
     from lanner.engine.executor import Executor
+    from lanner.runtime.host import HOST
 
     d = Driver(loop("false"))
     d.start()
     d.step()  # the first iteration ended; the loop waits for its timer
     assert len([r for fx in d.effects for r in fx.retries]) == 1
-    restarted = Executor(d.flow, d.exe)  # the embedded runtime after a crash: its timers are gone
+    restarted = Executor(d.flow, d.exe, surroundings=HOST)  # the embedded runtime after a crash: its timers are gone
     assert [r for r, _ in restarted.start().retries] == [d.exe.task_runs[0].id]
-    kept = Executor(d.flow, d.exe)  # a cluster executor: the timer is still queued
+    kept = Executor(d.flow, d.exe, surroundings=HOST)  # a cluster executor: the timer is still queued
     assert kept.restore().retries == []

@@ -1,0 +1,328 @@
+"""The step loop: task runs created, ended and handed to their scope, scopes moved through their phases.
+
+Every scope (the flow, or one run of a flowable) goes main tasks → errors → finally (→ the flow's
+afterExecution); `_advance` creates what may start now, `_drain` hands ended runs to their scope
+and ends scopes upwards, and `_room` applies the task run limit. Results of attempts enter here
+(`_apply_result`), retries are decided here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from lanner.engine.bookkeeping import CLEANUP_RESERVE
+from lanner.engine.execution_tasks import ExecutionTaskEffects
+from lanner.engine.scope import CLEANUP_BLOCKS, Scope, final_run_state
+from lanner.errors import LannerError
+from lanner.model import variables
+from lanner.model.execution import TaskRun
+from lanner.model.results import WorkerResult
+from lanner.model.state import State, StateType
+from lanner.plugins.api import Again, ExecutionTask, FlowableTask, Stop, Task
+
+
+class Steps(ExecutionTaskEffects):
+    def _apply_result(self, result: WorkerResult) -> None:
+        fx = self._fx
+        run = self.exe.by_id.get(result.task_run_id)
+        if run is None or run.current.terminated or run.current is StateType.RETRYING:
+            return  # a late or duplicate report: results are idempotent
+        if len(run.attempts) != result.attempt:
+            return
+        attempt = run.attempts[-1]
+        attempt.state.to(result.state, result.ended)
+        if result.worker_id:
+            attempt.worker_id = result.worker_id
+        run.outputs = result.outputs or {}
+        self._touch(run)
+        if result.state is StateType.FAILED and self.exe.kill is None and self.exe.exit_state is None:
+            due = self._retry_due(run, result)
+            if due is not None:
+                run.state.to(StateType.FAILED, result.ended)
+                run.state.to(StateType.RETRYING, result.ended)
+                run.retry_at = due
+                fx.retries.append((run.id, due))
+                self._log(run, None, "WARN", f"Attempt {len(run.attempts)} failed; retrying at {due.isoformat()}")
+                if self.exe.state.current is StateType.RUNNING:
+                    self._set_execution(StateType.RETRYING)
+                return
+        task = self.index[run.task_id].task
+        self._end_run(run, final_run_state(task, result.state, len(run.attempts)))
+
+    def _open_scope(self, run: TaskRun, task: FlowableTask, replay: bool = False) -> Scope | None:
+        ctx = self._context(run, task)
+        try:
+            if replay and "evaluationResult" in run.outputs:
+                ctx.variables = dict(ctx.variables)
+            resolution = task.resolve(ctx)
+        except (LannerError, Exception) as exc:  # noqa: BLE001 - a plugin's error is the user's to read
+            message = exc.message if isinstance(exc, LannerError) else str(exc) or type(exc).__name__
+            self._log(run, task, "ERROR", message)
+            self._end_run(run, final_run_state(task, StateType.FAILED, 1))
+            return None
+        if resolution.outputs and not replay:
+            run.outputs = {**run.outputs, **resolution.outputs}
+            self._touch(run)
+        scope = Scope.for_flowable(run, task, resolution)
+        self.scopes[run.id] = scope
+        scope.replay(self.exe.children(run.id))
+        return scope
+
+    def _advance(self, scope: Scope) -> None:
+        """Create what can start now in this scope, and end it when everything in it ended."""
+        if scope.phase == "main":
+            halted = self._halted(scope)
+            if not halted:
+                while (gi := scope.take_group()) is not None:
+                    group = scope.groups[gi]
+                    if not group.tasks:
+                        scope.group_done(gi)
+                        continue
+                    if not self._room(scope, "tasks"):
+                        scope.group_done(gi)  # never started; the scope is failed and halts
+                        break
+                    scope.active[gi] = 0
+                    self._create(scope, group.tasks[0], "tasks", gi, group.value, group.iteration)
+                    if self._halted(scope):
+                        break
+            halted = halted or self._halted(scope)  # the task run limit may have stopped it just now
+            if scope.open_main == 0 and (halted or scope.main_done()):
+                if not halted and self._loops_again(scope):
+                    return
+                self._end_main(scope)
+        if scope.phase in ("errors", "finally", "after"):
+            self._advance_block(scope)
+
+    def _loops_again(self, scope: Scope) -> bool:
+        """A looping flowable whose iteration ended well: wait for the next one, or let it end."""
+        if scope.waiting:
+            return True
+        if scope.run is None or scope.task is None:
+            return False
+        run, task = scope.run, scope.task
+        if run.retry_at is not None:  # it was already waiting when this executor was rebuilt
+            scope.waiting = True
+            if not self._timers_kept:
+                self._fx.retries.append((run.id, run.retry_at))
+            return True
+        try:
+            decision = task.next_iteration(self._context(run, task), len(scope.groups),
+                                           run.state.start_date or self._now())
+        except Exception as exc:  # noqa: BLE001 - a condition that cannot be evaluated fails the loop
+            message = exc.message if isinstance(exc, LannerError) else str(exc) or type(exc).__name__
+            self._log(run, task, "ERROR", f"Loop condition: {message}")
+            scope.forced_state = StateType.FAILED
+            return False
+        if isinstance(decision, Again):
+            scope.waiting = True
+            due = self._now() + decision.after
+            run.retry_at = due
+            self._touch(run)
+            self._fx.retries.append((run.id, due))
+            return True
+        if isinstance(decision, Stop) and decision.state is not None:
+            scope.forced_state = decision.state
+        return False
+
+    def _end_main(self, scope: Scope) -> None:
+        if self.exe.kill == "hard":
+            scope.phase = "done"
+            return
+        if not self._stopping and scope.main_state() is StateType.FAILED and scope.errors:
+            scope.enter("errors")
+        elif scope.finally_:
+            scope.enter("finally")
+        else:
+            self._end_scope(scope)
+
+    def _advance_block(self, scope: Scope) -> None:
+        if scope.block_open:
+            return
+        if scope.phase == "errors" and self._stopping:
+            scope.block_pos = len(scope.block_tasks())  # a kill skips the rest of errors
+        tasks = scope.block_tasks()
+        block = {"errors": "errors", "finally": "finally", "after": "afterExecution"}.get(scope.phase, "")
+        if scope.block_pos < len(tasks) and not self._room(scope, block):
+            scope.block_pos = len(tasks)  # the rest of the block cannot start
+            if scope.phase == "finally":
+                scope.record_finally(StateType.FAILED)
+        if scope.block_pos < len(tasks):
+            task = tasks[scope.block_pos]
+            scope.block_open = True
+            self._create(scope, task, block, 0, None, None)
+            return
+        if scope.phase == "errors":
+            if scope.finally_:
+                scope.enter("finally")
+                self._advance_block(scope)
+            else:
+                self._end_scope(scope)
+        elif scope.phase == "finally":
+            self._end_scope(scope)
+        elif scope.phase == "after":
+            scope.phase = "done"
+
+    def _end_scope(self, scope: Scope) -> None:
+        if scope.run is not None and self._in_cleanup(scope.run):  # cleanup ran to its own end: its own state
+            state = scope.final_state(None, None)
+        else:
+            state = scope.final_state(self.exe.kill, self.exe.exit_state)
+        if scope.run is None:
+            self._end_flow(scope, state)
+            return
+        scope.phase = "done"
+        task = scope.task
+        assert task is not None
+        self._end_run(scope.run, final_run_state(task, state, 1, flowable=True))
+
+    def _end_flow(self, scope: Scope, state: StateType) -> None:
+        if self.flow.outputs and state is not StateType.KILLED:
+            try:
+                self.exe.outputs = self._flow_outputs()
+            except LannerError as exc:
+                self._log(None, None, "ERROR", f"Flow outputs could not be computed: {exc.render()}")
+                state = StateType.FAILED
+        self._set_execution(state)
+        self._log(None, None, "INFO" if state.successful else "ERROR", f"Flow ended {state.value}")
+        after = [t for t in self.flow.afterExecution if not t.disabled]
+        if after and self.exe.kill != "hard":
+            scope.enter("after")
+            self._advance_block(scope)
+        else:
+            scope.phase = "done"
+
+    def _flow_outputs(self) -> dict[str, Any]:
+        from lanner import expr
+        from lanner.model.inputs import coerce_output
+
+        ctx_vars = variables.build(self.flow, self.exe, envs=self.surroundings.envs)
+        out: dict[str, Any] = {}
+        for o in self.flow.outputs:
+            value = expr.render_value_typed(o.value, ctx_vars, self._services)
+            out[o.id] = coerce_output(o, value)
+        return out
+
+    def _create(self, scope: Scope, task: Task, block: str, group: int, value: str | None,
+                iteration: int | None) -> TaskRun:
+        run = TaskRun(
+            id=self.surroundings.new_id(), execution_id=self.exe.id, namespace=self.exe.namespace,
+            flow_id=self.exe.flow_id, task_id=task.id, parent_id=scope.key, block=block, group=group, value=value,
+            iteration=iteration,
+            state=State.created(self._now()),
+        )
+        if self._stopping and block in CLEANUP_BLOCKS:
+            run.kill_exempt = True
+        self.exe.add(run)
+        self._touch(run)
+        if block == "tasks":
+            scope.open_main += 1
+        if task.runIf is not None:
+            try:
+                ctx = self._context(run, task)
+                runs = ctx.is_true(task.runIf) if not isinstance(task.runIf, bool) else task.runIf
+            except LannerError as exc:
+                self._log(run, task, "ERROR", f"runIf could not be evaluated: {exc.render()}")
+                self._end_run(run, final_run_state(task, StateType.FAILED, 0))
+                return run
+            if not runs:
+                self._end_run(run, StateType.SKIPPED)
+                return run
+        if isinstance(task, FlowableTask):
+            run.state.to(StateType.RUNNING, self._now())
+            scope_child = self._open_scope(run, task)
+            if scope_child is not None:
+                self._advance(scope_child)
+        elif isinstance(task, ExecutionTask):
+            self._apply_execution_task(run, task)
+        else:
+            self._dispatch(run)
+        return run
+
+    def _halted(self, scope: Scope) -> bool:
+        """No further main task starts in this scope: it failed, or the execution is stopping.
+
+        A flowable inside `finally`/`afterExecution` is cleanup: a kill, an Exit or the task
+        run limit does not stop it from running its children.
+        """
+        if scope.failed:
+            return True
+        return self._stopping and not (scope.run is not None and self._in_cleanup(scope.run))
+
+    def _room(self, scope: Scope, block: str) -> bool:
+        """May one more task run be created in `block` of `scope`? If not, apply the runaway limit.
+
+        Main work (`tasks`, `errors`) stops at `max_task_runs`: the execution fails as an Exit
+        would, running work is cancelled, and cleanup still runs. Cleanup (`finally`,
+        `afterExecution`, and anything inside them) has `CLEANUP_RESERVE` more so that a
+        runaway never starves it; past that, the cleanup scope fails too.
+        """
+        cleanup = block in CLEANUP_BLOCKS or (scope.run is not None and self._in_cleanup(scope.run))
+        limit = self.max_task_runs + (CLEANUP_RESERVE if cleanup else 0)
+        if len(self.exe.task_runs) < limit:
+            return True
+        if cleanup:
+            message = (f"Cleanup stopped: the execution has {len(self.exe.task_runs):,} task runs, past the limit "
+                       f"of {self.max_task_runs:,} plus {CLEANUP_RESERVE:,} kept for finally and afterExecution; "
+                       "the rest of this cleanup block does not run")
+        else:
+            message = (f"Failing the execution: it reached the maximum of {self.max_task_runs:,} task runs per "
+                       "execution (a runaway loop?); no further task starts, finally blocks still run. Raise "
+                       "LANNER_MAX_TASK_RUNS if the flow really needs more")
+        if cleanup not in self._limit_said:
+            self._limit_said.add(cleanup)
+            self._log(scope.run, scope.task, "ERROR", message)
+            self.exe.notes.append(message)
+            self._fx.execution_changed = True
+        scope.failed = True
+        scope.forced_state = StateType.FAILED
+        if not cleanup and self.exe.kill is None and self.exe.exit_state is None:
+            self.exe.exit_state = StateType.FAILED
+            self._fx.execution_changed = True
+            self._stop_running_work()
+        return False
+
+    def _drain(self) -> None:
+        """Hand every ended run to its scope; ending a scope ends its run, and so on upwards."""
+        while self._ended:
+            run = self._ended.popleft()
+            scope = self.scopes.get(run.parent_id)
+            if scope is None:
+                continue
+            if run.block == "tasks":
+                scope.open_main -= 1
+                scope.record_main(run.current)
+                if run.group in scope.active:
+                    pos = scope.active[run.group] + 1
+                    tasks = scope.groups[run.group].tasks
+                    if pos < len(tasks) and not self._halted(scope) and self._room(scope, "tasks"):
+                        scope.active[run.group] = pos
+                        g = scope.groups[run.group]
+                        self._create(scope, tasks[pos], "tasks", run.group, g.value, g.iteration)
+                    else:
+                        scope.group_done(run.group)
+            elif run.block in ("errors", "finally", "afterExecution"):
+                scope.block_open = False
+                scope.block_pos += 1
+                if run.block == "finally":
+                    scope.record_finally(run.current)
+            self._advance(scope)
+
+    def _retry_due(self, run: TaskRun, result: WorkerResult) -> dt.datetime | None:
+        policy = self._retry_policy(run)
+        if policy is None or policy.behavior != "RETRY_FAILED_TASK":
+            return None
+        first = run.attempts[0].state.start_date or result.started
+        return policy.next_retry(len(run.attempts), first, result.ended)
+
+    def _retry_policy(self, run: TaskRun) -> Any:
+        place = self.index[run.task_id]
+        if place.task.retry is not None:
+            return place.task.retry
+        parent = self.exe.by_id.get(run.parent_id) if run.parent_id else None
+        while parent is not None:
+            ptask = self.index[parent.task_id].task
+            if ptask.retry is not None:
+                return ptask.retry
+            parent = self.exe.by_id.get(parent.parent_id) if parent.parent_id else None
+        return self.flow.retry
