@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from lanner.model.state import StateType, severity
+from lanner.model.state import ENDED_BADLY, StateType, severity
 from lanner.plugins.api import FlowableTask, Group, Resolution, Task
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class Scope:
     def record_main(self, state: StateType) -> None:
         if severity(state) > severity(self.worst_main):
             self.worst_main = state
-        if state in (StateType.FAILED, StateType.KILLED):
+        if state in ENDED_BADLY:
             self.failed = True
 
     def record_finally(self, state: StateType) -> None:
@@ -156,7 +156,7 @@ class Scope:
                 self.started.add(run.group)
                 if run.current.terminated:
                     self.record_main(run.current)
-                    ended_last = pos + 1 >= len(tasks) or run.current in (StateType.FAILED, StateType.KILLED)
+                    ended_last = pos + 1 >= len(tasks) or run.current in ENDED_BADLY
                     group_ended[run.group] = group_ended.get(run.group, False) or ended_last
                 else:
                     self.open_main += 1

@@ -75,6 +75,8 @@ KILLABLE: frozenset[StateType] = UNFINISHED - {_S.SUBMITTED, _S.RESTARTED}
 AT_WORK: frozenset[StateType] = frozenset({_S.CREATED, _S.RUNNING})
 # A task run waiting for a timer or a person (a retry, a pause): a kill ends it at once.
 WAITING: frozenset[StateType] = frozenset({_S.RETRYING, _S.PAUSED})
+# A run that ended without doing its work: its block counts as failed from there on.
+ENDED_BADLY: frozenset[StateType] = frozenset({_S.FAILED, _S.KILLED})
 
 _ENDINGS = TERMINATED - {_S.RETRIED}  # RETRIED is Kestra's mark for a replaced execution; Lanner never sets it
 
