@@ -94,14 +94,17 @@ def child_execution(parent: Execution, start: SubflowStart, lookup: FlowLookup) 
 # -- concurrency limit ----------------------------------------------------------------------------
 
 
+NOT_STARTED = (StateType.CREATED, StateType.QUEUED, StateType.RESTARTED)
+
+
 def waits_for_a_slot(exe: Execution) -> bool:
-    """An execution that has not started yet (new, or queued by its flow's concurrency limit)."""
-    return exe.state.current in (StateType.CREATED, StateType.QUEUED)
+    """An execution that has not started (again) yet: new, restarted, or queued by its flow's limit."""
+    return exe.state.current in NOT_STARTED
 
 
 def counts_against_limit(state: StateType) -> bool:
     """Started and not ended: what a flow's `concurrency.limit` counts."""
-    return state not in (StateType.CREATED, StateType.QUEUED) and not state.terminated
+    return state not in NOT_STARTED and not state.terminated
 
 
 def admit(executor: Executor, running: int, older_waiting: bool = False) -> Effects | None:
@@ -112,14 +115,17 @@ def admit(executor: Executor, running: int, older_waiting: bool = False) -> Effe
     starting it, or of refusing it (QUEUED, CANCELLED or FAILED, as `behavior` says), or None when a
     queued execution keeps waiting.
     """
+    from lanner.runtime import restart
+
     exe, limit = executor.exe, executor.flow.concurrency
+    again = exe.state.current is StateType.RESTARTED
     if limit is None or not waits_for_a_slot(exe):
-        return executor.start()
+        return restart.admitted(executor) if again else executor.start()
     behind = older_waiting and (exe.state.current is StateType.QUEUED or limit.behavior == "QUEUE")
     if running < limit.limit and not behind:
-        return executor.start()
-    if exe.state.current is StateType.CREATED:
-        return executor.over_limit()
+        return restart.admitted(executor) if again else executor.start()
+    if exe.state.current is not StateType.QUEUED:
+        return restart.refused(executor) if again else executor.over_limit()
     return None
 
 

@@ -376,7 +376,7 @@ class LocalRuntime:
         """Live executions of this flow that count against its concurrency limit."""
         return sum(1 for live in self.live.values()
                    if live.flow.namespace == flow.namespace and live.flow.id == flow.id
-                   and live.executor.exe.state.current not in (StateType.CREATED, StateType.QUEUED))
+                   and core.counts_against_limit(live.executor.exe.state.current))
 
     def _start_queued(self, flow: Flow) -> None:
         """A slot of the flow's concurrency limit freed up: start the oldest queued execution."""
