@@ -32,7 +32,7 @@ from lanner.model.flow import Flow
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType, now
 from lanner.plugins.api import RunnableTask
-from lanner.runtime import core
+from lanner.runtime import core, restart
 from lanner.runtime.catalog import FlowCatalog
 from lanner.runtime.workdirs import WorkingDirectories
 from lanner.storage.files import LocalFiles
@@ -360,6 +360,8 @@ class LocalRuntime:
         exe = live.executor.exe
         if exe.state.current in (StateType.CREATED, StateType.QUEUED):
             return live.executor.start()
+        if exe.state.current is StateType.RESTARTED:  # its restart was stored, never picked up
+            return restart.admitted(live.executor)
         fx = Effects()
         resumes = []
         for _, kind, payload in self.repo.take_commands([exe.id]):
