@@ -283,6 +283,8 @@ class Executor:
         self._begin()
         if self.exe.state.current.terminated and not any(s.phase != "done" for s in self.scopes.values()):
             return self._finish()
+        if self.exe.state.current in (StateType.CREATED, StateType.QUEUED, StateType.RESTARTED):
+            return self._kill_unstarted()
         if hard:
             self._hard_kill()
             return self._finish()
@@ -799,6 +801,20 @@ class Executor:
                 self._fx.kill_executions.append(run.outputs["executionId"])
             elif task.kind == "runnable" and run.current in (StateType.RUNNING, StateType.CREATED):
                 self._fx.cancel.append(run.id)
+
+    def _kill_unstarted(self) -> Effects:
+        """An execution killed before it started (waiting for its flow's concurrency limit) ends KILLED
+        at once: nothing runs, so nothing is cancelled and no `finally` is owed. A restart's reopened
+        task runs end with it, so it can be restarted again."""
+        for run in self.exe.task_runs:
+            if not run.current.terminated:
+                run.state.to(StateType.KILLED)
+                self._touch(run)
+        self._set_execution(StateType.KILLED)
+        self._log(None, None, "WARN", "Killed before it started: no task ran")
+        fx = self._finish()
+        fx.ended = True
+        return fx
 
     def _hard_kill(self) -> None:
         self.exe.kill = "hard"

@@ -68,6 +68,9 @@ class Embedded:
     def restart(self, flow: Flow, execution_id: str) -> None:
         restart_stored(self.repo, self.runtime, flow, execution_id)
 
+    def kill(self, execution_id: str) -> None:
+        self.runtime.kill(execution_id)
+
     def close(self) -> None:
         self.runtime.stop()
         self.runtime.close()
@@ -108,6 +111,9 @@ class Cluster:
         from lanner.storage.repository import Repository
 
         restart_stored(Repository(self.cluster.db.engine), self.cluster.client, flow, execution_id)
+
+    def kill(self, execution_id: str) -> None:
+        self.cluster.client.kill(execution_id)
 
     def close(self) -> None:
         self.cluster.close()
@@ -260,6 +266,26 @@ def test_a_restart_while_the_limit_is_reached_fails_and_can_be_restarted_later(r
     wait(runtime, running)
     runtime.restart(flow, failed)  # with the slot free, the same restart runs
     assert wait(runtime, failed).state.current is StateType.SUCCESS
+
+
+def test_a_queued_execution_killed_ends_killed_at_once_and_the_queue_goes_on(runtime: Any) -> None:
+    flow, failed, running = _failed_then_one_running(runtime, "QUEUE")
+    fresh = runtime.start(flow)
+    wait_state(runtime, fresh, StateType.QUEUED)
+    runtime.restart(flow, failed)
+    wait_state(runtime, failed, StateType.QUEUED)
+    last = runtime.start(flow)
+    wait_state(runtime, last, StateType.QUEUED)
+    runtime.kill(fresh)
+    runtime.kill(failed)
+    killed = [wait(runtime, eid) for eid in (fresh, failed)]
+    assert [e.state.current for e in killed] == [StateType.KILLED] * 2
+    assert not killed[0].task_runs
+    flaky = next(r for r in killed[1].task_runs if r.task_id == "flaky")
+    assert flaky.current is StateType.KILLED and len(flaky.attempts) == 1  # reopened, never run, closed
+    assert runtime.get(running).state.current is StateType.RUNNING  # killing queued ones freed no slot
+    assert wait(runtime, last).state.current is StateType.FAILED  # it started once the first ended
+    assert StateType.QUEUED in [h.state for h in runtime.get(last).state.histories]
 
 
 # -- Subflow start ----------------------------------------------------------------------------------
