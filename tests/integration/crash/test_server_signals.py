@@ -57,6 +57,27 @@ def test_a_second_sigterm_stops_at_once_skipping_finally_and_leaves_no_process(t
                                          "completion: cleanup"]
 
 
+def test_sigterm_with_a_queued_execution_still_stops_and_the_queued_one_ends_killed(tmp_path: Path) -> None:
+    log = tmp_path / "effects.log"
+    srv = Server(tmp_path / "home", env={"LANNER_STOP_GRACE": "0.5"}).start()
+    try:
+        srv.deploy(flow(log, work=30, cleanup=0.2).replace("tasks:", "concurrency: {limit: 1}\ntasks:", 1))
+        running = srv.run("lanner.crash", "crash", wait=False)
+        wait_for_line(log, "work", "start")
+        queued = srv.run("lanner.crash", "crash", wait=False)
+        assert srv.wait_state(queued["id"], {"QUEUED"})["state"]["current"] == "QUEUED"
+        assert srv.proc is not None
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(timeout=30) == 0  # it used to wait for the queued execution forever
+    finally:
+        srv.stop()
+    home = Home(tmp_path / "home")
+    assert (home.state(running["id"]), home.state(queued["id"])) == ("KILLED", "KILLED")
+    done = [(x.task, x.what) for x in read_lines(log) if x.execution == running["id"]]
+    assert done == [("work", "start"), ("cleanup", "start"), ("cleanup", "end")]  # cut after the grace; finally ran
+    assert not [x for x in read_lines(log) if x.execution == queued["id"]]  # nothing of it ran
+
+
 def test_a_server_continues_at_start_up_an_execution_whose_run_was_sigkilled(tmp_path: Path) -> None:
     home, log = Home(tmp_path / "home"), tmp_path / "effects.log"
     flow_file = tmp_path / "f.yaml"
