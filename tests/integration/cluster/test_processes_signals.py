@@ -174,14 +174,21 @@ def _web(setup: Setup, name: str) -> RoleProcess:
     return proc
 
 
+def _standalone_working(setup: Setup, seconds: float) -> tuple[RoleProcess, str]:
+    """A standalone process running the attempt of a new execution (`seconds` long); SIGTERM sent."""
+    server = _web(setup, "standalone")
+    setup.workers_registered(1)
+    eid = _start(setup, seconds)
+    assert server.proc is not None
+    server.proc.send_signal(signal.SIGTERM)
+    return server, eid
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("setup", [{"LANNER_STOP_GRACE": "20"}], indirect=True)
 def test_standalone_on_sigterm_lets_the_running_attempt_finish_then_exits(setup: Setup) -> None:
-    server = _web(setup, "standalone")
-    setup.workers_registered(1)
-    eid = _start(setup, 1.5)
+    server, eid = _standalone_working(setup, 1.5)
     assert server.proc is not None
-    server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(timeout=40) == 0  # uvicorn's handler would have re-raised SIGTERM (-15)
     [attempt] = setup.attempts(eid)
     assert attempt.end is not None  # it finished before the process left
@@ -191,11 +198,8 @@ def test_standalone_on_sigterm_lets_the_running_attempt_finish_then_exits(setup:
 @pytest.mark.slow
 @pytest.mark.parametrize("setup", [{"LANNER_STOP_GRACE": "60"}], indirect=True)
 def test_standalone_on_a_second_signal_stops_the_attempt_at_once_and_hands_it_back(setup: Setup) -> None:
-    server = _web(setup, "standalone")
-    setup.workers_registered(1)
-    eid = _start(setup, 2)
+    server, eid = _standalone_working(setup, 2)
     assert server.proc is not None
-    server.proc.send_signal(signal.SIGTERM)
     wait_for(lambda: "stopping: running tasks get" in server.output(), 30, "the graceful stop to begin")
     server.proc.send_signal(signal.SIGINT)
     assert server.proc.wait(timeout=30) == 0  # well before the 60 s grace period

@@ -7,38 +7,48 @@ import json
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 from tests.integration.crash.harness import Home, Tally, flow, judge, read_lines, settle, wait_for, wait_for_line
 from tests.integration.server.harness import Server
 
 
-def test_sigterm_lets_the_running_task_finish_runs_finally_and_leaves_no_process(tmp_path: Path) -> None:
+def _working(tmp_path: Path, grace: str, work: float) -> tuple[Server, dict[str, Any], Path]:
+    """A server (LANNER_STOP_GRACE=`grace`) whose execution's `work` task has started; its
+    `finally` task is `cleanup`. Side effects go to the returned file."""
     log = tmp_path / "effects.log"
-    srv = Server(tmp_path / "home", env={"LANNER_STOP_GRACE": "20"}).start()
+    srv = Server(tmp_path / "home", env={"LANNER_STOP_GRACE": grace}).start()
     try:
-        srv.deploy(flow(log, work=1.5, cleanup=0.2))
+        srv.deploy(flow(log, work=work, cleanup=0.2))
         exe = srv.run("lanner.crash", "crash", wait=False)
         wait_for_line(log, "work", "start")
-        assert srv.proc is not None
+    except BaseException:
+        srv.stop()
+        raise
+    assert srv.proc is not None
+    return srv, exe, log
+
+
+def test_sigterm_lets_the_running_task_finish_runs_finally_and_leaves_no_process(tmp_path: Path) -> None:
+    srv, exe, log = _working(tmp_path, grace="20", work=1.5)
+    assert srv.proc is not None
+    try:
         srv.proc.send_signal(signal.SIGTERM)
         assert srv.proc.wait(timeout=60) == 0  # Lanner's handler, not uvicorn's (which died of the signal)
+        output = srv.output()
     finally:
         srv.stop()
     ends = [x.task for x in read_lines(log) if x.execution == exe["id"] and x.what == "end"]
     assert ends == ["work", "cleanup"]
     assert Home(tmp_path / "home").state(exe["id"]) == "KILLED"
     assert not any(_alive(x.pid) for x in read_lines(log))
-    assert "stopping: no new task starts; running tasks have 20s to finish" in srv.output()
+    assert "stopping: no new task starts; running tasks have 20s to finish" in output
 
 
 def test_a_second_sigterm_stops_at_once_skipping_finally_and_leaves_no_process(tmp_path: Path) -> None:
-    log = tmp_path / "effects.log"
-    srv = Server(tmp_path / "home", env={"LANNER_STOP_GRACE": "60"}).start()
+    srv, exe, log = _working(tmp_path, grace="60", work=60)
+    assert srv.proc is not None
     try:
-        srv.deploy(flow(log, work=60, cleanup=0.2))
-        exe = srv.run("lanner.crash", "crash", wait=False)
-        wait_for_line(log, "work", "start")
-        assert srv.proc is not None
         srv.proc.send_signal(signal.SIGTERM)
         wait_for(lambda: "stopping: no new task starts" in srv.output(), 30, "the graceful stop to begin")
         srv.proc.send_signal(signal.SIGTERM)
