@@ -178,7 +178,8 @@ class ClusterExecutor:
                     continue
             if not held.ready:
                 held.ready = True
-                cluster_outbox.merge(total, ex.restore())
+                if not core.waits_for_a_slot(ex.exe):  # one not started has no scopes to rebuild yet
+                    cluster_outbox.merge(total, ex.restore())
             fx = self._one(ex, ev)
             if fx is not None:
                 cluster_outbox.merge(total, fx)

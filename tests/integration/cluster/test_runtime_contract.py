@@ -229,12 +229,12 @@ tasks:
 """
 
 
-def _failed_then_one_running(runtime: Any, behavior: str) -> tuple[Flow, str, str]:
-    """An execution of a limit-1 flow that ended FAILED, and another one running (for 2 s)."""
+def _failed_then_one_running(runtime: Any, behavior: str, seconds: int = 2) -> tuple[Flow, str, str]:
+    """An execution of a limit-1 flow that ended FAILED, and another one running (for `seconds`)."""
     flow = runtime.save(RESTARTABLE.format(behavior=behavior, sleep=SLEEP))
     failed = runtime.start(flow)
     assert wait(runtime, failed).state.current is StateType.FAILED
-    running = runtime.start(flow, {"nap": "PT2S"})
+    running = runtime.start(flow, {"nap": f"PT{seconds}S"})
     wait_state(runtime, running, StateType.RUNNING)
     return flow, failed, running
 
@@ -269,7 +269,7 @@ def test_a_restart_while_the_limit_is_reached_fails_and_can_be_restarted_later(r
 
 
 def test_a_queued_execution_killed_ends_killed_at_once_and_the_queue_goes_on(runtime: Any) -> None:
-    flow, failed, running = _failed_then_one_running(runtime, "QUEUE")
+    flow, failed, running = _failed_then_one_running(runtime, "QUEUE", seconds=8)  # outlasts the kills
     fresh = runtime.start(flow)
     wait_state(runtime, fresh, StateType.QUEUED)
     runtime.restart(flow, failed)
