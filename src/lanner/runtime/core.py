@@ -29,6 +29,7 @@ from lanner.model.flow import Flow
 from lanner.model.inputs import secret_values
 from lanner.model.results import LogEntry
 from lanner.model.state import StateType
+from lanner.runtime import restart
 
 SUBFLOW = "io.kestra.plugin.core.flow.Subflow"
 DEPTH_ENV = "LANNER_MAX_SUBFLOW_DEPTH"
@@ -115,8 +116,6 @@ def admit(executor: Executor, running: int, older_waiting: bool = False) -> Effe
     starting it, or of refusing it (QUEUED, CANCELLED or FAILED, as `behavior` says), or None when a
     queued execution keeps waiting.
     """
-    from lanner.runtime import restart
-
     exe, limit = executor.exe, executor.flow.concurrency
     again = exe.state.current is StateType.RESTARTED
     if limit is None or not waits_for_a_slot(exe):
