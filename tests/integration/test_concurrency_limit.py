@@ -64,3 +64,35 @@ def test_cancel_and_fail_end_the_extra_executions_without_running_anything(
     assert stored[0].state.current is StateType.SUCCESS
     assert [s.state.current for s in stored[1:]] == [state, state]
     assert all(not s.task_runs for s in stored[1:])
+
+
+def test_a_restart_stored_but_never_picked_up_is_continued_as_running(tmp_path: Path) -> None:
+    """The process that stored a restart stopped before admitting it: `lanner execution continue`
+    (`resume_stored`) moves it RESTARTED → RUNNING and runs the reopened task run once more."""
+    from lanner.runtime.restart import plan_restart
+    from lanner.storage.execution_queries import ExecutionQueries
+
+    text = """
+id: flaky
+namespace: company.team
+tasks:
+  - {id: once, type: io.kestra.plugin.core.execution.Fail, condition: "{{ taskrun.attemptsCount == 0 }}"}
+"""
+    repo = Repository(db.connect(f"sqlite:///{tmp_path / 't.db'}"))
+    flow = load_flow(text)
+    first = LocalRuntime(repo, LocalFiles(tmp_path / "storage"))
+    failed = first.run(flow, first.create(flow, {}))
+    first.close()
+    assert failed.state.current is StateType.FAILED
+    restarted = plan_restart(flow, failed)
+    ExecutionQueries(repo.engine).rewrite_task_runs(restarted)
+    repo.save(restarted, (), header=True)
+    later = LocalRuntime(repo, LocalFiles(tmp_path / "storage"))
+    try:
+        done = later.resume_stored(failed.id)
+    finally:
+        later.close()
+    assert done.state.current is StateType.SUCCESS
+    assert [h.state for h in done.state.histories][-4:] == [StateType.FAILED, StateType.RESTARTED,
+                                                            StateType.RUNNING, StateType.SUCCESS]
+    assert len(done.task_runs[0].attempts) == 2

@@ -385,6 +385,7 @@ def _command(execution_id: str, kind: str, payload: dict[str, Any], wanted: tupl
         raise typer.Exit(EXIT_INVALID)
     seq = repo.add_command(exe.id, kind, payload)
     told: str | None = None
+    previous = signal.signal(signal.SIGTERM, _stop_waiting)
     try:
         while True:
             if repo.command_done(seq):
@@ -407,9 +408,16 @@ def _command(execution_id: str, kind: str, payload: dict[str, Any], wanted: tupl
     except KeyboardInterrupt:
         con.out(f"{kind}: still queued; it is carried out when that process takes it")
         raise typer.Exit(EXIT_OK) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     # The owner is gone: the execution was left behind. Take it over; the queued command comes first.
     con.out(f"{kind}: the process that drove execution {exe.id} has ended; continuing it here")
     _continue_here(con, repo, files, exe.id)
+
+
+def _stop_waiting(_signum: int, _frame: Any) -> None:
+    """SIGTERM stops a command's wait for its owner as Ctrl-C does: the command stays queued."""
+    raise KeyboardInterrupt
 
 
 def _continue_here(con: Any, repo: Any, files: Any, execution_id: str) -> None:

@@ -4,16 +4,17 @@ Each command reads the configuration (`--config`, `$LANNER_CONFIG`, `$LANNER_HOM
 `LANNER_DATABASE_URL`), upgrades the schema if needed (processes starting together take turns),
 then runs its role until SIGTERM or Ctrl-C, when it stops cleanly: it takes no new work, and a
 worker lets its running attempts finish within `worker.shutdownGrace` (30 s), then stops the rest
-and hands them back to other workers. A second signal skips the grace period; a third exits at
-once. A process killed with SIGKILL loses nothing either: what it was doing is picked up by the
-others, or by itself once restarted.
+and hands them back to other workers. A second signal skips the grace period (and whatever the
+stopped attempts still have running is ended before the process exits); a third exits at once.
+`webserver` and `standalone` behave the same: Lanner's handlers replace uvicorn's
+(`server/serving.py`). A process killed with SIGKILL loses nothing either: what it was doing is
+picked up by the others, or by itself once restarted.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import threading
 from typing import Any
@@ -50,37 +51,59 @@ def _logging(level: str) -> None:
 def _run_roles(names: list[str], config: str | None, level: str, **overrides: Any) -> None:
     """Run non-web roles in this process until a signal; a second signal stops at once."""
     from lanner.runtime.roles import Roles
+    from lanner.runtime.stopping import StopSignals
 
     _logging(level)
     settings = _settings(config, **overrides)
     roles = Roles(settings, names)
     done = threading.Event()
-    received: list[int] = []
 
-    def on_signal(signum: int, _frame: Any) -> None:
-        received.append(signum)
-        if len(received) == 1:
-            if "worker" in names:
-                sys.stderr.write(f"stopping: running tasks get {settings.grace_seconds:.0f}s to finish, then go "
-                                 "back to other workers (signal again to stop them now)\n")
-            done.set()
-        elif len(received) == 2:
-            sys.stderr.write("stopping now: running tasks are stopped and handed back (signal again to exit at once)\n")
-            roles.stop_now()
-        else:
-            os._exit(1)
+    def graceful() -> None:
+        _say_stopping(names, settings)
+        done.set()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, on_signal)
-    roles.start()
-    sys.stderr.write(f"lanner {' + '.join(names)} running (pid {os.getpid()})\n")
+    with StopSignals(graceful, lambda: _stop_now(names, roles)).installed() as stops:
+        roles.start()
+        sys.stderr.write(f"lanner {' + '.join(names)} running (pid {os.getpid()})\n")
+        sys.stderr.flush()
+        while not done.wait(1.0):
+            if not roles.alive():
+                sys.stderr.write("error: a role stopped on an error; see the log above\n")
+                roles.stop()
+                raise typer.Exit(1)
+        roles.stop()
+    if stops.hard_asked:
+        end_leftovers()
+
+
+def _say_stopping(names: list[str], settings: Any) -> None:
+    """The first signal's words (the same for every role and for standalone)."""
+    if "worker" in names:
+        sys.stderr.write(f"stopping: running tasks get {settings.grace_seconds:.0f}s to finish, then go "
+                         "back to other workers (signal again to stop them now)\n")
+    else:
+        sys.stderr.write("stopping: no new work is taken (signal again to stop at once)\n")
     sys.stderr.flush()
-    while not done.wait(1.0):
-        if not roles.alive():
-            sys.stderr.write("error: a role stopped on an error; see the log above\n")
-            roles.stop()
-            raise typer.Exit(1)
-    roles.stop()
+
+
+def _stop_now(names: list[str], roles: Any) -> None:
+    """The second signal: running attempts are stopped at once and handed back to other workers."""
+    if "worker" in names:
+        sys.stderr.write("stopping now: running tasks are stopped and handed back (signal again to exit at once)\n")
+    else:
+        sys.stderr.write("stopping now (signal again to exit at once)\n")
+    sys.stderr.flush()
+    roles.stop_now()
+
+
+def end_leftovers() -> None:
+    """After a hard stop, before the process exits: end the process groups and containers that
+    attempts of this process still have running (a stuck task thread does not get to), saying so."""
+    from lanner.worker.leftovers import terminate_all
+
+    for sentence in terminate_all():
+        sys.stderr.write(f"Hard stop: {sentence}\n")
+    sys.stderr.flush()
 
 
 def register(server_app: typer.Typer) -> None:
@@ -134,11 +157,10 @@ def _serve(names: list[str], config: str | None, level: str, port: int, host: st
         _fail(exc.render())
         return
     cluster_settings = _settings(config, **overrides)
-    import uvicorn
-
     from lanner.runtime.roles import Roles
     from lanner.server.app import build_app
     from lanner.server.services import Services
+    from lanner.server.serving import serve
 
     roles = Roles(cluster_settings, names)
     try:
@@ -149,7 +171,9 @@ def _serve(names: list[str], config: str | None, level: str, port: int, host: st
     shown = f"[{host}]" if ":" in host else host
     sys.stderr.write(f"Lanner {' + '.join(names)} on http://{shown}:{port}/ui/ (API http://{shown}:{port}/api/v1)\n")
     sys.stderr.flush()
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+    if serve(app, host, port, "warning", graceful=lambda: _say_stopping(names, cluster_settings),
+             hard=lambda: _stop_now(names, roles)):
+        end_leftovers()
 
 
 @db_app.command("upgrade")

@@ -43,13 +43,15 @@ def local(
     except LannerError as exc:
         _fail(exc.render())
         return
-    import uvicorn
-
+    from lanner.cli.roles import end_leftovers
     from lanner.server.app import build_app
+    from lanner.server.services import Services
+    from lanner.server.serving import serve
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        app = build_app(settings)
+        services = Services(settings)
+        app = build_app(settings, services)
     except LannerError as exc:
         _fail(exc.render())
         return
@@ -57,8 +59,21 @@ def local(
     sys.stderr.write(f"Lanner server on http://{shown}:{port}/ui/ (API http://{shown}:{port}/api/v1, "
                      f"store {_store()})\n")
     sys.stderr.flush()
-    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False,
-                timeout_graceful_shutdown=5)
+
+    def graceful() -> None:
+        sys.stderr.write(f"stopping: no new task starts; running tasks have {services.stop_grace:g}s to finish, then "
+                         "they are cancelled; finally tasks still run (signal again to stop at once, skipping "
+                         "cleanup)\n")
+        sys.stderr.flush()
+
+    def hard() -> None:
+        sys.stderr.write("stopping now: running tasks are stopped, cleanup is skipped; each execution's notes say "
+                         "which finally tasks did not run (signal again to exit at once)\n")
+        sys.stderr.flush()
+        services.runtime.kill(hard=True)
+
+    if serve(app, host, port, log_level.lower(), graceful=graceful, hard=hard):
+        end_leftovers()
 
 
 def _store() -> str:

@@ -202,6 +202,8 @@ class Executor(Recovery):
         self._begin()
         if self.exe.state.current.terminated and not any(s.phase != "done" for s in self.scopes.values()):
             return self._finish()
+        if self.exe.state.current in NOT_STARTED or self.exe.state.current is StateType.RESTARTED:
+            return self._kill_unstarted()
         if hard:
             self._hard_kill()
             return self._finish()
@@ -227,6 +229,20 @@ class Executor(Recovery):
     def _begin(self) -> Effects:
         self._fx = Effects()
         return self._fx
+
+    def _kill_unstarted(self) -> Effects:
+        """An execution killed before it started (waiting for its flow's concurrency limit) ends KILLED
+        at once: nothing runs, so nothing is cancelled and no `finally` is owed. A restart's reopened
+        task runs end with it, so it can be restarted again."""
+        for run in self.exe.task_runs:
+            if not run.current.terminated:
+                run.state.to(StateType.KILLED, self._now())
+                self._touch(run)
+        self._set_execution(StateType.KILLED)
+        self._log(None, None, "WARN", "Killed before it started: no task ran")
+        fx = self._finish()
+        fx.ended = True
+        return fx
 
     def _finish(self) -> Effects:
         self._drain()

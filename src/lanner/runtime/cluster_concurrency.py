@@ -27,7 +27,7 @@ from lanner.runtime.queues.base import Kind
 from lanner.runtime.queues.database import Tx
 from lanner.storage import tables
 
-NOT_RUNNING = (StateType.CREATED.value, StateType.QUEUED.value, *TERMINAL)
+NOT_RUNNING = (*(s.value for s in core.WAITING_FOR_A_SLOT), *TERMINAL)
 
 
 def _key(flow: Flow) -> tuple[str, str]:

@@ -164,9 +164,10 @@ class ClusterExecutor:
         total = Effects()
         ex = held.executor
         for ev in evs:
-            if ev.kind == Kind.START and held.flow.concurrency is not None and core.waits_for_a_slot(ex.exe):
-                held.ready = True  # a limited flow: start it, refuse it, or leave it queued (core.admit)
-                fx = outbox.slots.admit(held)
+            if ev.kind in (Kind.START, Kind.RESTART) and core.waits_for_a_slot(ex.exe):
+                held.ready = True  # new or restarted: start it, refuse it, or leave it queued (core.admit)
+                limited = held.flow.concurrency is not None
+                fx = outbox.slots.admit(held) if limited else core.admit(ex, running=0)
                 if fx is not None:
                     cluster_outbox.merge(total, fx)
                 continue
@@ -177,7 +178,8 @@ class ClusterExecutor:
                     continue
             if not held.ready:
                 held.ready = True
-                cluster_outbox.merge(total, ex.restore())
+                if not core.waits_for_a_slot(ex.exe):  # one not started has no scopes to rebuild yet
+                    cluster_outbox.merge(total, ex.restore())
             fx = self._one(ex, ev)
             if fx is not None:
                 cluster_outbox.merge(total, fx)

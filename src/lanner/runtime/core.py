@@ -32,6 +32,7 @@ from lanner.model.flow import Flow
 from lanner.model.inputs import secret_values
 from lanner.model.results import LogEntry
 from lanner.model.state import NOT_STARTED, StateType
+from lanner.runtime import restart
 from lanner.runtime.host import HOST
 
 SUBFLOW = "io.kestra.plugin.core.flow.Subflow"
@@ -107,14 +108,18 @@ def child_execution(parent: Execution, start: SubflowStart, lookup: FlowLookup) 
 # -- concurrency limit ----------------------------------------------------------------------------
 
 
+# Not started (again) yet: these wait for a slot of the flow's concurrency limit, and do not hold one.
+WAITING_FOR_A_SLOT = NOT_STARTED | {StateType.RESTARTED}
+
+
 def waits_for_a_slot(exe: Execution) -> bool:
-    """An execution that has not started yet (new, or queued by its flow's concurrency limit)."""
-    return exe.state.current in NOT_STARTED
+    """An execution that has not started (again) yet: new, restarted, or queued by its flow's limit."""
+    return exe.state.current in WAITING_FOR_A_SLOT
 
 
 def counts_against_limit(state: StateType) -> bool:
     """Started and not ended: what a flow's `concurrency.limit` counts."""
-    return state not in NOT_STARTED and not state.terminated
+    return state not in WAITING_FOR_A_SLOT and not state.terminated
 
 
 def admit(executor: Executor, running: int, older_waiting: bool = False) -> Effects | None:
@@ -126,13 +131,14 @@ def admit(executor: Executor, running: int, older_waiting: bool = False) -> Effe
     queued execution keeps waiting.
     """
     exe, limit = executor.exe, executor.flow.concurrency
+    again = exe.state.current is StateType.RESTARTED
     if limit is None or not waits_for_a_slot(exe):
-        return executor.start()
+        return restart.admitted(executor) if again else executor.start()
     behind = older_waiting and (exe.state.current is StateType.QUEUED or limit.behavior == "QUEUE")
     if running < limit.limit and not behind:
-        return executor.start()
-    if exe.state.current is StateType.CREATED:
-        return executor.over_limit()
+        return restart.admitted(executor) if again else executor.start()
+    if exe.state.current is not StateType.QUEUED:
+        return restart.refused(executor) if again else executor.over_limit()
     return None
 
 

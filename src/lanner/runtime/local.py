@@ -32,7 +32,7 @@ from lanner.model.flow import Flow
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import NOT_STARTED, StateType, now
 from lanner.plugins.api import RunnableTask
-from lanner.runtime import core
+from lanner.runtime import core, restart
 from lanner.runtime.catalog import FlowCatalog
 from lanner.runtime.workdirs import WorkingDirectories
 from lanner.storage.files import LocalFiles
@@ -369,6 +369,8 @@ class LocalRuntime:
         exe = live.executor.exe
         if exe.state.current in NOT_STARTED:
             return live.executor.start()
+        if exe.state.current is StateType.RESTARTED:  # its restart was stored, never picked up
+            return restart.admitted(live.executor)
         fx = Effects()
         resumes = []
         for _, kind, payload in self.repo.take_commands([exe.id]):
@@ -385,7 +387,7 @@ class LocalRuntime:
         """Live executions of this flow that count against its concurrency limit."""
         return sum(1 for live in self.live.values()
                    if live.flow.namespace == flow.namespace and live.flow.id == flow.id
-                   and live.executor.exe.state.current not in NOT_STARTED)
+                   and core.counts_against_limit(live.executor.exe.state.current))
 
     def _start_queued(self, flow: Flow) -> None:
         """A slot of the flow's concurrency limit freed up: start the oldest queued execution."""

@@ -3,16 +3,27 @@
 The execution keeps its id. Task runs that succeeded stay; each failed task run of a `tasks`
 block gets a new attempt (runnable tasks go back to CREATED, flowable ones to RUNNING so their
 children are looked at again); what ran *because* of the failure — `errors`, `finally` and
-`afterExecution` runs — is dropped so that those blocks run again at the new end. The executor
-then resumes the execution from the stored task runs like after a crash; no engine change needed.
+`afterExecution` runs — is dropped so that those blocks run again at the new end.
+
+The restarted execution is stored RESTARTED, not RUNNING: like a new one it must first get a slot
+of its flow's `concurrency.limit` (`core.admit`, in every runtime), or a restart would let a
+flow run more executions at once than it allows (Kestra's issue 7880). Admitted, it moves to
+RUNNING and the executor resumes it from the stored task runs like after a crash (`admitted`);
+refused (`behavior: FAIL` or `CANCEL`), it ends again without running anything, and the task runs
+the restart had reopened are closed so that it can be restarted later (`refused`).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from lanner.errors import LannerError
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.flow import Flow
 from lanner.model.state import StateType
+
+if TYPE_CHECKING:
+    from lanner.engine.executor import Effects, Executor
 
 RESTARTABLE = (StateType.FAILED, StateType.KILLED)
 _BAD = (StateType.FAILED, StateType.KILLED, StateType.CANCELLED)
@@ -49,8 +60,29 @@ def plan_restart(flow: Flow, exe: Execution) -> Execution:
     restarted.exit_state = None
     restarted.outputs = {}
     restarted.state.to(StateType.RESTARTED)
-    restarted.state.to(StateType.RUNNING)
     return restarted
+
+
+def admitted(executor: Executor) -> Effects:
+    """A restarted execution got its slot: it runs again from its stored task runs."""
+    executor.exe.state.to(StateType.RUNNING)
+    fx = executor.start()
+    fx.execution_changed = True
+    return fx
+
+
+def refused(executor: Executor) -> Effects:
+    """A restarted execution found its flow's limit reached: QUEUED (its reopened task runs wait
+    with it), or ended CANCELLED or FAILED as `behavior` says, its reopened task runs closed the same
+    way — an ended execution with an open task run could never be restarted or deleted."""
+    fx = executor.over_limit()
+    ended = executor.exe.state.current
+    if ended.terminated:
+        for run in executor.exe.task_runs:
+            if not run.current.terminated:
+                run.state.to(ended)
+                fx.runs[run.id] = run
+    return fx
 
 
 def _reset(run: TaskRun, flowable: bool) -> None:

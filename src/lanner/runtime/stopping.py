@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import threading
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lanner.errors import LannerError
@@ -35,19 +35,40 @@ def grace_seconds() -> float:
     return value
 
 
-@contextlib.contextmanager
-def hard_on_signal(runtime: Any) -> Iterator[None]:
-    """While a graceful stop is under way, SIGTERM or SIGINT makes it a hard stop (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class StopSignals:
+    """SIGTERM and SIGINT of a long-running process (a server, a cluster role), counted.
 
-    def on_signal(_signum: int, _frame: Any) -> None:
-        runtime.kill(hard=True)
+    The first asks for the graceful stop, the second for the hard stop, and a third exits at once
+    (status 1), for an operator whose hard stop itself hangs. One handler owns both signals for the
+    whole life of the process, so no library's handler (uvicorn's) decides what the second one means.
+    """
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+    def __init__(self, graceful: Callable[[], None], hard: Callable[[], None]) -> None:
+        self.graceful = graceful
+        self.hard = hard
+        self.received: list[int] = []
+
+    def __call__(self, signum: int, _frame: Any) -> None:
+        self.received.append(signum)
+        if len(self.received) == 1:
+            self.graceful()
+        elif len(self.received) == 2:
+            self.hard()
+        else:
+            sys.stderr.write("exiting at once\n")
+            sys.stderr.flush()
+            os._exit(1)
+
+    @property
+    def hard_asked(self) -> bool:
+        return len(self.received) >= 2
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[StopSignals]:
+        """These handlers for SIGINT and SIGTERM while inside (main thread only: Python's rule)."""
+        previous = {s: signal.signal(s, self) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)

@@ -80,12 +80,10 @@ class Services:
         if self.cluster is not None:
             self.cluster.stop()
             return
-        from lanner.runtime import stopping
-
         self.scheduler.stop()
-        with stopping.hard_on_signal(self.runtime):  # the graceful stop; a second signal makes it hard
-            self.runtime.stop_gracefully(self.stop_grace)
-            self.runtime.wait_idle()
+        # The graceful stop; a hard stop meanwhile (the second signal, `lanner server local`) ends the wait.
+        self.runtime.stop_gracefully(self.stop_grace)
+        self.runtime.wait_idle()
         self.runtime.stop()
         self.runtime.close()
 

@@ -5,6 +5,8 @@
   its process is gone handed back to another worker, which runs it again (never two at once).
 - SIGSTOP: a stopped worker is silent, but on this machine its process is seen alive, so its
   attempt is not handed to anyone; continued, it finishes the attempt, which ran once.
+- `standalone` and `webserver` (uvicorn inside): the same words and stops as the other roles —
+  Lanner's handlers, not uvicorn's, decide what a first and a second signal mean.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ class Setup:
         self.client = ClusterClient(self.db)
         self.procs: list[RoleProcess] = []
 
-    def role(self, name: str) -> RoleProcess:
-        proc = RoleProcess(name, self.env, self.logs).start()
+    def role(self, name: str, *args: str) -> RoleProcess:
+        proc = RoleProcess(name, self.env, self.logs, *args).start()
         self.procs.append(proc)
         return proc
 
@@ -151,3 +153,70 @@ def test_a_stopped_worker_keeps_its_attempt_and_finishes_it_once_continued(setup
     assert [a.state.current.value for a in exe.task_runs[0].attempts] == ["SUCCESS"]
     [attempt] = setup.attempts(eid)
     assert attempt.worker == stopped.pid and attempt.end is not None
+
+
+def _web(setup: Setup, name: str) -> RoleProcess:
+    """A `standalone` or `webserver` process, once it answers HTTP."""
+    import httpx
+
+    from tests.integration.server.harness import free_port
+
+    port = free_port()
+    proc = setup.role(name, "--port", str(port))
+
+    def answers() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(answers, 30, f"{name} to answer")
+    return proc
+
+
+def _standalone_working(setup: Setup, seconds: float) -> tuple[RoleProcess, str]:
+    """A standalone process running the attempt of a new execution (`seconds` long); SIGTERM sent."""
+    server = _web(setup, "standalone")
+    setup.workers_registered(1)
+    eid = _start(setup, seconds)
+    assert server.proc is not None
+    server.proc.send_signal(signal.SIGTERM)
+    return server, eid
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("setup", [{"LANNER_STOP_GRACE": "20"}], indirect=True)
+def test_standalone_on_sigterm_lets_the_running_attempt_finish_then_exits(setup: Setup) -> None:
+    server, eid = _standalone_working(setup, 1.5)
+    assert server.proc is not None
+    assert server.proc.wait(timeout=40) == 0  # uvicorn's handler would have re-raised SIGTERM (-15)
+    [attempt] = setup.attempts(eid)
+    assert attempt.end is not None  # it finished before the process left
+    assert "stopping: running tasks get 20s to finish, then go back to other workers" in server.output()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("setup", [{"LANNER_STOP_GRACE": "60"}], indirect=True)
+def test_standalone_on_a_second_signal_stops_the_attempt_at_once_and_hands_it_back(setup: Setup) -> None:
+    server, eid = _standalone_working(setup, 2)
+    assert server.proc is not None
+    wait_for(lambda: "stopping: running tasks get" in server.output(), 30, "the graceful stop to begin")
+    server.proc.send_signal(signal.SIGINT)
+    assert server.proc.wait(timeout=30) == 0  # well before the 60 s grace period
+    assert "stopping now: running tasks are stopped and handed back" in server.output()
+    [cut] = setup.attempts(eid)
+    assert cut.end is None and not alive(cut.pid)  # stopped, and its process gone before the server exited
+    again = _web(setup, "standalone")  # the attempt was handed back: it runs again, once
+    exe = _ended(setup, eid)
+    assert exe.state.current.value == "SUCCESS"
+    assert [a.state.current.value for a in exe.task_runs[0].attempts] == ["FAILED", "SUCCESS"]
+    assert [a.worker for a in setup.attempts(eid)] == [server.proc.pid, again.pid]
+
+
+@pytest.mark.slow
+def test_a_webserver_stops_on_sigterm_with_lanners_words_and_exit_status(setup: Setup) -> None:
+    server = _web(setup, "webserver")
+    assert server.proc is not None
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(timeout=30) == 0
+    assert "stopping: no new work is taken (signal again to stop at once)" in server.output()

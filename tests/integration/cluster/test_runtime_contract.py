@@ -65,6 +65,12 @@ class Embedded:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(sa.text("SELECT id FROM executions"))]
 
+    def restart(self, flow: Flow, execution_id: str) -> None:
+        restart_stored(self.repo, self.runtime, flow, execution_id)
+
+    def kill(self, execution_id: str) -> None:
+        self.runtime.kill(execution_id)
+
     def close(self) -> None:
         self.runtime.stop()
         self.runtime.close()
@@ -101,8 +107,28 @@ class Cluster:
         with self.cluster.db.reader.connect() as conn:
             return [r[0] for r in conn.execute(sa.text("SELECT id FROM executions"))]
 
+    def restart(self, flow: Flow, execution_id: str) -> None:
+        from lanner.storage.repository import Repository
+
+        restart_stored(Repository(self.cluster.db.engine), self.cluster.client, flow, execution_id)
+
+    def kill(self, execution_id: str) -> None:
+        self.cluster.client.kill(execution_id)
+
     def close(self) -> None:
         self.cluster.close()
+
+
+def restart_stored(repo: Any, runtime: Any, flow: Flow, execution_id: str) -> None:
+    """What the API's restart does (`server/services.py:Services.restart`): plan, store, submit."""
+    from lanner.runtime.restart import plan_restart
+    from lanner.storage.execution_queries import ExecutionQueries
+
+    exe = repo.get(execution_id)
+    restarted = plan_restart(flow, exe)
+    ExecutionQueries(repo.engine).rewrite_task_runs(restarted)
+    repo.save(restarted, (), header=True)
+    runtime.submit(flow, repo.get(execution_id))
 
 
 @pytest.fixture(params=["embedded", "cluster-sqlite", "cluster-postgresql"])
@@ -189,6 +215,77 @@ def test_queued_runs_start_one_at_a_time_in_the_order_they_came(runtime: Any) ->
     assert spans == sorted(spans)  # first come, first served
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))  # never two at once
     assert all(StateType.QUEUED in [h.state for h in e.state.histories] for e in ended[1:])
+
+
+RESTARTABLE = """
+id: restarted_{behavior}
+namespace: contract
+concurrency: {{limit: 1, behavior: {behavior}}}
+inputs:
+  - {{id: nap, type: STRING, defaults: PT0S}}
+tasks:
+  - {{id: nap, type: {sleep}, duration: "{{{{ inputs.nap }}}}"}}
+  - {{id: flaky, type: io.kestra.plugin.core.execution.Fail, condition: "{{{{ taskrun.attemptsCount == 0 }}}}"}}
+"""
+
+
+def _failed_then_one_running(runtime: Any, behavior: str, seconds: int = 2) -> tuple[Flow, str, str]:
+    """An execution of a limit-1 flow that ended FAILED, and another one running (for `seconds`)."""
+    flow = runtime.save(RESTARTABLE.format(behavior=behavior, sleep=SLEEP))
+    failed = runtime.start(flow)
+    assert wait(runtime, failed).state.current is StateType.FAILED
+    running = runtime.start(flow, {"nap": f"PT{seconds}S"})
+    wait_state(runtime, running, StateType.RUNNING)
+    return flow, failed, running
+
+
+def test_a_restart_while_the_limit_is_reached_queues_and_runs_once_a_slot_frees(runtime: Any) -> None:
+    flow, failed, running = _failed_then_one_running(runtime, "QUEUE")
+    runtime.restart(flow, failed)
+    wait_state(runtime, failed, StateType.QUEUED)
+    first = wait(runtime, running)
+    again = wait(runtime, failed)
+    assert again.state.current is StateType.SUCCESS
+    flaky = next(r for r in again.task_runs if r.task_id == "flaky")
+    assert len(flaky.attempts) == 2
+    assert first.state.end_date is not None and flaky.attempts[1].state.start_date >= first.state.end_date
+    states = [h.state for h in again.state.histories]
+    assert states[states.index(StateType.RESTARTED):] == [StateType.RESTARTED, StateType.QUEUED, StateType.RUNNING,
+                                                          StateType.SUCCESS]
+
+
+def test_a_restart_while_the_limit_is_reached_fails_and_can_be_restarted_later(runtime: Any) -> None:
+    flow, failed, running = _failed_then_one_running(runtime, "FAIL")
+    runtime.restart(flow, failed)
+    refused = wait(runtime, failed)
+    assert refused.state.current is StateType.FAILED
+    flaky = next(r for r in refused.task_runs if r.task_id == "flaky")
+    assert len(flaky.attempts) == 1  # nothing ran again
+    assert runtime.get(running).state.current is StateType.RUNNING
+    assert any("concurrency limit" in m for m in messages_with(runtime, failed, "concurrency limit"))
+    wait(runtime, running)
+    runtime.restart(flow, failed)  # with the slot free, the same restart runs
+    assert wait(runtime, failed).state.current is StateType.SUCCESS
+
+
+def test_a_queued_execution_killed_ends_killed_at_once_and_the_queue_goes_on(runtime: Any) -> None:
+    flow, failed, running = _failed_then_one_running(runtime, "QUEUE", seconds=8)  # outlasts the kills
+    fresh = runtime.start(flow)
+    wait_state(runtime, fresh, StateType.QUEUED)
+    runtime.restart(flow, failed)
+    wait_state(runtime, failed, StateType.QUEUED)
+    last = runtime.start(flow)
+    wait_state(runtime, last, StateType.QUEUED)
+    runtime.kill(fresh)
+    runtime.kill(failed)
+    killed = [wait(runtime, eid) for eid in (fresh, failed)]
+    assert [e.state.current for e in killed] == [StateType.KILLED] * 2
+    assert not killed[0].task_runs
+    flaky = next(r for r in killed[1].task_runs if r.task_id == "flaky")
+    assert flaky.current is StateType.KILLED and len(flaky.attempts) == 1  # reopened, never run, closed
+    assert runtime.get(running).state.current is StateType.RUNNING  # killing queued ones freed no slot
+    assert wait(runtime, last).state.current is StateType.FAILED  # it started once the first ended
+    assert StateType.QUEUED in [h.state for h in runtime.get(last).state.histories]
 
 
 # -- Subflow start ----------------------------------------------------------------------------------

@@ -109,6 +109,29 @@ def test_kill_waits_for_a_stopped_owner_instead_of_taking_over(tmp_path: Path, s
     assert tally.finally_1 == 1 and tally.overlapping == 0, tally
 
 
+def test_sigterm_stops_a_kill_waiting_for_its_owner_and_the_kill_stays_queued(tmp_path: Path,
+                                                                              store_url: str | None) -> None:
+    home, log = Home(tmp_path / "home", store_url), tmp_path / "effects.log"
+    proc, eid = start_run(home, log, work=3.0, cleanup=0.2)
+    wait_for_line(log, "work", "start")
+    os.killpg(proc.pid, signal.SIGSTOP)
+    killer = home.popen("execution", "kill", eid)
+    try:
+        wait_for(lambda: b"waiting for process" in _peek(killer), 30, "the kill to say it waits")
+        killer.send_signal(signal.SIGTERM)
+        _, err = killer.communicate(timeout=30)
+    finally:
+        os.killpg(proc.pid, signal.SIGCONT)
+    assert killer.returncode == 0
+    assert "kill: still queued; it is carried out when that process takes it" in err
+    proc.communicate(timeout=60)
+    assert home.state(eid) == "KILLED"  # the owner took the queued kill once continued
+    settle(log, eid, timeout=10)
+    tally = Tally()
+    judge(read_lines(log), tally, eid)
+    assert tally.finally_1 == 1 and tally.overlapping == 0, tally
+
+
 def _peek(proc: subprocess.Popen[str]) -> bytes:
     """What a process printed so far on stderr, without blocking."""
     import fcntl
@@ -120,8 +143,11 @@ def _peek(proc: subprocess.Popen[str]) -> bytes:
         chunk = os.read(fd, 65536)
     except BlockingIOError:
         chunk = b""
-    _peek.seen = getattr(_peek, "seen", b"") + chunk  # type: ignore[attr-defined]
-    return _peek.seen  # type: ignore[attr-defined]
+    _SEEN[proc.pid] = _SEEN.get(proc.pid, b"") + chunk
+    return _SEEN[proc.pid]
+
+
+_SEEN: dict[int, bytes] = {}  # per process: one test's output must not satisfy the next test's wait
 
 
 def test_sigterm_lets_the_running_task_finish_then_runs_finally(tmp_path: Path, forks: ForkServer) -> None:
