@@ -24,7 +24,6 @@ from lanner.plugins.api import Again, ExecutionTask, FlowableTask, Stop, Task
 
 class Steps(ExecutionTaskEffects):
     def _apply_result(self, result: WorkerResult) -> None:
-        fx = self._fx
         run = self.exe.by_id.get(result.task_run_id)
         if run is None or run.current.terminated or run.current is StateType.RETRYING:
             return  # a late or duplicate report: results are idempotent
@@ -39,13 +38,7 @@ class Steps(ExecutionTaskEffects):
         if result.state is StateType.FAILED and self.exe.kill is None and self.exe.exit_state is None:
             due = self._retry_due(run, result)
             if due is not None:
-                run.state.to(StateType.FAILED, result.ended)
-                run.state.to(StateType.RETRYING, result.ended)
-                run.retry_at = due
-                fx.retries.append((run.id, due))
-                self._log(run, None, "WARN", f"Attempt {len(run.attempts)} failed; retrying at {due.isoformat()}")
-                if self.exe.state.current is StateType.RUNNING:
-                    self._set_execution(StateType.RETRYING)
+                self._wait_for_retry(run, due, result.ended, f"Attempt {len(run.attempts)} failed")
                 return
         task = self.index[run.task_id].task
         self._end_run(run, final_run_state(task, result.state, len(run.attempts)))
@@ -314,15 +307,3 @@ class Steps(ExecutionTaskEffects):
             return None
         first = run.attempts[0].state.start_date or result.started
         return policy.next_retry(len(run.attempts), first, result.ended)
-
-    def _retry_policy(self, run: TaskRun) -> Any:
-        place = self.index[run.task_id]
-        if place.task.retry is not None:
-            return place.task.retry
-        parent = self.exe.by_id.get(run.parent_id) if run.parent_id else None
-        while parent is not None:
-            ptask = self.index[parent.task_id].task
-            if ptask.retry is not None:
-                return ptask.retry
-            parent = self.exe.by_id.get(parent.parent_id) if parent.parent_id else None
-        return self.flow.retry
