@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar, Literal
 
 from lanner.plugins.api import (
@@ -70,25 +71,54 @@ class Exit(ExecutionTask):
 
 
 class Labels(ExecutionTask):
-    """Add or overwrite labels of the running execution."""
+    """Add or overwrite labels of the running execution.
+
+    `labels` is a map, a list of `{key, value}`, or a template rendering to the JSON text of
+    either (Kestra reads only a map from a template; a list is accepted here too). A map or list
+    value becomes its JSON text, anything else its text.
+    """
 
     effect: ClassVar[ExecutionEffect | None] = "labels"
 
-    labels: dict[str, Any] | list[dict[str, Any]]
+    labels: dict[str, Any] | list[dict[str, Any]] | str
 
     def rendered(self, ctx: RunContext) -> dict[str, str]:
-        raw = self.labels
+        raw = _label_source(ctx, self.labels)
         if isinstance(raw, list):
-            pairs = {str(ctx.render(i.get("key"))): i.get("value") for i in raw}
+            pairs: dict[str, Any] = {}
+            for item in raw:
+                if not isinstance(item, dict) or "key" not in item:
+                    raise TaskFailure(f"label `{json.dumps(item, default=str)[:80]}` is not a `{{key, value}}` map")
+                pairs[str(ctx.render(item["key"]))] = item.get("value")
         else:
             pairs = {str(ctx.render(k)): v for k, v in raw.items()}
         out: dict[str, str] = {}
         for k, v in pairs.items():
             if k.startswith("system."):
                 raise TaskFailure(f"label `{k}`: `system.` labels are set by Lanner itself")
-            value = ctx.render(v) if isinstance(v, str) else v
-            out[k] = "" if value is None else str(value)
+            value = ctx.render(v)
+            if isinstance(value, (dict, list)):
+                out[k] = json.dumps(value, separators=(",", ":"), default=str)
+            else:
+                out[k] = "" if value is None else str(value)
         return out
+
+
+def _label_source(ctx: RunContext, labels: dict[str, Any] | list[dict[str, Any]] | str) -> Any:
+    """The labels as a map or a list: a template is rendered and its text read as JSON."""
+    if not isinstance(labels, str):
+        return labels
+    rendered = ctx.render_typed(labels)
+    if isinstance(rendered, str):
+        try:
+            rendered = json.loads(rendered)
+        except json.JSONDecodeError as exc:
+            raise TaskFailure(f"`labels` rendered to `{rendered[:80]}`, which is not JSON ({exc.msg}); "
+                              "it must be a JSON map of labels or a list of {key, value}") from None
+    if not isinstance(rendered, (dict, list)):
+        raise TaskFailure(f"`labels` rendered to a {type(rendered).__name__}; it must be a map of labels "
+                          "or a list of {key, value}")
+    return rendered
 
 
 class Subflow(ExecutionTask):
