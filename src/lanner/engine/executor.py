@@ -37,7 +37,7 @@ from lanner.engine.recovery import Recovery
 from lanner.engine.scope import final_run_state
 from lanner.model.results import WorkerResult
 from lanner.model.state import NOT_STARTED, StateType
-from lanner.plugins.api import ExecutionTask
+from lanner.plugins.api import ExecutionTask, FlowableTask
 
 __all__ = ["CLEANUP_RESERVE", "DEFAULT_MAX_TASK_RUNS", "Effects", "Executor", "SubflowStart"]
 
@@ -187,7 +187,11 @@ class Executor(Recovery):
         paused = [r for r in self.exe.task_runs if r.current is StateType.PAUSED and (run_id is None or r.id == run_id)]
         for run in paused:
             self._log(run, None, "INFO", "Resumed" if state is StateType.SUCCESS else f"Pause ended {state.value}")
-            self._end_run(run, state)
+            task = self.index[run.task_id].task
+            if isinstance(task, FlowableTask) and task.child_lists() and state.successful:
+                self._run_pause_block(run, task, state)
+            else:
+                self._end_run(run, state)
         if paused and self.exe.state.current is StateType.PAUSED:
             self._set_execution(StateType.RUNNING)
         return self._finish()

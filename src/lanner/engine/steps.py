@@ -16,7 +16,7 @@ from lanner.engine.execution_tasks import ExecutionTaskEffects
 from lanner.engine.scope import CLEANUP_BLOCKS, Scope, final_run_state
 from lanner.errors import LannerError
 from lanner.model import variables
-from lanner.model.execution import TaskRun
+from lanner.model.execution import Attempt, TaskRun
 from lanner.model.results import WorkerResult
 from lanner.model.state import State, StateType
 from lanner.plugins.api import Again, ExecutionTask, FlowableTask, Stop, Task
@@ -61,6 +61,21 @@ class Steps(ExecutionTaskEffects):
         self.scopes[run.id] = scope
         scope.replay(self.exe.children(run.id))
         return scope
+
+    def _run_pause_block(self, run: TaskRun, task: FlowableTask, state: StateType) -> None:
+        """A Pause with `tasks` (or its own errors/finally) is over: its block runs now, as a flowable's.
+
+        The pause itself is kept as the run's one attempt, ended `state` (WARNING when its duration
+        ran out under `behavior: WARN`), so the block's success ends the run no better than that,
+        after a crash too.
+        """
+        run.state.to(StateType.RUNNING, self._now())
+        run.attempts.append(Attempt(State(StateType.RUNNING, [run.state.histories[-1]])))
+        run.attempts[-1].state.to(state, self._now())
+        self._touch(run)
+        scope = self._open_scope(run, task)
+        if scope is not None:
+            self._advance(scope)
 
     def _advance(self, scope: Scope) -> None:
         """Create what can start now in this scope, and end it when everything in it ended."""
@@ -167,6 +182,9 @@ class Steps(ExecutionTaskEffects):
         scope.phase = "done"
         task = scope.task
         assert task is not None
+        attempts = scope.run.attempts
+        if state is StateType.SUCCESS and attempts and attempts[-1].state.current is StateType.WARNING:
+            state = StateType.WARNING  # a Pause whose duration ended with WARN, then its block succeeded
         self._end_run(scope.run, final_run_state(task, state, 1, flowable=True))
 
     def _end_flow(self, scope: Scope, state: StateType) -> None:
@@ -221,13 +239,13 @@ class Steps(ExecutionTaskEffects):
             if not runs:
                 self._end_run(run, StateType.SKIPPED)
                 return run
-        if isinstance(task, FlowableTask):
+        if isinstance(task, ExecutionTask):  # first: a Pause with a block is also flowable, after its pause
+            self._apply_execution_task(run, task)
+        elif isinstance(task, FlowableTask):
             run.state.to(StateType.RUNNING, self._now())
             scope_child = self._open_scope(run, task)
             if scope_child is not None:
                 self._advance(scope_child)
-        elif isinstance(task, ExecutionTask):
-            self._apply_execution_task(run, task)
         else:
             self._dispatch(run)
         return run

@@ -8,9 +8,13 @@ from typing import Any, ClassVar, Literal
 from lanner.plugins.api import (
     ExecutionEffect,
     ExecutionTask,
+    FlowableTask,
+    Group,
     Output,
+    Resolution,
     RunContext,
     RunnableTask,
+    Task,
     TaskFailure,
 )
 
@@ -138,8 +142,14 @@ class Subflow(ExecutionTask):
     outputs: dict[str, Any] | None = None  # Kestra's deprecated way to map outputs; still rendered
 
 
-class Pause(ExecutionTask):
-    """Pause the execution until resumed (`lanner execution resume ID`) or `pauseDuration` elapses."""
+class Pause(ExecutionTask, FlowableTask):
+    """Pause the execution until resumed (`lanner execution resume ID`) or `pauseDuration` elapses.
+
+    Kestra's deprecated `tasks` still work as there: a block that runs, with the Pause's own
+    `errors` and `finally`, once the pause is over (resumed, or its duration ended with RESUME or
+    WARN), and the Pause ends with the block's state. The executor applies it as an execution
+    task (by its `effect`); after the pause it resolves the block as it does a flowable's.
+    """
 
     effect: ClassVar[ExecutionEffect | None] = "pause"
 
@@ -148,6 +158,10 @@ class Pause(ExecutionTask):
     behavior: Literal["RESUME", "WARN", "FAIL", "CANCEL"] = "RESUME"
     onResume: list[dict[str, Any]] | None = None
     onPause: Any = None
+    tasks: list[Task] | None = None  # deprecated in Kestra, still run there: a block after the pause
+
+    def resolve(self, ctx: RunContext) -> Resolution:
+        return Resolution([Group([t for t in self.tasks or [] if not t.disabled])])
 
 
 class Kill(ExecutionTask):
