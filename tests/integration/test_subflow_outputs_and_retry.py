@@ -140,3 +140,24 @@ tasks:
     assert [a.state.current for a in call.attempts] == [StateType.FAILED, StateType.SUCCESS]
     assert call.outputs["outputs"] == {"said": "second"}
     assert call.outputs["state"] == "SUCCESS"
+
+
+def test_a_subflow_outputs_map_without_waiting_is_refused_where_it_is_written() -> None:
+    import pytest
+
+    from lanner.errors import LannerError
+
+    with pytest.raises(LannerError) as caught:
+        load_flow(f"""
+id: parent
+namespace: company.team
+tasks:
+  - id: call
+    type: {SUBFLOW}
+    namespace: company.team
+    flowId: child
+    wait: false
+    outputs: {{said: x}}
+""", "parent.yaml")
+    assert "parent.yaml:5" in caught.value.render()
+    assert "only with `wait: true`" in caught.value.render()

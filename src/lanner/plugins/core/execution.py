@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar, Literal
 
+from pydantic import model_validator
+
 from lanner.plugins.api import (
     ExecutionEffect,
     ExecutionTask,
@@ -140,6 +142,13 @@ class Subflow(ExecutionTask):
     inheritLabels: bool = False
     scheduleDate: str | None = None
     outputs: dict[str, Any] | None = None  # Kestra's deprecated way to map outputs; still rendered
+
+    @model_validator(mode="after")
+    def _outputs_need_wait(self) -> Subflow:
+        if self.outputs and not self.wait:
+            raise ValueError("`outputs` is rendered when the child execution ends, so only with `wait: true`; "
+                             "remove `outputs` or `wait: false`")
+        return self
 
 
 class Pause(ExecutionTask, FlowableTask):
