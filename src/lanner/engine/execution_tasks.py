@@ -8,14 +8,16 @@ to end later) leaves as `Effects` for the runtime.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
+from lanner.engine.context import EngineContext
 from lanner.engine.effects import SubflowStart
 from lanner.engine.kills import KillHandling
 from lanner.engine.scope import final_run_state
 from lanner.errors import LannerError
-from lanner.model.execution import TaskRun
-from lanner.model.state import StateType
+from lanner.model.execution import Attempt, TaskRun
+from lanner.model.state import WORSE_THAN_SUCCESS, State, StateType
 
 
 class ExecutionTaskEffects(KillHandling):
@@ -76,12 +78,89 @@ class ExecutionTaskEffects(KillHandling):
             labels = {**{k: v for k, v in self.exe.labels.items() if not k.startswith("system.")}, **labels}
         child_id = self.surroundings.new_id()
         run.outputs = {"executionId": child_id}
+        # One attempt per child execution: a retried Subflow starts a new child, and each shows.
+        run.attempts.append(Attempt(State(StateType.RUNNING, [run.state.histories[-1]])))
         self._touch(run)
         self._fx.subflows.append(SubflowStart(run.id, child_id, namespace, flow_id, task.revision, inputs, labels,
                                               task.wait))
         self._log(run, task, "INFO", f"Started subflow {namespace}.{flow_id} as execution {child_id}")
         if not task.wait:
+            run.attempts[-1].state.to(StateType.SUCCESS, self._now())
             self._end_run(run, StateType.SUCCESS)
+
+    def _end_subflow(self, run: TaskRun, task: Any, state: StateType, outputs: dict[str, Any],
+                     child: Mapping[str, Any] | None) -> None:
+        """The child of a waiting Subflow run ended: its outputs, then a retry or the run's end.
+
+        The Subflow's own `outputs:` map (Kestra's older way) is rendered in the child's
+        variables (`child`, see `child_view.py`) when the child flow declares no outputs, as in
+        Kestra; a template that fails there fails the task run.
+        """
+        run.outputs = {**run.outputs, "state": state.value, "outputs": outputs}
+        result = state if task.transmitFailed and state in WORSE_THAN_SUCCESS else StateType.SUCCESS
+        if task.outputs and outputs:
+            self._log(run, task, "WARN", "the child flow declares its own outputs; they are used and this "
+                                         "Subflow's `outputs` map is not rendered (as in Kestra)")
+        elif task.outputs:
+            try:
+                run.outputs["outputs"] = self._child_context(run, task, child).render_typed(task.outputs)
+            except LannerError as exc:
+                self._log(run, task, "ERROR", f"Subflow `outputs` could not be rendered: {exc.render()}")
+                result = StateType.FAILED
+        if self._stopping and result is StateType.SUCCESS and self.exe.kill:
+            result = StateType.KILLED
+        if run.attempts:
+            run.attempts[-1].state.to(result, self._now())
+        if result is StateType.FAILED and self._retry_subflow(run):
+            return
+        self._end_run(run, final_run_state(task, result, len(run.attempts) or 1))
+
+    def _child_context(self, run: TaskRun, task: Any, child: Mapping[str, Any] | None) -> EngineContext:
+        """A context whose variables are the ended child's (the parent's `envs` kept)."""
+        ctx = self._context(run, task)
+        if child is None:
+            raise LannerError("the runtime did not pass the child execution's variables",
+                              hint="this runtime cannot render a Subflow's `outputs` map")
+        ctx.variables = {"envs": ctx.variables.get("envs", {}), "vars": {}, "globals": {}, **child}
+        return ctx
+
+    def _retry_subflow(self, run: TaskRun) -> bool:
+        """A failed child under a `retry` policy: wait, then start a new child execution (Kestra)."""
+        if self.exe.kill is not None or self.exe.exit_state is not None:
+            return False
+        policy = self._retry_policy(run)
+        if policy is None or policy.behavior != "RETRY_FAILED_TASK":
+            return False
+        now = self._now()
+        due = policy.next_retry(len(run.attempts), run.attempts[0].state.start_date or now, now)
+        if due is None:
+            return False
+        self._wait_for_retry(run, due, now, f"Subflow execution {run.outputs.get('executionId')} failed "
+                                            f"(attempt {len(run.attempts)})")
+        return True
+
+    def _wait_for_retry(self, run: TaskRun, due: dt.datetime, at: dt.datetime, what: str) -> None:
+        """A failed attempt under a retry policy: the run waits in RETRYING until `due`."""
+        run.state.to(StateType.FAILED, at)
+        run.state.to(StateType.RETRYING, at)
+        run.retry_at = due
+        self._touch(run)
+        self._fx.retries.append((run.id, due))
+        self._log(run, None, "WARN", f"{what}; retrying at {due.isoformat()}")
+        if self.exe.state.current is StateType.RUNNING:
+            self._set_execution(StateType.RETRYING)
+
+    def _retry_policy(self, run: TaskRun) -> Any:
+        place = self.index[run.task_id]
+        if place.task.retry is not None:
+            return place.task.retry
+        parent = self.exe.by_id.get(run.parent_id) if run.parent_id else None
+        while parent is not None:
+            ptask = self.index[parent.task_id].task
+            if ptask.retry is not None:
+                return ptask.retry
+            parent = self.exe.by_id.get(parent.parent_id) if parent.parent_id else None
+        return self.flow.retry
 
     def _pause(self, run: TaskRun, task: Any) -> None:
         from lanner.model.duration import parse_duration

@@ -36,7 +36,8 @@ from lanner.engine.effects import Effects, SubflowStart
 from lanner.engine.recovery import Recovery
 from lanner.engine.scope import final_run_state
 from lanner.model.results import WorkerResult
-from lanner.model.state import NOT_STARTED, WORSE_THAN_SUCCESS, StateType
+from lanner.model.state import NOT_STARTED, StateType
+from lanner.plugins.api import ExecutionTask, FlowableTask
 
 __all__ = ["CLEANUP_RESERVE", "DEFAULT_MAX_TASK_RUNS", "Effects", "Executor", "SubflowStart"]
 
@@ -150,25 +151,23 @@ class Executor(Recovery):
             r.current is StateType.RETRYING for r in self.exe.task_runs if r.id != run_id
         ):
             self._set_execution(StateType.RUNNING)
-        self._dispatch(run)
+        task = self.index[run.task_id].task
+        if isinstance(task, ExecutionTask):  # a Subflow: its next attempt is a new child execution
+            self._apply_execution_task(run, task)
+        else:
+            self._dispatch(run)
         return self._finish()
 
-    def on_subflow_end(self, run_id: str, state: StateType, outputs: dict[str, Any]) -> Effects:
-        """The child execution of a waiting Subflow run ended."""
+    def on_subflow_end(self, run_id: str, state: StateType, outputs: dict[str, Any],
+                       child: Mapping[str, Any] | None = None) -> Effects:
+        """The child execution of a waiting Subflow run ended; `child` is its `child_view.child_view`."""
         self._begin()
         run = self.exe.by_id.get(run_id)
-        if run is None or run.current.terminated:
+        if run is None or run.current.terminated or run.current is StateType.RETRYING:
             return self._finish()
         task: Any = self.index[run.task_id].task
         assert getattr(task, "effect", None) == "subflow"
-        run.outputs = {**run.outputs, "state": state.value, "outputs": outputs}
-        if task.transmitFailed:
-            result = state if state in WORSE_THAN_SUCCESS else StateType.SUCCESS
-        else:
-            result = StateType.SUCCESS
-        if self._stopping and result is StateType.SUCCESS:
-            result = StateType.KILLED if self.exe.kill else result
-        self._end_run(run, final_run_state(task, result, 1))
+        self._end_subflow(run, task, state, outputs, child)
         return self._finish()
 
     def fail_run(self, run_id: str, message: str) -> Effects:
@@ -188,7 +187,11 @@ class Executor(Recovery):
         paused = [r for r in self.exe.task_runs if r.current is StateType.PAUSED and (run_id is None or r.id == run_id)]
         for run in paused:
             self._log(run, None, "INFO", "Resumed" if state is StateType.SUCCESS else f"Pause ended {state.value}")
-            self._end_run(run, state)
+            task = self.index[run.task_id].task
+            if isinstance(task, FlowableTask) and task.child_lists() and state.successful:
+                self._run_pause_block(run, task, state)
+            else:
+                self._end_run(run, state)
         if paused and self.exe.state.current is StateType.PAUSED:
             self._set_execution(StateType.RUNNING)
         return self._finish()

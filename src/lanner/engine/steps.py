@@ -16,7 +16,7 @@ from lanner.engine.execution_tasks import ExecutionTaskEffects
 from lanner.engine.scope import CLEANUP_BLOCKS, Scope, final_run_state
 from lanner.errors import LannerError
 from lanner.model import variables
-from lanner.model.execution import TaskRun
+from lanner.model.execution import Attempt, TaskRun
 from lanner.model.results import WorkerResult
 from lanner.model.state import State, StateType
 from lanner.plugins.api import Again, ExecutionTask, FlowableTask, Stop, Task
@@ -24,7 +24,6 @@ from lanner.plugins.api import Again, ExecutionTask, FlowableTask, Stop, Task
 
 class Steps(ExecutionTaskEffects):
     def _apply_result(self, result: WorkerResult) -> None:
-        fx = self._fx
         run = self.exe.by_id.get(result.task_run_id)
         if run is None or run.current.terminated or run.current is StateType.RETRYING:
             return  # a late or duplicate report: results are idempotent
@@ -39,13 +38,7 @@ class Steps(ExecutionTaskEffects):
         if result.state is StateType.FAILED and self.exe.kill is None and self.exe.exit_state is None:
             due = self._retry_due(run, result)
             if due is not None:
-                run.state.to(StateType.FAILED, result.ended)
-                run.state.to(StateType.RETRYING, result.ended)
-                run.retry_at = due
-                fx.retries.append((run.id, due))
-                self._log(run, None, "WARN", f"Attempt {len(run.attempts)} failed; retrying at {due.isoformat()}")
-                if self.exe.state.current is StateType.RUNNING:
-                    self._set_execution(StateType.RETRYING)
+                self._wait_for_retry(run, due, result.ended, f"Attempt {len(run.attempts)} failed")
                 return
         task = self.index[run.task_id].task
         self._end_run(run, final_run_state(task, result.state, len(run.attempts)))
@@ -68,6 +61,21 @@ class Steps(ExecutionTaskEffects):
         self.scopes[run.id] = scope
         scope.replay(self.exe.children(run.id))
         return scope
+
+    def _run_pause_block(self, run: TaskRun, task: FlowableTask, state: StateType) -> None:
+        """A Pause with `tasks` (or its own errors/finally) is over: its block runs now, as a flowable's.
+
+        The pause itself is kept as the run's one attempt, ended `state` (WARNING when its duration
+        ran out under `behavior: WARN`), so the block's success ends the run no better than that,
+        after a crash too.
+        """
+        run.state.to(StateType.RUNNING, self._now())
+        run.attempts.append(Attempt(State(StateType.RUNNING, [run.state.histories[-1]])))
+        run.attempts[-1].state.to(state, self._now())
+        self._touch(run)
+        scope = self._open_scope(run, task)
+        if scope is not None:
+            self._advance(scope)
 
     def _advance(self, scope: Scope) -> None:
         """Create what can start now in this scope, and end it when everything in it ended."""
@@ -174,6 +182,9 @@ class Steps(ExecutionTaskEffects):
         scope.phase = "done"
         task = scope.task
         assert task is not None
+        attempts = scope.run.attempts
+        if state is StateType.SUCCESS and attempts and attempts[-1].state.current is StateType.WARNING:
+            state = StateType.WARNING  # a Pause whose duration ended with WARN, then its block succeeded
         self._end_run(scope.run, final_run_state(task, state, 1, flowable=True))
 
     def _end_flow(self, scope: Scope, state: StateType) -> None:
@@ -228,13 +239,13 @@ class Steps(ExecutionTaskEffects):
             if not runs:
                 self._end_run(run, StateType.SKIPPED)
                 return run
-        if isinstance(task, FlowableTask):
+        if isinstance(task, ExecutionTask):  # first: a Pause with a block is also flowable, after its pause
+            self._apply_execution_task(run, task)
+        elif isinstance(task, FlowableTask):
             run.state.to(StateType.RUNNING, self._now())
             scope_child = self._open_scope(run, task)
             if scope_child is not None:
                 self._advance(scope_child)
-        elif isinstance(task, ExecutionTask):
-            self._apply_execution_task(run, task)
         else:
             self._dispatch(run)
         return run
@@ -314,15 +325,3 @@ class Steps(ExecutionTaskEffects):
             return None
         first = run.attempts[0].state.start_date or result.started
         return policy.next_retry(len(run.attempts), first, result.ended)
-
-    def _retry_policy(self, run: TaskRun) -> Any:
-        place = self.index[run.task_id]
-        if place.task.retry is not None:
-            return place.task.retry
-        parent = self.exe.by_id.get(run.parent_id) if run.parent_id else None
-        while parent is not None:
-            ptask = self.index[parent.task_id].task
-            if ptask.retry is not None:
-                return ptask.retry
-            parent = self.exe.by_id.get(parent.parent_id) if parent.parent_id else None
-        return self.flow.retry

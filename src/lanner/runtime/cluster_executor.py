@@ -201,7 +201,8 @@ class ClusterExecutor:
         if ev.kind == Kind.RETRY_DUE:
             return ex.on_retry_due(p["taskRunId"])
         if ev.kind == Kind.SUBFLOW_END:
-            return ex.on_subflow_end(p["taskRunId"], StateType(p["state"]), p.get("outputs") or {})
+            return ex.on_subflow_end(p["taskRunId"], StateType(p["state"]), p.get("outputs") or {},
+                                     p.get("child"))
         if ev.kind == Kind.SUBFLOW_FAILED:
             return ex.fail_run(p["taskRunId"], p.get("message") or "the subflow could not start")
         return None  # START of an execution already started: nothing to do

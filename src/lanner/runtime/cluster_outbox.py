@@ -15,6 +15,7 @@ import dataclasses
 import json
 from typing import Any
 
+from lanner.engine.child_view import child_view
 from lanner.engine.executor import Effects, Executor, SubflowStart
 from lanner.errors import LannerError
 from lanner.model.execution import Execution, TaskRun
@@ -175,6 +176,7 @@ class Outbox:
         if link is not None:
             parent_id, run_id = link
             events.put(self.tx, parent_id, Kind.SUBFLOW_END,
-                       {"taskRunId": run_id, "state": exe.state.current.value, "outputs": exe.outputs})
+                       {"taskRunId": run_id, "state": exe.state.current.value, "outputs": exe.outputs,
+                        "child": child_view(exe)})
 
 

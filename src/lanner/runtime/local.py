@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from lanner.engine.child_view import child_view
 from lanner.engine.executor import Effects, Executor, SubflowStart
 from lanner.errors import LannerError
 from lanner.model import variables
@@ -316,8 +317,8 @@ class LocalRuntime:
         self._decide(effects, execution_id, lambda ex: ex.resume(run_id, state))
 
     def _on_subflow_end(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
-        _, parent_id, run_id, state, outputs = event
-        self._decide(effects, parent_id, lambda ex: ex.on_subflow_end(run_id, state, outputs))
+        _, parent_id, run_id, state, outputs, child = event
+        self._decide(effects, parent_id, lambda ex: ex.on_subflow_end(run_id, state, outputs, child))
 
     def _on_subflow_failed(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
         _, parent_id, run_id, message = event
@@ -406,7 +407,8 @@ class LocalRuntime:
                 continue
             child = self.repo.get(child_id)
             if child is not None and child.state.current.terminated:
-                self.events.put(("subflow_end", exe.id, run.id, child.state.current, dict(child.outputs)))
+                self.events.put(("subflow_end", exe.id, run.id, child.state.current, dict(child.outputs),
+                                 child_view(child)))
 
     def _due(self, effects: dict[str, Effects]) -> None:
         while self._delays and self._delays[0][0] <= now():
@@ -549,7 +551,7 @@ class LocalRuntime:
         self.secrets.forget(execution_id)
         if live.parent is not None:
             parent_id, run_id = live.parent
-            self.events.put(("subflow_end", parent_id, run_id, exe.state.current, dict(exe.outputs)))
+            self.events.put(("subflow_end", parent_id, run_id, exe.state.current, dict(exe.outputs), child_view(exe)))
 
     # -- logs --------------------------------------------------------------------------------
 

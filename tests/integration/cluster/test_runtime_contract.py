@@ -336,6 +336,39 @@ def test_a_subflow_starts_with_its_inputs_and_labels_and_its_outputs_come_back(r
     assert child.trigger["type"] == "io.kestra.plugin.core.flow.Subflow"
 
 
+def test_a_subflows_own_outputs_map_reads_the_ended_child_and_a_retry_starts_a_new_child(runtime: Any) -> None:
+    runtime.save(CHILD.split("outputs:")[0].replace("id: child\n", "id: plain\n", 1))
+    runtime.save("""
+id: broken
+namespace: contract
+tasks:
+  - {id: boom, type: io.kestra.plugin.core.execution.Fail}
+""")
+    parent_id = runtime.start(runtime.save("""
+id: parent
+namespace: contract
+tasks:
+  - id: call
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: contract
+    flowId: plain
+    inputs: {name: world}
+    outputs: {greeting: "{{ outputs.hello.value }} from {{ flow.id }}"}
+  - id: again
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: contract
+    flowId: broken
+    allowFailure: true
+    retry: {type: constant, interval: PT0.1S, maxAttempts: 2}
+"""))
+    parent = wait(runtime, parent_id)
+    runs = {r.task_id: r for r in parent.task_runs}
+    assert runs["call"].outputs["outputs"] == {"greeting": "hello world from plain"}
+    assert runs["again"].current is StateType.WARNING  # failed after two children; allowFailure
+    assert [a.state.current for a in runs["again"].attempts] == [StateType.FAILED, StateType.FAILED]
+    assert parent.state.current is StateType.WARNING
+
+
 def test_a_subflow_of_a_disabled_flow_fails_its_task_run_saying_so(runtime: Any) -> None:
     runtime.save(CHILD.replace("id: child\n", "id: child\ndisabled: true\n", 1))
     parent_id = runtime.start(runtime.save(PARENT))

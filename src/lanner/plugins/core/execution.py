@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar, Literal
+
+from pydantic import model_validator
 
 from lanner.plugins.api import (
     ExecutionEffect,
     ExecutionTask,
+    FlowableTask,
+    Group,
     Output,
+    Resolution,
     RunContext,
     RunnableTask,
+    Task,
     TaskFailure,
 )
 
@@ -70,25 +77,54 @@ class Exit(ExecutionTask):
 
 
 class Labels(ExecutionTask):
-    """Add or overwrite labels of the running execution."""
+    """Add or overwrite labels of the running execution.
+
+    `labels` is a map, a list of `{key, value}`, or a template rendering to the JSON text of
+    either (Kestra reads only a map from a template; a list is accepted here too). A map or list
+    value becomes its JSON text, anything else its text.
+    """
 
     effect: ClassVar[ExecutionEffect | None] = "labels"
 
-    labels: dict[str, Any] | list[dict[str, Any]]
+    labels: dict[str, Any] | list[dict[str, Any]] | str
 
     def rendered(self, ctx: RunContext) -> dict[str, str]:
-        raw = self.labels
+        raw = _label_source(ctx, self.labels)
         if isinstance(raw, list):
-            pairs = {str(ctx.render(i.get("key"))): i.get("value") for i in raw}
+            pairs: dict[str, Any] = {}
+            for item in raw:
+                if not isinstance(item, dict) or "key" not in item:
+                    raise TaskFailure(f"label `{json.dumps(item, default=str)[:80]}` is not a `{{key, value}}` map")
+                pairs[str(ctx.render(item["key"]))] = item.get("value")
         else:
             pairs = {str(ctx.render(k)): v for k, v in raw.items()}
         out: dict[str, str] = {}
         for k, v in pairs.items():
             if k.startswith("system."):
                 raise TaskFailure(f"label `{k}`: `system.` labels are set by Lanner itself")
-            value = ctx.render(v) if isinstance(v, str) else v
-            out[k] = "" if value is None else str(value)
+            value = ctx.render(v)
+            if isinstance(value, (dict, list)):
+                out[k] = json.dumps(value, separators=(",", ":"), default=str)
+            else:
+                out[k] = "" if value is None else str(value)
         return out
+
+
+def _label_source(ctx: RunContext, labels: dict[str, Any] | list[dict[str, Any]] | str) -> Any:
+    """The labels as a map or a list: a template is rendered and its text read as JSON."""
+    if not isinstance(labels, str):
+        return labels
+    rendered = ctx.render_typed(labels)
+    if isinstance(rendered, str):
+        try:
+            rendered = json.loads(rendered)
+        except json.JSONDecodeError as exc:
+            raise TaskFailure(f"`labels` rendered to `{rendered[:80]}`, which is not JSON ({exc.msg}); "
+                              "it must be a JSON map of labels or a list of {key, value}") from None
+    if not isinstance(rendered, (dict, list)):
+        raise TaskFailure(f"`labels` rendered to a {type(rendered).__name__}; it must be a map of labels "
+                          "or a list of {key, value}")
+    return rendered
 
 
 class Subflow(ExecutionTask):
@@ -107,9 +143,22 @@ class Subflow(ExecutionTask):
     scheduleDate: str | None = None
     outputs: dict[str, Any] | None = None  # Kestra's deprecated way to map outputs; still rendered
 
+    @model_validator(mode="after")
+    def _outputs_need_wait(self) -> Subflow:
+        if self.outputs and not self.wait:
+            raise ValueError("`outputs` is rendered when the child execution ends, so only with `wait: true`; "
+                             "remove `outputs` or `wait: false`")
+        return self
 
-class Pause(ExecutionTask):
-    """Pause the execution until resumed (`lanner execution resume ID`) or `pauseDuration` elapses."""
+
+class Pause(ExecutionTask, FlowableTask):
+    """Pause the execution until resumed (`lanner execution resume ID`) or `pauseDuration` elapses.
+
+    Kestra's deprecated `tasks` still work as there: a block that runs, with the Pause's own
+    `errors` and `finally`, once the pause is over (resumed, or its duration ended with RESUME or
+    WARN), and the Pause ends with the block's state. The executor applies it as an execution
+    task (by its `effect`); after the pause it resolves the block as it does a flowable's.
+    """
 
     effect: ClassVar[ExecutionEffect | None] = "pause"
 
@@ -118,6 +167,10 @@ class Pause(ExecutionTask):
     behavior: Literal["RESUME", "WARN", "FAIL", "CANCEL"] = "RESUME"
     onResume: list[dict[str, Any]] | None = None
     onPause: Any = None
+    tasks: list[Task] | None = None  # deprecated in Kestra, still run there: a block after the pause
+
+    def resolve(self, ctx: RunContext) -> Resolution:
+        return Resolution([Group([t for t in self.tasks or [] if not t.disabled])])
 
 
 class Kill(ExecutionTask):

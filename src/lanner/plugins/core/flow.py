@@ -166,41 +166,65 @@ class Switch(FlowableTask):
         raise TaskFailure(f"Switch: no case matches `{key}` and there are no `defaults`")
 
 
+def each_groups(ctx: RunContext, raw: str | list[Any], tasks: list[Task], prop: str) -> list[Group]:
+    """One group of `tasks` per distinct value of a looping property (`values`, or the old tasks' `value`).
+
+    The property is a list (each string item rendered) or a template rendering to a list or to a
+    JSON text of one; null items fail the task, as in Kestra.
+    """
+    if isinstance(raw, str):
+        rendered = ctx.render_typed(raw)
+        if isinstance(rendered, str):
+            try:
+                rendered = json.loads(rendered)
+            except json.JSONDecodeError as exc:
+                raise TaskFailure(f"`{prop}` is not a JSON list: {exc.msg} in `{rendered[:80]}`") from None
+        values = rendered
+    else:
+        values = [ctx.render(v) if isinstance(v, str) else v for v in raw]
+    if not isinstance(values, list):
+        raise TaskFailure(f"`{prop}` must be a list, got {type(values).__name__}")
+    nulls = sum(1 for v in values if v is None)
+    if nulls:
+        raise TaskFailure(f"Found '{nulls}' null values on Each, with values={json.dumps(values)}")
+    seen: dict[str, None] = {}
+    for v in values:
+        key = v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
+        seen.setdefault(key, None)
+    children = _enabled(tasks)
+    return [Group(children, value=v, iteration=i) for i, v in enumerate(seen)]
+
+
 class ForEach(FlowableTask):
     values: str | list[Any]
     tasks: list[Task] = Field(min_length=1)
     concurrencyLimit: int = Field(default=1, ge=0)
 
     def resolve(self, ctx: RunContext) -> Resolution:
-        values = self.values
-        if isinstance(values, str):
-            rendered = ctx.render_typed(values)
-            if isinstance(rendered, str):
-                try:
-                    rendered = json.loads(rendered)
-                except json.JSONDecodeError as exc:
-                    raise TaskFailure(f"ForEach `values` is not a JSON list: {exc.msg} in `{rendered[:80]}`") from None
-            values = rendered
-        else:
-            values = [ctx.render(v) if isinstance(v, str) else v for v in values]
-        if not isinstance(values, list):
-            raise TaskFailure(f"ForEach `values` must be a list, got {type(values).__name__}")
-        nulls = sum(1 for v in values if v is None)
-        if nulls:
-            raise TaskFailure(f"Found '{nulls}' null values on Each, with values={json.dumps(values)}")
-        seen: dict[str, None] = {}
-        for v in values:
-            key = v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
-            seen.setdefault(key, None)
-        children = _enabled(self.tasks)
-        groups = [Group(children, value=v, iteration=i) for i, v in enumerate(seen)]
-        return Resolution(groups, concurrency=self.concurrencyLimit)
+        return Resolution(each_groups(ctx, self.values, self.tasks, "values"), concurrency=self.concurrencyLimit)
 
 
-class EachParallel(ForEach):
-    """Kestra's older name for a ForEach whose iterations all run at once."""
+class EachSequential(FlowableTask):
+    """Kestra's older loop: the children run for each item of `value`, one item after another.
 
-    concurrencyLimit: int = Field(default=0, ge=0)
+    Its own property names stay (`value`, not ForEach's `values`), so a flow written for Kestra
+    runs unchanged; each child sees its item as `taskrun.value`, as under ForEach.
+    """
+
+    value: str | list[Any]
+    tasks: list[Task] = Field(min_length=1)
+
+    def resolve(self, ctx: RunContext) -> Resolution:
+        return Resolution(each_groups(ctx, self.value, self.tasks, "value"))
+
+
+class EachParallel(EachSequential):
+    """Kestra's older parallel loop: every item of `value` at once, or `concurrent` at a time (0: all)."""
+
+    concurrent: int = Field(default=0, ge=0)
+
+    def resolve(self, ctx: RunContext) -> Resolution:
+        return Resolution(each_groups(ctx, self.value, self.tasks, "value"), concurrency=self.concurrent)
 
 
 class DagTask(BaseModel):
