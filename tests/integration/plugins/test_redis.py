@@ -541,6 +541,22 @@ def test_unreachable_server_and_unknown_host(tmp_path: Path) -> None:
     assert any("cannot be resolved" in m for m in messages(other, exe, "get"))
 
 
+def test_host_docker_internal_means_this_host_where_it_does_not_resolve(servers: dict[str, Any],
+                                                                         tmp_path: Path) -> None:
+    """Kestra's flows reach a Redis published on the host as host.docker.internal; the tasks here run
+    on the host, so where that name does not resolve it is this host, and messages keep the name."""
+    try:
+        socket.getaddrinfo("host.docker.internal", None)
+        pytest.skip("host.docker.internal resolves on this machine: it is used as it resolves")
+    except socket.gaierror:
+        pass
+    exe = run_flow(_one_task(f"redis://:secret@host.docker.internal:{servers['secured_port']}/0"), tmp_path)
+    assert state(exe) == "SUCCESS", messages(tmp_path, exe)
+    said = messages(tmp_path, exe, "get")
+    assert any("`host.docker.internal` does not resolve on this machine" in m and "127.0.0.1" in m for m in said)
+    assert f"Connected to Redis at redis://:****@host.docker.internal:{servers['secured_port']}/0" in said
+
+
 def test_url_or_uri_is_required_at_validation() -> None:
     from lanner.errors import ValidationErrors
     from lanner.loading.flows import load_flow
