@@ -18,7 +18,7 @@ from lanner.errors import LannerError
 from lanner.model import variables
 from lanner.model.execution import TaskRun
 from lanner.model.results import WorkerResult
-from lanner.model.state import State, StateType
+from lanner.model.state import State, StateType, iso
 from lanner.plugins.api import Again, ExecutionTask, FlowableTask, Stop, Task
 
 
@@ -43,7 +43,7 @@ class Steps(ExecutionTaskEffects):
                 run.state.to(StateType.RETRYING, result.ended)
                 run.retry_at = due
                 fx.retries.append((run.id, due))
-                self._log(run, None, "WARN", f"Attempt {len(run.attempts)} failed; retrying at {due.isoformat()}")
+                self._log(run, None, "WARN", f"Attempt {len(run.attempts)} failed; retrying at {iso(due)}")
                 if self.exe.state.current is StateType.RUNNING:
                     self._set_execution(StateType.RETRYING)
                 return
