@@ -36,6 +36,11 @@ errors:
     type: io.kestra.plugin.core.output.OutputValues
     values:
       logged: "{{ errorLogs()[0].timestamp }}"
+afterExecution:
+  - id: ended
+    type: io.kestra.plugin.core.output.OutputValues
+    values:
+      end: "{{ execution.endDate }}"
 """
 
 
@@ -50,5 +55,7 @@ def test_dates_print_as_kestra_prints_an_instant_and_match_what_is_stored(tmp_pa
     assert INSTANT.match(logged), logged
     errors = [line for line in logs_of(tmp_path, exe.id, "flaky") if line["level"] == "ERROR"]
     assert logged == errors[0]["timestamp"]
+    assert exe.state.end_date is not None
+    assert runs["ended"].outputs["values"] == {"end": iso(exe.state.end_date)}
     retrying = [line["message"] for line in logs_of(tmp_path, exe.id, "flaky") if "retrying at" in line["message"]]
     assert retrying and INSTANT.match(retrying[0].rsplit(" ", 1)[1]), retrying

@@ -109,6 +109,8 @@ def build(
     }
     if exe.state.current.terminated:
         execution["outputs"] = exe.outputs
+        if exe.state.end_date:
+            execution["endDate"] = iso(exe.state.end_date)  # what `afterExecution` tasks see, as in Kestra
     variables: dict[str, Any] = {
         "flow": {"id": flow.id, "namespace": flow.namespace, "revision": exe.flow_revision},
         "execution": execution,
