@@ -117,16 +117,6 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _resolves(name: str) -> bool:
-    import socket
-
-    try:
-        socket.getaddrinfo(name, None)
-        return True
-    except socket.gaierror:
-        return False
-
-
 def test_the_printed_seed_flow_runs_unchanged_but_for_a_taken_port(cli: Cli, engine: Any, tmp_path: Path) -> None:
     """The seed prints `host.docker.internal:6379`; on a Linux host that name does not resolve and
     means the host itself. Only the port changes, and only where 6379 is taken (a machine's own Redis)."""
@@ -141,5 +131,7 @@ def test_the_printed_seed_flow_runs_unchanged_but_for_a_taken_port(cli: Cli, eng
     assert set(states(exe).values()) == {"SUCCESS"}
     assert container_state(engine, started_container(exe)) == "gone"
     said = cli("logs", exe["id"], "--task", "set", "--level", "DEBUG").stdout
-    if not _resolves("host.docker.internal"):
+    from tests.integration.plugins.conftest import resolves
+
+    if not resolves("host.docker.internal"):
         assert "`host.docker.internal` does not resolve on this machine" in said, said
