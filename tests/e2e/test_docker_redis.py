@@ -97,3 +97,41 @@ def test_killing_the_run_mid_sleep_still_stops_the_container(cli: Cli, engine: A
     assert states(exe)["sleep"] == "KILLED" and states(exe)["stop"] == "SUCCESS"
     assert "set" not in states(exe)
     assert container_state(engine, started_container(exe)) == "gone"
+
+
+PRINTED = EXAMPLES / "docker_redis_as_printed.yaml"
+
+
+def _port_taken(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("0.0.0.0", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_printed_seed_flow_runs_unchanged_but_for_a_taken_port(cli: Cli, engine: Any, tmp_path: Path) -> None:
+    """The seed prints `host.docker.internal:6379`; on a Linux host that name does not resolve and
+    means the host itself. Only the port changes, and only where 6379 is taken (a machine's own Redis)."""
+    text = PRINTED.read_text()
+    flow = PRINTED
+    if _port_taken(6379):
+        port = _free_port()
+        flow = tmp_path / "docker_redis_other_port.yaml"
+        flow.write_text(text.replace('"6379:6379"', f'"{port}:6379"').replace(":6379/0", f":{port}/0"))
+    code, exe = cli.run_json(str(flow))
+    assert code == 0, (exe["state"], cli("logs", exe["id"]).stdout)
+    assert set(states(exe).values()) == {"SUCCESS"}
+    assert container_state(engine, started_container(exe)) == "gone"
+    said = cli("logs", exe["id"], "--task", "set", "--level", "DEBUG").stdout
+    from tests.integration.plugins.conftest import resolves
+
+    if not resolves("host.docker.internal"):
+        assert "`host.docker.internal` does not resolve on this machine" in said, said

@@ -62,3 +62,36 @@ tasks:
     assert exe.state.current is StateType.FAILED
     assert "never" not in runs and runs["fin"].current is StateType.SUCCESS
     assert not Path(runs["where"].outputs["value"]).exists()
+
+
+def test_children_of_a_folder_in_a_foreach_see_the_loop_value_and_the_folder_s_run(tmp_path: Path) -> None:
+    """Kestra gives a WorkingDirectory's children its run as `workerTaskrun` and its loop value as
+    their own `taskrun.value`: a folder per ForEach value names its files after that value."""
+    exe = run_flow(f"""
+id: wd_each
+namespace: company.team
+tasks:
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEach
+    values: ["a", "b"]
+    tasks:
+      - id: wd
+        type: io.kestra.plugin.core.flow.WorkingDirectory
+        tasks:
+          - id: write
+            type: {SH}
+            commands: ["echo '{{{{ taskrun.value }}}}' > '{{{{ taskrun.value }}}}.txt'", "cat *.txt"]
+          - id: who
+            type: io.kestra.plugin.core.debug.Return
+            format: "{{{{ taskrun.value }}}} {{{{ workerTaskrun.value }}}} {{{{ workerTaskrun.id }}}}"
+  - id: outside
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{{{ workerTaskrun ?? 'none' }}}} {{{{ taskrun.value ?? 'none' }}}}"
+""", tmp_path)
+    assert exe.state.current is StateType.SUCCESS, [(r.task_id, r.current) for r in exe.task_runs]
+    folders = {r.value: r.id for r in exe.task_runs if r.task_id == "wd"}
+    assert sorted(folders) == ["a", "b"]
+    seen = sorted(r.outputs["value"] for r in exe.task_runs if r.task_id == "who")
+    assert seen == sorted(f"{v} {v} {folders[v]}" for v in folders)
+    assert sorted(line["message"] for line in logs_of(tmp_path, exe.id, "write")) == ["a", "b"]
+    assert [r.outputs["value"] for r in exe.task_runs if r.task_id == "outside"] == ["none none"]

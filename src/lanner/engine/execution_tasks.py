@@ -17,7 +17,7 @@ from lanner.engine.kills import KillHandling
 from lanner.engine.scope import final_run_state
 from lanner.errors import LannerError
 from lanner.model.execution import Attempt, TaskRun
-from lanner.model.state import WORSE_THAN_SUCCESS, State, StateType
+from lanner.model.state import WORSE_THAN_SUCCESS, State, StateType, iso
 
 
 class ExecutionTaskEffects(KillHandling):
@@ -146,7 +146,7 @@ class ExecutionTaskEffects(KillHandling):
         run.retry_at = due
         self._touch(run)
         self._fx.retries.append((run.id, due))
-        self._log(run, None, "WARN", f"{what}; retrying at {due.isoformat()}")
+        self._log(run, None, "WARN", f"{what}; retrying at {iso(due)}")
         if self.exe.state.current is StateType.RUNNING:
             self._set_execution(StateType.RETRYING)
 

@@ -69,9 +69,26 @@ def coerce(inp: Input | FlowOutput, raw: Any, type_name: str | None = None) -> A
 
 
 def _string(_inp: Any, raw: Any) -> str:
+    """A map or list becomes the compact JSON a template prints for it (`{"value":"x"}`, nulls
+    left out, non-ASCII kept), so `{{ outputs.o.value }}` reads the same whether the value went
+    through a STRING output or straight into the template."""
     if isinstance(raw, str):
         return raw
-    return json.dumps(raw) if isinstance(raw, (dict, list)) else str(raw)
+    if isinstance(raw, (Mapping, list, tuple)):
+        return json.dumps(_without_nulls(raw), ensure_ascii=False, separators=(",", ":"), default=_json_text)
+    return str(raw)
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _json_text(value: Any) -> str:
+    return iso(value) if isinstance(value, dt.datetime) and value.tzinfo is not None else str(value)
 
 
 def _int(inp: Any, raw: Any) -> int:

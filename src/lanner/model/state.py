@@ -157,6 +157,9 @@ def now() -> dt.datetime:
 def iso(ts: dt.datetime) -> str:
     """Java Instant.toString style: UTC with `Z`, milliseconds or finer only when present.
 
+    This is the one text of a date everywhere: stored (lossless, to the microsecond), in variables,
+    outputs, logs and the API. It is Kestra's too: Kestra's variables hold `Instant.now()` dates,
+    printed with `toString`, so Kestra on Linux prints microseconds as well, not milliseconds.
     Called for every date of every task run the store writes, so it avoids strftime (slow).
     """
     if ts.tzinfo is not dt.UTC:

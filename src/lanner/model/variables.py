@@ -109,6 +109,8 @@ def build(
     }
     if exe.state.current.terminated:
         execution["outputs"] = exe.outputs
+        if exe.state.end_date:
+            execution["endDate"] = iso(exe.state.end_date)  # what `afterExecution` tasks see, as in Kestra
     variables: dict[str, Any] = {
         "flow": {"id": flow.id, "namespace": flow.namespace, "revision": exe.flow_revision},
         "execution": execution,
@@ -126,17 +128,14 @@ def build(
     if task is not None:
         variables["task"] = {"id": task.id, "type": task.type}
     if run is not None:
-        taskrun: dict[str, Any] = {
-            "id": run.id,
-            "startDate": iso(run.state.start_date) if run.state.start_date else None,
-            "attemptsCount": max(len(run.attempts) - 1, 0) if run.attempts else 0,
-        }
-        if run.parent_id:
-            taskrun["parentId"] = run.parent_id
-        if run.value is not None:
-            taskrun["value"] = run.value
-        if run.iteration is not None:
-            taskrun["iteration"] = run.iteration
+        taskrun = _taskrun(run)
+        folder = working_directory_of(flow, exe, run)
+        if folder is not None:
+            # Kestra runs a WorkingDirectory's children as one worker job: they see that job's run
+            # as `workerTaskrun`, and its loop value as their own (`{{ taskrun.value }}` in a ForEach).
+            variables["workerTaskrun"] = _taskrun(folder)
+            if folder.value is not None:
+                taskrun["value"] = folder.value
         variables["taskrun"] = taskrun
         parents = _parents(exe, run)
         if parents:
@@ -145,6 +144,32 @@ def build(
     if extra:
         variables.update(extra)
     return variables
+
+
+def _taskrun(run: TaskRun) -> dict[str, Any]:
+    taskrun: dict[str, Any] = {
+        "id": run.id,
+        "startDate": iso(run.state.start_date) if run.state.start_date else None,
+        "attemptsCount": max(len(run.attempts) - 1, 0) if run.attempts else 0,
+    }
+    if run.parent_id:
+        taskrun["parentId"] = run.parent_id
+    if run.value is not None:
+        taskrun["value"] = run.value
+    if run.iteration is not None:
+        taskrun["iteration"] = run.iteration
+    return taskrun
+
+
+def working_directory_of(flow: Flow, exe: Execution, run: TaskRun) -> TaskRun | None:
+    """The run of the nearest `WorkingDirectory` around `run` (a task class that declares
+    `shares_working_directory`), if any: the folder `run` works in and the job it belongs to."""
+    parent = exe.by_id.get(run.parent_id) if run.parent_id else None
+    while parent is not None:
+        if getattr(flow.task(parent.task_id), "shares_working_directory", False):
+            return parent
+        parent = exe.by_id.get(parent.parent_id) if parent.parent_id else None
+    return None
 
 
 def _parents(exe: Execution, run: TaskRun) -> list[dict[str, Any]]:

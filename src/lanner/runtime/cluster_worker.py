@@ -26,7 +26,7 @@ from typing import Any
 from lanner.errors import LannerError
 from lanner.model import variables
 from lanner.model.results import LogEntry, WorkerResult
-from lanner.model.state import StateType
+from lanner.model.state import StateType, iso
 from lanner.plugins.api import RunnableTask
 from lanner.runtime import core
 from lanner.runtime.queues import events, jobs
@@ -330,7 +330,7 @@ class ClusterWorker:
         with self._lock:
             pending = [e for e in self._logs if e.execution_id == execution_id and e.level == "ERROR"]
         return stored + [{"taskId": e.task_id, "taskRunId": e.task_run_id, "message": e.message, "level": e.level,
-                          "timestamp": e.timestamp.isoformat()} for e in pending]
+                          "timestamp": iso(e.timestamp)} for e in pending]
 
     def _fetch_logs(self, execution_id: str, task_ids: list[str] | None, level: str) -> list[str]:
         from lanner.storage.execution_queries import ExecutionQueries

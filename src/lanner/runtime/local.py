@@ -31,7 +31,7 @@ from lanner.model import variables
 from lanner.model.execution import Execution, TaskRun, new_id
 from lanner.model.flow import Flow
 from lanner.model.results import LogEntry, WorkerResult
-from lanner.model.state import NOT_STARTED, StateType, now
+from lanner.model.state import NOT_STARTED, StateType, iso, now
 from lanner.plugins.api import RunnableTask
 from lanner.runtime import core, restart
 from lanner.runtime.catalog import FlowCatalog
@@ -574,7 +574,7 @@ class LocalRuntime:
         if e.level == "ERROR":
             self._error_logs.setdefault(e.execution_id, []).append(
                 {"taskId": e.task_id, "taskRunId": e.task_run_id, "message": e.message, "level": e.level,
-                 "timestamp": e.timestamp.isoformat()})
+                 "timestamp": iso(e.timestamp)})
 
     def _flush(self) -> None:
         with self._logs_lock:
@@ -587,7 +587,7 @@ class LocalRuntime:
         rows = self.repo.logs(execution_id, level)
         lines = [f"{r['timestamp']} {r['level']} {r['task_id'] or ''} {r['message']}" for r in rows
                  if not task_ids or r["task_id"] in task_ids]
-        lines += [f"{e.timestamp.isoformat()} {e.level} {e.task_id or ''} {e.message}" for e in pending
+        lines += [f"{iso(e.timestamp)} {e.level} {e.task_id or ''} {e.message}" for e in pending
                   if not task_ids or e.task_id in task_ids]
         return lines
 

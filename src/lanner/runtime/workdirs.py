@@ -26,18 +26,8 @@ class WorkingDirectories:
     def _path(self, exe: Execution, run: TaskRun) -> Path:
         return self.root / exe.id / run.id
 
-    @staticmethod
-    def owner(flow: Flow, exe: Execution, run: TaskRun) -> TaskRun | None:
-        """The nearest enclosing WorkingDirectory run of `run`, if any."""
-        parent = exe.by_id.get(run.parent_id) if run.parent_id else None
-        while parent is not None:
-            if getattr(flow.task(parent.task_id), "shares_working_directory", False):
-                return parent
-            parent = exe.by_id.get(parent.parent_id) if parent.parent_id else None
-        return None
-
     def for_task(self, flow: Flow, exe: Execution, run: TaskRun) -> Path | None:
-        owner = self.owner(flow, exe, run)
+        owner = variables.working_directory_of(flow, exe, run)
         if owner is None:
             return None
         path = self._path(exe, owner)

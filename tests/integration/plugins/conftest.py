@@ -27,6 +27,17 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def resolves(name: str) -> bool:
+    """Whether this machine resolves `name` (host.docker.internal does on Docker Desktop, not on Linux)."""
+    import socket
+
+    try:
+        socket.getaddrinfo(name, None)
+        return True
+    except socket.gaierror:
+        return False
+
+
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[Any]:
     """A client of the real engine, with the test images; skips (or fails when required) otherwise."""

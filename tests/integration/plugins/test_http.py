@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import files_of, logs_of, run_flow
-from tests.integration.plugins.conftest import _unavailable
+from tests.integration.plugins.conftest import _unavailable, resolves
 
 BINARY = bytes(range(256)) * 64
 
@@ -338,6 +338,25 @@ tasks:
     assert time.monotonic() - started < 5
     assert state(exe) == "FAILED"
     assert any("Timeout after" in m for m in messages(tmp_path, exe, "req")), messages(tmp_path, exe)
+
+
+def test_host_docker_internal_means_this_host_where_it_does_not_resolve(base: str, tmp_path: Path) -> None:
+    """A flow written for Kestra's container reaches a service on the host as host.docker.internal;
+    tasks here run on the host, so where that name does not resolve it is this host. The request
+    keeps the name it was written with (`Host` header), and the task says where it connected."""
+    if resolves("host.docker.internal"):
+        pytest.skip("host.docker.internal resolves on this machine: it is used as it resolves")
+    port = base.rsplit(":", 1)[1]
+    exe = run(tmp_path, f"""
+tasks:
+  - id: req
+    type: io.kestra.plugin.core.http.Request
+    uri: "http://host.docker.internal:{port}/echo"
+""")
+    assert state(exe) == "SUCCESS", messages(tmp_path, exe)
+    assert json.loads(outputs(exe, "req")["body"])["headers"]["host"] == f"host.docker.internal:{port}"
+    assert any("`host.docker.internal` does not resolve on this machine" in m and "127.0.0.1" in m
+               for m in messages(tmp_path, exe, "req"))
 
 
 def test_connection_refused_is_one_sentence(tmp_path: Path) -> None:

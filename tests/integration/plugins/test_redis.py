@@ -23,7 +23,7 @@ import pytest
 
 from lanner.expr.ion import from_ion
 from tests.conftest import files_of, logs_of, run_flow
-from tests.integration.plugins.conftest import _unavailable
+from tests.integration.plugins.conftest import _unavailable, resolves
 
 SHARED_URL = os.environ.get("LANNER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -539,6 +539,19 @@ def test_unreachable_server_and_unknown_host(tmp_path: Path) -> None:
     exe = run_flow(_one_task("redis://nosuchhost.invalid:6379/0"), other)
     assert state(exe) == "FAILED"
     assert any("cannot be resolved" in m for m in messages(other, exe, "get"))
+
+
+def test_host_docker_internal_means_this_host_where_it_does_not_resolve(servers: dict[str, Any],
+                                                                         tmp_path: Path) -> None:
+    """Kestra's flows reach a Redis published on the host as host.docker.internal; the tasks here run
+    on the host, so where that name does not resolve it is this host, and messages keep the name."""
+    if resolves("host.docker.internal"):
+        pytest.skip("host.docker.internal resolves on this machine: it is used as it resolves")
+    exe = run_flow(_one_task(f"redis://:secret@host.docker.internal:{servers['secured_port']}/0"), tmp_path)
+    assert state(exe) == "SUCCESS", messages(tmp_path, exe)
+    said = messages(tmp_path, exe, "get")
+    assert any("`host.docker.internal` does not resolve on this machine" in m and "127.0.0.1" in m for m in said)
+    assert f"Connected to Redis at redis://:****@host.docker.internal:{servers['secured_port']}/0" in said
 
 
 def test_url_or_uri_is_required_at_validation() -> None:

@@ -24,8 +24,8 @@ def _input(type_name: str, **extra: Any) -> Input:
 ACCEPTED: list[tuple[str, dict[str, Any], Any, Any]] = [
     ("STRING", {}, "text", "text"),
     ("STRING", {}, 42, "42"),
-    ("STRING", {}, {"a": [1]}, '{"a": [1]}'),
-    ("STRING", {}, [1, "b"], '[1, "b"]'),
+    ("STRING", {}, {"a": [1]}, '{"a":[1]}'),
+    ("STRING", {}, [1, "b"], '[1,"b"]'),
     ("SECRET", {}, 7, "7"),
     ("INT", {}, "12", 12),
     ("INT", {}, " -3 ", -3),

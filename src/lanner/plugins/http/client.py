@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from lanner.plugins.api import RunContext, TaskFailure
+from lanner.plugins.host_names import reachable
 from lanner.plugins.http.options import Settings, describe
 
 T = TypeVar("T")
@@ -32,8 +33,11 @@ def mask(uri: str) -> str:
     return _USERINFO.sub(r"\1:****@", uri)
 
 
-def _tracking_backend() -> Any:
-    """An httpcore network backend that remembers every socket it opens, so they can be shut down."""
+def _tracking_backend(note: Callable[[str], None] | None = None) -> Any:
+    """An httpcore network backend that remembers every socket it opens, so they can be shut down.
+
+    It also picks the address each connection goes to (`host_names.reachable`), below httpx, so the
+    request keeps the host name written in its URL, `Host` header and TLS name."""
     import httpcore
 
     class TrackingBackend(httpcore.NetworkBackend):
@@ -53,7 +57,8 @@ def _tracking_backend() -> Any:
 
         def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                         socket_options: Any = None) -> Any:
-            return self._track(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+            return self._track(self._inner.connect_tcp(reachable(host, note), port, timeout, local_address,
+                                                       socket_options))
 
         def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
             return self._track(self._inner.connect_unix_socket(path, timeout, socket_options))
@@ -80,11 +85,12 @@ def _shutdown(stream: Any) -> None:
             pass  # already closed
 
 
-def open_client(settings: Settings) -> tuple[Any, Any]:
-    """An httpx client configured from the settings, and the backend that can abort its sockets."""
+def open_client(settings: Settings, note: Callable[[str], None] | None = None) -> tuple[Any, Any]:
+    """An httpx client configured from the settings, and the backend that can abort its sockets
+    (`note` hears where a connection goes elsewhere than its URL says)."""
     import httpx
 
-    backend = _tracking_backend()
+    backend = _tracking_backend(note)
     try:
         transport = httpx.HTTPTransport(verify=settings.verify, proxy=settings.proxy, retries=0, trust_env=False)
     except ImportError as exc:  # a SOCKS proxy without httpx's optional dependency
@@ -113,7 +119,7 @@ def exchange(ctx: RunContext, settings: Settings, build: Callable[[Any], Any], h
     thread); stop at once on cancellation."""
     import httpx
 
-    client, backend = open_client(settings)
+    client, backend = open_client(settings, ctx.logger.debug)
     try:
         request = build(client)
     except (httpx.InvalidURL, ValueError) as exc:

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import model_validator
 
 from lanner.plugins.api import RunContext, RunnableTask, TaskFailure
+from lanner.plugins.host_names import reachable
 
 DEFAULT_PORT = 6379
 CONNECT_TIMEOUT = 10.0  # Lettuce's default connect timeout
@@ -182,12 +183,15 @@ class RedisConnection(RunnableTask):
 
         raw = self.url if self.url else self.uri
         target = parse_url(str(ctx.render(raw)))
+        options = dict(target.options)
+        if "host" in options:
+            options["host"] = reachable(options["host"], ctx.logger.debug)
         client: Any = None
         try:
             # single_connection_client: connect (and authenticate) here, so that errors name the
             # connection rather than the first command, and one socket serves the whole task.
             client = redis.Redis(
-                **target.options, username=target.username, password=target.password, protocol=2,
+                **options, username=target.username, password=target.password, protocol=2,
                 decode_responses=True, encoding="utf-8", encoding_errors="replace",
                 retry=Retry(NoBackoff(), 0), retry_on_error=[], single_connection_client=True,
             )
