@@ -134,7 +134,7 @@ class _InputCheck:
             except (TypeError, ValueError) as exc:
                 self.refused.add(key)
                 detail = str(exc) if parse is not float else f"`{short(self.item[key])}` is not a number"
-                self.error(key, f"`{key}`: {detail}", f"give `{key}` as a {self.type} value", value=True)
+                self.error(key, f"`{key}`: {detail}", f"give `{key}` as {_an(self.type or '')} value", value=True)
         extensions = self.item.get("allowedFileExtensions")
         if isinstance(extensions, list):
             for ext in extensions:
