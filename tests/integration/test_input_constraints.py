@@ -59,7 +59,8 @@ def test_run_refuses_a_file_whose_extension_is_not_allowed(tmp_path: Path) -> No
     flow = tmp_path / "upload.yaml"
     flow.write_text("id: upload\nnamespace: company.team\ninputs:\n"
                     "  - {id: data, type: FILE, allowedFileExtensions: [.csv]}\n"
-                    "tasks:\n  - {id: show, type: io.kestra.plugin.core.debug.Return, format: \"{{ read(inputs.data) }}\"}\n")
+                    "tasks:\n  - id: show\n    type: io.kestra.plugin.core.debug.Return\n"
+                    "    format: \"{{ read(inputs.data) }}\"\n")
     (tmp_path / "rows.CSV").write_text("a,b\n")
     (tmp_path / "notes.txt").write_text("no\n")
     refused = _lanner(tmp_path, "run", str(flow), "-i", f"data={tmp_path / 'notes.txt'}")
