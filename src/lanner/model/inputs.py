@@ -150,10 +150,14 @@ def parse_duration_input(raw: Any) -> dt.timedelta:
 def _check_window(inp: Any, value: Any, parse: Callable[[Any], Any], show: Callable[[Any], str]) -> None:
     """Kestra's `after`/`before` of DATE, DATETIME and TIME inputs: bounds themselves are allowed."""
     after, before = getattr(inp, "after", None), getattr(inp, "before", None)
-    if after is not None and value < parse(after):
-        raise ValueError(f"it must be after `{show(parse(after))}`, but received `{show(value)}`")
-    if before is not None and value > parse(before):
-        raise ValueError(f"it must be before `{show(parse(before))}`, but received `{show(value)}`")
+    try:
+        if after is not None and value < parse(after):
+            raise ValueError(f"it must be after `{show(parse(after))}`, but received `{show(value)}`")
+        if before is not None and value > parse(before):
+            raise ValueError(f"it must be before `{show(parse(before))}`, but received `{show(value)}`")
+    except TypeError:  # a TIME with an offset against a bound without one: Python cannot order them
+        raise ValueError(f"`{show(value)}` cannot be compared with the input's bounds: give the time "
+                         "with an offset only when its `after`/`before` have one") from None
 
 
 def _datetime(inp: Any, raw: Any) -> str:

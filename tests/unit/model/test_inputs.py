@@ -124,6 +124,7 @@ REFUSED: list[tuple[str, dict[str, Any], Any, str]] = [
     ("DATETIME", {"after": "2024-01-01T00:00:00Z"}, "2024-01-01T01:00:00+02:00",
      "it must be after `2024-01-01T00:00:00Z`, but received `2023-12-31T23:00:00Z`"),
     ("TIME", {"before": "17:00"}, "17:00:01", "it must be before `17:00:00`, but received `17:00:01`"),
+    ("TIME", {"after": "09:00"}, "10:00+02:00", "`10:00:00+02:00` cannot be compared with the input's bounds"),
     ("DURATION", {"min": "PT5M"}, "PT1M", "it must be more than `PT5M`, but received `PT1M`"),
     ("DURATION", {"max": "PT1H"}, "PT2H", "it must be less than `PT1H`, but received `PT2H`"),
     ("FILE", {"allowedFileExtensions": [".csv"]}, "/tmp/report.txt",
