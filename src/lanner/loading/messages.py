@@ -146,7 +146,8 @@ def _named_value(kind: str, name: str, err: Any, label: str, at: Located) -> Lan
     if kind == "too_short" and name == "tasks":
         return ValidationError(f"{label}: `tasks` is empty", hint="add at least one task", where=at)
     if kind == "literal_error":
-        return ValidationError(f"{label}: `{at.path}` is `{err.get('input')}`, not one of the allowed values",
+        relative = ".".join(str(p) for p in err["loc"] if p not in _PYDANTIC_TAGS) or at.path
+        return ValidationError(f"{label}: `{relative}` is `{err.get('input')}`, not one of the allowed values",
                                hint=err["msg"].replace("Input should be", "use"), where=at)
     return None
 
