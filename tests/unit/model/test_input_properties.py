@@ -128,4 +128,5 @@ def test_a_trigger_type_lanner_does_not_run_is_refused_naming_it_and_the_types_i
 
 def test_an_unknown_input_type_names_the_inputs_own_type_property() -> None:
     [problem] = _problems(_flow("  - {id: x, type: TEXT}\n"))
-    assert problem.startswith("f.yaml:4:5: inputs[0] (x): `type` is `TEXT`, not one of the allowed values; use 'STRING'")
+    assert problem.startswith("f.yaml:4:13: inputs[0] (x): `type` is `TEXT`, not one of the allowed values; "
+                              "use 'STRING'")
