@@ -292,7 +292,16 @@ def validate(files: list[Path] = typer.Argument(..., help="Flow files to check."
             bad += 1
         else:
             con.out(f"{f}: valid")
+            _print_deprecations(flow)
     raise typer.Exit(EXIT_INVALID if bad else EXIT_OK)
+
+
+def _print_deprecations(flow: Any) -> None:
+    """Deprecated spellings Lanner still reads (as Kestra does): a warning, never a failure."""
+    from lanner.loading.inputs import deprecations
+
+    for problem in deprecations(flow):
+        _console().out(f"warning: {problem.render()}", highlight=False)
 
 
 @app.command()

@@ -17,6 +17,7 @@ from typing import Any
 import pydantic
 
 from lanner.errors import LannerError, Located, ValidationError, ValidationErrors
+from lanner.loading.inputs import check_inputs
 from lanner.loading.messages import located_errors, short
 from lanner.model import yaml_source
 from lanner.model.flow import Flow
@@ -129,6 +130,7 @@ class _Builder:
             self.error("the flow has no `tasks`", "add a `tasks:` list with at least one task", 1)
             return None
         self.check_templates(root.get("outputs"), root, "outputs", "outputs")
+        self.check_inputs(root, data)
         task_errors = len(self.errors)
         try:
             flow = Flow.model_validate(data)
@@ -187,10 +189,18 @@ class _Builder:
             return None
         built, broken = self.properties(cls, raw, path)
         try:
-            return cls.model_validate(built)
+            task = cls.model_validate(built)
         except pydantic.ValidationError as exc:
             self.errors.extend(located_errors(exc, raw, path, cls, label, self.file, skip=broken))
             return None
+        if task.logToFile:
+            # Kestra then keeps the task's logs as a file in internal storage; Lanner keeps them in its log
+            # store only, so accepting the property would promise a file nobody gets.
+            ll, lc = _line_of(raw, "logToFile") if "logToFile" in raw else (line, col)
+            self.error(f"{label}: `logToFile: true` is not supported by Lanner (its logs are not kept as a file)",
+                       "remove `logToFile`; read the task's logs with `lanner logs <execution> --task "
+                       f"{raw.get('id')}` or the API", ll, lc, f"{path}.logToFile")
+        return task
 
     def check_unique_id(self, raw: dict[str, Any], label: str, path: str) -> None:
         tid = raw.get("id")
@@ -313,6 +323,15 @@ class _Builder:
                 self.check_templates(v, value, i, f"{path}[{i}]")
 
     # -- whole-flow checks -------------------------------------------------------------------
+
+    def check_inputs(self, root: Any, data: dict[str, Any]) -> None:
+        """Each input's properties against its type (`loading/inputs.py`); refused ones are dropped
+        from `data` so that pydantic does not report them a second time."""
+        problems, refused = check_inputs(root.get("inputs"), self.file)
+        self.errors.extend(problems)
+        if refused and isinstance(data.get("inputs"), list):
+            data["inputs"] = [{k: v for k, v in item.items() if k not in refused.get(i, ())}
+                              if isinstance(item, dict) else item for i, item in enumerate(data["inputs"])]
 
     def check_flow(self, flow: Flow, root: Any) -> None:
         """Ids pydantic cannot see are repeated: inputs, outputs and triggers, each list on its own."""

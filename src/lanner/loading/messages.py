@@ -18,7 +18,7 @@ import pydantic
 
 from lanner.errors import LannerError, Located, ValidationError
 from lanner.model import yaml_source
-from lanner.model.flow import Flow
+from lanner.model.flow import Flow, FlowOutput, Input, PluginDefault, Trigger
 from lanner.model.task import Task
 
 
@@ -40,8 +40,8 @@ def located_errors(exc: pydantic.ValidationError, raw: Any, path: str, cls: type
         loc = [p for p in err["loc"] if p not in _PYDANTIC_TAGS]
         dotted = ".".join(str(p) for p in loc)
         where = f"{path}.{dotted}" if path and dotted else (path or dotted)
-        item_label, err = _item_label(raw, cls, label, err)
-        out.append(explain(err, cls, item_label, Located(file, line, col, where)))
+        item_label, err, item_cls = _item_label(raw, cls, label, err)
+        out.append(explain(err, item_cls, item_label, Located(file, line, col, where)))
     return out
 
 
@@ -60,16 +60,21 @@ def _misspelt(errors: list[Any]) -> dict[int, str]:
     return misspelt
 
 
-def _item_label(raw: Any, cls: type, label: str, err: Any) -> tuple[str, Any]:
-    """`inputs[0] (name)` rather than `the flow` for a problem inside one item of a flow list."""
+_FLOW_ITEMS: dict[str, type] = {"inputs": Input, "outputs": FlowOutput, "triggers": Trigger,
+                                 "pluginDefaults": PluginDefault, "taskDefaults": PluginDefault}
+
+
+def _item_label(raw: Any, cls: type, label: str, err: Any) -> tuple[str, Any, type]:
+    """`inputs[0] (name)` rather than `the flow` for a problem inside one item of a flow list, and the
+    item's model (an unknown property of an output is told the output's properties, not the flow's)."""
     loc = err["loc"]
-    if cls is Flow and len(loc) >= 3 and loc[0] in ("inputs", "outputs", "triggers", "pluginDefaults") \
-            and isinstance(loc[1], int):
+    if cls is Flow and len(loc) >= 3 and loc[0] in _FLOW_ITEMS and isinstance(loc[1], int):
         items = raw.get(loc[0]) if isinstance(raw, dict) else None
         item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
         ident = item.get("id") if isinstance(item, dict) else None
-        return f"{loc[0]}[{loc[1]}]" + (f" ({ident})" if ident else ""), {**err, "loc": tuple(loc[2:])}
-    return label, err
+        return (f"{loc[0]}[{loc[1]}]" + (f" ({ident})" if ident else ""), {**err, "loc": tuple(loc[2:])},
+                _FLOW_ITEMS[loc[0]])
+    return label, err, cls
 
 
 def _locate(raw: Any, loc: tuple[Any, ...]) -> tuple[int | None, int | None]:
@@ -141,7 +146,8 @@ def _named_value(kind: str, name: str, err: Any, label: str, at: Located) -> Lan
     if kind == "too_short" and name == "tasks":
         return ValidationError(f"{label}: `tasks` is empty", hint="add at least one task", where=at)
     if kind == "literal_error":
-        return ValidationError(f"{label}: `{at.path}` is `{err.get('input')}`, not one of the allowed values",
+        relative = ".".join(str(p) for p in err["loc"] if p not in _PYDANTIC_TAGS) or at.path
+        return ValidationError(f"{label}: `{relative}` is `{err.get('input')}`, not one of the allowed values",
                                hint=err["msg"].replace("Input should be", "use"), where=at)
     return None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from lanner.model.ids import MAX_LENGTH, PATTERNS
 from lanner.model.retry import Retry
@@ -20,6 +20,22 @@ InputType = Literal[
     "ARRAY", "SELECT", "ENUM", "MULTISELECT", "SECRET", "URI", "EMAIL", "YAML", "FILE",
 ]
 INPUT_TYPES: tuple[str, ...] = get_args(InputType)
+
+
+# The properties each input type takes, as Kestra's input classes declare them. A property of
+# another type is refused at its line (`min` on a STRING would otherwise be accepted and ignored).
+INPUT_COMMON: tuple[str, ...] = ("id", "name", "type", "description", "displayName", "required", "defaults",
+                                 "prefill", "dependsOn")
+_SELECT = ("values", "allowCustomValue", "isRadio", "autoSelectFirst")
+INPUT_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "STRING": ("validator",), "SECRET": ("validator",),
+    "INT": ("min", "max"), "FLOAT": ("min", "max"), "DURATION": ("min", "max"),
+    "DATE": ("after", "before"), "DATETIME": ("after", "before"), "TIME": ("after", "before"),
+    "ARRAY": ("itemType",), "SELECT": _SELECT, "ENUM": ("values",),
+    "MULTISELECT": (*_SELECT, "options", "itemType"),
+    "FILE": ("allowedFileExtensions",),
+    "BOOLEAN": (), "BOOL": (), "JSON": (), "YAML": (), "URI": (), "EMAIL": (),
+}
 
 
 class Input(BaseModel):
@@ -35,15 +51,32 @@ class Input(BaseModel):
     dependsOn: Any = None
     itemType: InputType | None = None
     values: list[Any] | str | None = None
+    options: list[Any] | None = None  # Kestra's old spelling of a MULTISELECT's `values`
     allowCustomValue: bool = False
     isRadio: bool | None = None
     autoSelectFirst: bool | None = None
-    expression: str | None = None
     validator: str | None = None
     min: Any = None
     max: Any = None
+    after: Any = None
+    before: Any = None
     allowedFileExtensions: list[str] | None = None
-    name: str | None = None  # Kestra's old spelling of id
+    name: str | None = None  # Kestra's old spelling of id, still read (a deprecation, not an error)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_spellings(cls, data: Any) -> Any:
+        """Kestra still reads `name:` for `id:` and `options:` for `values:`; so does Lanner."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if data.get("id") is None and data.get("name") is not None:
+            data["id"] = data["name"]
+        if data.get("options") is not None:
+            if data.get("values") is not None:
+                raise ValueError("you can't define both `values` and `options`; keep `values`")
+            data["values"] = data["options"]
+        return data
 
 
 class FlowOutput(BaseModel):

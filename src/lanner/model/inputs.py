@@ -68,10 +68,18 @@ def coerce(inp: Input | FlowOutput, raw: Any, type_name: str | None = None) -> A
     return coercer(inp, raw)
 
 
-def _string(_inp: Any, raw: Any) -> str:
+def _string(inp: Any, raw: Any) -> str:
     """A map or list becomes the compact JSON a template prints for it (`{"value":"x"}`, nulls
     left out, non-ASCII kept), so `{{ outputs.o.value }}` reads the same whether the value went
-    through a STRING output or straight into the template."""
+    through a STRING output or straight into the template. Then the input's `validator`, if any."""
+    text = _string_text(raw)
+    pattern = getattr(inp, "validator", None)
+    if pattern is not None and not _full_match(pattern, text):
+        raise ValueError(f"it must match the pattern `{pattern}`, but received `{text}`")
+    return text
+
+
+def _string_text(raw: Any) -> str:
     if isinstance(raw, str):
         return raw
     if isinstance(raw, (Mapping, list, tuple)):
@@ -89,6 +97,14 @@ def _without_nulls(value: Any) -> Any:
 
 def _json_text(value: Any) -> str:
     return iso(value) if isinstance(value, dt.datetime) and value.tzinfo is not None else str(value)
+
+
+def _full_match(pattern: str, text: str) -> bool:
+    """Kestra's `validator` is Java's `Pattern.matches`: the whole value must match, not a prefix."""
+    try:
+        return re.fullmatch(pattern, text) is not None
+    except re.error as exc:  # the loader refuses such a flow; a flow built without it still gets a clear word
+        raise ValueError(f"its validator `{pattern}` is not a valid regular expression: {exc}") from None
 
 
 def _int(inp: Any, raw: Any) -> int:
@@ -122,33 +138,79 @@ def _boolean(_inp: Any, raw: Any) -> bool:
     raise ValueError(f"`{raw}` is not a boolean (true or false)")
 
 
-def _datetime(_inp: Any, raw: Any) -> str:
+def parse_datetime(raw: Any) -> dt.datetime:
+    """An ISO date-time, in UTC when it names no offset; ValueError says the expected form."""
     try:
         value = raw if isinstance(raw, dt.datetime) else dt.datetime.fromisoformat(str(raw))
     except ValueError:
         raise ValueError(f"`{raw}` is not an ISO date-time like 2024-01-31T10:00:00Z") from None
-    return iso(value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC))
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
-def _date(_inp: Any, raw: Any) -> str:
+def parse_date(raw: Any) -> dt.date:
     try:
-        return (raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))).isoformat()
+        if isinstance(raw, dt.datetime):
+            raise ValueError
+        return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))
     except ValueError:
         raise ValueError(f"`{raw}` is not a date like 2024-01-31") from None
 
 
-def _time(_inp: Any, raw: Any) -> str:
+def parse_time(raw: Any) -> dt.time:
     try:
-        return (raw if isinstance(raw, dt.time) else dt.time.fromisoformat(str(raw))).isoformat()
+        return raw if isinstance(raw, dt.time) else dt.time.fromisoformat(str(raw))
     except ValueError:
         raise ValueError(f"`{raw}` is not a time like 10:30:00") from None
 
 
-def _duration(_inp: Any, raw: Any) -> str:
+def parse_duration_input(raw: Any) -> dt.timedelta:
     try:
-        return format_duration(parse_duration(raw))
+        return parse_duration(raw)
     except Exception:  # noqa: BLE001 - whatever the duration parser rejects, the user gets one message
         raise ValueError(f"`{raw}` is not an ISO-8601 duration like PT5M") from None
+
+
+def _check_window(inp: Any, value: Any, parse: Callable[[Any], Any], show: Callable[[Any], str]) -> None:
+    """Kestra's `after`/`before` of DATE, DATETIME and TIME inputs: bounds themselves are allowed."""
+    after, before = getattr(inp, "after", None), getattr(inp, "before", None)
+    try:
+        if after is not None and value < parse(after):
+            raise ValueError(f"it must be after `{show(parse(after))}`, but received `{show(value)}`")
+        if before is not None and value > parse(before):
+            raise ValueError(f"it must be before `{show(parse(before))}`, but received `{show(value)}`")
+    except TypeError:  # a TIME with an offset against a bound without one: Python cannot order them
+        raise ValueError(f"`{show(value)}` cannot be compared with the input's bounds: give the time "
+                         "with an offset only when its `after`/`before` have one") from None
+
+
+def _datetime(inp: Any, raw: Any) -> str:
+    value = parse_datetime(raw)
+    _check_window(inp, value, parse_datetime, iso)
+    return iso(value)
+
+
+def _date(inp: Any, raw: Any) -> str:
+    value = parse_date(raw)
+    _check_window(inp, value, parse_date, dt.date.isoformat)
+    return value.isoformat()
+
+
+def _time(inp: Any, raw: Any) -> str:
+    value = parse_time(raw)
+    _check_window(inp, value, parse_time, dt.time.isoformat)
+    return value.isoformat()
+
+
+def _duration(inp: Any, raw: Any) -> str:
+    value = parse_duration_input(raw)
+    lo, hi = getattr(inp, "min", None), getattr(inp, "max", None)
+    if lo is not None and value < parse_duration_input(lo):
+        raise ValueError(f"it must be more than `{format_duration(parse_duration_input(lo))}`, "
+                         f"but received `{format_duration(value)}`")
+    if hi is not None and value > parse_duration_input(hi):
+        raise ValueError(f"it must be less than `{format_duration(parse_duration_input(hi))}`, "
+                         f"but received `{format_duration(value)}`")
+    return format_duration(value)
 
 
 def _json(_inp: Any, raw: Any) -> Any:
@@ -219,8 +281,20 @@ def _matching(pattern: re.Pattern[str], what: str) -> Coercer:
     return check
 
 
-def _file(_inp: Any, raw: Any) -> str:
+def _file(inp: Any, raw: Any) -> str:
+    allowed = getattr(inp, "allowedFileExtensions", None)
+    if allowed and file_extension(str(raw)) not in {a.lower() for a in allowed}:
+        raise ValueError(f"File type not allowed. Accepted extensions: {', '.join(allowed)} "
+                         f"(received `{str(raw).rsplit('/', 1)[-1]}`)")
     return str(raw)
+
+
+def file_extension(path_or_uri: str) -> str:
+    """The extension of the last path segment, lower-cased with its dot (`.csv`), or "" for none:
+    a dot in a folder name (`kestra:///v1.2/README`) is no extension."""
+    name = path_or_uri.split("?", 1)[0].replace("\\", "/").rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
 
 
 _COERCERS: dict[str, Coercer] = {

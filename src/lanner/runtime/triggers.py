@@ -149,14 +149,15 @@ def validate(flow: Flow) -> list[LannerValidationError]:
     problems: list[LannerValidationError] = []
     lines = _trigger_lines(flow.source)
     for i, trig in enumerate(flow.triggers):
-        where = Located(flow.file, *lines.get((i, None), (None, None)), f"triggers[{i}]")
         name = canonical_type(trig.type)
         cls = SPECS.get(name)
-        if cls is None:
-            if name.startswith("io.kestra.plugin.core.trigger."):
-                problems.append(LannerValidationError(
-                    f"triggers[{i}] ({trig.id}): trigger type `{trig.type}` is not supported",
-                    hint="use Schedule, Flow or Webhook", where=where))
+        if cls is None:  # accepted, it would never fire: a flow waiting on it would wait forever
+            line, col = lines.get((i, "type"), lines.get((i, None), (None, None)))
+            problems.append(LannerValidationError(
+                f"triggers[{i}] ({trig.id}): trigger type `{trig.type}` is not run by Lanner; it runs "
+                "the Schedule, Flow and Webhook triggers (io.kestra.plugin.core.trigger.*)",
+                hint="remove the trigger, or poll from a task of a flow with a Schedule trigger",
+                where=Located(flow.file, line, col, f"triggers[{i}].type")))
             continue
         try:
             spec = cls.model_validate(trig.model_dump())

@@ -240,3 +240,35 @@ tasks:
     exe = r.json()
     assert exe["inputs"]["data"].startswith("kestra:///company/exe/upload/executions/" + exe["id"])
     assert by_task(exe)["content"]["outputs"]["value"] == "file content 42"
+
+
+def test_creating_an_execution_enforces_input_constraints_and_stores_nothing_refused(server: Server) -> None:
+    server.deploy(f"""id: strict
+namespace: company.exe
+inputs:
+  - {{id: code, type: STRING, validator: "^[A-Z]{{3}}$"}}
+  - {{id: data, type: FILE, allowedFileExtensions: [.csv], required: false}}
+tasks:
+  - {{id: t, type: {LOG}, message: "{{{{ inputs.code }}}}"}}
+""")
+    r = server.client.post("/executions/company.exe/strict", files={"code": (None, "ABCD")})
+    assert r.status_code == 422
+    assert [e["message"] for e in r.json()["errors"]] == [
+        "input `code`: it must match the pattern `^[A-Z]{3}$`, but received `ABCD`"]
+    r = server.client.post("/executions/company.exe/strict",
+                           files={"code": (None, "ABC"), "data": ("notes.txt", b"x", "text/plain")})
+    assert r.status_code == 422
+    assert "File type not allowed. Accepted extensions: .csv" in r.json()["errors"][0]["message"]
+    assert server.executions(flowId="strict") == []
+    r = server.client.post("/executions/company.exe/strict", params={"wait": "true"},
+                           files={"code": (None, "ABC"), "data": ("rows.csv", b"a,b", "text/csv")})
+    assert r.status_code == 200 and r.json()["state"]["current"] == "SUCCESS"
+
+
+def test_validate_lists_the_deprecated_input_spellings_a_flow_uses(server: Server) -> None:
+    r = server.client.post("/flows/validate", content="id: old\nnamespace: company.exe\ninputs:\n"
+                           f"  - {{name: who, type: STRING}}\ntasks:\n  - {{id: t, type: {LOG}, message: x}}\n",
+                           headers={"content-type": "application/x-yaml"})
+    assert r.status_code == 200
+    [result] = r.json()
+    assert result["errors"] == [] and result["deprecationPaths"] == ["inputs[0].name"]

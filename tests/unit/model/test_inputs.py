@@ -77,6 +77,16 @@ ACCEPTED: list[tuple[str, dict[str, Any], Any, Any]] = [
     ("URI", {}, "mailto:a@b.c", "mailto:a@b.c"),
     ("EMAIL", {}, "ada@example.com", "ada@example.com"),
     ("FILE", {}, "kestra:///a/b.txt", "kestra:///a/b.txt"),
+    ("STRING", {"validator": "^a+$"}, "aaa", "aaa"),
+    ("STRING", {"validator": "[0-9]{3}"}, "123", "123"),
+    ("SECRET", {"validator": "s3cr.t"}, "s3cret", "s3cret"),
+    ("DATE", {"after": "2024-01-01", "before": "2024-12-31"}, "2024-01-01", "2024-01-01"),
+    ("DATE", {"after": dt.date(2024, 1, 1)}, "2024-06-30", "2024-06-30"),
+    ("DATETIME", {"before": "2024-01-01T00:00:00Z"}, "2024-01-01T01:00:00+02:00", "2023-12-31T23:00:00Z"),
+    ("TIME", {"after": "09:00", "before": "17:00"}, "17:00", "17:00:00"),
+    ("DURATION", {"min": "PT1M", "max": "PT1H"}, "PT30M", "PT30M"),
+    ("FILE", {"allowedFileExtensions": [".csv", ".txt"]}, "kestra:///a/b.CSV", "kestra:///a/b.CSV"),
+    ("FILE", {"allowedFileExtensions": [".gz"]}, "/data/v1.2/dump.tar.gz", "/data/v1.2/dump.tar.gz"),
 ]
 
 REFUSED: list[tuple[str, dict[str, Any], Any, str]] = [
@@ -105,6 +115,21 @@ REFUSED: list[tuple[str, dict[str, Any], Any, str]] = [
     ("MULTISELECT", {"values": ["a", "b"]}, "a,c", "`c` is not one of: a, b"),
     ("URI", {}, "not a uri", "`not a uri` is not a URI like https://example.com/x"),
     ("EMAIL", {}, "ada@", "`ada@` is not an e-mail address"),
+    ("STRING", {"validator": "^a+$"}, "b", "it must match the pattern `^a+$`, but received `b`"),
+    ("STRING", {"validator": "a+"}, "aab", "it must match the pattern `a+`, but received `aab`"),  # a full match
+    ("STRING", {"validator": "[0-9]{3}"}, 1234, "it must match the pattern `[0-9]{3}`, but received `1234`"),
+    ("SECRET", {"validator": "x+"}, "y", "it must match the pattern `x+`"),
+    ("DATE", {"after": "2024-01-01"}, "2023-12-31", "it must be after `2024-01-01`, but received `2023-12-31`"),
+    ("DATE", {"before": "2024-01-01"}, "2024-01-02", "it must be before `2024-01-01`, but received `2024-01-02`"),
+    ("DATETIME", {"after": "2024-01-01T00:00:00Z"}, "2024-01-01T01:00:00+02:00",
+     "it must be after `2024-01-01T00:00:00Z`, but received `2023-12-31T23:00:00Z`"),
+    ("TIME", {"before": "17:00"}, "17:00:01", "it must be before `17:00:00`, but received `17:00:01`"),
+    ("TIME", {"after": "09:00"}, "10:00+02:00", "`10:00:00+02:00` cannot be compared with the input's bounds"),
+    ("DURATION", {"min": "PT5M"}, "PT1M", "it must be more than `PT5M`, but received `PT1M`"),
+    ("DURATION", {"max": "PT1H"}, "PT2H", "it must be less than `PT1H`, but received `PT2H`"),
+    ("FILE", {"allowedFileExtensions": [".csv"]}, "/tmp/report.txt",
+     "File type not allowed. Accepted extensions: .csv (received `report.txt`)"),
+    ("FILE", {"allowedFileExtensions": [".csv"]}, "kestra:///v1.csv/README", "File type not allowed"),
 ]
 
 

@@ -46,13 +46,16 @@ async def validate_flows(request: Request, svc: Services = Depends(services)) ->
 
 
 def _validate_all(svc: Services, text: str) -> list[dict[str, Any]]:
+    from lanner.loading.inputs import deprecations
+
     out = []
     for index, (offset, doc) in enumerate(_documents(text)):
         result: dict[str, Any] = {"index": index, "outdated": False, "deprecationPaths": [], "warnings": [],
                                   "infos": [], "flow": None, "namespace": None, "constraints": None, "errors": []}
         try:
             flow = svc.validate(doc)
-            result.update(flow=flow.id, namespace=flow.namespace)
+            result.update(flow=flow.id, namespace=flow.namespace,
+                          deprecationPaths=[d.where.path for d in deprecations(flow)])
             latest = svc.flow_store.latest_revision_number(flow.namespace, flow.id)
             if latest is not None and flow.revision is not None and flow.revision < latest:
                 result["outdated"] = True
