@@ -8,11 +8,12 @@ new ids and the environment templates see come from the `Surroundings` it is giv
 (`surroundings.py`), never from the host.
 
 This module holds the entry points; the class is built in layers, each using only those before
-it: `bookkeeping.py` → `kills.py` → `execution_tasks.py` → `steps.py` → `recovery.py` → `Executor`.
+it: `bookkeeping.py` → `kills.py` → `execution_tasks.py` → `flow_end.py` → `steps.py` → `recovery.py` →
+`Executor`.
 
 Every scope (the flow itself, or one run of a flowable task) goes through the same phases:
 
-    main tasks ──(failure)──▶ errors ──▶ finally ──▶ final state  (root: ──▶ afterExecution)
+    main tasks ──(failure)──▶ errors ──▶ finally ──▶ final state  (root: ──▶ listeners ──▶ afterExecution)
           └────(success)────────────────▶ finally ──┘
 
 Lanner's rules where Kestra is silent or weak (see docs/semantics.md):

@@ -13,7 +13,7 @@ that are about meaning live here and both call them:
 - the executor itself, built with the surroundings it decides with (`executor`: this host's
   clock, ids, `ENV_*` and `SECRET_*` variables, `HOST`), so both runtimes hand it the same inputs;
 - masking SECRET input values in log lines;
-- the timers a decision arms (retries, pause delays and timeouts).
+- the timers a decision arms (retries, pause delays and timeouts, MAX_DURATION SLAs).
 """
 
 from __future__ import annotations
