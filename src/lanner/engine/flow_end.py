@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from lanner.engine.execution_tasks import ExecutionTaskEffects
 from lanner.engine.scope import Scope
 from lanner.errors import LannerError
@@ -37,8 +39,14 @@ class FlowEnd(ExecutionTaskEffects):
 
     # -- SLAs ----------------------------------------------------------------------------------
 
+    def _sla_start(self) -> dt.datetime | None:
+        """When the durations count from: the creation, or the latest restart (**Lanner**: a
+        restarted execution gets its full duration again instead of being violated at once)."""
+        restarts = [h.date for h in self.exe.state.histories if h.state is StateType.RESTARTED]
+        return restarts[-1] if restarts else self.exe.state.start_date
+
     def _arm_sla_timers(self) -> None:
-        start = self.exe.state.start_date
+        start = self._sla_start()
         if start is None or self.exe.state.current.terminated:
             return
         for sla in self.flow.sla:
@@ -54,7 +62,7 @@ class FlowEnd(ExecutionTaskEffects):
         return _BEHAVIOR_STATE.get(sla.behavior)
 
     def _max_duration_reason(self, sla: Sla) -> str:
-        start = self.exe.state.start_date or self._now()
+        start = self._sla_start() or self._now()
         elapsed = self._now() - start
         return f"execution duration of {format_duration(elapsed)} exceeds the maximum duration of {sla.duration}"
 

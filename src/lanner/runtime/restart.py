@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 RESTARTABLE = (StateType.FAILED, StateType.KILLED)
 _BAD = (StateType.FAILED, StateType.KILLED, StateType.CANCELLED)
-_CLEANUP = ("errors", "finally", "afterExecution")
+_CLEANUP = ("errors", "finally", "afterExecution", "listeners")  # run again after the restart ends
 
 
 def plan_restart(flow: Flow, exe: Execution) -> Execution:

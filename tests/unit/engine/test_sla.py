@@ -123,3 +123,20 @@ def test_an_assertion_that_cannot_be_evaluated_is_ignored_saying_why() -> None:
     exe = d.run()
     assert exe.state.current is StateType.SUCCESS
     assert any(m.startswith("Ignoring SLA 'checked' because of the error:") for m in d.logs("ERROR"))
+
+
+def test_a_restarted_execution_gets_its_full_max_duration_again_and_reruns_its_listeners() -> None:
+    from lanner.runtime.restart import admitted, plan_restart
+
+    text = max_duration("FAIL") + f"""listeners:
+  - tasks:
+      - {{id: heard, type: {LOG}, message: ended}}
+"""
+    d = Driver(text, {"slow": StateType.FAILED})
+    failed = d.run()
+    assert failed.state.current is StateType.FAILED and d.order == ["slow", "on_error", "cleanup", "heard"]
+    again = Executor(d.flow, plan_restart(d.flow, reload(failed)), surroundings=HOST)
+    fx = admitted(again)
+    restarted_at = [h.date for h in again.exe.state.histories if h.state is StateType.RESTARTED][-1]
+    assert fx.slas == [("too_long", restarted_at + dt.timedelta(hours=1))]
+    assert [r.task_id for r in again.exe.task_runs] == ["slow"]  # the listener's run is gone: it runs again
