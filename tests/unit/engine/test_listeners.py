@@ -37,12 +37,7 @@ STATUS = "{{type: io.kestra.plugin.core.condition.ExecutionStatus, in: [{}]}}"
 def test_listener_tasks_run_after_the_execution_ended_and_before_after_execution() -> None:
     seen: list[str] = []
     d = Driver(flow(listener("l")))
-
-    def at_listener(run):
-        seen.append(d.exe.state.current.value)
-        return StateType.SUCCESS
-
-    d.outcomes["l"] = at_listener
+    d.outcomes["l"] = lambda run: seen.append(d.exe.state.current.value) or StateType.SUCCESS
     exe = d.run()
     assert d.order == ["ok", "l", "end"]
     assert seen == ["SUCCESS"]  # the execution had ended when its listener ran
