@@ -215,18 +215,40 @@ tasks:
     assert [(line["level"], line["message"]) for line in logs_of(tmp_path, exe.id, "log")] == [("WARN", "hello")]
 
 
-def test_flow_features_lanner_does_not_run_are_said_not_ignored(tmp_path: Path) -> None:
+def test_listeners_run_after_the_execution_and_before_after_execution(tmp_path: Path) -> None:
+    """Kestra's after-execution-listener flow: 3 task runs, the listener's between main and after."""
     exe = run_flow("""
 id: legacy
 namespace: company.team
+tasks:
+  - {id: hello, type: io.kestra.plugin.core.log.Log, message: Hello}
 listeners:
   - tasks:
-      - {id: l, type: io.kestra.plugin.core.log.Log, message: x}
-tasks:
-  - {id: e, type: io.kestra.core.tasks.debugs.Echo, format: "echo {{ flow.id }}"}
+      - {id: listenerTask, type: io.kestra.plugin.core.log.Log, message: "listener sees {{ execution.state }}"}
+afterExecution:
+  - {id: end, type: io.kestra.plugin.core.output.OutputValues, values: {state: "{{ execution.state }}"}}
 """, tmp_path)
     from tests.conftest import logs_of
 
-    messages = [line["message"] for line in logs_of(tmp_path, exe.id)]
-    assert any("`listeners` (deprecated in Kestra) are not run" in m for m in messages)
-    assert "echo legacy" in messages and exe.state.current.value == "SUCCESS"
+    assert exe.state.current.value == "SUCCESS"
+    hello, listener, end = exe.task_runs
+    assert (hello.task_id, listener.task_id, end.task_id) == ("hello", "listenerTask", "end")
+    assert listener.state.start_date >= hello.state.end_date
+    assert end.state.start_date >= listener.state.end_date
+    assert end.outputs == {"values": {"state": "SUCCESS"}}
+    assert [line["message"] for line in logs_of(tmp_path, exe.id, "listenerTask")] == ["listener sees SUCCESS"]
+
+
+def test_a_max_duration_sla_fails_a_flow_still_running_past_it(tmp_path: Path) -> None:
+    """Kestra's sla-max-duration-fail flow: a 0.5 s SLA on a 2 s Sleep ends FAILED."""
+    exe = run_flow("""
+id: sla-max-duration-fail
+namespace: company.team
+sla:
+  - {id: maxDuration, type: MAX_DURATION, behavior: FAIL, duration: PT0.5S, labels: {sla: missed}}
+tasks:
+  - {id: sleep, type: io.kestra.plugin.core.flow.Sleep, duration: PT2S}
+""", tmp_path)
+    assert exe.state.current.value == "FAILED" and exe.labels.get("sla") == "missed"
+    assert [r.current.value for r in exe.task_runs] == ["KILLED"]
+

@@ -66,3 +66,12 @@ def test_a_computed_target_cannot_be_seen_and_is_left_to_the_runtime() -> None:
 def test_a_target_outside_the_known_flows_ends_the_chain() -> None:
     a = load_flow(flow("a", "ns.elsewhere"))
     assert check_chains([a], [a]) == []
+
+
+def test_a_listener_that_starts_its_own_flow_is_refused_at_the_listener_task() -> None:
+    text = (flow("a") + "listeners:\n  - tasks:\n      - id: again\n"
+            "        type: io.kestra.plugin.core.flow.Subflow\n        namespace: ns\n        flowId: a\n")
+    with pytest.raises(ValidationErrors) as caught:
+        load_flow(text, file="a.yaml")
+    (problem,) = caught.value.errors
+    assert problem.render().startswith("a.yaml:9:9: listeners[0].tasks[0] (again): Subflow starts flow `ns.a` again")

@@ -183,6 +183,7 @@ def _load_checked(path: Path) -> Any:
     from lanner.loading.flows import load_flow_file
 
     flow = load_flow_file(path)
+    _print_warnings(path, flow)
     if flow.triggers:
         from lanner.runtime.triggers import validate as validate_triggers
 
@@ -190,6 +191,18 @@ def _load_checked(path: Path) -> Any:
         if problems:
             raise ValidationErrors(list(problems))
     return flow
+
+
+def _print_warnings(path: Path, flow: Any) -> None:
+    """What is valid but deprecated in Kestra, said on stderr with its line; never an error."""
+    import re
+
+    from lanner.model.listener import DEPRECATION
+
+    if flow.listeners:
+        found = re.search(r"^listeners\s*:", flow.source, re.M)
+        line = f":{flow.source.count(chr(10), 0, found.start()) + 1}" if found else ""
+        _console().out(f"warning: {path}{line}: {DEPRECATION}", highlight=False)
 
 
 def _upload_file_inputs(flow: Any, inputs: dict[str, Any], files: Any, execution_id: str) -> dict[str, Any]:

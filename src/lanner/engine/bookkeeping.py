@@ -3,8 +3,9 @@
 One `Bookkeeping` holds an execution's scopes and the `Effects` being built by the current call;
 its helpers stamp every state move and log line with the clock of the executor's `Surroundings`
 and take new ids from it, so nothing below reads the host (see `surroundings.py`). The layers
-above it add, in order, kill handling (`kills.py`), execution tasks (`execution_tasks.py`), the
-step loop (`steps.py`), recovery (`recovery.py`) and the entry points (`executor.py`).
+above it add, in order, kill handling (`kills.py`), execution tasks (`execution_tasks.py`), SLAs
+and listeners (`flow_end.py`), the step loop (`steps.py`), recovery (`recovery.py`) and the entry
+points (`executor.py`).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ class Effects:
     subflows: list[SubflowStart] = dataclasses.field(default_factory=list)
     kill_executions: list[str] = dataclasses.field(default_factory=list)  # child executions to kill
     resumes: list[tuple[str, dt.datetime, StateType]] = dataclasses.field(default_factory=list)
+    slas: list[tuple[str, dt.datetime]] = dataclasses.field(default_factory=list)  # MAX_DURATION SLA id, due
     ended: bool = False  # the execution is terminal and has nothing left to run
 
     def merge(self, fx: Effects) -> None:
@@ -39,6 +40,7 @@ class Effects:
         self.subflows.extend(fx.subflows)
         self.kill_executions.extend(fx.kill_executions)
         self.resumes.extend(fx.resumes)
+        self.slas.extend(fx.slas)
         self.ended = self.ended or fx.ended
 
 

@@ -8,11 +8,12 @@ new ids and the environment templates see come from the `Surroundings` it is giv
 (`surroundings.py`), never from the host.
 
 This module holds the entry points; the class is built in layers, each using only those before
-it: `bookkeeping.py` → `kills.py` → `execution_tasks.py` → `steps.py` → `recovery.py` → `Executor`.
+it: `bookkeeping.py` → `kills.py` → `execution_tasks.py` → `flow_end.py` → `steps.py` → `recovery.py` →
+`Executor`.
 
 Every scope (the flow itself, or one run of a flowable task) goes through the same phases:
 
-    main tasks ──(failure)──▶ errors ──▶ finally ──▶ final state  (root: ──▶ afterExecution)
+    main tasks ──(failure)──▶ errors ──▶ finally ──▶ final state  (root: ──▶ listeners ──▶ afterExecution)
           └────(success)────────────────▶ finally ──┘
 
 Lanner's rules where Kestra is silent or weak (see docs/semantics.md):
@@ -62,15 +63,12 @@ class Executor(Recovery):
         self._rebuild(finished=finished or {}, late=late)
         for result in late:
             self._apply_result(result)
+        self._arm_sla_timers()  # a taken-over execution's timers died with the process that armed them
         return self._finish()
 
     def _unsupported(self) -> list[str]:
         """What the flow declares that Lanner accepts but does not do: said once, never silently."""
         out = []
-        if self.flow.listeners:
-            out.append("`listeners` (deprecated in Kestra) are not run by Lanner; use `afterExecution` instead")
-        if self.flow.sla:
-            out.append("`sla` is not enforced by Lanner; use a task `timeout` or a `Pause` with a duration")
         retry = self.flow.retry
         if retry is not None and retry.behavior != "RETRY_FAILED_TASK":
             out.append(f"flow retry behavior {retry.behavior} is not supported by Lanner; failed tasks are not retried")
@@ -156,6 +154,27 @@ class Executor(Recovery):
             self._apply_execution_task(run, task)
         else:
             self._dispatch(run)
+        return self._finish()
+
+    def on_sla_due(self, sla_id: str) -> Effects:
+        """A MAX_DURATION SLA's timer fired: a violation if the execution still runs (Kestra).
+
+        FAIL and CANCEL end the execution in that state the way an Exit task does: running work
+        is cancelled, `errors` are skipped, `finally` still runs. An execution already ending
+        (killed, exited, or past its main tasks) is not violated again.
+        """
+        self._begin()
+        sla = next((s for s in self.flow.sla if s.id == sla_id and s.type == "MAX_DURATION"), None)
+        root = self.scopes.get(None)
+        if sla is None or self.exe.state.current.terminated or self._stopping or (root and root.phase == "done"):
+            return self._finish()
+        state = self._sla_violated(sla, self._max_duration_reason(sla))
+        if state is not None:
+            self.exe.exit_state = state
+            self._fx.execution_changed = True
+            self._stop_running_work()
+            for scope in list(self.scopes.values()):
+                self._advance(scope)
         return self._finish()
 
     def on_subflow_end(self, run_id: str, state: StateType, outputs: dict[str, Any],

@@ -22,6 +22,8 @@ class Recovery(Steps):
                  late: list[WorkerResult] | None = None) -> None:
         self._timers_kept = live  # a cluster keeps timers in its queue; the embedded runtime lost them
         root = self._root()
+        if self.exe.state.current.terminated and self.exe.kill != "hard":
+            self._add_listeners(root)  # an ended flow's `after` list holds the listeners it matched
         root.replay(self.exe.children(None))
         pending = [root]
         while pending:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from lanner.model.execution import TaskRun
     from lanner.model.flow import Flow
 
-CLEANUP_BLOCKS = ("finally", "afterExecution")
+CLEANUP_BLOCKS = ("finally", "afterExecution", "listeners")
 
 
 def _enabled(tasks: list[Task] | None) -> list[Task]:
@@ -35,6 +35,7 @@ class Scope:
     finally_: list[Task]
     after: list[Task]
     phase: str = "main"  # main → errors → finally → (flow: after) → done
+    listener_count: int = 0  # the flow's `after` list starts with this many matched listener tasks
     next_group: int = 0
     active: dict[int, int] = dataclasses.field(default_factory=dict)  # group → position of its current task
     done_groups: int = 0
@@ -141,7 +142,7 @@ class Scope:
         """Recompute the counters from the runs already created in this scope."""
         positions: dict[int, int] = {}
         group_ended: dict[int, bool] = {}
-        blocks: dict[str, list[TaskRun]] = {"errors": [], "finally": [], "afterExecution": []}
+        blocks: dict[str, list[TaskRun]] = {"errors": [], "finally": [], "afterExecution": [], "listeners": []}
         for run in children:
             if run.block == "tasks" and self.task is not None and self.groups and run.group >= len(self.groups) \
                     and run.iteration is not None:
@@ -169,8 +170,8 @@ class Scope:
                 self.finished.add(gi)
             else:
                 self.active[gi] = pos
-        for block, phase in (("afterExecution", "after"), ("finally", "finally"), ("errors", "errors")):
-            runs = blocks[block]
+        after = blocks["listeners"] + blocks["afterExecution"]  # listeners run first, then afterExecution
+        for runs, phase in ((after, "after"), (blocks["finally"], "finally"), (blocks["errors"], "errors")):
             if runs:
                 self.phase = phase
                 self.block_pos = len(runs) - 1

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from lanner.engine.bookkeeping import CLEANUP_RESERVE
-from lanner.engine.execution_tasks import ExecutionTaskEffects
+from lanner.engine.flow_end import FlowEnd
 from lanner.engine.scope import CLEANUP_BLOCKS, Scope, final_run_state
 from lanner.errors import LannerError
 from lanner.model import variables
@@ -22,7 +22,7 @@ from lanner.model.state import State, StateType
 from lanner.plugins.api import Again, ExecutionTask, FlowableTask, Stop, Task
 
 
-class Steps(ExecutionTaskEffects):
+class Steps(FlowEnd):
     def _apply_result(self, result: WorkerResult) -> None:
         run = self.exe.by_id.get(result.task_run_id)
         if run is None or run.current.terminated or run.current is StateType.RETRYING:
@@ -151,6 +151,8 @@ class Steps(ExecutionTaskEffects):
             scope.block_pos = len(scope.block_tasks())  # a kill skips the rest of errors
         tasks = scope.block_tasks()
         block = {"errors": "errors", "finally": "finally", "after": "afterExecution"}.get(scope.phase, "")
+        if scope.phase == "after" and scope.block_pos < scope.listener_count:
+            block = "listeners"
         if scope.block_pos < len(tasks) and not self._room(scope, block):
             scope.block_pos = len(tasks)  # the rest of the block cannot start
             if scope.phase == "finally":
@@ -194,10 +196,13 @@ class Steps(ExecutionTaskEffects):
             except LannerError as exc:
                 self._log(None, None, "ERROR", f"Flow outputs could not be computed: {exc.render()}")
                 state = StateType.FAILED
+        if state is not StateType.KILLED:
+            state = self._assertions(state)
         self._set_execution(state)
         self._log(None, None, "INFO" if state.successful else "ERROR", f"Flow ended {state.value}")
-        after = [t for t in self.flow.afterExecution if not t.disabled]
-        if after and self.exe.kill != "hard":
+        if self.exe.kill != "hard":
+            self._add_listeners(scope)
+        if scope.after and self.exe.kill != "hard":
             scope.enter("after")
             self._advance_block(scope)
         else:
@@ -312,7 +317,7 @@ class Steps(ExecutionTaskEffects):
                         self._create(scope, tasks[pos], "tasks", run.group, g.value, g.iteration)
                     else:
                         scope.group_done(run.group)
-            elif run.block in ("errors", "finally", "afterExecution"):
+            elif run.block in ("errors", "finally", "afterExecution", "listeners"):
                 scope.block_open = False
                 scope.block_pos += 1
                 if run.block == "finally":

@@ -124,6 +124,11 @@ class _Builder:
         for key, value in root.items():
             if key in ("tasks", "errors", "finally", "afterExecution"):
                 data[key] = self.task_list(root, key, value, key)
+            elif key == "listeners":  # each listener's `tasks` are built and located like any task list
+                data[key] = self.nested(Flow.model_fields[key].annotation, root, key, value, key)
+                for listener in data[key] if isinstance(data[key], list) else []:
+                    if isinstance(listener, dict) and isinstance(listener.get("tasks"), list):
+                        listener["tasks"] = [t for t in listener["tasks"] if t is not None]  # reported already
             else:
                 data[key] = _plain(value)
         if "tasks" not in root:

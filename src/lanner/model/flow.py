@@ -12,7 +12,10 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from lanner.model.ids import MAX_LENGTH, PATTERNS
+from lanner.model.labels import as_label_map
+from lanner.model.listener import Listener
 from lanner.model.retry import Retry
+from lanner.model.sla import Sla
 from lanner.model.task import Task
 
 InputType = Literal[
@@ -122,7 +125,7 @@ class TaskPlace:
 
     task: Task
     parent_id: str | None
-    block: str  # "tasks", "errors", "finally", "afterExecution", or a flowable's own list name
+    block: str  # "tasks", "errors", "finally", "afterExecution", "listeners", or a flowable's own list name
 
 
 class Flow(BaseModel):
@@ -139,7 +142,7 @@ class Flow(BaseModel):
     errors: list[Task] = Field(default_factory=list)
     finally_: list[Task] = Field(default_factory=list, alias="finally")
     afterExecution: list[Task] = Field(default_factory=list)
-    listeners: list[dict[str, Any]] = Field(default_factory=list)
+    listeners: list[Listener] = Field(default_factory=list)
     outputs: list[FlowOutput] = Field(default_factory=list)
     disabled: bool = False
     pluginDefaults: list[PluginDefault] = Field(default_factory=list)
@@ -147,7 +150,7 @@ class Flow(BaseModel):
     retry: Retry | None = None
     concurrency: Concurrency | None = None
     triggers: list[Trigger] = Field(default_factory=list)
-    sla: list[dict[str, Any]] = Field(default_factory=list)
+    sla: list[Sla] = Field(default_factory=list)
     deleted: bool = False
     tenantId: str | None = None
 
@@ -158,19 +161,7 @@ class Flow(BaseModel):
     @field_validator("labels", mode="before")
     @classmethod
     def _labels(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            out: dict[str, str] = {}
-            for item in value:
-                if not isinstance(item, dict) or "key" not in item:
-                    raise ValueError("a label list holds `{key: …, value: …}` entries")
-                out[str(item["key"])] = str(item.get("value", ""))
-            value = out
-        if isinstance(value, dict):
-            for key in value:
-                if str(key).startswith("system.") and key != "system.readOnly":
-                    raise ValueError(f"label `{key}`: `system.` labels are set by Lanner itself")
-            return {str(k): "" if v is None else str(v) for k, v in value.items()}
-        return value
+        return as_label_map(value)
 
     # -- where things are ------------------------------------------------------------------
 
@@ -192,6 +183,7 @@ class Flow(BaseModel):
             "errors": self.errors,
             "finally": self.finally_,
             "afterExecution": self.afterExecution,
+            "listeners": [t for listener in self.listeners for t in listener.tasks],
         }
 
     def index(self) -> dict[str, TaskPlace]:

@@ -86,7 +86,7 @@ def _where(flow: Flow, task_id: str) -> tuple[str, int | None, int | None]:
     except yaml_source.YamlError:  # the flow was loaded from this text: cannot happen, but no position then
         root = None
     if isinstance(root, dict):
-        for key in ("tasks", "errors", "finally", "afterExecution"):
+        for key in ("tasks", "errors", "finally", "afterExecution", "listeners"):
             hit = _find(root, key, root.get(key), key, task_id)
             if hit is not None:
                 return hit

@@ -200,6 +200,8 @@ class ClusterExecutor:
             return ex.resume(p["taskRunId"], StateType(p["state"]))
         if ev.kind == Kind.RETRY_DUE:
             return ex.on_retry_due(p["taskRunId"])
+        if ev.kind == Kind.SLA_DUE:
+            return ex.on_sla_due(p["slaId"])
         if ev.kind == Kind.SUBFLOW_END:
             return ex.on_subflow_end(p["taskRunId"], StateType(p["state"]), p.get("outputs") or {},
                                      p.get("child"))

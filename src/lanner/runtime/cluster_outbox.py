@@ -117,6 +117,7 @@ class Outbox:
         eid = held.exe.id
         events.put_many(self.tx, [
             (eid, Kind.RETRY_DUE, {"taskRunId": t.run_id}, t.due.timestamp()) if t.kind == "retry" else
+            (eid, Kind.SLA_DUE, {"slaId": t.run_id}, t.due.timestamp()) if t.kind == "sla" else
             (eid, Kind.RESUME_DUE, {"taskRunId": t.run_id, "state": t.state.value if t.state else None},
              t.due.timestamp()) for t in core.timers(fx)])
 

@@ -13,7 +13,7 @@ that are about meaning live here and both call them:
 - the executor itself, built with the surroundings it decides with (`executor`: this host's
   clock, ids, `ENV_*` and `SECRET_*` variables, `HOST`), so both runtimes hand it the same inputs;
 - masking SECRET input values in log lines;
-- the timers a decision arms (retries, pause delays and timeouts).
+- the timers a decision arms (retries, pause delays and timeouts, MAX_DURATION SLAs).
 """
 
 from __future__ import annotations
@@ -193,8 +193,8 @@ def of(flow: Flow, exe: Execution) -> tuple[str, ...]:
 
 @dataclasses.dataclass(slots=True, frozen=True)
 class Timer:
-    """Something due later in one execution: a retry ("retry") or a pause's end ("resume", with the
-    state the paused run takes)."""
+    """Something due later in one execution: a retry ("retry"), a pause's end ("resume", with the
+    state the paused run takes) or a MAX_DURATION SLA ("sla": `run_id` holds the SLA's id)."""
 
     kind: str
     run_id: str
@@ -206,6 +206,7 @@ def timers(fx: Effects) -> list[Timer]:
     """The timers a decision arms, in the order it armed them."""
     out = [Timer("retry", run_id, due) for run_id, due in fx.retries]
     out += [Timer("resume", run_id, due, state) for run_id, due, state in fx.resumes]
+    out += [Timer("sla", sla_id, due) for sla_id, due in fx.slas]
     return out
 
 
@@ -214,5 +215,7 @@ def fire(executor: Executor, timer: Timer | tuple[str, str, Any]) -> Effects:
     kind, run_id, state = (timer.kind, timer.run_id, timer.state) if isinstance(timer, Timer) else timer
     if kind == "retry":
         return executor.on_retry_due(run_id)
+    if kind == "sla":
+        return executor.on_sla_due(run_id)
     assert state is not None, "a resume timer always carries the state the paused run ends in"
     return executor.resume(run_id, state)

@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any
 
 from lanner.model.duration import parse_duration
+from lanner.model.listener import holds
 from lanner.model.state import iso, now, parse_iso
 from lanner.runtime.triggers import FlowSpec, Precondition
 
@@ -39,40 +40,19 @@ class Ended:
                 "outputs": dict(self.outputs)}
 
 
-def _suffix(type_name: str) -> str:
-    name = str(type_name).rsplit(".", 1)[-1]
-    return name[: -len("Condition")] if name.endswith("Condition") and name != "Condition" else name
-
-
 def condition_holds(cond: dict[str, Any], e: Ended) -> bool:
-    """One Kestra condition; an unknown condition type never holds (so nothing fires by surprise)."""
-    kind = _suffix(cond.get("type", ""))
-    if kind == "ExecutionStatus":
-        allowed, denied = cond.get("in") or [], cond.get("notIn") or []
-        return (not allowed or e.state in allowed) and e.state not in denied
-    if kind in ("ExecutionFlow", "Flow"):
-        return e.namespace == cond.get("namespace") and e.flow_id == cond.get("flowId")
-    if kind in ("ExecutionNamespace", "FlowNamespace"):
-        ns = str(cond.get("namespace", ""))
-        comparison = str(cond.get("comparison") or ("PREFIX" if cond.get("prefix") else "EQUALS")).upper()
-        if comparison == "PREFIX":
-            return e.namespace == ns or e.namespace.startswith(ns)
-        if comparison == "SUFFIX":
-            return e.namespace.endswith(ns)
-        return e.namespace == ns
-    if kind == "ExecutionLabels":
-        labels = cond.get("labels") or {}
-        if isinstance(labels, list):
-            labels = {i.get("key"): i.get("value") for i in labels if isinstance(i, dict)}
-        return all(e.labels.get(str(k)) == str(v) for k, v in labels.items())
-    if kind == "Expression":
+    """One Kestra condition (`model/listener.py:holds`, shared with listeners); an unknown
+    condition type never holds (so nothing fires by surprise)."""
+
+    def truthy(template: str) -> bool:
         from lanner import expr
 
         try:
-            return expr.is_truthy(expr.render(str(cond.get("expression", "")), {"trigger": e.variables()}))
+            return expr.is_truthy(expr.render(template, {"trigger": e.variables()}))
         except Exception:  # noqa: BLE001 - a broken expression means "no"
             return False
-    return False
+
+    return holds(cond, e.state, e.namespace, e.flow_id, e.labels, truthy)
 
 
 def _precondition_holds(p: Precondition, e: Ended) -> bool:

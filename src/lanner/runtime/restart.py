@@ -3,7 +3,7 @@
 The execution keeps its id. Task runs that succeeded stay; each failed task run of a `tasks`
 block gets a new attempt (runnable tasks go back to CREATED, flowable ones to RUNNING so their
 children are looked at again); what ran *because* of the failure — `errors`, `finally` and
-`afterExecution` runs — is dropped so that those blocks run again at the new end.
+`afterExecution` and `listeners` runs — is dropped so that those blocks run again at the new end.
 
 The restarted execution is stored RESTARTED, not RUNNING: like a new one it must first get a slot
 of its flow's `concurrency.limit` (`core.admit`, in every runtime), or a restart would let a
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 RESTARTABLE = (StateType.FAILED, StateType.KILLED)
 _BAD = (StateType.FAILED, StateType.KILLED, StateType.CANCELLED)
-_CLEANUP = ("errors", "finally", "afterExecution")
+_CLEANUP = ("errors", "finally", "afterExecution", "listeners")  # run again after the restart ends
 
 
 def plan_restart(flow: Flow, exe: Execution) -> Execution:

@@ -424,3 +424,62 @@ def test_secret_inputs_never_reach_the_stored_logs(runtime: Any) -> None:
     lines = messages_with(runtime, eid, "refused ******")
     assert any("the password is ******" in m for m in lines)  # from the worker
     assert not [m for m in lines if secret in m]
+
+
+# -- flow SLAs and listeners ----------------------------------------------------------------------
+
+OVERDUE = """
+id: overdue
+namespace: contract
+sla:
+  - {id: too_long, type: MAX_DURATION, duration: PT1S, behavior: FAIL, labels: {sla: missed}}
+tasks:
+  - {id: slow, type: io.kestra.plugin.core.flow.Sleep, duration: PT20S}
+  - {id: never, type: io.kestra.plugin.core.log.Log, message: never}
+finally:
+  - {id: cleanup, type: io.kestra.plugin.core.log.Log, message: cleaned}
+"""
+
+
+def test_a_max_duration_sla_timer_fails_the_execution_and_its_finally_still_runs(runtime: Any) -> None:
+    eid = runtime.start(runtime.save(OVERDUE))
+    exe = wait(runtime, eid)
+    assert exe.state.current is StateType.FAILED and exe.labels.get("sla") == "missed"
+    assert {r.task_id: r.current for r in exe.task_runs} == {"slow": StateType.KILLED, "cleanup": StateType.SUCCESS}
+    lines = messages_with(runtime, eid, "SLA 'too_long' violated")
+    assert any("exceeds the maximum duration of PT1S" in m for m in lines)
+
+
+ASSERTED = """
+id: asserted
+namespace: contract
+inputs:
+  - {id: mode, type: STRING, defaults: PASS}
+sla:
+  - {id: checked, type: EXECUTION_ASSERTION, behavior: CANCEL, assert: "{{ inputs.mode != 'CANCEL' }}"}
+tasks:
+  - {id: work, type: io.kestra.plugin.core.log.Log, message: hi}
+listeners:
+  - conditions:
+      - {type: io.kestra.plugin.core.condition.ExecutionStatus, in: [CANCELLED]}
+    tasks:
+      - {id: on_cancel, type: io.kestra.plugin.core.log.Log, message: "listener sees {{ execution.state }}"}
+  - conditions:
+      - {type: io.kestra.plugin.core.condition.ExecutionStatus, in: [SUCCESS]}
+    tasks:
+      - {id: on_success, type: io.kestra.plugin.core.log.Log, message: ok}
+afterExecution:
+  - {id: end, type: io.kestra.plugin.core.output.OutputValues, values: {state: "{{ execution.state }}"}}
+"""
+
+
+@pytest.mark.parametrize("mode,state,listener", [("PASS", StateType.SUCCESS, "on_success"),
+                                                 ("CANCEL", StateType.CANCELLED, "on_cancel")])
+def test_an_assertion_sla_decides_the_final_state_and_the_matching_listener_runs_before_after_execution(
+        runtime: Any, mode: str, state: StateType, listener: str) -> None:
+    eid = runtime.start(runtime.save(ASSERTED), {"mode": mode})
+    exe = wait(runtime, eid)
+    assert exe.state.current is state
+    assert [(r.task_id, r.block) for r in exe.task_runs] == [("work", "tasks"), (listener, "listeners"),
+                                                             ("end", "afterExecution")]
+    assert exe.task_runs[-1].outputs == {"values": {"state": state.value}}

@@ -36,6 +36,7 @@ class Kind:
     RESUME = "resume"  # resume a paused run (API): resume()
     RESUME_DUE = "resume_due"  # a pause's delay or timeout is due: resume(run, state)
     RETRY_DUE = "retry_due"  # a retry is due: on_retry_due()
+    SLA_DUE = "sla_due"  # a MAX_DURATION SLA's time is up: on_sla_due()
     SUBFLOW_END = "subflow_end"  # a waited-for child execution ended: on_subflow_end()
     SUBFLOW_FAILED = "subflow_failed"  # a child could not start: fail_run()
 

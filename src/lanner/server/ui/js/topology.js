@@ -1,4 +1,4 @@
-// The topology of a flow: its blocks (tasks, errors, finally, afterExecution) as lanes of task
+// The topology of a flow: its blocks (tasks, errors, finally, listeners, afterExecution) as lanes of task
 // nodes, flowable tasks as groups holding their own lanes; each node coloured by the state of
 // its task runs in the execution shown.
 import { h } from "./dom.js";
@@ -59,7 +59,7 @@ function lane(name, tasks, runsByTask, parallel = false) {
     if (i && !parallel) body.append(h("span", { class: "arrow", text: "→" }));
     body.append(node(t, runsByTask));
   });
-  return h("div", { class: `lane ${name.split(".")[0]}`, dataset: { block: name } },
+  return h("div", { class: `lane ${name.split(/[.[]/)[0]}`, dataset: { block: name } },
     h("div", { class: "lane-label", text: name }), body);
 }
 
@@ -70,5 +70,11 @@ export function renderTopology(container, flow, execution) {
     runsByTask.get(r.taskId).push(r);
   }
   const lanes = ROOT_BLOCKS.filter((b) => isTaskList(flow[b])).map((b) => lane(b, flow[b].map(asTask), runsByTask));
+  // each listener's tasks run after the end, before afterExecution: one lane each, in that place
+  const listeners = (Array.isArray(flow.listeners) ? flow.listeners : [])
+    .map((l, i) => (l && isTaskList(l.tasks) ? lane(`listeners[${i}]`, l.tasks.map(asTask), runsByTask) : null))
+    .filter(Boolean);
+  const after = ROOT_BLOCKS.filter((b) => isTaskList(flow[b])).indexOf("afterExecution");
+  lanes.splice(after < 0 ? lanes.length : after, 0, ...listeners);
   container.replaceChildren(h("div", { class: "topology", id: "topology" }, ...lanes));
 }
