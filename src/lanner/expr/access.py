@@ -187,6 +187,29 @@ def _call(table: dict[str, Callable[..., Any]], kind: str, name: str, args: list
                               hint="check the method's arguments") from None
 
 
+def member(obj: Any, name: str) -> Any:
+    """`list.size`, `text.length`, `list.empty`: a key that is not there, read as Pebble does on a
+    Java object — the method `name()`, `getName()`, `isName()` or `hasName()` without arguments.
+    Only for lists and text: a map's `.size` is its key `size`, as in Pebble. UNDEFINED when
+    there is no such method."""
+    if isinstance(obj, str):
+        table = _str_method
+    elif isinstance(obj, (list, tuple)):
+        table = _list_method
+    else:
+        return UNDEFINED
+    cap = name[:1].upper() + name[1:]
+    for candidate in (name, f"get{cap}", f"is{cap}", f"has{cap}"):
+        if candidate in _NO_ARGUMENT_METHODS:
+            return table(obj, candidate, [])
+    return UNDEFINED
+
+
+# Methods of strings and lists that take no argument: those a property read may call.
+_NO_ARGUMENT_METHODS = frozenset({"length", "size", "isEmpty", "isBlank", "toUpperCase", "toLowerCase", "trim",
+                                  "strip", "toString"})
+
+
 def call_method(obj: Any, name: str, args: list[Any]) -> Any:
     if isinstance(obj, str):
         return _str_method(obj, name, args)

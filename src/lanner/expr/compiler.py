@@ -18,7 +18,7 @@ from typing import Any
 
 from lanner.expr import nodes as n
 from lanner.expr import operators as ops
-from lanner.expr.access import call_method, lookup, root_undefined, undefined
+from lanner.expr.access import call_method, lookup, member, root_undefined, undefined
 from lanner.expr.env import MAX_OUTPUT, MAX_RENDER_DEPTH, MAX_STEPS, TIME_BUDGET, Env
 from lanner.expr.errors import ExpressionError, UndefinedError
 from lanner.expr.values import UNDEFINED, stringify, truth
@@ -235,7 +235,9 @@ def _attr(node: n.Attr) -> Eval:
         base = obj(f)
         value = lookup(base, key)
         if value is UNDEFINED:
-            raise undefined(path, base, key, parent, pos)
+            value = member(base, key)
+            if value is UNDEFINED:
+                raise undefined(path, base, key, parent, pos)
         return value
 
     return run
