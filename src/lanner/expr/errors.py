@@ -80,8 +80,8 @@ class UndefinedError(ExpressionError):
 
     def __init__(self, message: str, *, hint_factory: Callable[[], str | None] | None = None,
                  hint: str | None = None, column: int | None = None) -> None:
-        self._hint_factory = hint_factory
         super().__init__(message, hint=hint, column=column)
+        self._hint_factory = hint_factory
 
     @property
     def hint(self) -> str | None:
@@ -91,4 +91,4 @@ class UndefinedError(ExpressionError):
 
     @hint.setter
     def hint(self, value: str | None) -> None:
-        self._hint = value
+        self._hint, self._hint_factory = value, None

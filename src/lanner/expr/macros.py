@@ -14,7 +14,7 @@ from typing import Any
 
 from lanner.expr import compiler
 from lanner.expr import nodes as n
-from lanner.expr.errors import ExpressionError
+from lanner.expr.errors import ExpressionError, UndefinedError
 
 MAX_MACRO_DEPTH = 100
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("macro_depth", default=0)
@@ -64,6 +64,11 @@ def _compile(macro: n.Macro) -> compiler.MacroCall:
         token = _depth.set(depth + 1)
         try:
             body(inner, out)
+        except UndefinedError as exc:
+            if "." not in exc.message.split("`")[1] and "[" not in exc.message.split("`")[1]:
+                exc.hint = (f"a macro sees only its arguments ({', '.join(names) or 'it has none'}); "
+                            "pass the value in as an argument")
+            raise
         finally:
             _depth.reset(token)
         return "".join(out)
