@@ -192,22 +192,21 @@ def member(obj: Any, name: str) -> Any:
     Java object — the method `name()`, `getName()`, `isName()` or `hasName()` without arguments.
     Only for lists and text: a map's `.size` is its key `size`, as in Pebble. UNDEFINED when
     there is no such method."""
-    if isinstance(obj, str):
-        table = _str_method
-    elif isinstance(obj, (list, tuple)):
-        table = _list_method
-    else:
+    if not isinstance(obj, (str, list, tuple)):
         return UNDEFINED
     cap = name[:1].upper() + name[1:]
     for candidate in (name, f"get{cap}", f"is{cap}", f"has{cap}"):
-        if candidate in _NO_ARGUMENT_METHODS:
-            return table(obj, candidate, [])
+        if isinstance(obj, str) and candidate in _TEXT_PROPERTIES:
+            return _str_method(obj, candidate, [])
+        if not isinstance(obj, str) and candidate in _LIST_PROPERTIES:
+            return _list_method(obj, candidate, [])
     return UNDEFINED
 
 
-# Methods of strings and lists that take no argument: those a property read may call.
-_NO_ARGUMENT_METHODS = frozenset({"length", "size", "isEmpty", "isBlank", "toUpperCase", "toLowerCase", "trim",
-                                  "strip", "toString"})
+# The methods without arguments that a property read may call.
+_TEXT_PROPERTIES = frozenset({"length", "size", "isEmpty", "isBlank", "toUpperCase", "toLowerCase", "trim", "strip",
+                              "toString"})
+_LIST_PROPERTIES = frozenset({"size", "isEmpty", "toString"})
 
 
 def call_method(obj: Any, name: str, args: list[Any]) -> Any:

@@ -47,7 +47,7 @@ def _compile(macro: n.Macro) -> compiler.MacroCall:
         if unknown:
             raise ExpressionError(f"macro `{signature}` has no parameter `{unknown[0]}`",
                                   hint="its parameters are: " + (", ".join(names) or "none"))
-        scope: dict[str, Any] = dict(zip(names, args))
+        scope: dict[str, Any] = dict(zip(names, args, strict=False))  # fewer args than names: defaults
         for name in names[len(args):]:
             if name in kwargs:
                 scope[name] = kwargs[name]

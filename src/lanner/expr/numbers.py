@@ -17,7 +17,6 @@ import functools
 import math
 import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
-from typing import Any
 
 from lanner.expr.errors import ExpressionError
 from lanner.expr.java_numbers import JavaBigInteger, JavaFloat, JavaInteger, float_is_exact_enough
