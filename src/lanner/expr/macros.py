@@ -65,7 +65,8 @@ def _compile(macro: n.Macro) -> compiler.MacroCall:
         try:
             body(inner, out)
         except UndefinedError as exc:
-            if "." not in exc.message.split("`")[1] and "[" not in exc.message.split("`")[1]:
+            missing = exc.message.split("`")[1] if exc.message.count("`") >= 2 else "."
+            if "." not in missing and "[" not in missing:  # a variable, not a key of an argument
                 exc.hint = (f"a macro sees only its arguments ({', '.join(names) or 'it has none'}); "
                             "pass the value in as an argument")
             raise
