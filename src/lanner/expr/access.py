@@ -187,6 +187,28 @@ def _call(table: dict[str, Callable[..., Any]], kind: str, name: str, args: list
                               hint="check the method's arguments") from None
 
 
+def member(obj: Any, name: str) -> Any:
+    """`list.size`, `text.length`, `list.empty`: a key that is not there, read as Pebble does on a
+    Java object — the method `name()`, `getName()`, `isName()` or `hasName()` without arguments.
+    Only for lists and text: a map's `.size` is its key `size`, as in Pebble. UNDEFINED when
+    there is no such method."""
+    if not isinstance(obj, (str, list, tuple)):
+        return UNDEFINED
+    cap = name[:1].upper() + name[1:]
+    for candidate in (name, f"get{cap}", f"is{cap}", f"has{cap}"):
+        if isinstance(obj, str) and candidate in _TEXT_PROPERTIES:
+            return _str_method(obj, candidate, [])
+        if not isinstance(obj, str) and candidate in _LIST_PROPERTIES:
+            return _list_method(obj, candidate, [])
+    return UNDEFINED
+
+
+# The methods without arguments that a property read may call.
+_TEXT_PROPERTIES = frozenset({"length", "size", "isEmpty", "isBlank", "toUpperCase", "toLowerCase", "trim", "strip",
+                              "toString"})
+_LIST_PROPERTIES = frozenset({"size", "isEmpty", "toString"})
+
+
 def call_method(obj: Any, name: str, args: list[Any]) -> Any:
     if isinstance(obj, str):
         return _str_method(obj, name, args)

@@ -22,6 +22,25 @@ from lanner.expr.values import is_number, stringify, type_name
 T = TypeVar("T")
 
 
+class _Absent:
+    """The default of an argument Kestra requires: told apart from an explicit null, which
+    Kestra's functions accept (and answer with null)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+ABSENT: Any = _Absent()
+
+
+def require(where: str, name: str, value: Any, hint: str) -> None:
+    """Fail as Kestra does when a required argument is not given at all."""
+    if value is ABSENT:
+        fail(where, f"the argument `{name}` is missing", hint)
+
+
 def fail(where: str, message: str, hint: str) -> NoReturn:
     """Raise the one error type, prefixed with the filter or function name."""
     raise ExpressionError(f"{where}: {message}", hint=hint)

@@ -9,6 +9,7 @@ is reported when the flow is validated, not when the task runs.
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import inspect
 import time
@@ -17,7 +18,7 @@ from typing import Any
 
 from lanner.expr import nodes as n
 from lanner.expr import operators as ops
-from lanner.expr.access import call_method, lookup, root_undefined, undefined
+from lanner.expr.access import call_method, lookup, member, root_undefined, undefined
 from lanner.expr.env import MAX_OUTPUT, MAX_RENDER_DEPTH, MAX_STEPS, TIME_BUDGET, Env
 from lanner.expr.errors import ExpressionError, UndefinedError
 from lanner.expr.values import UNDEFINED, stringify, truth
@@ -100,6 +101,26 @@ class Frame:
         if self.size > MAX_OUTPUT:
             raise ExpressionError(f"the rendered text is longer than {MAX_OUTPUT} characters",
                                   hint="render less, or write large data to a file")
+
+
+MacroCall = Callable[["Frame", list[Any], dict[str, Any]], str]
+
+
+class MacroTable:
+    """The macros of the template being compiled: their names, known before any is compiled,
+    and their compiled bodies, filled in as they are compiled. A call compiles to a lookup in
+    `calls` at run time, so a macro may call itself or one defined further down."""
+
+    __slots__ = ("names", "calls")
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.calls: dict[str, MacroCall] = {}
+
+
+# Set by template.py around compiling one template. Functions win over macros of the same name,
+# as in Pebble.
+MACROS: contextvars.ContextVar[MacroTable | None] = contextvars.ContextVar("macros", default=None)
 
 
 def _registry(kind: str) -> dict[str, Callable[..., Any]]:
@@ -214,7 +235,9 @@ def _attr(node: n.Attr) -> Eval:
         base = obj(f)
         value = lookup(base, key)
         if value is UNDEFINED:
-            raise undefined(path, base, key, parent, pos)
+            value = member(base, key)
+            if value is UNDEFINED:
+                raise undefined(path, base, key, parent, pos)
         return value
 
     return run
@@ -237,11 +260,28 @@ def _item(node: n.Item) -> Eval:
     return run
 
 
+def _macro_call(node: n.Call, macros: MacroTable) -> Eval:
+    args = [expr(a) for a in node.args]
+    kwargs = {k: expr(v) for k, v in node.kwargs.items()}
+    name, pos = node.name, node.pos
+
+    def run(f: Frame) -> Any:
+        try:
+            return macros.calls[name](f, [a(f) for a in args], {k: v(f) for k, v in kwargs.items()})
+        except ExpressionError as exc:
+            raise _located(exc, pos) from None
+
+    return run
+
+
 def _call(node: n.Call) -> Eval:
     functions = _registry("function")
     fn = functions.get(node.name)
+    macros = MACROS.get()
+    if fn is None and macros is not None and node.name in macros.names:
+        return _macro_call(node, macros)
     if fn is None:
-        raise _unknown("function", node.name, node.pos, sorted(functions))
+        raise _unknown("function", node.name, node.pos, sorted([*functions, *(macros.names if macros else ())]))
     args = [expr(a) for a in node.args]
     kwargs = {k: expr(v) for k, v in node.kwargs.items()}
     name, pos = node.name, node.pos
@@ -458,6 +498,10 @@ def statement(node: n.Node) -> Exec:
         return _set(node)
     if isinstance(node, n.FilterBlock):
         return _filter_block(node)
+    if isinstance(node, n.Block):
+        return block(node.body)
+    if isinstance(node, n.Macro):  # compiled once by macros.py; prints nothing where it stands
+        return lambda f, out: None
     raise ExpressionError(f"cannot run {type(node).__name__}", column=node.pos + 1)  # pragma: no cover
 
 

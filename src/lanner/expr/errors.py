@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lanner.errors import LannerError, Located
+from lanner.expr.origins import locate, origin_of, template_line
+
+_SHOWN = 200  # characters of a template line shown under an error
 
 
 class ExpressionError(LannerError):
@@ -39,12 +42,33 @@ class ExpressionError(LannerError):
         return self
 
     def render(self) -> str:
+        self._locate_in_file()
         text = super().render()
-        if self.template is not None and "\n" not in self.template and len(self.template) <= 200:
+        if self.template is None:
+            return text
+        if "\n" not in self.template and len(self.template) <= _SHOWN:
             text += f"\n    {self.template}"
             if self.column is not None:
                 text += "\n    " + " " * (self.column - 1) + "^"
+        elif self.column is not None:  # the template's line that holds the spot, with its caret
+            number, column, line = template_line(self.template, self.column)
+            if self.where.line is None:
+                text += f" (line {number} of the template)"
+            if len(line) > _SHOWN:  # a window around the spot
+                begin = max(0, min(column - 1 - _SHOWN // 2, len(line) - _SHOWN))
+                line, column = line[begin:begin + _SHOWN], column - begin
+            text += f"\n    {line}\n    " + " " * (column - 1) + "^"
         return text
+
+    def _locate_in_file(self) -> None:
+        """At run time, the file line of a template whose flow file was loaded in this process."""
+        if self.where.line is not None or self.template is None or self.column is None:
+            return
+        origin = origin_of(self.template)
+        if origin is None or (self.where.file is not None and self.where.file != origin.file):
+            return
+        line, column = locate(self.template, self.column, origin)
+        self.where = Located(origin.file, line, column, self.where.path)
 
 
 class UndefinedError(ExpressionError):
@@ -56,8 +80,8 @@ class UndefinedError(ExpressionError):
 
     def __init__(self, message: str, *, hint_factory: Callable[[], str | None] | None = None,
                  hint: str | None = None, column: int | None = None) -> None:
-        self._hint_factory = hint_factory
         super().__init__(message, hint=hint, column=column)
+        self._hint_factory = hint_factory
 
     @property
     def hint(self) -> str | None:
@@ -67,4 +91,4 @@ class UndefinedError(ExpressionError):
 
     @hint.setter
     def hint(self, value: str | None) -> None:
-        self._hint = value
+        self._hint, self._hint_factory = value, None

@@ -16,7 +16,8 @@ from typing import Any
 from lanner.expr.arguments import check_text, expect_bool, expect_str, fail, guarded
 from lanner.expr.env import Env
 from lanner.expr.ion import to_ion
-from lanner.expr.numbers import TYPES, format_decimal, java_class, parse_number
+from lanner.expr.java_numbers import java_class
+from lanner.expr.numbers import TYPES, format_decimal, parse_number
 from lanner.expr.values import check_size, is_number, plain, stringify, to_json, type_name
 from lanner.expr.yaml_text import to_yaml
 

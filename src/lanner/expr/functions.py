@@ -20,7 +20,7 @@ from typing import Any
 
 from lanner.expr import dates
 from lanner.expr import functions_context as ctx
-from lanner.expr.arguments import check_items, expect_int, expect_str, expect_whole, fail, shielded
+from lanner.expr.arguments import ABSENT, check_items, expect_int, expect_str, expect_whole, fail, require, shielded
 from lanner.expr.env import Env
 from lanner.expr.ion import from_ion
 from lanner.expr.values import is_number, stringify, type_name
@@ -94,8 +94,9 @@ def _check_lists(where: str, value: Any) -> Any:
     return value
 
 
-def fromJson(env: Env, json: Any = None) -> Any:  # noqa: N802 - Kestra's argument name
-    """Parse JSON text into maps, lists, strings, numbers, booleans and null."""
+def fromJson(env: Env, json: Any = ABSENT) -> Any:  # noqa: N802 - Kestra's argument name
+    """Parse JSON text into maps, lists, strings, numbers, booleans and null (null gives null)."""
+    require("fromJson", "json", json, "pass JSON text, e.g. fromJson(outputs.task.body)")
     if json is None:
         return None
     source = expect_str("fromJson", "json", json, hint="pass JSON text, e.g. fromJson(outputs.task.body)")
@@ -113,8 +114,9 @@ def yaml(env: Env, yaml: Any = None) -> Any:  # noqa: A002 - Kestra's argument n
     return _check_lists("yaml", from_yaml(text))
 
 
-def fromIon(env: Env, ion: Any = None, allRows: Any = False) -> Any:  # noqa: N802,N803
-    """Parse Ion text: the first value, or the list of all values with allRows=true."""
+def fromIon(env: Env, ion: Any = ABSENT, allRows: Any = False) -> Any:  # noqa: N802,N803
+    """Parse Ion text: the first value, or the list of all values with allRows=true (null gives null)."""
+    require("fromIon", "ion", ion, "pass Ion text, e.g. fromIon(read(outputs.query.uri))")
     if ion is None:
         return None
     text = expect_str("fromIon", "ion", ion, hint="pass Ion text, e.g. fromIon(read(outputs.query.uri))")
@@ -161,6 +163,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "randomInt": randomInt,
     "render": ctx.render,
     "renderOnce": ctx.renderOnce,
+    "fetchContext": ctx.fetchContext,
     "secret": ctx.secret,
     "read": ctx.read,
     "errorLogs": ctx.errorLogs,

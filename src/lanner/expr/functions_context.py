@@ -1,5 +1,5 @@
 """Functions that look at the run: render(), secret(), read(), errorLogs(), currentEachOutput(),
-tasksWithState(), printContext().
+tasksWithState(), printContext(), fetchContext().
 
 Those that need the outside world (files, secrets, logs) go through `env.services`, which only
 a task running on a worker has; elsewhere they fail with a message that says so, as Kestra's
@@ -14,21 +14,40 @@ from collections.abc import Mapping
 from typing import Any
 
 from lanner.errors import LannerError
-from lanner.expr.arguments import check_text, expect_bool, expect_str, fail, guarded
+from lanner.expr.arguments import ABSENT, check_text, expect_bool, expect_str, fail, guarded, require
 from lanner.expr.env import MAX_RENDER_PASSES, Env
 from lanner.expr.errors import ExpressionError
 from lanner.expr.values import stringify, to_json, type_name
 
 
-def render(env: Env, template: Any = None, recursive: Any = True) -> Any:
+def render(env: Env, toRender: Any = ABSENT, recursive: Any = True, *,  # noqa: N803 - Kestra's names
+           template: Any = ABSENT) -> Any:
     """Render a value that holds a template (flow variables are not rendered on their own).
 
-    With `recursive` (the default) the result is rendered again until it stops changing.
-    Values that are not strings are returned as they are.
+    Strings are rendered, maps (keys and values) and lists rendered item by item, other values
+    returned as they are. With `recursive` (the default) each string is rendered again until it
+    stops changing. `template=` is the argument's name before Kestra 0.22, still accepted.
     """
-    if not isinstance(template, str):
-        return template
+    if toRender is ABSENT:
+        toRender = template
+    elif template is not ABSENT:
+        fail("render", "give the value once, as `toRender`", hint="remove `template=`")
+    require("render", "toRender", toRender, "write render(vars.message) or render(toRender=vars.message)")
     again = expect_bool("render", "recursive", recursive)
+    return _render_value(env, toRender, again)
+
+
+def _render_value(env: Env, value: Any, again: bool) -> Any:
+    if isinstance(value, str):
+        return _render_text(env, value, again)
+    if isinstance(value, Mapping):
+        return {_render_value(env, k, again): _render_value(env, v, again) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_render_value(env, v, again) for v in value]
+    return value
+
+
+def _render_text(env: Env, template: str, again: bool) -> str:
     if env.render_text is None:
         fail("render", "rendering is not available here", hint="render() works inside a flow's templates")
     current = template
@@ -42,9 +61,16 @@ def render(env: Env, template: Any = None, recursive: Any = True) -> Any:
                                "check for a variable that renders to itself, or use renderOnce()")
 
 
-def renderOnce(env: Env, toRender: Any = None) -> Any:  # noqa: N802,N803 - Kestra's names
+def renderOnce(env: Env, toRender: Any = ABSENT) -> Any:  # noqa: N802,N803 - Kestra's names
     """Render a template value once, without rendering the result again."""
-    return render(env, toRender, recursive=False)
+    require("renderOnce", "toRender", toRender, "write renderOnce(vars.message)")
+    return _render_value(env, toRender, False)
+
+
+def fetchContext(env: Env) -> dict[str, Any]:  # noqa: N802
+    """Every variable of the run as a map (printContext() gives the same as JSON text): for
+    passing the whole context on, e.g. to a Subflow's inputs or to `jq`."""
+    return dict(env.variables)
 
 
 def _env_secret(name: str) -> str:

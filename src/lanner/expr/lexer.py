@@ -3,8 +3,11 @@
 Hand-written because no library lexes Pebble. Two details differ from a naive split on `}}`:
 strings may contain `}}` (`{{ '}}' }}`), and a map literal may end right before the closing
 delimiter (`{{ {'a': {'b': 1}} }}`), so braces are counted and `}}` only closes a print at
-depth zero. `{# #}` comments vanish; `{% raw %}…{% endraw %}` is one verbatim text token.
-Whitespace control (`{{-`, `-}}`, `{%-`, `-%}`) is applied here, on the neighbouring text.
+depth zero. `{# #}` comments vanish; `{% raw %}…{% endraw %}` and Pebble's
+`{% verbatim %}…{% endverbatim %}` are one text token each.
+Whitespace control (`{{-`, `-}}`, `{%-`, `-%}`) is applied here, on the neighbouring text —
+except on `raw`/`endraw`: Kestra cuts raw blocks out of the template before Pebble sees it, so
+their `-` marks trim nothing there, and nothing here. `verbatim` is Pebble's own and trims.
 """
 
 from __future__ import annotations
@@ -30,10 +33,14 @@ _OPS = ("???", "??", "..", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/",
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _OPEN = re.compile(r"\{\{|\{%|\{#")
+_RAW_START = re.compile(r"\{%-?\s*raw\s*-?%\}")
 _RAW_END = re.compile(r"\{%-?\s*endraw\s*-?%\}")
-# Pebble unescapes only the quote and the backslash: `'a\nb'` stays four characters and a regex
-# such as `'\bword\b'` reaches `replace(…, regexp=true)` as written.
-_ESCAPES = {"\\": "\\", "'": "'", '"': '"'}
+_VERBATIM_START = re.compile(r"\{%(-?)\s*verbatim\s*(-?)%\}")
+_VERBATIM_END = re.compile(r"\{%(-?)\s*endverbatim\s*(-?)%\}")
+# Pebble unescapes only the string's own quote and the backslash: `'a\nb'` stays four characters,
+# `"te\'st"` keeps its backslash, and a regex such as `'\bword\b'` reaches
+# `replace(…, regexp=true)` as written.
+_ESCAPES = {"'": {"\\": "\\", "'": "'"}, '"': {"\\": "\\", '"': '"'}}
 
 
 @dataclasses.dataclass(slots=True)
@@ -66,6 +73,12 @@ def tokenize(src: str) -> list[Token]:
                 tokens.append(Token(TEXT, text, i))
             break
         opener = m.group()
+        if opener == "{%" and (raw := _RAW_START.match(src, m.start())):
+            if text:
+                tokens.append(Token(TEXT, text, i))
+            i, strip_next = _verbatim(src, raw.end(), _RAW_END, "`{% raw %}` is never closed", "`{% endraw %}`",
+                                      m.start(), tokens, trim_start=False)
+            continue
         j = m.end()
         trim_left = j < n and src[j] == "-"
         if trim_left:
@@ -73,6 +86,10 @@ def tokenize(src: str) -> list[Token]:
             text = text.rstrip()
         if text:
             tokens.append(Token(TEXT, text, i))
+        if opener == "{%" and (verbatim := _VERBATIM_START.match(src, m.start())):
+            i, strip_next = _verbatim(src, verbatim.end(), _VERBATIM_END, "`{% verbatim %}` is never closed",
+                                      "`{% endverbatim %}`", m.start(), tokens, trim_start=bool(verbatim.group(2)))
+            continue
         if opener == "{#":
             close = src.find("#}", j)
             if close < 0:
@@ -89,23 +106,26 @@ def tokenize(src: str) -> list[Token]:
                                   column=m.start() + 1)
         tokens.append(Token(kind, opener, m.start()))
         i, strip_next = _code(src, j, kind, tokens)
-        if kind == TAG and _is_raw(tokens):
-            del tokens[-3:]  # TAG, NAME raw, END
-            r = _RAW_END.search(src, i)
-            if r is None:
-                raise ExpressionError("`{% raw %}` is never closed", hint="add `{% endraw %}`", template=src,
-                                      column=m.start() + 1)
-            raw_text = src[i:r.start()]
-            if raw_text:
-                tokens.append(Token(TEXT, raw_text, i))
-            strip_next = r.group().endswith("-%}")
-            i = r.end()
     tokens.append(Token(EOF, None, n))
     return tokens
 
 
-def _is_raw(tokens: list[Token]) -> bool:
-    return len(tokens) >= 3 and tokens[-3].kind == TAG and tokens[-2].is_name("raw") and tokens[-1].kind == END
+def _verbatim(src: str, i: int, end: re.Pattern[str], unclosed: str, closer: str, start: int,
+              tokens: list[Token], *, trim_start: bool) -> tuple[int, bool]:
+    """The text of a raw/verbatim block up to its end tag, as one TEXT token; returns the index
+    after the end tag and whether the text after it is to be left-trimmed. The `-` marks of a
+    verbatim block trim as Pebble's do (`trim_start`: the opening tag's right mark; the end
+    tag's marks are its groups); `_RAW_END` has no groups, so raw blocks trim nothing."""
+    found = end.search(src, i)
+    if found is None:
+        raise ExpressionError(unclosed, hint=f"add {closer}", template=src, column=start + 1)
+    marks = found.groups() or ("", "")
+    body = src[i:found.start()]
+    body = body.lstrip() if trim_start else body
+    body = body.rstrip() if marks[0] else body
+    if body:
+        tokens.append(Token(TEXT, body, i))
+    return found.end(), bool(marks[1])
 
 
 def _code(src: str, i: int, kind: str, tokens: list[Token]) -> tuple[int, bool]:
@@ -180,7 +200,7 @@ def _string(src: str, i: int, tokens: list[Token]) -> int:
         c = src[i]
         if c == "\\" and i + 1 < n:
             nxt = src[i + 1]
-            buf.append(_ESCAPES.get(nxt, "\\" + nxt))
+            buf.append(_ESCAPES[quote].get(nxt, "\\" + nxt))
             i += 2
             continue
         if c == quote:

@@ -158,6 +158,24 @@ class FilterBlock(Node):
     body: list[Node]
 
 
+@dataclasses.dataclass(slots=True)
+class Block(Node):
+    """`{% block name %}…{% endblock %}`: without template inheritance, its body in place."""
+
+    name: str
+    body: list[Node]
+
+
+@dataclasses.dataclass(slots=True)
+class Macro(Node):
+    """`{% macro name(a, b=default) %}…{% endmacro %}`: prints nothing where it stands; calling
+    `name(…)` anywhere in the template renders its body with only its arguments in scope."""
+
+    name: str
+    params: list[tuple[str, Node | None]]
+    body: list[Node]
+
+
 def path_of(node: Node) -> str | None:
     """The source-like path of a lookup (`outputs.make.value`, `list[0]`) for error messages."""
     if isinstance(node, Name):

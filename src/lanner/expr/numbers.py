@@ -1,8 +1,10 @@
 """Numbers from text (`number` filter) and Java `DecimalFormat` patterns (`numberFormat` filter).
 
 `number` follows Apache Commons' `NumberUtils` as Kestra calls it: auto-detection picks an
-integer when the text has no point or exponent, else a decimal; `0x1F` is hexadecimal and
-Java's type suffixes (`10L`, `1.5f`, `2d`) are accepted. `numberFormat` implements the parts
+integer when the text has no point or exponent (Integer, Long or BigInteger by size), else a
+decimal (Float when 32 bits print it the same, else Double when exact, else BigDecimal);
+`0x1F` is hexadecimal and Java's type suffixes (`10L`, `1.5f`, `2d`) are accepted. The Java
+class is kept for `className` (see java_numbers.py). `numberFormat` implements the parts
 of `DecimalFormat` that flows use — `#`/`0` digits, grouping, fraction bounds, percent and
 per-mille, quoted literals, negative sub-patterns and scientific `E0` — with Java's
 half-even rounding on the exact decimal value. Python's `format()` speaks neither language.
@@ -15,9 +17,9 @@ import functools
 import math
 import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
-from typing import Any
 
 from lanner.expr.errors import ExpressionError
+from lanner.expr.java_numbers import JavaBigInteger, JavaFloat, JavaInteger, float_is_exact_enough
 
 _INT = re.compile(r"[+-]?\d+")
 _DEC = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
@@ -54,13 +56,16 @@ def _decimal(text: str, kind: str) -> Decimal:
 def parse_number(text: str, kind: str | None) -> int | float | Decimal:
     """`"12"` → 12, `"12.3"` → 12.3, with an explicit Kestra type when `kind` is given."""
     text = text.strip() if kind is None else text
-    if kind in ("INT", "LONG", "BIGINTEGER"):
+    if kind == "INT":
+        return JavaInteger(_integer(text, kind))
+    if kind == "LONG":
         return _integer(text, kind)
+    if kind == "BIGINTEGER":
+        return JavaBigInteger(_integer(text, kind))
     if kind in ("FLOAT", "DOUBLE"):
         body = text[:-1] if text[-1:] in "fFdD" and len(text) > 1 else text
-        if body in ("NaN", "Infinity", "-Infinity", "+Infinity"):
-            return float(body)
-        return float(_decimal(body, kind))
+        value = float(body) if body in ("NaN", "Infinity", "-Infinity", "+Infinity") else float(_decimal(body, kind))
+        return JavaFloat(value) if kind == "FLOAT" else value
     if kind == "BIGDECIMAL":
         return _decimal(text, kind)
     if kind is not None:
@@ -69,13 +74,34 @@ def parse_number(text: str, kind: str | None) -> int | float | Decimal:
         raise _not_a_number(text, "number")
     suffix = text[-1]
     if suffix in "lL" and len(text) > 1:
-        return _integer(text[:-1], "LONG")
-    if suffix in "fFdD" and len(text) > 1 and not _HEX.fullmatch(text):
-        return float(_decimal(text[:-1], "DOUBLE"))
-    if _HEX.fullmatch(text) or _INT.fullmatch(text):
-        return _integer(text, "BIGINTEGER")
-    value = _decimal(text, "number")
-    return float(value) if math.isfinite(float(value)) else value
+        return _sized(_integer(text[:-1], "BIGINTEGER"), smallest=64)
+    hexa = _HEX.fullmatch(text)
+    if suffix in "fFdD" and len(text) > 1 and not hexa:
+        value = float(_decimal(text[:-1], "DOUBLE"))
+        return JavaFloat(value) if suffix in "fF" and float_is_exact_enough(value) else value
+    if hexa:  # the size comes from the number of hex digits, as in Commons Lang
+        digits = hexa[2].lstrip("0")
+        bits = 32 if len(digits) < 8 or (len(digits) == 8 and digits[0] <= "7") else \
+            64 if len(digits) < 16 or (len(digits) == 16 and digits[0] <= "7") else 128
+        return _sized(_integer(text, "BIGINTEGER"), smallest=bits)
+    if _INT.fullmatch(text):
+        return _sized(_integer(text, "BIGINTEGER"), smallest=32)
+    exact = _decimal(text, "number")
+    value = float(exact)
+    if not math.isfinite(value) or (value == 0 and exact != 0):
+        return exact
+    if float_is_exact_enough(value):
+        return JavaFloat(value)
+    return value if exact == Decimal(repr(value)) else exact
+
+
+def _sized(value: int, smallest: int) -> int:
+    """Integer, Long or BigInteger: the smallest of them, from `smallest` bits up, that holds it."""
+    if smallest <= 32 and -(2**31) <= value < 2**31:
+        return JavaInteger(value)
+    if smallest <= 64 and -(2**63) <= value < 2**63:
+        return value
+    return JavaBigInteger(value)
 
 
 # ---------------------------------------------------------------- DecimalFormat
@@ -235,26 +261,3 @@ def format_decimal(number: int | float | Decimal, pattern: str) -> str:
                 f"the number {number} is too large to format",
                 hint="use a pattern with fewer digits or a scientific pattern such as '0.###E0'") from None
     return f"{part.prefix}{body}{part.suffix}"
-
-
-def java_class(value: Any) -> str:
-    """The Java class Kestra would report for a value (`className` filter)."""
-    import datetime as dt
-    from collections.abc import Mapping
-
-    if isinstance(value, bool):
-        return "java.lang.Boolean"
-    if isinstance(value, int):
-        return "java.lang.Long" if -(2**63) <= value < 2**63 else "java.math.BigInteger"
-    table: list[tuple[type | tuple[type, ...], str]] = [
-        (float, "java.lang.Double"), (Decimal, "java.math.BigDecimal"), (str, "java.lang.String"),
-        (Mapping, "java.util.LinkedHashMap"), ((list, tuple), "java.util.ArrayList"),
-        (dt.timedelta, "java.time.Duration"), (dt.time, "java.time.LocalTime")]
-    if isinstance(value, dt.datetime):
-        return "java.time.ZonedDateTime" if value.tzinfo is not None else "java.time.LocalDateTime"
-    if isinstance(value, dt.date):
-        return "java.time.LocalDate"
-    for kind, name in table:
-        if isinstance(value, kind):
-            return name
-    return type(value).__name__

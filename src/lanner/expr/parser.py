@@ -27,8 +27,20 @@ _WORD_OPS = ("or", "and", "is", "contains", "equals")
 _CONSTANTS = {"true": True, "false": False, "null": None, "none": None, "TRUE": True, "FALSE": False,
               "NULL": None, "NONE": None}
 MAX_NESTING = 150  # depth of the syntax tree: deeper templates are refused, never crash Python
-_END_TAGS = {"if": ("elseif", "else", "endif"), "for": ("else", "endfor"), "filter": ("endfilter",)}
-KNOWN_TAGS = ("if", "elseif", "else", "endif", "for", "endfor", "set", "filter", "endfilter", "raw")
+KNOWN_TAGS = ("if", "elseif", "else", "endif", "for", "endfor", "set", "filter", "endfilter", "raw", "verbatim",
+              "block", "endblock", "macro", "endmacro")
+_CLOSERS = ("elseif", "else", "endif", "endfor", "endfilter", "endblock", "endmacro")
+_UNSUPPORTED_TAGS = {
+    "extends": "a flow's template is one string: there is no other template to extend",
+    "import": "a flow's template is one string: define the macro in the same template",
+    "from": "a flow's template is one string: define the macro in the same template",
+    "include": "a flow's template is one string: use read() for a namespace file's text, or render()",
+    "embed": "a flow's template is one string: there is no other template to embed",
+    "parallel": "Lanner renders templates in one thread; write the body without `parallel`",
+    "cache": "a template is rendered once per use; write the body without `cache`",
+    "autoescape": "Kestra does not escape output; write the body without `autoescape`",
+    "flush": "the rendered text is written at once; remove `flush`",
+}
 
 
 class Parser:
@@ -37,6 +49,7 @@ class Parser:
         self.tokens = tokens
         self.i = 0
         self.depth = 0
+        self.macros: dict[str, n.Macro] = {}
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -136,8 +149,14 @@ class Parser:
             return n.Set(start.pos, str(var.value), expr)
         if word == "filter":
             return self.filter_tag(start)
-        if word in ("elseif", "else", "endif", "endfor", "endfilter"):
+        if word == "block":
+            return self.block_tag(start)
+        if word == "macro":
+            return self.macro_tag(start)
+        if word in _CLOSERS:
             raise self.error(f"`{{% {word} %}}` without a matching opening tag", name)
+        if word in _UNSUPPORTED_TAGS:
+            raise self.error(f"the `{word}` tag is not supported", name, _UNSUPPORTED_TAGS[word])
         import difflib
 
         close = difflib.get_close_matches(word, KNOWN_TAGS, n=1)
@@ -203,6 +222,63 @@ class Parser:
             raise self.error("`{% filter %}` is never closed", start, "add `{% endfilter %}`")
         self.expect_end("`{% endfilter %}`")
         return n.FilterBlock(start.pos, filters, body)
+
+    def block_tag(self, start: Token) -> n.Node:
+        name = self.block_name("after `block`")
+        self.expect_end("`{% block %}`")
+        body, stop = self.body(("endblock",))
+        if stop is None:
+            raise self.error(f"`{{% block {name} %}}` is never closed", start, "add `{% endblock %}`")
+        if self.tok.kind != END:  # `{% endblock name %}` may repeat the name, as in Pebble
+            closing = self.block_name("after `endblock`")
+            if closing != name:
+                raise self.error(f"`{{% endblock {closing} %}}` closes `{{% block {name} %}}`", stop,
+                                 f"write `{{% endblock {name} %}}` or just `{{% endblock %}}`")
+        self.expect_end("`{% endblock %}`")
+        return n.Block(start.pos, name, body)
+
+    def block_name(self, where: str) -> str:
+        t = self.tok
+        if t.kind == NAME:
+            self.advance()
+            return str(t.value)
+        if t.kind == STRING and isinstance(t.value, list) and len(t.value) == 1 and isinstance(t.value[0], str):
+            self.advance()
+            return t.value[0]
+        raise self.error(f"expected a block name {where}, found {self.describe(t)}")
+
+    def macro_tag(self, start: Token) -> n.Node:
+        name = self.expect_name("a macro name after `macro`")
+        open_tok = self.expect_op("(", "after the macro name")
+        params: list[tuple[str, n.Node | None]] = []
+        while not self.tok.is_op(")"):
+            if self.tok.kind in (END, EOF):
+                raise self.error("unclosed `(`", open_tok, "add the missing `)`")
+            param = str(self.expect_name("a parameter name in the macro").value)
+            if any(param == p for p, _ in params):
+                raise self.error(f"the parameter `{param}` is repeated in macro `{name.value}`")
+            default = None
+            if self.tok.is_op("="):
+                self.advance()
+                default = self.expression()
+            params.append((param, default))
+            if self.tok.is_op(","):
+                self.advance()
+            elif not self.tok.is_op(")"):
+                raise self.error(f"expected `,` or `)` in the parameters, found {self.describe(self.tok)}")
+        self.advance()
+        self.expect_end("`{% macro %}`")
+        body, stop = self.body(("endmacro",))
+        if stop is None:
+            raise self.error(f"`{{% macro {name.value} %}}` is never closed", start, "add `{% endmacro %}`")
+        if self.tok.is_name(str(name.value)):
+            self.advance()
+        self.expect_end("`{% endmacro %}`")
+        if name.value in self.macros:
+            raise self.error(f"the macro `{name.value}` is defined twice", name, "give each macro its own name")
+        macro = n.Macro(start.pos, str(name.value), params, body)
+        self.macros[macro.name] = macro
+        return macro
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -359,6 +435,7 @@ class Parser:
                 _, tokens, pos = part
                 sub = Parser(self.src, tokens)
                 sub.depth = self.depth
+                sub.macros = self.macros
                 if sub.tok.kind == EOF:
                     raise self.error("empty `#{}` in a string", Token(OP, "#", pos))
                 nodes.append(sub.expression())
@@ -397,5 +474,7 @@ class Parser:
             self.nest(node)
 
 
-def parse(src: str, tokens: list[Token]) -> list[n.Node]:
-    return Parser(src, tokens).template()
+def parse(src: str, tokens: list[Token]) -> tuple[list[n.Node], dict[str, n.Macro]]:
+    """The template's statements, and the macros it defines (callable from anywhere in it)."""
+    parser = Parser(src, tokens)
+    return parser.template(), parser.macros

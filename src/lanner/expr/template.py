@@ -11,7 +11,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from lanner.expr import compiler, nodes
+from lanner.expr import compiler, macros, nodes
 from lanner.expr.errors import ExpressionError
 from lanner.expr.lexer import tokenize
 from lanner.expr.parser import parse
@@ -27,10 +27,15 @@ class Template:
     def __init__(self, source: str) -> None:
         self.source = source
         try:
-            tree = parse(source, tokenize(source))
-            # A template that is one `{{ expr }}` and nothing else can keep the value's type.
-            self.single = compiler.expr(tree[0].expr) if len(tree) == 1 and isinstance(tree[0], nodes.Print) else None
-            self.body = compiler.block(tree) if self.single is None else None
+            tree, defined = parse(source, tokenize(source))
+            token = compiler.MACROS.set(macros.compile_macros(defined) if defined else None)
+            try:
+                # A template that is one `{{ expr }}` and nothing else can keep the value's type.
+                self.single = compiler.expr(tree[0].expr) if len(tree) == 1 and isinstance(tree[0], nodes.Print) \
+                    else None
+                self.body = compiler.block(tree) if self.single is None else None
+            finally:
+                compiler.MACROS.reset(token)
         except ExpressionError as exc:
             raise exc.at(source, exc.column) from None
         except RecursionError:

@@ -108,10 +108,13 @@ def _lines(value: Any, indent: str, out: list[str]) -> None:
 
 
 def to_yaml(value: Any) -> str:
-    """YAML text of a value, ending with a newline, as Kestra's `yaml` filter prints it."""
+    """YAML text of a value, ending with a newline, as Kestra's `yaml` filter prints it.
+
+    Jackson's INDENT_ARRAYS (indicator indent 1) puts a top-level list's dashes one space in:
+    ` - a` — Kestra's own test of the filter pins that."""
     if isinstance(value, (Mapping, list, tuple)) and value:
         out: list[str] = []
-        _lines(value, "", out)
+        _lines(value, "" if isinstance(value, Mapping) else " ", out)
         return "\n".join(out) + "\n"
     return (_inline(value, "") or "") + "\n"
 

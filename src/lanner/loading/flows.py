@@ -101,6 +101,7 @@ def _union_member(members: list[Any], value: Any) -> Any:
 class _Builder:
     def __init__(self, file: str | None) -> None:
         self.file = file
+        self.text = ""  # the flow's YAML, for placing template errors on their line
         self.errors: list[LannerError] = []
         self.defaults: list[dict[str, Any]] = []
         self.seen_ids: dict[str, str] = {}
@@ -114,6 +115,7 @@ class _Builder:
     # -- the flow ----------------------------------------------------------------------------
 
     def flow(self, text: str) -> Flow | None:
+        self.text = text
         root = self.root(text)
         if root is None:
             return None
@@ -309,17 +311,19 @@ class _Builder:
             if "{" not in value:
                 return
             from lanner import expr
+            from lanner.expr import origins
 
+            line, col = _line_of(container, key, value=True)
+            origin = origins.Origin(self.file, line, col, self.text) if line is not None and col is not None \
+                else None
+            if origin is not None:
+                origins.remember(value, origin)  # so that an error at run time names this line too
             try:
                 expr.check_syntax(value)
             except expr.ExpressionError as exc:
-                line, col = _line_of(container, key, value=True)
-                column = None
-                if col is not None and exc.column is not None and "\n" not in value:
-                    # the template's column within the line: after the opening quote, if any
-                    quoted = isinstance(value, yaml_source.Quoted)
-                    column = col + exc.column - 1 + (1 if quoted else 0)
-                self.errors.append(exc.located(Located(self.file, line, column, path)))
+                if origin is not None and exc.column is not None:
+                    line, col = origins.locate(value, exc.column, origin)
+                self.errors.append(exc.located(Located(self.file, line, col, path)))
         elif isinstance(value, dict):
             for k, v in value.items():
                 self.check_templates(v, value, k, f"{path}.{k}")
