@@ -14,10 +14,13 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from lanner.errors import LannerError
 from lanner.model import ids
+
+if TYPE_CHECKING:
+    from lanner.storage.namespace_files import NamespaceTree
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 _CHUNK = 1024 * 1024
@@ -54,6 +57,12 @@ class LocalFiles:
         folders = [p for p in namespace.split(".") if p]
         return inside(self.root, *folders, flow_id, "executions", execution_id, "tasks", task_id, run_id,
                       safe_name(name))
+
+    def namespace(self, namespace: str) -> NamespaceTree:
+        """The namespace files of `namespace` (`<namespace folders>/_files/` under this root)."""
+        from lanner.storage.namespace_files import NamespaceTree
+
+        return NamespaceTree(self.root, namespace)
 
     def uri(self, target: Path) -> str:
         return "kestra:///" + target.relative_to(self.root.resolve()).as_posix()
