@@ -23,7 +23,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from lanner.errors import LannerError
 from lanner.model import ids
@@ -37,6 +37,10 @@ ZIP_MAX_ENTRIES = 10_000
 ZIP_MAX_BYTES = 512 * 1024 * 1024  # unpacked, all entries together: a zip bomb stops here
 _CHUNK = 1024 * 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class BadPath(LannerError):
@@ -151,7 +155,7 @@ class NamespaceTree:
         except FileNotFoundError:
             raise self._missing(rel) from None
 
-    def list(self, path: str = "/") -> list[Entry]:
+    def children(self, path: str = "/") -> list[Entry]:
         """A folder's children, folders first then files, each by name."""
         rel, target = self.locate(path)
         if not rel.parts:
@@ -220,7 +224,7 @@ class NamespaceTree:
         parent.mkdir(parents=True, exist_ok=True)
         return parent
 
-    def write(self, path: str, source: BinaryIO) -> Entry:
+    def write(self, path: str, source: Readable) -> Entry:
         """Store a file, replacing one already there; copied in chunks, renamed into place at the end."""
         rel, target = self.locate(path)
         if target.is_dir():
@@ -321,20 +325,17 @@ class NamespaceTree:
             yield rel, self.base.joinpath(*PurePosixPath(rel).parts)
 
 
-class _Capped(io.RawIOBase):
+class _Capped:
     """A zip member's stream, cut at the size its header declares (a lying header stops there)."""
 
-    def __init__(self, source: BinaryIO, limit: int) -> None:
+    def __init__(self, source: Readable, limit: int) -> None:
         self._source = source
         self._left = limit
 
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int = -1, /) -> bytes:
         if self._left <= 0:
             return b""
-        want = self._left if size is None or size < 0 else min(size, self._left)
+        want = self._left if size < 0 else min(size, self._left)
         data = self._source.read(want)
         self._left -= len(data)
         return data

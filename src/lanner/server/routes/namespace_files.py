@@ -61,7 +61,7 @@ async def search(namespace: str, request: Request, q: str = Query("", max_length
 @router.get("/namespaces/{namespace}/files/directory", summary="List a directory of the namespace's files")
 async def list_directory(namespace: str, request: Request, path: str | None = None) -> list[dict[str, Any]]:
     files = tree(namespace, request)
-    entries = await _run(files.list, path or "/")
+    entries = await _run(files.children, path or "/")
     return [e.as_json() for e in entries]
 
 
