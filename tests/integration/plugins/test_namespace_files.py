@@ -214,3 +214,65 @@ tasks:
     commands: ["test ! -e a.txt"]
 """, tmp_path)
     assert exe.state.current.value == "SUCCESS"
+
+
+def test_a_working_directory_gets_namespace_files_for_all_its_tasks(tmp_path: Path) -> None:
+    put(tmp_path, "company.team", {"/etl/step.sh": "echo step-ran\n", "/etl/notes.md": "n"})
+    exe = run_flow("""
+id: wd_ns
+namespace: company.team
+tasks:
+  - id: wd
+    type: io.kestra.plugin.core.flow.WorkingDirectory
+    namespaceFiles:
+      include: [etl/*.sh]
+    tasks:
+      - id: first
+        type: io.kestra.plugin.scripts.shell.Commands
+        commands: ["sh etl/step.sh", "test ! -e etl/notes.md"]
+      - id: second
+        type: io.kestra.plugin.scripts.shell.Commands
+        commands: ["sh etl/step.sh"]
+""", tmp_path)
+    assert exe.state.current.value == "SUCCESS"
+    assert "step-ran" in messages(tmp_path, exe, "first") and "step-ran" in messages(tmp_path, exe, "second")
+
+
+def test_docker_run_mounts_namespace_files_in_its_working_directory(tmp_path: Path, containers: Containers) -> None:
+    put(tmp_path, "company.team", {"/hello.txt": "hello-from-ns\n"})
+    exe = run_flow(f"""
+id: docker_run_ns
+namespace: company.team
+tasks:
+  - id: run
+    type: io.kestra.plugin.docker.Run
+    containerImage: {BUSYBOX}
+    namespaceFiles:
+      enabled: true
+    commands: ["cat", "hello.txt"]
+""", tmp_path)
+    containers.of(exe.id)
+    assert exe.state.current.value == "SUCCESS", messages(tmp_path, exe, "run")
+    assert "hello-from-ns" in messages(tmp_path, exe, "run")
+
+
+def test_an_unknown_namespace_files_property_or_behaviour_is_refused_at_validate(tmp_path: Path) -> None:
+    from lanner.errors import LannerError
+    from lanner.loading.flows import load_flow
+
+    flow = """
+id: bad
+namespace: company.team
+tasks:
+  - id: sh
+    type: io.kestra.plugin.scripts.shell.Commands
+    namespaceFiles:
+      {line}
+    commands: ["ls"]
+"""
+    for line, expected in (("inclde: ['*.py']", "unknown property `inclde`"),
+                           ("ifExists: MERGE", "must be one of OVERWRITE, FAIL, WARN, IGNORE")):
+        with pytest.raises(LannerError) as caught:
+            load_flow(flow.format(line=line))
+        assert expected in caught.value.render()
+        assert "8:7" in caught.value.render()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
 
 from lanner.errors import LannerError
 from lanner.model.property import Bool
@@ -230,6 +230,14 @@ class NamespaceFilesOptions(BaseModel):
     namespaces: list[str] | str | None = None  # default: the flow's namespace; a later one wins a clash
     ifExists: str = "OVERWRITE"  # OVERWRITE, FAIL, WARN (keep the file there, say so), IGNORE (keep it, silently)
     folderPerNamespace: Bool = False
+
+    @field_validator("ifExists")
+    @classmethod
+    def _known_behaviour(cls, value: str) -> str:
+        """Refused at validate unless a template decides it at run time."""
+        if value not in _IF_EXISTS and "{{" not in value:
+            raise ValueError(f"must be one of {', '.join(_IF_EXISTS)}, got `{value}`")
+        return value
 
 
 _IF_EXISTS = ("OVERWRITE", "FAIL", "WARN", "IGNORE")
