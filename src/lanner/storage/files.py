@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lanner.errors import LannerError
 from lanner.model import ids
@@ -40,6 +40,20 @@ def inside(root: Path, *parts: str) -> Path:
         raise LannerError(f"`{'/'.join(parts)}` points outside internal storage",
                           hint="use the URI or the identifiers a task produced")
     return target
+
+
+def write_atomically(target: Path, source: Any) -> None:
+    """Copy `source` (anything with `read(n)`) to `target` in chunks, never whole in memory, through
+    a temporary `.upload-*` file beside it renamed at the end: a failed copy leaves nothing."""
+    fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(source, out, _CHUNK)
+        os.replace(tmp, target)
+    except BaseException:  # any failure, cancellation included: the partial copy must not stay
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 class LocalFiles:
@@ -80,15 +94,7 @@ class LocalFiles:
         end, so a failed copy leaves nothing behind."""
         target = self.target(namespace, flow_id, execution_id, task_id, run_id, name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(source, out, _CHUNK)
-            os.replace(tmp, target)
-        except BaseException:  # any failure, cancellation included: the partial copy must not stay
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        write_atomically(target, source)
         return self.uri(target)
 
     def remove(self, uri: str) -> None:

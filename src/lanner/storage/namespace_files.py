@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import stat
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import BinaryIO, Protocol
 
 from lanner.errors import LannerError
 from lanner.model import ids
+from lanner.storage.files import write_atomically
 
 FOLDER = "_files"
 FLOWS_FOLDER = "_flows"
@@ -35,7 +35,6 @@ MAX_PATH_CHARS = 1024
 MAX_DEPTH = 32
 ZIP_MAX_ENTRIES = 10_000
 ZIP_MAX_BYTES = 512 * 1024 * 1024  # unpacked, all entries together: a zip bomb stops here
-_CHUNK = 1024 * 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -229,17 +228,9 @@ class NamespaceTree:
         rel, target = self.locate(path)
         if target.is_dir():
             raise BadPath(f"`/{rel.as_posix()}` is a directory; a file cannot replace it")
-        parent = self._parent_for(rel)
+        self._parent_for(rel)
         self.locate(rel)  # the folders just made are ours; check again that none is a link (a race)
-        fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(source, out, _CHUNK)
-            os.replace(tmp, target)
-        except BaseException:  # any failure, cancellation included: the partial copy must not stay
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        write_atomically(target, source)
         return _entry(rel, target.lstat())
 
     def write_bytes(self, path: str, data: bytes) -> Entry:
