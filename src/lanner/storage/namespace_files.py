@@ -3,7 +3,7 @@
 names the same file in both).
 
 Every path a user gives (API query, CLI, template, task property) goes through `clean()` before
-it touches the disk: no NUL or control characters, no backslash, no `.`/`..` part, no part longer
+it touches the disk: no NUL or control characters, no backslash, no `..` part, no part longer
 than a file system allows, nothing under `_flows` (Kestra's folder for flow sources). The tree is
 then walked part by part from the namespace's folder, refusing any symbolic link, so a link
 planted inside the tree cannot lead a read or a write elsewhere. Writes go through a temporary
@@ -64,9 +64,9 @@ def clean(path: str) -> PurePosixPath:
         raise BadPath("the path contains a NUL or control character", hint=hint)
     if "\\" in path:
         raise BadPath(f"`{path}` contains a backslash; namespace paths use `/`", hint=hint)
-    parts = [p for p in path.split("/") if p]
+    parts = [p for p in path.split("/") if p and p != "."]  # `./a` is `a`, as a file system reads it
     for part in parts:
-        if part in (".", ".."):
+        if part == "..":
             raise BadPath(f"`{path}` contains `{part}`; namespace paths cannot climb out of the namespace", hint=hint)
         if len(part.encode("utf-8")) > MAX_NAME_BYTES:
             raise BadPath(f"a file or folder name in the path is longer than {MAX_NAME_BYTES} bytes", hint=hint)
