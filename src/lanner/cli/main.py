@@ -17,6 +17,7 @@ execution_app = typer.Typer(no_args_is_help=True, help="Inspect one execution.")
 app.add_typer(execution_app, name="execution")
 app.add_typer(__import__("lanner.cli.server", fromlist=["server_app"]).server_app, name="server")
 app.add_typer(__import__("lanner.cli.roles", fromlist=["db_app"]).db_app, name="db")
+app.add_typer(__import__("lanner.cli.namespaces", fromlist=["namespace_app"]).namespace_app, name="namespace")
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 

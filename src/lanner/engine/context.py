@@ -53,6 +53,11 @@ class DecisionServices:
 
         return functions_context.read(_NO_SERVICES, uri)
 
+    def namespace_file(self, path: str, namespace: str | None) -> str:
+        from lanner.expr import functions_context
+
+        return functions_context.read(_NO_SERVICES, path, namespace)
+
     def error_logs(self) -> list[dict[str, Any]]:
         from lanner.expr import functions_context
 

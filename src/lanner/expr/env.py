@@ -42,6 +42,9 @@ class Services(Protocol):
     def read(self, uri: str) -> str:
         """The text of an internal-storage file (`kestra://…`)."""
 
+    def namespace_file(self, path: str, namespace: str | None) -> str:
+        """The text of a namespace file (the flow's namespace unless `namespace` is given)."""
+
     def secret(self, name: str) -> str:
         """A secret's value; the worker also masks it in the task's logs."""
 

@@ -116,14 +116,30 @@ def _worker_only(name: str) -> ExpressionError:
                            hint=f"use {name}() in a task property, not in a flow-level or trigger expression")
 
 
-def read(env: Env, path: Any = None) -> str:
-    """The text of an internal-storage file (`kestra://…`) or a namespace file."""
-    uri = expect_str("read", "path", path, hint="write read(outputs.task.uri) or read('path/in/namespace')")
+def read(env: Env, path: Any = None, namespace: Any = None) -> str:
+    """The text of an internal-storage file (`kestra://…`) or of a namespace file.
+
+    A path that is not a `kestra://` URI names a namespace file: of the flow's namespace, or of
+    `namespace` when given (Kestra's signature). A flow does not see its parent namespaces'
+    files unless it names them: Kestra's open-source edition has no inheritance either.
+    """
+    given = expect_str("read", "path", path, hint="write read(outputs.task.uri) or read('path/in/namespace')")
     services = env.services
     if services is None:
         raise _worker_only("read")
-    return check_text("read", guarded("read", "check that the file exists and is readable as text",
-                                      lambda: services.read(uri)))
+    if given.startswith("kestra://"):
+        if namespace is not None:
+            fail("read", "`namespace` applies to namespace files, not to a kestra:// URI",
+                 hint="remove `namespace=`, or give a path inside the namespace")
+        return check_text("read", guarded("read", "check that the file exists and is readable as text",
+                                          lambda: services.read(given)))
+    where = None if namespace is None else expect_str("read", "namespace", namespace,
+                                                       hint="write read('file.txt', namespace='company.team')")
+    flow = env.variables.get("flow")
+    shown = where or (flow.get("namespace") if isinstance(flow, Mapping) else None) or "the flow's namespace"
+    return check_text("read", guarded("read", f"upload the file to namespace `{shown}` (the API's "
+                                              "/namespaces/{namespace}/files, or `lanner namespace files update`)",
+                                      lambda: services.namespace_file(given, where)))
 
 
 def errorLogs(env: Env) -> list[dict[str, Any]]:  # noqa: N802

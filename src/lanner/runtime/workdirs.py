@@ -34,6 +34,10 @@ class WorkingDirectories:
         if not path.exists():
             path.mkdir(parents=True)
             task: Any = flow.task(owner.task_id)
+            if task.namespaceFiles is not None:
+                from lanner.plugins.scripts.support import load_namespace_files
+
+                load_namespace_files(self._context(flow, exe, owner), path, task.namespaceFiles)
             if task.inputFiles:
                 from lanner.plugins.scripts.support import write_input_files
 

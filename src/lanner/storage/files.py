@@ -14,10 +14,13 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lanner.errors import LannerError
 from lanner.model import ids
+
+if TYPE_CHECKING:
+    from lanner.storage.namespace_files import NamespaceTree
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 _CHUNK = 1024 * 1024
@@ -39,6 +42,20 @@ def inside(root: Path, *parts: str) -> Path:
     return target
 
 
+def write_atomically(target: Path, source: Any) -> None:
+    """Copy `source` (anything with `read(n)`) to `target` in chunks, never whole in memory, through
+    a temporary `.upload-*` file beside it renamed at the end: a failed copy leaves nothing."""
+    fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(source, out, _CHUNK)
+        os.replace(tmp, target)
+    except BaseException:  # any failure, cancellation included: the partial copy must not stay
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
 class LocalFiles:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -54,6 +71,12 @@ class LocalFiles:
         folders = [p for p in namespace.split(".") if p]
         return inside(self.root, *folders, flow_id, "executions", execution_id, "tasks", task_id, run_id,
                       safe_name(name))
+
+    def namespace(self, namespace: str) -> NamespaceTree:
+        """The namespace files of `namespace` (`<namespace folders>/_files/` under this root)."""
+        from lanner.storage.namespace_files import NamespaceTree
+
+        return NamespaceTree(self.root, namespace)
 
     def uri(self, target: Path) -> str:
         return "kestra:///" + target.relative_to(self.root.resolve()).as_posix()
@@ -71,15 +94,7 @@ class LocalFiles:
         end, so a failed copy leaves nothing behind."""
         target = self.target(namespace, flow_id, execution_id, task_id, run_id, name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(source, out, _CHUNK)
-            os.replace(tmp, target)
-        except BaseException:  # any failure, cancellation included: the partial copy must not stay
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        write_atomically(target, source)
         return self.uri(target)
 
     def remove(self, uri: str) -> None:

@@ -45,6 +45,10 @@ class Services:
     def read(self, uri: str) -> str:
         return self._ctx.read_file(uri).decode("utf-8", "replace")
 
+    def namespace_file(self, path: str, namespace: str | None) -> str:
+        """A namespace file's text: the flow's namespace unless another is named."""
+        return self._ctx.namespace_files(namespace).read(path).decode("utf-8", "replace")
+
     def error_logs(self) -> list[dict[str, Any]]:
         return self._ctx.error_logs()
 
@@ -134,6 +138,13 @@ class WorkerContext:
 
     def read_file(self, uri: str) -> bytes:
         return self._files.get(uri)
+
+    def namespace_files(self, namespace: str | None = None) -> Any:
+        """The files of a namespace (the flow's unless named): `files()`, `read(path)`, `walk()`.
+
+        Kestra's open-source edition lets a flow read any namespace's files; so does Lanner.
+        """
+        return self._files.namespace(namespace or self._namespace)
 
     def error_logs(self) -> list[dict[str, Any]]:
         return self._error_logs() if self._error_logs else []

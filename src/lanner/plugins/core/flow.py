@@ -22,6 +22,7 @@ from lanner.plugins.api import (
     Task,
     TaskFailure,
 )
+from lanner.plugins.scripts.support import NamespaceFilesOptions
 
 
 class Sleep(RunnableTask):
@@ -65,7 +66,7 @@ class WorkingDirectory(Sequential):
 
     inputFiles: dict[str, Any] | str | None = None
     outputFiles: list[str] | None = None
-    namespaceFiles: dict[str, Any] | None = None
+    namespaceFiles: NamespaceFilesOptions | None = None  # copied into the folder before inputFiles
     cache: dict[str, Any] | None = None
 
 

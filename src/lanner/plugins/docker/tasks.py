@@ -23,9 +23,11 @@ from lanner.plugins.docker.engine import ContainerOptions, Credentials
 from lanner.plugins.properties import render_bool, render_list, render_str
 from lanner.plugins.scripts.support import (
     LineSink,
+    NamespaceFilesOptions,
     StringList,
     add_variables,
     collect_output_files,
+    load_namespace_files,
     render_env,
     write_input_files,
 )
@@ -41,7 +43,7 @@ class Run(RunnableTask, ContainerOptions):
     wait: Bool = True
     inputFiles: dict[str, Any] | str | None = None
     outputFiles: list[str] | str | None = None
-    namespaceFiles: dict[str, Any] | None = None
+    namespaceFiles: NamespaceFilesOptions | None = None
     warningOnStdErr: Bool | None = Field(default=None, description="deprecated in Kestra and ignored")
 
     def run(self, ctx: RunContext) -> Output:
@@ -52,8 +54,6 @@ class Run(RunnableTask, ContainerOptions):
                     and not image.startswith(registry)):
                 image = f"{registry}/{image}"
         wait = render_bool(ctx, self.wait, "wait")
-        if self.namespaceFiles:
-            ctx.logger.debug("namespaceFiles are not supported by Lanner yet; ignored")
         create = engine.container_options(ctx, self)
         commands = render_list(ctx, self.commands, "commands")
         if commands:
@@ -63,7 +63,7 @@ class Run(RunnableTask, ContainerOptions):
             create["ports"] = engine.parse_ports(render_list(ctx, self.portBindings, "portBindings"))
         output_globs = render_list(ctx, self.outputFiles, "outputFiles")
         workdir: Path | None = None
-        if self.inputFiles is not None or output_globs:
+        if self.inputFiles is not None or output_globs or self.namespaceFiles is not None:
             workdir = self._prepare_files(ctx, create, wait, output_globs)
         sink = LineSink(ctx)
         host = render_str(ctx, self.host)
@@ -95,6 +95,7 @@ class Run(RunnableTask, ContainerOptions):
         workdir = ctx.working_dir()
         add_variables(ctx, {"workingDir": str(workdir)})
         if getattr(ctx, "adopted", None) is None:  # an adopted attempt's container already ran with them
+            load_namespace_files(ctx, workdir, self.namespaceFiles)
             write_input_files(ctx, workdir, self.inputFiles)
         create["working_dir"] = str(workdir)
         create["environment"]["WORKING_DIR"] = str(workdir)

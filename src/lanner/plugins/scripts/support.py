@@ -12,14 +12,18 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import shutil
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
 
+from lanner.errors import LannerError
+from lanner.model.property import Bool
 from lanner.plugins.api import RunContext, TaskFailure
+from lanner.plugins.properties import render_bool, render_list, render_str
 
 _PROTOCOL = re.compile(r"^::(\{.*\})::$")
 _LEVELS = {"TRACE": "trace", "DEBUG": "debug", "INFO": "info", "WARN": "warn", "WARNING": "warn", "ERROR": "error"}
@@ -210,3 +214,153 @@ def collect_output_files(ctx: RunContext, workdir: Path, patterns: list[str],
                 found.setdefault(path.relative_to(output_dir).as_posix(), path)
     # Storage keeps only a file's base name: flatten sub-folders so `a/x.txt` and `b/x.txt` stay apart.
     return {name: ctx.put_file(name.replace("/", "__"), path.read_bytes()) for name, path in found.items()}
+
+
+# -- namespace files --------------------------------------------------------------------------
+
+
+class NamespaceFilesOptions(BaseModel):
+    """Kestra's `namespaceFiles` block of script tasks (all six properties of its open-source edition)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: Bool = True  # Kestra's default: giving only include/exclude is enough
+    include: list[str] | str | None = None
+    exclude: list[str] | str | None = None
+    namespaces: list[str] | str | None = None  # default: the flow's namespace; a later one wins a clash
+    ifExists: str = "OVERWRITE"  # OVERWRITE, FAIL, WARN (keep the file there, say so), IGNORE (keep it, silently)
+    folderPerNamespace: Bool = False
+
+    @field_validator("ifExists")
+    @classmethod
+    def _known_behaviour(cls, value: str) -> str:
+        """Refused at validate unless a template decides it at run time."""
+        if value not in _IF_EXISTS and "{{" not in value:
+            raise ValueError(f"must be one of {', '.join(_IF_EXISTS)}, got `{value}`")
+        return value
+
+
+_IF_EXISTS = ("OVERWRITE", "FAIL", "WARN", "IGNORE")
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A Java NIO glob (`**`, `*`, `?`, `[…]`, `{a,b}`) as a regex over `/`-separated paths.
+
+    `**/` also matches no folder at all, so `**/*.py` finds `main.py` at the root too.
+    """
+    out, i, braces = [], 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = pattern.find("]", i + 2)
+            if end < 0:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1:end]
+                body = "^" + body[1:] if body.startswith("!") else body
+                out.append("(?!/)[" + body.replace("\\", "\\\\") + "]")
+                i = end
+        elif c == "{" and not braces:
+            out.append("(?:")
+            braces = True
+        elif c == "}" and braces:
+            out.append(")")
+            braces = False
+        elif c == "," and braces:
+            out.append("|")
+        elif c == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(c))
+        i += 1
+    try:
+        return re.compile("".join(out) + ("" if not braces else ")"))
+    except re.error as exc:
+        raise TaskFailure(f"Invalid namespaceFiles pattern `{pattern}`: {exc.msg}") from None
+
+
+def path_matcher(patterns: list[str]) -> Callable[[str], bool]:
+    """Whether a namespace file (its path from the root, no leading `/`) matches one of `patterns`.
+
+    As in Kestra: `regex:` and `glob:` prefixes choose the syntax (glob by default); a pattern
+    that starts with a letter, digit or `_` matches at any depth (`main.py` is `**/main.py`);
+    paths are matched as `/dir/file`. Lanner also tries `dir/file`, so `*.py` finds the files at
+    the root (in Kestra it matches nothing, a common surprise).
+    """
+    compiled: list[re.Pattern[str]] = []
+    for pattern in patterns:
+        if pattern.startswith("regex:"):
+            try:
+                compiled.append(re.compile(pattern[len("regex:"):]))
+            except re.error as exc:
+                raise TaskFailure(f"Invalid namespaceFiles pattern `{pattern}`: {exc.msg}") from None
+        else:
+            glob = pattern[len("glob:"):] if pattern.startswith("glob:") else pattern
+            if re.match(r"\w", glob) and not pattern.startswith("glob:"):
+                glob = "**/" + glob
+            compiled.append(_glob_regex(glob))
+    return lambda rel: any(c.fullmatch("/" + rel) or c.fullmatch(rel) for c in compiled)
+
+
+def load_namespace_files(ctx: RunContext, workdir: Path, options: NamespaceFilesOptions | None) -> list[str]:
+    """Copy the matching namespace files into the working directory before the command runs.
+
+    Returns their paths in the working directory. Namespaces are read in the given order; when
+    two hold the same path, the later one's file is the one copied (Kestra's rule).
+    """
+    if options is None or not render_bool(ctx, options.enabled, "namespaceFiles.enabled"):
+        return []
+    tree_of = getattr(ctx, "namespace_files", None)
+    if tree_of is None:
+        raise TaskFailure("namespaceFiles need a worker with internal storage; this run context has none")
+    include = render_list(ctx, options.include, "namespaceFiles.include")
+    exclude = render_list(ctx, options.exclude, "namespaceFiles.exclude")
+    flow = ctx.variables.get("flow")
+    own = str(flow.get("namespace")) if isinstance(flow, Mapping) else ""
+    namespaces = render_list(ctx, options.namespaces, "namespaceFiles.namespaces") or [own]
+    if_exists = (render_str(ctx, options.ifExists) or "").strip().upper()
+    if if_exists not in _IF_EXISTS:
+        raise TaskFailure(f"`namespaceFiles.ifExists` must be one of {', '.join(_IF_EXISTS)}, got `{if_exists}`")
+    per_namespace = render_bool(ctx, options.folderPerNamespace, "namespaceFiles.folderPerNamespace")
+    wanted = path_matcher(include) if include else (lambda _rel: True)
+    unwanted = path_matcher(exclude) if exclude else (lambda _rel: False)
+    chosen: dict[str, Path] = {}
+    for namespace in namespaces:
+        try:
+            found = list(tree_of(namespace).walk())
+        except LannerError as exc:
+            raise TaskFailure(f"namespaceFiles: {exc.message}") from None
+        for rel, source in found:
+            if wanted(rel) and not unwanted(rel):
+                chosen[f"{namespace}/{rel}" if per_namespace else rel] = source
+    for rel, source in chosen.items():
+        target = workdir / rel
+        if target.exists() or target.is_symlink():
+            if if_exists == "FAIL":
+                raise TaskFailure(f"namespaceFiles: `{rel}` already exists in the working directory "
+                                  "(ifExists: FAIL)")
+            if if_exists == "WARN":
+                ctx.logger.warn(f"namespaceFiles: `{rel}` already exists in the working directory; kept as it is")
+            if if_exists != "OVERWRITE":
+                continue
+            if target.is_dir() and not target.is_symlink():
+                raise TaskFailure(f"namespaceFiles: `{rel}` is a directory in the working directory; "
+                                  "a file cannot replace it")
+            target.unlink()  # a link left there must not carry the copy elsewhere
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    ctx.logger.info(f"Loaded {len(chosen)} namespace files from '{', '.join(namespaces)}'")
+    return list(chosen)

@@ -33,9 +33,11 @@ from lanner.plugins.scripts.runners import (
 )
 from lanner.plugins.scripts.support import (
     LineSink,
+    NamespaceFilesOptions,
     StringList,
     add_variables,
     collect_output_files,
+    load_namespace_files,
     render_env,
     write_input_files,
 )
@@ -64,7 +66,7 @@ class ScriptTask(RunnableTask):
     warningOnStdErr: Bool = False  # Kestra 0.1x defaulted to true, later deprecated it: off unless asked
     inputFiles: dict[str, Any] | str | None = None
     outputFiles: list[str] | str | None = None
-    namespaceFiles: dict[str, Any] | None = None
+    namespaceFiles: NamespaceFilesOptions | None = None
     outputDirectory: Bool | None = None  # `{{ outputDir }}` always exists in Lanner
     targetOS: Literal["LINUX", "WINDOWS", "AUTO"] | None = None
     runner: Literal["PROCESS", "DOCKER"] | None = None  # legacy, before `taskRunner`
@@ -102,8 +104,6 @@ class ScriptTask(RunnableTask):
     def run(self, ctx: RunContext) -> Output:
         runner = self._runner()
         in_docker = isinstance(runner, DockerRunner)
-        if self.namespaceFiles:
-            ctx.logger.debug("namespaceFiles are not supported by Lanner yet; ignored")
         adopted = getattr(ctx, "adopted", None) is not None  # an earlier attempt's finished command is replayed
         workdir = ctx.working_dir()
         output_dir = workdir / f"outputs-{attempt_name(ctx)}"
@@ -113,6 +113,7 @@ class ScriptTask(RunnableTask):
         output_dir.mkdir(exist_ok=True)
         add_variables(ctx, {"workingDir": str(workdir), "outputDir": str(output_dir)})
         if not adopted:  # the command already ran with them, and may have changed them
+            load_namespace_files(ctx, workdir, self.namespaceFiles)  # first: inputFiles win a clash, as in Kestra
             write_input_files(ctx, workdir, self.inputFiles)
         declared = self.declared_outputs(ctx, workdir)
         lines = render_list(ctx, self.beforeCommands, "beforeCommands") + self.script_lines(ctx, workdir, in_docker)
