@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from lanner.plugins.api import (
     ExecutionEffect,
@@ -36,6 +36,11 @@ _TYPE = "io.kestra.plugin.core.flow.ForEachItem"
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _SIZE = re.compile(r"\s*(\d+)\s*([KMG]B)?\s*", re.IGNORECASE)
 _UNITS = {None: 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}
+_REFUSED = {
+    "scheduleDate": "`scheduleDate` is not supported by Lanner: the child executions start at once; remove it",
+    "restartBehavior": "`restartBehavior` is not supported by Lanner: a ForEachItem (like a Subflow) is not "
+                       "restarted in place; remove it, and run the flow again to retry",
+}
 
 
 class Batch(BaseModel):
@@ -75,22 +80,17 @@ class ForEachItem(FlowableTask):
     wait: bool = True
     transmitFailed: bool = True
     inheritLabels: bool = False
-    scheduleDate: None = None
-    restartBehavior: None = None
+    scheduleDate: Any = None  # refused below: Kestra's, named so that the refusal says why
+    restartBehavior: Any = None
 
     _steps: list[Task] = PrivateAttr(default_factory=list)
 
-    @model_validator(mode="before")
+    @field_validator("scheduleDate", "restartBehavior")
     @classmethod
-    def _refused(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            if data.get("scheduleDate") is not None:
-                raise ValueError("`scheduleDate` is not supported by Lanner: child executions start at once; "
-                                 "remove it (or delay the parent flow instead)")
-            if data.get("restartBehavior") is not None:
-                raise ValueError("`restartBehavior` is not supported by Lanner: a ForEachItem is not restarted "
-                                 "in place (nor is a Subflow); remove it and run the flow again to retry")
-        return data
+    def _refused(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None:
+            raise ValueError(_REFUSED[info.field_name or ""])
+        return value
 
     @model_validator(mode="after")
     def _build_steps(self) -> ForEachItem:
@@ -105,6 +105,10 @@ class ForEachItem(FlowableTask):
                                     itemsTask=self.id + ITEMS),
         ]
         return self
+
+    def internal_tasks(self) -> list[Task]:
+        """The tasks this one adds, whose ids must not clash with the flow's (the loader checks)."""
+        return list(self._steps)
 
     def child_lists(self) -> dict[str, list[Task]]:
         out = {"tasks": self._steps}
