@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationInfo, field_v
 
 from lanner.plugins.api import (
     ExecutionEffect,
-    ExecutionTask,
     FlowableTask,
     Group,
     Output,
@@ -30,6 +29,7 @@ from lanner.plugins.api import (
     Task,
     TaskFailure,
 )
+from lanner.plugins.core.execution import ChildFlow
 
 SPLIT, ITEMS, MERGE = "_split", "_items", "_merge"
 _TYPE = "io.kestra.plugin.core.flow.ForEachItem"
@@ -235,18 +235,11 @@ def _positive(value: Any, name: str) -> int:
     return number
 
 
-class ForEachItemExecutable(ExecutionTask):
+class ForEachItemExecutable(ChildFlow):
     """Start one child execution per batch and wait for them (internal to ForEachItem; the executor's)."""
 
     effect: ClassVar[ExecutionEffect | None] = "item_subflows"
 
-    namespace: str
-    flowId: str
-    revision: int | None = None
-    labels: dict[str, Any] | list[dict[str, Any]] = {}
-    wait: bool = True
-    transmitFailed: bool = True
-    inheritLabels: bool = False
     splitTask: str
 
 
