@@ -257,3 +257,42 @@ tasks:
 """, "child.yaml")
     assert "child.yaml:4:5: tasks[0] (each)" in caught.value.render()
     assert "company.team.child → company.team.child" in caught.value.render()
+
+
+def test_inside_a_foreach_each_iteration_splits_its_own_file_and_merges_its_own_children(tmp_path: Path) -> None:
+    child = load_flow("""
+id: child
+namespace: company.team
+inputs:
+  - {id: items, type: STRING}
+  - {id: batch, type: INT}
+tasks:
+  - {id: lines, type: io.kestra.plugin.core.debug.Return, format: "{{ inputs.batch }}:{{ read(inputs.items) | trim }}"}
+outputs:
+  - {id: value, type: STRING, value: "{{ outputs.lines.value }}"}
+""")
+    exe = run_flow(f"""
+id: parent
+namespace: company.team
+tasks:
+  - id: loop
+    type: io.kestra.plugin.core.flow.ForEach
+    values: ["a", "b"]
+    tasks:
+      - id: make
+        {SHELL.replace(chr(10), chr(10) + "    ")}
+        outputFiles: [data.txt]
+        commands: ['printf "%s\\\\n" {{{{ taskrun.value }}}}1 {{{{ taskrun.value }}}}2 > data.txt']
+      - id: each
+        type: io.kestra.plugin.core.flow.ForEachItem
+        items: "{{{{ outputs.make[parent.taskrun.value].outputFiles['data.txt'] }}}}"  # as Kestra's example
+        namespace: company.team
+        flowId: child
+        inputs: {{items: "{{{{ taskrun.items }}}}", batch: "{{{{ taskrun.iteration }}}}"}}
+      - id: show
+        type: {RETURN}
+        format: "{{{{ read(currentEachOutput(outputs.each_merge).subflowOutputs) }}}}"
+""", tmp_path, catalog=FlowCatalog(flows=[child]))
+    assert exe.state.current is StateType.SUCCESS
+    shown = {r.value: r.outputs["value"] for r in exe.task_runs if r.task_id == "show"}
+    assert shown == {"a": '{value:"0:a1"}\n{value:"1:a2"}\n', "b": '{value:"0:b1"}\n{value:"1:b2"}\n'}
