@@ -56,3 +56,4 @@ class SubflowStart:
     inputs: dict[str, Any]
     labels: dict[str, str]
     wait: bool
+    iteration: int | None = None  # a ForEachItem batch's index, `taskRunIteration` in the child's trigger

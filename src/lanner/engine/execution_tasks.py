@@ -1,4 +1,5 @@
-"""Execution tasks, carried out by the executor itself: Labels, Subflow, Pause, Kill and Exit.
+"""Execution tasks, carried out by the executor itself: Labels, Subflow, Pause, Kill and Exit
+(a ForEachItem's batches of child executions are in `item_subflows.py`, the layer below).
 
 Each is known by its declared `ExecutionTask.effect` (the engine imports no task class); what it
 does to the execution is decided here, and its outside part (a child execution to start, a pause
@@ -13,14 +14,15 @@ from typing import Any
 
 from lanner.engine.context import EngineContext
 from lanner.engine.effects import SubflowStart
-from lanner.engine.kills import KillHandling
+from lanner.engine.item_subflows import ItemSubflows
 from lanner.engine.scope import final_run_state
+from lanner.engine.subflow_target import render_target
 from lanner.errors import LannerError
 from lanner.model.execution import Attempt, TaskRun
 from lanner.model.state import WORSE_THAN_SUCCESS, State, StateType, iso
 
 
-class ExecutionTaskEffects(KillHandling):
+class ExecutionTaskEffects(ItemSubflows):
     def _apply_execution_task(self, run: TaskRun, task: Any) -> None:
         """Carry out an execution task by its declared `effect` (see `plugins.api.ExecutionTask`)."""
         effect = getattr(task, "effect", None)
@@ -37,6 +39,8 @@ class ExecutionTaskEffects(KillHandling):
             self._end_run(run, StateType.SUCCESS)
         elif effect == "subflow":
             self._start_subflow(run, task)
+        elif effect == "item_subflows":
+            self._start_item_subflows(run, task)
         elif effect == "pause":
             self._pause(run, task)
         elif effect == "kill":
@@ -65,17 +69,11 @@ class ExecutionTaskEffects(KillHandling):
         ctx = self._context(run, task)
         try:
             inputs = ctx.render_typed(task.inputs or {})
-            raw_labels = task.labels or {}
-            if isinstance(raw_labels, list):
-                raw_labels = {i.get("key"): i.get("value") for i in raw_labels}
-            labels = {str(k): str(v) for k, v in ctx.render(raw_labels).items()}
-            namespace, flow_id = str(ctx.render(task.namespace)), str(ctx.render(task.flowId))
+            namespace, flow_id, labels = render_target(ctx, task, self.exe.labels)
         except LannerError as exc:
             self._log(run, task, "ERROR", exc.render())
             self._end_run(run, final_run_state(task, StateType.FAILED, 1))
             return
-        if task.inheritLabels:
-            labels = {**{k: v for k, v in self.exe.labels.items() if not k.startswith("system.")}, **labels}
         child_id = self.surroundings.new_id()
         run.outputs = {"executionId": child_id}
         # One attempt per child execution: a retried Subflow starts a new child, and each shows.

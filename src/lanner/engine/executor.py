@@ -185,17 +185,27 @@ class Executor(Recovery):
         if run is None or run.current.terminated or run.current is StateType.RETRYING:
             return self._finish()
         task: Any = self.index[run.task_id].task
-        assert getattr(task, "effect", None) == "subflow"
-        self._end_subflow(run, task, state, outputs, child)
+        if task.effect == "item_subflows":  # one of a ForEachItem's children, told apart by `child`
+            self._end_item_subflow(run, task, state, outputs, child)
+        else:
+            assert task.effect == "subflow"
+            self._end_subflow(run, task, state, outputs, child)
         return self._finish()
 
-    def fail_run(self, run_id: str, message: str) -> Effects:
-        """A task run the runtime could not carry out (a Subflow whose flow is missing) fails."""
+    def fail_run(self, run_id: str, message: str, execution_id: str | None = None) -> Effects:
+        """A task run the runtime could not carry out (a Subflow whose flow is missing) fails.
+
+        For a ForEachItem, `execution_id` names the batch's child that could not be created: that
+        batch counts as FAILED and the others go on.
+        """
         self._begin()
         run = self.exe.by_id.get(run_id)
         if run is None or run.current.terminated:
             return self._finish()
         task = self.index[run.task_id].task
+        if execution_id is not None and getattr(task, "effect", None) == "item_subflows":
+            self._item_subflow_failed(run, task, execution_id, message)
+            return self._finish()
         self._log(run, task, "ERROR", message)
         self._end_run(run, final_run_state(task, StateType.FAILED, 1))
         return self._finish()

@@ -23,6 +23,14 @@ class KillHandling(Bookkeeping):
             r = self.exe.by_id.get(r.parent_id) if r.parent_id else None
         return False
 
+    @staticmethod
+    def child_executions(run: TaskRun) -> list[str]:
+        """The child executions of a Subflow or ForEachItem run that have not ended (as far as it heard)."""
+        if "executionId" in run.outputs:
+            return [run.outputs["executionId"]]
+        ended = run.outputs.get("executionStates") or {}
+        return [c for i, c in enumerate(run.outputs.get("executionIds") or []) if str(i) not in ended]
+
     def _stop_running_work(self) -> None:
         for run in list(self.exe.task_runs):
             if run.current.terminated or self._in_cleanup(run):
@@ -31,8 +39,8 @@ class KillHandling(Bookkeeping):
             if run.current in WAITING:
                 run.retry_at = None
                 self._end_run(run, StateType.KILLED)
-            elif task.kind == "execution" and run.current is StateType.RUNNING and "executionId" in run.outputs:
-                self._fx.kill_executions.append(run.outputs["executionId"])
+            elif task.kind == "execution" and run.current is StateType.RUNNING:
+                self._fx.kill_executions.extend(self.child_executions(run))
             elif task.kind == "runnable" and run.current in AT_WORK:
                 self._fx.cancel.append(run.id)
 
@@ -44,8 +52,8 @@ class KillHandling(Bookkeeping):
                 continue
             if self.index[run.task_id].task.kind == "runnable":
                 self._fx.cancel.append(run.id)
-            elif "executionId" in run.outputs:
-                self._fx.kill_executions.append(run.outputs["executionId"])
+            else:
+                self._fx.kill_executions.extend(self.child_executions(run))
             if run.attempts and not run.attempts[-1].state.current.terminated:
                 run.attempts[-1].state.to(StateType.KILLED, self._now())
             run.state.to(StateType.KILLED, self._now())

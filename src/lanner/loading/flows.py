@@ -200,6 +200,8 @@ class _Builder:
         except pydantic.ValidationError as exc:
             self.errors.extend(located_errors(exc, raw, path, cls, label, self.file, skip=broken))
             return None
+        for inner in getattr(task, "internal_tasks", list)():  # ForEachItem's `<id>_split`, …: ids of their own
+            self.check_unique_id({"id": inner.id}, label, path, at=(line, col))
         if task.logToFile:
             # Kestra then keeps the task's logs as a file in internal storage; Lanner keeps them in its log
             # store only, so accepting the property would promise a file nobody gets.
@@ -209,16 +211,19 @@ class _Builder:
                        f"{raw.get('id')}` or the API", ll, lc, f"{path}.logToFile")
         return task
 
-    def check_unique_id(self, raw: dict[str, Any], label: str, path: str) -> None:
+    def check_unique_id(self, raw: dict[str, Any], label: str, path: str,
+                        at: tuple[int | None, int | None] | None = None) -> None:
+        """`at`: where a task a plugin made itself (no text of its own) is reported: its maker's line."""
         tid = raw.get("id")
         if not isinstance(tid, str):
             return
         if tid in self.seen_ids:
-            il, ic = _line_of(raw, "id", value=True)
+            il, ic = at or _line_of(raw, "id", value=True)
             self.error(f"{label}: duplicate task id `{tid}` (also used at {self.seen_ids[tid]})",
-                       "task ids must be unique in the whole flow, including errors and finally", il, ic, path)
+                       "task ids must be unique in the whole flow, including errors and finally (and the "
+                       "`<id>_split`, `<id>_items`, `<id>_merge` tasks a ForEachItem adds)", il, ic, path)
         else:
-            self.seen_ids[tid] = f"line {_node_line(raw)}"
+            self.seen_ids[tid] = f"line {at[0] if at else _node_line(raw)}"
 
     def task_class(self, raw: dict[str, Any], label: str, path: str, line: int | None) -> type[Task] | None:
         """The class registered for the task's `type`, or None with the reason reported at that line."""

@@ -22,6 +22,10 @@ HINT = ("a flow cannot call itself, even through other flows; start a different 
         "(a flowId computed by a template is only limited at run time, by the Subflow depth)")
 
 
+# The task classes that start executions of another flow, by module and name (never imported here).
+_STARTERS = (("lanner.plugins.core.execution", "Subflow"), ("lanner.plugins.core.for_each_item", "ForEachItem"))
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Call:
     """A Subflow task whose target flow is written literally."""
@@ -31,14 +35,15 @@ class Call:
 
 
 def literal_calls(flow: Flow) -> list[Call]:
-    """The Subflow tasks of `flow` (nested ones too) whose namespace and flowId are not templates."""
-    module = sys.modules.get("lanner.plugins.core.execution")
-    if module is None:  # no task of the flow was built from it, so there is no Subflow: skip the import
+    """The Subflow and ForEachItem tasks of `flow` (nested ones too) whose namespace and flowId are
+    not templates."""
+    # A module no task of the flow was built from holds no task of the flow: it is not imported.
+    kinds = tuple(getattr(sys.modules[name], cls) for name, cls in _STARTERS if name in sys.modules)
+    if not kinds:
         return []
-    subflow = module.Subflow
     calls: list[Call] = []
     for task in flow.all_tasks():
-        if isinstance(task, subflow) and not _computed(task.namespace) and not _computed(task.flowId):
+        if isinstance(task, kinds) and not _computed(task.namespace) and not _computed(task.flowId):
             calls.append(Call(task.id, f"{task.namespace}.{task.flowId}"))
     return calls
 

@@ -198,7 +198,7 @@ class FlowableTask(Task):
         return out
 
 
-ExecutionEffect = Literal["labels", "subflow", "pause", "kill", "exit"]
+ExecutionEffect = Literal["labels", "subflow", "item_subflows", "pause", "kill", "exit"]
 
 
 class ExecutionTask(Task):

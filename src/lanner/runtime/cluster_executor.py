@@ -206,7 +206,7 @@ class ClusterExecutor:
             return ex.on_subflow_end(p["taskRunId"], StateType(p["state"]), p.get("outputs") or {},
                                      p.get("child"))
         if ev.kind == Kind.SUBFLOW_FAILED:
-            return ex.fail_run(p["taskRunId"], p.get("message") or "the subflow could not start")
+            return ex.fail_run(p["taskRunId"], p.get("message") or "the subflow could not start", p.get("executionId"))
         return None  # START of an execution already started: nothing to do
 
     @staticmethod

@@ -79,7 +79,7 @@ class Outbox:
             for start in fx.subflows:
                 problem = self._start_subflow(held, start)
                 if problem:
-                    todo.append(held.executor.fail_run(start.run_id, problem))
+                    todo.append(held.executor.fail_run(start.run_id, problem, start.execution_id))
         self._timers(held, total)
         if total.ended and held.flow.concurrency is not None:
             self.slots.ended(held)

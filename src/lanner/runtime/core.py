@@ -93,10 +93,11 @@ def child_execution(parent: Execution, start: SubflowStart, lookup: FlowLookup) 
     if flow.disabled:
         raise LannerError(f"flow `{flow.namespace}.{flow.id}` is disabled", hint="enable it to run it")
     inputs = resolve_inputs(flow, start.inputs)
-    trigger = {"id": parent.by_id[start.run_id].task_id, "type": SUBFLOW,
-               "variables": {"executionId": parent.id, "namespace": parent.namespace, "flowId": parent.flow_id,
-                             "flowRevision": parent.flow_revision, "taskRunId": start.run_id, "wait": start.wait},
-               CHAIN_KEY: chain}
+    variables: dict[str, Any] = {"executionId": parent.id, "namespace": parent.namespace, "flowId": parent.flow_id,
+                                 "flowRevision": parent.flow_revision, "taskRunId": start.run_id, "wait": start.wait}
+    if start.iteration is not None:  # one batch of a ForEachItem
+        variables["taskRunIteration"] = start.iteration
+    trigger = {"id": parent.by_id[start.run_id].task_id, "type": SUBFLOW, "variables": variables, CHAIN_KEY: chain}
     child = Execution(id=start.execution_id, namespace=flow.namespace, flow_id=flow.id,
                       flow_revision=flow.revision or 1, inputs=inputs, labels={**flow.labels, **start.labels},
                       variables=dict(flow.variables), trigger=trigger, parent_id=parent.id)

@@ -321,8 +321,8 @@ class LocalRuntime:
         self._decide(effects, parent_id, lambda ex: ex.on_subflow_end(run_id, state, outputs, child))
 
     def _on_subflow_failed(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
-        _, parent_id, run_id, message = event
-        self._decide(effects, parent_id, lambda ex: ex.fail_run(run_id, message))
+        _, parent_id, run_id, message, child_id = event
+        self._decide(effects, parent_id, lambda ex: ex.fail_run(run_id, message, child_id))
 
     def _on_dequeue(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
         live = self.live.get(event[1])
@@ -402,13 +402,12 @@ class LocalRuntime:
     def _relink_children(self, exe: Execution) -> None:
         """After a restart: a Subflow run still waiting on a child that already ended hears of it now."""
         for run in exe.task_runs:
-            child_id = run.outputs.get("executionId") if run.current is StateType.RUNNING else None
-            if not child_id or child_id in self.live:
-                continue
-            child = self.repo.get(child_id)
-            if child is not None and child.state.current.terminated:
-                self.events.put(("subflow_end", exe.id, run.id, child.state.current, dict(child.outputs),
-                                 child_view(child)))
+            waited = Executor.child_executions(run) if run.current is StateType.RUNNING else []
+            for child_id in waited:
+                child = None if child_id in self.live else self.repo.get(child_id)
+                if child is not None and child.state.current.terminated:
+                    self.events.put(("subflow_end", exe.id, run.id, child.state.current, dict(child.outputs),
+                                     child_view(child)))
 
     def _due(self, effects: dict[str, Effects]) -> None:
         while self._delays and self._delays[0][0] <= now():
@@ -531,7 +530,7 @@ class LocalRuntime:
         try:
             flow, child = core.child_execution(parent.executor.exe, start, self.catalog.get)
         except LannerError as exc:
-            self.events.put(("subflow_failed", parent.executor.exe.id, start.run_id, exc.render()))
+            self.events.put(("subflow_failed", parent.executor.exe.id, start.run_id, exc.render(), start.execution_id))
             return
         if flow.source:
             flow.revision = child.flow_revision = self.repo.save_flow(flow.namespace, flow.id, flow.source)

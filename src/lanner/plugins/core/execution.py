@@ -127,19 +127,25 @@ def _label_source(ctx: RunContext, labels: dict[str, Any] | list[dict[str, Any]]
     return rendered
 
 
-class Subflow(ExecutionTask):
-    """Start an execution of another flow; with `wait`, end with the child's state and outputs."""
-
-    effect: ClassVar[ExecutionEffect | None] = "subflow"
+class ChildFlow(ExecutionTask):
+    """What names the child executions a task starts, and how it waits for them (Kestra's
+    ChildFlowInterface): shared by Subflow and ForEachItem's `<id>_items`."""
 
     namespace: str
     flowId: str
     revision: int | None = None
-    inputs: dict[str, Any] = {}
     labels: dict[str, Any] | list[dict[str, Any]] = {}
     wait: bool = True
     transmitFailed: bool = True
     inheritLabels: bool = False
+
+
+class Subflow(ChildFlow):
+    """Start an execution of another flow; with `wait`, end with the child's state and outputs."""
+
+    effect: ClassVar[ExecutionEffect | None] = "subflow"
+
+    inputs: dict[str, Any] = {}
     scheduleDate: str | None = None
     outputs: dict[str, Any] | None = None  # Kestra's deprecated way to map outputs; still rendered
 
