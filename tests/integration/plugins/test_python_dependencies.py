@@ -274,3 +274,17 @@ tasks:
     assert "Installing 1 package(s) into the container (no cache is kept there)" in messages
     assert "Installing the dependencies failed: see the lines above" in messages
     assert "the script ran" not in messages
+
+
+def test_two_lanner_processes_on_one_home_install_a_set_once(tmp_path: Path, lanner_home: Path,
+                                                              package_index: None) -> None:
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(_script_flow("[six, tabulate]"))
+    runs = [subprocess.Popen([sys.executable, "-m", "lanner", "run", str(flow)], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    said = "\n".join(outputs)
+    assert said.count("Installing 2 packages into a new environment") == 1, said
+    assert said.count("Using the cached environment") == 1, said
+    assert len(_folders(lanner_home / "cache" / "python-envs")) == 1
