@@ -83,10 +83,23 @@ def run_process(ctx: RunContext, cmd: Command, sink: LineSink) -> int:
     if adopted is not None:
         return _replay(adopted, sink)
     command_files = getattr(ctx, "command_files", None)
+    return _run_kept(ctx, cmd, sink, command_files() if command_files is not None else None)
+
+
+def run_host_step(ctx: RunContext, cmd: Command, sink: LineSink) -> int:
+    """Run a preparatory host command (an install) the way `run_process` runs the task's command,
+    under a keeper and cancellable, but with its output and note in a private folder.
+
+    The attempt's note files belong to the task's own command: were an install to write there, a
+    crash after it would make the next attempt adopt the install's exit code as the script's.
+    """
+    return _run_kept(ctx, cmd, sink, None)
+
+
+def _run_kept(ctx: RunContext, cmd: Command, sink: LineSink, files: keeper.Paths | None) -> int:
+    """Start `cmd` under a keeper and follow it; without `files`, in a private folder removed after."""
     private: Path | None = None
-    if command_files is not None:
-        files = command_files()
-    else:  # a context of another kind: a private folder, removed below
+    if files is None:
         private = Path(tempfile.mkdtemp(prefix="lanner-attempt-"))
         files = attempt_notes.paths(private, 1)
     try:

@@ -9,10 +9,13 @@ is no registry to pull Kestra's default images from.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import shlex
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import Any, ClassVar, Literal
 
@@ -23,6 +26,7 @@ from lanner.model.state import StateType
 from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
 from lanner.plugins.docker.engine import ContainerOptions
 from lanner.plugins.properties import render_bool, render_list, render_str
+from lanner.plugins.scripts import python_envs
 from lanner.plugins.scripts.runners import (
     Command,
     DockerRunner,
@@ -44,6 +48,17 @@ from lanner.plugins.scripts.support import (
 
 _SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "ash", "busybox"}
 PROCESS = ProcessRunner(type="io.kestra.plugin.core.runner.Process")
+
+
+@dataclasses.dataclass(slots=True)
+class Setup:
+    """What a task prepares before its command: where it runs, the interpreter and variables of a
+    Python environment, and lines that go before `beforeCommands` (installs in a container)."""
+
+    in_docker: bool
+    python: str | None = None
+    env: dict[str, str] = dataclasses.field(default_factory=dict)
+    first_lines: list[str] = dataclasses.field(default_factory=list)
 
 
 class LegacyDockerOptions(ContainerOptions):
@@ -74,12 +89,17 @@ class ScriptTask(RunnableTask):
 
     # -- what a subclass decides ---------------------------------------------------------------
 
-    def script_lines(self, ctx: RunContext, workdir: Path, in_docker: bool) -> list[str]:
+    def script_lines(self, ctx: RunContext, workdir: Path, setup: Setup) -> list[str]:
         """The task's own commands (after `beforeCommands`), rendered."""
         raise NotImplementedError
 
-    def extra_env(self, in_docker: bool) -> dict[str, str]:
+    def extra_env(self, setup: Setup) -> dict[str, str]:
         return {}
+
+    @contextlib.contextmanager
+    def prepared(self, ctx: RunContext, in_docker: bool, adopted: bool) -> Iterator[Setup]:
+        """Prepare what the command needs (a Python environment), for as long as it runs."""
+        yield Setup(in_docker)
 
     def argv_prefix(self, ctx: RunContext) -> list[str]:
         return render_list(ctx, self.interpreter, "interpreter")
@@ -115,15 +135,22 @@ class ScriptTask(RunnableTask):
         if not adopted:  # the command already ran with them, and may have changed them
             load_namespace_files(ctx, workdir, self.namespaceFiles)  # first: inputFiles win a clash, as in Kestra
             write_input_files(ctx, workdir, self.inputFiles)
+        with self.prepared(ctx, in_docker, adopted) as setup:
+            return self._run_prepared(ctx, runner, workdir, output_dir, setup)
+
+    def _run_prepared(self, ctx: RunContext, runner: ProcessRunner | DockerRunner, workdir: Path,
+                      output_dir: Path, setup: Setup) -> Output:
+        in_docker = setup.in_docker
         declared = self.declared_outputs(ctx, workdir)
-        lines = render_list(ctx, self.beforeCommands, "beforeCommands") + self.script_lines(ctx, workdir, in_docker)
+        lines = (setup.first_lines + render_list(ctx, self.beforeCommands, "beforeCommands")
+                 + self.script_lines(ctx, workdir, setup))
         argv = self.argv_prefix(ctx)
         if not argv:
             raise TaskFailure("`interpreter` must not be empty")
         if self.fail_fast(ctx) and PurePath(argv[0]).name in _SHELLS:
             lines.insert(0, "set -e")
         env = {**render_env(ctx, self.env), "WORKING_DIR": str(workdir), "OUTPUT_DIR": str(output_dir),
-               **self.extra_env(in_docker)}
+               **self.extra_env(setup)}
         cmd = Command(argv + ["\n".join(lines)], env, workdir)
         globs = render_list(ctx, self.outputFiles, "outputFiles") if not declared else []
         sink = LineSink(ctx)
@@ -176,7 +203,7 @@ class ShellCommands(ScriptTask):
 
     commands: StringList = Field(min_length=1)
 
-    def script_lines(self, ctx: RunContext, workdir: Path, in_docker: bool) -> list[str]:
+    def script_lines(self, ctx: RunContext, workdir: Path, setup: Setup) -> list[str]:
         return _as_lines(ctx, self.commands, "commands")
 
 
@@ -185,19 +212,72 @@ class ShellScript(ScriptTask):
 
     script: str
 
-    def script_lines(self, ctx: RunContext, workdir: Path, in_docker: bool) -> list[str]:
+    def script_lines(self, ctx: RunContext, workdir: Path, setup: Setup) -> list[str]:
         return [str(ctx.render(self.script))]
 
 
 class _Python(ScriptTask):
+    """Kestra's Python-based script tasks: the script tasks' properties plus `dependencies`.
+
+    On the host, `dependencies` are installed once per set into a cached environment
+    (`python_envs`) that the command then runs in; in a container they are installed at its start
+    by pip, inside it (no cache survives the container). `pythonVersion` must match the
+    interpreter that runs the script: Lanner installs no other.
+    """
+
     DEFAULT_IMAGE: ClassVar[str] = "ghcr.io/kestra-io/kestrapy:latest"
 
-    def extra_env(self, in_docker: bool) -> dict[str, str]:
+    dependencies: StringList | None = None
+    dependencyCacheEnabled: Bool = True
+    pythonVersion: str | None = None
+    packageManager: Literal["UV", "PIP"] | None = None  # both install with pip here: the same packages result
+
+    def extra_env(self, setup: Setup) -> dict[str, str]:
         env = {"PYTHONUNBUFFERED": "true", "PIP_ROOT_USER_ACTION": "ignore", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-        if not in_docker:
+        if not setup.in_docker:
             # On the host, `python` is the interpreter Lanner runs on: it exists, unlike a bare `python` on Debian.
             env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+        env.update(setup.env)  # an environment's own PATH and VIRTUAL_ENV come first
         return env
+
+    @contextlib.contextmanager
+    def prepared(self, ctx: RunContext, in_docker: bool, adopted: bool) -> Iterator[Setup]:
+        setup = Setup(in_docker)
+        requirements = python_envs.normalise(render_list(ctx, self.dependencies, "dependencies"))
+        wanted = render_str(ctx, self.pythonVersion)
+        if in_docker:
+            setup.first_lines = _container_setup(wanted, requirements)
+            yield setup
+            return
+        if wanted:
+            python_envs.check_python_version(wanted)
+        if not requirements or adopted:  # a replayed command does not run: it needs no environment
+            yield setup
+            return
+        if render_bool(ctx, self.dependencyCacheEnabled, "dependencyCacheEnabled"):
+            env = python_envs.cached_env(ctx, requirements)
+            yield dataclasses.replace(setup, python=str(env.python), env=env.environment())
+            return
+        with python_envs.private_env(ctx, requirements) as env:
+            yield dataclasses.replace(setup, python=str(env.python), env=env.environment())
+
+
+def _container_setup(python_version: str | None, requirements: list[str]) -> list[str]:
+    """Shell lines that check the container's Python and install the dependencies in it, each
+    failing the script with a clear message (whatever `failFast` says: the script needs them)."""
+    lines: list[str] = []
+    if python_version:
+        check = ("import sys; v = sys.version.split()[0]; w = " + repr(python_version.strip()) +
+                 "; sys.exit(0 if (v + '.').startswith(w + '.') else "
+                 "f'pythonVersion {w} was asked for, but this image runs Python {v}: use an image of that version')")
+        lines.append(f"python -c {shlex.quote(check)} || exit 1")
+    if requirements:
+        quoted = " ".join(shlex.quote(r) for r in requirements)
+        count = f"{len(requirements)} package(s)"
+        lines.append(f"echo 'Installing {count} into the container (no cache is kept there)' >&2")
+        lines.append(f"python -m pip install --no-input --disable-pip-version-check -q {quoted} "
+                     "|| { echo 'Installing the dependencies failed: see the lines above' >&2; exit 1; }")
+    return lines
 
 
 class PythonCommands(_Python):
@@ -205,7 +285,7 @@ class PythonCommands(_Python):
 
     commands: StringList = Field(min_length=1)
 
-    def script_lines(self, ctx: RunContext, workdir: Path, in_docker: bool) -> list[str]:
+    def script_lines(self, ctx: RunContext, workdir: Path, setup: Setup) -> list[str]:
         return _as_lines(ctx, self.commands, "commands")
 
 
@@ -214,10 +294,10 @@ class PythonScript(_Python):
 
     script: str
 
-    def script_lines(self, ctx: RunContext, workdir: Path, in_docker: bool) -> list[str]:
+    def script_lines(self, ctx: RunContext, workdir: Path, setup: Setup) -> list[str]:
         path = workdir / f"script-{attempt_name(ctx)}.py"
         path.write_text(str(ctx.render(self.script)), encoding="utf-8")
-        python = "python" if in_docker else shlex.quote(sys.executable)
+        python = "python" if setup.in_docker else shlex.quote(setup.python or sys.executable)
         return [f"{python} {shlex.quote(str(path))}"]
 
 
@@ -233,7 +313,7 @@ class Bash(ScriptTask):
     outputsFiles: list[str] | None = None  # older spelling of outputFiles
     dockerOptions: LegacyDockerOptions | None = None
 
-    def script_lines(self, ctx: RunContext, workdir: Path, in_docker: bool) -> list[str]:
+    def script_lines(self, ctx: RunContext, workdir: Path, setup: Setup) -> list[str]:
         return _as_lines(ctx, self.commands, "commands")
 
     def argv_prefix(self, ctx: RunContext) -> list[str]:
