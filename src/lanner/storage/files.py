@@ -14,10 +14,13 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from lanner.errors import LannerError
 from lanner.model import ids
+
+if TYPE_CHECKING:
+    from lanner.storage.kv import KVStore
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 _CHUNK = 1024 * 1024
@@ -42,6 +45,13 @@ def inside(root: Path, *parts: str) -> Path:
 class LocalFiles:
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    @property
+    def kv(self) -> KVStore:
+        """The namespace KV store kept in this storage (`storage/kv.py`)."""
+        from lanner.storage.kv import KVStore
+
+        return KVStore(self.root)
 
     def target(self, namespace: str, flow_id: str, execution_id: str, task_id: str, run_id: str,
                name: str) -> Path:
