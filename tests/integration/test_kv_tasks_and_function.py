@@ -66,7 +66,9 @@ def test_set_then_get_keeps_each_value_type(tmp_path: Path) -> None:
     key: doc
   - id: show
     type: io.kestra.plugin.core.log.Log
-    message: "{{ kv('text') }}|{{ kv('number') + 1 }}|{{ kv('flag') }}|{{ kv('doc').items[1] }}|{{ kv('when') }}|{{ kv('day') }}|{{ kv('wait') }}"
+    message: >-
+      {{ kv('text') }}|{{ kv('number') + 1 }}|{{ kv('flag') }}|{{ kv('doc').items[1] }}|{{ kv('when') }}|{{
+      kv('day') }}|{{ kv('wait') }}
 """), tmp_path)
     assert exe.state.current == "SUCCESS"
     out = _outputs(exe)
