@@ -31,7 +31,7 @@ class CollectingLogger(LevelMethods):
 class DecisionServices:
     """The template services of a decision: `secret()` through the executor's lookup.
 
-    `read()` and `errorLogs()` need a task running on a worker; here they fail exactly as they do
+    `read()`, `kv()` and `errorLogs()` need a task running on a worker; here they fail exactly as they do
     in a template rendered without services (the expression language's own message).
     """
 
@@ -62,6 +62,11 @@ class DecisionServices:
         from lanner.expr import functions_context
 
         return functions_context.errorLogs(_NO_SERVICES)
+
+    def kv(self, key: str, namespace: str | None, error_on_missing: bool) -> Any:
+        from lanner.expr import functions_context
+
+        return functions_context.kv(_NO_SERVICES, key, namespace, error_on_missing)
 
 
 class _NoServices:
@@ -111,3 +116,6 @@ class EngineContext:
 
     def read_file(self, uri: str) -> bytes:  # pragma: no cover
         raise RuntimeError("flowable tasks cannot read files in the executor")
+
+    def kv_store(self) -> Any:  # pragma: no cover
+        raise RuntimeError("flowable tasks cannot reach the KV store in the executor")

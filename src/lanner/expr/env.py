@@ -51,6 +51,10 @@ class Services(Protocol):
     def error_logs(self) -> list[dict[str, Any]]:
         """The ERROR log lines of the current execution so far."""
 
+    def kv(self, key: str, namespace: str | None, error_on_missing: bool) -> Any:
+        """A KV value (the flow's namespace and its parents when `namespace` is None); None
+        when missing and not `error_on_missing`."""
+
 
 @dataclasses.dataclass(slots=True)
 class Env:

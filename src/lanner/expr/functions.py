@@ -4,7 +4,7 @@ A function is `f(env, *args, **kwargs)` with Kestra's argument names as paramete
 raises only `ExpressionError`. This module also holds the functions that need nothing but
 their arguments (dates, numbers, parsing, ids); those that look at the run are in
 `functions_context`. `isIn` is an operator in Kestra (`x isIn [..]`), not a function, so it
-belongs to the evaluator; `fileURI`, `fileExists`, `fileSize`, `kv`, `http` need services the
+belongs to the evaluator; `fileURI`, `fileExists`, `fileSize`, `http` need services the
 worker does not offer yet and are not registered.
 """
 
@@ -166,6 +166,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "fetchContext": ctx.fetchContext,
     "secret": ctx.secret,
     "read": ctx.read,
+    "kv": ctx.kv,
     "errorLogs": ctx.errorLogs,
     "currentEachOutput": ctx.currentEachOutput,
     "tasksWithState": ctx.tasksWithState,

@@ -1,7 +1,7 @@
-"""Functions that look at the run: render(), secret(), read(), errorLogs(), currentEachOutput(),
+"""Functions that look at the run: render(), secret(), read(), kv(), errorLogs(), currentEachOutput(),
 tasksWithState(), printContext(), fetchContext().
 
-Those that need the outside world (files, secrets, logs) go through `env.services`, which only
+Those that need the outside world (files, secrets, the KV store, logs) go through `env.services`, which only
 a task running on a worker has; elsewhere they fail with a message that says so, as Kestra's
 do. `secret()` alone has a fallback: Kestra's open-source convention of base64-encoded
 `SECRET_<NAME>` environment variables.
@@ -140,6 +140,24 @@ def read(env: Env, path: Any = None, namespace: Any = None) -> str:
     return check_text("read", guarded("read", f"upload the file to namespace `{shown}` (the API's "
                                               "/namespaces/{namespace}/files, or `lanner namespace files update`)",
                                       lambda: services.namespace_file(given, where)))
+
+
+def kv(env: Env, key: Any = None, namespace: Any = None, errorOnMissing: Any = True) -> Any:  # noqa: N803
+    """A value of the namespace KV store, with the type it was stored with.
+
+    Without `namespace`, the flow's namespace is searched, then each parent namespace in turn
+    (`company.team.data`, `company.team`, `company`), as Kestra does. A missing or expired key
+    fails unless `errorOnMissing=false`, which gives null (Kestra's default since 0.22).
+    """
+    name = expect_str("kv", "key", key, hint="write kv('my_key')")
+    where = None if namespace is None else expect_str("kv", "namespace", namespace,
+                                                      hint="write kv('my_key', namespace='company.team')")
+    must = expect_bool("kv", "errorOnMissing", errorOnMissing)
+    services = env.services
+    if services is None:
+        raise _worker_only("kv")
+    return guarded("kv", "set the key first (the Set task, the API or the UI), or pass errorOnMissing=false",
+                   lambda: services.kv(name, where, must))
 
 
 def errorLogs(env: Env) -> list[dict[str, Any]]:  # noqa: N802

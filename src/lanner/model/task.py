@@ -71,6 +71,9 @@ class RunContext(Protocol):
     def read_file(self, uri: str) -> bytes:
         """Read a file of internal storage by its `kestra://` URI."""
 
+    def kv_store(self) -> Any:
+        """The namespace KV store (`storage/kv.py:KVStore`) of the storage this task writes to."""
+
 
 class TaskFailure(Exception):
     """Raised by a task to fail with a message for people (logged at ERROR, no traceback)."""

@@ -20,6 +20,7 @@ from lanner.errors import LannerError
 from lanner.model import ids
 
 if TYPE_CHECKING:
+    from lanner.storage.kv import KVStore
     from lanner.storage.namespace_files import NamespaceTree
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -59,6 +60,13 @@ def write_atomically(target: Path, source: Any) -> None:
 class LocalFiles:
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    @property
+    def kv(self) -> KVStore:
+        """The namespace KV store kept in this storage (`storage/kv.py`)."""
+        from lanner.storage.kv import KVStore
+
+        return KVStore(self.root)
 
     def target(self, namespace: str, flow_id: str, execution_id: str, task_id: str, run_id: str,
                name: str) -> Path:

@@ -37,7 +37,7 @@ class TaskLogger(LevelMethods):
 
 
 class Services:
-    """What `read()`, `secret()` and `errorLogs()` reach in templates."""
+    """What `read()`, `secret()`, `kv()` and `errorLogs()` reach in templates."""
 
     def __init__(self, ctx: WorkerContext) -> None:
         self._ctx = ctx
@@ -51,6 +51,9 @@ class Services:
 
     def error_logs(self) -> list[dict[str, Any]]:
         return self._ctx.error_logs()
+
+    def kv(self, key: str, namespace: str | None, error_on_missing: bool) -> Any:
+        return self._ctx.kv_store().lookup(self._ctx.namespace, key, namespace, error_on_missing)
 
     def secret(self, name: str) -> str:
         from lanner.secrets import secret
@@ -148,6 +151,15 @@ class WorkerContext:
 
     def error_logs(self) -> list[dict[str, Any]]:
         return self._error_logs() if self._error_logs else []
+
+    @property
+    def namespace(self) -> str:
+        """The namespace of the flow this task belongs to (the KV store's default)."""
+        return self._namespace
+
+    def kv_store(self) -> Any:
+        """The KV store of the internal storage this worker writes to (`storage/kv.py:KVStore`)."""
+        return self._files.kv
 
     # -- what the attempt started outside this process ----------------------------------------
 
