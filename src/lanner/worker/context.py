@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lanner.model.inputs import mask
 from lanner.model.results import LEVEL_RANK, LevelMethods, LogEntry
 from lanner.worker import attempt_notes
+from lanner.worker.storage_access import ExecutionStorage
 
 if TYPE_CHECKING:
     from lanner.worker.keeper import Paths
@@ -84,6 +85,8 @@ class WorkerContext:
         self.secrets: list[str] = []
         self.logger = TaskLogger(sink, execution_id, task_run_id, task_id, attempt, log_level, self.secrets)
         self._files = files
+        # Files by URI and task states, for the storage and state tasks (`plugins/core/storage_service.py`).
+        self.storage = ExecutionStorage(files, namespace, flow_id, execution_id)
         self._namespace = namespace
         self._flow_id = flow_id
         self._workdir: Path | None = shared_dir
