@@ -35,6 +35,7 @@ from lanner.model.state import NOT_STARTED, StateType, iso, now
 from lanner.plugins.api import RunnableTask
 from lanner.runtime import core, restart
 from lanner.runtime.catalog import FlowCatalog
+from lanner.runtime.task_commands import ExecutionCommands
 from lanner.runtime.workdirs import WorkingDirectories
 from lanner.storage.files import LocalFiles
 from lanner.storage.owners import HEARTBEAT_SECONDS, Owner, Owners, OwnershipLost
@@ -95,6 +96,9 @@ class LocalRuntime:
             threads=threads,
             error_logs=lambda eid: list(self._error_logs.get(eid, [])),
             fetch_logs=self._fetch_logs,
+            executions=ExecutionCommands(
+                repo.get, self._send_resume,
+                lambda eid: eid not in self.live and bool(self.owners.left_behind([eid]))),
         )
         threading.Thread(target=self._heartbeat, name="lanner-owner-heartbeat", daemon=True).start()
 
@@ -196,6 +200,10 @@ class LocalRuntime:
         kills bypass the event queue, so a flood of events cannot delay them."""
         self._urgent.put(("kill", execution_id, hard))
         self.events.put(("wake",))
+
+    def _send_resume(self, execution_id: str) -> None:
+        """A `…execution.Resume` task's command, stored for the execution's owner (maybe this process)."""
+        self.repo.add_command(execution_id, "resume", {})
 
     def resume(self, execution_id: str, run_id: str | None = None) -> None:
         self.events.put(("resume", execution_id, run_id, StateType.SUCCESS))

@@ -73,6 +73,7 @@ class WorkerContext:
         log_level: str | None,
         error_logs: Callable[[], list[dict[str, Any]]] | None = None,
         fetch_logs: Callable[..., list[str]] | None = None,
+        executions: Any = None,
         shared_dir: Path | None = None,
         tracker: Tracker | None = None,
     ) -> None:
@@ -94,6 +95,8 @@ class WorkerContext:
         self._error_logs = error_logs
         if fetch_logs is not None:
             self.fetch_logs = fetch_logs
+        if executions is not None:  # commands to other executions (`…execution.Resume`), from the runtime
+            self.executions = executions
         self._services = Services(self)
         self._tracker = tracker
         # Set by the worker when an earlier, cut-off attempt's command had finished: the runner

@@ -1,0 +1,32 @@
+"""The storage, state and Resume tasks on cluster workers: the same outcomes as embedded."""
+
+from __future__ import annotations
+
+from lanner.model.state import StateType
+from tests.integration.cluster.inprocess import InProcessCluster, by_task
+
+
+def test_resume_and_state_tasks_work_on_cluster_workers(cluster: InProcessCluster) -> None:
+    cluster.start_executor()
+    cluster.start_worker()
+    exe = cluster.run("""
+id: core_tasks
+namespace: c
+tasks:
+  - id: parallel
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+      - id: pause
+        type: io.kestra.plugin.core.flow.Pause
+      - id: resume
+        type: io.kestra.plugin.core.execution.Resume
+  - id: set
+    type: io.kestra.plugin.core.state.Set
+    data: {seen: "{{ execution.id }}"}
+  - id: get
+    type: io.kestra.plugin.core.state.Get
+""")
+    runs = by_task(exe)
+    assert exe.state.current is StateType.SUCCESS, [(r.task_id, r.current) for r in exe.task_runs]
+    assert runs["resume"].outputs["id"] == exe.id
+    assert runs["get"].outputs == {"count": 1, "data": {"seen": exe.id}}
