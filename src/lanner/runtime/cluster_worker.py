@@ -29,6 +29,7 @@ from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType, iso
 from lanner.plugins.api import RunnableTask
 from lanner.runtime import core
+from lanner.runtime.purges import Purges
 from lanner.runtime.queues import events, jobs
 from lanner.runtime.queues.base import CANCELS, JOBS, Kind, encode_result
 from lanner.runtime.queues.database import QueueDatabase
@@ -71,7 +72,9 @@ class ClusterWorker:
         self._threads: list[threading.Thread] = []
         self.worker = Worker(report=self._on_result, log_sink=self._on_log, files=self.files, threads=self.threads,
                              error_logs=self._error_logs, fetch_logs=self._fetch_logs, worker_id=self.id,
-                             executions=ExecutionCommands(ExecutionQueries(self.db.reader).get, self._send_resume))
+                             executions=ExecutionCommands(
+                                 ExecutionQueries(self.db.reader).get, self._send_resume,
+                                 lambda: Purges(ExecutionQueries(self.db.engine), self.files, lambda _eid: False)))
 
     # -- lifecycle ---------------------------------------------------------------------------
 

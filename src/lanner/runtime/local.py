@@ -35,8 +35,10 @@ from lanner.model.state import NOT_STARTED, StateType, iso, now
 from lanner.plugins.api import RunnableTask
 from lanner.runtime import core, restart
 from lanner.runtime.catalog import FlowCatalog
+from lanner.runtime.purges import Purges
 from lanner.runtime.task_commands import ExecutionCommands
 from lanner.runtime.workdirs import WorkingDirectories
+from lanner.storage.execution_queries import ExecutionQueries
 from lanner.storage.files import LocalFiles
 from lanner.storage.owners import HEARTBEAT_SECONDS, Owner, Owners, OwnershipLost
 from lanner.storage.repository import Repository
@@ -98,6 +100,7 @@ class LocalRuntime:
             fetch_logs=self._fetch_logs,
             executions=ExecutionCommands(
                 repo.get, self._send_resume,
+                lambda: Purges(ExecutionQueries(self.repo.engine), self.files, lambda eid: eid in self.live),
                 lambda eid: eid not in self.live and bool(self.owners.left_behind([eid]))),
         )
         threading.Thread(target=self._heartbeat, name="lanner-owner-heartbeat", daemon=True).start()

@@ -1,5 +1,7 @@
-"""What the `…execution.Resume` task asks of the runtime: resume a PAUSED execution through the
-same command channel `lanner execution resume` and the API use.
+"""What tasks acting on other executions ask of the runtime (handed to workers as `executions`):
+`…execution.Resume` resumes a PAUSED execution through the same command channel `lanner
+execution resume` and the API use; the purge tasks delete ended executions and logs
+(`purges.py`).
 
 A task never drives another execution itself: embedded, the resume is a stored command the
 execution's owner takes (this process or another; a live owner is never bypassed, see
@@ -14,14 +16,22 @@ from typing import Any
 from lanner.errors import LannerError
 from lanner.model.execution import Execution
 from lanner.model.state import StateType
+from lanner.runtime.purges import Purges
 
 
 class ExecutionCommands:
     def __init__(self, get: Callable[[str], Execution | None], send_resume: Callable[[str], None],
-                 left_behind: Callable[[str], bool] = lambda _id: False) -> None:
+                 purges: Callable[[], Purges], left_behind: Callable[[str], bool] = lambda _id: False) -> None:
         self._get = get
         self._send_resume = send_resume
         self._left_behind = left_behind
+        self._purges = purges  # made on first use: most runs never purge
+
+    def purge_executions(self, *args: Any) -> dict[str, int]:
+        return self._purges().purge_executions(*args)
+
+    def purge_logs(self, *args: Any) -> dict[str, Any]:
+        return self._purges().purge_logs(*args)
 
     def resume(self, execution_id: str, namespace: str | None, flow_id: str | None) -> dict[str, Any]:
         """Ask for `execution_id` to be resumed; what was resumed (id, namespace, flowId)."""

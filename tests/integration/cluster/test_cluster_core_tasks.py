@@ -30,3 +30,27 @@ tasks:
     assert exe.state.current is StateType.SUCCESS, [(r.task_id, r.current) for r in exe.task_runs]
     assert runs["resume"].outputs["id"] == exe.id
     assert runs["get"].outputs == {"count": 1, "data": {"seen": exe.id}}
+
+
+def test_purge_executions_on_a_cluster_worker_deletes_an_ended_execution(cluster: InProcessCluster) -> None:
+    cluster.start_executor()
+    cluster.start_worker()
+    old = cluster.run("""
+id: old
+namespace: c
+tasks: [{id: write, type: io.kestra.plugin.core.storage.Write, content: x}]
+""")
+    purger = cluster.run("""
+id: purger
+namespace: c
+tasks:
+  - id: purge
+    type: io.kestra.plugin.core.execution.PurgeExecutions
+    namespace: c
+    flowId: old
+    endDate: "{{ now() }}"
+""")
+    counts = by_task(purger)["purge"].outputs
+    assert purger.state.current is StateType.SUCCESS, [(r.task_id, r.current) for r in purger.task_runs]
+    assert counts["executionsCount"] == 1 and counts["storagesCount"] == 1
+    assert cluster.client.get(old.id) is None
