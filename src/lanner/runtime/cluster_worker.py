@@ -36,9 +36,11 @@ from lanner.runtime.queues.database import QueueDatabase
 from lanner.runtime.settings import ClusterSettings
 from lanner.runtime.stored_flows import StoredFlows
 from lanner.runtime.task_commands import ExecutionCommands
+from lanner.runtime.trigger_toggles import TriggerToggles
 from lanner.storage import execution_rows
 from lanner.storage.execution_queries import ExecutionQueries
 from lanner.storage.files import LocalFiles
+from lanner.storage.trigger_store import TriggerStore
 from lanner.worker.attempt_notes import cut_off_predecessors
 from lanner.worker.worker import KILL_GRACE_SECONDS, Job, Worker
 
@@ -74,7 +76,8 @@ class ClusterWorker:
                              error_logs=self._error_logs, fetch_logs=self._fetch_logs, worker_id=self.id,
                              executions=ExecutionCommands(
                                  ExecutionQueries(self.db.reader).get, self._send_resume,
-                                 lambda: Purges(ExecutionQueries(self.db.engine), self.files, lambda _eid: False)))
+                                 lambda: Purges(ExecutionQueries(self.db.engine), self.files, lambda _eid: False)),
+                             triggers=TriggerToggles(self.flows.find, lambda: TriggerStore(self.db.engine)))
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -74,6 +74,7 @@ class WorkerContext:
         error_logs: Callable[[], list[dict[str, Any]]] | None = None,
         fetch_logs: Callable[..., list[str]] | None = None,
         executions: Any = None,
+        triggers: Any = None,
         shared_dir: Path | None = None,
         tracker: Tracker | None = None,
     ) -> None:
@@ -97,6 +98,8 @@ class WorkerContext:
             self.fetch_logs = fetch_logs
         if executions is not None:  # commands to other executions (`…execution.Resume`), from the runtime
             self.executions = executions
+        if triggers is not None:  # enabling and disabling triggers (`…trigger.Toggle`), from the runtime
+            self.triggers = triggers
         self._services = Services(self)
         self._tracker = tracker
         # Set by the worker when an earlier, cut-off attempt's command had finished: the runner
