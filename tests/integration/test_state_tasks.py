@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lanner.model.execution import Execution, TaskRun
 from lanner.model.state import StateType
 from tests.conftest import logs_of, run_flow
 
 ST = "io.kestra.plugin.core.state"
 
 
-def _runs(exe: object) -> dict[str, object]:
-    return {r.task_id: r for r in exe.task_runs}  # type: ignore[attr-defined]
+def _runs(exe: Execution) -> dict[str, TaskRun]:
+    return {r.task_id: r for r in exe.task_runs}
 
 
 def test_a_state_set_in_one_execution_is_read_merged_in_the_next_and_isolated_by_flow(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from lanner.errors import LannerError
 from lanner.loading.flows import load_flow
+from lanner.model.execution import Execution, TaskRun
 from lanner.model.state import StateType
 from tests.conftest import files_of, logs_of, run_flow
 
@@ -16,8 +17,8 @@ S = "io.kestra.plugin.core.storage"
 SH = "io.kestra.plugin.scripts.shell.Commands"
 
 
-def _runs(exe: object) -> dict[str, object]:
-    return {r.task_id: r for r in exe.task_runs}  # type: ignore[attr-defined]
+def _runs(exe: Execution) -> dict[str, TaskRun]:
+    return {r.task_id: r for r in exe.task_runs}
 
 
 def _refusal(yaml_text: str) -> str:

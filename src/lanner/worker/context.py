@@ -120,6 +120,12 @@ class WorkerContext:
 
         return expr.render_value_typed(value, self.variables, self._services)
 
+    def render_with(self, value: Any, extra: Mapping[str, Any]) -> Any:
+        """Render with `extra` variables over the task's (an item's fields, for the item tasks)."""
+        from lanner import expr
+
+        return expr.render_value(value, {**self.variables, **extra}, self._services)
+
     def is_true(self, value: Any) -> bool:
         from lanner import expr
 
