@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, ClassVar
 
+from lanner.model.maps import deep_merge
 from lanner.model.property import Bool
 from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
 from lanner.plugins.core.storage_service import storage_of
@@ -41,17 +42,6 @@ class _State(RunnableTask):
         return name, shared, key
 
 
-def merge(current: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """`new` over `current`, maps merged key by key at every depth (Kestra's MapUtils.merge)."""
-    out = dict(current)
-    for key, value in new.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 class Set(_State):
     """Merge `data` into the state: new keys are added, existing ones replaced."""
 
@@ -61,7 +51,7 @@ class Set(_State):
         name, shared, key = self.where(ctx)
         data = self._data(ctx)
         storage = storage_of(ctx)
-        merged = merge(storage.get_state(name, shared, key) or {}, data)
+        merged = deep_merge(storage.get_state(name, shared, key) or {}, data)
         uri = storage.put_state(name, shared, key, merged)
         return Output({"count": len(merged), "uri": uri})
 
