@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lanner.errors import LannerError
-from lanner.loading.flows import load_flow
 from lanner.model.state import StateType
 from tests.conftest import logs_of, run_flow
+from tests.integration.refusals import refusal
 
 RESUME = "io.kestra.plugin.core.execution.Resume"
 
@@ -66,14 +65,5 @@ tasks:
     ("namespace: company.team", "set `executionId` too"),
 ])
 def test_resume_properties_lanner_cannot_honour_are_refused_by_validate(extra: str, said: str) -> None:
-    with pytest.raises(LannerError) as caught:
-        load_flow(f"""
-id: f
-namespace: company.team
-tasks:
-  - id: resume
-    type: {RESUME}
-    {extra}
-""", "f.yaml")
-    message = caught.value.render()
+    message = refusal(f"    type: {RESUME}\n    {extra}")
     assert "f.yaml:" in message and said in message

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from lanner.errors import LannerError
-from lanner.loading.flows import load_flow
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.state import StateType
 from tests.conftest import files_of, logs_of, run_flow
+from tests.integration.refusals import refusal
 
 S = "io.kestra.plugin.core.storage"
 SH = "io.kestra.plugin.scripts.shell.Commands"
@@ -19,12 +19,6 @@ SH = "io.kestra.plugin.scripts.shell.Commands"
 
 def _runs(exe: Execution) -> dict[str, TaskRun]:
     return {r.task_id: r for r in exe.task_runs}
-
-
-def _refusal(yaml_text: str) -> str:
-    with pytest.raises(LannerError) as caught:
-        load_flow(yaml_text, "f.yaml")
-    return caught.value.render()
 
 
 def test_write_stores_the_content_with_its_extension_and_concat_joins_files_with_the_separator(
@@ -181,18 +175,11 @@ tasks:
 
 
 def test_split_is_refused_unless_exactly_one_way_to_split_is_given() -> None:
-    flow = """
-id: f
-namespace: company.team
-tasks:
-  - id: split
-    type: io.kestra.plugin.core.storage.Split
-    from: kestra:///x.txt{extra}
-"""
-    both = _refusal(flow.format(extra="\n    rows: 10\n    bytes: 1KB"))
+    split = "    type: io.kestra.plugin.core.storage.Split\n    from: kestra:///x.txt"
+    both = refusal(split + "\n    rows: 10\n    bytes: 1KB")
     assert "f.yaml:" in both and "set exactly one of `bytes`, `partitions`, `rows` or `regexPattern`" in both
     assert "got `bytes`, `rows`" in both
-    assert "(got none)" in _refusal(flow.format(extra=""))
+    assert "(got none)" in refusal(split)
 
 
 def test_reverse_writes_the_lines_last_first_with_the_source_extension(tmp_path: Path) -> None:
@@ -256,15 +243,8 @@ finally:
 
 
 def test_purge_options_kestra_documents_but_does_not_apply_are_refused() -> None:
-    message = _refusal("""
-id: f
-namespace: company.team
-tasks:
-  - id: purge
-    type: io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles
-    includeStates: true
-""")
-    assert "f.yaml:7:" in message and "includeStates" in message and "not supported by Lanner" in message
+    message = refusal("    type: io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles\n    includeStates: true")
+    assert "f.yaml:6:" in message and "includeStates" in message and "not supported by Lanner" in message
 
 
 def test_local_files_writes_inputs_into_the_working_directory_and_stores_outputs_by_path(tmp_path: Path) -> None:
