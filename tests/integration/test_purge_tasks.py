@@ -12,7 +12,13 @@ from lanner.errors import LannerError
 from lanner.model.execution import Execution
 from lanner.model.state import StateType
 from tests.conftest import files_of, logs_of, repository_of, run_flow
+from tests.integration.declared_plugins import register_mine
 from tests.integration.refusals import refusal
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _declared_plugins() -> None:
+    register_mine()
 
 
 def _producer(home: Path, namespace: str, flow_id: str, fail: bool = False) -> Execution:

@@ -9,9 +9,15 @@ import pytest
 
 from lanner.model.state import StateType
 from tests.conftest import logs_of, run_flow
+from tests.integration.declared_plugins import register_mine
 from tests.integration.refusals import refusal
 
 RESUME = "io.kestra.plugin.core.execution.Resume"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _declared_plugins() -> None:
+    register_mine()
 
 
 def test_a_resume_in_another_branch_resumes_the_current_paused_execution(tmp_path: Path) -> None:

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.state import StateType
 from tests.conftest import logs_of, run_flow
+from tests.integration.declared_plugins import register_mine
 
 ST = "io.kestra.plugin.core.state"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _declared_plugins() -> None:
+    register_mine()
 
 
 def _runs(exe: Execution) -> dict[str, TaskRun]:

@@ -11,9 +11,15 @@ import pytest
 from lanner.model.execution import Execution
 from lanner.model.state import StateType
 from tests.conftest import files_of, logs_of, run_flow
+from tests.integration.declared_plugins import register_mine
 
 VALID = ['{key:"k1",value:1}', '{key:"k2",value:2}', '{key:"k3",value:3}', '{key:"k4",value:4}']
 INVALID = ['{key:"k1",value:1}', '{key:"k2",value:"dummy"}', '{key:"k3",value:3}', '{key:"k4",value:4}']
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _declared_plugins() -> None:
+    register_mine()
 
 
 def _filter(home: Path, content: list[str], extra: str) -> tuple[Execution, dict[str, Any], list[str]]:

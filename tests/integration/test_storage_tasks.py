@@ -11,10 +11,16 @@ from lanner.errors import LannerError
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.state import StateType
 from tests.conftest import files_of, logs_of, run_flow
+from tests.integration.declared_plugins import register_mine
 from tests.integration.refusals import refusal
 
 S = "io.kestra.plugin.core.storage"
 SH = "io.kestra.plugin.scripts.shell.Commands"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _declared_plugins() -> None:
+    register_mine()
 
 
 def _runs(exe: Execution) -> dict[str, TaskRun]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from lanner.model.state import StateType
 from lanner.storage.trigger_store import TriggerStore
 from tests.conftest import repository_of, run_flow
+from tests.integration.declared_plugins import register_mine
 
 FLOW = """
 id: self_toggling
@@ -24,6 +27,11 @@ triggers:
     type: io.kestra.plugin.core.trigger.Schedule
     cron: "0 3 * * *"
 """
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _declared_plugins() -> None:
+    register_mine()
 
 
 def test_toggle_of_the_running_flow_s_own_trigger_is_stored_and_enabling_restarts_the_schedule(

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from lanner.model.state import StateType
 from tests.conftest import run_flow
+from tests.integration.declared_plugins import register_mine
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _declared_plugins() -> None:
+    register_mine()
 
 
 def test_wait_for_repeats_its_tasks_until_the_condition_holds_counting_iterations(tmp_path: Path) -> None:

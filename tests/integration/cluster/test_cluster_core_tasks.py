@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from lanner.model.state import StateType
 from tests.integration.cluster.inprocess import InProcessCluster, by_task
+from tests.integration.declared_plugins import register_mine
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _declared_plugins() -> None:
+    register_mine()
 
 
 def test_resume_and_state_tasks_work_on_cluster_workers(cluster: InProcessCluster) -> None:
