@@ -4,7 +4,6 @@ Labels given as one template rendering to JSON. Run on the embedded runtime with
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,8 @@ import pytest
 from lanner.errors import LannerError
 from lanner.loading.flows import load_flow
 from lanner.model.state import StateType
-from lanner.plugins import registry
 from tests.conftest import logs_of, run_flow
+from tests.integration.declared_plugins import register_declared
 
 RETURN = "io.kestra.plugin.core.debug.Return"
 EACH_SEQUENTIAL = "io.kestra.plugin.core.flow.EachSequential"
@@ -23,18 +22,8 @@ LABELS = "io.kestra.plugin.core.execution.Labels"
 
 @pytest.fixture(autouse=True, scope="module")
 def _declared_plugins() -> None:
-    """The task classes this checkout's pyproject.toml declares for the older loop names.
-
-    The entry points the registry reads come from the installed package's metadata, which may
-    predate this checkout's pyproject; registering what the pyproject says tests the classes the
-    next install will use (a reinstall makes this a no-op).
-    """
-    declared = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
-    plugins = declared["project"]["entry-points"]["lanner.plugins"]
-    for name, target in plugins.items():
-        if "Each" in name:
-            module, _, attr = target.partition(":")
-            registry.register(name, getattr(__import__(module, fromlist=[attr]), attr))
+    """The older loop names, as this checkout's pyproject.toml declares them (see declared_plugins.py)."""
+    register_declared(lambda name, _target: "Each" in name)
 
 
 def _by_value(exe) -> dict[str, object]:

@@ -21,6 +21,7 @@ from lanner.loading.inputs import check_inputs
 from lanner.loading.messages import located_errors, short
 from lanner.model import yaml_source
 from lanner.model.flow import Flow
+from lanner.model.maps import deep_merge
 from lanner.model.task import Task
 from lanner.plugins import registry
 
@@ -304,9 +305,9 @@ class _Builder:
             if not isinstance(values, dict):
                 continue
             if d.get("forced"):
-                data = _deep_merge(data, values)
+                data = deep_merge(data, values)
             else:
-                data = _deep_merge(values, data)
+                data = deep_merge(values, data)
         return data
 
     # -- templates ---------------------------------------------------------------------------
@@ -370,11 +371,3 @@ def _field_by_alias(cls: type[pydantic.BaseModel], name: str) -> Any:
     return None
 
 
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
-        else:
-            out[k] = v
-    return out

@@ -29,13 +29,18 @@ from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType, iso
 from lanner.plugins.api import RunnableTask
 from lanner.runtime import core
+from lanner.runtime.purges import Purges
 from lanner.runtime.queues import events, jobs
 from lanner.runtime.queues.base import CANCELS, JOBS, Kind, encode_result
 from lanner.runtime.queues.database import QueueDatabase
 from lanner.runtime.settings import ClusterSettings
 from lanner.runtime.stored_flows import StoredFlows
+from lanner.runtime.task_commands import ExecutionCommands
+from lanner.runtime.trigger_toggles import TriggerToggles
 from lanner.storage import execution_rows
+from lanner.storage.execution_queries import ExecutionQueries
 from lanner.storage.files import LocalFiles
+from lanner.storage.trigger_store import TriggerStore
 from lanner.worker.attempt_notes import cut_off_predecessors
 from lanner.worker.worker import KILL_GRACE_SECONDS, Job, Worker
 
@@ -68,7 +73,11 @@ class ClusterWorker:
         self._handing_back: set[tuple[str, int]] = set()  # attempts we stopped (shutdown, reaped): no result
         self._threads: list[threading.Thread] = []
         self.worker = Worker(report=self._on_result, log_sink=self._on_log, files=self.files, threads=self.threads,
-                             error_logs=self._error_logs, fetch_logs=self._fetch_logs, worker_id=self.id)
+                             error_logs=self._error_logs, fetch_logs=self._fetch_logs, worker_id=self.id,
+                             executions=ExecutionCommands(
+                                 ExecutionQueries(self.db.reader).get, self._send_resume,
+                                 lambda: Purges(ExecutionQueries(self.db.engine), self.files, lambda _eid: False)),
+                             triggers=TriggerToggles(self.flows.find, lambda: TriggerStore(self.db.engine)))
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -331,6 +340,11 @@ class ClusterWorker:
             pending = [e for e in self._logs if e.execution_id == execution_id and e.level == "ERROR"]
         return stored + [{"taskId": e.task_id, "taskRunId": e.task_run_id, "message": e.message, "level": e.level,
                           "timestamp": iso(e.timestamp)} for e in pending]
+
+    def _send_resume(self, execution_id: str) -> None:
+        """A `…execution.Resume` task's command: an event for the executor that claims the execution."""
+        with self.db.transaction() as tx:
+            events.put(tx, execution_id, Kind.RESUME, {})
 
     def _fetch_logs(self, execution_id: str, task_ids: list[str] | None, level: str) -> list[str]:
         from lanner.storage.execution_queries import ExecutionQueries

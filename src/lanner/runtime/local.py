@@ -35,10 +35,15 @@ from lanner.model.state import NOT_STARTED, StateType, iso, now
 from lanner.plugins.api import RunnableTask
 from lanner.runtime import core, restart
 from lanner.runtime.catalog import FlowCatalog
+from lanner.runtime.purges import Purges
+from lanner.runtime.task_commands import ExecutionCommands
+from lanner.runtime.trigger_toggles import TriggerToggles
 from lanner.runtime.workdirs import WorkingDirectories
+from lanner.storage.execution_queries import ExecutionQueries
 from lanner.storage.files import LocalFiles
 from lanner.storage.owners import HEARTBEAT_SECONDS, Owner, Owners, OwnershipLost
 from lanner.storage.repository import Repository
+from lanner.storage.trigger_store import TriggerStore
 from lanner.worker.attempt_notes import cut_off_predecessors
 from lanner.worker.worker import Job, Worker
 
@@ -88,6 +93,8 @@ class LocalRuntime:
 
         self.max_task_runs = max_task_runs()  # a runaway guard, passed to every executor
         self.surroundings = core.HOST  # the clock, ids and environment every executor (and task) is given
+        # `…trigger.Toggle`: through the scheduler when one runs here (`server/services.py` says so)
+        self.triggers = TriggerToggles(self._stored_flow, lambda: TriggerStore(self.repo.engine))
         self.worker = Worker(
             report=self._on_result,
             log_sink=self._on_log,
@@ -95,6 +102,11 @@ class LocalRuntime:
             threads=threads,
             error_logs=lambda eid: list(self._error_logs.get(eid, [])),
             fetch_logs=self._fetch_logs,
+            executions=ExecutionCommands(
+                repo.get, self._send_resume,
+                lambda: Purges(ExecutionQueries(self.repo.engine), self.files, lambda eid: eid in self.live),
+                lambda eid: eid not in self.live and bool(self.owners.left_behind([eid]))),
+            triggers=self.triggers,
         )
         threading.Thread(target=self._heartbeat, name="lanner-owner-heartbeat", daemon=True).start()
 
@@ -196,6 +208,16 @@ class LocalRuntime:
         kills bypass the event queue, so a flood of events cannot delay them."""
         self._urgent.put(("kill", execution_id, hard))
         self.events.put(("wake",))
+
+    def _stored_flow(self, namespace: str, flow_id: str) -> Flow | None:
+        try:
+            return self.catalog.get(namespace, flow_id)
+        except LannerError:
+            return None
+
+    def _send_resume(self, execution_id: str) -> None:
+        """A `…execution.Resume` task's command, stored for the execution's owner (maybe this process)."""
+        self.repo.add_command(execution_id, "resume", {})
 
     def resume(self, execution_id: str, run_id: str | None = None) -> None:
         self.events.put(("resume", execution_id, run_id, StateType.SUCCESS))

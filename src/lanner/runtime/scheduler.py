@@ -272,10 +272,16 @@ class Scheduler:
     def set_disabled(self, key: TriggerKey, disabled: bool) -> dict[str, Any]:
         """Disable a trigger, or enable one again (after `stopAfter`); a schedule restarts from now."""
         with self._lock:
-            state = dict(self._state.get(key) or {})
-        state["disabled"] = disabled
-        if not disabled:
-            state.pop("stoppedBy", None)
-            state.pop("nextDate", None)
+            state = toggled(self._state.get(key) or {}, disabled)
         self._put(key, state)
         return state
+
+
+def toggled(state: dict[str, Any], disabled: bool) -> dict[str, Any]:
+    """A trigger's stored state once disabled or enabled again: enabling forgets a `stopAfter`
+    stop and the next date, so a schedule restarts from now instead of catching up."""
+    out = {**state, "disabled": disabled}
+    if not disabled:
+        out.pop("stoppedBy", None)
+        out.pop("nextDate", None)
+    return out

@@ -149,6 +149,39 @@ class ExecutionQueries:
                 conn.execute(tables.logs.delete().where(tables.logs.c.execution_id == execution_id))
         return bool(count)
 
+    def purge(self, execution_id: str, execution: bool, logs: bool) -> tuple[bool, int]:
+        """Delete an ended execution's rows (with `execution`) and its logs (with `logs`), in one
+        transaction; whether the execution was deleted and how many log lines were."""
+        t, lg = tables.executions, tables.logs
+        with self.engine.begin() as conn:
+            log_count = 0
+            if logs:
+                log_count = conn.execute(lg.delete().where(lg.c.execution_id == execution_id)).rowcount
+            deleted = False
+            if execution:
+                deleted = bool(conn.execute(t.delete().where(t.c.id == execution_id)).rowcount)
+                for table in (tables.task_runs, tables.commands, tables.attempt_results):
+                    conn.execute(table.delete().where(table.c.execution_id == execution_id))
+        return deleted, log_count
+
+    def purge_logs(self, f: ExecutionFilter, execution_id: str | None, levels: Sequence[str],
+                   start: dt.datetime | None, end: dt.datetime, keep_execution: str) -> int:
+        """Delete the log lines of the executions `f` selects (and `execution_id`, if given), at
+        `levels` (all when empty), written between `start` and `end`; never those of
+        `keep_execution`. How many were deleted."""
+        lg, t = tables.logs, tables.executions
+        chosen = sa.select(t.c.id).where(*self._where(f))
+        cond: list[Any] = [lg.c.execution_id.in_(chosen), lg.c.execution_id != keep_execution,
+                           sa.not_(_at_or_after(lg.c.timestamp, end + dt.timedelta(microseconds=1)))]
+        if execution_id is not None:
+            cond.append(lg.c.execution_id == execution_id)
+        if levels:
+            cond.append(lg.c.level.in_([level.upper() for level in levels]))
+        if start is not None:
+            cond.append(_at_or_after(lg.c.timestamp, start))
+        with self.engine.begin() as conn:
+            return int(conn.execute(lg.delete().where(*cond)).rowcount)
+
     def rewrite_task_runs(self, exe: Execution) -> None:
         """Replace every stored task run of `exe` by its current list, renumbered (restart)."""
         tr = tables.task_runs

@@ -9,6 +9,7 @@ themselves, so a `../` in a form-field name or a URL cannot reach the rest of th
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -105,13 +106,20 @@ class LocalFiles:
         write_atomically(target, source)
         return self.uri(target)
 
-    def remove(self, uri: str) -> None:
-        """Delete a stored file and the folders it leaves empty (up to the storage root)."""
+    def remove(self, uri: str) -> bool:
+        """Delete a stored file and the folders it leaves empty (up to the storage root).
+
+        Returns whether there was a file to delete (the `Delete` task reports it)."""
         target = self.path(uri)
+        existed = target.is_file()
         with contextlib.suppress(FileNotFoundError):
             target.unlink()
+        self._prune(target.parent)
+        return existed
+
+    def _prune(self, parent: Path) -> None:
+        """Remove `parent` and its ancestors while they are empty, stopping at the storage root."""
         base = self.root.resolve()
-        parent = target.parent
         while parent != base and parent.is_relative_to(base):
             try:
                 parent.rmdir()
@@ -135,3 +143,64 @@ class LocalFiles:
             return target.read_bytes()
         except FileNotFoundError:
             raise LannerError(f"no file at `{uri}`", hint="check the task output that produced it") from None
+
+    def size(self, uri: str) -> int:
+        target = self.path(uri)
+        if not target.is_file():
+            raise LannerError(f"no file at `{uri}`", hint="check the task output that produced it")
+        return target.stat().st_size
+
+    def purge_execution(self, namespace: str, flow_id: str, execution_id: str) -> list[str]:
+        """Delete every file of an execution (its inputs' and its tasks'); returns their URIs."""
+        ids.check("namespace", namespace)
+        ids.check("flow id", flow_id)
+        ids.check("execution id", execution_id)
+        folder = inside(self.root, *[p for p in namespace.split(".") if p], flow_id, "executions", execution_id)
+        if not folder.is_dir():
+            return []
+        uris = [self.uri(path) for path in sorted(folder.rglob("*")) if path.is_file()]
+        shutil.rmtree(folder, ignore_errors=True)
+        self._prune(folder.parent)
+        return uris
+
+    # -- task states (`…state.Set|Get|Delete`) ------------------------------------------------
+    # Kept apart from executions' files, under `_states/` (no namespace starts with `_`), per
+    # namespace and flow, or per namespace alone (`_namespace`: no flow id starts with `_`), so
+    # purging an execution's files never takes a state with it.
+
+    def state_target(self, namespace: str, flow_id: str | None, name: str, value_key: str) -> Path:
+        ids.check("namespace", namespace)
+        if flow_id is not None:
+            ids.check("flow id", flow_id)
+        return inside(self.root, "_states", namespace, flow_id or "_namespace", _state_folder(name),
+                      safe_name(value_key) + ".json")
+
+    def put_state(self, target: Path, data: bytes) -> str:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".state-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, target)  # a reader sees the old state or the new one, never half of one
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return self.uri(target)
+
+    def remove_state(self, target: Path) -> bool:
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            return False
+        self._prune(target.parent)
+        return True
+
+
+def _state_folder(name: str) -> str:
+    """A state name as one folder: its safe form, with a digest when that form lost characters
+    (so `a b` and `a_b` stay two states)."""
+    safe = safe_name(name)
+    if safe == name:
+        return safe
+    return f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:16]}"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lanner.model.inputs import mask
 from lanner.model.results import LEVEL_RANK, LevelMethods, LogEntry
 from lanner.worker import attempt_notes
+from lanner.worker.storage_access import ExecutionStorage
 
 if TYPE_CHECKING:
     from lanner.worker.keeper import Paths
@@ -79,6 +80,8 @@ class WorkerContext:
         log_level: str | None,
         error_logs: Callable[[], list[dict[str, Any]]] | None = None,
         fetch_logs: Callable[..., list[str]] | None = None,
+        executions: Any = None,
+        triggers: Any = None,
         shared_dir: Path | None = None,
         tracker: Tracker | None = None,
     ) -> None:
@@ -91,6 +94,8 @@ class WorkerContext:
         self.secrets: list[str] = []
         self.logger = TaskLogger(sink, execution_id, task_run_id, task_id, attempt, log_level, self.secrets)
         self._files = files
+        # Files by URI and task states, for the storage and state tasks (`plugins/core/storage_service.py`).
+        self.storage = ExecutionStorage(files, namespace, flow_id, execution_id)
         self._namespace = namespace
         self._flow_id = flow_id
         self._workdir: Path | None = shared_dir
@@ -98,6 +103,10 @@ class WorkerContext:
         self._error_logs = error_logs
         if fetch_logs is not None:
             self.fetch_logs = fetch_logs
+        if executions is not None:  # commands to other executions (`…execution.Resume`), from the runtime
+            self.executions = executions
+        if triggers is not None:  # enabling and disabling triggers (`…trigger.Toggle`), from the runtime
+            self.triggers = triggers
         self._services = Services(self)
         self._tracker = tracker
         # Set by the worker when an earlier, cut-off attempt's command had finished: the runner
@@ -117,6 +126,12 @@ class WorkerContext:
         from lanner import expr
 
         return expr.render_value_typed(value, self.variables, self._services)
+
+    def render_with(self, value: Any, extra: Mapping[str, Any]) -> Any:
+        """Render with `extra` variables over the task's (an item's fields, for the item tasks)."""
+        from lanner import expr
+
+        return expr.render_value(value, {**self.variables, **extra}, self._services)
 
     def is_true(self, value: Any) -> bool:
         from lanner import expr

@@ -76,6 +76,8 @@ class Worker:
         error_logs: Callable[[str], list[dict[str, Any]]] | None = None,
         fetch_logs: Callable[..., list[str]] | None = None,
         worker_id: str = "local",
+        executions: Any = None,
+        triggers: Any = None,
     ) -> None:
         self._report = report
         self._sink = log_sink
@@ -85,6 +87,8 @@ class Worker:
         self._lock = threading.Lock()
         self._error_logs = error_logs
         self._fetch_logs = fetch_logs
+        self._executions = executions  # the runtime's ExecutionCommands, for tasks acting on executions
+        self._triggers = triggers  # the runtime's TriggerToggles
         self.worker_id = worker_id
         self._tracker = Tracker(records_root(files))
         self._deadlines = Deadlines(f"lanner-deadlines-{worker_id}")  # every timeout and grace period
@@ -98,7 +102,8 @@ class Worker:
             variables=job.variables, sink=self._sink, files=self._files, namespace=job.namespace,
             flow_id=job.flow_id, log_level=job.task.logLevel,
             error_logs=(lambda: error_logs(job.execution_id)) if error_logs else None,
-            fetch_logs=self._fetch_logs, shared_dir=job.shared_dir, tracker=self._tracker,
+            fetch_logs=self._fetch_logs, executions=self._executions,
+            triggers=self._triggers, shared_dir=job.shared_dir, tracker=self._tracker,
         )
         running = _Running(job, ctx)
         with self._lock:

@@ -205,7 +205,8 @@ def collect_output_files(ctx: RunContext, workdir: Path, patterns: list[str],
     found: dict[str, Path] = {}
     for pattern in patterns:
         _relative(pattern, "outputFiles pattern")
-        for path in sorted(workdir.glob(pattern)):
+        # A trailing `**` means every file below (as in Kestra); pathlib's matches only folders.
+        for path in sorted(workdir.glob(pattern + "/*" if pattern.endswith("**") else pattern)):
             if path.is_file():
                 found.setdefault(path.relative_to(workdir).as_posix(), path)
     if output_dir is not None and output_dir.is_dir():
