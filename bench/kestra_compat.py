@@ -37,8 +37,9 @@ from typing import Any
 
 # What Kestra's own tests assert for some of its OSS-core test flows (core/src/test/resources/
 # flows/valids), keyed by the flow's file name. Each case: inputs, final state, task-run count.
-# Counts were taken from the Java tests where they pin one, otherwise counted from the flow by
-# Kestra's documented rules (one task run per task, per loop value, skipped `runIf` included).
+# Read from the Java tests for allow-failure, disable-*, failed-first and parallel; the others were
+# counted from the flow by Kestra's documented rules (one task run per task, per loop value,
+# skipped `runIf` included).
 EXPECTED: dict[str, list[tuple[dict[str, str], str | None, int | None]]] = {
     "allow-failure": [({}, "WARNING", 9), ({"crash": "x"}, "FAILED", 10)],
     "errors": [({}, "FAILED", 7)],
@@ -70,6 +71,14 @@ EXPECTED: dict[str, list[tuple[dict[str, str], str | None, int | None]]] = {
     "parallel": [({}, "SUCCESS", 8)],
     "sequential": [({}, "SUCCESS", 11)],
     "if-condition": [({"param": "true"}, "SUCCESS", 2), ({"param": "false"}, "SUCCESS", 2)],
+    "if": [({"if1": "true", "if2": "false", "if3": "true"}, "SUCCESS", 12)],
+    "finally-flow": [({}, "SUCCESS", 4), ({"failed": "true"}, "FAILED", 4)],
+    "finally-foreach": [({}, "SUCCESS", 9), ({"failed": "true"}, "FAILED", 11)],
+    "finally-eachparallel": [({}, "SUCCESS", 9), ({"failed": "true"}, "FAILED", 11)],
+    "finally-allowfailure": [({}, "SUCCESS", 5), ({"failed": "true"}, "WARNING", 7)],
+    "exit-nested": [({}, "FAILED", 4)],
+    "each-object-in-list": [({}, "SUCCESS", 8)],
+    "each-parallel": [({}, "SUCCESS", 8)],
 }
 
 _LOCATED = re.compile(r"^error: [^:]+:\d+(?::\d+)?: (?P<message>.*)$")
