@@ -204,6 +204,12 @@ def _not_acted_on(spec: _Spec) -> list[tuple[str, str, str]]:
     if isinstance(spec, FlowSpec) and spec.preconditions is not None and not spec.preconditions.resetOnSuccess:
         out.append(("preconditions", "`preconditions.resetOnSuccess: false` is not supported by Lanner (its "
                     "preconditions start over after each execution they start)", "remove `resetOnSuccess`"))
+    if spec.logLevel is not None:
+        out.append(("logLevel", "a trigger's `logLevel` is not applied by Lanner (its scheduler writes to the "
+                    "server's log, not to trigger logs)", "remove `logLevel`; set `logLevel` on the flow's tasks"))
+    if spec.workerGroup is not None:
+        out.append(("workerGroup", "a trigger's `workerGroup` is not applied by Lanner (triggers are evaluated by "
+                    "the scheduler role, not by workers)", "remove `workerGroup` from the trigger"))
     if isinstance(spec, ScheduleSpec) and spec.backfill is not None:
         out.append(("backfill", "`backfill` is not run by Lanner (a schedule starts from when it is saved)",
                     "remove `backfill`; start the past dates' executions through the API or `lanner run`"))

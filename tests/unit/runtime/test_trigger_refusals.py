@@ -35,6 +35,10 @@ def _problems(trigger: str) -> list[str]:
     ("  - id: up\n    type: io.kestra.plugin.core.trigger.Flow\n    preconditions:\n      resetOnSuccess: false\n"
      "      flows:\n        - {namespace: company.team, flowId: a}\n",
      "f.yaml:8:5: triggers[0] (up): `preconditions.resetOnSuccess: false` is not supported by Lanner"),
+    ("  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n    logLevel: DEBUG\n",
+     "f.yaml:9:5: triggers[0] (s): a trigger's `logLevel` is not applied by Lanner"),
+    ("  - id: w\n    type: io.kestra.plugin.core.trigger.Webhook\n    key: abc\n    workerGroup:\n      key: gpu\n",
+     "f.yaml:9:5: triggers[0] (w): a trigger's `workerGroup` is not applied by Lanner"),
 ])
 def test_a_trigger_key_the_scheduler_would_not_act_on_is_refused_at_its_line(trigger: str, expected: str) -> None:
     [problem] = _problems(trigger)
