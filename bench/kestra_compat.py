@@ -12,11 +12,11 @@ state and number of task runs are compared with what Kestra's tests assert. `EXP
 those facts (flow id, inputs, state, task-run count), never a flow. `None` for the state or the
 count means Kestra's test does not pin it.
 
-With `--templates FILE`, a JSON list of `{"template", "variables", "expected"}` cases (Kestra's
+With `--templates FILE` (repeatable), a JSON list of `{"template", "variables", "expected"}` cases (Kestra's
 Pebble test cases, transcribed outside the repository) is rendered through `lanner.expr.render`
 and the matches counted; a case whose `expected` is `null` must fail to render.
 
-    python bench/kestra_compat.py /tmp/kestra-flows [--run] [--templates cases.json]
+    python bench/kestra_compat.py /tmp/kestra-flows [--run] [--templates cases.json ...]
 
 Figures are printed, never asserted.
 """
@@ -195,7 +195,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("folder", type=Path, help="folder holding the Kestra flows (*.yaml)")
     parser.add_argument("--run", action="store_true", help="run the accepted flows Kestra's tests pin")
-    parser.add_argument("--templates", type=Path, help="JSON file of Pebble template cases")
+    parser.add_argument("--templates", type=Path, action="append", default=[],
+                        help="JSON file of Pebble template cases (repeatable; figures per file)")
     parser.add_argument("--top", type=int, default=15, help="how many refusal causes to print")
     args = parser.parse_args()
     if not args.folder.is_dir():
@@ -218,9 +219,9 @@ def main() -> None:
         print(f"outcomes: {matches}/{cases} cases end as Kestra's tests say (state and task-run count)")
         for line in mismatches:
             print(f"  differs: {line}")
-    if args.templates:
-        cases, matches, mismatches = render_cases(args.templates)
-        print(f"templates: {matches}/{cases} render as Kestra's tests expect")
+    for path in args.templates:
+        cases, matches, mismatches = render_cases(path)
+        print(f"templates in {path.name}: {matches}/{cases} render as Kestra's tests expect")
         for line in mismatches:
             print(f"  differs: {line}")
 
