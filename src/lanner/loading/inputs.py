@@ -117,6 +117,12 @@ class _InputCheck:
 
     def constraints(self) -> None:
         """The values a given input will be held against are themselves valid."""
+        default = yaml_source.plain(self.item.get("defaults"))
+        if isinstance(default, str) and ("{{" in default or "{%" in default):  # else kept as literal text
+            self.refused.add("defaults")
+            self.error("defaults", "a template in `defaults` is not rendered by Lanner (Kestra renders it when "
+                       "the execution starts)", "write the value itself, or pass it with --input or the API",
+                       value=True)
         validator = self.item.get("validator")
         if validator is not None:
             try:

@@ -180,7 +180,43 @@ def validate(flow: Flow) -> list[LannerValidationError]:
                 problems.append(LannerValidationError(
                     f"triggers[{i}] ({trig.id}): {problem}", hint="write five fields like `0 9 * * 1-5` or a "
                     "nickname like @daily", where=Located(flow.file, line, col, f"triggers[{i}].cron")))
+        for key, problem, hint in _not_acted_on(spec):
+            line, col = lines.get((i, key), lines.get((i, None), (None, None)))
+            problems.append(LannerValidationError(f"triggers[{i}] ({trig.id}): {problem}", hint=hint,
+                                                  where=Located(flow.file, line, col, f"triggers[{i}].{key}")))
     return problems
+
+
+def _not_acted_on(spec: _Spec) -> list[tuple[str, str, str]]:
+    """(key, problem, hint) for what Kestra acts on and the scheduler would accept and never act
+    on: a schedule that fires on weekends its author excluded is worse than a refusal."""
+    from lanner.model.listener import LISTENER_CONDITIONS, condition_kind
+
+    out: list[tuple[str, str, str]] = []
+    kind = type(spec).__name__.removesuffix("Spec")
+    if spec.conditions and not isinstance(spec, FlowSpec):
+        out.append(("conditions", f"`conditions` of a {kind} trigger are not evaluated by Lanner",
+                    "remove them and test the condition in the flow (`runIf` on a task, or an `If` task)"))
+    for cond in spec.conditions if isinstance(spec, FlowSpec) else []:
+        if condition_kind(str(cond.get("type", ""))) not in LISTENER_CONDITIONS:
+            out.append(("conditions", f"condition `{cond.get('type')}` is not evaluated in Flow triggers by Lanner",
+                        "use " + ", ".join(LISTENER_CONDITIONS) + " conditions, or `preconditions`"))
+    if isinstance(spec, FlowSpec) and spec.preconditions is not None and not spec.preconditions.resetOnSuccess:
+        out.append(("preconditions", "`preconditions.resetOnSuccess: false` is not supported by Lanner (its "
+                    "preconditions start over after each execution they start)", "remove `resetOnSuccess`"))
+    if spec.logLevel is not None:
+        out.append(("logLevel", "a trigger's `logLevel` is not applied by Lanner (its scheduler writes to the "
+                    "server's log, not to trigger logs)", "remove `logLevel`; set `logLevel` on the flow's tasks"))
+    if spec.workerGroup is not None:
+        out.append(("workerGroup", "a trigger's `workerGroup` is not applied by Lanner (triggers are evaluated by "
+                    "the scheduler role, not by workers)", "remove `workerGroup` from the trigger"))
+    if isinstance(spec, ScheduleSpec) and spec.backfill is not None:
+        out.append(("backfill", "`backfill` is not run by Lanner (a schedule starts from when it is saved)",
+                    "remove `backfill`; start the past dates' executions through the API or `lanner run`"))
+    if isinstance(spec, ScheduleSpec) and spec.lateMaximumDelay is not None:
+        out.append(("lateMaximumDelay", "`lateMaximumDelay` is not applied by Lanner",
+                    "remove it; `recoverMissedSchedules` (ALL, LAST, NONE) says which missed dates still run"))
+    return out
 
 
 def _trigger_lines(source: str) -> dict[tuple[int, str | None], tuple[int | None, int | None]]:

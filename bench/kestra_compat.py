@@ -1,0 +1,230 @@
+"""How many flows written for Kestra Lanner accepts, why it refuses the others, and whether the ones
+it runs end as Kestra's own tests say they end.
+
+The flows are not part of this repository (they are Kestra's, not ours to copy): give the folder
+that holds them. Every `*.yaml`/`*.yml` in it is checked with `lanner validate`, one process per
+file as a user would run it; each refusal is reduced to its cause (the message without its
+location and task prefix, cut at the first `;`) and the causes are counted, most frequent first.
+
+With `--run`, each accepted flow named in `EXPECTED` is run with `lanner run --json` under a fresh
+`LANNER_HOME`, once per expected case (inputs given as Kestra's test gives them), and its final
+state and number of task runs are compared with what Kestra's tests assert. `EXPECTED` holds only
+those facts (flow id, inputs, state, task-run count), never a flow. `None` for the state or the
+count means Kestra's test does not pin it.
+
+With `--templates FILE` (repeatable), a JSON list of `{"template", "variables", "expected"}` cases (Kestra's
+Pebble test cases, transcribed outside the repository) is rendered through `lanner.expr.render`
+and the matches counted; a case whose `expected` is `null` must fail to render.
+
+    python bench/kestra_compat.py /tmp/kestra-flows [--run] [--templates cases.json ...]
+
+Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# What Kestra's own tests assert for some of its OSS-core test flows (core/src/test/resources/
+# flows/valids), keyed by the flow's file name. Each case: inputs, final state, task-run count.
+# Read from the Java tests for allow-failure, disable-*, failed-first and parallel; the others were
+# counted from the flow by Kestra's documented rules (one task run per task, per loop value,
+# skipped `runIf` included).
+EXPECTED: dict[str, list[tuple[dict[str, str], str | None, int | None]]] = {
+    "allow-failure": [({}, "WARNING", 9), ({"crash": "x"}, "FAILED", 10)],
+    "errors": [({}, "FAILED", 7)],
+    "each-sequential-nested": [({}, "SUCCESS", 23)],
+    "each-parallel-nested": [({}, "SUCCESS", 11)],
+    "each-switch": [({}, "SUCCESS", 12)],
+    "each-object": [({}, "SUCCESS", 8)],
+    "each-empty": [({}, "SUCCESS", 2)],
+    "each-null": [({}, "FAILED", None)],
+    "current-output": [({}, "SUCCESS", 32)],
+    "dag": [({}, "SUCCESS", 6)],
+    "dag-failfast": [({}, "FAILED", None)],
+    "finally-flow-error": [({}, "SUCCESS", 4), ({"failed": "true"}, "FAILED", 6)],
+    "finally-parallel": [({}, "SUCCESS", 8), ({"failed": "true"}, "FAILED", 10)],
+    "finally-dag": [({}, "SUCCESS", 7), ({"failed": "true"}, "FAILED", 9)],
+    "fail-on-condition": [({"param": "fail"}, "FAILED", 2), ({"param": "ok"}, "SUCCESS", 3)],
+    "fail-on-switch": [({"param": "notexist"}, "FAILED", 2), ({"param": "case1"}, "SUCCESS", 2)],
+    "failed-first": [({}, "FAILED", 1)],
+    "disable-error": [({}, None, 3)],
+    "disable-simple": [({}, None, 2)],
+    "disable-flowable": [({}, None, 10)],
+    "change-state-errors": [({}, "FAILED", 3)],
+    "condition_with_input": [({}, "SUCCESS", 2), ({"condition": "fail"}, "FAILED", 2)],
+    "exit": [({}, "WARNING", 2), ({"state": "CONTINUE"}, "SUCCESS", 3)],
+    "exit-killed": [({}, "KILLED", 2)],
+    "assert": [({}, "FAILED", 2)],
+    "after-execution": [({}, "SUCCESS", 2)],
+    "bash-warning": [({}, "WARNING", 1)],
+    "parallel": [({}, "SUCCESS", 8)],
+    "sequential": [({}, "SUCCESS", 11)],
+    "if-condition": [({"param": "true"}, "SUCCESS", 2), ({"param": "false"}, "SUCCESS", 2)],
+    "if": [({"if1": "true", "if2": "false", "if3": "true"}, "SUCCESS", 12)],
+    "finally-flow": [({}, "SUCCESS", 4), ({"failed": "true"}, "FAILED", 4)],
+    "finally-foreach": [({}, "SUCCESS", 9), ({"failed": "true"}, "FAILED", 11)],
+    "finally-eachparallel": [({}, "SUCCESS", 9), ({"failed": "true"}, "FAILED", 11)],
+    "finally-allowfailure": [({}, "SUCCESS", 5), ({"failed": "true"}, "WARNING", 7)],
+    "exit-nested": [({}, "FAILED", 4)],
+    "each-object-in-list": [({}, "SUCCESS", 8)],
+    "each-parallel": [({}, "SUCCESS", 8)],
+}
+
+_LOCATED = re.compile(r"^error: [^:]+:\d+(?::\d+)?: (?P<message>.*)$")
+_UNLOCATED = re.compile(r"^error: [^:]+: (?P<message>.*)$")
+_TASK_PREFIX = re.compile(r"^(?:[\w.\-]+(?:\[\d+\])?(?:\.[\w\-]+(?:\[\d+\])?)*(?: \([^)]*\))?: )")
+
+
+@dataclass
+class Tally:
+    """What one pass over the folder found."""
+
+    accepted: list[Path] = field(default_factory=list)
+    refused: dict[Path, list[str]] = field(default_factory=dict)
+
+    def causes(self) -> Counter[str]:
+        """Each cause counted once per flow it refuses, so one flow with ten bad tasks is not ten."""
+        counted: Counter[str] = Counter()
+        for causes in self.refused.values():
+            counted.update(set(causes))
+        return counted
+
+
+def cause_of(line: str) -> str | None:
+    """The cause of one `lanner validate` error line: without where it is, so equal causes meet."""
+    match = _LOCATED.match(line) or _UNLOCATED.match(line)
+    if match is None:
+        return None
+    message = _TASK_PREFIX.sub("", match.group("message"), count=1)
+    return message.split(";", 1)[0].strip()
+
+
+def lanner(*args: str, home: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The `lanner` command as a user runs it, with this checkout's code first on the path."""
+    env = dict(os.environ)
+    if home is not None:
+        env["LANNER_HOME"] = home
+    return subprocess.run([sys.executable, "-m", "lanner", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout, check=False)
+
+
+def validate_all(folder: Path) -> Tally:
+    tally = Tally()
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        done = lanner("validate", str(path))
+        if done.returncode == 0:
+            tally.accepted.append(path)
+            continue
+        causes = [c for c in map(cause_of, done.stderr.splitlines()) if c]
+        tally.refused[path] = causes or [f"exit {done.returncode} with no located error"]
+    return tally
+
+
+def run_expected(accepted: list[Path]) -> tuple[int, int, list[str]]:
+    """Runs each accepted flow that has an expectation; returns (cases, matches, mismatch lines)."""
+    cases = matches = 0
+    mismatches: list[str] = []
+    for path in accepted:
+        for inputs, state, count in EXPECTED.get(path.stem, []):
+            cases += 1
+            with tempfile.TemporaryDirectory(prefix="lanner-compat-") as home:
+                args = ["run", str(path), "--json", "--quiet"]
+                for key, value in inputs.items():
+                    args += ["-i", f"{key}={value}"]
+                try:
+                    done = lanner(*args, home=home)
+                except subprocess.TimeoutExpired:
+                    mismatches.append(f"{path.stem} {inputs}: timed out")
+                    continue
+            got_state, got_count = _outcome(done.stdout)
+            if (state is None or got_state == state) and (count is None or got_count == count):
+                matches += 1
+            else:
+                want = f"{state or '-'}/{count if count is not None else '-'}"
+                mismatches.append(f"{path.stem} {inputs}: Kestra {want}, Lanner {got_state}/{got_count}"
+                                  + (f" ({_last_error(done.stderr)})" if got_state is None else ""))
+    return cases, matches, mismatches
+
+
+def _outcome(stdout: str) -> tuple[str | None, int | None]:
+    try:
+        execution = json.loads(stdout)
+    except json.JSONDecodeError:
+        return None, None
+    return execution["state"]["current"], len(execution.get("taskRunList") or [])
+
+
+def _last_error(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return lines[-1][:160] if lines else "no output"
+
+
+def render_cases(path: Path) -> tuple[int, int, list[str]]:
+    from lanner import expr
+
+    cases: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    matches = 0
+    mismatches: list[str] = []
+    for case in cases:
+        try:
+            got: str | None = expr.render(case["template"], case.get("variables") or {})
+        except Exception as error:  # noqa: BLE001 - a refusal is an outcome to compare, whatever its class
+            got = None
+            reason = f"({str(error).splitlines()[0] if str(error) else type(error).__name__})"
+        else:
+            reason = ""
+        if got == case["expected"]:
+            matches += 1
+        else:
+            mismatches.append(f"{case['template']!r}: Kestra {case['expected']!r}, Lanner {got!r} {reason}".rstrip())
+    return len(cases), matches, mismatches
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("folder", type=Path, help="folder holding the Kestra flows (*.yaml)")
+    parser.add_argument("--run", action="store_true", help="run the accepted flows Kestra's tests pin")
+    parser.add_argument("--templates", type=Path, action="append", default=[],
+                        help="JSON file of Pebble template cases (repeatable; figures per file)")
+    parser.add_argument("--top", type=int, default=15, help="how many refusal causes to print")
+    args = parser.parse_args()
+    if not args.folder.is_dir():
+        parser.error(f"{args.folder} is not a folder")
+
+    tally = validate_all(args.folder)
+    total = len(tally.accepted) + len(tally.refused)
+    if total == 0:
+        parser.error(f"no *.yaml or *.yml file in {args.folder}")
+    print(f"flows: {total}, accepted: {len(tally.accepted)} ({100 * len(tally.accepted) / total:.1f}%), "
+          f"refused: {len(tally.refused)}")
+    print(f"top {args.top} refusal causes (flows refused by each):")
+    for cause, count in tally.causes().most_common(args.top):
+        print(f"  {count:4d}  {cause}")
+    for path, causes in sorted(tally.refused.items()):
+        print(f"  refused {path.name}: {causes[0]}")
+
+    if args.run:
+        cases, matches, mismatches = run_expected(tally.accepted)
+        print(f"outcomes: {matches}/{cases} cases end as Kestra's tests say (state and task-run count)")
+        for line in mismatches:
+            print(f"  differs: {line}")
+    for path in args.templates:
+        cases, matches, mismatches = render_cases(path)
+        print(f"templates in {path.name}: {matches}/{cases} render as Kestra's tests expect")
+        for line in mismatches:
+            print(f"  differs: {line}")
+
+
+if __name__ == "__main__":
+    main()
