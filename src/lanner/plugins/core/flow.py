@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from lanner.model.duration import parse_duration
 from lanner.model.property import Duration
@@ -22,6 +22,7 @@ from lanner.plugins.api import (
     Task,
     TaskFailure,
 )
+from lanner.plugins.core.refusals import refuse_when_set
 from lanner.plugins.scripts.support import NamespaceFilesOptions
 
 
@@ -67,7 +68,17 @@ class WorkingDirectory(Sequential):
     inputFiles: dict[str, Any] | str | None = None
     outputFiles: list[str] | None = None
     namespaceFiles: NamespaceFilesOptions | None = None  # copied into the folder before inputFiles
-    cache: dict[str, Any] | None = None
+    cache: Any = None  # refused below: Kestra's, named so that the refusal says why
+
+    refused: ClassVar[dict[str, str]] = {
+        "cache": "is not supported by Lanner: the folder starts empty in every execution; remove it, "
+                 "and keep files between executions in namespace files or the KV store",
+    }
+
+    @field_validator("cache")
+    @classmethod
+    def _refused(cls, value: Any, info: ValidationInfo) -> Any:
+        return refuse_when_set(cls.refused, value, info)
 
 
 class CheckFrequency(BaseModel):
