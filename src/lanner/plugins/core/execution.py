@@ -19,7 +19,7 @@ from lanner.plugins.api import (
     Task,
     TaskFailure,
 )
-from lanner.plugins.core.refusals import refuse_when_set
+from lanner.plugins.core.refusals import refuse_when_set, refusing
 
 SCHEDULE_DATE_REFUSED = ("is not supported by Lanner: it has no scheduled start for an execution, "
                          "so the child would start at once instead of at that date; remove it, or start the child "
@@ -161,10 +161,7 @@ class Subflow(ChildFlow):
                            "(a `retry` on the Subflow starts a new child); remove it",
     }
 
-    @field_validator("scheduleDate", "restartBehavior")
-    @classmethod
-    def _refused(cls, value: Any, info: ValidationInfo) -> Any:
-        return refuse_when_set(cls.refused, value, info)
+    check_refused = refusing("scheduleDate", "restartBehavior")
 
     @model_validator(mode="after")
     def _outputs_need_wait(self) -> Subflow:
@@ -199,10 +196,7 @@ class Pause(ExecutionTask, FlowableTask):
                    "and put the task just before the Pause",
     }
 
-    @field_validator("onResume", "onPause")
-    @classmethod
-    def _refused(cls, value: Any, info: ValidationInfo) -> Any:
-        return refuse_when_set(cls.refused, value, info)
+    check_refused = refusing("onResume", "onPause")
 
     def resolve(self, ctx: RunContext) -> Resolution:
         return Resolution([Group([t for t in self.tasks or [] if not t.disabled])])

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lanner.model.duration import parse_duration
 from lanner.model.property import Duration
@@ -22,7 +22,7 @@ from lanner.plugins.api import (
     Task,
     TaskFailure,
 )
-from lanner.plugins.core.refusals import refuse_when_set
+from lanner.plugins.core.refusals import refusing
 from lanner.plugins.scripts.support import NamespaceFilesOptions
 
 
@@ -75,10 +75,7 @@ class WorkingDirectory(Sequential):
                  "and keep files between executions in namespace files or the KV store",
     }
 
-    @field_validator("cache")
-    @classmethod
-    def _refused(cls, value: Any, info: ValidationInfo) -> Any:
-        return refuse_when_set(cls.refused, value, info)
+    check_refused = refusing("cache")
 
 
 class CheckFrequency(BaseModel):

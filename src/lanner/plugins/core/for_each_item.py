@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
 from lanner.plugins.api import (
     ExecutionEffect,
@@ -30,7 +30,7 @@ from lanner.plugins.api import (
     TaskFailure,
 )
 from lanner.plugins.core.execution import SCHEDULE_DATE_REFUSED, ChildFlow
-from lanner.plugins.core.refusals import refuse_when_set
+from lanner.plugins.core.refusals import refusing
 
 SPLIT, ITEMS, MERGE = "_split", "_items", "_merge"
 _TYPE = "io.kestra.plugin.core.flow.ForEachItem"
@@ -87,10 +87,7 @@ class ForEachItem(FlowableTask):
 
     _steps: list[Task] = PrivateAttr(default_factory=list)
 
-    @field_validator("scheduleDate", "restartBehavior")
-    @classmethod
-    def _refused(cls, value: Any, info: ValidationInfo) -> Any:
-        return refuse_when_set(cls.refused, value, info)
+    check_refused = refusing("scheduleDate", "restartBehavior")
 
     @model_validator(mode="after")
     def _build_steps(self) -> ForEachItem:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationInfo
+from pydantic import ValidationInfo, field_validator
 
 
 def refuse_when_set(refused: Mapping[str, str], value: Any, info: ValidationInfo) -> Any:
@@ -23,3 +23,13 @@ def refuse_when_set(refused: Mapping[str, str], value: Any, info: ValidationInfo
     if value is not None:
         raise ValueError(refused[info.field_name or ""])
     return value
+
+
+def refusing(*names: str) -> Any:
+    """A field validator for `names` that refuses each one given, with its reason in the class's
+    `refused` map: `check_refused = refusing("onResume", "onPause")` in the class body."""
+
+    def check(cls: Any, value: Any, info: ValidationInfo) -> Any:
+        return refuse_when_set(cls.refused, value, info)
+
+    return field_validator(*names)(classmethod(check))
