@@ -272,3 +272,50 @@ def test_purge_kv_removes_expired_keys_only_by_default(tmp_path: Path) -> None:
 """), tmp_path)
     assert _outputs(everything)["purge"] == {"size": 1}
     assert store.entries("company.team", include_expired=True) == []
+
+
+def test_kv_in_templates_the_executor_renders_reads_the_store_as_kestra_allows(tmp_path: Path) -> None:
+    """`runIf`, `If.condition`, `ForEach.values` and flow outputs are rendered by the executor,
+    not on a worker; `kv()` there reads the same store, the flow's parent namespaces included."""
+    store = KVStore(tmp_path / "storage")
+    store.put("company.team", "enabled", "BOOLEAN", True)
+    store.put("company", "regions", "JSON", ["eu", "us"])
+    exe = run_flow("""
+id: kv_decisions
+namespace: company.team
+tasks:
+  - id: gate
+    type: io.kestra.plugin.core.flow.If
+    condition: "{{ kv('enabled') }}"
+    then:
+      - {id: on, type: io.kestra.plugin.core.log.Log, message: "enabled"}
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEach
+    values: "{{ kv('regions') }}"
+    tasks:
+      - {id: region, type: io.kestra.plugin.core.log.Log, message: "region {{ taskrun.value }}"}
+  - id: skipped
+    type: io.kestra.plugin.core.log.Log
+    runIf: "{{ kv('absent', errorOnMissing=false) ?? false }}"
+    message: "should not run"
+outputs:
+  - {id: first, type: STRING, value: "{{ kv('regions') | first }}"}
+""", tmp_path)
+    assert exe.state.current == "SUCCESS"
+    messages = _messages(tmp_path, exe)
+    assert "enabled" in messages and "region eu" in messages and "region us" in messages
+    assert "should not run" not in messages
+    assert exe.outputs == {"first": "eu"}
+
+
+def test_a_missing_key_in_a_condition_fails_that_task_saying_which_key(tmp_path: Path) -> None:
+    exe = run_flow(_flow("""
+  - id: gate
+    type: io.kestra.plugin.core.flow.If
+    condition: "{{ kv('nowhere') }}"
+    then:
+      - {id: on, type: io.kestra.plugin.core.log.Log, message: "never"}
+"""), tmp_path)
+    assert exe.state.current == "FAILED"
+    assert any("The key 'nowhere' does not exist in the namespace 'company.team'" in m
+               for m in _messages(tmp_path, exe))

@@ -37,7 +37,8 @@ class Bookkeeping:
         self.exe = execution
         self.max_task_runs = max_task_runs
         self.surroundings = surroundings
-        self._services = DecisionServices(surroundings.secret)
+        self._services = DecisionServices(
+            surroundings.secret, lambda key, where, must: surroundings.kv(flow.namespace, key, where, must))
         self._limit_said: set[bool] = set()  # which limit (main work, cleanup) was already logged
         self.index = flow.index()
         self.scopes: dict[str | None, Scope] = {}

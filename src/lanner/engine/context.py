@@ -1,8 +1,8 @@
 """The small run context the executor uses to resolve flowables, `runIf` and flow outputs.
 
 It renders templates and collects log lines; it has no files, no sleep and no cancellation,
-because the executor never does I/O or waits. A template's `secret()` is answered by the
-executor's `Surroundings`, not by the process environment.
+because the executor never does I/O or waits. A template's `secret()` and `kv()` are
+answered by the executor's `Surroundings`, not by the process environment or the disk.
 """
 
 from __future__ import annotations
@@ -29,16 +29,17 @@ class CollectingLogger(LevelMethods):
 
 
 class DecisionServices:
-    """The template services of a decision: `secret()` through the executor's lookup.
+    """The template services of a decision: `secret()` and `kv()` through the executor's surroundings.
 
-    `read()`, `kv()` and `errorLogs()` need a task running on a worker; here they fail exactly as they do
+    `read()` and `errorLogs()` need a task running on a worker; here they fail exactly as they do
     in a template rendered without services (the expression language's own message).
     """
 
-    __slots__ = ("_secret",)
+    __slots__ = ("_kv", "_secret")
 
-    def __init__(self, secret: Callable[[str], str]) -> None:
+    def __init__(self, secret: Callable[[str], str], kv: Callable[[str, str | None, bool], Any]) -> None:
         self._secret = secret
+        self._kv = kv
 
     def secret(self, name: str) -> str:
         from lanner.expr.errors import ExpressionError
@@ -64,9 +65,7 @@ class DecisionServices:
         return functions_context.errorLogs(_NO_SERVICES)
 
     def kv(self, key: str, namespace: str | None, error_on_missing: bool) -> Any:
-        from lanner.expr import functions_context
-
-        return functions_context.kv(_NO_SERVICES, key, namespace, error_on_missing)
+        return self._kv(key, namespace, error_on_missing)
 
 
 class _NoServices:

@@ -187,9 +187,13 @@ def _identity(item: Any) -> Any:
 
 
 def distinct(env: Env, value: Any) -> Any:
-    """The items of a list without repeats, keeping the first of each."""
+    """The items of a list without repeats, keeping the first of each.
+
+    Null gives the text `null`, not null: Kestra's distinct filter does so (unlike its other
+    collection filters, which give null back, printed as nothing), and a flow may test for it.
+    """
     if value is None:
-        return None
+        return "null"
     seen: set[Any] = set()
     out = []
     for item in expect_list("distinct", value):

@@ -26,12 +26,14 @@ from lanner.model.results import LogEntry
 from lanner.model.state import StateType
 from lanner.runtime import cluster_outbox, core
 from lanner.runtime.cluster_outbox import Held, Outbox
+from lanner.runtime.host import Host
 from lanner.runtime.queues import events, jobs
 from lanner.runtime.queues.base import EVENTS, Event, Kind, decode_result, epoch
 from lanner.runtime.queues.database import QueueDatabase, Tx
 from lanner.runtime.settings import ClusterSettings
 from lanner.runtime.stored_flows import StoredFlows
 from lanner.storage import execution_rows
+from lanner.storage.files import LocalFiles
 
 log = logging.getLogger("lanner.executor")
 CACHE_SIZE = 5000
@@ -46,6 +48,8 @@ class ClusterExecutor:
         self.settings = settings
         self.flows = flows or StoredFlows(db.reader)
         self.workdirs = workdirs
+        # what its decisions read of the world; the KV store is the shared storage the workers use
+        self.surroundings = Host(LocalFiles(settings.storage_path))
         self.held: collections.OrderedDict[str, Held] = collections.OrderedDict()
         self.stopping = threading.Event()
         self._last_reap = 0.0
@@ -146,8 +150,8 @@ class ClusterExecutor:
         except LannerError as exc:
             self._fail_without_flow(tx, exe, version, message=exc.render())
             return None
-        held = Held(flow, core.executor(flow, exe, self.settings.max_task_runs), version, len(exe.task_runs),
-                    secrets=core.of(flow, exe))
+        decider = core.executor(flow, exe, self.settings.max_task_runs, self.surroundings)
+        held = Held(flow, decider, version, len(exe.task_runs), secrets=core.of(flow, exe))
         self.held[exe.id] = held
         return held
 

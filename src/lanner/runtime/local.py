@@ -35,6 +35,7 @@ from lanner.model.state import NOT_STARTED, StateType, iso, now
 from lanner.plugins.api import RunnableTask
 from lanner.runtime import core, restart
 from lanner.runtime.catalog import FlowCatalog
+from lanner.runtime.host import Host
 from lanner.runtime.purges import Purges
 from lanner.runtime.task_commands import ExecutionCommands
 from lanner.runtime.trigger_toggles import TriggerToggles
@@ -92,7 +93,8 @@ class LocalRuntime:
         from lanner.runtime.settings import max_task_runs
 
         self.max_task_runs = max_task_runs()  # a runaway guard, passed to every executor
-        self.surroundings = core.HOST  # the clock, ids and environment every executor (and task) is given
+        # the clock, ids, environment and KV store every executor (and task) is given
+        self.surroundings = Host(files)
         # `…trigger.Toggle`: through the scheduler when one runs here (`server/services.py` says so)
         self.triggers = TriggerToggles(self._stored_flow, lambda: TriggerStore(self.repo.engine))
         self.worker = Worker(

@@ -426,6 +426,31 @@ def test_secret_inputs_never_reach_the_stored_logs(runtime: Any) -> None:
     assert not [m for m in lines if secret in m]
 
 
+# -- kv() in what the executor renders ------------------------------------------------------------
+
+KV_DECISIONS = """
+id: kv_decisions
+namespace: contract.team
+tasks:
+  - {id: set, type: io.kestra.plugin.core.kv.Set, key: color, value: blue}
+  - id: gate
+    type: io.kestra.plugin.core.flow.If
+    condition: "{{ kv('color') == 'blue' and kv('size', errorOnMissing=false) == null }}"
+    then:
+      - {id: said, type: io.kestra.plugin.core.log.Log, message: "the executor read {{ kv('color') }}"}
+outputs:
+  - {id: color, type: STRING, value: "{{ kv('color') }}"}
+"""
+
+
+def test_kv_in_a_condition_and_a_flow_output_reads_the_key_a_task_set(runtime: Any) -> None:
+    eid = runtime.start(runtime.save(KV_DECISIONS))
+    ended = wait(runtime, eid)
+    assert ended.state.current is StateType.SUCCESS, runtime.messages(eid)
+    assert messages_with(runtime, eid, "the executor read blue")
+    assert ended.outputs == {"color": "blue"}
+
+
 # -- flow SLAs and listeners ----------------------------------------------------------------------
 
 OVERDUE = """

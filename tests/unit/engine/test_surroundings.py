@@ -27,11 +27,13 @@ START = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 class Fixed:
     """A clock that moves one millisecond per reading, numbered ids, and a given environment."""
 
-    def __init__(self, envs: Mapping[str, str] | None = None, secrets: Mapping[str, str] | None = None) -> None:
+    def __init__(self, envs: Mapping[str, str] | None = None, secrets: Mapping[str, str] | None = None,
+                 kv: Mapping[tuple[str, str], Any] | None = None) -> None:
         self._ticks = 0
         self._ids = 0
         self._envs = dict(envs or {})
         self._secrets = dict(secrets or {})
+        self._kv = dict(kv or {})  # (namespace, key) → value; no parent namespaces searched here
 
     def now(self) -> dt.datetime:
         self._ticks += 1
@@ -49,6 +51,12 @@ class Fixed:
         if name not in self._secrets:
             raise LannerError(f"secret `{name}` is not set")
         return self._secrets[name]
+
+    def kv(self, flow_namespace: str, key: str, namespace: str | None, error_on_missing: bool) -> Any:
+        where = namespace or flow_namespace
+        if (where, key) not in self._kv and error_on_missing:
+            raise LannerError(f"key `{key}` is not in namespace `{where}`")
+        return self._kv.get((where, key))
 
 
 # Touches every decision that stamps a time or makes an id: task runs in a ForEach, a retried
@@ -152,3 +160,35 @@ def test_a_secret_missing_from_the_surroundings_fails_the_task_saying_which() ->
     fx = Executor(flow, exe, surroundings=Fixed({"greeting": "given"})).start()
     assert exe.state.current is StateType.FAILED
     assert any("secret `TOKEN` is not set" in entry.message for entry in fx.logs)
+
+
+KV_FLOW = """
+id: kv_labels
+namespace: company.team
+tasks:
+  - id: gate
+    type: io.kestra.plugin.core.flow.If
+    condition: "{{ kv('enabled') }}"
+    then:
+      - id: label
+        type: io.kestra.plugin.core.execution.Labels
+        labels:
+          region: "{{ kv('region', namespace='company') }}"
+"""
+
+
+def test_kv_in_templates_the_executor_renders_is_answered_by_its_surroundings() -> None:
+    flow = load_flow(textwrap.dedent(KV_FLOW))
+    exe = Execution(id="exe1", namespace=flow.namespace, flow_id=flow.id, flow_revision=1)
+    given = Fixed(kv={("company.team", "enabled"): True, ("company", "region"): "eu"})
+    assert Executor(flow, exe, surroundings=given).start().ended
+    assert exe.state.current is StateType.SUCCESS
+    assert exe.labels["region"] == "eu"
+
+
+def test_kv_without_a_store_fails_the_task_saying_so() -> None:
+    flow = load_flow(textwrap.dedent(KV_FLOW))
+    exe = Execution(id="exe1", namespace=flow.namespace, flow_id=flow.id, flow_revision=1)
+    fx = Executor(flow, exe, surroundings=HOST).start()
+    assert exe.state.current is StateType.FAILED
+    assert any("has no KV store" in entry.message for entry in fx.logs)

@@ -303,3 +303,18 @@ def test_no_filter_lets_a_python_exception_escape() -> None:
                     fn(ENV, value, *args)
                 except ExpressionError as err:
                     assert err.hint, (name, value, args)
+
+
+def test_distinct_of_null_is_the_text_null_as_kestra_prints_it() -> None:
+    from lanner.expr import render
+
+    assert render("{{ null | distinct }}", {}) == "null"
+    assert render("[{{ null | chunk(2) }}][{{ null | flatten }}][{{ null | keys }}]", {}) == "[][][]"
+
+
+def test_pebbles_lower_case_numberformat_is_unknown_as_in_kestra_and_names_numberFormat() -> None:
+    """Kestra removes Pebble's `numberformat` and registers `numberFormat` only."""
+    from lanner.expr import render
+
+    with pytest.raises(ExpressionError, match="did you mean `numberFormat`"):
+        render("{{ 3.141592653 | numberformat('#.##') }}", {})

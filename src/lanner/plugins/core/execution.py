@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar, Literal
 
-from pydantic import model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 
 from lanner.plugins.api import (
     ExecutionEffect,
@@ -19,6 +19,11 @@ from lanner.plugins.api import (
     Task,
     TaskFailure,
 )
+from lanner.plugins.core.refusals import refuse_when_set, refusing
+
+SCHEDULE_DATE_REFUSED = ("is not supported by Lanner: it has no scheduled start for an execution, "
+                         "so the child would start at once instead of at that date; remove it, or start the child "
+                         "flow at that date with a Schedule trigger")
 
 
 class Fail(RunnableTask):
@@ -146,8 +151,17 @@ class Subflow(ChildFlow):
     effect: ClassVar[ExecutionEffect | None] = "subflow"
 
     inputs: dict[str, Any] = {}
-    scheduleDate: str | None = None
+    scheduleDate: Any = None  # refused below: Kestra's, named so that the refusal says why
+    restartBehavior: Any = None
     outputs: dict[str, Any] | None = None  # Kestra's deprecated way to map outputs; still rendered
+
+    refused: ClassVar[dict[str, str]] = {
+        "scheduleDate": SCHEDULE_DATE_REFUSED,
+        "restartBehavior": "is not supported by Lanner: a Subflow is not restarted in place "
+                           "(a `retry` on the Subflow starts a new child); remove it",
+    }
+
+    check_refused = refusing("scheduleDate", "restartBehavior")
 
     @model_validator(mode="after")
     def _outputs_need_wait(self) -> Subflow:
@@ -171,9 +185,18 @@ class Pause(ExecutionTask, FlowableTask):
     pauseDuration: str | None = None
     delay: str | None = None  # Kestra's older name of pauseDuration
     behavior: Literal["RESUME", "WARN", "FAIL", "CANCEL"] = "RESUME"
-    onResume: list[dict[str, Any]] | None = None
+    onResume: Any = None  # refused below: Kestra's, named so that the refusal says why
     onPause: Any = None
     tasks: list[Task] | None = None  # deprecated in Kestra, still run there: a block after the pause
+
+    refused: ClassVar[dict[str, str]] = {
+        "onResume": "is not supported by Lanner: a paused execution resumes without inputs "
+                    "(`lanner execution resume` and the Resume task take none); remove it",
+        "onPause": "is not supported by Lanner: no task runs when the execution pauses; remove it, "
+                   "and put the task just before the Pause",
+    }
+
+    check_refused = refusing("onResume", "onPause")
 
     def resolve(self, ctx: RunContext) -> Resolution:
         return Resolution([Group([t for t in self.tasks or [] if not t.disabled])])
@@ -184,5 +207,20 @@ class Kill(ExecutionTask):
 
     effect: ClassVar[ExecutionEffect | None] = "kill"
 
-    propagateKill: bool = False
-    executionId: str | None = None
+    propagateKill: Any = None  # refused below unless true: Lanner's kill always reaches the children
+    executionId: Any = None
+
+    refused: ClassVar[dict[str, str]] = {
+        "propagateKill": "`false` is not supported by Lanner: killing an execution always kills "
+                         "the child executions its Subflow and ForEachItem tasks wait for (Kestra's default); "
+                         "remove it",
+        "executionId": "is not supported by Lanner: the Kill task kills its own execution; remove "
+                       "it, and kill another execution with `lanner execution kill ID` or the API",
+    }
+
+    @field_validator("propagateKill", "executionId")
+    @classmethod
+    def _refused(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name == "propagateKill" and value in (None, True, "true", "True"):
+            return value
+        return refuse_when_set(cls.refused, value, info)

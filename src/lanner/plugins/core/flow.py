@@ -22,6 +22,7 @@ from lanner.plugins.api import (
     Task,
     TaskFailure,
 )
+from lanner.plugins.core.refusals import refusing
 from lanner.plugins.scripts.support import NamespaceFilesOptions
 
 
@@ -67,7 +68,14 @@ class WorkingDirectory(Sequential):
     inputFiles: dict[str, Any] | str | None = None
     outputFiles: list[str] | None = None
     namespaceFiles: NamespaceFilesOptions | None = None  # copied into the folder before inputFiles
-    cache: dict[str, Any] | None = None
+    cache: Any = None  # refused below: Kestra's, named so that the refusal says why
+
+    refused: ClassVar[dict[str, str]] = {
+        "cache": "is not supported by Lanner: the folder starts empty in every execution; remove it, "
+                 "and keep files between executions in namespace files or the KV store",
+    }
+
+    check_refused = refusing("cache")
 
 
 class CheckFrequency(BaseModel):

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
 from lanner.plugins.api import (
     ExecutionEffect,
@@ -29,18 +29,14 @@ from lanner.plugins.api import (
     Task,
     TaskFailure,
 )
-from lanner.plugins.core.execution import ChildFlow
+from lanner.plugins.core.execution import SCHEDULE_DATE_REFUSED, ChildFlow
+from lanner.plugins.core.refusals import refusing
 
 SPLIT, ITEMS, MERGE = "_split", "_items", "_merge"
 _TYPE = "io.kestra.plugin.core.flow.ForEachItem"
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _SIZE = re.compile(r"\s*(\d+)\s*([KMG]B)?\s*", re.IGNORECASE)
 _UNITS = {None: 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}
-_REFUSED = {
-    "scheduleDate": "`scheduleDate` is not supported by Lanner: the child executions start at once; remove it",
-    "restartBehavior": "`restartBehavior` is not supported by Lanner: a ForEachItem (like a Subflow) is not "
-                       "restarted in place; remove it, and run the flow again to retry",
-}
 
 
 class Batch(BaseModel):
@@ -83,14 +79,15 @@ class ForEachItem(FlowableTask):
     scheduleDate: Any = None  # refused below: Kestra's, named so that the refusal says why
     restartBehavior: Any = None
 
+    refused: ClassVar[dict[str, str]] = {
+        "scheduleDate": SCHEDULE_DATE_REFUSED,
+        "restartBehavior": "is not supported by Lanner: a ForEachItem (like a Subflow) is not "
+                           "restarted in place; remove it, and run the flow again to retry",
+    }
+
     _steps: list[Task] = PrivateAttr(default_factory=list)
 
-    @field_validator("scheduleDate", "restartBehavior")
-    @classmethod
-    def _refused(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is not None:
-            raise ValueError(_REFUSED[info.field_name or ""])
-        return value
+    check_refused = refusing("scheduleDate", "restartBehavior")
 
     @model_validator(mode="after")
     def _build_steps(self) -> ForEachItem:

@@ -79,6 +79,8 @@ class PurgeExecutions(RunnableTask):
     purgeStorage: Bool = True
     batchSize: Int = 100  # Kestra's delete batch; Lanner deletes execution by execution
 
+    no_effect: ClassVar[dict[str, str]] = {"purgeMetric": "Lanner records no metrics, so there are none to purge"}
+
     @model_validator(mode="after")
     def _flow(self) -> PurgeExecutions:
         _flow_needs_namespace(self.namespace, self.flowId)
@@ -113,6 +115,11 @@ class PurgeLogs(RunnableTask):
     purgeExecutionLogs: Bool = True
     purgeNonExecutionLogs: Bool = True  # there are none to purge
     batchSize: Int | None = None  # Kestra's MySQL batch size; one delete here
+
+    no_effect: ClassVar[dict[str, str]] = {
+        "purgeNonExecutionLogs": "Lanner keeps no logs outside executions, so there are none to purge",
+        "batchSize": "Kestra's delete batch size on MySQL; Lanner deletes the matching logs in one statement",
+    }
 
     @model_validator(mode="after")
     def _flow(self) -> PurgeLogs:

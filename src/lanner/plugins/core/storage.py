@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 
 from lanner.model.property import Bool
 from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
+from lanner.plugins.core.refusals import refuse_when_set
 from lanner.plugins.core.storage_service import storage_of
 from lanner.plugins.properties import render_bool, render_list, render_str
 
@@ -127,16 +128,19 @@ class PurgeCurrentExecutionFiles(RunnableTask):
     includeChildExecutions: Any = False
     includeStates: Any = False
 
+    # Kestra (1.x) documents both but its task reads them and does nothing with them; Lanner
+    # refuses what it would otherwise ignore (false, the default, is what it does).
+    refused: ClassVar[dict[str, str]] = dict.fromkeys(
+        ("includeChildExecutions", "includeStates"),
+        "is not supported by Lanner: only this execution's own files are purged; purge a child's files with a "
+        "PurgeCurrentExecutionFiles in the child flow, a state with …state.Delete")
+
     @field_validator("includeChildExecutions", "includeStates")
     @classmethod
-    def _only_false(cls, value: Any) -> Any:
-        # Kestra (1.x) documents both but its task reads them and does nothing with them; Lanner
-        # refuses what it would otherwise ignore.
-        if value not in (False, "false"):
-            raise ValueError("is not supported by Lanner: only this execution's own files are purged; "
-                             "purge a child's files with a PurgeCurrentExecutionFiles in the child flow, "
-                             "a state with …state.Delete")
-        return value
+    def _only_false(cls, value: Any, info: ValidationInfo) -> Any:
+        if value in (False, "false"):
+            return value
+        return refuse_when_set(cls.refused, value, info)
 
     def run(self, ctx: RunContext) -> Output:
         return Output({"uris": storage_of(ctx).purge_execution()})

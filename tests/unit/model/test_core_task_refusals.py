@@ -1,0 +1,56 @@
+"""Properties of Kestra's core tasks that Lanner does not carry out are refused at their line.
+
+Kestra accepts each of them; Lanner would otherwise accept and ignore them (the audit in
+`tests/unit/test_core_properties_read_or_refused.py` keeps it so). Each message names the
+property, says what Lanner does instead, and what to write.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lanner.errors import ValidationErrors
+from lanner.loading.flows import load_flow
+
+
+def _flow(task: str) -> str:
+    return f"id: f\nnamespace: company.team\ntasks:\n  - id: t\n{task}"
+
+
+def _problems(text: str) -> list[str]:
+    with pytest.raises(ValidationErrors) as info:
+        load_flow(text, file="f.yaml")
+    return [e.render() for e in info.value.errors]
+
+
+SUBFLOW = "    type: io.kestra.plugin.core.flow.Subflow\n    namespace: company.team\n    flowId: child\n"
+PAUSE = "    type: io.kestra.plugin.core.flow.Pause\n"
+KILL = "    type: io.kestra.plugin.core.execution.Kill\n"
+WORKDIR = ("    type: io.kestra.plugin.core.flow.WorkingDirectory\n"
+           "    tasks:\n      - {id: l, type: io.kestra.plugin.core.log.Log, message: x}\n")
+
+
+@pytest.mark.parametrize("task,line,expected", [
+    (SUBFLOW + "    scheduleDate: \"{{ now() | dateAdd(1, 'HOURS') }}\"\n", 8,
+     "`scheduleDate`: is not supported by Lanner: it has no scheduled start for an execution"),
+    (SUBFLOW + "    restartBehavior: NEW_EXECUTION\n", 8, "`restartBehavior`: is not supported by Lanner"),
+    (PAUSE + "    onResume:\n      - {id: approved, type: BOOLEAN}\n", 6,
+     "`onResume`: is not supported by Lanner: a paused execution resumes without inputs"),
+    (PAUSE + "    onPause: {id: warn, type: io.kestra.plugin.core.log.Log, message: paused}\n", 6,
+     "`onPause`: is not supported by Lanner: no task runs when the execution pauses"),
+    (KILL + "    propagateKill: false\n", 6, "`propagateKill`: `false` is not supported by Lanner"),
+    (KILL + "    executionId: \"{{ inputs.other }}\"\n", 6,
+     "`executionId`: is not supported by Lanner: the Kill task kills its own execution"),
+    (WORKDIR + "    cache: {patterns: [\"node_modules/**\"], ttl: PT1H}\n", 8,
+     "`cache`: is not supported by Lanner: the folder starts empty in every execution"),
+])
+def test_a_kestra_property_lanner_does_not_carry_out_is_refused_at_its_line(task: str, line: int,
+                                                                          expected: str) -> None:
+    [problem] = _problems(_flow(task))
+    assert problem.startswith(f"f.yaml:{line}:5: tasks[0] (t): {expected}"), problem
+    assert "remove it" in problem
+
+
+def test_kill_propagating_to_children_is_what_lanner_does_so_true_is_accepted() -> None:
+    assert load_flow(_flow(KILL + "    propagateKill: true\n")).tasks[0].id == "t"
+    assert load_flow(_flow(KILL)).tasks[0].id == "t"
