@@ -7,12 +7,12 @@ Only the plugins a flow names are imported: start-up time is a feature.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
 from lanner.errors import LannerError
+from lanner.plugins import type_hints
 
 if TYPE_CHECKING:
     from lanner.plugins.api import Task
@@ -55,12 +55,4 @@ def load(type_name: str) -> type[Task]:
 
 
 def suggest_type(type_name: str) -> str:
-    names = known_types()
-    close = difflib.get_close_matches(type_name, names, n=1, cutoff=0.6)
-    if not close:
-        # Compare the short class names too: `io.kestra.plugin.core.log.Logg` → Log.
-        short = type_name.rsplit(".", 1)[-1].lower()
-        close = [n for n in names if n.rsplit(".", 1)[-1].lower() == short][:3]
-    if close:
-        return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
-    return "run `lanner plugins` to list the task types this installation knows"
+    return type_hints.suggest_type(type_name, known_types())
