@@ -12,11 +12,15 @@ the worker thread (no new interpreter: that would cost ~19 ms per task), which:
   to the group ends the command first and the keeper then mirrors it;
 - starts the command with default signal dispositions and mask, stdin /dev/null, stdout/stderr
   the files Lanner tails (they survive Lanner too). It uses posix_spawn (vfork-fast), not a second
-  fork of this Python-sized process: that fork cost ~2 ms more per task here. The price: the
-  command cannot get a PDEATHSIG of its own. The keeper dies only of SIGKILL (it blocks or
-  handles everything else); when that happens under a live Lanner, `run_process` sees the
-  keeper killed without a note and kills the group itself; when Lanner is SIGKILLed with it,
-  the group's record lets the next attempt end what runs on (`leftovers`);
+  fork of this Python-sized process: that fork cost ~2 ms more per task here. posix_spawn cannot
+  set the command's own PDEATHSIG, so where util-linux's `setpriv` is installed (Debian and most
+  distributions have it) the keeper spawns `setpriv --pdeathsig KILL -- command …`, which sets
+  it and execs the command in place (one more exec, well under a millisecond): the command then
+  dies with its keeper even when both are killed at once — `pkill -9 -f 'lanner run'` matches
+  the keeper too, since it is a fork of Lanner. Without `setpriv`, a keeper SIGKILLed under a
+  live Lanner is seen by `run_process`, which kills the group itself; one SIGKILLed together
+  with Lanner leaves the command to the group's record, which lets the next attempt end what
+  runs on (`leftovers`);
 - when the command exits on its own, writes a note with the exit code (write + rename: a reader
   never sees half of it; no fsync: it must survive Lanner, not the machine), then exits the way
   the command did (same code, or killed by the same signal), so Lanner sees what it always saw;
@@ -32,10 +36,12 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import os
 import resource
 import shutil
 import signal
+import subprocess
 import warnings
 from pathlib import Path
 
@@ -91,6 +97,9 @@ def start(argv: list[str], env: dict[str, str], cwd: Path, paths: Paths, note_he
     executable = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=env.get("PATH", os.defpath))
     if executable is None:
         raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))
+    launcher = _pdeathsig_launcher()
+    if launcher is not None:  # the command's own PDEATHSIG, tied to the keeper (see the module docstring)
+        executable, argv = launcher, [launcher, "--pdeathsig", "KILL", "--", executable, *argv[1:]]
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     out = os.open(paths.stdout, flags, 0o600)
     err = os.open(paths.stderr, flags, 0o600)
@@ -123,6 +132,19 @@ def start(argv: list[str], env: dict[str, str], cwd: Path, paths: Paths, note_he
         code = int(failure) if failure.isdigit() else 0
         raise OSError(code, os.strerror(code) if code else "the command could not be started")
     return kept
+
+
+@functools.cache
+def _pdeathsig_launcher() -> str | None:
+    """util-linux's `setpriv`, if it is here and knows `--pdeathsig` (util-linux 2.33+); checked once."""
+    path = shutil.which("setpriv")
+    if path is None:
+        return None
+    try:
+        done = subprocess.run([path, "--pdeathsig", "KILL", "--", "true"], capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):  # unusable here: the keeper starts commands directly
+        return None
+    return path if done.returncode == 0 else None
 
 
 def _keep(executable: str, argv: list[str], env: dict[str, str], cwd: str, stdio: tuple[int, int, int],
