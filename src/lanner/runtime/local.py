@@ -259,6 +259,7 @@ class LocalRuntime:
         live = _Live(flow, core.executor(flow, exe, self.max_task_runs, self.surroundings), parent)
         self.live[exe.id] = live
         self._act({exe.id: self._pick_up(live)})
+        self._relink_children(exe)  # `lanner execution continue` of a parent: its children too
 
     def _loop(self) -> None:
         while self.live or self._serving:
@@ -424,14 +425,34 @@ class LocalRuntime:
                 return
 
     def _relink_children(self, exe: Execution) -> None:
-        """After a restart: a Subflow run still waiting on a child that already ended hears of it now."""
+        """After a restart: a Subflow (or ForEachItem) run still waiting on a child hears of it now.
+
+        A child that already ended reports its end. A child left behind with its parent (the same
+        process drove both and died) is continued here too, or the parent would wait for it
+        forever. A child that was never stored (the process died between storing the parent's run
+        and creating the child) fails the run with the reason, so the execution goes on to its
+        `errors` and `finally` instead of waiting.
+        """
         for run in exe.task_runs:
             waited = Executor.child_executions(run) if run.current is StateType.RUNNING else []
             for child_id in waited:
-                child = None if child_id in self.live else self.repo.get(child_id)
-                if child is not None and child.state.current.terminated:
+                if child_id in self.live:
+                    continue
+                child = self.repo.get(child_id)
+                if child is None:
+                    self.events.put(("subflow_failed", exe.id, run.id,
+                                     f"its child execution {child_id} was never created: the process driving "
+                                     f"this execution stopped first", child_id))
+                elif child.state.current.terminated:
                     self.events.put(("subflow_end", exe.id, run.id, child.state.current, dict(child.outputs),
                                      child_view(child)))
+                elif self.owners.left_behind([child_id]):
+                    try:
+                        flow = self.catalog.get(child.namespace, child.flow_id, child.flow_revision)
+                    except LannerError as exc:
+                        self.events.put(("subflow_failed", exe.id, run.id, exc.render(), child_id))
+                        continue
+                    self.submit(flow, child)
 
     def _due(self, effects: dict[str, Effects]) -> None:
         while self._delays and self._delays[0][0] <= now():
