@@ -132,8 +132,13 @@ class LocalRuntime:
         self._epochs[exe.id] = 1
         return exe
 
-    def run(self, flow: Flow, exe: Execution) -> Execution:
-        """Drive `exe` (and every execution it starts) to its end, or to a hard kill."""
+    def run(self, flow: Flow, exe: Execution, *, taken_over: bool = False) -> Execution:
+        """Drive `exe` (and every execution it starts) to its end, or to a hard kill.
+
+        `taken_over`: `exe` was left behind by a process that died; the children its Subflow
+        runs wait for are relinked (continued, or reported) once it is live here."""
+        if taken_over:
+            self._relink_children(exe)  # as stored: before this process starts any child of its own
         self._start(flow, exe)
         self._loop()
         self._flush()
@@ -203,7 +208,7 @@ class LocalRuntime:
             raise OwnedElsewhere(owner)
         self._epochs[exe.id] = epoch
         exe = self.repo.get(execution_id) or exe  # as it is now that it is ours
-        return self.run(flow, exe)
+        return self.run(flow, exe, taken_over=True)
 
     def kill(self, execution_id: str | None = None, hard: bool = False) -> None:
         """Kill one execution, or every live one. Safe from a signal handler or another thread:
@@ -259,7 +264,6 @@ class LocalRuntime:
         live = _Live(flow, core.executor(flow, exe, self.max_task_runs, self.surroundings), parent)
         self.live[exe.id] = live
         self._act({exe.id: self._pick_up(live)})
-        self._relink_children(exe)  # `lanner execution continue` of a parent: its children too
 
     def _loop(self) -> None:
         while self.live or self._serving:
@@ -372,6 +376,7 @@ class LocalRuntime:
         if parent is None:
             parent = exe.waiting_parent()
         self._track_secrets(flow, exe)
+        self._relink_children(exe)  # as stored: before this process starts any child of its own
         live = _Live(flow, core.executor(flow, exe, self.max_task_runs, self.surroundings), parent)
         self.live[exe.id] = live
         if not core.waits_for_a_slot(exe):
@@ -383,8 +388,6 @@ class LocalRuntime:
                 _merge(effects, exe.id, fx)
             if live.executor.exe.state.current is StateType.QUEUED:
                 self._queued.setdefault((flow.namespace, flow.id), []).append(exe.id)
-                return
-        self._relink_children(exe)
 
     def _pick_up(self, live: _Live) -> Effects:
         """Start or continue an execution this process now owns.
@@ -426,6 +429,9 @@ class LocalRuntime:
 
     def _relink_children(self, exe: Execution) -> None:
         """After a restart: a Subflow (or ForEachItem) run still waiting on a child hears of it now.
+
+        Called with the execution as stored, before this process drives it (so before it starts
+        any child of its own); the events it sends are handled once the execution is live.
 
         A child that already ended reports its end. A child left behind with its parent (the same
         process drove both and died) is continued here too, or the parent would wait for it
