@@ -100,6 +100,11 @@ def tally(ledger: Path, execution_ids: list[str], main: str, cleanup: str,
         for i, later in enumerate(attempts):
             for earlier in attempts[:i]:
                 gone = earlier.end if earlier.end is not None else killed_at.get(earlier.worker, math.inf)
+                if earlier.end is None and earlier.worker == ORPHANED:
+                    # Its worker was dead before the shell wrote `start` (the keeper's parent was
+                    # init already), and not one the harness noted (it forked after the note): its
+                    # keeper ends it at once and it never wrote `end`, so it ran no longer than that.
+                    gone = earlier.start
                 if earlier.start <= later.start < gone:
                     out.overlapping += 1
                     break
