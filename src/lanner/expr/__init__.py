@@ -23,7 +23,7 @@ from typing import Any
 
 from lanner.expr.errors import ExpressionError, UndefinedError
 from lanner.expr.template import compile_template
-from lanner.expr.values import is_truthy, stringify
+from lanner.expr.values import is_truthy, map_text, stringify
 
 __all__ = ["ExpressionError", "UndefinedError", "check_syntax", "is_truthy", "render", "render_value",
            "render_value_typed", "stringify"]
@@ -41,13 +41,7 @@ def render(text: str, variables: Mapping[str, Any], services: Any = None) -> str
 
 
 def render_value(value: Any, variables: Mapping[str, Any], services: Any = None) -> Any:
-    if isinstance(value, str):
-        return render(value, variables, services)
-    if isinstance(value, Mapping):
-        return {render_value(k, variables, services): render_value(v, variables, services) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [render_value(v, variables, services) for v in value]
-    return value
+    return map_text(value, lambda text: render(text, variables, services))
 
 
 def render_value_typed(value: Any, variables: Mapping[str, Any], services: Any = None) -> Any:

@@ -17,7 +17,7 @@ from lanner.errors import LannerError
 from lanner.expr.arguments import ABSENT, check_text, expect_bool, expect_str, fail, guarded, require
 from lanner.expr.env import MAX_RENDER_PASSES, Env
 from lanner.expr.errors import ExpressionError
-from lanner.expr.values import stringify, to_json, type_name
+from lanner.expr.values import map_text, stringify, to_json, type_name
 
 
 def render(env: Env, toRender: Any = ABSENT, recursive: Any = True, *,  # noqa: N803 - Kestra's names
@@ -38,13 +38,7 @@ def render(env: Env, toRender: Any = ABSENT, recursive: Any = True, *,  # noqa: 
 
 
 def _render_value(env: Env, value: Any, again: bool) -> Any:
-    if isinstance(value, str):
-        return _render_text(env, value, again)
-    if isinstance(value, Mapping):
-        return {_render_value(env, k, again): _render_value(env, v, again) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_render_value(env, v, again) for v in value]
-    return value
+    return map_text(value, lambda text: _render_text(env, text, again))
 
 
 def _render_text(env: Env, template: str, again: bool) -> str:

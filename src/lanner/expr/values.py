@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -278,3 +278,15 @@ def equals(a: Any, b: Any, _seen: set[tuple[int, int]] | None = None) -> bool:
             return len(a) == len(b) and all(k in b and equals(v, b[k], seen) for k, v in a.items())
         return len(a) == len(b) and all(equals(x, y, seen) for x, y in zip(a, b, strict=True))
     return bool(a == b)
+
+
+def map_text(value: Any, render_text: Callable[[str], Any]) -> Any:
+    """`value` with every string in it (map keys included) replaced by `render_text(string)`:
+    how a map or list is rendered, by a task property as by the `render()` function."""
+    if isinstance(value, str):
+        return render_text(value)
+    if isinstance(value, Mapping):
+        return {map_text(k, render_text): map_text(v, render_text) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [map_text(v, render_text) for v in value]
+    return value
