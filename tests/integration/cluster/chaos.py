@@ -42,7 +42,6 @@ class Tally:
     lost: int = 0  # executions not terminal, or missing
     stuck: int = 0  # task runs not terminal
     kills: int = 0  # SIGKILLs sent (crash points)
-    keeper_of: dict[int, int] = dataclasses.field(default_factory=dict)  # keeper pid → the worker it served
     kills_in_finally: int = 0  # of which aimed at a worker while it ran a `finally` task
     attempts_cut: int = 0  # attempts running in the killed workers when they were killed (by the ledger)
     handed_back: int = 0  # attempts the database records as failed because their worker stopped
@@ -145,7 +144,7 @@ def run_chaos(url: str, tmp: Path, executions: int = 200, chaos_seconds: float =
         tally.seconds = time.monotonic() - started
         try:
             _tally(db, ids, tally)
-            tally.side = ledger.tally(book, ids, MAIN, CLEANUP, killed_at, tally.keeper_of)
+            tally.side = ledger.tally(book, ids, MAIN, CLEANUP, killed_at)
         finally:
             stopping = [threading.Thread(target=p.stop) for p in procs]  # side by side: each waits for its own exit
             for t in stopping:
@@ -212,7 +211,6 @@ def _chaos(rnd: random.Random, executor: RoleProcess, pool: list[RoleProcess], s
         target = ("executor" if victim is executor else "worker_in_finally" if CLEANUP in tasks
                   else "worker_in_main" if tasks else "idle_worker")
         tally.mix[target] += 1
-        tally.keeper_of.update(dict.fromkeys(_children(pid), pid))  # so the ledger can name a keeper's worker
         os.kill(pid, signal.SIGKILL)
         killed_at[pid] = time.time()
         tally.kills += 1
@@ -222,20 +220,6 @@ def _chaos(rnd: random.Random, executor: RoleProcess, pool: list[RoleProcess], s
         restarts[-1].start()
     for t in restarts:
         t.join()
-
-
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` now (a worker's keepers), read from /proc."""
-    found: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):  # gone meanwhile
-                continue
-            if fields[1] == str(pid):
-                found.append(int(entry.name))
-    return found
 
 
 def _candidates(running: dict[RoleProcess, list[str]], task: str) -> list[RoleProcess]:

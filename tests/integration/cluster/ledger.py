@@ -18,11 +18,8 @@ from pathlib import Path
 
 def shell_task(task_id: str, ledger: Path, seconds: float) -> str:
     """A YAML task (two-space indented list item) that writes start, sleeps, writes end."""
-    # The shell's parent is its keeper; the keeper's parent (field 4 of its stat) is the worker —
-    # or init, when the worker was SIGKILLed before the shell looked: then the harness finds the
-    # worker from the keeper's pid (it notes each worker's children just before killing it).
-    line = (f"{{{{ execution.id }}}} {task_id} {{{{ taskrun.attemptsCount }}}} $$ $PPID "
-            f"$(cut -d' ' -f4 /proc/$PPID/stat)")
+    # The shell's parent is its keeper; the keeper's parent (field 4 of its stat) is the worker.
+    line = f"{{{{ execution.id }}}} {task_id} {{{{ taskrun.attemptsCount }}}} $$ $(cut -d' ' -f4 /proc/$PPID/stat)"
     return f"""  - id: {task_id}
     type: io.kestra.plugin.scripts.shell.Commands
     taskRunner: {{type: io.kestra.plugin.core.runner.Process}}
@@ -40,7 +37,6 @@ ORPHANED = 1  # the parent pid a shell sees when its worker died before it start
 class Attempt:
     index: int
     pid: int
-    keeper: int
     worker: int
     start: float
     end: float | None = None
@@ -69,11 +65,11 @@ def read(ledger: Path) -> dict[tuple[str, str], list[Attempt]]:
     text = ledger.read_text() if ledger.exists() else ""
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) != 8:
+        if len(parts) != 7:
             continue
-        eid, task, index, pid, keeper, worker, what, at = parts
+        eid, task, index, pid, worker, what, at = parts
         key = (int(index), int(pid))
-        attempt = runs[(eid, task)].setdefault(key, Attempt(int(index), int(pid), int(keeper), int(worker), math.inf))
+        attempt = runs[(eid, task)].setdefault(key, Attempt(int(index), int(pid), int(worker), math.inf))
         if what == "start":
             attempt.start = float(at)
         else:
@@ -82,14 +78,9 @@ def read(ledger: Path) -> dict[tuple[str, str], list[Attempt]]:
 
 
 def tally(ledger: Path, execution_ids: list[str], main: str, cleanup: str,
-          killed_at: dict[int, float], keeper_of: dict[int, int] | None = None) -> LedgerTally:
-    """Count from the ledger; `killed_at` maps a SIGKILLed worker's pid to when it was killed,
-    `keeper_of` a keeper's pid to the worker it was a child of when that worker was killed."""
+          killed_at: dict[int, float]) -> LedgerTally:
+    """Count from the ledger; `killed_at` maps a SIGKILLed worker's pid to when it was killed."""
     runs = read(ledger)
-    for attempts in runs.values():
-        for a in attempts:
-            if a.worker == ORPHANED and a.keeper in (keeper_of or {}):
-                a.worker = (keeper_of or {})[a.keeper]  # its worker died before the shell looked
     out = LedgerTally()
     for eid in execution_ids:
         ended = sum(1 for a in runs.get((eid, cleanup), []) if a.end is not None)
@@ -102,8 +93,8 @@ def tally(ledger: Path, execution_ids: list[str], main: str, cleanup: str,
                 gone = earlier.end if earlier.end is not None else killed_at.get(earlier.worker, math.inf)
                 if earlier.end is None and earlier.worker == ORPHANED:
                     # Its worker was dead before the shell wrote `start` (the keeper's parent was
-                    # init already), and not one the harness noted (it forked after the note): its
-                    # keeper ends it at once and it never wrote `end`, so it ran no longer than that.
+                    # init already, so which worker it was is unknown): its keeper ends it at once
+                    # and it never wrote `end`, so it ran no longer than that.
                     gone = earlier.start
                 if earlier.start <= later.start < gone:
                     out.overlapping += 1
