@@ -92,3 +92,44 @@ def test_an_execution_left_behind_is_continued_by_the_resume_command(cli: Cli, t
     assert "continuing it here" in resumed.stdout + resumed.stderr
     shown = json.loads(cli("execution", "show", rows[0]["id"], "--json").stdout)
     assert shown["state"]["current"] == "SUCCESS" and states(shown) == {"wait": "SUCCESS", "fin": "SUCCESS"}
+
+
+APPROVAL = """id: approval
+namespace: company.team
+tasks:
+  - id: wait
+    type: io.kestra.plugin.core.flow.Pause
+    onResume:
+      - {id: approved, type: BOOLEAN}
+      - {id: reason, type: STRING, defaults: none given}
+  - {id: after, type: io.kestra.plugin.core.debug.Return,
+     format: "{{ outputs.wait.onResume.approved }} / {{ outputs.wait.onResume.reason }}"}
+"""
+
+
+def test_resume_values_are_typed_and_a_bad_resume_leaves_the_execution_paused(cli: Cli, tmp_path: Path) -> None:
+    flow = tmp_path / "approval.yaml"
+    flow.write_text(APPROVAL)
+    proc = cli.popen("run", str(flow), "--json")
+    deadline = time.monotonic() + 20
+    execution_id = None
+    while time.monotonic() < deadline and execution_id is None:
+        rows = json.loads(cli("executions", "--json").stdout or "[]")
+        if rows and rows[0]["state"] == "PAUSED":
+            execution_id = rows[0]["id"]
+        time.sleep(0.2)  # poll interval of a deadline-bounded wait on a positive signal
+    assert execution_id, "the execution never paused"
+    refused = cli("execution", "resume", execution_id, "-i", "approved=maybe", "-i", "colour=red")
+    said = refused.stdout + refused.stderr
+    assert refused.returncode == 2, said
+    assert "input `approved`" in said and "unknown resume input `colour`" in said
+    assert "Traceback" not in said
+    shown = json.loads(cli("execution", "show", execution_id, "--json").stdout)
+    assert shown["state"]["current"] == "PAUSED"
+    resumed = cli("execution", "resume", execution_id, "-i", "approved=true")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    out, _ = proc.communicate(timeout=30)
+    exe = json.loads(out)
+    runs = {r["taskId"]: r for r in exe["taskRunList"]}
+    assert runs["after"]["outputs"] == {"value": "true / none given"}
+    assert runs["wait"]["outputs"]["onResume"] == {"approved": True, "reason": "none given"}

@@ -67,9 +67,44 @@ tasks:
 
 
 @pytest.mark.parametrize(("extra", "said"), [
-    ("inputs: {approved: true}", "a paused execution resumes without `onResume` inputs"),
     ("namespace: company.team", "set `executionId` too"),
 ])
 def test_resume_properties_lanner_cannot_honour_are_refused_by_validate(extra: str, said: str) -> None:
     message = refusal(f"    type: {RESUME}\n    {extra}")
     assert "f.yaml:" in message and said in message
+
+
+def test_a_resume_task_gives_the_pause_its_typed_inputs_and_bad_ones_fail_it_keeping_the_pause(
+        tmp_path: Path) -> None:
+    exe = run_flow(f"""
+id: resume_inputs
+namespace: company.team
+tasks:
+  - id: parallel
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+      - id: pause
+        type: io.kestra.plugin.core.flow.Pause
+        onResume:
+          - {{id: count, type: INT}}
+      - id: steps
+        type: io.kestra.plugin.core.flow.Sequential
+        tasks:
+          - id: wrong
+            type: {RESUME}
+            allowFailure: true
+            inputs: {{count: many}}
+          - id: right
+            type: {RESUME}
+            inputs: {{count: "{{{{ 20 + 1 }}}}"}}
+  - id: after
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{{{ outputs.pause.onResume.count + 1 }}}}"
+""", tmp_path)
+    runs = {r.task_id: r for r in exe.task_runs}
+    assert runs["wrong"].current is StateType.WARNING  # failed, allowed to
+    wrong = [e["message"] for e in logs_of(tmp_path, exe.id, "wrong") if e["level"] == "ERROR"]
+    assert any("input `count`" in m for m in wrong), wrong
+    assert runs["pause"].outputs["onResume"] == {"count": 21}
+    assert runs["after"].outputs == {"value": "22"}
+    assert exe.state.current is StateType.WARNING

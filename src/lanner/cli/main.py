@@ -486,9 +486,45 @@ def execution_continue(execution_id: str) -> None:
 
 
 @execution_app.command("resume")
-def execution_resume(execution_id: str) -> None:
-    """Resume a PAUSED execution (its Pause task ends SUCCESS)."""
-    _command(execution_id, "resume", {}, ("PAUSED",))
+def execution_resume(
+    execution_id: str,
+    input: list[str] = typer.Option([], "--input", "-i",
+                                    help="A value of the Pause's `onResume` inputs as KEY=VALUE (repeatable)."),
+) -> None:
+    """Resume a PAUSED execution (its Pause task ends SUCCESS), with the values its `onResume` declares.
+
+    The values are typed as `lanner run -i` types a flow's (FILE ones given as local paths): a
+    missing or invalid one refuses the resume, and the execution stays PAUSED.
+    """
+    payload = _resume_payload(execution_id, input)
+    _command(execution_id, "resume", payload, ("PAUSED",))
+
+
+def _resume_payload(execution_id: str, pairs: list[str]) -> dict[str, Any]:
+    """The stored resume command: each paused run's typed `onResume` values, and who resumes."""
+    import getpass
+
+    from lanner.errors import LannerError
+    from lanner.model.inputs import parse_cli_inputs
+    from lanner.model.resume_inputs import as_flow_inputs, typed_resume_inputs
+
+    repo, files = _store()
+    exe = _load_execution(repo, execution_id)
+    if exe.state.current.value != "PAUSED":
+        return {}  # `_command` refuses it, saying why
+    flow = _flow_of(repo, exe)
+    try:
+        typed = typed_resume_inputs(flow, exe, parse_cli_inputs(pairs))
+        form = as_flow_inputs(flow, exe)
+        inputs = {run_id: _upload_file_inputs(form, values, files, exe.id) for run_id, values in typed.items()}
+    except LannerError as exc:
+        _fail_invalid(exc)
+        raise  # not reached: `_fail_invalid` exits
+    try:
+        by = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container's user)
+        by = None
+    return {"inputs": inputs, "by": by}
 
 
 @execution_app.command("kill")

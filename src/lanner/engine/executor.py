@@ -37,7 +37,7 @@ from lanner.engine.effects import Effects, SubflowStart
 from lanner.engine.recovery import Recovery
 from lanner.engine.scope import final_run_state
 from lanner.model.results import WorkerResult
-from lanner.model.state import NOT_STARTED, StateType
+from lanner.model.state import NOT_STARTED, StateType, iso
 from lanner.plugins.api import ExecutionTask, FlowableTask
 
 __all__ = ["CLEANUP_RESERVE", "DEFAULT_MAX_TASK_RUNS", "Effects", "Executor", "SubflowStart"]
@@ -210,12 +210,22 @@ class Executor(Recovery):
         self._end_run(run, final_run_state(task, StateType.FAILED, 1))
         return self._finish()
 
-    def resume(self, run_id: str | None = None, state: StateType = StateType.SUCCESS) -> Effects:
-        """Resume paused task runs (one, or all): they end with `state` and the execution goes on."""
+    def resume(self, run_id: str | None = None, state: StateType = StateType.SUCCESS,
+               inputs: Mapping[str, Mapping[str, Any]] | None = None, by: str | None = None) -> Effects:
+        """Resume paused task runs (one, or all): they end with `state` and the execution goes on.
+
+        A manual resume gives `inputs` (each paused run's `onResume` values by run id, already typed
+        by `model/resume_inputs.py`; `{}` when none): they become the run's outputs `onResume`, with
+        `resumed` saying by whom and when. A pause whose duration ran out gives none, as in Kestra.
+        """
         self._begin()
         paused = [r for r in self.exe.task_runs if r.current is StateType.PAUSED and (run_id is None or r.id == run_id)]
         for run in paused:
             self._log(run, None, "INFO", "Resumed" if state is StateType.SUCCESS else f"Pause ended {state.value}")
+            if inputs is not None:
+                run.outputs = {**run.outputs, "onResume": dict(inputs.get(run.id, {})),
+                               "resumed": {"by": by, "on": iso(self._now())}}
+                self._touch(run)
             task = self.index[run.task_id].task
             if isinstance(task, FlowableTask) and task.child_lists() and state.successful:
                 self._run_pause_block(run, task, state)

@@ -24,21 +24,29 @@ _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S*$")
 
 def resolve_inputs(flow: Flow, given: Mapping[str, Any]) -> dict[str, Any]:
     """Validate and type every input; raise `ValidationErrors` listing each problem."""
+    return resolve_declared(flow.inputs, given, "this flow", "--input")
+
+
+def resolve_declared(declared: list[Input], given: Mapping[str, Any], owner: str, flag: str) -> dict[str, Any]:
+    """Type `given` against `declared` inputs (a flow's, or a Pause's `onResume`), defaults filled in.
+
+    `owner` names who declares them in the hint for an unknown name ("this flow", "the paused task
+    `approve`"), `flag` how a missing one is given; every problem is raised at once."""
     errors: list[ValidationError] = []
-    known = {i.id for i in flow.inputs}
+    known = {i.id for i in declared}
     for name in given:
         if name not in known:
-            hint = ("this flow declares: " + ", ".join(sorted(known))) if known else "this flow declares no inputs"
+            hint = (f"{owner} declares: " + ", ".join(sorted(known))) if known else f"{owner} declares no inputs"
             errors.append(ValidationError(f"unknown input `{name}`", hint=hint))
     out: dict[str, Any] = {}
-    for inp in flow.inputs:
+    for inp in declared:
         if inp.id in given and given[inp.id] is not None:
             raw = given[inp.id]
         elif inp.defaults is not None:
             raw = inp.defaults
         elif inp.required:
             errors.append(ValidationError(f"missing required input `{inp.id}` ({inp.type})",
-                                          hint=f"pass it with --input {inp.id}=…"))
+                                          hint=f"pass it with {flag} {inp.id}=…"))
             continue
         else:
             continue

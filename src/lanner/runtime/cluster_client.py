@@ -74,8 +74,10 @@ class ClusterClient:
             raise ValueError("a cluster kills one execution at a time")
         self._send(execution_id, Kind.KILL, {"hard": hard})
 
-    def resume(self, execution_id: str, run_id: str | None = None) -> None:
-        self._send(execution_id, Kind.RESUME, {"taskRunId": run_id} if run_id else {})
+    def resume(self, execution_id: str, run_id: str | None = None,
+               inputs: dict[str, dict[str, Any]] | None = None, by: str | None = None) -> None:
+        """A manual resume; `inputs` are the paused runs' `onResume` values, typed already."""
+        self._send(execution_id, Kind.RESUME, {"taskRunId": run_id, "inputs": inputs or {}, "by": by})
 
     def recover(self) -> list[str]:
         """Executors resume unfinished executions by themselves: nothing to do in a webserver."""

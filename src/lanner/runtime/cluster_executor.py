@@ -199,7 +199,7 @@ class ClusterExecutor:
         if ev.kind == Kind.KILL:
             return ex.kill(hard=bool(p.get("hard")))
         if ev.kind == Kind.RESUME:
-            return ex.resume(p.get("taskRunId"))
+            return ex.resume(p.get("taskRunId"), inputs=p.get("inputs") or {}, by=p.get("by"))
         if ev.kind == Kind.RESUME_DUE:
             return ex.resume(p["taskRunId"], StateType(p["state"]))
         if ev.kind == Kind.RETRY_DUE:

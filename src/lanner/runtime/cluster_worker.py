@@ -76,7 +76,8 @@ class ClusterWorker:
                              error_logs=self._error_logs, fetch_logs=self._fetch_logs, worker_id=self.id,
                              executions=ExecutionCommands(
                                  ExecutionQueries(self.db.reader).get, self._send_resume,
-                                 lambda: Purges(ExecutionQueries(self.db.engine), self.files, lambda _eid: False)),
+                                 lambda: Purges(ExecutionQueries(self.db.engine), self.files, lambda _eid: False),
+                                 flow_of=lambda exe: self.flows.find(exe.namespace, exe.flow_id, exe.flow_revision)),
                              triggers=TriggerToggles(self.flows.find, lambda: TriggerStore(self.db.engine)))
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -341,10 +342,10 @@ class ClusterWorker:
         return stored + [{"taskId": e.task_id, "taskRunId": e.task_run_id, "message": e.message, "level": e.level,
                           "timestamp": iso(e.timestamp)} for e in pending]
 
-    def _send_resume(self, execution_id: str) -> None:
+    def _send_resume(self, execution_id: str, inputs: dict[str, dict[str, Any]]) -> None:
         """A `…execution.Resume` task's command: an event for the executor that claims the execution."""
         with self.db.transaction() as tx:
-            events.put(tx, execution_id, Kind.RESUME, {})
+            events.put(tx, execution_id, Kind.RESUME, {"inputs": inputs})
 
     def _fetch_logs(self, execution_id: str, task_ids: list[str] | None, level: str) -> list[str]:
         from lanner.storage.execution_queries import ExecutionQueries

@@ -107,7 +107,8 @@ class LocalRuntime:
             executions=ExecutionCommands(
                 repo.get, self._send_resume,
                 lambda: Purges(ExecutionQueries(self.repo.engine), self.files, lambda eid: eid in self.live),
-                lambda eid: eid not in self.live and bool(self.owners.left_behind([eid]))),
+                lambda eid: eid not in self.live and bool(self.owners.left_behind([eid])),
+                self.flow_of),
             triggers=self.triggers,
         )
         threading.Thread(target=self._heartbeat, name="lanner-owner-heartbeat", daemon=True).start()
@@ -222,12 +223,22 @@ class LocalRuntime:
         except LannerError:
             return None
 
-    def _send_resume(self, execution_id: str) -> None:
-        """A `…execution.Resume` task's command, stored for the execution's owner (maybe this process)."""
-        self.repo.add_command(execution_id, "resume", {})
+    def flow_of(self, exe: Execution) -> Flow | None:
+        """The flow revision an execution runs, or None when it is gone (its resume then takes no values)."""
+        try:
+            return self.catalog.get(exe.namespace, exe.flow_id, exe.flow_revision)
+        except LannerError:
+            return None
 
-    def resume(self, execution_id: str, run_id: str | None = None) -> None:
-        self.events.put(("resume", execution_id, run_id, StateType.SUCCESS))
+    def _send_resume(self, execution_id: str, inputs: dict[str, dict[str, Any]]) -> None:
+        """A `…execution.Resume` task's command, stored for the execution's owner (maybe this process)."""
+        self.repo.add_command(execution_id, "resume", {"inputs": inputs})
+
+    def resume(self, execution_id: str, run_id: str | None = None,
+               inputs: dict[str, dict[str, Any]] | None = None, by: str | None = None) -> None:
+        """A manual resume; `inputs` are the paused runs' `onResume` values, typed already
+        (`model/resume_inputs.py`)."""
+        self.events.put(("resume", execution_id, run_id, StateType.SUCCESS, inputs or {}, by))
 
     def close(self) -> None:
         """Stop the workers and retire as an owner: what this process still owns is left behind."""
@@ -342,8 +353,8 @@ class LocalRuntime:
             self._decide(effects, eid, lambda ex: ex.kill(hard=hard))
 
     def _on_resume(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
-        _, execution_id, run_id, state = event
-        self._decide(effects, execution_id, lambda ex: ex.resume(run_id, state))
+        _, execution_id, run_id, state, inputs, by = event
+        self._decide(effects, execution_id, lambda ex: ex.resume(run_id, state, inputs, by))
 
     def _on_subflow_end(self, event: tuple[Any, ...], effects: dict[str, Effects]) -> None:
         _, parent_id, run_id, state, outputs, child = event
@@ -406,10 +417,11 @@ class LocalRuntime:
             if kind == "kill":
                 fx.merge(live.executor.kill(hard=bool(payload.get("hard"))))
             elif kind == "resume":
-                resumes.append(payload.get("taskRunId"))
+                resumes.append(payload)
         fx.merge(live.executor.start(finished=self.repo.results(exe.id)))
-        for run_id in resumes:
-            fx.merge(live.executor.resume(run_id))
+        for payload in resumes:
+            fx.merge(live.executor.resume(payload.get("taskRunId"), inputs=payload.get("inputs") or {},
+                                          by=payload.get("by")))
         return fx
 
     def _running_of(self, flow: Flow) -> int:
@@ -472,7 +484,8 @@ class LocalRuntime:
         self._last_poll = time.monotonic()
         for execution_id, kind, payload in self.repo.take_commands(self.live):
             if kind == "resume":
-                self._handle(("resume", execution_id, payload.get("taskRunId"), StateType.SUCCESS), effects)
+                self._handle(("resume", execution_id, payload.get("taskRunId"), StateType.SUCCESS,
+                              payload.get("inputs") or {}, payload.get("by")), effects)
             elif kind == "kill":
                 self._handle(("kill", execution_id, bool(payload.get("hard"))), effects)
 

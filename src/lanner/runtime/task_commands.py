@@ -15,14 +15,19 @@ from typing import Any
 
 from lanner.errors import LannerError
 from lanner.model.execution import Execution
+from lanner.model.flow import Flow
+from lanner.model.resume_inputs import typed_resume_inputs
 from lanner.model.state import StateType
 from lanner.runtime.purges import Purges
 
 
 class ExecutionCommands:
-    def __init__(self, get: Callable[[str], Execution | None], send_resume: Callable[[str], None],
-                 purges: Callable[[], Purges], left_behind: Callable[[str], bool] = lambda _id: False) -> None:
+    def __init__(self, get: Callable[[str], Execution | None],
+                 send_resume: Callable[[str, dict[str, dict[str, Any]]], None],
+                 purges: Callable[[], Purges], left_behind: Callable[[str], bool] = lambda _id: False,
+                 flow_of: Callable[[Execution], Flow | None] = lambda _exe: None) -> None:
         self._get = get
+        self._flow_of = flow_of
         self._send_resume = send_resume
         self._left_behind = left_behind
         self._purges = purges  # made on first use: most runs never purge
@@ -33,8 +38,10 @@ class ExecutionCommands:
     def purge_logs(self, *args: Any) -> dict[str, Any]:
         return self._purges().purge_logs(*args)
 
-    def resume(self, execution_id: str, namespace: str | None, flow_id: str | None) -> dict[str, Any]:
-        """Ask for `execution_id` to be resumed; what was resumed (id, namespace, flowId)."""
+    def resume(self, execution_id: str, namespace: str | None, flow_id: str | None,
+               inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Ask for `execution_id` to be resumed with `inputs` (typed against the paused tasks'
+        `onResume` first: invalid ones raise and nothing is sent); what was resumed (id, namespace, flowId)."""
         exe = self._get(execution_id)
         if exe is None:
             raise LannerError(f"No execution found for execution id {execution_id}",
@@ -51,5 +58,6 @@ class ExecutionCommands:
             raise LannerError(f"execution {execution_id} was left behind by a process that ended, so no one "
                               "would take the resume",
                               hint=f"continue it with `lanner execution continue {execution_id}`")
-        self._send_resume(execution_id)
+        typed = typed_resume_inputs(self._flow_of(exe), exe, inputs or {}, flag="`inputs:`")
+        self._send_resume(execution_id, typed)
         return {"id": exe.id, "namespace": exe.namespace, "flowId": exe.flow_id}

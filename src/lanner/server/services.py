@@ -183,12 +183,25 @@ class Services:
                              hint="only a running, paused or created execution can be killed")
         self.runtime.kill(execution_id, hard=hard)
 
-    def resume(self, execution_id: str) -> None:
+    def paused(self, execution_id: str) -> Execution:
+        """The execution, if it is PAUSED (409 otherwise: only a paused execution can be resumed)."""
         exe = self.execution(execution_id)
         if exe.state.current is not StateType.PAUSED:
             raise ApiProblem(409, f"execution {execution_id} is {exe.state.current.value}, not PAUSED",
                              hint="only a paused execution can be resumed")
-        self.runtime.resume(execution_id)
+        return exe
+
+    def resume(self, execution_id: str, given: Mapping[str, Any] | None = None, by: str | None = None) -> None:
+        """Resume with the paused tasks' `onResume` values, typed first: invalid ones are refused
+        (422, each problem listed) and the execution stays PAUSED, nothing sent."""
+        from lanner.model.resume_inputs import typed_resume_inputs
+
+        exe = self.paused(execution_id)
+        try:
+            typed = typed_resume_inputs(self.flow_of(exe), exe, given or {}, flag="the form field")
+        except LannerError as exc:
+            raise from_lanner(exc) from None
+        self.runtime.resume(execution_id, None, typed, by)
 
     def restart(self, execution_id: str) -> Execution:
         from lanner.runtime.restart import plan_restart

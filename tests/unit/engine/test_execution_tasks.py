@@ -78,6 +78,40 @@ tasks:
     assert [h.state.value for h in d.exe.state.histories] == ["CREATED", "RUNNING", "PAUSED", "RUNNING", "SUCCESS"]
 
 
+def test_a_manual_resume_stores_its_values_and_who_resumed_as_the_pause_outputs() -> None:
+    d = Driver(f"""
+id: f
+namespace: company.team
+tasks:
+  - id: wait
+    type: io.kestra.plugin.core.flow.Pause
+    onResume:
+      - {{id: approved, type: BOOLEAN}}
+  - {{id: next, type: {LOG}, message: x}}
+""")
+    d.run()
+    paused = d.exe.by_task["wait"][0]
+    d._take(d.executor.resume(inputs={paused.id: {"approved": True}}, by="ana"))
+    while d.step():
+        pass
+    assert paused.outputs["onResume"] == {"approved": True}
+    assert paused.outputs["resumed"]["by"] == "ana" and paused.outputs["resumed"]["on"]
+    assert d.states() == {"wait": "SUCCESS", "next": "SUCCESS"}
+
+
+def test_a_pause_whose_duration_ran_out_has_no_resume_outputs() -> None:
+    d = Driver("""
+id: f
+namespace: company.team
+tasks:
+  - {id: wait, type: io.kestra.plugin.core.flow.Pause, pauseDuration: PT5M}
+""")
+    d.run()
+    run_id = d.exe.by_task["wait"][0].id
+    d._take(d.executor.resume(run_id, StateType.SUCCESS))
+    assert d.exe.by_task["wait"][0].outputs == {}
+
+
 def test_a_pause_with_a_duration_asks_for_an_automatic_resume() -> None:
     d = Driver("""
 id: f

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import ValidationInfo, field_validator, model_validator
 
+from lanner.model.flow import Input
 from lanner.plugins.api import (
     ExecutionEffect,
     ExecutionTask,
@@ -172,8 +173,12 @@ class Subflow(ChildFlow):
 
 
 class Pause(ExecutionTask, FlowableTask):
-    """Pause the execution until resumed (`lanner execution resume ID`) or `pauseDuration` elapses.
+    """Pause the execution until resumed (`lanner execution resume ID`, the API, the UI, the Resume
+    task) or `pauseDuration` elapses.
 
+    `onResume` declares inputs, as a flow declares its own: a manual resume must give valid values
+    (defaults fill the others) or it is refused and the execution stays PAUSED; the values reach the
+    next tasks as `outputs.<id>.onResume.<input>`, with who resumed and when in `outputs.<id>.resumed`.
     Kestra's deprecated `tasks` still work as there: a block that runs, with the Pause's own
     `errors` and `finally`, once the pause is over (resumed, or its duration ended with RESUME or
     WARN), and the Pause ends with the block's state. The executor applies it as an execution
@@ -185,18 +190,25 @@ class Pause(ExecutionTask, FlowableTask):
     pauseDuration: str | None = None
     delay: str | None = None  # Kestra's older name of pauseDuration
     behavior: Literal["RESUME", "WARN", "FAIL", "CANCEL"] = "RESUME"
-    onResume: Any = None  # refused below: Kestra's, named so that the refusal says why
-    onPause: Any = None
+    onResume: list[Input] | None = None  # typed when resumed (`model/resume_inputs.py`)
+    onPause: Any = None  # refused below: not a property of Kestra's Pause; named so the refusal says why
     tasks: list[Task] | None = None  # deprecated in Kestra, still run there: a block after the pause
 
     refused: ClassVar[dict[str, str]] = {
-        "onResume": "is not supported by Lanner: a paused execution resumes without inputs "
-                    "(`lanner execution resume` and the Resume task take none); remove it",
-        "onPause": "is not supported by Lanner: no task runs when the execution pauses; remove it, "
-                   "and put the task just before the Pause",
+        "onPause": "is not a property of Kestra's Pause task, and no task runs when the execution pauses; "
+                   "remove it, and put the task just before the Pause",
     }
 
-    check_refused = refusing("onResume", "onPause")
+    check_refused = refusing("onPause")
+
+    @field_validator("onResume")
+    @classmethod
+    def _unique_resume_inputs(cls, value: list[Input] | None) -> list[Input] | None:
+        ids = [i.id for i in value or []]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"`onResume` declares `{repeated[0]}` more than once; give each input its own id")
+        return value
 
     def resolve(self, ctx: RunContext) -> Resolution:
         return Resolution([Group([t for t in self.tasks or [] if not t.disabled])])

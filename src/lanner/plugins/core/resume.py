@@ -9,19 +9,22 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Protocol
 
-from pydantic import field_validator, model_validator
+from pydantic import model_validator
 
 from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
 from lanner.plugins.properties import render_str
 
 
 class ExecutionCommands(Protocol):
-    def resume(self, execution_id: str, namespace: str | None, flow_id: str | None) -> dict[str, Any]: ...
+    def resume(self, execution_id: str, namespace: str | None, flow_id: str | None,
+               inputs: dict[str, Any] | None = None) -> dict[str, Any]: ...
 
 
 class Resume(RunnableTask):
     """Outputs the resumed execution's `id`, `namespace` and `flowId` (Kestra puts them in the
-    execution's `resumedExecution` variable instead)."""
+    execution's `resumedExecution` variable instead). `inputs` are checked against the paused
+    task's `onResume` before the resume is sent: invalid ones fail this task, and the execution
+    stays PAUSED."""
 
     # The resume is a stored command: kept once sent, so a crash does not send it twice.
     acts_outside: ClassVar[bool] = True
@@ -29,15 +32,7 @@ class Resume(RunnableTask):
     executionId: str | None = None
     namespace: str | None = None
     flowId: str | None = None
-    inputs: Any = None
-
-    @field_validator("inputs")
-    @classmethod
-    def _no_inputs(cls, value: Any) -> Any:
-        if value:
-            raise ValueError("is not supported by Lanner: a paused execution resumes without `onResume` inputs "
-                             "(`lanner execution resume` takes none either); remove `inputs`")
-        return value
+    inputs: dict[str, Any] | str | None = None  # the Pause's `onResume` values; a template may give the map
 
     @model_validator(mode="after")
     def _id_with_filters(self) -> Resume:
@@ -51,7 +46,10 @@ class Resume(RunnableTask):
         if commands is None:
             raise TaskFailure("resuming executions is not available in this runtime")
         target = render_str(ctx, self.executionId) or ctx.execution_id
-        resumed = commands.resume(target, render_str(ctx, self.namespace), render_str(ctx, self.flowId))
+        inputs = ctx.render_typed(self.inputs) if self.inputs is not None else None
+        if inputs is not None and not isinstance(inputs, dict):
+            raise TaskFailure(f"`inputs` must be a map of the paused task's `onResume` inputs, got {inputs!r}")
+        resumed = commands.resume(target, render_str(ctx, self.namespace), render_str(ctx, self.flowId), inputs)
         ctx.logger.info(f"Resume of execution {resumed['id']} ({resumed['namespace']}.{resumed['flowId']}) sent "
                         "to the process that runs it")
         return Output(resumed)

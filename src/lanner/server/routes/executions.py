@@ -152,9 +152,25 @@ async def restart(execution_id: str, svc: Services = Depends(services)) -> dict[
     return views.execution_json(exe, await asyncio.to_thread(svc.flow_of, exe))
 
 
-@router.post("/executions/{execution_id}/resume", status_code=204, summary="Resume a PAUSED execution")
-def resume(execution_id: str, svc: Services = Depends(services)) -> Response:
-    svc.resume(execution_id)
+@router.post("/executions/{execution_id}/resume", status_code=204, summary="Resume a PAUSED execution",
+             openapi_extra=INPUTS_BODY)
+async def resume(execution_id: str, request: Request, svc: Services = Depends(services)) -> Response:
+    """Kestra's resume: the paused task's `onResume` inputs as a multipart form (FILE inputs as
+    files) or a JSON object. Invalid values answer 422 and the execution stays PAUSED; files
+    stored for a refused resume are removed."""
+    from lanner.model.resume_inputs import as_flow_inputs
+    from lanner.server.resumes import resumed_by
+
+    exe = await run_in_threadpool(svc.paused, execution_id)
+    flow = as_flow_inputs(await asyncio.to_thread(svc.flow_of, exe), exe)
+    stored: list[str] = []
+    try:
+        given = await _inputs(request, svc, flow, exe.id, stored)
+        await run_in_threadpool(svc.resume, execution_id, given, resumed_by(request.headers.get("authorization")))
+    except BaseException:  # a refused resume keeps no upload
+        for uri in stored:
+            await run_in_threadpool(svc.files.remove, uri)
+        raise
     return Response(status_code=204)
 
 
