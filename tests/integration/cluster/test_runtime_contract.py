@@ -71,6 +71,9 @@ class Embedded:
     def kill(self, execution_id: str) -> None:
         self.runtime.kill(execution_id)
 
+    def resume(self, flow: Flow, execution_id: str, given: dict[str, Any]) -> None:
+        resume_checked(self.runtime, flow, self.get(execution_id), given)
+
     def close(self) -> None:
         self.runtime.stop()
         self.runtime.close()
@@ -115,6 +118,9 @@ class Cluster:
     def kill(self, execution_id: str) -> None:
         self.cluster.client.kill(execution_id)
 
+    def resume(self, flow: Flow, execution_id: str, given: dict[str, Any]) -> None:
+        resume_checked(self.cluster.client, flow, self.get(execution_id), given)
+
     def close(self) -> None:
         self.cluster.close()
 
@@ -129,6 +135,14 @@ def restart_stored(repo: Any, runtime: Any, flow: Flow, execution_id: str) -> No
     ExecutionQueries(repo.engine).rewrite_task_runs(restarted)
     repo.save(restarted, (), header=True)
     runtime.submit(flow, repo.get(execution_id))
+
+
+def resume_checked(runtime: Any, flow: Flow, exe: Execution | None, given: dict[str, Any]) -> None:
+    """What the API's resume does (`server/services.py:Services.resume`): type, then send."""
+    from lanner.model.resume_inputs import typed_resume_inputs
+
+    assert exe is not None
+    runtime.resume(exe.id, None, typed_resume_inputs(flow, exe, given), "tester")
 
 
 @pytest.fixture(params=["embedded", "cluster-sqlite", "cluster-postgresql"])
@@ -577,3 +591,75 @@ def test_killing_a_for_each_item_kills_its_children_and_ends_killed(runtime: Any
     assert runs["each_items"].current is StateType.KILLED
     children = [wait(runtime, eid) for eid in runs["each_items"].outputs["executionIds"]]
     assert [c.state.current for c in children] == [StateType.KILLED] * 3
+
+
+# -- resume with inputs ---------------------------------------------------------------------------
+
+REVIEWED = """
+id: reviewed
+namespace: contract
+tasks:
+  - id: parallel
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+      - id: review
+        type: io.kestra.plugin.core.flow.Pause
+        onResume:
+          - {id: approved, type: BOOLEAN}
+          - {id: note, type: STRING, defaults: fine}
+      - id: by_task
+        type: io.kestra.plugin.core.flow.Pause
+        onResume:
+          - {id: count, type: INT}
+  - id: after
+    type: io.kestra.plugin.core.debug.Return
+    format: >-
+      {{ outputs.review.onResume.approved }} {{ outputs.review.onResume.note }}
+      {{ outputs.by_task.onResume.count }}
+finally:
+  - {id: fin, type: io.kestra.plugin.core.log.Log, message: cleanup}
+"""
+
+
+def test_resume_values_reach_the_next_tasks_and_a_refused_resume_keeps_the_pause(runtime: Any) -> None:
+    from lanner.errors import ValidationErrors
+
+    flow = runtime.save(REVIEWED)
+    eid = runtime.start(flow)
+    wait_state(runtime, eid, StateType.PAUSED)
+    with pytest.raises(ValidationErrors):
+        runtime.resume(flow, eid, {"approved": "perhaps", "count": "2"})
+    assert runtime.get(eid).state.current is StateType.PAUSED  # typing refused it before anything was sent
+    runtime.resume(flow, eid, {"approved": "true", "count": "2"})
+    exe = wait(runtime, eid)
+    runs = {r.task_id: r for r in exe.task_runs}
+    assert exe.state.current is StateType.SUCCESS
+    assert runs["after"].outputs == {"value": "true fine 2"}
+    assert runs["review"].outputs["resumed"]["by"] == "tester"
+    assert runs["fin"].current is StateType.SUCCESS
+
+
+RESUMED_BY_TASK = """
+id: resumed_by_task
+namespace: contract
+tasks:
+  - id: parallel
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+      - id: hold
+        type: io.kestra.plugin.core.flow.Pause
+        onResume:
+          - {id: count, type: INT}
+      - id: resume
+        type: io.kestra.plugin.core.execution.Resume
+        inputs: {count: "41"}
+  - {id: after, type: io.kestra.plugin.core.debug.Return, format: "{{ outputs.hold.onResume.count + 1 }}"}
+"""
+
+
+def test_the_resume_task_hands_its_typed_inputs_to_the_paused_execution(runtime: Any) -> None:
+    flow = runtime.save(RESUMED_BY_TASK)
+    exe = wait(runtime, runtime.start(flow))
+    runs = {r.task_id: r for r in exe.task_runs}
+    assert exe.state.current is StateType.SUCCESS, [(r.task_id, r.current) for r in exe.task_runs]
+    assert runs["after"].outputs == {"value": "42"}
