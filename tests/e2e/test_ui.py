@@ -163,3 +163,51 @@ def test_live_execution_killed_from_the_page_still_runs_finally(page: Any, serve
     assert page.get_attribute('.node[data-task-id="alert"]', "data-state") == "NONE"
     assert not page.is_disabled("#restart")
     shot(page, "9-execution-killed")
+
+
+APPROVE = """id: approve
+namespace: company.ui
+tasks:
+  - id: review
+    type: io.kestra.plugin.core.flow.Pause
+    onResume:
+      - {id: approved, type: BOOLEAN, defaults: true}
+      - {id: reason, type: STRING, description: Why}
+  - id: verdict
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ outputs.review.onResume.approved }}: {{ outputs.review.onResume.reason }}"
+"""
+
+
+def test_a_paused_execution_is_resumed_from_a_form_of_its_pause_inputs_by_keyboard(page: Any, server: Server) -> None:
+    server.deploy(APPROVE)
+    exe = server.run("company.ui", "approve", wait=False)
+    server.wait_state(exe["id"], {"PAUSED"})
+    page.goto(server.url + f"/ui/#/executions/{exe['id']}")
+    page.wait_for_selector('#execution-state[data-state="PAUSED"]')
+    assert page.inner_text('.meta div:has(b:text-is("Ended"))').endswith("—")  # paused is not ended
+
+    page.focus("#resume")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#resume-dialog[open]")
+    assert page.locator("#input-approved").evaluate("el => el === document.activeElement")
+    page.keyboard.press("Tab")  # to the reason, left empty: the server refuses the resume
+    page.keyboard.press("Enter")
+    assert "missing required input `reason`" in page.wait_for_selector("#resume-error:not(:empty)").inner_text()
+    shot(page, "10-resume-refused")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#resume-dialog", state="detached")
+    assert server.client.get(f"/executions/{exe['id']}").json()["state"]["current"] == "PAUSED"
+
+    page.focus("#resume")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#resume-dialog[open]")
+    page.select_option("#input-approved", "false")
+    page.fill("#input-reason", "not this week")
+    shot(page, "11-resume-dialog")
+    page.keyboard.press("Enter")
+    page.wait_for_selector('#execution-state[data-state="SUCCESS"]')
+    done = server.wait_state(exe["id"])
+    verdict = next(r for r in done["taskRunList"] if r["taskId"] == "verdict")
+    assert verdict["outputs"] == {"value": "false: not this week"}
+    assert page.inner_text('.meta div:has(b:text-is("Ended"))') != "Ended—"

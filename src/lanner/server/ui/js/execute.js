@@ -3,7 +3,7 @@
 import { postForm, enc } from "./api.js";
 import { h } from "./dom.js";
 
-function field(input) {
+export function field(input) {
   const name = `input-${input.id}`;
   const type = (input.type || "STRING").toUpperCase();
   const def = input.defaults ?? input.prefill;
@@ -33,6 +33,25 @@ function field(input) {
     control, input.description ? h("div", { class: "desc", text: input.description }) : null);
 }
 
+// The values of the fields `field` built, as multipart form data (files included; empty ones left out).
+export function formValues(form, inputs) {
+  const data = new FormData();
+  for (const input of inputs) {
+    const el = form.querySelector(`[name="input-${CSS.escape(input.id)}"]`);
+    if (!el) continue;
+    if (el.type === "file") { if (el.files[0]) data.append(input.id, el.files[0]); }
+    else if (el.multiple) { const v = [...el.selectedOptions].map((o) => o.value); if (v.length) data.append(input.id, JSON.stringify(v)); }
+    else if (el.value !== "") data.append(input.id, el.value);
+  }
+  return data;
+}
+
+// Every problem of a refused request, one a line.
+export function problemText(err) {
+  const items = err.problem && err.problem.errors ? err.problem.errors.map((i) => i.text || i.message) : [err.message];
+  return items.join("\n");
+}
+
 export function openExecuteDialog(flow) {
   const inputs = flow.inputs || [];
   const error = h("div", { class: "form-error", id: "execute-error" });
@@ -47,22 +66,14 @@ export function openExecuteDialog(flow) {
   const dialog = h("dialog", { id: "execute-dialog" }, form);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const data = new FormData();
-    for (const input of inputs) {
-      const el = form.querySelector(`[name="input-${CSS.escape(input.id)}"]`);
-      if (!el) continue;
-      if (el.type === "file") { if (el.files[0]) data.append(input.id, el.files[0]); }
-      else if (el.multiple) { const v = [...el.selectedOptions].map((o) => o.value); if (v.length) data.append(input.id, JSON.stringify(v)); }
-      else if (el.value !== "") data.append(input.id, el.value);
-    }
+    const data = formValues(form, inputs);
     const query = labels.value.split(",").map((s) => s.trim()).filter(Boolean).map((l) => "labels=" + enc(l)).join("&");
     try {
       const exe = await postForm(`/executions/${enc(flow.namespace)}/${enc(flow.id)}${query ? "?" + query : ""}`, data);
       dialog.close();
       location.hash = `#/executions/${exe.id}`;
     } catch (err) {
-      const items = err.problem && err.problem.errors ? err.problem.errors.map((i) => i.text || i.message) : [err.message];
-      error.textContent = items.join("\n");
+      error.textContent = problemText(err);
     }
   });
   dialog.addEventListener("close", () => dialog.remove());

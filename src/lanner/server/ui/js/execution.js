@@ -4,6 +4,7 @@ import { get, call, follow, enc } from "./api.js";
 import { h, badge, when, duration, toast, setStatus } from "./dom.js";
 import { renderTopology } from "./topology.js";
 import { renderGantt } from "./gantt.js";
+import { resumeInputs, openResumeDialog } from "./resume.js";
 
 const LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"];
 const TERMINAL = ["SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED"];
@@ -57,11 +58,12 @@ export async function executionPage(view, id) {
     restart.disabled = !(s === "FAILED" || s === "KILLED");
     resume.disabled = s !== "PAUSED";
     const start = Date.parse(e.state.startDate);
-    const end = e.state.endDate ? Date.parse(e.state.endDate) : Date.now();
+    // A PAUSED execution has an endDate in Kestra's JSON (the time it paused), but it has not ended.
+    const end = terminal && e.state.endDate ? Date.parse(e.state.endDate) : Date.now();
     const item = (k, v) => h("div", {}, h("b", { text: k }), v);
     meta.replaceChildren(item("Flow", h("a", { href: `#/flows/edit/${enc(e.namespace)}/${enc(e.flowId)}`, text: `${e.namespace}.${e.flowId}` })),
       item("Revision", String(e.flowRevision)), item("Started", when(e.state.startDate)),
-      item("Ended", when(e.state.endDate) || "—"), item("Duration", duration(end - start)),
+      item("Ended", (terminal && when(e.state.endDate)) || "—"), item("Duration", duration(end - start)),
       item("Trigger", e.trigger ? `${e.trigger.id} (${e.trigger.type.split(".").pop()})` : "manual"),
       item("Inputs", h("span", { class: "mono", text: JSON.stringify(e.inputs) })));
     notes.replaceChildren(...(e.notes || []).map((n) => h("div", { class: "notes", text: n })));
@@ -121,7 +123,11 @@ export async function executionPage(view, id) {
   }
   kill.addEventListener("click", () => act(kill, "DELETE", `/executions/${id}/kill`, "Kill requested: finally blocks still run"));
   restart.addEventListener("click", () => act(restart, "POST", `/executions/${id}/restart`, "Restarted", true));
-  resume.addEventListener("click", () => act(resume, "POST", `/executions/${id}/resume`, "Resumed"));
+  resume.addEventListener("click", () => {
+    const inputs = resumeInputs(flow, exe);
+    if (!inputs.length) { act(resume, "POST", `/executions/${id}/resume`, "Resumed"); return; }
+    openResumeDialog(id, inputs, () => { resume.disabled = true; toast("Resumed"); });
+  });
   return () => { closers.forEach((c) => c()); setStatus(""); };
 }
 
