@@ -20,7 +20,7 @@ from lanner.errors import LannerError, Located, ValidationError, ValidationError
 from lanner.loading.inputs import check_inputs
 from lanner.loading.messages import located_errors, short
 from lanner.model import yaml_source
-from lanner.model.flow import Flow
+from lanner.model.flow import Flow, Input
 from lanner.model.maps import deep_merge
 from lanner.model.task import Task
 from lanner.plugins import registry
@@ -88,6 +88,21 @@ def _contains_task(annotation: Any) -> bool:
             return any(_contains_task(f.annotation) for f in annotation.model_fields.values())
         return False
     return any(_contains_task(a) for a in typing.get_args(annotation))
+
+
+def _contains_input(annotation: Any) -> bool:
+    """A field declared as a list of flow-style inputs (`list[Input] | None`)."""
+    if annotation is Input:
+        return True
+    return any(_contains_input(a) for a in typing.get_args(annotation))
+
+
+def _without_refused(items: Any, refused: dict[int, set[str]]) -> Any:
+    """The raw inputs without the properties `check_inputs` refused (reported once, by it)."""
+    if not refused or not isinstance(items, list):
+        return items
+    return [{k: v for k, v in item.items() if k not in refused.get(i, ())} if isinstance(item, dict) else item
+            for i, item in enumerate(items)]
 
 
 def _union_member(members: list[Any], value: Any) -> Any:
@@ -196,6 +211,7 @@ class _Builder:
         if cls is None:
             return None
         built, broken = self.properties(cls, raw, path)
+        self.check_task_inputs(cls, raw, built, path)
         try:
             task = cls.model_validate(built)
         except pydantic.ValidationError as exc:
@@ -211,6 +227,14 @@ class _Builder:
                        "remove `logToFile`; read the task's logs with `lanner logs <execution> --task "
                        f"{raw.get('id')}` or the API", ll, lc, f"{path}.logToFile")
         return task
+
+    def check_task_inputs(self, cls: type[Task], raw: dict[str, Any], built: dict[str, Any], path: str) -> None:
+        """A task's lists of inputs (a Pause's `onResume`) are checked like the flow's own, type by type."""
+        for key, field in cls.model_fields.items():
+            if _contains_input(field.annotation) and isinstance(raw.get(key), list):
+                problems, refused = check_inputs(raw[key], self.file, f"{path}.{key}")
+                self.errors.extend(problems)
+                built[key] = _without_refused(built.get(key), refused)
 
     def check_unique_id(self, raw: dict[str, Any], label: str, path: str,
                         at: tuple[int | None, int | None] | None = None) -> None:
@@ -344,9 +368,8 @@ class _Builder:
         from `data` so that pydantic does not report them a second time."""
         problems, refused = check_inputs(root.get("inputs"), self.file)
         self.errors.extend(problems)
-        if refused and isinstance(data.get("inputs"), list):
-            data["inputs"] = [{k: v for k, v in item.items() if k not in refused.get(i, ())}
-                              if isinstance(item, dict) else item for i, item in enumerate(data["inputs"])]
+        if "inputs" in data:
+            data["inputs"] = _without_refused(data["inputs"], refused)
 
     def check_flow(self, flow: Flow, root: Any) -> None:
         """Ids pydantic cannot see are repeated: inputs, outputs and triggers, each list on its own."""

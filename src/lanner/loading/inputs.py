@@ -34,9 +34,11 @@ _BOUNDS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def check_inputs(items: Any, file: str | None) -> tuple[list[ValidationError], dict[int, set[str]]]:
-    """Problems in the raw `inputs` list, and, per item, the properties refused (to be dropped before
-    pydantic validates the rest, so that one mistake is reported once)."""
+def check_inputs(items: Any, file: str | None,
+                 path: str = "inputs") -> tuple[list[ValidationError], dict[int, set[str]]]:
+    """Problems in a raw list of inputs (the flow's `inputs`, or a task's such as a Pause's
+    `onResume` at `path`), and, per item, the properties refused (to be dropped before pydantic
+    validates the rest, so that one mistake is reported once)."""
     problems: list[ValidationError] = []
     refused: dict[int, set[str]] = {}
     if not isinstance(items, list):
@@ -44,7 +46,7 @@ def check_inputs(items: Any, file: str | None) -> tuple[list[ValidationError], d
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             continue
-        check = _InputCheck(item, i, file)
+        check = _InputCheck(item, i, file, path)
         check.properties()
         if not check.refused:
             check.constraints()
@@ -75,12 +77,13 @@ def deprecations(flow: Flow) -> list[ValidationError]:
 
 
 class _InputCheck:
-    def __init__(self, item: dict[str, Any], index: int, file: str | None) -> None:
+    def __init__(self, item: dict[str, Any], index: int, file: str | None, path: str = "inputs") -> None:
         self.item = item
         self.index = index
         self.file = file
+        self.path = f"{path}[{index}]"
         ident = item.get("id") or item.get("name")
-        self.label = f"inputs[{index}]" + (f" ({ident})" if isinstance(ident, str) else "")
+        self.label = self.path + (f" ({ident})" if isinstance(ident, str) else "")
         kind = item.get("type")
         self.type = kind if isinstance(kind, str) and kind in INPUT_PROPERTIES else None
         self.problems: list[ValidationError] = []
@@ -89,7 +92,7 @@ class _InputCheck:
     def error(self, key: str, message: str, hint: str, *, value: bool = False) -> None:
         line, col = yaml_source.position(self.item, key, value=value)
         self.problems.append(ValidationError(f"{self.label}: {message}", hint=hint,
-                                             where=Located(self.file, line, col, f"inputs[{self.index}].{key}")))
+                                             where=Located(self.file, line, col, f"{self.path}.{key}")))
 
     def properties(self) -> None:
         """Each property belongs to this input's type (or, when the type itself is wrong, to some type)."""

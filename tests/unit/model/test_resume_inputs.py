@@ -80,3 +80,22 @@ def test_without_the_flow_only_a_resume_without_values_passes() -> None:
     assert typed_resume_inputs(None, exe, {}) == {"approve": {}}
     with pytest.raises(ValidationErrors):
         typed_resume_inputs(None, exe, {"approved": "true"})
+
+
+def test_on_resume_inputs_are_checked_type_by_type_at_their_line_like_flow_inputs() -> None:
+    with pytest.raises(ValidationErrors) as info:
+        load_flow(f"""id: f
+namespace: company.team
+tasks:
+  - id: wait
+    type: {PAUSE}
+    onResume:
+      - id: approved
+        type: BOOLEAN
+        min: 3
+      - {{id: same, type: STRING}}
+      - {{id: same, type: INT}}
+""", file="f.yaml")
+    text = info.value.render()
+    assert "f.yaml:9:9: tasks[0].onResume[0] (approved): `min` is not a property of a BOOLEAN input" in text
+    assert "`onResume`: declares `same` more than once" in text

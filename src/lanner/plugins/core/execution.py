@@ -207,7 +207,7 @@ class Pause(ExecutionTask, FlowableTask):
         ids = [i.id for i in value or []]
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         if repeated:
-            raise ValueError(f"`onResume` declares `{repeated[0]}` more than once; give each input its own id")
+            raise ValueError(f"declares `{repeated[0]}` more than once; give each input its own id")
         return value
 
     def resolve(self, ctx: RunContext) -> Resolution:
