@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from lanner.errors import LannerError
 from lanner.plugins import type_hints
+from lanner.plugins.unsupported_types import NOT_SUPPORTED
 
 if TYPE_CHECKING:
     from lanner.plugins.api import Task
@@ -44,6 +45,9 @@ def load(type_name: str) -> type[Task]:
     if cls is not None:
         return cls
     target = _entry_points().get(type_name)
+    if target is None and type_name in NOT_SUPPORTED:
+        message, hint = NOT_SUPPORTED[type_name]
+        raise LannerError(message, hint=hint)
     if target is None:
         raise LannerError(f"unknown task type `{type_name}`", hint=suggest_type(type_name))
     module_name, _, attr = target.partition(":")
