@@ -177,5 +177,6 @@ class ExecutionTaskEffects(ItemSubflows):
         elif task.timeout is not None:
             limit = task.timeout if isinstance(task.timeout, dt.timedelta) else parse_duration(ctx.render(task.timeout))
             self._fx.resumes.append((run.id, self._now() + limit, StateType.FAILED))
+        asked = "".join(f" -i {i.id}=…" for i in getattr(task, "onResume", None) or [])
         self._log(run, task, "INFO", "Paused" + (f" for {raw}" if raw else "; resume with `lanner execution resume "
-                                                 f"{self.exe.id}`"))
+                                                 f"{self.exe.id}{asked}`"))
