@@ -102,8 +102,10 @@ tasks:
     onResume:
       - {id: approved, type: BOOLEAN}
       - {id: reason, type: STRING, defaults: none given}
+      - {id: evidence, type: FILE, required: false}
   - {id: after, type: io.kestra.plugin.core.debug.Return,
      format: "{{ outputs.wait.onResume.approved }} / {{ outputs.wait.onResume.reason }}"}
+  - {id: read, type: io.kestra.plugin.core.debug.Return, format: "{{ read(outputs.wait.onResume.evidence) }}"}
 """
 
 
@@ -126,10 +128,13 @@ def test_resume_values_are_typed_and_a_bad_resume_leaves_the_execution_paused(cl
     assert "Traceback" not in said
     shown = json.loads(cli("execution", "show", execution_id, "--json").stdout)
     assert shown["state"]["current"] == "PAUSED"
-    resumed = cli("execution", "resume", execution_id, "-i", "approved=true")
+    evidence = tmp_path / "evidence.txt"
+    evidence.write_text("signed by ana")
+    resumed = cli("execution", "resume", execution_id, "-i", "approved=true", "-i", f"evidence={evidence}")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     out, _ = proc.communicate(timeout=30)
     exe = json.loads(out)
     runs = {r["taskId"]: r for r in exe["taskRunList"]}
     assert runs["after"]["outputs"] == {"value": "true / none given"}
-    assert runs["wait"]["outputs"]["onResume"] == {"approved": True, "reason": "none given"}
+    assert runs["read"]["outputs"] == {"value": "signed by ana"}  # the local file went to internal storage
+    assert runs["wait"]["outputs"]["onResume"]["evidence"].startswith("kestra:///")
