@@ -16,6 +16,7 @@ from typing import Any
 from lanner.cli.iterations import Group, Iterations, grouped, state_counts
 from lanner.model.duration import human
 from lanner.model.execution import Execution, TaskRun
+from lanner.model.inputs import mask
 from lanner.model.results import LogEntry
 
 STYLE = {
@@ -39,6 +40,7 @@ class LiveView:
         self.order: list[str] = []  # run ids and group ids in the order they appeared
         self.iterations = Iterations()
         self.execution: Execution | None = None
+        self.secrets: tuple[str, ...] = ()  # masked in the task runs' values shown (a loop over secrets)
         self._held: list[LogEntry] = []  # the execution's own log lines, shown after its task runs
         self._shown: set[int] = set()  # groups whose line was printed (plain lines)
         self._lock = threading.Lock()
@@ -125,7 +127,7 @@ class LiveView:
         state = run.current.value
         line = Text()
         line.append(f"{state:<8}", style=STYLE.get(state, ""))
-        line.append(f" {_label(run)} ({human(run.state.duration())})")
+        line.append(f" {mask(_label(run), self.secrets)} ({human(run.state.duration())})")
         self.console.print(line, highlight=False, soft_wrap=True)
 
     def _print_group(self, group: Group) -> None:
@@ -167,8 +169,8 @@ class LiveView:
                     human(group.duration()), group.unfinished == 0)
         run = self.runs[key]
         state = run.current.value
-        return (f"{'  ' * _depth(run, self.runs)}{escape(_label(run))}", f"[{STYLE.get(state, '')}]{state}[/]",
-                human(run.state.duration()), run.current.terminated)
+        label = f"{'  ' * _depth(run, self.runs)}{escape(mask(_label(run), self.secrets))}"
+        return label, f"[{STYLE.get(state, '')}]{state}[/]", human(run.state.duration()), run.current.terminated
 
 
 def _group_id(group: Group) -> str:
@@ -214,8 +216,6 @@ def summary(console: Any, exe: Execution, secrets: Iterable[str] = ()) -> None:
 
     from rich.markup import escape
     from rich.table import Table
-
-    from lanner.server.views import mask
 
     secrets = tuple(secrets)
 

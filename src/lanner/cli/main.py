@@ -133,6 +133,7 @@ def run(
     runtime = LocalRuntime(repo, files, threads=threads, listener=view, catalog=catalog)
     _say_left_behind(console, runtime)
     exe = runtime.create(flow, inputs, execution_id=execution_id)
+    view.secrets = _secrets(exe, flow)
     old = _stop_on_signals(console, runtime)
     try:
         with view:
