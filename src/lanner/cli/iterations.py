@@ -52,7 +52,7 @@ class Iterations:
     def __init__(self) -> None:
         self.groups: dict[GroupKey, Group] = {}
         self._anchors: dict[str, str | None] = {}
-        self._counted: dict[str, tuple[GroupKey, str, int]] = {}  # run id → (group, state, attempts)
+        self._counted: dict[str, tuple[Group, StateType, int]] = {}  # run id → (group, state, attempts) counted
 
     def anchor(self, run: TaskRun, runs: Mapping[str, TaskRun]) -> str | None:
         """The nearest ancestor of an iteration that is no iteration itself (None when unknown)."""
@@ -73,29 +73,32 @@ class Iterations:
         """Count `run` in its group (moving it between states as it changes); None if no iteration."""
         if run.value is None:
             return None
-        key = (self.anchor(run, runs), run.task_id)
-        group = self.groups.get(key)
-        if group is None:
-            group = self.groups[key] = Group(run.task_id, run.block, run)
-        state = run.current.value
+        state, attempts = run.current, len(run.attempts)
         before = self._counted.get(run.id)
-        if before is not None:
-            _, old_state, old_attempts = before
-            group.states[old_state] -= 1
+        if before is None:
+            key = (self.anchor(run, runs), run.task_id)
+            group = self.groups.get(key)
+            if group is None:
+                group = self.groups[key] = Group(run.task_id, run.block, run)
+            start = run.state.start_date
+            if start is not None and (group.start is None or start < group.start):
+                group.start = start
+        else:
+            group, old_state, old_attempts = before
+            if old_state is state and old_attempts == attempts:
+                return group  # told again, unchanged
+            group.states[old_state.value] -= 1
             group.attempts -= old_attempts
-            if not StateType(old_state).terminated:
+            if not old_state.terminated:
                 group.unfinished -= 1
-        group.states[state] = group.states.get(state, 0) + 1
-        group.attempts += len(run.attempts)
-        self._counted[run.id] = (key, state, len(run.attempts))
-        start = run.state.start_date
-        if start is not None and (group.start is None or start < group.start):
-            group.start = start
-        if run.current.terminated:
+        group.states[state.value] = group.states.get(state.value, 0) + 1
+        group.attempts += attempts
+        self._counted[run.id] = (group, state, attempts)
+        if state.terminated:
             end = run.state.end_date
             if end is not None and (group.end is None or end > group.end):
                 group.end = end
-            if state in QUIET_ENDS:
+            if state.value in QUIET_ENDS:
                 group.listed.pop(run.id, None)
             else:
                 group.listed[run.id] = run
