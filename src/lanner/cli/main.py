@@ -465,6 +465,9 @@ def _continue_here(con: Any, repo: Any, files: Any, execution_id: str) -> None:
     from lanner.runtime.local import LocalRuntime, OwnedElsewhere
 
     view = LiveView(con)
+    stored = repo.get(execution_id)
+    if stored is not None:  # a listed iteration's value is masked here as under `lanner run`
+        view.secrets = _secrets(stored, _flow_of(repo, stored))
     runtime = LocalRuntime(repo, files, listener=view, catalog=FlowCatalog(repo), what="lanner execution continue")
     old = _stop_on_signals(con, runtime)
     try:
