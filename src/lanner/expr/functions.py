@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lanner.expr import dates
+from lanner.expr import functions_calendar as cal
 from lanner.expr import functions_context as ctx
 from lanner.expr.arguments import ABSENT, check_items, expect_int, expect_str, expect_whole, fail, require, shielded
 from lanner.expr.env import Env
@@ -171,6 +172,17 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "currentEachOutput": ctx.currentEachOutput,
     "tasksWithState": ctx.tasksWithState,
     "printContext": ctx.printContext,
+    "dayOfMonth": cal.dayOfMonth,
+    "dayOfWeek": cal.dayOfWeek,
+    "monthOfYear": cal.monthOfYear,
+    "hourOfDay": cal.hourOfDay,
+    "isWeekend": cal.isWeekend,
+    "isDateAfter": cal.isDateAfter,
+    "isDateBefore": cal.isDateBefore,
+    "isDateBetween": cal.isDateBetween,
+    "isDayWeekInMonth": cal.isDayWeekInMonth,
+    "isLastWorkingDay": cal.isLastWorkingDay,
+    "isPublicHoliday": cal.isPublicHoliday,
 }
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {name: shielded(name, fn) for name, fn in _FUNCTIONS.items()}
