@@ -13,10 +13,13 @@ and prints:
 
     python bench/cluster.py [--quick] [--rate 45] [--seconds 20]
     python bench/cluster.py --find-saturation [--workers 1] [--start 4000] [--step 2000] [--seconds 8]
+    python bench/cluster.py --cost [--workers 1] [--rate 20]
 
 `--find-saturation` only raises the offered rate (executions/min) in steps on one running cluster
 until the median latency passes 1 s or completions fall behind the offer (`bench/saturation.py`),
 and ends with `saturation: N executions/min held at ≤ 0.25 s median`, in at most 5 minutes.
+`--cost` prints what one execution costs (CPU of the executor and the workers, database commits):
+unlike latency, those figures hardly move when other processes load the machine.
 
 `--quick` (≤ 50 s) runs a smaller chaos round and shorter load windows. Target on the reference
 machine (2 cores, PostgreSQL on the same machine): ≥ 2,000 executions/minute at ≤ 0.5 s median
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import os
 import sys
 import tempfile
 import threading
@@ -154,6 +158,45 @@ def load(url: str, tmp: Path, workers: int, rate: float, seconds: float) -> satu
         return cluster.window(rate, seconds, grace=60.0)
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cost(url: str, tmp: Path, workers: int, executions: int, rate: float) -> None:
+    """What one execution costs, a figure that CPU contention from other processes barely moves: the CPU
+    time of the executor and of the workers, and the database transactions committed (round trips)."""
+    import sqlalchemy as sa
+
+    database = url.rsplit("/", 1)[1]
+    q = sa.text("SELECT xact_commit, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = :d")
+    with LoadedCluster(url, tmp, workers) as cluster:
+        def snapshot() -> tuple[list[float], tuple[int, ...]]:
+            with cluster.db.reader.connect() as conn:
+                conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))
+                row = tuple(int(v) for v in conn.execute(q, {"d": database}).one())
+            return [cpu_seconds(p.pid) for p in cluster.procs], row
+
+        time.sleep(1.0)  # the statistics of the warm-up reach pg_stat_database
+        cpu0, db0 = snapshot()
+        ids, _ = cluster.offer(rate, executions / rate)
+        cluster.wait_ended(ids, 120.0)
+        time.sleep(1.0)
+        cpu1, db1 = snapshot()
+        step = cluster.measure(ids, rate, rate)
+    n = len(ids)
+    spent = [(b - a) * 1000 / n for a, b in zip(cpu0, cpu1, strict=True)]
+    made = [(b - a) / n for a, b in zip(db0, db1, strict=True)]
+    print(f"{n} executions offered at {rate * 60:.0f}/min, {step.ended} ended, median {step.median:.3f} s "
+          f"(load {step.load})")
+    print(f"CPU per execution: executor {spent[0]:.2f} ms, worker(s) {sum(spent[1:]):.2f} ms")
+    print(f"database per execution: {made[0]:.2f} commits (client's included), rows inserted {made[1]:.2f}, "
+          f"updated {made[2]:.2f}, deleted {made[3]:.2f}")
+
+
 def find_saturation(url: str, tmp: Path, workers: int, start: float, step: float, seconds: float) -> int:
     """Raise the offered rate (executions/min) in steps on one running cluster until it saturates."""
     with LoadedCluster(url, tmp, workers) as cluster:
@@ -170,6 +213,9 @@ def main() -> None:
     parser.add_argument("--find-saturation", action="store_true",
                         help="only raise the offered rate in steps until the cluster (1 executor, the first "
                              "--workers count) saturates; ends with the `saturation:` line (≤ 5 minutes)")
+    parser.add_argument("--cost", action="store_true",
+                        help="only offer 600 executions at --rate per second and print what one costs: CPU time of "
+                             "the executor and the workers, database commits (robust on a loaded machine)")
     parser.add_argument("--start", type=float, default=4000.0, help="first offered rate of the search (per minute)")
     parser.add_argument("--step", type=float, default=2000.0, help="how much each step adds (per minute)")
     args = parser.parse_args()
@@ -177,6 +223,9 @@ def main() -> None:
     dbs = PostgresDatabases(postgres_url())
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            if args.cost:
+                cost(dbs.new(), Path(tmp) / "cost", int(args.workers.split(",")[0]), 600, args.rate)
+                return
             if args.find_saturation:
                 workers = int(args.workers.split(",")[0])
                 print(f"1 executor, {workers} worker(s); load average at start {saturation.load_average()}")

@@ -93,9 +93,14 @@ def _run_row(exe: Execution, run: TaskRun, seq: int) -> dict[str, Any]:
 
 
 def add_logs(conn: sa.Connection, entries: Iterable[LogEntry]) -> None:
-    rows = [log_row(e) for e in entries]
+    rows = log_rows(entries)
     if rows:
         conn.execute(tables.logs.insert(), rows)
+
+
+def log_rows(entries: Iterable[LogEntry]) -> list[dict[str, Any]]:
+    """Rows of `tables.logs` (for a caller that inserts them with others in one statement)."""
+    return [log_row(e) for e in entries]
 
 
 def error_logs(conn: sa.Connection, execution_id: str) -> list[dict[str, Any]]:

@@ -35,12 +35,13 @@ def put_many(tx: Tx, items: Iterable[tuple[str, str, dict[str, Any] | str | None
                                                                             default=str),
              "due": due if due is not None else now, "created": now} for eid, kind, payload, due in items]
     if rows:
-        tx.conn.execute(t.insert(), rows)
+        tx.insert_later(t, rows)
         tx.announce(EVENTS)
 
 
 def claim(tx: Tx, limit: int) -> tuple[dict[str, int], list[Event]]:
     """Lock up to `limit` executions with due events; returns their versions and their events in order."""
+    tx.flush()
     now = epoch()
     candidates = [r.execution_id for r in tx.conn.execute(
         sa.select(t.c.execution_id).where(t.c.due <= now).group_by(t.c.execution_id)
