@@ -6,7 +6,7 @@ rate: the rate achieved, the API's answer time, and the latency from creation to
 state (from the execution's own state history, so the client's polling does not count).
 
     python bench/api_throughput.py [--rates 500,1000,2000] [--seconds 15]
-    python bench/api_throughput.py --find-saturation [--start 1000] [--step 1000] [--seconds 8]
+    python bench/api_throughput.py --find-saturation [--start 500] [--growth 1.25] [--seconds 8]
 
 `--find-saturation` raises the rate in steps until the median latency passes 1 s or completions
 fall behind (`bench/saturation.py`, as `bench/cluster.py --find-saturation` does) and ends with
@@ -122,19 +122,20 @@ def main() -> None:
     parser.add_argument("--find-saturation", action="store_true",
                         help="raise the rate in steps until the server saturates; ends with the `saturation:` line "
                              "(≤ 5 minutes)")
-    parser.add_argument("--start", type=float, default=1000.0, help="first rate of the search (per minute)")
-    parser.add_argument("--step", type=float, default=1000.0, help="how much each step adds (per minute)")
+    parser.add_argument("--start", type=float, default=500.0, help="first rate of the search (per minute)")
+    parser.add_argument("--growth", type=float, default=1.25, help="factor from one step's rate to the next")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lanner-bench-") as tmp:
-        srv = Server(Path(tmp) / "home").start()
+        srv = Server(Path(tmp) / "home").start(wait=False)
         try:
+            srv.wait_ready(timeout=120)  # a loaded machine starts it slowly
             srv.deploy(FLOW)
             srv.run("bench.api", "two_tasks")  # warm up imports and caches
             print(f"lanner server local (SQLite); load average at start {saturation.load_average()}")
             if args.find_saturation:
                 seconds = args.seconds or 8.0
                 saturation.search(lambda rate: run_rate(srv, rate, seconds, grace=saturation.GRACE_SECONDS)["step"],
-                                  args.start, args.step, seconds)
+                                  args.start, args.growth)
                 return
             print(f"{'rate/min':>9} {'sent':>6} {'ended':>6} {'sent/min':>9} {'done/min':>9} {'api p50':>8} "
                   f"{'p50':>7} {'p90':>7} {'p99':>7} {'max':>7} {'load':>5}   (latency = creation → terminal, s)")

@@ -12,7 +12,7 @@ and prints:
    terminal state (read from each execution's own state history).
 
     python bench/cluster.py [--quick] [--rate 45] [--seconds 20]
-    python bench/cluster.py --find-saturation [--workers 1] [--start 4000] [--step 2000] [--seconds 8]
+    python bench/cluster.py --find-saturation [--workers 1] [--start 1000] [--growth 1.25] [--seconds 8]
     python bench/cluster.py --cost [--workers 1] [--rate 20]
 
 `--find-saturation` only raises the offered rate (executions/min) in steps on one running cluster
@@ -197,11 +197,11 @@ def cost(url: str, tmp: Path, workers: int, executions: int, rate: float) -> Non
           f"updated {made[2]:.2f}, deleted {made[3]:.2f}")
 
 
-def find_saturation(url: str, tmp: Path, workers: int, start: float, step: float, seconds: float) -> int:
+def find_saturation(url: str, tmp: Path, workers: int, start: float, growth: float, seconds: float) -> int:
     """Raise the offered rate (executions/min) in steps on one running cluster until it saturates."""
     with LoadedCluster(url, tmp, workers) as cluster:
         return saturation.search(lambda per_min: cluster.window(per_min / 60, seconds, saturation.GRACE_SECONDS),
-                                 start, step, seconds)
+                                 start, growth)
 
 
 def main() -> None:
@@ -216,8 +216,8 @@ def main() -> None:
     parser.add_argument("--cost", action="store_true",
                         help="only offer 600 executions at --rate per second and print what one costs: CPU time of "
                              "the executor and the workers, database commits (robust on a loaded machine)")
-    parser.add_argument("--start", type=float, default=4000.0, help="first offered rate of the search (per minute)")
-    parser.add_argument("--step", type=float, default=2000.0, help="how much each step adds (per minute)")
+    parser.add_argument("--start", type=float, default=1000.0, help="first offered rate of the search (per minute)")
+    parser.add_argument("--growth", type=float, default=1.25, help="factor from one step's rate to the next")
     args = parser.parse_args()
     began = time.monotonic()
     dbs = PostgresDatabases(postgres_url())
@@ -229,7 +229,7 @@ def main() -> None:
             if args.find_saturation:
                 workers = int(args.workers.split(",")[0])
                 print(f"1 executor, {workers} worker(s); load average at start {saturation.load_average()}")
-                find_saturation(dbs.new(), Path(tmp) / "search", workers, args.start, args.step, args.seconds or 8.0)
+                find_saturation(dbs.new(), Path(tmp) / "search", workers, args.start, args.growth, args.seconds or 8.0)
                 return
             seconds = args.seconds or (5.0 if args.quick else 20.0)
             chaos = run_chaos(dbs.new(), Path(tmp) / "chaos", executions=60 if args.quick else 200,

@@ -5,7 +5,7 @@ Shared by `bench/cluster.py --find-saturation` (PostgreSQL cluster) and `bench/a
 line. A step *holds* when every execution offered in it ended within the grace period after the
 offer stopped and completions ran at ≥ KEEP_UP of the offered rate; the search stops at the first
 step whose median passes STOP_MEDIAN or that does not hold, or when the next step would not fit
-in the time budget. The answer is the highest offered rate that held at ≤ TARGET_MEDIAN.
+in the time budget (5 minutes with start-up). The answer is the highest offered rate that held at ≤ TARGET_MEDIAN.
 """
 
 from __future__ import annotations
@@ -71,10 +71,12 @@ def line(s: Step) -> str:
             f"{s.p95:>7.3f} {s.ended:>5}/{s.created:<5} {s.load:>5}  {verdict}")
 
 
-def search(measure: Callable[[float], Step], start: float, step: float, window: float,
-           budget: float = 290.0) -> int:
-    """Offer `start`, `start + step`, … executions/min (each for `window` s, via `measure`); print each
-    step and the verdict line; return the saturation rate (0 when even the first step did not hold)."""
+def search(measure: Callable[[float], Step], start: float, growth: float, budget: float = 290.0) -> int:
+    """Offer `start`, `start × growth`, … executions/min (each step through `measure`); print each step
+    and the verdict line; return the saturation rate (0 when even the first step did not hold).
+
+    Steps grow by a factor, not a fixed amount: from a few hundred a minute on a machine other work
+    keeps busy to tens of thousands on an idle one, a dozen steps reach the point either way."""
     began = time.monotonic()
     print(HEADER, flush=True)
     best = 0.0
@@ -92,7 +94,7 @@ def search(measure: Callable[[float], Step], start: float, step: float, window: 
         if time.monotonic() - began + longest > budget:
             print(f"(time budget of {budget:.0f} s reached)")
             break
-        rate += step
+        rate *= growth
     print(f"(search took {time.monotonic() - began:.0f} s; load average now {load_average()})")
     print(f"saturation: {best:.0f} executions/min held at ≤ {TARGET_MEDIAN} s median", flush=True)
     return int(best)
