@@ -49,7 +49,7 @@ class ClusterClient:
                execution_id: str | None = None) -> Execution:
         """Store a CREATED execution and its `start` event in one transaction."""
         revision = flow.revision or 1
-        if flow.source:
+        if flow.source and not self.flows.holds(flow):  # a flow given as a file: stored first
             revision = self.flows.save(flow)
         exe = Execution(id=execution_id or new_id(), namespace=flow.namespace, flow_id=flow.id, flow_revision=revision,
                         inputs=inputs, labels={**flow.labels, **(labels or {})}, variables=dict(flow.variables),

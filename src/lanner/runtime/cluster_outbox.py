@@ -153,7 +153,7 @@ class Outbox:
         changed = [r for r in fx.runs.values() if r.id not in fresh]
         for entry in fx.logs:
             core.mask(entry, held.secrets)
-        execution_rows.add_logs(self.tx.conn, fx.logs)
+        self.tx.insert_later(tables.logs, execution_rows.log_rows(fx.logs))
         self.tx.announce(EXECUTIONS, exe.id)
         if fx.execution_changed:
             self._changed(exe)
@@ -168,8 +168,8 @@ class Outbox:
         payload = {"id": exe.id, "namespace": exe.namespace, "flowId": exe.flow_id, "revision": exe.flow_revision,
                    "state": exe.state.current.value, "labels": exe.labels, "outputs": exe.outputs,
                    "trigger": exe.trigger}
-        self.tx.conn.execute(tables.execution_changes.insert().values(
-            payload=json.dumps(payload, separators=(",", ":"), default=str), created=epoch()))
+        self.tx.insert_later(tables.execution_changes, [
+            {"payload": json.dumps(payload, separators=(",", ":"), default=str), "created": epoch()}])
         self.tx.announce(CHANGES)
 
     def _tell_parent(self, exe: Execution) -> None:

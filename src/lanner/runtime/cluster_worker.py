@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from lanner.errors import LannerError
@@ -29,6 +30,7 @@ from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType, iso
 from lanner.plugins.api import RunnableTask
 from lanner.runtime import core
+from lanner.runtime.group_commit import GroupCommit
 from lanner.runtime.purges import Purges
 from lanner.runtime.queues import events, jobs
 from lanner.runtime.queues.base import CANCELS, JOBS, Kind, encode_result
@@ -72,6 +74,7 @@ class ClusterWorker:
         self._revive = threading.Lock()  # one re-registration at a time (claim loop and heartbeat both notice)
         self._handing_back: set[tuple[str, int]] = set()  # attempts we stopped (shutdown, reaped): no result
         self._threads: list[threading.Thread] = []
+        self._results: GroupCommit[tuple[WorkerResult, str], bool] = GroupCommit(self._store_group)
         self.worker = Worker(report=self._on_result, log_sink=self._on_log, files=self.files, threads=self.threads,
                              error_logs=self._error_logs, fetch_logs=self._fetch_logs, worker_id=self.id,
                              executions=ExecutionCommands(
@@ -266,25 +269,31 @@ class ClusterWorker:
         self.db.waker.signal(JOBS)  # a thread is free: claim again
 
     def _store(self, result: WorkerResult, claimed_as: str) -> bool:
-        """Write the result event and delete the job in one transaction; False when the job is gone."""
+        """Write the result event and delete the job in one transaction; False when the job is gone.
+
+        Results that end while another thread is writing are written together in its next
+        transaction (`group_commit`); each thread still goes on only once its own is stored."""
+        return self._results.submit((result, claimed_as))
+
+    def _store_group(self, ended: Sequence[tuple[WorkerResult, str]]) -> list[bool]:
         while True:
             with self._lock:
                 entries, self._logs = self._logs, []
             try:
                 with self.db.transaction() as tx:
                     execution_rows.add_logs(tx.conn, entries)
-                    accepted = jobs.finish(tx, result.task_run_id, result.attempt, claimed_as)
-                    if accepted:
-                        events.put(tx, result.execution_id, Kind.RESULT, encode_result(result))
-                return accepted
-            except Exception:  # noqa: BLE001 - the database is away: keep the result, try again
+                    kept = jobs.finish(tx, [(r.task_run_id, r.attempt, claimed_as) for r, claimed_as in ended])
+                    events.put_many(tx, [(r.execution_id, Kind.RESULT, encode_result(r), None) for r, _ in ended
+                                         if (r.task_run_id, r.attempt) in kept])
+                return [(r.task_run_id, r.attempt) in kept for r, _ in ended]
+            except Exception:  # noqa: BLE001 - the database is away: keep the results, try again
                 with self._lock:
                     self._logs[:0] = entries
                 if self._hard.is_set():
-                    log.error("could not store the result of attempt %d of task run %s; it is handed back once "
-                              "this worker is gone", result.attempt, result.task_run_id)
-                    return True
-                log.warning("could not store a result; retrying", exc_info=True)
+                    log.error("could not store the result of %d attempt(s); they are handed back once this worker "
+                              "is gone", len(ended))
+                    return [True] * len(ended)
+                log.warning("could not store %d result(s); retrying", len(ended), exc_info=True)
                 time.sleep(RETRY_SECONDS)
 
     def _on_log(self, entry: LogEntry) -> None:

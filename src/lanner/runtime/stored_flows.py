@@ -65,6 +65,14 @@ class StoredFlows:
         except LannerError:
             return None
 
+    def holds(self, flow: Flow) -> bool:
+        """Is this very object the one stored (or read from the store) as its revision? Then it needs
+        no saving again: a revision never changes once stored."""
+        if flow.revision is None:
+            return False
+        with self._lock:
+            return self._cache.get((flow.namespace, flow.id, flow.revision)) is flow
+
     def save(self, flow: Flow) -> int:
         """Store a flow given as a file (tests, `lanner` clients); returns its revision."""
         if not flow.source:

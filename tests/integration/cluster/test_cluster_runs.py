@@ -228,7 +228,7 @@ tasks: [{{id: s, type: {SLEEP}, duration: PT0.1S}}]
             assert conn.execute(sa.select(sa.func.count()).select_from(tables.queue_events)).scalar() == 0
         time.sleep(0.1)  # behaviour under test: a stopped worker stays unreaped for 3 x deadAfter
     with cluster.db.transaction() as tx:  # it wakes up and reports: accepted, since it still holds the job
-        assert jobs.finish(tx, claimed[0].task_run_id, 1, "sleeper")
+        assert jobs.finish(tx, [(claimed[0].task_run_id, 1, "sleeper")]) == {(claimed[0].task_run_id, 1)}
         from lanner.runtime.queues import events
         from lanner.runtime.queues.base import Kind, encode_result
 
@@ -260,7 +260,7 @@ tasks: [{{id: s, type: {SLEEP}, duration: PT0.1S}}]
                 break
         time.sleep(0.05)
     with cluster.db.transaction() as tx:
-        assert not jobs.finish(tx, claimed[0].task_run_id, 1, "away")
+        assert not jobs.finish(tx, [(claimed[0].task_run_id, 1, "away")])
 
 
 def test_a_worker_reaped_while_alive_stops_its_attempt_and_registers_again(cluster: InProcessCluster) -> None:

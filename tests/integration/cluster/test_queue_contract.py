@@ -178,6 +178,33 @@ def test_cancel_drops_unclaimed_jobs_and_flags_claimed_ones(db: QueueDatabase) -
         assert jobs.cancelled(conn, "w") == ["r1"]
 
 
+def test_attempts_finished_together_are_fenced_one_by_one(db: QueueDatabase) -> None:
+    """A worker stores the results of several attempts in one transaction: each counts only if its job
+    is still this worker's; the others' results are refused without touching the rest."""
+    eid = _execution(db)
+    with db.transaction() as tx:
+        jobs.put(tx, [jobs.JobRow(eid, "r1", 1, "", "q", "f", 1), jobs.JobRow(eid, "r2", 1, "", "q", "f", 1)])
+    with db.transaction() as tx:
+        jobs.register(tx, "w", "", 2)
+        assert len(jobs.claim(tx, "w", "", 2) or []) == 2
+    with db.transaction() as tx:
+        kept = jobs.finish(tx, [("r1", 1, "w"), ("r2", 1, "someone else"), ("r3", 1, "w")])
+    assert kept == {("r1", 1)}
+    with db.reader.connect() as conn:
+        left = conn.execute(sa.select(tables.queue_jobs.c.task_run_id)).scalars().all()
+    assert left == ["r2"]
+
+
+def test_a_job_dispatched_and_cancelled_in_one_transaction_is_dropped(db: QueueDatabase) -> None:
+    """Queue rows are inserted together at the end of a transaction; a cancel in between still sees them."""
+    eid = _execution(db)
+    with db.transaction() as tx:
+        jobs.put(tx, [jobs.JobRow(eid, "r1", 1, "", "q", "f", 1)])
+        assert jobs.cancel(tx, ["r1"]) == [("r1", 1)]
+    with db.reader.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(tables.queue_jobs)).scalar() == 0
+
+
 def test_one_scheduler_holds_the_lease_until_it_expires(db: QueueDatabase, tmp_path: Path) -> None:
     from lanner.runtime.cluster_scheduler import SchedulerRole
     from lanner.runtime.settings import ClusterSettings

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -18,14 +19,33 @@ from lanner.storage import cluster_db
 
 
 class Tx:
-    """A transaction's connection and the wake-ups to send when it commits."""
+    """A transaction's connection, the rows it inserts at the end, and the wake-ups to send when it commits.
+
+    Queue rows, log lines and change records nobody reads back in the same transaction are
+    gathered (`insert_later`) and written by one multi-row INSERT per table just before the
+    commit (`flush`): an executor pass over a hundred executions then costs one statement per
+    table instead of one per execution and table, and every round trip counts on a loaded machine.
+    A reader of such a table inside the transaction calls `flush` first.
+    """
 
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
         self.notes: set[tuple[str, str]] = set()
+        self._later: dict[sa.Table, list[dict[str, Any]]] = {}
 
     def announce(self, channel: str, payload: str = "") -> None:
         self.notes.add((channel, payload))
+
+    def insert_later(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """Insert `rows` into `table` at `flush` (in the order given, after the rows given before)."""
+        if rows:
+            self._later.setdefault(table, []).extend(rows)
+
+    def flush(self) -> None:
+        """Write the gathered rows now (one multi-row INSERT per table)."""
+        later, self._later = self._later, {}
+        for table, rows in later.items():
+            self.conn.execute(table.insert(), rows)
 
 
 class QueueDatabase:
@@ -51,6 +71,7 @@ class QueueDatabase:
         with self.engine.begin() as conn:
             tx = Tx(conn)
             yield tx
+            tx.flush()
             if self.postgres and tx.notes:
                 from lanner.runtime.queues.postgres import notify
 

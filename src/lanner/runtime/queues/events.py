@@ -35,13 +35,16 @@ def put_many(tx: Tx, items: Iterable[tuple[str, str, dict[str, Any] | str | None
                                                                             default=str),
              "due": due if due is not None else now, "created": now} for eid, kind, payload, due in items]
     if rows:
-        tx.conn.execute(t.insert(), rows)
+        tx.insert_later(t, rows)
         tx.announce(EVENTS)
 
 
 def claim(tx: Tx, limit: int) -> tuple[dict[str, int], list[Event]]:
     """Lock up to `limit` executions with due events; returns their versions and their events in order."""
+    tx.flush()
     now = epoch()
+    if tx.conn.dialect.name == "postgresql":
+        return _claim_postgres(tx, limit, now)
     candidates = [r.execution_id for r in tx.conn.execute(
         sa.select(t.c.execution_id).where(t.c.due <= now).group_by(t.c.execution_id)
         .order_by(sa.func.min(t.c.seq)).limit(limit * 3))]
@@ -55,6 +58,24 @@ def claim(tx: Tx, limit: int) -> tuple[dict[str, int], list[Event]]:
     events = [Event(int(r.seq), r.execution_id, r.kind, json.loads(r.payload)) for r in rows]
     events.sort(key=lambda e: e.seq)
     return versions, events
+
+
+# The same three steps as one statement (one round trip per executor pass instead of three): pick
+# executions with due events, oldest first; lock those no other executor holds; take their due events.
+_CLAIM = sa.text(
+    "WITH candidates AS (SELECT execution_id FROM queue_events WHERE due <= :now GROUP BY execution_id "
+    "ORDER BY min(seq) LIMIT :many), "
+    "locked AS (SELECT id, version FROM executions WHERE id IN (SELECT execution_id FROM candidates) "
+    "LIMIT :limit FOR UPDATE SKIP LOCKED), "
+    "taken AS (DELETE FROM queue_events AS q USING locked WHERE q.execution_id = locked.id AND q.due <= :now "
+    "RETURNING q.seq, q.execution_id, q.kind, q.payload, locked.version) "
+    "SELECT seq, execution_id, kind, payload, version FROM taken ORDER BY seq")
+
+
+def _claim_postgres(tx: Tx, limit: int, now: float) -> tuple[dict[str, int], list[Event]]:
+    rows = tx.conn.execute(_CLAIM, {"now": now, "many": limit * 3, "limit": limit}).all()
+    return ({r.execution_id: int(r.version) for r in rows},
+            [Event(int(r.seq), r.execution_id, r.kind, json.loads(r.payload)) for r in rows])
 
 
 def next_due(conn: sa.Connection) -> float | None:

@@ -20,7 +20,8 @@ import dataclasses
 import logging
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -54,32 +55,41 @@ def put(tx: Tx, jobs: Iterable[JobRow]) -> None:
              "worker_group": j.worker_group, "namespace": j.namespace, "flow_id": j.flow_id, "revision": j.revision,
              "cancel": False, "created": now} for j in jobs]
     if rows:
-        tx.conn.execute(t.insert(), rows)
+        tx.insert_later(t, rows)
         tx.announce(JOBS)
 
 
 def claim(tx: Tx, worker_id: str, group: str, limit: int) -> list[JobRow] | None:
-    """Up to `limit` unclaimed jobs of `group`; None when this worker is no longer registered."""
-    registered = tx.conn.execute(sa.select(w.c.id).where(w.c.id == worker_id).with_for_update(read=True)).first()
-    if registered is None:
+    """Up to `limit` unclaimed jobs of `group`; None when this worker is no longer registered.
+
+    The worker's row is share-locked by the claiming statement itself (the reaper, which deletes
+    it under an update lock, waits or skips it): jobs are only ever claimed under a registered id,
+    in one round trip. Only when nothing was claimed is the registration looked at on its own.
+    """
+    tx.flush()
+    me = sa.select(w.c.id).where(w.c.id == worker_id).with_for_update(read=True)
+    rows: Sequence[sa.Row[Any]] = []
+    if limit > 0:
+        pick = (sa.select(t.c.seq).where(t.c.claimed_by.is_(None), t.c.worker_group == group)
+                .order_by(t.c.seq).limit(limit).with_for_update(skip_locked=True))
+        rows = tx.conn.execute(t.update().where(t.c.seq.in_(pick.scalar_subquery()), sa.exists(me))
+                               .values(claimed_by=worker_id, claimed_at=epoch())
+                               .returning(t.c.execution_id, t.c.task_run_id, t.c.attempt, t.c.worker_group,
+                                          t.c.namespace, t.c.flow_id, t.c.revision, t.c.cancel)).all()
+    if not rows and tx.conn.execute(me).first() is None:
         return None
-    if limit <= 0:
-        return []
-    pick = (sa.select(t.c.seq).where(t.c.claimed_by.is_(None), t.c.worker_group == group)
-            .order_by(t.c.seq).limit(limit).with_for_update(skip_locked=True))
-    rows = tx.conn.execute(t.update().where(t.c.seq.in_(pick.scalar_subquery()))
-                           .values(claimed_by=worker_id, claimed_at=epoch())
-                           .returning(t.c.execution_id, t.c.task_run_id, t.c.attempt, t.c.worker_group,
-                                      t.c.namespace, t.c.flow_id, t.c.revision, t.c.cancel)).all()
     return [JobRow(r.execution_id, r.task_run_id, int(r.attempt), r.worker_group, r.namespace, r.flow_id,
                    int(r.revision), bool(r.cancel)) for r in rows]
 
 
-def finish(tx: Tx, task_run_id: str, attempt: int, worker_id: str) -> bool:
-    """Remove the job of an attempt this worker ran; False when it no longer holds it (handed back)."""
-    gone = tx.conn.execute(t.delete().where(t.c.task_run_id == task_run_id, t.c.attempt == attempt,
-                                            t.c.claimed_by == worker_id).returning(t.c.seq)).first()
-    return gone is not None
+def finish(tx: Tx, ran: Sequence[tuple[str, int, str]]) -> set[tuple[str, int]]:
+    """Remove the jobs of attempts (task run, attempt, worker id claimed as) that ended, in one statement;
+    returns those removed — an attempt missing from it is no longer its worker's (handed back)."""
+    if not ran:
+        return set()
+    gone = tx.conn.execute(t.delete().where(sa.tuple_(t.c.task_run_id, t.c.attempt, t.c.claimed_by).in_(list(ran)))
+                           .returning(t.c.task_run_id, t.c.attempt)).all()
+    return {(r.task_run_id, int(r.attempt)) for r in gone}
 
 
 def done(tx: Tx, keys: Iterable[tuple[str, int]]) -> None:
@@ -95,6 +105,7 @@ def cancel(tx: Tx, run_ids: list[str]) -> list[tuple[str, int]]:
     the executor to end at once; claimed ones are flagged for their worker."""
     if not run_ids:
         return []
+    tx.flush()  # jobs dispatched earlier in this transaction are cancelled too
     dropped = tx.conn.execute(t.delete().where(t.c.task_run_id.in_(run_ids), t.c.claimed_by.is_(None))
                               .returning(t.c.task_run_id, t.c.attempt)).all()
     flagged = tx.conn.execute(t.update().where(t.c.task_run_id.in_(run_ids), t.c.claimed_by.is_not(None))
