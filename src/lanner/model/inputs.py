@@ -22,8 +22,19 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S*$")
 
 
-def resolve_inputs(flow: Flow, given: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate and type every input; raise `ValidationErrors` listing each problem."""
+# How the caller supplies a missing input, said in the caller's own words: an API client has
+# no `--input` option, and a trigger's inputs are written in the flow.
+SUPPLY_HINTS = {
+    "cli": "pass it with --input {id}=…",
+    "api": "send it in the request body: form field `{id}` (multipart/form-data) or key `{id}` of a JSON object",
+    "trigger": "set `{id}` in the trigger's `inputs`, or give the input `defaults`",
+}
+
+
+def resolve_inputs(flow: Flow, given: Mapping[str, Any], via: str = "cli") -> dict[str, Any]:
+    """Validate and type every input; raise `ValidationErrors` listing each problem.
+
+    `via` (a key of SUPPLY_HINTS) picks the words of the hint for a missing input."""
     errors: list[ValidationError] = []
     known = {i.id for i in flow.inputs}
     for name in given:
@@ -38,7 +49,7 @@ def resolve_inputs(flow: Flow, given: Mapping[str, Any]) -> dict[str, Any]:
             raw = inp.defaults
         elif inp.required:
             errors.append(ValidationError(f"missing required input `{inp.id}` ({inp.type})",
-                                          hint=f"pass it with --input {inp.id}=…"))
+                                          hint=SUPPLY_HINTS[via].format(id=inp.id)))
             continue
         else:
             continue

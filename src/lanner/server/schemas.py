@@ -77,3 +77,16 @@ class ServerConfig(BaseModel):
     version: str
     isBasicAuthEnabled: bool
     resumedExecutions: list[str] = Field(default_factory=list)
+
+
+class Label(BaseModel):
+    """One execution label, as Kestra sends and answers them."""
+
+    key: str = Field(min_length=1, max_length=200)
+    value: str = Field(max_length=1000)
+
+
+class BulkResponse(BaseModel):
+    """Kestra's answer to a bulk action: how many executions it acted on."""
+
+    count: int

@@ -165,7 +165,8 @@ class Services:
                            trigger: dict[str, Any], execution_id: str | None) -> Execution:
         from lanner.runtime.launch import start_execution
 
-        return start_execution(self.runtime, flow, inputs, labels, trigger=trigger, execution_id=execution_id)
+        return start_execution(self.runtime, flow, inputs, labels, trigger=trigger, execution_id=execution_id,
+                               via="trigger")
 
     def execution(self, execution_id: str) -> Execution:
         exe = self.queries.get(execution_id)
