@@ -34,6 +34,8 @@ def _routes(exe_id: str) -> list[tuple[str, str, dict[str, Any]]]:
         ("DELETE", "/executions/kill/by-query?flowId=target", {}),
         ("POST", "/flows/company.doors", {"content": FLOW.replace("target", "planted"),
                                           "headers": {"Content-Type": "application/x-yaml"}}),
+        ("POST", "/triggers/set-disabled/by-triggers", {"json": {"triggers": [], "disabled": True}}),
+        ("POST", "/triggers/company.doors/target/daily/unlock", {}),
     ]
 
 

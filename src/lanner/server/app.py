@@ -30,6 +30,7 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
         execution_edits,
         execution_files,
         executions,
+        flow_graph,
         flows,
         kv,
         logs,
@@ -38,6 +39,7 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
         namespace_flows,
         plugins,
         task_validation,
+        triggers,
     )
 
     svc = services or Services(settings)
@@ -67,8 +69,8 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
     # Routes with a fixed word where another route has a parameter come first: `POST
     # /flows/validate` before `POST /flows/{namespace}`, and `…/executions/{id}/<word>` before
     # `POST /executions/{namespace}/{flow_id}`.
-    modules = (flows, task_validation, namespace_flows, execution_files, execution_edits, executions, logs,
-               plugins, kv, misc, namespace_files)
+    modules = (flows, flow_graph, task_validation, namespace_flows, execution_files, execution_edits,
+               executions, logs, plugins, kv, misc, namespace_files, triggers)
     for module in modules:
         app.include_router(module.router, prefix=API, dependencies=checked)
     for module in modules:

@@ -52,6 +52,24 @@ class TriggerUpdate(BaseModel):
     flowId: str
     triggerId: str
     disabled: bool
+    backfill: dict[str, Any] | None = Field(default=None, description="refused: Lanner does not backfill")
+
+
+class TriggerKeys(BaseModel):
+    """Which trigger: its flow and its id."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    namespace: str
+    flowId: str
+    triggerId: str
+
+
+class TriggersDisabled(BaseModel):
+    """Kestra's `set-disabled/by-triggers` body."""
+
+    triggers: list[TriggerKeys] = Field(max_length=10_000)
+    disabled: bool
 
 
 class PluginGroup(BaseModel):
