@@ -28,6 +28,7 @@ def _routes(exe_id: str) -> list[tuple[str, str, dict[str, Any]]]:
     return [
         ("POST", f"/executions/{exe_id}/labels", {"json": [{"key": "pwned", "value": "yes"}]}),
         ("POST", f"/executions/{exe_id}/change-status?status=FAILED", {}),
+        ("POST", f"/executions/{exe_id}/replay", {}),
         ("DELETE", "/executions/by-ids", {"json": [exe_id]}),
         ("DELETE", "/executions/kill/by-ids", {"json": [exe_id]}),
         ("DELETE", "/executions/by-query?flowId=target", {}),
@@ -43,6 +44,7 @@ def _unchanged(server: Server, exe: dict[str, Any]) -> None:
     now = server.client.get(f"/executions/{exe['id']}").json()
     assert now["state"]["current"] == "SUCCESS" and now["labels"] == exe["labels"]
     assert [f["id"] for f in server.client.get("/flows/company.doors").json()] == ["target"]
+    assert [e["id"] for e in server.executions(flowId="target")] == [exe["id"]]  # no replay started
 
 
 def test_another_origin_cannot_use_the_new_routes(server: Server, ended: dict[str, Any]) -> None:

@@ -24,8 +24,8 @@ def ended(svc: Services, execution_id: str, doing: str) -> Execution:
     """The execution, refused (409) while it runs or is being finished."""
     exe = svc.execution(execution_id)
     if not exe.state.current.terminated or exe.id in svc.runtime.live:
-        raise ApiProblem(409, f"execution {execution_id} is {exe.state.current.value}: only an ended execution's "
-                              f"{doing} can be changed", hint="wait for its end, or kill it first")
+        raise ApiProblem(409, f"execution {execution_id} is {exe.state.current.value}; {doing} needs an ended "
+                              "execution", hint="wait for its end, or kill it first")
     return exe
 
 
@@ -39,7 +39,7 @@ def _save(svc: Services, exe: Execution) -> Execution:
 
 def set_labels(svc: Services, execution_id: str, labels: Iterable[tuple[str, str]]) -> Execution:
     """Replace the execution's labels with `labels` (Kestra's `POST /executions/{id}/labels`)."""
-    exe = ended(svc, execution_id, "labels")
+    exe = ended(svc, execution_id, "setting its labels")
     chosen: dict[str, str] = {}
     for key, value in labels:
         if not key.strip():
@@ -59,7 +59,7 @@ def change_status(svc: Services, execution_id: str, status: str) -> Execution:
         raise ApiProblem(422, f"status=`{status[:40]}` cannot be set by hand",
                          hint="use one of " + ", ".join(s.value for s in SETTABLE))
     assert target is not None
-    exe = ended(svc, execution_id, "status")
+    exe = ended(svc, execution_id, "changing its status")
     if exe.state.current is not target:
         exe.state.current = target  # a manual override: the state machine has no move between endings
         exe.state.histories.append(History(target, now()))

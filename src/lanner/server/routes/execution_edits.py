@@ -1,5 +1,5 @@
-"""Execution changes beyond create/kill/restart: labels, a manual status, and bulk delete and
-kill by ids or by query (Kestra's ExecutionController, its BulkResponse `{count}` answers)."""
+"""Execution changes beyond create/kill/restart: replay, labels, a manual status, and bulk delete
+and kill by ids or by query (Kestra's ExecutionController, its BulkResponse `{count}` answers)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from lanner.server import execution_changes, views
+from lanner.server import execution_changes, replay, views
 from lanner.server.routes.executions import execution_filter, services
 from lanner.server.schemas import BulkResponse, Label
 from lanner.server.services import Services
@@ -35,6 +35,14 @@ async def change_status(execution_id: str, status: str = Query(...),
                         svc: Services = Depends(services)) -> dict[str, Any]:
     await run_in_threadpool(execution_changes.change_status, svc, execution_id, status)
     return await run_in_threadpool(_answer, svc, execution_id)
+
+
+@router.post("/executions/{execution_id}/replay",
+             summary="Run an ended execution again as a new one, whole or from a top-level task run")
+async def replay_execution(execution_id: str, taskRunId: str | None = None,
+                           svc: Services = Depends(services)) -> dict[str, Any]:
+    fresh = await run_in_threadpool(replay.replay, svc, execution_id, taskRunId)
+    return await run_in_threadpool(_answer, svc, fresh.id)
 
 
 @router.delete("/executions/by-ids", summary="Delete ended executions by id", response_model=BulkResponse)
