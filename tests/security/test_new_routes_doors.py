@@ -70,3 +70,14 @@ def test_the_new_routes_need_credentials_when_auth_is_on(guarded: Server) -> Non
     for path in ("/logs/search", "/executions/AAAAAAAAAAAAAAAAAAAAAA/file?path=kestra:///x",
                  "/executions/AAAAAAAAAAAAAAAAAAAAAA/file/metas?path=kestra:///x"):
         assert anonymous.get(path).status_code == 401, path
+
+
+def test_flow_import_takes_a_form_only_from_this_servers_own_pages(server: Server, ended: dict[str, Any]) -> None:
+    """The import takes multipart (as Kestra's), so the Origin and Fetch-Metadata doors guard it."""
+    upload = {"fileUpload": ("f.yml", FLOW.replace("target", "planted").encode(), "application/x-yaml")}
+    assert httpx.post(server.url + "/api/v1/flows/import", files=upload, headers=EVIL).status_code == 403
+    assert httpx.post(server.url + "/api/v1/flows/import", files=upload,
+                      headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    assert httpx.post(server.url + "/api/v1/flows/import", content=FLOW,
+                      headers={"Content-Type": "text/plain"}).status_code == 415
+    _unchanged(server, ended)

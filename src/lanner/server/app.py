@@ -31,6 +31,7 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
         execution_files,
         executions,
         flow_graph,
+        flow_transfer,
         flows,
         kv,
         logs,
@@ -69,7 +70,7 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
     # Routes with a fixed word where another route has a parameter come first: `POST
     # /flows/validate` before `POST /flows/{namespace}`, and `…/executions/{id}/<word>` before
     # `POST /executions/{namespace}/{flow_id}`.
-    modules = (flows, flow_graph, task_validation, namespace_flows, execution_files, execution_edits,
+    modules = (flow_transfer, flows, flow_graph, task_validation, namespace_flows, execution_files, execution_edits,
                executions, logs, plugins, kv, misc, namespace_files, triggers)
     for module in modules:
         app.include_router(module.router, prefix=API, dependencies=checked)

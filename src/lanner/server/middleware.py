@@ -79,11 +79,14 @@ def is_webhook(route: tuple[str | None, list[str]] | None) -> bool:
 
 def is_upload(method: str, route: tuple[str | None, list[str]] | None) -> bool:
     """`POST …/executions/{namespace}/{flowId}`: inputs arrive as a form, files included;
-    `POST …/namespaces/{namespace}/files`: a namespace file arrives as a form."""
+    `POST …/namespaces/{namespace}/files`: a namespace file arrives as a form; `POST …/flows/import`:
+    a file of flows arrives as a form."""
     if route is None or method != "POST":
         return False
     segs = route[1]
     if len(segs) == 3 and segs[0] == "namespaces" and segs[2] == "files" and segs[1]:
+        return True
+    if segs == ["flows", "import"]:  # a YAML or zip file of flows
         return True
     return len(segs) == 3 and segs[0] == "executions" and all(segs) and segs[2] not in ACTION_WORDS
 

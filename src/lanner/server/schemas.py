@@ -108,3 +108,10 @@ class BulkResponse(BaseModel):
     """Kestra's answer to a bulk action: how many executions it acted on."""
 
     count: int
+
+
+class FlowKey(BaseModel):
+    """Kestra's IdWithNamespace: which flow."""
+
+    namespace: str
+    id: str
