@@ -16,6 +16,7 @@ from lanner.model.state import History, StateType, now
 from lanner.server.problems import ApiProblem
 from lanner.server.services import Services
 
+SYSTEM = "system."
 # The endings a person may set by hand (Kestra's change-status): each is a terminal state.
 SETTABLE = (StateType.SUCCESS, StateType.WARNING, StateType.FAILED, StateType.KILLED, StateType.CANCELLED)
 
@@ -38,12 +39,16 @@ def _save(svc: Services, exe: Execution) -> Execution:
 
 
 def set_labels(svc: Services, execution_id: str, labels: Iterable[tuple[str, str]]) -> Execution:
-    """Replace the execution's labels with `labels` (Kestra's `POST /executions/{id}/labels`)."""
+    """Replace the execution's labels with `labels` (Kestra's `POST /executions/{id}/labels`);
+    the `system.` labels Lanner set (e.g. `system.correlationId`) stay."""
     exe = ended(svc, execution_id, "setting its labels")
-    chosen: dict[str, str] = {}
+    chosen = {k: v for k, v in exe.labels.items() if k.startswith(SYSTEM)}  # Lanner's own, kept
     for key, value in labels:
         if not key.strip():
             raise ApiProblem(422, "a label has an empty key", hint='send e.g. [{"key": "team", "value": "data"}]')
+        if key.startswith(SYSTEM):
+            raise ApiProblem(422, f"label `{key[:60]}` is a system label, set by Lanner only",
+                             hint=f"use a key that does not start with `{SYSTEM}`")
         chosen[key] = value
     exe.labels = chosen
     return _save(svc, exe)

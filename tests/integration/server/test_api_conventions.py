@@ -31,6 +31,8 @@ def test_a_tenant_other_than_main_is_a_404_naming_the_one_that_exists(server: Se
         assert r.status_code == 404, (path, r.text)
         assert "tenant `acme`" in r.json()["message"] and "`main`" in r.json()["message"]
     assert server.client.get("/main/flows/search").status_code == 200
+    wrong_path = server.client.get("/triggers/a/b/c")  # not a tenant: a path no route has
+    assert wrong_path.status_code == 404 and "no such API path" in wrong_path.json()["message"]
 
 
 def test_the_create_answer_has_the_executions_url(server: Server) -> None:

@@ -21,11 +21,14 @@ def test_labels_are_replaced_on_an_ended_execution(server: Server) -> None:
     r = server.client.post(f"/executions/{exe['id']}/labels", json=[{"key": "team", "value": "data"},
                                                                     {"key": "env", "value": "prod"}])
     assert r.status_code == 200, r.text
-    assert r.json()["labels"] == [{"key": "team", "value": "data"}, {"key": "env", "value": "prod"}]
+    assert r.json()["labels"] == [{"key": "system.correlationId", "value": exe["id"]},
+                                  {"key": "team", "value": "data"}, {"key": "env", "value": "prod"}]
     found = server.executions(labels="team:data")
     assert [e["id"] for e in found] == [exe["id"]]
     bad = server.client.post(f"/executions/{exe['id']}/labels", json=[{"key": "team"}])
     assert bad.status_code == 422
+    system = server.client.post(f"/executions/{exe['id']}/labels", json=[{"key": "system.x", "value": "y"}])
+    assert system.status_code == 422 and "system label" in system.json()["message"]
 
 
 def test_change_status_sets_an_ending_by_hand_and_keeps_the_history(server: Server) -> None:
