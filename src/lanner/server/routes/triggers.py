@@ -101,7 +101,7 @@ def unlock(namespace: str, flow_id: str, trigger_id: str, svc: Services = Depend
                      hint="nothing to unlock; disable or enable it with PUT /api/v1/triggers")
 
 
-@router.api_route("/triggers/backfill/{action}", methods=["PUT", "POST"],
-                  summary="Backfills (refused: not implemented)")
+@router.put("/triggers/backfill/{action}", summary="Pause or unpause a backfill (refused: not implemented)")
+@router.post("/triggers/backfill/{action}", summary="Delete a backfill (refused: not implemented)")
 def backfill(action: str) -> None:
     raise ApiProblem(422, NO_BACKFILL[0], hint=NO_BACKFILL[1])
