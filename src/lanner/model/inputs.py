@@ -22,16 +22,29 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S*$")
 
 
-def resolve_inputs(flow: Flow, given: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate and type every input; raise `ValidationErrors` listing each problem."""
-    return resolve_declared(flow.inputs, given, "this flow", "--input")
+# How the caller supplies a missing input, said in the caller's own words: an API client has
+# no `--input` option, a trigger's inputs are written in the flow, a Resume task's in its `inputs`.
+SUPPLY_HINTS = {
+    "cli": "pass it with --input {id}=…",
+    "api": "send it in the request body: form field `{id}` (multipart/form-data) or key `{id}` of a JSON object",
+    "trigger": "set `{id}` in the trigger's `inputs`, or give the input `defaults`",
+    "task": "set `{id}` in the task's `inputs`",
+}
 
 
-def resolve_declared(declared: list[Input], given: Mapping[str, Any], owner: str, flag: str) -> dict[str, Any]:
+def resolve_inputs(flow: Flow, given: Mapping[str, Any], via: str = "cli") -> dict[str, Any]:
+    """Validate and type every input; raise `ValidationErrors` listing each problem.
+
+    `via` (a key of SUPPLY_HINTS) picks the words of the hint for a missing input."""
+    return resolve_declared(flow.inputs, given, "this flow", via)
+
+
+def resolve_declared(declared: list[Input], given: Mapping[str, Any], owner: str, via: str = "cli") -> dict[str, Any]:
     """Type `given` against `declared` inputs (a flow's, or a Pause's `onResume`), defaults filled in.
 
     `owner` names who declares them in the hint for an unknown name ("this flow", "the paused task
-    `approve`"), `flag` how a missing one is given; every problem is raised at once."""
+    `approve`"), `via` (a key of SUPPLY_HINTS) how a missing one is given; every problem is raised
+    at once."""
     errors: list[ValidationError] = []
     known = {i.id for i in declared}
     for name in given:
@@ -46,7 +59,7 @@ def resolve_declared(declared: list[Input], given: Mapping[str, Any], owner: str
             raw = inp.defaults
         elif inp.required:
             errors.append(ValidationError(f"missing required input `{inp.id}` ({inp.type})",
-                                          hint=f"pass it with {flag} {inp.id}=…"))
+                                          hint=SUPPLY_HINTS[via].format(id=inp.id)))
             continue
         else:
             continue

@@ -31,7 +31,7 @@ def declared_resume_inputs(flow: Flow | None, exe: Execution) -> dict[str, list[
 
 
 def typed_resume_inputs(flow: Flow | None, exe: Execution, given: Mapping[str, Any],
-                        flag: str = "--input") -> dict[str, dict[str, Any]]:
+                        via: str = "cli") -> dict[str, dict[str, Any]]:
     """The typed values for each paused task run, defaults filled in; `ValidationErrors` otherwise.
 
     Every paused run is resumed at once (a Parallel may hold several), so each one's inputs are
@@ -52,7 +52,7 @@ def typed_resume_inputs(flow: Flow | None, exe: Execution, given: Mapping[str, A
         mine = {k: v for k, v in given.items() if any(i.id == k for i in inputs)}
         task_id = next(r.task_id for r in exe.task_runs if r.id == run_id)
         try:
-            out[run_id] = resolve_declared(inputs, mine, f"the paused task `{task_id}`", flag)
+            out[run_id] = resolve_declared(inputs, mine, f"the paused task `{task_id}`", via)
         except ValidationErrors as exc:
             errors.extend(exc.errors)
     if errors:

@@ -85,7 +85,8 @@ def build(db: QueueDatabase, client: Any, flows: StoredFlows) -> ClusterSchedule
             return None
 
     def start(flow: Flow, inputs: Any, labels: Any, trigger: dict[str, Any], execution_id: str | None) -> Any:
-        return launch.start_execution(client, flow, inputs, labels, trigger=trigger, execution_id=execution_id)
+        return launch.start_execution(client, flow, inputs, labels, trigger=trigger, execution_id=execution_id,
+                                      via="trigger")
 
     return ClusterScheduler(TriggerStore(db.reader), flows.all_latest, latest, start, queries.exists, queries.get)
 

@@ -23,8 +23,10 @@ _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 def start_execution(runtime: LocalRuntime, flow: Flow, given: Mapping[str, Any],
                     labels: Mapping[str, str] | None = None, trigger: dict[str, Any] | None = None,
-                    execution_id: str | None = None) -> Execution:
+                    execution_id: str | None = None, via: str = "api") -> Execution:
     """Validate inputs, store a CREATED execution, hand it to the executor loop. Thread-safe.
+
+    `via` says who supplied the inputs (`api` or `trigger`), for the words of input errors.
 
     Raises `ValidationErrors` for bad inputs and `LannerError` for a disabled flow.
     """
@@ -34,7 +36,7 @@ def start_execution(runtime: LocalRuntime, flow: Flow, given: Mapping[str, Any],
     if flow.disabled:
         raise LannerError(f"Cannot execute a disabled flow `{flow.namespace}.{flow.id}`",
                           hint="set `disabled: false` to run it")
-    inputs = resolve_inputs(flow, dict(given))
+    inputs = resolve_inputs(flow, dict(given), via)
     exe = runtime.create(flow, inputs, dict(labels or {}), trigger=trigger, execution_id=execution_id)
     runtime.submit(flow, exe)
     return exe

@@ -58,6 +58,6 @@ class ExecutionCommands:
             raise LannerError(f"execution {execution_id} was left behind by a process that ended, so no one "
                               "would take the resume",
                               hint=f"continue it with `lanner execution continue {execution_id}`")
-        typed = typed_resume_inputs(self._flow_of(exe), exe, inputs or {}, flag="`inputs:`")
+        typed = typed_resume_inputs(self._flow_of(exe), exe, inputs or {}, via="task")
         self._send_resume(execution_id, typed)
         return {"id": exe.id, "namespace": exe.namespace, "flowId": exe.flow_id}

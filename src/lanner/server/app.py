@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from lanner.server import problems
 from lanner.server.identifiers import check_path
 from lanner.server.middleware import BodyTooLarge, Guard
+from lanner.server.query_check import check_query
 from lanner.server.services import Services
 from lanner.server.settings import ServerSettings
 
@@ -25,7 +26,22 @@ API = "/api/v1"
 def build_app(settings: ServerSettings, services: Services | None = None, start: bool = True) -> Any:
     """The app wrapped in its guards. `services` defaults to a new one on the configured store."""
     from lanner import __version__
-    from lanner.server.routes import executions, flows, kv, logs, misc, namespace_files, plugins
+    from lanner.server.routes import (
+        execution_edits,
+        execution_files,
+        executions,
+        flow_graph,
+        flow_transfer,
+        flows,
+        kv,
+        logs,
+        misc,
+        namespace_files,
+        namespace_flows,
+        plugins,
+        task_validation,
+        triggers,
+    )
 
     svc = services or Services(settings)
 
@@ -50,10 +66,15 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
         return JSONResponse(exc.problem.body(), status_code=413, media_type=problems.MEDIA_TYPE)
 
     app.add_exception_handler(BodyTooLarge, ontoo_large)
-    checked = [Depends(check_path)]
-    for module in (flows, executions, logs, plugins, kv, misc, namespace_files):
+    checked = [Depends(check_path), Depends(check_query)]
+    # Routes with a fixed word where another route has a parameter come first: `POST
+    # /flows/validate` before `POST /flows/{namespace}`, and `…/executions/{id}/<word>` before
+    # `POST /executions/{namespace}/{flow_id}`.
+    modules = (flow_transfer, flows, flow_graph, task_validation, namespace_flows, execution_files, execution_edits,
+               executions, logs, plugins, kv, misc, namespace_files, triggers)
+    for module in modules:
         app.include_router(module.router, prefix=API, dependencies=checked)
-    for module in (flows, executions, logs, plugins, kv, misc, namespace_files):
+    for module in modules:
         app.include_router(module.router, prefix=API + "/{tenant}", include_in_schema=False, dependencies=checked)
     app.include_router(misc.health)
 

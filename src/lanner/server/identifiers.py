@@ -10,8 +10,10 @@ from __future__ import annotations
 from fastapi import Request
 
 from lanner.model import ids
+from lanner.server.middleware import API_ROOTS
 from lanner.server.problems import ApiProblem
 
+TENANT = "main"  # the one tenant, as in Kestra's open-source edition
 PATH_KINDS = {"tenant": "tenant", "namespace": "namespace", "flow_id": "flow id", "execution_id": "execution id",
               "key": "webhook key", "task_id": "task id", "trigger_id": "trigger id"}
 
@@ -31,3 +33,8 @@ def check_path(request: Request) -> None:
                 ids.check(kind, value)
             except ids.BadIdentifier as exc:
                 raise bad_identifier(exc) from None
+            if name == "tenant" and value in API_ROOTS:  # `/api/v1/flows/…` that matched no route of its own
+                raise ApiProblem(404, "no such API path; see /api/v1/openapi.json")
+            if name == "tenant" and value != TENANT:
+                raise ApiProblem(404, f"tenant `{value}` does not exist: this server has one tenant, `{TENANT}`",
+                                 hint=f"call /api/v1/{TENANT}/… or /api/v1/…")

@@ -25,11 +25,14 @@ from lanner.server.throttle import Throttle
 
 API = "/api/v1/"
 # The first path segment of every API route; anything else there is a tenant (`/api/v1/main/flows`).
-API_ROOTS = frozenset({"flows", "executions", "logs", "plugins", "triggers", "configs", "openapi.json"})
+API_ROOTS = frozenset({"flows", "executions", "logs", "plugins", "triggers", "configs", "namespaces",
+                       "openapi.json"})
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Bodies a browser sends cross-site without asking first (no CORS preflight).
 SIMPLE_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
 OPEN_EXACT = frozenset({"/ping"})
+# `POST /executions/{id}/<word>`: actions on an execution, which take JSON or nothing, never a form.
+ACTION_WORDS = frozenset({"restart", "resume", "labels", "change-status", "replay"})
 MAX_PENDING_CHECKS = 32  # password checks queued at once; more are answered 429 at once
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -76,14 +79,17 @@ def is_webhook(route: tuple[str | None, list[str]] | None) -> bool:
 
 def is_upload(method: str, route: tuple[str | None, list[str]] | None) -> bool:
     """`POST …/executions/{namespace}/{flowId}` and `…/executions/{id}/resume`: inputs arrive as a
-    form, files included;
-    `POST …/namespaces/{namespace}/files`: a namespace file arrives as a form."""
+    form, files included; `POST …/namespaces/{namespace}/files`: a namespace file arrives as a form;
+    `POST …/flows/import`: a file of flows arrives as a form."""
     if route is None or method != "POST":
         return False
     segs = route[1]
     if len(segs) == 3 and segs[0] == "namespaces" and segs[2] == "files" and segs[1]:
         return True
-    return len(segs) == 3 and segs[0] == "executions" and all(segs) and segs[2] != "restart"
+    if segs == ["flows", "import"]:  # a YAML or zip file of flows
+        return True
+    return (len(segs) == 3 and segs[0] == "executions" and all(segs)
+            and (segs[2] == "resume" or segs[2] not in ACTION_WORDS))
 
 
 def host_name(header: str) -> str:

@@ -20,13 +20,16 @@ MEDIA_TYPE = "application/problem+json"
 
 class ApiProblem(Exception):
     def __init__(self, status: int, message: str, *, hint: str | None = None,
-                 errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> None:
+                 errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
+        """`extra` adds fields of Kestra's own error shapes (e.g. a bulk answer's `invalids`)."""
         super().__init__(message)
         self.status = status
         self.message = message
         self.hint = hint
         self.errors = errors or []
         self.headers = headers or {}
+        self.extra = extra or {}
 
     def body(self) -> dict[str, Any]:
         try:
@@ -40,6 +43,7 @@ class ApiProblem(Exception):
         if self.errors:
             out["errors"] = self.errors
             out["_embedded"] = {"errors": [{"message": e["message"], "path": e.get("path")} for e in self.errors]}
+        out.update(self.extra)
         return out
 
 

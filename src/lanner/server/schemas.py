@@ -52,6 +52,24 @@ class TriggerUpdate(BaseModel):
     flowId: str
     triggerId: str
     disabled: bool
+    backfill: dict[str, Any] | None = Field(default=None, description="refused: Lanner does not backfill")
+
+
+class TriggerKeys(BaseModel):
+    """Which trigger: its flow and its id."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    namespace: str
+    flowId: str
+    triggerId: str
+
+
+class TriggersDisabled(BaseModel):
+    """Kestra's `set-disabled/by-triggers` body."""
+
+    triggers: list[TriggerKeys] = Field(max_length=10_000)
+    disabled: bool
 
 
 class PluginGroup(BaseModel):
@@ -77,3 +95,23 @@ class ServerConfig(BaseModel):
     version: str
     isBasicAuthEnabled: bool
     resumedExecutions: list[str] = Field(default_factory=list)
+
+
+class Label(BaseModel):
+    """One execution label, as Kestra sends and answers them."""
+
+    key: str = Field(min_length=1, max_length=200)
+    value: str = Field(max_length=1000)
+
+
+class BulkResponse(BaseModel):
+    """Kestra's answer to a bulk action: how many executions it acted on."""
+
+    count: int
+
+
+class FlowKey(BaseModel):
+    """Kestra's IdWithNamespace: which flow."""
+
+    namespace: str
+    id: str

@@ -165,7 +165,8 @@ class Services:
                            trigger: dict[str, Any], execution_id: str | None) -> Execution:
         from lanner.runtime.launch import start_execution
 
-        return start_execution(self.runtime, flow, inputs, labels, trigger=trigger, execution_id=execution_id)
+        return start_execution(self.runtime, flow, inputs, labels, trigger=trigger, execution_id=execution_id,
+                               via="trigger")
 
     def execution(self, execution_id: str) -> Execution:
         exe = self.queries.get(execution_id)
@@ -198,7 +199,7 @@ class Services:
 
         exe = self.paused(execution_id)
         try:
-            typed = typed_resume_inputs(self.flow_of(exe), exe, given or {}, flag="the form field")
+            typed = typed_resume_inputs(self.flow_of(exe), exe, given or {}, via="api")
         except LannerError as exc:
             raise from_lanner(exc) from None
         self.runtime.resume(execution_id, None, typed, by)

@@ -38,6 +38,19 @@ class ExecutionFilter:
     trigger_execution_id: str | None = None
 
 
+@dataclasses.dataclass(slots=True)
+class LogFilter:
+    """Kestra's search parameters for logs (LogController `search`)."""
+
+    q: str | None = None  # text within the message
+    namespace: str | None = None  # this namespace and those under it
+    flow_id: str | None = None
+    execution_id: str | None = None
+    min_level: str | None = None  # upper-case, one of LEVELS
+    start_date: dt.datetime | None = None  # aware; lines written at or after this instant
+    end_date: dt.datetime | None = None  # aware; lines written at or before this instant
+
+
 def _second(instant: dt.datetime) -> str:
     return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -215,6 +228,39 @@ class ExecutionQueries:
             q = q.limit(limit)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+    def search_logs(self, f: LogFilter, page: int = 1, size: int = 25,
+                    newest_first: bool = True) -> tuple[list[tuple[dict[str, Any], str, str]], int]:
+        """One page of log rows across executions, each with its execution's namespace and flow id,
+        and the total count. The filter's namespace and flow go through the executions table:
+        log rows do not repeat them."""
+        from lanner.model.results import LEVEL_RANK, LEVELS
+
+        lg, t = tables.logs, tables.executions
+        cond: list[Any] = [lg.c.execution_id == t.c.id]
+        if f.namespace:
+            cond.append(sa.or_(t.c.namespace == f.namespace,
+                               t.c.namespace.like(_like_escape(f.namespace) + ".%", escape="\\")))
+        if f.flow_id:
+            cond.append(t.c.flow_id == f.flow_id)
+        if f.execution_id:
+            cond.append(lg.c.execution_id == f.execution_id)
+        if f.min_level:
+            cond.append(lg.c.level.in_(LEVELS[LEVEL_RANK[f.min_level]:]))
+        if f.start_date is not None:
+            cond.append(_at_or_after(lg.c.timestamp, f.start_date))
+        if f.end_date is not None:
+            cond.append(sa.not_(_at_or_after(lg.c.timestamp, f.end_date + dt.timedelta(microseconds=1))))
+        if f.q:
+            cond.append(lg.c.message.like(f"%{_like_escape(f.q)}%", escape="\\"))
+        order = lg.c.seq.desc() if newest_first else lg.c.seq.asc()
+        q = (sa.select(lg, t.c.namespace.label("exe_namespace"), t.c.flow_id.label("exe_flow_id")).where(*cond)
+             .order_by(order).limit(size).offset((page - 1) * size))
+        with self.engine.connect() as conn:
+            rows = [(dict(r._mapping), r.exe_namespace, r.exe_flow_id) for r in conn.execute(q)]
+            total = int(conn.execute(sa.select(sa.func.count()).select_from(lg).join(t, lg.c.execution_id == t.c.id)
+                                     .where(*cond)).scalar() or 0)
+        return rows, total
 
     def namespaces(self) -> list[str]:
         t = tables.executions

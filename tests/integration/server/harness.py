@@ -44,7 +44,11 @@ class Server:
                                       *extra], env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
                                      text=True)
         if wait:
-            self.wait_ready()
+            try:
+                self.wait_ready()
+            except AssertionError:  # a server that did not come up must not outlive the test that started it
+                self.stop(kill=True)
+                raise
         return self
 
     def wait_ready(self, timeout: float = 20) -> None:

@@ -8,7 +8,7 @@ from tests.integration.server.harness import Server
 
 def _disabled(server: Server) -> bool:
     found = server.client.get("/triggers/search", params={"flowId": "scheduled"}).json()["results"]
-    return bool(found[0]["disabled"])
+    return bool(found[0]["triggerContext"]["disabled"])
 
 
 def test_toggle_disables_and_enables_another_flow_s_trigger_through_the_scheduler(server: Server) -> None:

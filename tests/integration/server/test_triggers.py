@@ -185,8 +185,8 @@ triggers:
     assert exe["trigger"]["type"] == "io.kestra.plugin.core.trigger.Schedule"
     assert by_task(exe)["when"]["outputs"]["value"] == exe["trigger"]["variables"]["date"]
     trig = _wait_for(lambda: [t for t in server.client.get("/triggers/search", params={"flowId": "ticking"})
-                              .json()["results"] if t["disabled"]])
-    assert trig[0]["stoppedBy"]["state"] == "FAILED"
+                              .json()["results"] if t["triggerContext"]["disabled"]])
+    assert trig[0]["triggerContext"]["stoppedBy"]["state"] == "FAILED"
     count = len(server.executions(flowId="ticking"))
     seen_disabled = dt.datetime.now(dt.UTC)
     _wait_for(lambda: [e for e in server.executions(flowId="zz_metronome")

@@ -100,15 +100,20 @@ async def _wait_end(svc: Services, execution_id: str, request: Request) -> None:
         svc.hub.unsubscribe(waiter)
 
 
+def execution_filter(q: str | None = None, namespace: str | None = None, flowId: str | None = None,
+                     state: list[str] = Query(default_factory=list), startDate: str | None = None,
+                     endDate: str | None = None, labels: list[str] = Query(default_factory=list),
+                     triggerExecutionId: str | None = None) -> ExecutionFilter:
+    """Kestra's execution filters, checked: shared by search and the bulk `by-query` routes."""
+    return ExecutionFilter(q=q, namespace=namespace, flow_id=flowId, states=params.states(state),
+                           start_date=params.instant("startDate", startDate),
+                           end_date=params.instant("endDate", endDate), labels=_labels(labels),
+                           trigger_execution_id=triggerExecutionId)
+
+
 @router.get("/executions/search", summary="Search executions", response_model=PagedResults)
 def search(page: int = Query(1, ge=1), size: int = Query(25, ge=1, le=1000), sort: str | None = None,
-           q: str | None = None, namespace: str | None = None, flowId: str | None = None,
-           state: list[str] = Query(default_factory=list), startDate: str | None = None,
-           endDate: str | None = None, labels: list[str] = Query(default_factory=list),
-           triggerExecutionId: str | None = None, svc: Services = Depends(services)) -> dict[str, Any]:
-    f = ExecutionFilter(q=q, namespace=namespace, flow_id=flowId, states=params.states(state),
-                        start_date=params.instant("startDate", startDate), end_date=params.instant("endDate", endDate),
-                        labels=_labels(labels), trigger_execution_id=triggerExecutionId)
+           f: ExecutionFilter = Depends(execution_filter), svc: Services = Depends(services)) -> dict[str, Any]:
     found, total = svc.queries.search(f, page, size, params.sort(sort, SORTABLE))
     return {"results": [views.execution_json(e, svc.flow_of(e)) for e in found], "total": total}
 
@@ -198,9 +203,17 @@ async def create(namespace: str, flow_id: str, request: Request, wait: bool = Fa
         raise
     if wait:
         await _wait_end(svc, exe.id, request)
-        return await _answer(svc, exe.id)
-    revision_flow = await asyncio.to_thread(svc.flow_of, exe)
-    return views.execution_json(exe, revision_flow)
+        answer = await _answer(svc, exe.id)
+    else:
+        answer = views.execution_json(exe, await asyncio.to_thread(svc.flow_of, exe))
+    answer["url"] = ui_url(request, exe.id)
+    return answer
+
+
+def ui_url(request: Request, execution_id: str) -> str:
+    """Where a person sees the execution (Kestra's ExecutionResponse `url`), on the address the
+    caller used to reach this server."""
+    return f"{str(request.base_url).rstrip('/')}/ui/#/executions/{execution_id}"
 
 
 @router.api_route("/executions/webhook/{namespace}/{flow_id}/{key}", methods=["GET", "POST", "PUT"],

@@ -21,7 +21,7 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
-async def _yaml_text(request: Request, limit: int) -> str:
+async def yaml_text(request: Request, limit: int) -> str:
     body = await request.body()
     if len(body) > limit:
         raise ApiProblem(413, f"the flow is larger than {limit} bytes", hint="split it into subflows")
@@ -33,7 +33,7 @@ async def _yaml_text(request: Request, limit: int) -> str:
 
 @router.post("/flows", summary="Create a flow from its YAML source", openapi_extra=YAML_BODY)
 async def create_flow(request: Request, svc: Services = Depends(services)) -> dict[str, Any]:
-    text = await _yaml_text(request, svc.settings.max_yaml_bytes)
+    text = await yaml_text(request, svc.settings.max_yaml_bytes)
     stored = await run_in_threadpool(svc.save_flow, text, None, True)
     return views.flow_json(stored)
 
@@ -41,7 +41,7 @@ async def create_flow(request: Request, svc: Services = Depends(services)) -> di
 @router.post("/flows/validate", summary="Validate flows (several YAML documents separated by ---)",
              response_model=list[ValidateResult], openapi_extra=YAML_BODY)
 async def validate_flows(request: Request, svc: Services = Depends(services)) -> list[dict[str, Any]]:
-    text = await _yaml_text(request, svc.settings.max_yaml_bytes)
+    text = await yaml_text(request, svc.settings.max_yaml_bytes)
     return await run_in_threadpool(_validate_all, svc, text)
 
 
@@ -49,7 +49,7 @@ def _validate_all(svc: Services, text: str) -> list[dict[str, Any]]:
     from lanner.loading.inputs import deprecations
 
     out = []
-    for index, (offset, doc) in enumerate(_documents(text)):
+    for index, (offset, doc) in enumerate(documents(text)):
         result: dict[str, Any] = {"index": index, "outdated": False, "deprecationPaths": [], "warnings": [],
                                   "infos": [], "flow": None, "namespace": None, "constraints": None, "errors": []}
         try:
@@ -70,7 +70,7 @@ def _validate_all(svc: Services, text: str) -> list[dict[str, Any]]:
     return out
 
 
-def _documents(text: str) -> list[tuple[int, str]]:
+def documents(text: str) -> list[tuple[int, str]]:
     """YAML documents split at `---` lines, each with the number of lines before it."""
     docs: list[tuple[int, str]] = []
     current: list[str] = []
@@ -135,7 +135,7 @@ def get_flow(namespace: str, flow_id: str, revision: int | None = Query(None, ge
 @router.put("/flows/{namespace}/{flow_id}", summary="Update a flow from its YAML source", openapi_extra=YAML_BODY)
 async def update_flow(namespace: str, flow_id: str, request: Request,
                       svc: Services = Depends(services)) -> dict[str, Any]:
-    text = await _yaml_text(request, svc.settings.max_yaml_bytes)
+    text = await yaml_text(request, svc.settings.max_yaml_bytes)
     stored = await run_in_threadpool(svc.save_flow, text, (namespace, flow_id), False)
     return views.flow_json(stored)
 

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from lanner.model.results import LEVEL_RANK
-from lanner.server import sse, views
+from lanner.server import params, sse, views
 from lanner.server.problems import ApiProblem
+from lanner.server.schemas import PagedResults
 from lanner.server.services import Services
+from lanner.storage.execution_queries import LogFilter
 
 router = APIRouter(tags=["Logs"])
 
@@ -25,6 +27,30 @@ def _level(value: str | None) -> str | None:
     if value.upper() not in LEVEL_RANK:
         raise ApiProblem(422, f"unknown log level `{value}`", hint="use one of " + ", ".join(LEVEL_RANK))
     return value.upper()
+
+
+@router.get("/logs/search", summary="Search logs across executions", response_model=PagedResults)
+def search(page: int = Query(1, ge=1), size: int = Query(25, ge=1, le=1000), q: str | None = None,
+           namespace: str | None = None, flowId: str | None = None, executionId: str | None = None,
+           minLevel: str | None = None, startDate: str | None = None, endDate: str | None = None,
+           sort: str | None = None, svc: Services = Depends(services)) -> dict[str, Any]:
+    """Kestra's PagedResults of LogEntry, newest first unless `sort=timestamp:asc`. Each line is
+    masked with the secrets of its own execution, as the per-execution log routes do."""
+    order = params.sort(sort, ("timestamp",))
+    f = LogFilter(q=q, namespace=namespace, flow_id=flowId, execution_id=executionId, min_level=_level(minLevel),
+                  start_date=params.instant("startDate", startDate), end_date=params.instant("endDate", endDate))
+    rows, total = svc.queries.search_logs(f, page, size, newest_first=order != "timestamp:asc")
+    secrets: dict[str, tuple[str, ...]] = {}
+    out = []
+    for row, namespace_of, flow_of in rows:
+        exe_id = row["execution_id"]
+        if exe_id not in secrets:
+            exe = svc.queries.get(exe_id)
+            secrets[exe_id] = views.log_secrets(svc.flow_of(exe) if exe else None, exe)
+        line = views.log_json(row, None, secrets[exe_id])
+        line.update(namespace=namespace_of, flowId=flow_of)
+        out.append(line)
+    return {"results": out, "total": total}
 
 
 @router.get("/logs/{execution_id}", summary="The logs of an execution")
