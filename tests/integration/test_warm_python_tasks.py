@@ -102,9 +102,22 @@ print("careful", file=sys.stderr)
         assert outputs["vars"] == {"answer": 42} and outputs["exitCode"] == 0
 
 
+def test_threads_and_atexit_functions_finish_before_the_task_ends(route: str, tmp_path: Path) -> None:
+    body = """import atexit, sys, threading, time
+atexit.register(lambda: print("atexit ran"))
+threading.Thread(target=lambda: (time.sleep(0.2), print("thread done"))).start()
+sys.stdout.write("no newline at the end")
+"""
+    home = tmp_path / "home"
+    exe = run_flow(flow(task("ending", route, body)), home)
+    assert exe.state.current.value == "SUCCESS"
+    assert messages(home, exe.id, "ending") == [("INFO", "no newline at the endthread done"), ("INFO", "atexit ran")]
+
+
 CRASHES = {
     "exits_3": ("import sys\nprint('going')\nsys.exit(3)\n", 3, []),
     "os_exit_7": ("import os\nos._exit(7)\n", 7, []),
+    "exits_with_message": ("import sys\nsys.exit('bad input')\n", 1, ["bad input"]),
     "raises": ("def fail():\n    raise ValueError('boom')\nfail()\n", 1,
                ["Traceback (most recent call last):", "fail()", "raise ValueError('boom')", "ValueError: boom"]),
     "segfault": ("import ctypes\nctypes.string_at(0)\n", 139, ["Segmentation fault"]),

@@ -35,6 +35,7 @@ del sys.path[0]  # this file's folder: the task sets its own first entry, as `py
 
 import builtins  # noqa: E402 - after the path fix above, as every import here
 import ctypes  # noqa: E402
+import gc  # noqa: E402
 import importlib.machinery  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -64,6 +65,7 @@ _COERCED_CTYPE = os.environ.get("LC_CTYPE") if os.environ.pop("LANNER_WARM_LC_CT
 def serve(control: int) -> dict:
     """Fork a keeper per task socket received; returns only in a task process (its request)."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
+    gc.freeze()  # what is loaded now is never collected in a fork: its pages stay shared
     while True:
         sock = socket.socket(fileno=control)
         try:
@@ -220,8 +222,8 @@ def _become_task(request: dict, keeper: int, stdio: tuple[int, int, int]) -> Non
     os.environ.update(env)
 
 
-def run_main(request: dict) -> None:
-    """Run the script in a new `__main__`, reporting errors as the interpreter would."""
+def run_main(request: dict) -> int:
+    """Run the script in a new `__main__`, reporting errors as the interpreter would; the exit code."""
     python, script, *args = request["argv"]
     sys.argv = [script, *args]
     path = os.path.abspath(script)
@@ -232,25 +234,64 @@ def run_main(request: dict) -> None:
             code = source.read()
     except OSError as exc:
         sys.stderr.write(f"{python}: can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}\n")
-        raise SystemExit(2) from None
+        return 2
     main = types.ModuleType("__main__")
     main.__dict__.update(__file__=path, __cached__=None, __builtins__=builtins,
                          __loader__=importlib.machinery.SourceFileLoader("__main__", path))
     sys.modules["__main__"] = main
     try:
-        compiled = compile(code, path, "exec")
+        exec(compile(code, path, "exec"), main.__dict__)
+    except SystemExit as exc:
+        return _exit_code(exc)
     except SyntaxError as exc:  # shown without our frames, as the interpreter shows it
         sys.excepthook(type(exc), exc.with_traceback(None), None)
-        raise SystemExit(1) from None
-    try:
-        exec(compiled, main.__dict__)
-    except (SystemExit, KeyboardInterrupt):
-        raise
+        return 1
     except BaseException as exc:  # noqa: BLE001 - whatever the script raised is reported as the interpreter does
         tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None  # from the script's frame on
         sys.excepthook(type(exc), exc.with_traceback(tb), tb)
-        raise SystemExit(1) from None
+        return -signal.SIGINT if isinstance(exc, KeyboardInterrupt) else 1
+    return 0
+
+
+def _exit_code(exc: SystemExit) -> int:
+    """What the interpreter makes of `sys.exit(x)`: None is 0, an int itself, anything else printed and 1."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    try:
+        sys.stderr.write(f"{exc.code}\n")
+    except Exception:  # noqa: BLE001 - an unprintable exit value still exits 1
+        pass
+    return 1
+
+
+def finish(code: int) -> None:
+    """End the task process as the interpreter ends, minus the teardown of every object.
+
+    Tearing the interpreter down would write to each page the server's modules live on (reference
+    counts, the collector), copying them all: ~10x the cost of the script itself. So this does
+    what the task can see — non-daemon threads waited for, atexit functions, stdout/stderr
+    flushed (120 if that fails, as the interpreter exits) — and leaves with `os._exit`.
+    """
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        threading._shutdown()  # type: ignore[attr-defined]
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:  # noqa: BLE001 - reported by the exit code, as the interpreter does
+            code = code or 120
+    if code == -signal.SIGINT:  # an uncaught KeyboardInterrupt ends the interpreter by SIGINT
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        code = 130
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    run_main(serve(int(sys.argv[1])))
+    finish(run_main(serve(int(sys.argv[1]))))
