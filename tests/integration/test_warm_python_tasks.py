@@ -23,6 +23,8 @@ import pytest
 from lanner import process_identity
 from lanner.testing import logs_of, run_flow
 from lanner.worker import process_groups, warm_python
+from tests.integration.crash.harness import Home
+from tests.integration.crash.harness import wait_for as harness_wait
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = "io.kestra.plugin.scripts.python.Script"
@@ -217,3 +219,49 @@ open({str(marker)!r}, "w").write("survived its owner")
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_task_that_finished_before_its_lanner_was_killed_is_adopted_not_run_again(route: str,
+                                                                                     tmp_path: Path) -> None:
+    effects, pidfile = tmp_path / "effects", tmp_path / "lanner.pid"
+    work = f"""import os, signal, time
+with open({str(effects)!r}, "a") as out:
+    out.write(f"work {{os.getpid()}}\\n")
+print('::{{"outputs": {{"greeting": "hello"}}}}::', flush=True)
+while not os.path.exists({str(pidfile)!r}) or not open({str(pidfile)!r}).read():
+    time.sleep(0.01)
+os.kill(int(open({str(pidfile)!r}).read()), signal.SIGSTOP)
+"""
+    after = f"""with open({str(effects)!r}, "a") as out:
+    out.write("after {{{{ outputs.work.vars.greeting }}}}\\n")
+"""
+    home = Home(tmp_path / "home")
+    flow_file = tmp_path / "flow.yaml"
+    flow_file.write_text(flow(task("work", route, work), task("after", route, after)))
+    proc = home.popen("run", str(flow_file), "-q")
+    try:
+        (execution_id,) = harness_wait(lambda: home.execution_ids(), 60, "the execution to be stored")
+        pidfile.write_text(str(proc.pid))
+        line = harness_wait(lambda: effects.exists() and effects.read_text().split("\n")[0], 60, "the side effect")
+        harness_wait(lambda: stopped(proc.pid) and gone(int(line.split()[1])), 30,
+                     "the task to stop its lanner and exit")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+    continued = home.run("execution", "continue", execution_id)
+
+    lines = effects.read_text().splitlines()
+    assert [x for x in lines if x.startswith("work")] == [line], "the finished task ran again"
+    assert "after hello" in lines, lines
+    assert home.state(execution_id) == "SUCCESS", continued.stdout + continued.stderr
+    assert "its recorded output is used and the command is not run again" in home.run(
+        "logs", execution_id, "--task", "work").stdout
+
+
+def stopped(pid: int) -> bool:
+    fields = process_identity.stat_fields(pid)
+    return fields is not None and fields[0] == "T"
