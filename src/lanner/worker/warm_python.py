@@ -6,10 +6,10 @@ almost all of a short Python task's time: ~20 ms at best, far more on a loaded h
 (`warm_python_server.py`, beside this file) with the same interpreter, and every eligible task
 after that is a fork of it: its own process, session and process group, working directory,
 environment, stdio files, signal handlers and mask, exactly as `python script.py` under the
-keeper (`lanner.worker.keeper`) would have them. The server forks a keeper per task that gives
-the same guarantees as Lanner's own keeper (the note of the exit, the group killed when Lanner
-dies: see the server's docstring); it is tied to Lanner by the task's socket rather than by a
-PDEATHSIG, since it is the server's child.
+keeper (`lanner.worker.keeper`) would have them. The server is the keeper of its tasks, with the
+same guarantees (the note of the exit, the group killed when Lanner dies: see the server's
+docstring); it is tied to Lanner by each task's socket rather than by a PDEATHSIG, since the
+task is the server's child, not ours.
 
 Which tasks come here is the scripts plugin's decision (`plugins/scripts/warm_route.py`); this
 module only runs them. One server per set of start-up variables (`PYTHON*`, locale, `HOME`, `TZ`:
@@ -57,8 +57,8 @@ def startup_environment(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
 class Warm:
     """A task running in the warm interpreter: `pid` leads its group, like `keeper.Kept`.
 
-    Its keeper is the server's child, not ours, so its end is read from the task's socket (the
-    exit code, or end of file if the keeper was killed) rather than from waitpid.
+    It is the server's child, not ours, so its end is read from the task's socket (the exit code,
+    or end of file if the server was killed) rather than from waitpid.
     """
 
     pid: int
@@ -82,11 +82,19 @@ class Warm:
             self._pending += data
             if self._pending.startswith(b"X") and self._pending.endswith(b"\n"):
                 self.returncode = int(self._pending[1:])
-            elif not data:  # the keeper died without a word: it was killed, as `Kept` reports it
+            elif not data:  # the server died without a word: it was killed, as `Kept` reports it
                 self.returncode = -signal.SIGKILL
             if self.returncode is not None:
                 self.sock.close()
         return self.returncode
+
+    def terminating(self) -> None:
+        """Say that the group is being terminated: the task's death by that signal is then reported
+        as the shell's would be (the shell dies of it too, silently), not as the task's own crash."""
+        try:
+            self.sock.send(b"T")
+        except OSError:  # it has ended already
+            pass
 
     def close(self) -> None:
         self.sock.close()

@@ -2,27 +2,28 @@
 
 Started by `lanner.worker.warm_python` as `python <this file> <control fd>` (a file, not `-m`:
 importing `lanner` here would show in every task's `sys.modules`). It imports the standard
-modules tasks use most (`PRELOADED`), then waits on the control socket. For each task Lanner
-sends one end of a fresh socket pair; the server forks a *keeper* for it and goes back to
-waiting, so a task never waits for another. The server exits when Lanner closes the control
-socket (Lanner ended, or died: the kernel closes it).
+modules tasks use most (`PRELOADED`), then waits on the control socket, where Lanner sends one
+end of a fresh socket pair per task. It exits when Lanner closes the control socket (Lanner
+ended, or died: the kernel closes it) and no task of its own runs any more.
 
-The keeper does for its task what `lanner.worker.keeper` does for a host command, with the task's
-socket as its tie to Lanner instead of a PDEATHSIG (it is not Lanner's child):
+For each task it forks the task process, and is that process's keeper: it does for it what
+`lanner.worker.keeper` does for a host command, with the task's socket as its tie to Lanner
+instead of a PDEATHSIG (it is not Lanner's child). One fork per task, not a keeper and a task:
+a fork of an interpreter costs milliseconds here.
 
-- it leads a new session, so `killpg(keeper pid)` reaches the task and whatever it starts, and it
-  blocks SIGTERM/SIGINT/SIGHUP/SIGQUIT so a cancellation ends the task first;
-- it forks the task process, which gets PDEATHSIG=SIGKILL (it dies with its keeper), stdin
-  /dev/null, stdout/stderr the attempt's files, no other descriptor, the task's cwd and
-  environment, signal handlers as a fresh interpreter sets them and an empty signal mask, then
-  runs the script as `__main__` and ends as the interpreter ends (atexit, threads, flushes);
-- when the task exits it writes the attempt's note (write + rename), then sends the exit code;
-- when Lanner's end of the socket closes first (Lanner died), it SIGKILLs the task and its whole
-  group, and writes a note only if the task had exited on its own.
+- The task process leads a new session (`killpg(task pid)` reaches it and whatever it starts),
+  gets PDEATHSIG=SIGKILL (it dies with the server), stdin /dev/null, stdout/stderr the
+  attempt's files, no other descriptor, the task's cwd and environment, the signal handlers of a
+  fresh interpreter and an empty mask, then runs the script as `__main__` and ends as the
+  interpreter ends (threads, atexit, flushes).
+- When it exits, the server writes the attempt's note (write + rename), then sends the exit code.
+- When Lanner's end of the task's socket closes first (Lanner died), the server SIGKILLs the
+  task's whole group, and writes a note only if the task had exited on its own.
 
 Exit codes and messages are those of the fresh route, where `/bin/sh -c` runs the interpreter: a
-task killed by a signal the group did not get ends with 128 + the signal and the shell's message
-("Segmentation fault") on stderr.
+task killed by a signal ends with 128 + the signal and the shell's message ("Segmentation
+fault") on stderr — unless Lanner said it was terminating the group (the shell would have died
+too, silently): then the code is the negative signal, as a keeper reports it.
 
 Modules imported here are shared in the sense that a task finds them already in `sys.modules`
 (already-run import side effects, the same hash seed); anything a task changes (monkeypatches,
@@ -55,96 +56,163 @@ for _name in PRELOADED:
         pass
 
 PR_SET_PDEATHSIG = 1
-_GROUP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT}
 _LIBC = ctypes.CDLL(None, use_errno=True)
 # Python's locale coercion (PEP 538) added LC_CTYPE to this process's environment at start-up: a
 # fresh interpreter would add it to the task's too.
 _COERCED_CTYPE = os.environ.get("LC_CTYPE") if os.environ.pop("LANNER_WARM_LC_CTYPE_GIVEN", "1") == "0" else None
+# The keeper of the fresh route starts a command with these at their defaults, whatever Lanner had.
+_DEFAULTED = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
+
+class Task:
+    """A running task: its process, its socket to Lanner, where its note goes."""
+
+    def __init__(self, pid: int, conn: int, exited: int, err: int, request: dict) -> None:
+        self.pid, self.conn, self.exited, self.err, self.request = pid, conn, exited, err, request
+        self.group_signalled = False  # Lanner said it is terminating the group
+
+    def close(self) -> None:
+        for fd in (self.conn, self.exited, self.err):
+            os.close(fd)
 
 
 def serve(control: int) -> dict:
-    """Fork a keeper per task socket received; returns only in a task process (its request)."""
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
+    """Start and keep tasks until Lanner is gone; returns only in a task process (its request)."""
+    for sig in _DEFAULTED:  # what the server inherited ignored, a fresh task would not have
+        if signal.getsignal(sig) == signal.SIG_IGN:
+            signal.signal(sig, signal.SIG_DFL)
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())  # nor any signal blocked
     gc.freeze()  # what is loaded now is never collected in a fork: its pages stay shared
+    poller = select.poll()
+    poller.register(control, select.POLLIN)
+    by_conn: dict[int, Task] = {}
+    by_exit: dict[int, Task] = {}
+    open_control = True
+    while open_control or by_exit:
+        ready = poller.poll()
+        # Lanner's words before exits (see `_code`), new tasks last: no descriptor closed in this
+        # round is reused before the round's events for it are done with.
+        ready.sort(key=lambda event: 2 if event[0] == control else 1 if event[0] in by_exit else 0)
+        for fd, _ in ready:
+            if fd == control:
+                conn = _receive(control)
+                if conn is None:
+                    open_control = False
+                    poller.unregister(control)
+                    continue
+                request = _read_request(conn)
+                if request is None:
+                    os.close(conn)
+                    continue
+                task = _start(conn, request)
+                if isinstance(task, dict):  # the task process (its descriptors are closed already)
+                    return task
+                if task is not None:
+                    by_conn[task.conn], by_exit[task.exited] = task, task
+                    poller.register(task.conn, select.POLLIN)
+                    poller.register(task.exited, select.POLLIN)
+            elif fd in by_exit:
+                task = by_exit.pop(fd)
+                del by_conn[task.conn]
+                poller.unregister(task.conn)
+                poller.unregister(task.exited)
+                _, status = os.waitpid(task.pid, 0)
+                code = _code(status, task)
+                _write_note(task.request, code)
+                _send(task.conn, b"X%d\n" % code)
+                task.close()
+            elif fd in by_conn:
+                task = by_conn[fd]
+                data = _read(task.conn)
+                if data:
+                    task.group_signalled = task.group_signalled or b"T" in data
+                    continue
+                poller.unregister(task.conn)  # Lanner is gone
+                del by_conn[task.conn]
+                del by_exit[task.exited]
+                poller.unregister(task.exited)
+                _owner_gone(task)
+                task.close()
+    os._exit(0)
+
+
+def _receive(control: int) -> int | None:
+    """The next task's socket, or None once Lanner closed the control socket."""
     while True:
         sock = socket.socket(fileno=control)
         try:
             message, fds, _, _ = socket.recv_fds(sock, 16, 1)
-        except InterruptedError:  # pragma: no cover - no handler is installed
-            continue
         finally:
             sock.detach()
-        if not message:  # Lanner closed the socket: no more tasks
-            os._exit(0)
-        if not fds:
-            continue
-        if os.fork() == 0:
-            os.close(control)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            return keep(fds[0])
-        os.close(fds[0])
+        if not message:
+            return None
+        if fds:
+            return fds[0]
 
 
-def keep(conn: int) -> dict:
-    """The keeper of one task (see the module docstring); returns only in the task process."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, _GROUP_SIGNALS)
-    os.setsid()
-    request = _read_request(conn)
+def _start(conn: int, request: dict) -> Task | dict | None:
+    """Fork the task process: its request in the child, its `Task` here (None if it cannot start)."""
     try:
-        os.chdir(request["cwd"])
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         out = os.open(request["stdout"], flags, 0o600)
         err = os.open(request["stderr"], flags, 0o600)
         null = os.open(os.devnull, os.O_RDONLY)
+        if not os.path.isdir(request["cwd"]):
+            raise FileNotFoundError(2, "No such file or directory")
     except OSError as exc:
         _send(conn, b"E%d\n" % (exc.errno or 0))
-        os._exit(0)
-    keeper = os.getpid()
+        os.close(conn)
+        return None
+    server = os.getpid()
     child = os.fork()
     if child == 0:
-        _become_task(request, keeper, (null, out, err))
+        _become_task(request, server, (null, out, err))
         return request
     os.close(out)
     os.close(null)
-    _send(conn, b"P%d\n" % keeper)
-    exited = os.pidfd_open(child)
-    poller = select.poll()
-    poller.register(exited, select.POLLIN)
-    poller.register(conn, select.POLLIN)
-    while True:
-        ready = {fd for fd, _ in poller.poll()}
-        if exited in ready:
-            _, status = os.waitpid(child, 0)
-            code = _shell_code(status, err)
-            _write_note(request, code)
-            _send(conn, b"X%d\n" % code)
-            os._exit(0)
-        if conn in ready and not _readable_data(conn):  # Lanner is gone
-            done, status = os.waitpid(child, os.WNOHANG)
-            if not done:
-                os.kill(child, signal.SIGKILL)
-                _, status = os.waitpid(child, 0)
-            if not (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
-                _write_note(request, _shell_code(status, err))  # it had exited, or did in the race
-                os._exit(0)
-            os.killpg(keeper, signal.SIGKILL)  # its background processes, and this keeper
+    _send(conn, b"P%d\n" % child)
+    return Task(child, conn, os.pidfd_open(child), err, request)
 
 
-def _read_request(conn: int) -> dict:
-    """`<length>\\n<JSON>` from Lanner."""
+def _owner_gone(task: Task) -> None:
+    """Lanner died: kill the task's group; note its exit only if it had ended on its own."""
+    done, status = os.waitpid(task.pid, os.WNOHANG)
+    if not done:
+        os.kill(task.pid, signal.SIGKILL)
+        _, status = os.waitpid(task.pid, 0)
+    try:
+        os.killpg(task.pid, signal.SIGKILL)  # what it started in the background
+    except OSError:
+        pass
+    if not (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
+        _write_note(task.request, _code(status, task))  # it had exited, or did in the race
+
+
+def _read_request(conn: int) -> dict | None:
+    """`<length>\\n<JSON>` from Lanner (None if it went away first)."""
     data = b""
     while b"\n" not in data:
-        chunk = os.read(conn, 65536)
+        chunk = _read(conn)
         if not chunk:
-            os._exit(0)
+            return None
         data += chunk
     size, _, data = data.partition(b"\n")
     while len(data) < int(size):
-        chunk = os.read(conn, 65536)
+        chunk = _read(conn)
         if not chunk:
-            os._exit(0)
+            return None
         data += chunk
     return json.loads(data)
+
+
+def _read(conn: int) -> bytes:
+    """What Lanner sent; empty at end of file (it closed its end, or died)."""
+    try:
+        return os.read(conn, 65536)
+    except OSError:
+        return b""
 
 
 def _send(conn: int, data: bytes) -> None:
@@ -154,32 +222,24 @@ def _send(conn: int, data: bytes) -> None:
         pass
 
 
-def _readable_data(conn: int) -> bool:
-    """False at end of file (Lanner closed its end, or died)."""
-    try:
-        return bool(os.read(conn, 64))
-    except OSError:
-        return False
-
-
-def _shell_code(status: int, err: int) -> int:
+def _code(status: int, task: Task) -> int:
     """The exit code `/bin/sh -c "python …"` reports, writing the shell's message for a signal.
 
-    When the group got a termination signal (it is pending here, blocked), the shell would have
-    died of it too, without a message: the code is then the negative signal, as a keeper reports.
+    When Lanner terminated the group (it says so before signalling: the poll loop reads its words
+    before exits), the shell would have died of the signal too, without a message: the code is
+    then the negative signal, as a keeper reports it.
     """
     if not os.WIFSIGNALED(status):
         return os.waitstatus_to_exitcode(status)
     sig = os.WTERMSIG(status)
-    pending = signal.sigpending() & _GROUP_SIGNALS
-    if pending:
-        return -min(pending)
+    if task.group_signalled:
+        return -sig
     if sig not in (signal.SIGINT, signal.SIGPIPE):
         text = signal.strsignal(sig) or f"Signal {sig}"
         if os.WCOREDUMP(status):
             text += " (core dumped)"
         try:
-            os.write(err, text.encode() + b"\n")
+            os.write(task.err, text.encode() + b"\n")
         except OSError:
             pass
     return 128 + sig
@@ -195,31 +255,25 @@ def _write_note(request: dict, code: int) -> None:
     os.replace(tmp, request["note"])
 
 
-def _become_task(request: dict, keeper: int, stdio: tuple[int, int, int]) -> None:
+def _become_task(request: dict, server: int, stdio: tuple[int, int, int]) -> None:
     """Turn this fork into the task's process, up to (not including) running its script."""
     _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != keeper:  # the keeper died before we were armed
+    if os.getppid() != server:  # the server died before we were armed
         os._exit(137)
+    os.setsid()
     for target, fd in enumerate(stdio):
         os.dup2(fd, target)
     os.closerange(3, os.sysconf("SC_OPEN_MAX"))
-    for sig in signal.valid_signals():
-        if sig in (signal.SIGKILL, signal.SIGSTOP):
-            continue
-        try:
-            signal.signal(sig, signal.SIG_DFL)
-        except (OSError, ValueError):  # reserved by the C library
-            pass
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # what a fresh interpreter installs
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+    os.chdir(request["cwd"])
     env = dict(request["env"])
     env["PWD"] = request["cwd"]  # the shell of the fresh route exports it
     if _COERCED_CTYPE is not None and "LC_ALL" not in env and "LC_CTYPE" not in env:
         env["LC_CTYPE"] = _COERCED_CTYPE
-    os.environ.clear()
-    os.environ.update(env)
+    for name in [name for name in os.environ if name not in env]:
+        del os.environ[name]
+    for name, value in env.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
 
 
 def run_main(request: dict) -> int:

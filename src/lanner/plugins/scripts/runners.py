@@ -244,7 +244,9 @@ class _ExitWatch:
 
 def _terminate(ctx: RunContext, kept: keeper.Kept | warm_python.Warm) -> None:
     """SIGTERM the whole group, SIGKILL what is left after a grace period, wait until it is gone."""
-    group = kept.pid  # the keeper leads the command's session
+    group = kept.pid  # the keeper (or the warm task itself) leads the command's session
+    if isinstance(kept, warm_python.Warm):
+        kept.terminating()
     ctx.logger.warn(f"Terminating process group {group}: the task was cancelled")
     killed, gone = process_groups.terminate(group, TERM_GRACE_SECONDS, reap=kept.poll)
     if killed:
