@@ -72,17 +72,20 @@ class Warm:
 
     def poll(self) -> int | None:
         """The task's exit code (as `/bin/sh -c` would report it), or None while it runs."""
-        if self.returncode is None and self.sock.fileno() >= 0:
-            try:
-                data = self.sock.recv(64, socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                return None
-            except OSError:
-                data = b""
-            self._pending += data
+        if self.returncode is None:
+            ended = False
+            if not self._pending.endswith(b"\n"):  # the code may have come with the pid already
+                try:
+                    data = self.sock.recv(64, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    return None
+                except OSError:
+                    data = b""
+                self._pending += data
+                ended = not data
             if self._pending.startswith(b"X") and self._pending.endswith(b"\n"):
                 self.returncode = int(self._pending[1:])
-            elif not data:  # the server died without a word: it was killed, as `Kept` reports it
+            elif ended:  # the server died without a word: it was killed, as `Kept` reports it
                 self.returncode = -signal.SIGKILL
             if self.returncode is not None:
                 self.sock.close()
@@ -135,26 +138,28 @@ def start(argv: list[str], env: dict[str, str], cwd: Path, paths: Paths, note_he
                               "note_head": note_head.decode()}).encode()
         try:
             ours.sendall(b"%d\n" % len(request) + request)
-            reply = _line(ours)
+            line, rest = reply(ours)
         except OSError:
-            reply = b""
-        if reply.startswith(b"P"):
-            return Warm(int(reply[1:]), ours)
+            line, rest = b"", b""
+        if line.startswith(b"P"):
+            return Warm(int(line[1:]), ours, _pending=rest)
         ours.close()
-        if reply.startswith(b"E"):
-            code = int(reply[1:])
+        if line.startswith(b"E"):
+            code = int(line[1:])
             raise OSError(code, os.strerror(code) if code else "the task could not be started")
     raise Unavailable("the Python fork server does not answer")
 
 
-def _line(sock: socket.socket) -> bytes:
+def reply(sock: socket.socket) -> tuple[bytes, bytes]:
+    """The server's first line about a task, and what came after it (its exit code, for a quick one)."""
     data = b""
-    while not data.endswith(b"\n"):
+    while b"\n" not in data:
         chunk = sock.recv(64)
         if not chunk:
-            return b""
+            return b"", b""
         data += chunk
-    return data
+    line, _, rest = data.partition(b"\n")
+    return line, rest
 
 
 def _server(key: tuple[tuple[str, str], ...], env: Mapping[str, str], replace: bool) -> _Server:
