@@ -166,7 +166,14 @@ def _start(conn: int, request: dict) -> Task | dict | None:
         os.close(conn)
         return None
     server = os.getpid()
-    child = os.fork()
+    try:
+        child = os.fork()
+    except OSError as exc:  # no process to spare: the task fails as a command that cannot start
+        for fd in (out, err, null):
+            os.close(fd)
+        _send(conn, b"E%d\n" % (exc.errno or 0))
+        os.close(conn)
+        return None
     if child == 0:
         _become_task(request, server, (null, out, err))
         return request
@@ -199,12 +206,18 @@ def _read_request(conn: int) -> dict | None:
             return None
         data += chunk
     size, _, data = data.partition(b"\n")
+    if not size.isdigit():
+        return None
     while len(data) < int(size):
         chunk = _read(conn)
         if not chunk:
             return None
         data += chunk
-    return json.loads(data)
+    try:
+        request = json.loads(data)
+    except ValueError:
+        return None
+    return request if isinstance(request, dict) else None
 
 
 def _read(conn: int) -> bytes:
@@ -246,13 +259,18 @@ def _code(status: int, task: Task) -> int:
 
 
 def _write_note(request: dict, code: int) -> None:
+    """Write + rename, as the keeper does; a note that cannot be written only costs a re-run after a
+    crash, whereas an exception here would end the server and every task it keeps."""
     tmp = request["note"] + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, request["note_head"].encode() + b"%d}" % code)
-    finally:
-        os.close(fd)
-    os.replace(tmp, request["note"])
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, request["note_head"].encode() + b"%d}" % code)
+        finally:
+            os.close(fd)
+        os.replace(tmp, request["note"])
+    except OSError:
+        pass
 
 
 def _become_task(request: dict, server: int, stdio: tuple[int, int, int]) -> None:
