@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -267,3 +268,35 @@ os.kill(int(open({str(pidfile)!r}).read()), signal.SIGSTOP)
 def stopped(pid: int) -> bool:
     fields = process_identity.stat_fields(pid)
     return fields is not None and fields[0] == "T"
+
+
+def test_a_killed_fork_server_fails_its_running_task_and_the_next_one_gets_a_new_server(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(warm_python.SWITCH, "1")
+    pidfile = tmp_path / "pid"
+    body = f"""import os, time
+open({str(pidfile)!r} + ".tmp", "w").write(str(os.getpid()))
+os.rename({str(pidfile)!r} + ".tmp", {str(pidfile)!r})
+time.sleep(60)
+"""
+    servers: list[int] = []
+
+    def kill_the_server() -> None:
+        pid = int(wait_for("the task to start", lambda: pidfile.exists() and pidfile.read_text(), 60))
+        fields = process_identity.stat_fields(pid)
+        assert fields is not None
+        servers.append(int(fields[1]))  # its parent, the server
+        os.kill(servers[0], signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_server)
+    killer.start()
+    home = tmp_path / "home"
+    try:
+        exe = run_flow(flow(task("victim", "warm", body, extra="    allowFailure: true\n"),
+                            task("next", "warm", "print('next ran')\n")), home)
+    finally:
+        killer.join()
+        warm_python.stop_all()
+    assert run_of(exe, "victim").state.current.value == "WARNING"  # failed, with allowFailure
+    assert gone(int(pidfile.read_text()))  # it died with its server
+    assert messages(home, exe.id, "next") == [("INFO", "next ran")]
