@@ -26,7 +26,7 @@ from lanner.plugins.api import RunContext, TaskFailure
 from lanner.plugins.docker.engine import ContainerOptions
 from lanner.plugins.properties import render_bool, render_str
 from lanner.plugins.scripts.support import LineBuffer, LineSink, replay
-from lanner.worker import attempt_notes, keeper, process_groups
+from lanner.worker import attempt_notes, keeper, process_groups, warm_python
 
 TERM_GRACE_SECONDS = 3.0  # between SIGTERM and SIGKILL of a cancelled process group
 TAIL_SECONDS = 0.03  # how often new output of a running command reaches the logs
@@ -58,11 +58,17 @@ TaskRunner = Annotated[ProcessRunner | DockerRunner, Field(discriminator="type")
 
 @dataclasses.dataclass(slots=True)
 class Command:
-    """One command to run: argv (interpreter + script), extra environment, working directory."""
+    """One command to run: argv (interpreter + script), extra environment, working directory.
+
+    `python` is set when the command is exactly `python script.py [args]` with Lanner's own
+    interpreter (`warm_route`): it then runs as a fork of the warm interpreter
+    (`lanner.worker.warm_python`) unless that is switched off or unavailable.
+    """
 
     argv: list[str]
     env: dict[str, str]
     workdir: Path
+    python: list[str] | None = None
 
 
 # -- host processes -------------------------------------------------------------------------
@@ -104,8 +110,7 @@ def _run_kept(ctx: RunContext, cmd: Command, sink: LineSink, files: keeper.Paths
         files = attempt_notes.paths(private, 1)
     try:
         try:
-            kept = keeper.start(cmd.argv, {**os.environ, **cmd.env}, cmd.workdir, files,
-                                attempt_notes.note_head(getattr(ctx, "attempt", 1), cmd.workdir))
+            kept = _start(cmd, files, attempt_notes.note_head(getattr(ctx, "attempt", 1), cmd.workdir))
         except OSError as exc:
             raise TaskFailure(f"Cannot start `{cmd.argv[0]}`: {exc.strerror or exc}") from None
         started = getattr(ctx, "process_started", None)  # only the worker's context records attempts
@@ -118,12 +123,25 @@ def _run_kept(ctx: RunContext, cmd: Command, sink: LineSink, files: keeper.Paths
             # that a retry of this task run or a hard stop ends it first.
             if forget is not None:
                 forget()
+            if isinstance(kept, warm_python.Warm):
+                kept.close()
     finally:
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
 
 
-def _follow(ctx: RunContext, kept: keeper.Kept, files: keeper.Paths, sink: LineSink) -> int:
+def _start(cmd: Command, files: keeper.Paths, note_head: bytes) -> keeper.Kept | warm_python.Warm:
+    """Start the command under a keeper: a fork of the warm interpreter when it may, else a fresh process."""
+    env = {**os.environ, **cmd.env}
+    if cmd.python is not None and warm_python.enabled():
+        try:
+            return warm_python.start(cmd.python, env, cmd.workdir, files, note_head)
+        except warm_python.Unavailable:  # the fresh route does the same, slower
+            pass
+    return keeper.start(cmd.argv, env, cmd.workdir, files, note_head)
+
+
+def _follow(ctx: RunContext, kept: keeper.Kept | warm_python.Warm, files: keeper.Paths, sink: LineSink) -> int:
     """Tail the command's output files into the sink until it exits (or the task is cancelled).
 
     The keeper's exit is noticed at once (a pidfd is readable when it exits): the command's exit
@@ -131,7 +149,7 @@ def _follow(ctx: RunContext, kept: keeper.Kept, files: keeper.Paths, sink: LineS
     chain of short tasks still moves as fast as its commands.
     """
     streams = [_Tail(files.stdout, stderr=False), _Tail(files.stderr, stderr=True)]
-    exited = _ExitWatch(kept.pid)
+    exited = _ExitWatch(kept.fileno()) if isinstance(kept, warm_python.Warm) else _ExitWatch.of_child(kept.pid)
     try:
         while kept.poll() is None:
             if ctx.cancelled.is_set():
@@ -194,17 +212,22 @@ class _Tail:
 
 
 class _ExitWatch:
-    """Sleep until a child exits or a timeout passes: on its pidfd, or by short sleeps where there is none."""
+    """Sleep until a command ends or a timeout passes: on a descriptor readable at its end (a child's
+    pidfd, a warm task's socket), or by short sleeps where there is none."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, readable: int | None, owned: bool = False) -> None:
         self.selector: selectors.BaseSelector | None = None
-        self.fd: int | None = None
+        self.fd = readable if owned else None  # closed with the watch
+        if readable is not None:
+            self.selector = selectors.DefaultSelector()
+            self.selector.register(readable, selectors.EVENT_READ)
+
+    @classmethod
+    def of_child(cls, pid: int) -> _ExitWatch:
         try:
-            self.fd = os.pidfd_open(pid)
+            return cls(os.pidfd_open(pid), owned=True)
         except (AttributeError, OSError):  # not Linux ≥ 5.3: short sleeps bound the delay instead
-            return
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(self.fd, selectors.EVENT_READ)
+            return cls(None)
 
     def __call__(self, seconds: float) -> None:
         if self.selector is None:
@@ -219,9 +242,11 @@ class _ExitWatch:
             os.close(self.fd)
 
 
-def _terminate(ctx: RunContext, kept: keeper.Kept) -> None:
+def _terminate(ctx: RunContext, kept: keeper.Kept | warm_python.Warm) -> None:
     """SIGTERM the whole group, SIGKILL what is left after a grace period, wait until it is gone."""
-    group = kept.pid  # the keeper leads the command's session
+    group = kept.pid  # the keeper (or the warm task itself) leads the command's session
+    if isinstance(kept, warm_python.Warm):
+        kept.terminating()
     ctx.logger.warn(f"Terminating process group {group}: the task was cancelled")
     killed, gone = process_groups.terminate(group, TERM_GRACE_SECONDS, reap=kept.poll)
     if killed:

@@ -26,7 +26,7 @@ from lanner.model.state import StateType
 from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
 from lanner.plugins.docker.engine import ContainerOptions
 from lanner.plugins.properties import render_bool, render_list, render_str
-from lanner.plugins.scripts import python_envs
+from lanner.plugins.scripts import python_envs, warm_route
 from lanner.plugins.scripts.runners import (
     Command,
     DockerRunner,
@@ -96,6 +96,11 @@ class ScriptTask(RunnableTask):
     def extra_env(self, setup: Setup) -> dict[str, str]:
         return {}
 
+    def warm_argv(self, interpreter: list[str], before: list[str], own: list[str], setup: Setup,
+                  env: dict[str, str]) -> list[str] | None:
+        """`[python, script, *args]` when the command may run in the warm interpreter (Python tasks)."""
+        return None
+
     @contextlib.contextmanager
     def prepared(self, ctx: RunContext, in_docker: bool, adopted: bool) -> Iterator[Setup]:
         """Prepare what the command needs (a Python environment), for as long as it runs."""
@@ -142,8 +147,9 @@ class ScriptTask(RunnableTask):
                       output_dir: Path, setup: Setup) -> Output:
         in_docker = setup.in_docker
         declared = self.declared_outputs(ctx, workdir)
-        lines = (setup.first_lines + render_list(ctx, self.beforeCommands, "beforeCommands")
-                 + self.script_lines(ctx, workdir, setup))
+        before = setup.first_lines + render_list(ctx, self.beforeCommands, "beforeCommands")
+        own = self.script_lines(ctx, workdir, setup)
+        lines = before + own
         argv = self.argv_prefix(ctx)
         if not argv:
             raise TaskFailure("`interpreter` must not be empty")
@@ -152,6 +158,8 @@ class ScriptTask(RunnableTask):
         env = {**render_env(ctx, self.env), "WORKING_DIR": str(workdir), "OUTPUT_DIR": str(output_dir),
                **self.extra_env(setup)}
         cmd = Command(argv + ["\n".join(lines)], env, workdir)
+        if not in_docker:
+            cmd.python = self.warm_argv(argv, before, own, setup, env)
         globs = render_list(ctx, self.outputFiles, "outputFiles") if not declared else []
         sink = LineSink(ctx)
         outputs: dict[str, Any] = {"vars": sink.vars}
@@ -239,6 +247,12 @@ class _Python(ScriptTask):
             env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
         env.update(setup.env)  # an environment's own PATH and VIRTUAL_ENV come first
         return env
+
+    def warm_argv(self, interpreter: list[str], before: list[str], own: list[str], setup: Setup,
+                  env: dict[str, str]) -> list[str] | None:
+        if setup.python is not None:  # a `dependencies` environment: its own interpreter and packages
+            return None
+        return warm_route.python_argv(interpreter, before, own, env.get("PATH", os.environ.get("PATH")))
 
     @contextlib.contextmanager
     def prepared(self, ctx: RunContext, in_docker: bool, adopted: bool) -> Iterator[Setup]:

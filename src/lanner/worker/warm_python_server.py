@@ -1,0 +1,369 @@
+"""The warm interpreter of Python tasks: a fork server whose children behave like `python script.py`.
+
+Started by `lanner.worker.warm_python` as `python <this file> <control fd>` (a file, not `-m`:
+importing `lanner` here would show in every task's `sys.modules`). It imports the standard
+modules tasks use most (`PRELOADED`), then waits on the control socket, where Lanner sends one
+end of a fresh socket pair per task. It exits when Lanner closes the control socket (Lanner
+ended, or died: the kernel closes it) and no task of its own runs any more.
+
+For each task it forks the task process, and is that process's keeper: it does for it what
+`lanner.worker.keeper` does for a host command, with the task's socket as its tie to Lanner
+instead of a PDEATHSIG (it is not Lanner's child). One fork per task, not a keeper and a task:
+a fork of an interpreter costs milliseconds here.
+
+- The task process leads a new session (`killpg(task pid)` reaches it and whatever it starts),
+  gets PDEATHSIG=SIGKILL (it dies with the server), stdin /dev/null, stdout/stderr the
+  attempt's files, no other descriptor, the task's cwd and environment, the signal handlers of a
+  fresh interpreter and an empty mask, then runs the script as `__main__` and ends as the
+  interpreter ends (threads, atexit, flushes).
+- When it exits, the server writes the attempt's note (write + rename), then sends the exit code.
+- When Lanner's end of the task's socket closes first (Lanner died), the server SIGKILLs the
+  task's whole group, and writes a note only if the task had exited on its own.
+
+Exit codes and messages are those of the fresh route, where `/bin/sh -c` runs the interpreter: a
+task killed by a signal ends with 128 + the signal and the shell's message ("Segmentation
+fault") on stderr — unless Lanner said it was terminating the group (the shell would have died
+too, silently): then the code is the negative signal, as a keeper reports it.
+
+Modules imported here are shared in the sense that a task finds them already in `sys.modules`
+(already-run import side effects, the same hash seed); anything a task changes (monkeypatches,
+`os.environ`, cwd) stays in its own forked process.
+"""
+
+import sys
+
+del sys.path[0]  # this file's folder: the task sets its own first entry, as `python script.py` does
+
+import builtins  # noqa: E402 - after the path fix above, as every import here
+import ctypes  # noqa: E402
+import gc  # noqa: E402
+import importlib.machinery  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import select  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import types  # noqa: E402
+
+# What tasks import most often and costs an import each time (measured with -X importtime).
+PRELOADED = ("argparse", "base64", "collections", "csv", "dataclasses", "datetime", "decimal", "functools",
+             "hashlib", "itertools", "json", "logging", "math", "pathlib", "random", "re", "shutil",
+             "subprocess", "tempfile", "textwrap", "time", "typing", "urllib.parse", "uuid")
+for _name in PRELOADED:
+    try:
+        __import__(_name)
+    except ImportError:  # pragma: no cover - a trimmed standard library
+        pass
+
+PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True)
+# Python's locale coercion (PEP 538) added LC_CTYPE to this process's environment at start-up: a
+# fresh interpreter would add it to the task's too.
+_COERCED_CTYPE = os.environ.get("LC_CTYPE") if os.environ.pop("LANNER_WARM_LC_CTYPE_GIVEN", "1") == "0" else None
+# The keeper of the fresh route starts a command with these at their defaults, whatever Lanner had.
+_DEFAULTED = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
+
+class Task:
+    """A running task: its process, its socket to Lanner, where its note goes."""
+
+    def __init__(self, pid: int, conn: int, exited: int, err: int, request: dict) -> None:
+        self.pid, self.conn, self.exited, self.err, self.request = pid, conn, exited, err, request
+        self.group_signalled = False  # Lanner said it is terminating the group
+
+    def close(self) -> None:
+        for fd in (self.conn, self.exited, self.err):
+            os.close(fd)
+
+
+def serve(control: int) -> dict:
+    """Start and keep tasks until Lanner is gone; returns only in a task process (its request)."""
+    for sig in _DEFAULTED:  # what the server inherited ignored, a fresh task would not have
+        if signal.getsignal(sig) == signal.SIG_IGN:
+            signal.signal(sig, signal.SIG_DFL)
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())  # nor any signal blocked
+    gc.freeze()  # what is loaded now is never collected in a fork: its pages stay shared
+    poller = select.poll()
+    poller.register(control, select.POLLIN)
+    by_conn: dict[int, Task] = {}
+    by_exit: dict[int, Task] = {}
+    open_control = True
+    while open_control or by_exit:
+        ready = poller.poll()
+        # Lanner's words before exits (see `_code`), new tasks last: no descriptor closed in this
+        # round is reused before the round's events for it are done with.
+        ready.sort(key=lambda event: 2 if event[0] == control else 1 if event[0] in by_exit else 0)
+        for fd, _ in ready:
+            if fd == control:
+                conn = _receive(control)
+                if conn is None:
+                    open_control = False
+                    poller.unregister(control)
+                    continue
+                request = _read_request(conn)
+                if request is None:
+                    os.close(conn)
+                    continue
+                task = _start(conn, request)
+                if isinstance(task, dict):  # the task process (its descriptors are closed already)
+                    return task
+                if task is not None:
+                    by_conn[task.conn], by_exit[task.exited] = task, task
+                    poller.register(task.conn, select.POLLIN)
+                    poller.register(task.exited, select.POLLIN)
+            elif fd in by_exit:
+                task = by_exit.pop(fd)
+                del by_conn[task.conn]
+                poller.unregister(task.conn)
+                poller.unregister(task.exited)
+                _, status = os.waitpid(task.pid, 0)
+                code = _code(status, task)
+                _write_note(task.request, code)
+                _send(task.conn, b"X%d\n" % code)
+                task.close()
+            elif fd in by_conn:
+                task = by_conn[fd]
+                data = _read(task.conn)
+                if data:
+                    task.group_signalled = task.group_signalled or b"T" in data
+                    continue
+                poller.unregister(task.conn)  # Lanner is gone
+                del by_conn[task.conn]
+                del by_exit[task.exited]
+                poller.unregister(task.exited)
+                _owner_gone(task)
+                task.close()
+    os._exit(0)
+
+
+def _receive(control: int) -> int | None:
+    """The next task's socket, or None once Lanner closed the control socket."""
+    while True:
+        sock = socket.socket(fileno=control)
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, 16, 1)
+        finally:
+            sock.detach()
+        if not message:
+            return None
+        if fds:
+            return fds[0]
+
+
+def _start(conn: int, request: dict) -> Task | dict | None:
+    """Fork the task process: its request in the child, its `Task` here (None if it cannot start)."""
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        out = os.open(request["stdout"], flags, 0o600)
+        err = os.open(request["stderr"], flags, 0o600)
+        null = os.open(os.devnull, os.O_RDONLY)
+        if not os.path.isdir(request["cwd"]):
+            raise FileNotFoundError(2, "No such file or directory")
+    except OSError as exc:
+        _send(conn, b"E%d\n" % (exc.errno or 0))
+        os.close(conn)
+        return None
+    server = os.getpid()
+    try:
+        child = os.fork()
+    except OSError as exc:  # no process to spare: the task fails as a command that cannot start
+        for fd in (out, err, null):
+            os.close(fd)
+        _send(conn, b"E%d\n" % (exc.errno or 0))
+        os.close(conn)
+        return None
+    if child == 0:
+        _become_task(request, server, (null, out, err))
+        return request
+    os.close(out)
+    os.close(null)
+    _send(conn, b"P%d\n" % child)
+    return Task(child, conn, os.pidfd_open(child), err, request)
+
+
+def _owner_gone(task: Task) -> None:
+    """Lanner died: kill the task's group; note its exit only if it had ended on its own."""
+    done, status = os.waitpid(task.pid, os.WNOHANG)
+    if not done:
+        os.kill(task.pid, signal.SIGKILL)
+        _, status = os.waitpid(task.pid, 0)
+    try:
+        os.killpg(task.pid, signal.SIGKILL)  # what it started in the background
+    except OSError:
+        pass
+    if not (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
+        _write_note(task.request, _code(status, task))  # it had exited, or did in the race
+
+
+def _read_request(conn: int) -> dict | None:
+    """`<length>\\n<JSON>` from Lanner (None if it went away first)."""
+    data = b""
+    while b"\n" not in data:
+        chunk = _read(conn)
+        if not chunk:
+            return None
+        data += chunk
+    size, _, data = data.partition(b"\n")
+    if not size.isdigit():
+        return None
+    while len(data) < int(size):
+        chunk = _read(conn)
+        if not chunk:
+            return None
+        data += chunk
+    try:
+        request = json.loads(data)
+    except ValueError:
+        return None
+    return request if isinstance(request, dict) else None
+
+
+def _read(conn: int) -> bytes:
+    """What Lanner sent; empty at end of file (it closed its end, or died)."""
+    try:
+        return os.read(conn, 65536)
+    except OSError:
+        return b""
+
+
+def _send(conn: int, data: bytes) -> None:
+    try:
+        os.write(conn, data)
+    except OSError:  # Lanner is gone; the note, if any, says how the task ended
+        pass
+
+
+def _code(status: int, task: Task) -> int:
+    """The exit code `/bin/sh -c "python …"` reports, writing the shell's message for a signal.
+
+    When Lanner terminated the group (it says so before signalling: the poll loop reads its words
+    before exits), the shell would have died of the signal too, without a message: the code is
+    then the negative signal, as a keeper reports it.
+    """
+    if not os.WIFSIGNALED(status):
+        return os.waitstatus_to_exitcode(status)
+    sig = os.WTERMSIG(status)
+    if task.group_signalled:
+        return -sig
+    if sig not in (signal.SIGINT, signal.SIGPIPE):
+        text = signal.strsignal(sig) or f"Signal {sig}"
+        if os.WCOREDUMP(status):
+            text += " (core dumped)"
+        try:
+            os.write(task.err, text.encode() + b"\n")
+        except OSError:
+            pass
+    return 128 + sig
+
+
+def _write_note(request: dict, code: int) -> None:
+    """Write + rename, as the keeper does; a note that cannot be written only costs a re-run after a
+    crash, whereas an exception here would end the server and every task it keeps."""
+    tmp = request["note"] + ".tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, request["note_head"].encode() + b"%d}" % code)
+        finally:
+            os.close(fd)
+        os.replace(tmp, request["note"])
+    except OSError:
+        pass
+
+
+def _become_task(request: dict, server: int, stdio: tuple[int, int, int]) -> None:
+    """Turn this fork into the task's process, up to (not including) running its script."""
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != server:  # the server died before we were armed
+        os._exit(137)
+    os.setsid()
+    for target, fd in enumerate(stdio):
+        os.dup2(fd, target)
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+    os.chdir(request["cwd"])
+    env = dict(request["env"])
+    env["PWD"] = request["cwd"]  # the shell of the fresh route exports it
+    if _COERCED_CTYPE is not None and "LC_ALL" not in env and "LC_CTYPE" not in env:
+        env["LC_CTYPE"] = _COERCED_CTYPE
+    for name in [name for name in os.environ if name not in env]:
+        del os.environ[name]
+    for name, value in env.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
+
+
+def run_main(request: dict) -> int:
+    """Run the script in a new `__main__`, reporting errors as the interpreter would; the exit code."""
+    python, script, *args = request["argv"]
+    sys.argv = [script, *args]
+    path = os.path.abspath(script)
+    if not sys.flags.safe_path:
+        sys.path.insert(0, os.path.dirname(os.path.realpath(script)))
+    try:
+        with open(path, "rb") as source:
+            code = source.read()
+    except OSError as exc:
+        sys.stderr.write(f"{python}: can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}\n")
+        return 2
+    main = types.ModuleType("__main__")
+    main.__dict__.update(__file__=path, __cached__=None, __builtins__=builtins,
+                         __loader__=importlib.machinery.SourceFileLoader("__main__", path))
+    sys.modules["__main__"] = main
+    try:
+        exec(compile(code, path, "exec"), main.__dict__)
+    except SystemExit as exc:
+        return _exit_code(exc)
+    except SyntaxError as exc:  # shown without our frames, as the interpreter shows it
+        sys.excepthook(type(exc), exc.with_traceback(None), None)
+        return 1
+    except BaseException as exc:  # noqa: BLE001 - whatever the script raised is reported as the interpreter does
+        tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None  # from the script's frame on
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+        return -signal.SIGINT if isinstance(exc, KeyboardInterrupt) else 1
+    return 0
+
+
+def _exit_code(exc: SystemExit) -> int:
+    """What the interpreter makes of `sys.exit(x)`: None is 0, an int itself, anything else printed and 1."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    try:
+        sys.stderr.write(f"{exc.code}\n")
+    except Exception:  # noqa: BLE001 - an unprintable exit value still exits 1
+        pass
+    return 1
+
+
+def finish(code: int) -> None:
+    """End the task process as the interpreter ends, minus the teardown of every object.
+
+    Tearing the interpreter down would write to each page the server's modules live on (reference
+    counts, the collector), copying them all: ~10x the cost of the script itself. So this does
+    what the task can see — non-daemon threads waited for, atexit functions, stdout/stderr
+    flushed (120 if that fails, as the interpreter exits) — and leaves with `os._exit`.
+    """
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        threading._shutdown()
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:  # noqa: BLE001 - reported by the exit code, as the interpreter does
+            code = code or 120
+    if code == -signal.SIGINT:  # an uncaught KeyboardInterrupt ends the interpreter by SIGINT
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        code = 130
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    finish(run_main(serve(int(sys.argv[1]))))

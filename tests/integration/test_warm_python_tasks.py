@@ -1,0 +1,302 @@
+"""Python tasks forked from the warm interpreter behave as the fresh `python script.py` they replace.
+
+Every test runs on both routes: `warm` (the fork server of `lanner.worker.warm_python`, the
+default) and `fresh` (`LANNER_PYTHON_FORKSERVER=0`: a new interpreter under the shell). Each
+script checks which route it is on from its parent process (the shell, or the server's keeper),
+so a test cannot pass by silently taking the other route. Real processes and signals throughout:
+crashes, timeouts, kills, and a SIGKILLed `lanner run`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lanner import process_identity
+from lanner.testing import logs_of, run_flow
+from lanner.worker import process_groups, warm_python
+from tests.integration.crash.harness import Home
+from tests.integration.crash.harness import wait_for as harness_wait
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = "io.kestra.plugin.scripts.python.Script"
+COMMANDS = "io.kestra.plugin.scripts.python.Commands"
+
+
+@pytest.fixture(params=["warm", "fresh"])
+def route(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv(warm_python.SWITCH, "1" if request.param == "warm" else "0")
+    yield request.param
+    warm_python.stop_all()
+
+
+def route_check(route: str) -> str:
+    """Python lines failing the script unless it runs on `route` (its parent: a shell, or a Python keeper)."""
+    wanted = "sh" if route == "fresh" else "python"
+    return ("parent = open('/proc/%d/comm' % __import__('os').getppid()).read().strip()\n"
+            f"assert parent.startswith({wanted!r}), parent\n")
+
+
+def task(task_id: str, route: str, body: str, kind: str = SCRIPT, extra: str = "") -> str:
+    """One Python task running `body` (after the route check): a Script, or Commands running `python main.py`."""
+    source = route_check(route) + body
+    indented = "".join(f"      {line}\n" for line in source.splitlines())
+    if kind == SCRIPT:
+        return f"  - id: {task_id}\n    type: {SCRIPT}\n{extra}    script: |\n{indented}"
+    files = "".join(f"  {line}\n" for line in indented.splitlines())
+    return (f"  - id: {task_id}\n    type: {COMMANDS}\n{extra}    inputFiles:\n      main.py: |\n{files}"
+            f"    commands:\n      - python main.py first 'second arg'\n")
+
+
+def flow(*tasks: str) -> str:
+    return "id: warm\nnamespace: lanner.warm\ntasks:\n" + "".join(tasks)
+
+
+def messages(home: Path, execution_id: str, task_id: str) -> list[tuple[str, str]]:
+    return [(log["level"], log["message"]) for log in logs_of(home, execution_id, task_id)]
+
+
+def run_of(execution: Any, task_id: str) -> Any:
+    return execution.by_task[task_id][-1]
+
+
+def gone(pid: int) -> bool:
+    fields = process_identity.stat_fields(pid)
+    return fields is None or fields[0] in ("Z", "X")
+
+
+def wait_for(what: str, check: Callable[[], Any], seconds: float = 30.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.02)  # poll interval of a deadline-bounded wait on a positive signal
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_outputs_logs_and_arguments_are_those_of_python_script_py(route: str, tmp_path: Path) -> None:
+    body = """import os, sys
+print("argv", sys.argv[1:], __name__, __file__ == os.path.abspath(sys.argv[0]))
+print("path0", sys.path[0] == os.path.dirname(os.path.realpath(sys.argv[0])))
+print("cwd", os.getcwd() == os.environ["WORKING_DIR"] == os.environ["PWD"])
+print("stdin", repr(sys.stdin.read()))
+print('::{"outputs": {"answer": 42}}::')
+print("careful", file=sys.stderr)
+"""
+    home = tmp_path / "home"
+    exe = run_flow(flow(task("script", route, body), task("commands", route, body, COMMANDS)), home)
+    assert exe.state.current.value == "SUCCESS"
+    assert messages(home, exe.id, "script") == [
+        ("INFO", "argv [] __main__ True"), ("INFO", "path0 True"), ("INFO", "cwd True"), ("INFO", "stdin ''"),
+        ("WARN", "careful")]
+    assert messages(home, exe.id, "commands")[0] == ("INFO", "argv ['first', 'second arg'] __main__ True")
+    for task_id in ("script", "commands"):
+        outputs = run_of(exe, task_id).outputs
+        assert outputs["vars"] == {"answer": 42} and outputs["exitCode"] == 0
+
+
+def test_threads_and_atexit_functions_finish_before_the_task_ends(route: str, tmp_path: Path) -> None:
+    body = """import atexit, sys, threading, time
+atexit.register(lambda: print("atexit ran"))
+threading.Thread(target=lambda: (time.sleep(0.2), print("thread done"))).start()
+sys.stdout.write("no newline at the end")
+"""
+    home = tmp_path / "home"
+    exe = run_flow(flow(task("ending", route, body)), home)
+    assert exe.state.current.value == "SUCCESS"
+    assert messages(home, exe.id, "ending") == [("INFO", "no newline at the endthread done"), ("INFO", "atexit ran")]
+
+
+CRASHES = {
+    "exits_3": ("import sys\nprint('going')\nsys.exit(3)\n", 3, []),
+    "os_exit_7": ("import os\nos._exit(7)\n", 7, []),
+    "exits_with_message": ("import sys\nsys.exit('bad input')\n", 1, ["bad input"]),
+    "raises": ("def fail():\n    raise ValueError('boom')\nfail()\n", 1,
+               ["Traceback (most recent call last):", "fail()", "raise ValueError('boom')", "ValueError: boom"]),
+    "segfault": ("import ctypes\nctypes.string_at(0)\n", 139, ["Segmentation fault"]),
+    "sigsegv": ("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n", 139, ["Segmentation fault"]),
+}
+
+
+@pytest.mark.parametrize("crash", list(CRASHES))
+def test_a_crashing_task_fails_with_its_exit_code_and_the_next_task_runs(route: str, crash: str,
+                                                                          tmp_path: Path) -> None:
+    body, code, stderr_bits = CRASHES[crash]
+    home = tmp_path / "home"
+    after = task("after", route, "import json\nprint('after', json.dumps({'ok': True}))\n")
+    exe = run_flow(flow(task("crash", route, body, extra="    allowFailure: true\n"), after), home)
+    crashed = run_of(exe, "crash")
+    assert crashed.state.current.value == "WARNING"  # failed, with allowFailure
+    assert crashed.outputs["exitCode"] == code
+    logged = messages(home, exe.id, "crash")
+    assert ("ERROR", f"Command failed with exit code {code}") in logged
+    warned = "\n".join(text for level, text in logged if level == "WARN")
+    for bit in stderr_bits:
+        assert bit in warned
+    assert run_of(exe, "after").state.current.value == "SUCCESS"
+    assert messages(home, exe.id, "after") == [("INFO", 'after {"ok": true}')]
+
+
+def test_what_one_task_changes_in_its_interpreter_is_not_seen_by_the_next(route: str, tmp_path: Path) -> None:
+    first = """import json, os, sys
+os.environ["LEAKED"] = "yes"
+os.chdir("/")
+json.dumps = lambda *a, **k: "patched"
+sys.modules["leaked_module"] = sys
+sys.path.append("/leaked")
+"""
+    second = """import json, os, sys
+print(os.environ.get("LEAKED"), os.getcwd() == os.environ["WORKING_DIR"], json.dumps(1),
+      "leaked_module" in sys.modules, "/leaked" in sys.path, os.environ.get("ONLY_HERE"))
+"""
+    home = tmp_path / "home"
+    exe = run_flow(flow(task("first", route, first),
+                        task("second", route, second, extra="    env:\n      ONLY_HERE: mine\n")), home)
+    assert exe.state.current.value == "SUCCESS"
+    assert messages(home, exe.id, "second") == [("INFO", "None True 1 False False mine")]
+
+
+def test_a_timed_out_task_fails_and_its_process_group_is_gone(route: str, tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    body = f"""import os
+open({str(pidfile)!r}, "w").write(f"{{os.getpid()}} {{os.getpgid(0)}}")
+while True:
+    pass
+"""
+    home = tmp_path / "home"
+    exe = run_flow(flow(task("spin", route, body, extra="    timeout: PT1S\n")), home)
+    spin = run_of(exe, "spin")
+    assert spin.state.current.value == "FAILED"
+    logged = messages(home, exe.id, "spin")
+    assert any("timeout" in text.lower() for _, text in logged)
+    assert ("WARN", "Terminated") not in logged  # the shell dies with its group, silently: so does the warm route
+    pid, group = (int(n) for n in pidfile.read_text().split())
+    assert gone(pid)
+    assert not process_groups.alive(group)
+
+
+def test_killing_the_execution_ends_the_task_process(route: str, tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    body = f"""import os, time
+open({str(pidfile)!r}, "w").write(str(os.getpid()))
+time.sleep(120)
+"""
+    home = tmp_path / "home"
+    exe = run_flow(flow(task("sleepy", route, body)), home, kill_when=lambda kind, item: pidfile.exists()
+                   and pidfile.read_text().isdigit())
+    assert exe.state.current.value == "KILLED"
+    assert gone(int(pidfile.read_text()))
+
+
+def test_a_sigkilled_lanner_run_takes_its_python_task_with_it(route: str, tmp_path: Path) -> None:
+    pidfile, marker = tmp_path / "pid", tmp_path / "marker"
+    body = f"""import os, time
+open({str(pidfile)!r} + ".tmp", "w").write(str(os.getpid()))
+os.rename({str(pidfile)!r} + ".tmp", {str(pidfile)!r})
+time.sleep(5)
+open({str(marker)!r}, "w").write("survived its owner")
+"""
+    flow_file = tmp_path / "flow.yaml"
+    flow_file.write_text(flow(task("sleepy", route, body)))
+    env = {**os.environ, "LANNER_HOME": str(tmp_path / "home")}
+    env.pop("LANNER_DATABASE_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "lanner", "run", str(flow_file), "-q"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pid = int(wait_for("the task to start", lambda: pidfile.exists() and pidfile.read_text(), 60))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        wait_for("the task process to die with its owner", lambda: gone(pid), 10)
+        assert not marker.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_task_that_finished_before_its_lanner_was_killed_is_adopted_not_run_again(route: str,
+                                                                                     tmp_path: Path) -> None:
+    effects, pidfile = tmp_path / "effects", tmp_path / "lanner.pid"
+    work = f"""import os, signal, time
+with open({str(effects)!r}, "a") as out:
+    out.write(f"work {{os.getpid()}}\\n")
+print('::{{"outputs": {{"greeting": "hello"}}}}::', flush=True)
+while not os.path.exists({str(pidfile)!r}) or not open({str(pidfile)!r}).read():
+    time.sleep(0.01)
+os.kill(int(open({str(pidfile)!r}).read()), signal.SIGSTOP)
+"""
+    after = f"""with open({str(effects)!r}, "a") as out:
+    out.write("after {{{{ outputs.work.vars.greeting }}}}\\n")
+"""
+    home = Home(tmp_path / "home")
+    flow_file = tmp_path / "flow.yaml"
+    flow_file.write_text(flow(task("work", route, work), task("after", route, after)))
+    proc = home.popen("run", str(flow_file), "-q")
+    try:
+        (execution_id,) = harness_wait(lambda: home.execution_ids(), 60, "the execution to be stored")
+        pidfile.write_text(str(proc.pid))
+        line = harness_wait(lambda: effects.exists() and effects.read_text().split("\n")[0], 60, "the side effect")
+        harness_wait(lambda: stopped(proc.pid) and gone(int(line.split()[1])), 30,
+                     "the task to stop its lanner and exit")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+    continued = home.run("execution", "continue", execution_id)
+
+    lines = effects.read_text().splitlines()
+    assert [x for x in lines if x.startswith("work")] == [line], "the finished task ran again"
+    assert "after hello" in lines, lines
+    assert home.state(execution_id) == "SUCCESS", continued.stdout + continued.stderr
+    assert "its recorded output is used and the command is not run again" in home.run(
+        "logs", execution_id, "--task", "work").stdout
+
+
+def stopped(pid: int) -> bool:
+    fields = process_identity.stat_fields(pid)
+    return fields is not None and fields[0] == "T"
+
+
+def test_a_killed_fork_server_fails_its_running_task_and_the_next_one_gets_a_new_server(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(warm_python.SWITCH, "1")
+    pidfile = tmp_path / "pid"
+    body = f"""import os, time
+open({str(pidfile)!r} + ".tmp", "w").write(str(os.getpid()))
+os.rename({str(pidfile)!r} + ".tmp", {str(pidfile)!r})
+time.sleep(60)
+"""
+    servers: list[int] = []
+
+    def kill_the_server() -> None:
+        pid = int(wait_for("the task to start", lambda: pidfile.exists() and pidfile.read_text(), 60))
+        fields = process_identity.stat_fields(pid)
+        assert fields is not None
+        servers.append(int(fields[1]))  # its parent, the server
+        os.kill(servers[0], signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_server)
+    killer.start()
+    home = tmp_path / "home"
+    try:
+        exe = run_flow(flow(task("victim", "warm", body, extra="    allowFailure: true\n"),
+                            task("next", "warm", "print('next ran')\n")), home)
+    finally:
+        killer.join()
+        warm_python.stop_all()
+    assert run_of(exe, "victim").state.current.value == "WARNING"  # failed, with allowFailure
+    assert gone(int(pidfile.read_text()))  # it died with its server
+    assert messages(home, exe.id, "next") == [("INFO", "next ran")]
