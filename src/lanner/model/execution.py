@@ -166,6 +166,18 @@ class Execution:
         return self.by_parent.get(parent_id, [])
 
     def to_json(self) -> dict[str, Any]:
+        return self._json(with_runs=True)
+
+    def header_json(self) -> dict[str, Any]:
+        """Everything but the task runs (stored apart, one row each).
+
+        Built without them, not by dropping them: it is written with every change of the
+        execution's own state, so its cost must not grow with the task run count (a ForEach
+        over 100,000 values).
+        """
+        return self._json(with_runs=False)
+
+    def _json(self, with_runs: bool) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.id,
             "namespace": self.namespace,
@@ -176,11 +188,14 @@ class Execution:
             "labels": [{"key": k, "value": v} for k, v in self.labels.items()],
             "variables": self.variables,
             "state": self.state.to_json(),
-            "taskRunList": [r.to_json() for r in self.task_runs],
+        }
+        if with_runs:
+            out["taskRunList"] = [r.to_json() for r in self.task_runs]
+        out.update({
             "originalId": self.original_id or self.id,
             "parentId": self.parent_id,
             "trigger": self.trigger,
-        }
+        })
         if self.kill:
             out["kill"] = self.kill
         if self.exit_state:
@@ -188,12 +203,6 @@ class Execution:
         if self.notes:
             out["notes"] = self.notes
         return out
-
-    def header_json(self) -> dict[str, Any]:
-        """Everything but the task runs (stored apart, one row each)."""
-        data = self.to_json()
-        del data["taskRunList"]
-        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any], task_runs: list[dict[str, Any]] | None = None) -> Execution:

@@ -187,7 +187,14 @@ class Flow(BaseModel):
         }
 
     def index(self) -> dict[str, TaskPlace]:
-        """Every task by id with its parent and block; built once."""
+        """Every task by id with its parent and block; built once.
+
+        Read straight from pydantic's private slot: it is asked for several times per task run,
+        and the `self._index` attribute goes through `BaseModel.__getattr__` (slow).
+        """
+        built = (self.__pydantic_private__ or {}).get("_index")
+        if built is not None:
+            return built  # type: ignore[no-any-return]
         if self._index is None:
             index: dict[str, TaskPlace] = {}
 

@@ -166,7 +166,7 @@ def iso(ts: dt.datetime) -> str:
         ts = ts.astimezone(dt.UTC)
     us = ts.microsecond
     spec = "seconds" if not us else "milliseconds" if us % 1000 == 0 else "microseconds"
-    return ts.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+    return ts.isoformat(timespec=spec)[:-6] + "Z"  # drop the "+00:00" of UTC (cheaper than replace())
 
 
 @dataclasses.dataclass(slots=True)
@@ -180,6 +180,12 @@ class History:
         if self._json is None:
             self._json = {"state": self.state.value, "date": iso(self.date)}
         return dict(self._json)
+
+    def date_text(self) -> str:
+        """`iso(self.date)`, printed once (a state's start and end dates are history entries)."""
+        if self._json is None:
+            self._json = {"state": self.state.value, "date": iso(self.date)}
+        return self._json["date"]
 
 
 @dataclasses.dataclass(slots=True)
@@ -223,14 +229,15 @@ class State:
         return end - self.histories[0].date
 
     def to_json(self) -> dict[str, object]:
+        histories = self.histories
         out: dict[str, object] = {
             "current": self.current.value,
-            "histories": [h.to_json() for h in self.histories],
+            "histories": [h.to_json() for h in histories],
         }
-        if self.start_date:
-            out["startDate"] = iso(self.start_date)
-        if self.end_date:
-            out["endDate"] = iso(self.end_date)
+        if histories:  # the dates are those of history entries: their text is printed once
+            out["startDate"] = histories[0].date_text()
+            if self.current.terminated or self.current is StateType.PAUSED:
+                out["endDate"] = histories[-1].date_text()
         out["duration"] = _iso_duration(self.duration())
         return out
 
