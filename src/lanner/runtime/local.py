@@ -109,6 +109,7 @@ class LocalRuntime:
                 lambda: Purges(ExecutionQueries(self.repo.engine), self.files, lambda eid: eid in self.live),
                 lambda eid: eid not in self.live and bool(self.owners.left_behind([eid]))),
             triggers=self.triggers,
+            instant_here=True,  # Log, Return…: run by the loop itself (see `RunnableTask.instant`)
         )
         threading.Thread(target=self._heartbeat, name="lanner-owner-heartbeat", daemon=True).start()
 

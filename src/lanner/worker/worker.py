@@ -78,7 +78,12 @@ class Worker:
         worker_id: str = "local",
         executions: Any = None,
         triggers: Any = None,
+        instant_here: bool = False,
     ) -> None:
+        """`instant_here`: run the attempts of instant tasks (`RunnableTask.instant`) on the thread
+        that submits them, the embedded runtime's loop (their result still comes back through
+        `report`); a worker process keeps every attempt on its pool."""
+        self._instant_here = instant_here
         self._report = report
         self._sink = log_sink
         self._files = files
@@ -108,7 +113,16 @@ class Worker:
         running = _Running(job, ctx)
         with self._lock:
             self._running[job.task_run_id] = running
-        self._pool.submit(self._run, running)
+        if self._runs_here(job):
+            self._run(running)
+        else:
+            self._pool.submit(self._run, running)
+
+    def _runs_here(self, job: Job) -> bool:
+        """An instant task's first attempt, without a timeout or a shared folder, skips the pool."""
+        task = job.task
+        return (self._instant_here and task.instant and job.attempt == 1 and task.timeout is None
+                and job.shared_dir is None)
 
     def cancel(self, task_run_id: str) -> None:
         with self._lock:
