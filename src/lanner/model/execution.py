@@ -17,13 +17,19 @@ from lanner.model.state import State, StateType, iso, parse_iso
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
+_PAIRS = [a + b for b in _ALPHABET for a in _ALPHABET]  # index i → base62 digits of i, lowest first
+
+
 def new_id() -> str:
-    """A 22-character base62 id, like Kestra's friendly ids."""
+    """A 22-character base62 id, like Kestra's friendly ids.
+
+    Two digits per division (one id per task run: a ForEach over 100,000 values makes 100,000).
+    """
     n = secrets.randbits(128)
     out = []
-    for _ in range(22):
-        n, r = divmod(n, 62)
-        out.append(_ALPHABET[r])
+    for _ in range(11):
+        n, r = divmod(n, 3844)
+        out.append(_PAIRS[r])
     return "".join(out)
 
 

@@ -157,6 +157,7 @@ class Flow(BaseModel):
     _source: str = PrivateAttr(default="")
     _file: str | None = PrivateAttr(default=None)
     _index: dict[str, TaskPlace] | None = PrivateAttr(default=None)
+    _shares_folders: bool | None = PrivateAttr(default=None)
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -208,6 +209,18 @@ class Flow(BaseModel):
                 visit(tasks, None, block)
             self._index = index
         return self._index
+
+    def shares_folders(self) -> bool:
+        """Does any task of the flow share its working folder with its children (`WorkingDirectory`)?
+
+        Asked for every task run to dispatch: a flow without one needs no walk up its parents.
+        """
+        private = self.__pydantic_private__ or {}
+        shares = private.get("_shares_folders")
+        if shares is None:
+            shares = any(getattr(place.task, "shares_working_directory", False) for place in self.index().values())
+            self._shares_folders = shares
+        return bool(shares)
 
     def task(self, task_id: str) -> Task:
         return self.index()[task_id].task
