@@ -102,14 +102,14 @@ def main() -> None:
         if len(sizes) >= 2:
             small, big = results[sizes[0]], results[sizes[-1]]
             times = sizes[-1] / sizes[0]
-            print(f"cost ratio {sizes[-1]}/{sizes[0]}: {big.wall / small.wall:.1f}x wall, {big.cpu / small.cpu:.1f}x cpu "
-                  f"for {times:.0f}x the values (target ≤ {times * 1.1:.0f}x)")
+            print(f"cost ratio {sizes[-1]}/{sizes[0]}: {big.wall / small.wall:.1f}x wall, "
+                  f"{big.cpu / small.cpu:.1f}x cpu for {times:.0f}x the values (target ≤ {times * 1.1:.0f}x)")
         for kind in ("Parallel", "ForEach"):
             path = tmpdir / f"overlap_{kind}.yaml"
             path.write_text(sleeps(kind))
             f = run(path, home)
-            print(f"four 2-second Sleeps in a concurrent {kind}: {f.wall:.2f} s whole process (about 2 s means overlap), "
-                  f"load avg {f.load}")
+            print(f"four 2-second Sleeps in a concurrent {kind}: {f.wall:.2f} s whole process "
+                  f"(about 2 s means overlap), load avg {f.load}")
 
 
 if __name__ == "__main__":

@@ -195,7 +195,7 @@ class Flow(BaseModel):
         """
         built = (self.__pydantic_private__ or {}).get("_index")
         if built is not None:
-            return built  # type: ignore[no-any-return]
+            return built
         if self._index is None:
             index: dict[str, TaskPlace] = {}
 

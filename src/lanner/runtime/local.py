@@ -588,6 +588,8 @@ class LocalRuntime:
             ran = False
             pending, fx.dispatch = fx.dispatch, []
             for run in pending:
+                if not self._urgent.empty():  # a kill or a stop is waiting: it comes first
+                    steps = INSTANT_STEPS
                 if steps >= INSTANT_STEPS or not self._instant(live.flow, run):
                     fx.dispatch.append(run)
                     continue

@@ -14,7 +14,6 @@ from lanner.model.execution import Execution, TaskRun
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import TERMINATED_NAMES, iso, now
 
-
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)  # one, not one per call (json.dumps)
 
 
