@@ -76,4 +76,4 @@ def test_a_bad_task_run_limit_is_one_clear_error(cli: Cli, tmp_path: Path) -> No
     proc = cli("run", str(path))
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("error: LANNER_MAX_TASK_RUNS must be a positive whole number, not `lots`; "
-                                   "e.g. 100000 (the default), or unset it")
+                                   "e.g. 200000 (the default), or unset it")

@@ -24,7 +24,7 @@ from lanner.model.results import LogEntry
 from lanner.model.state import State, StateType
 from lanner.plugins.api import Task
 
-DEFAULT_MAX_TASK_RUNS = 100_000  # bench/foreach.py's 10,000-value ForEach fits ten times over
+DEFAULT_MAX_TASK_RUNS = 200_000  # bench/foreach.py's 100,000-value ForEach (100,002 runs) fits twice over
 CLEANUP_RESERVE = 1_000  # runs that finally/afterExecution may still create past the limit
 
 

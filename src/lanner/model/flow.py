@@ -157,6 +157,7 @@ class Flow(BaseModel):
     _source: str = PrivateAttr(default="")
     _file: str | None = PrivateAttr(default=None)
     _index: dict[str, TaskPlace] | None = PrivateAttr(default=None)
+    _shares_folders: bool | None = PrivateAttr(default=None)
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -187,7 +188,14 @@ class Flow(BaseModel):
         }
 
     def index(self) -> dict[str, TaskPlace]:
-        """Every task by id with its parent and block; built once."""
+        """Every task by id with its parent and block; built once.
+
+        Read straight from pydantic's private slot: it is asked for several times per task run,
+        and the `self._index` attribute goes through `BaseModel.__getattr__` (slow).
+        """
+        built = (self.__pydantic_private__ or {}).get("_index")
+        if built is not None:
+            return built
         if self._index is None:
             index: dict[str, TaskPlace] = {}
 
@@ -201,6 +209,18 @@ class Flow(BaseModel):
                 visit(tasks, None, block)
             self._index = index
         return self._index
+
+    def shares_folders(self) -> bool:
+        """Does any task of the flow share its working folder with its children (`WorkingDirectory`)?
+
+        Asked for every task run to dispatch: a flow without one needs no walk up its parents.
+        """
+        private = self.__pydantic_private__ or {}
+        shares = private.get("_shares_folders")
+        if shares is None:
+            shares = any(getattr(place.task, "shares_working_directory", False) for place in self.index().values())
+            self._shares_folders = shares
+        return bool(shares)
 
     def task(self, task_id: str) -> Task:
         return self.index()[task_id].task

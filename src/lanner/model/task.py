@@ -132,6 +132,11 @@ class RunnableTask(Task):
     # Tasks that only compute inside Lanner (Log, Return, …) say False: running one again after a
     # crash changes nothing outside, and they skip that write.
     acts_outside: ClassVar[bool] = True
+    # Is an attempt instant: it only renders templates, logs and returns outputs (Log, Return, …),
+    # no I/O, no waiting? Then the embedded runtime runs it on its loop thread, where the executor
+    # renders its own templates, instead of handing it to the thread pool: for such a task the two
+    # thread switches cost more than the task (a ForEach of 100,000 Logs).
+    instant: ClassVar[bool] = False
 
     def run(self, ctx: RunContext) -> Output | Mapping[str, Any] | None:
         raise NotImplementedError

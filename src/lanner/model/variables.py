@@ -164,6 +164,8 @@ def _taskrun(run: TaskRun) -> dict[str, Any]:
 def working_directory_of(flow: Flow, exe: Execution, run: TaskRun) -> TaskRun | None:
     """The run of the nearest `WorkingDirectory` around `run` (a task class that declares
     `shares_working_directory`), if any: the folder `run` works in and the job it belongs to."""
+    if not flow.shares_folders():
+        return None
     parent = exe.by_id.get(run.parent_id) if run.parent_id else None
     while parent is not None:
         if getattr(flow.task(parent.task_id), "shares_working_directory", False):

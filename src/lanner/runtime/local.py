@@ -50,6 +50,7 @@ from lanner.worker.worker import Job, Worker
 
 Listener = Callable[[str, Any], None]  # ("log", LogEntry) | ("run", TaskRun) | ("execution", Execution)
 BATCH = 512  # events applied before one persist
+INSTANT_STEPS = 512  # instant task attempts run and applied before one persist (`_run_instant`)
 COMMAND_POLL_SECONDS = 0.5
 
 
@@ -110,6 +111,7 @@ class LocalRuntime:
                 lambda eid: eid not in self.live and bool(self.owners.left_behind([eid])),
                 self.flow_of),
             triggers=self.triggers,
+            instant_here=True,  # Log, Return…: run by the loop itself (see `RunnableTask.instant`)
         )
         threading.Thread(target=self._heartbeat, name="lanner-owner-heartbeat", daemon=True).start()
 
@@ -493,6 +495,10 @@ class LocalRuntime:
 
     def _act(self, effects: dict[str, Effects]) -> None:
         """Persist every execution's effects, then dispatch, cancel and schedule."""
+        for execution_id, fx in effects.items():
+            live = self.live.get(execution_id)
+            if live is not None:
+                self._run_instant(live, fx)
         with self._logs_lock:
             pending, self._logs = self._logs, []
         by_exe: dict[str, list[LogEntry]] = {}
@@ -503,11 +509,7 @@ class LocalRuntime:
             if live is None:
                 continue
             exe = live.executor.exe
-            for e in fx.logs:
-                self._mask(e)
-            logs = by_exe.pop(execution_id, []) + fx.logs
-            for e in fx.logs:
-                self._remember_error(e)
+            logs = by_exe.pop(execution_id, []) + fx.logs  # fx.logs: masked and noted by `_run_instant`
             try:
                 self.repo.save(exe, fx.runs.values(), header=fx.execution_changed or fx.ended or not fx.runs,
                                logs=logs, fence=self._fence(execution_id))
@@ -560,7 +562,71 @@ class LocalRuntime:
         if fx.execution_changed:
             self.listener("execution", exe)
 
+    def _run_instant(self, live: _Live, fx: Effects) -> None:
+        """Run the instant tasks among `fx.dispatch` now, applying each result at once, before `fx` is
+        persisted; what their results dispatch is run the same way, up to `INSTANT_STEPS` attempts.
+
+        Persisting before acting is there for what a task does outside Lanner. An instant task
+        (`RunnableTask.instant`: Log, Return…) does nothing outside: all it does is its result and
+        its log lines, and those are persisted together with its run, in the one transaction that
+        follows. A crash before it leaves the store as if the attempt never started, so it runs once
+        after the crash, as far as anyone can see. A chain of 1,000 Logs (or a ForEach over 100,000
+        values) so costs one transaction per `INSTANT_STEPS` task runs instead of one per run.
+
+        The tasks' log lines join `fx.logs` in the order they were made, between the executor's;
+        every line of `fx.logs` is masked, and an ERROR noted for `errorLogs()`, before the next
+        task runs.
+
+        Not in a flow with a `WorkingDirectory`: what follows one must see the outputFiles that
+        `_finish_workdirs` stores after the save.
+        """
+        exe = live.executor.exe
+        noted = 0
+
+        def note() -> None:
+            nonlocal noted
+            for e in fx.logs[noted:]:
+                self._mask(e)
+                self._remember_error(e)
+            noted = len(fx.logs)
+
+        def sink(entry: LogEntry) -> None:
+            fx.logs.append(entry)
+            note()
+
+        note()
+        steps = 0 if not live.flow.shares_folders() else INSTANT_STEPS
+        ran = True
+        while ran and steps < INSTANT_STEPS:  # each round runs what the one before dispatched
+            ran = False
+            pending, fx.dispatch = fx.dispatch, []
+            for run in pending:
+                if not self._urgent.empty():  # a kill or a stop is waiting: it comes first
+                    steps = INSTANT_STEPS
+                if steps >= INSTANT_STEPS or not self._instant(live.flow, run):
+                    fx.dispatch.append(run)
+                    continue
+                job = self._job(live.flow, exe, run)
+                if job is None:
+                    continue
+                steps += 1
+                ran = True
+                fx.merge(live.executor.on_result(self.worker.run_now(job, sink)))
+                note()
+
+    @staticmethod
+    def _instant(flow: Flow, run: TaskRun) -> bool:
+        task = flow.task(run.task_id)
+        return isinstance(task, RunnableTask) and Worker.instant(task, len(run.attempts), None)
+
     def _submit(self, flow: Flow, exe: Execution, run: TaskRun) -> None:
+        job = self._job(flow, exe, run)
+        if job is not None:
+            self.worker.submit(job)
+
+    def _job(self, flow: Flow, exe: Execution, run: TaskRun) -> Job | None:
+        """The worker's job for the run's current attempt; None when it failed before it could start
+        (its working directory could not be made: that failure is on its way as an event)."""
         task = flow.task(run.task_id)
         assert isinstance(task, RunnableTask)
         try:
@@ -570,18 +636,20 @@ class LocalRuntime:
             self._on_log(LogEntry(exe.id, run.id, run.task_id, "ERROR", f"working directory: {message}"))
             self.events.put(("result", WorkerResult(exe.id, run.id, len(run.attempts), StateType.FAILED,
                                                     message=message)))
-            return
+            return None
         if task.acts_outside:
             self._acting_outside.add(run.id)
         task_vars = variables.build(flow, exe, run, task, envs=self.surroundings.envs)
         if shared is not None:
             task_vars["workingDir"] = str(shared)
-        self.worker.submit(Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id,
-                               shared_dir=shared, cut_off=cut_off_predecessors(run)))
+        return Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id,
+                   shared_dir=shared, cut_off=cut_off_predecessors(run))
 
     def _finish_workdirs(self, live: _Live, fx: Effects) -> None:
         """Ended WorkingDirectory runs store their outputFiles before anything after them runs."""
         exe = live.executor.exe
+        if not live.flow.shares_folders():
+            return
         for run in fx.runs.values():
             if run.current.terminated and getattr(live.flow.task(run.task_id), "shares_working_directory", False):
                 problem = self.workdirs.finish(live.flow, exe, run)

@@ -15,7 +15,7 @@ worker:
   shutdownGrace: PT30S             # on SIGTERM, running attempts get this long to finish
 executor:
   poll: PT1S                       # fallback when no LISTEN/NOTIFY wake-up arrives
-  maxTaskRuns: 100000              # task runs one execution may create (a runaway guard)
+  maxTaskRuns: 200000              # task runs one execution may create (a runaway guard)
 ```
 
 The file is `--config PATH`, else `$LANNER_CONFIG`, else `$LANNER_HOME/lanner.yaml` when it

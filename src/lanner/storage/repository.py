@@ -14,10 +14,12 @@ from lanner.model.execution import Execution, TaskRun
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import TERMINATED_NAMES, iso, now
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)  # one, not one per call (json.dumps)
+
 
 def dumps(data: Any) -> str:
     """Compact JSON, as every stored document is written."""
-    return json.dumps(data, separators=(",", ":"), default=str)
+    return _ENCODER.encode(data)
 
 
 Fence = tuple[str, int]  # (owner id, owner epoch): whose writes an execution accepts

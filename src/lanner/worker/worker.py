@@ -56,9 +56,11 @@ class Job:
 
 
 class _Running:
-    def __init__(self, job: Job, ctx: WorkerContext) -> None:
+    def __init__(self, job: Job, ctx: WorkerContext,
+                 report: Callable[[WorkerResult], None] | None = None) -> None:
         self.job = job
         self.ctx = ctx
+        self.report = report  # where the result goes instead of the worker's `report` (`run_now`)
         self.started = now()
         self.reported = False
         self.lock = threading.Lock()
@@ -78,7 +80,12 @@ class Worker:
         worker_id: str = "local",
         executions: Any = None,
         triggers: Any = None,
+        instant_here: bool = False,
     ) -> None:
+        """`instant_here`: run the attempts of instant tasks (`RunnableTask.instant`) on the thread
+        that submits them, the embedded runtime's loop (their result still comes back through
+        `report`); a worker process keeps every attempt on its pool."""
+        self._instant_here = instant_here
         self._report = report
         self._sink = log_sink
         self._files = files
@@ -96,19 +103,41 @@ class Worker:
     # -- the runtime's side ------------------------------------------------------------------
 
     def submit(self, job: Job) -> None:
+        running = self._register(job)
+        if self._instant_here and self.instant(job.task, job.attempt, job.shared_dir):
+            self._run(running)
+        else:
+            self._pool.submit(self._run, running)
+
+    def run_now(self, job: Job, log_sink: Callable[[LogEntry], None]) -> WorkerResult:
+        """Run the attempt on this thread and return its result, not reported, its log lines given
+        to `log_sink` (an instant task's attempt that the embedded runtime applies at once, see
+        `LocalRuntime._run_instant`)."""
+        results: list[WorkerResult] = []
+        self._run(self._register(job, results.append, log_sink))
+        return results[0]
+
+    @staticmethod
+    def instant(task: RunnableTask, attempt: int, shared_dir: Path | None) -> bool:
+        """May this attempt run on the thread that submits it? An instant task's first attempt
+        (`RunnableTask.instant`), without a timeout to arm or a shared folder to work in."""
+        return task.instant and attempt == 1 and task.timeout is None and shared_dir is None
+
+    def _register(self, job: Job, report: Callable[[WorkerResult], None] | None = None,
+                  log_sink: Callable[[LogEntry], None] | None = None) -> _Running:
         error_logs = self._error_logs
         ctx = WorkerContext(
             execution_id=job.execution_id, task_run_id=job.task_run_id, task_id=job.task.id, attempt=job.attempt,
-            variables=job.variables, sink=self._sink, files=self._files, namespace=job.namespace,
+            variables=job.variables, sink=log_sink or self._sink, files=self._files, namespace=job.namespace,
             flow_id=job.flow_id, log_level=job.task.logLevel,
             error_logs=(lambda: error_logs(job.execution_id)) if error_logs else None,
             fetch_logs=self._fetch_logs, executions=self._executions,
             triggers=self._triggers, shared_dir=job.shared_dir, tracker=self._tracker,
         )
-        running = _Running(job, ctx)
+        running = _Running(job, ctx, report)
         with self._lock:
             self._running[job.task_run_id] = running
-        self._pool.submit(self._run, running)
+        return running
 
     def cancel(self, task_run_id: str) -> None:
         with self._lock:
@@ -251,7 +280,7 @@ class Worker:
         with self._lock:
             self._running.pop(running.job.task_run_id, None)
         job = running.job
-        self._report(WorkerResult(job.execution_id, job.task_run_id, job.attempt, state, outputs,
+        (running.report or self._report)(WorkerResult(job.execution_id, job.task_run_id, job.attempt, state, outputs,
                                   running.started, now(), self.worker_id, message))
 
 

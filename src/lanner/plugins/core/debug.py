@@ -9,6 +9,7 @@ from lanner.plugins.api import LogLevel, Output, RunContext, RunnableTask
 
 class Return(RunnableTask):
     acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
+    instant: ClassVar[bool] = True  # renders and logs only (see RunnableTask)
 
     format: str | None = None
 
@@ -18,6 +19,7 @@ class Return(RunnableTask):
 
 class OutputValues(RunnableTask):
     acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
+    instant: ClassVar[bool] = True  # renders and logs only (see RunnableTask)
 
     values: dict[str, Any]
 
@@ -29,6 +31,7 @@ class Echo(RunnableTask):
     """Kestra's deprecated way to log a rendered `format` (use `…log.Log`)."""
 
     acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
+    instant: ClassVar[bool] = True  # renders and logs only (see RunnableTask)
 
     format: str
     level: LogLevel = "INFO"

@@ -11,6 +11,7 @@ class Log(RunnableTask):
     """Log one message, or each message of a list, at a level. Never changes the task's state."""
 
     acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
+    instant: ClassVar[bool] = True  # renders and logs only (see RunnableTask)
 
     message: str | list[Any]
     level: LogLevel = "INFO"
