@@ -2,9 +2,11 @@
 import { flowsPage, editorPage } from "./flows.js";
 import { executionsPage } from "./executions.js";
 import { executionPage } from "./execution.js";
+import { mayLeave } from "./leave_guard.js";
 
 const view = document.getElementById("view");
 let cleanup = null;
+let shown = null; // the hash of the page on screen
 
 const routes = [
   [/^#\/flows\/?$/, () => flowsPage(view), "flows"],
@@ -15,8 +17,11 @@ const routes = [
 ];
 
 async function route() {
-  if (cleanup) { try { cleanup(); } catch (_) { /* ignore */ } cleanup = null; }
   const hash = location.hash || "#/flows";
+  if (hash === shown) return;
+  if (shown !== null && !mayLeave()) { history.replaceState(null, "", shown); return; } // stay, edits kept
+  shown = hash;
+  if (cleanup) { try { cleanup(); } catch (_) { /* ignore */ } cleanup = null; }
   for (const [pattern, page, nav] of routes) {
     const m = hash.match(pattern);
     if (m) {

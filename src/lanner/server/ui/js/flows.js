@@ -1,8 +1,11 @@
-// The flows list and the flow editor (validation as you type, save, execute).
+// The flows list and the flow editor (validation as you type, completion from the plugin schemas,
+// Ctrl/Cmd+S to save, a question before unsaved edits are lost, execute).
 import { get, del, postYaml, putYaml, enc } from "./api.js";
 import { h, toast, when } from "./dom.js";
 import { YamlEditor } from "./editor.js";
 import { openExecuteDialog } from "./execute.js";
+import { completeFlow } from "./completions.js";
+import { guardLeaving } from "./leave_guard.js";
 
 const TEMPLATE = `id: hello_world
 namespace: company.team
@@ -63,7 +66,10 @@ export async function editorPage(view, namespace, flowId) {
   const editor = new YamlEditor(existing ? existing.source : TEMPLATE, () => {
     clearTimeout(timer);
     timer = setTimeout(validate, 350);
-  });
+  }, { complete: completeFlow });
+  let savedText = existing ? existing.source : TEMPLATE; // the untouched template is nothing to lose
+  const unguard = guardLeaving(() => (editor.value !== savedText
+    ? "This flow has unsaved changes. Leave and lose them?" : null));
   const save = h("button", { class: "primary", id: "save-flow", text: existing ? "Save" : "Create" });
   const execute = h("button", { id: "execute-flow", text: "Execute…", disabled: !existing });
   const title = h("h1", {}, existing ? `${existing.namespace}.${existing.id}` : "New flow",
@@ -94,10 +100,12 @@ export async function editorPage(view, namespace, flowId) {
     }
   }
 
-  save.addEventListener("click", async () => {
+  async function saveFlow() {
     try {
+      const text = editor.value;
       const path = current ? `/flows/${enc(current.namespace)}/${enc(current.id)}` : "/flows";
-      const saved = current ? await putYaml(path, editor.value) : await postYaml(path, editor.value);
+      const saved = current ? await putYaml(path, text) : await postYaml(path, text);
+      savedText = text;
       toast(`Saved ${saved.namespace}.${saved.id} (revision ${saved.revision})`);
       showProblems([]);
       if (!current) { location.hash = `#/flows/edit/${enc(saved.namespace)}/${enc(saved.id)}`; return; }
@@ -108,7 +116,15 @@ export async function editorPage(view, namespace, flowId) {
       showProblems(e.problem && e.problem.errors ? e.problem.errors : [{ message: e.message }]);
       toast(e.message, true);
     }
-  });
+  }
+  save.addEventListener("click", saveFlow);
+  const onKey = (e) => {
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === "s") {
+      e.preventDefault(); // not the browser's "save page"
+      saveFlow();
+    }
+  };
+  window.addEventListener("keydown", onKey);
   execute.addEventListener("click", async () => {
     const flow = await get(`/flows/${enc(current.namespace)}/${enc(current.id)}`);
     openExecuteDialog(flow);
@@ -117,10 +133,11 @@ export async function editorPage(view, namespace, flowId) {
     del_.addEventListener("click", async () => {
       if (!confirm(`Delete flow ${current.namespace}.${current.id}? Its executions stay.`)) return;
       await del(`/flows/${enc(current.namespace)}/${enc(current.id)}`);
+      unguard();
       toast("Deleted");
       location.hash = "#/flows";
     });
   }
   validate();
-  return () => clearTimeout(timer);
+  return () => { clearTimeout(timer); window.removeEventListener("keydown", onKey); unguard(); };
 }
