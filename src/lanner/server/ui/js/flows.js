@@ -4,7 +4,7 @@ import { get, del, postYaml, putYaml, enc } from "./api.js";
 import { h, toast, when } from "./dom.js";
 import { YamlEditor } from "./editor.js";
 import { openExecuteDialog } from "./execute.js";
-import { completeFlow } from "./completions.js";
+import { completeFlow, pluginCatalogue } from "./completions.js";
 import { guardLeaving } from "./leave_guard.js";
 
 const TEMPLATE = `id: hello_world
@@ -61,6 +61,7 @@ export async function editorPage(view, namespace, flowId) {
     view.append(h("p", { class: "empty", text: `Flow ${namespace}.${flowId} was not found.` }));
     return;
   }
+  pluginCatalogue().catch(() => null); // fetched now: the first completion should not wait for it
   const problems = h("div", { class: "problems", id: "problems" });
   let timer = null;
   const editor = new YamlEditor(existing ? existing.source : TEMPLATE, () => {
