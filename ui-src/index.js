@@ -1,5 +1,5 @@
 // The names the UI's ES modules import from the one vendored bundle (js/vendor/codemirror.bundle.js).
-// Add an export here, then `npm run build`, rather than importing a package from the page.
+// jsdiff (`diff`) compares a flow revision with the editor text. Add an export here, then `npm run build`, rather than importing a package from the page.
 export { EditorView, basicSetup } from "codemirror";
 export { EditorState, StateField, StateEffect } from "@codemirror/state";
 export { keymap, Decoration, WidgetType, hoverTooltip } from "@codemirror/view";
@@ -8,3 +8,4 @@ export { autocompletion, startCompletion } from "@codemirror/autocomplete";
 export { setDiagnostics, lintGutter } from "@codemirror/lint";
 export { indentUnit } from "@codemirror/language";
 export { indentWithTab } from "@codemirror/commands";
+export { diffLines } from "diff";

@@ -73,8 +73,12 @@ def test_completion_offers_a_task_type_then_the_properties_of_that_type(page: An
     assert "    message: " in editor_text(page)
 
 
-def open_deployed(page: Any, server: Server, flow: str) -> None:
+def open_deployed(page: Any, server: Server, flow: str, *changes: str) -> None:
+    """Deploy `flow`, each of `changes` as a later revision, and open the editor on the latest."""
     saved = server.deploy(flow)
+    for change in changes:
+        server.client.put(f"/flows/{saved['namespace']}/{saved['id']}", content=change,
+                          headers={"Content-Type": "application/x-yaml"}).raise_for_status()
     page.goto(server.url + f"/ui/#/flows/edit/{saved['namespace']}/{saved['id']}")
     page.wait_for_selector("#flow-revision")
     page.wait_for_selector("#valid-note")
@@ -154,3 +158,31 @@ def test_the_editor_loads_nothing_from_outside_the_server(page: Any, server: Ser
     outside = [u for u in urls if not u.startswith(server.url) and not u.startswith("data:")]
     assert any(u.endswith("/js/vendor/codemirror.bundle.js") for u in urls)
     assert outside == []
+
+
+def test_a_revision_is_compared_with_the_editor_and_restored_by_keyboard(page: Any, server: Server) -> None:
+    first = FLOW.replace("id: edited", "id: revised")
+    open_deployed(page, server, first, first.replace("message: hi", "message: bye"))
+    page.focus("#revisions-button")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#revisions-dialog[open]")
+    assert page.locator("#revision-select").evaluate("el => el === document.activeElement")
+    assert page.input_value("#revision-select") == "1"
+    assert page.locator(".diff-removed").all_inner_texts() == ["-     message: hi"]
+    assert page.locator(".diff-added").all_inner_texts() == ["+     message: bye"]
+    shot(page, "14-editor-revision-diff")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#revisions-dialog", state="detached")
+
+    page.click("#revisions-button")
+    page.wait_for_selector("#revisions-dialog[open]")
+    page.keyboard.press("Tab")  # the diff, then Close, then Restore
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.locator("#restore-revision").evaluate("el => el === document.activeElement")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#revisions-dialog", state="detached")
+    assert "message: hi" in editor_text(page)
+    page.keyboard.press("Control+s")
+    page.wait_for_selector('#flow-revision:text-is("revision 3")')
+    assert server.client.get("/flows/company.editor/revised").json()["source"] == first

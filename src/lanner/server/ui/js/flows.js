@@ -6,6 +6,7 @@ import { YamlEditor } from "./editor.js";
 import { openExecuteDialog } from "./execute.js";
 import { completeFlow, pluginCatalogue } from "./completions.js";
 import { guardLeaving } from "./leave_guard.js";
+import { openRevisionsDialog } from "./revisions.js";
 
 const TEMPLATE = `id: hello_world
 namespace: company.team
@@ -75,8 +76,9 @@ export async function editorPage(view, namespace, flowId) {
   const execute = h("button", { id: "execute-flow", text: "Execute…", disabled: !existing });
   const title = h("h1", {}, existing ? `${existing.namespace}.${existing.id}` : "New flow",
     existing ? h("span", { class: "muted", id: "flow-revision", text: `revision ${existing.revision}` }) : null);
+  const history = existing ? h("button", { id: "revisions-button", text: "Revisions…" }) : null;
   const del_ = existing ? h("button", { class: "danger", id: "delete-flow", text: "Delete" }) : null;
-  view.append(title, h("div", { class: "toolbar" }, save, execute,
+  view.append(title, h("div", { class: "toolbar" }, save, execute, history,
     existing ? h("a", { href: `#/executions?namespace=${enc(existing.namespace)}&flowId=${enc(existing.id)}`, text: "Executions" }) : null,
     h("span", { class: "spacer" }), del_), editor.el, problems);
 
@@ -130,6 +132,10 @@ export async function editorPage(view, namespace, flowId) {
     const flow = await get(`/flows/${enc(current.namespace)}/${enc(current.id)}`);
     openExecuteDialog(flow);
   });
+  if (history) {
+    history.addEventListener("click", () => openRevisionsDialog(current.namespace, current.id, editor.value,
+      (text) => { editor.setValue(text); editor.focus(); }).catch((e) => toast(e.message, true)));
+  }
   if (del_) {
     del_.addEventListener("click", async () => {
       if (!confirm(`Delete flow ${current.namespace}.${current.id}? Its executions stay.`)) return;
