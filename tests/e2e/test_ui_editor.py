@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.test_ui import browser, page, server, shot  # noqa: F401 - fixtures used by name
+from tests.e2e import test_ui as ui
 from tests.integration.server.harness import Server
+
+browser, server, page = ui.browser, ui.server, ui.page  # test_ui.py's fixtures, found by pytest under these names
+shot = ui.shot
 
 FLOW = """id: edited
 namespace: company.editor
@@ -52,7 +55,8 @@ def test_completion_offers_a_task_type_then_the_properties_of_that_type(page: An
     server.client.get("/plugins", timeout=120)  # the server loads every plugin once: seconds on a busy host
     page.goto(server.url + "/ui/#/flows/new")
     page.wait_for_selector("#flow-editor")
-    replace_text(page, "id: completed\nnamespace: company.editor\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.")
+    replace_text(page, "id: completed\nnamespace: company.editor\ntasks:\n"
+                       "  - id: hello\n    type: io.kestra.plugin.core.log.")
     page.keyboard.type("Lo")
     assert completions(page)[0] == "io.kestra.plugin.core.log.Log"
     shot(page, "11-editor-complete-type")
