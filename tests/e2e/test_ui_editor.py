@@ -190,3 +190,21 @@ def test_a_revision_is_compared_with_the_editor_and_restored_by_keyboard(page: A
     page.keyboard.press("Control+s")
     page.wait_for_selector('#flow-revision:text-is("revision 3")')
     assert server.client.get("/flows/company.editor/revised").json()["source"] == first
+
+
+def test_the_task_under_the_cursor_links_to_its_generated_documentation_page(page: Any, server: Server) -> None:
+    server.client.get("/plugins", timeout=120)
+    open_deployed(page, server, FLOW.replace("id: edited", "id: documented"))
+    page.click(".cm-line >> nth=5")  # `message: hi` of the Log task
+    link = page.wait_for_selector("#type-doc-link:not([hidden])")
+    assert link.inner_text() == "Docs: Log"
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#plugin-properties")
+    assert page.inner_text("#plugin-type") == "io.kestra.plugin.core.log.Log"
+    message = page.locator('#plugin-properties tr[data-property="message"] td').all_inner_texts()
+    assert message[0] == "message" and message[2] == "yes"
+    assert "type: io.kestra.plugin.core.log.Log" in page.inner_text("#plugin-example")
+    shot(page, "15-plugin-doc-page")
+    page.click('a[href="#/plugins"]')
+    page.wait_for_selector('#plugin-list a[href="#/plugins/io.kestra.plugin.core.log.Log"]')

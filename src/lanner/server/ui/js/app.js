@@ -3,6 +3,7 @@ import { flowsPage, editorPage } from "./flows.js";
 import { executionsPage } from "./executions.js";
 import { executionPage } from "./execution.js";
 import { mayLeave } from "./leave_guard.js";
+import { pluginsPage, pluginPage } from "./plugins.js";
 
 const view = document.getElementById("view");
 let cleanup = null;
@@ -14,6 +15,8 @@ const routes = [
   [/^#\/flows\/edit\/([^/]+)\/([^/]+)$/, (m) => editorPage(view, decodeURIComponent(m[1]), decodeURIComponent(m[2])), "flows"],
   [/^#\/executions\/?(\?.*)?$/, (m) => executionsPage(view, new URLSearchParams((m[1] || "").slice(1))), "executions"],
   [/^#\/executions\/([A-Za-z0-9]+)$/, (m) => executionPage(view, m[1]), "executions"],
+  [/^#\/plugins\/?$/, () => pluginsPage(view), "plugins"],
+  [/^#\/plugins\/([\w.]+)$/, (m) => pluginPage(view, m[1]), "plugins"],
 ];
 
 async function route() {

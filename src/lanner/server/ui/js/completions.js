@@ -67,6 +67,15 @@ export function mappingAt(lines, at, column, startsHere) {
   return { type, present };
 }
 
+// The type of the task mapping line `at` (0-based) belongs to, or null.
+export function typeAtLine(lines, at) {
+  const m = (lines[at] || "").match(/^(\s*)(-\s+)?[\w.-]+\s*:/);
+  if (!m) return null;
+  const k = keyAt(lines[at], m[1].length + (m[2] || "").length);
+  if (k && k.key === "type") return k.value || null;
+  return mappingAt(lines, at, m[1].length + (m[2] || "").length, Boolean(m[2])).type;
+}
+
 function typeOptions(cat) {
   return cat.types.map((t) => ({ label: t.type, type: "class",
     detail: t.trigger ? `${t.title} (trigger)` : t.title, info: t.summary || undefined }));

@@ -34,7 +34,8 @@ const describe = (e) => e.message + (e.hint ? ` — ${e.hint}` : "");
 
 export class YamlEditor {
   // onChange(text) after each edit; complete: a CodeMirror completion source (see completions.js).
-  constructor(text, onChange, { complete = null } = {}) {
+  // onCursor(lineNumber) after the cursor moved.
+  constructor(text, onChange, { complete = null, onCursor = null } = {}) {
     this.el = document.createElement("div");
     this.el.className = "editor-wrap";
     this.view = new EditorView({
@@ -51,7 +52,10 @@ export class YamlEditor {
           errorNotes,
           complete ? autocompletion({ override: [complete], activateOnTyping: true }) : [],
           EditorView.contentAttributes.of({ id: "flow-editor", "aria-label": "Flow YAML" }),
-          EditorView.updateListener.of((u) => { if (u.docChanged) onChange(this.value); }),
+          EditorView.updateListener.of((u) => {
+            if (u.docChanged) onChange(this.value);
+            if (onCursor && (u.selectionSet || u.docChanged)) onCursor(u.state.doc.lineAt(u.state.selection.main.head).number);
+          }),
         ],
       }),
     });

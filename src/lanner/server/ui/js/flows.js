@@ -4,7 +4,7 @@ import { get, del, postYaml, putYaml, enc } from "./api.js";
 import { h, toast, when } from "./dom.js";
 import { YamlEditor } from "./editor.js";
 import { openExecuteDialog } from "./execute.js";
-import { completeFlow, pluginCatalogue } from "./completions.js";
+import { completeFlow, pluginCatalogue, typeAtLine } from "./completions.js";
 import { guardLeaving } from "./leave_guard.js";
 import { openRevisionsDialog } from "./revisions.js";
 
@@ -68,7 +68,12 @@ export async function editorPage(view, namespace, flowId) {
   const editor = new YamlEditor(existing ? existing.source : TEMPLATE, () => {
     clearTimeout(timer);
     timer = setTimeout(validate, 350);
-  }, { complete: completeFlow });
+  }, { complete: completeFlow, onCursor: (line) => showTypeDoc(typeAtLine(editor.value.split("\n"), line - 1)) });
+  const typeDoc = h("a", { id: "type-doc-link", hidden: true });
+  function showTypeDoc(type) { // the documentation of the task under the cursor, one click away
+    typeDoc.hidden = !type;
+    if (type) { typeDoc.href = `#/plugins/${type}`; typeDoc.textContent = `Docs: ${type.split(".").pop()}`; }
+  }
   let savedText = existing ? existing.source : TEMPLATE; // the untouched template is nothing to lose
   const unguard = guardLeaving(() => (editor.value !== savedText
     ? "This flow has unsaved changes. Leave and lose them?" : null));
@@ -80,7 +85,7 @@ export async function editorPage(view, namespace, flowId) {
   const del_ = existing ? h("button", { class: "danger", id: "delete-flow", text: "Delete" }) : null;
   view.append(title, h("div", { class: "toolbar" }, save, execute, history,
     existing ? h("a", { href: `#/executions?namespace=${enc(existing.namespace)}&flowId=${enc(existing.id)}`, text: "Executions" }) : null,
-    h("span", { class: "spacer" }), del_), editor.el, problems);
+    typeDoc, h("span", { class: "spacer" }), del_), editor.el, problems);
 
   let current = existing;
 
@@ -92,13 +97,16 @@ export async function editorPage(view, namespace, flowId) {
     if (!errors.length) problems.append(h("div", { class: "ok-note", id: "valid-note", text: "✓ valid" }));
   }
 
+  let asked = 0; // answers can come back out of order (the first one loads every plugin): show the newest only
   async function validate() {
+    const mine = ++asked;
     try {
       const [result] = await postYaml("/flows/validate", editor.value);
+      if (mine !== asked) return false;
       showProblems(result ? result.errors : []);
       return !result || !result.errors.length;
     } catch (e) {
-      showProblems([{ message: e.message }]);
+      if (mine === asked) showProblems([{ message: e.message }]);
       return false;
     }
   }
