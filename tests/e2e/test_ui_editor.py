@@ -208,3 +208,14 @@ def test_the_task_under_the_cursor_links_to_its_generated_documentation_page(pag
     shot(page, "15-plugin-doc-page")
     page.click('a[href="#/plugins"]')
     page.wait_for_selector('#plugin-list a[href="#/plugins/io.kestra.plugin.core.log.Log"]')
+
+
+def test_hovering_a_property_shows_its_documentation_with_a_link_to_the_type_page(page: Any, server: Server) -> None:
+    server.client.get("/plugins", timeout=120)
+    open_deployed(page, server, FLOW.replace("id: edited", "id: hovered"))
+    page.hover('.cm-line >> nth=5 >> text="message"')
+    doc = page.wait_for_selector(".cm-tooltip-hover .hover-doc")
+    assert "message" in doc.inner_text() and "required" in doc.inner_text()
+    shot(page, "16-editor-hover-doc")
+    page.click('.hover-doc a[href="#/plugins/io.kestra.plugin.core.log.Log"]')
+    page.wait_for_selector("#plugin-properties")

@@ -34,8 +34,8 @@ const describe = (e) => e.message + (e.hint ? ` — ${e.hint}` : "");
 
 export class YamlEditor {
   // onChange(text) after each edit; complete: a CodeMirror completion source (see completions.js).
-  // onCursor(lineNumber) after the cursor moved.
-  constructor(text, onChange, { complete = null, onCursor = null } = {}) {
+  // onCursor(lineNumber) after the cursor moved; extensions: more CodeMirror extensions (hover docs).
+  constructor(text, onChange, { complete = null, onCursor = null, extensions = [] } = {}) {
     this.el = document.createElement("div");
     this.el.className = "editor-wrap";
     this.view = new EditorView({
@@ -50,6 +50,7 @@ export class YamlEditor {
           yaml(),
           lintGutter(),
           errorNotes,
+          extensions,
           complete ? autocompletion({ override: [complete], activateOnTyping: true }) : [],
           EditorView.contentAttributes.of({ id: "flow-editor", "aria-label": "Flow YAML" }),
           EditorView.updateListener.of((u) => {

@@ -7,6 +7,7 @@ import { openExecuteDialog } from "./execute.js";
 import { completeFlow, pluginCatalogue, typeAtLine } from "./completions.js";
 import { guardLeaving } from "./leave_guard.js";
 import { openRevisionsDialog } from "./revisions.js";
+import { hoverDocs } from "./hover_docs.js";
 
 const TEMPLATE = `id: hello_world
 namespace: company.team
@@ -68,7 +69,7 @@ export async function editorPage(view, namespace, flowId) {
   const editor = new YamlEditor(existing ? existing.source : TEMPLATE, () => {
     clearTimeout(timer);
     timer = setTimeout(validate, 350);
-  }, { complete: completeFlow, onCursor: (line) => showTypeDoc(typeAtLine(editor.value.split("\n"), line - 1)) });
+  }, { complete: completeFlow, extensions: [hoverDocs], onCursor: (line) => showTypeDoc(typeAtLine(editor.value.split("\n"), line - 1)) });
   const typeDoc = h("a", { id: "type-doc-link", hidden: true });
   function showTypeDoc(type) { // the documentation of the task under the cursor, one click away
     typeDoc.hidden = !type;
