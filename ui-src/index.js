@@ -9,3 +9,4 @@ export { setDiagnostics, lintGutter } from "@codemirror/lint";
 export { indentUnit } from "@codemirror/language";
 export { indentWithTab } from "@codemirror/commands";
 export { diffLines } from "diff";
+export { parse as parseYaml } from "yaml"; // the topology beside the editor reads the flow being typed

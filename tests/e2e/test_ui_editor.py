@@ -219,3 +219,12 @@ def test_hovering_a_property_shows_its_documentation_with_a_link_to_the_type_pag
     shot(page, "16-editor-hover-doc")
     page.click('.hover-doc a[href="#/plugins/io.kestra.plugin.core.log.Log"]')
     page.wait_for_selector("#plugin-properties")
+
+
+def test_the_topology_beside_the_editor_follows_the_text_being_typed(page: Any, server: Server) -> None:
+    open_deployed(page, server, FLOW.replace("id: edited", "id: drawn"))
+    page.wait_for_selector('#editor-topology .lane[data-block="tasks"] .node[data-task-id="hello"]')
+    page.click(".cm-line >> nth=-1")
+    page.keyboard.insert_text("finally:\n  - id: release\n    type: io.kestra.plugin.core.log.Log\n    message: bye\n")
+    page.wait_for_selector('#editor-topology .lane[data-block="finally"] .node[data-task-id="release"]')
+    shot(page, "17-editor-topology")

@@ -8,6 +8,8 @@ import { completeFlow, pluginCatalogue, typeAtLine } from "./completions.js";
 import { guardLeaving } from "./leave_guard.js";
 import { openRevisionsDialog } from "./revisions.js";
 import { hoverDocs } from "./hover_docs.js";
+import { renderTopology } from "./topology.js";
+import { parseYaml } from "./vendor/codemirror.bundle.js";
 
 const TEMPLATE = `id: hello_world
 namespace: company.team
@@ -65,6 +67,7 @@ export async function editorPage(view, namespace, flowId) {
   }
   pluginCatalogue().catch(() => null); // fetched now: the first completion should not wait for it
   const problems = h("div", { class: "problems", id: "problems" });
+  const topo = h("div", { id: "editor-topology" });
   let timer = null;
   const editor = new YamlEditor(existing ? existing.source : TEMPLATE, () => {
     clearTimeout(timer);
@@ -86,7 +89,16 @@ export async function editorPage(view, namespace, flowId) {
   const del_ = existing ? h("button", { class: "danger", id: "delete-flow", text: "Delete" }) : null;
   view.append(title, h("div", { class: "toolbar" }, save, execute, history,
     existing ? h("a", { href: `#/executions?namespace=${enc(existing.namespace)}&flowId=${enc(existing.id)}`, text: "Executions" }) : null,
-    typeDoc, h("span", { class: "spacer" }), del_), editor.el, problems);
+    typeDoc, h("span", { class: "spacer" }), del_),
+  h("div", { class: "editor-layout" }, editor.el, h("aside", { class: "editor-topology", "aria-label": "Topology" }, topo)),
+  problems);
+
+  // The topology of the text as typed, redrawn after each validation; kept as it was while the YAML does not parse.
+  function drawTopology() {
+    let flow;
+    try { flow = parseYaml(editor.value); } catch (_) { return; }
+    if (flow && typeof flow === "object") renderTopology(topo, flow, null);
+  }
 
   let current = existing;
 
@@ -101,6 +113,7 @@ export async function editorPage(view, namespace, flowId) {
   let asked = 0; // answers can come back out of order (the first one loads every plugin): show the newest only
   async function validate() {
     const mine = ++asked;
+    drawTopology();
     try {
       const [result] = await postYaml("/flows/validate", editor.value);
       if (mine !== asked) return false;
