@@ -2,9 +2,12 @@
 import { flowsPage, editorPage } from "./flows.js";
 import { executionsPage } from "./executions.js";
 import { executionPage } from "./execution.js";
+import { mayLeave } from "./leave_guard.js";
+import { pluginsPage, pluginPage } from "./plugins.js";
 
 const view = document.getElementById("view");
 let cleanup = null;
+let shown = null; // the hash of the page on screen
 
 const routes = [
   [/^#\/flows\/?$/, () => flowsPage(view), "flows"],
@@ -12,11 +15,16 @@ const routes = [
   [/^#\/flows\/edit\/([^/]+)\/([^/]+)$/, (m) => editorPage(view, decodeURIComponent(m[1]), decodeURIComponent(m[2])), "flows"],
   [/^#\/executions\/?(\?.*)?$/, (m) => executionsPage(view, new URLSearchParams((m[1] || "").slice(1))), "executions"],
   [/^#\/executions\/([A-Za-z0-9]+)$/, (m) => executionPage(view, m[1]), "executions"],
+  [/^#\/plugins\/?$/, () => pluginsPage(view), "plugins"],
+  [/^#\/plugins\/([\w.]+)$/, (m) => pluginPage(view, m[1]), "plugins"],
 ];
 
 async function route() {
-  if (cleanup) { try { cleanup(); } catch (_) { /* ignore */ } cleanup = null; }
   const hash = location.hash || "#/flows";
+  if (hash === shown) return;
+  if (shown !== null && !mayLeave()) { history.replaceState(null, "", shown); return; } // stay, edits kept
+  shown = hash;
+  if (cleanup) { try { cleanup(); } catch (_) { /* ignore */ } cleanup = null; }
   for (const [pattern, page, nav] of routes) {
     const m = hash.match(pattern);
     if (m) {

@@ -1,75 +1,100 @@
-// A YAML editor without dependencies: a textarea over a backdrop that mirrors its lines, so that
-// lines with validation errors are highlighted and carry their message inline; a gutter of line
-// numbers marks them too.
-import { h } from "./dom.js";
+// The flow's YAML editor: CodeMirror 6 (vendored, see ui-src/) with YAML highlighting, the
+// server's validation shown both as lint diagnostics and inline after the faulty line (quicker to
+// read than a gutter marker alone), and completion of task types and properties.
+import {
+  EditorView, basicSetup, EditorState, StateField, StateEffect, Decoration, WidgetType, keymap,
+  yaml, autocompletion, setDiagnostics, lintGutter, indentUnit, indentWithTab,
+} from "./vendor/codemirror.bundle.js";
+
+const setErrorsEffect = StateEffect.define();
+
+// The message written after a faulty line, as the textarea editor did.
+class ErrorNote extends WidgetType {
+  constructor(line, text) { super(); this.line = line; this.text = text; }
+  eq(other) { return other.line === this.line && other.text === this.text; }
+  toDOM() {
+    const span = document.createElement("span");
+    span.className = "msg editor-error";
+    span.dataset.line = String(this.line);
+    span.textContent = "◀ " + this.text;
+    return span;
+  }
+}
+
+const errorNotes = StateField.define({
+  create: () => Decoration.none,
+  update(notes, tr) {
+    for (const e of tr.effects) if (e.is(setErrorsEffect)) return e.value;
+    return notes.map(tr.changes);
+  },
+  provide: (field) => EditorView.decorations.from(field),
+});
+
+const describe = (e) => e.message + (e.hint ? ` — ${e.hint}` : "");
 
 export class YamlEditor {
-  constructor(text, onChange) {
-    this.textarea = h("textarea", { id: "flow-editor", spellcheck: "false", autocomplete: "off",
-      "aria-label": "Flow YAML", wrap: "off" });
-    this.textarea.value = text;
-    this.backdrop = h("div", { class: "backdrop", "aria-hidden": "true" });
-    this.gutter = h("div", { class: "gutter", "aria-hidden": "true" });
-    this.el = h("div", { class: "editor-wrap" }, this.gutter, h("div", { class: "editor-area" }, this.backdrop, this.textarea));
-    this.errors = [];
-    this.textarea.addEventListener("input", () => { this.render(); onChange(this.value); });
-    this.textarea.addEventListener("scroll", () => this.sync());
-    this.textarea.addEventListener("keydown", (e) => this.keys(e));
-    this.render();
+  // onChange(text) after each edit; complete: a CodeMirror completion source (see completions.js).
+  // onCursor(lineNumber) after the cursor moved; extensions: more CodeMirror extensions (hover docs).
+  constructor(text, onChange, { complete = null, onCursor = null, extensions = [] } = {}) {
+    this.el = document.createElement("div");
+    this.el.className = "editor-wrap";
+    this.view = new EditorView({
+      parent: this.el,
+      state: EditorState.create({
+        doc: text,
+        extensions: [
+          basicSetup,
+          keymap.of([indentWithTab]),
+          indentUnit.of("  "), // YAML forbids tabs
+          EditorState.tabSize.of(2),
+          yaml(),
+          lintGutter(),
+          errorNotes,
+          extensions,
+          complete ? autocompletion({ override: [complete], activateOnTyping: true }) : [],
+          EditorView.contentAttributes.of({ id: "flow-editor", "aria-label": "Flow YAML" }),
+          EditorView.updateListener.of((u) => {
+            if (u.docChanged) onChange(this.value);
+            if (onCursor && (u.selectionSet || u.docChanged)) onCursor(u.state.doc.lineAt(u.state.selection.main.head).number);
+          }),
+        ],
+      }),
+    });
   }
 
-  get value() { return this.textarea.value; }
+  get value() { return this.view.state.doc.toString(); }
+
+  // Replaces the whole text (a restored revision), as one undoable change.
+  setValue(text) {
+    this.view.dispatch({ changes: { from: 0, to: this.view.state.doc.length, insert: text } });
+  }
 
   setErrors(errors) {
-    this.errors = errors || [];
-    this.render();
-  }
-
-  keys(e) {
-    if (e.key === "Tab") { // two spaces: YAML forbids tabs
-      e.preventDefault();
-      const { selectionStart: s, selectionEnd: end, value } = this.textarea;
-      this.textarea.value = value.slice(0, s) + "  " + value.slice(end);
-      this.textarea.selectionStart = this.textarea.selectionEnd = s + 2;
-      this.textarea.dispatchEvent(new Event("input"));
-    }
-  }
-
-  render() {
-    const lines = this.value.split("\n");
+    const doc = this.view.state.doc;
     const byLine = new Map();
-    for (const err of this.errors) {
-      const line = err.line || 1;
-      if (!byLine.has(line)) byLine.set(line, []);
-      byLine.get(line).push(err);
+    const diagnostics = [];
+    for (const err of errors || []) {
+      const line = doc.line(Math.min(Math.max(err.line || 1, 1), doc.lines));
+      const from = Math.min(line.from + Math.max((err.column || 1) - 1, 0), line.to);
+      diagnostics.push({ from, to: line.to, severity: "error", message: describe(err) });
+      if (!byLine.has(line.number)) byLine.set(line.number, []);
+      byLine.get(line.number).push(describe(err));
     }
-    this.gutter.replaceChildren(...lines.map((_, i) => h("div", {
-      class: byLine.has(i + 1) ? "err" : null, text: String(i + 1),
-      title: byLine.has(i + 1) ? byLine.get(i + 1).map((e) => e.message).join("\n") : null,
-    })));
-    this.backdrop.replaceChildren(...lines.map((text, i) => {
-      const errs = byLine.get(i + 1);
-      return h("div", { class: errs ? "line err" : "line", dataset: { line: i + 1 } },
-        text || " ",
-        errs ? h("span", { class: "msg editor-error", dataset: { line: i + 1 },
-          text: "◀ " + errs.map((e) => e.message + (e.hint ? ` — ${e.hint}` : "")).join("; ") }) : null);
-    }), h("div", { class: "line", text: " " }));
-    this.sync();
-  }
-
-  sync() {
-    this.backdrop.scrollTop = this.textarea.scrollTop;
-    this.backdrop.scrollLeft = this.textarea.scrollLeft;
-    this.gutter.scrollTop = this.textarea.scrollTop;
+    const notes = [...byLine.entries()].sort((a, b) => a[0] - b[0]).flatMap(([n, texts]) => {
+      const line = doc.line(n);
+      return [Decoration.line({ class: "cm-error-line" }).range(line.from),
+        Decoration.widget({ widget: new ErrorNote(n, texts.join("; ")), side: 1 }).range(line.to)];
+    });
+    this.view.dispatch(setDiagnostics(this.view.state, diagnostics));
+    this.view.dispatch({ effects: setErrorsEffect.of(Decoration.set(notes, true)) });
   }
 
   goToLine(line) {
-    const lines = this.value.split("\n");
-    let pos = 0;
-    for (let i = 0; i < Math.min(line - 1, lines.length); i++) pos += lines[i].length + 1;
-    this.textarea.focus();
-    this.textarea.setSelectionRange(pos, pos + (lines[line - 1] || "").length);
-    this.textarea.scrollTop = Math.max(0, (line - 5) * 20);
-    this.sync();
+    const doc = this.view.state.doc;
+    const target = doc.line(Math.min(Math.max(line, 1), doc.lines));
+    this.view.dispatch({ selection: { anchor: target.from, head: target.to }, scrollIntoView: true });
+    this.view.focus();
   }
+
+  focus() { this.view.focus(); }
 }

@@ -1,8 +1,15 @@
-// The flows list and the flow editor (validation as you type, save, execute).
+// The flows list and the flow editor (validation as you type, completion from the plugin schemas,
+// Ctrl/Cmd+S to save, a question before unsaved edits are lost, execute).
 import { get, del, postYaml, putYaml, enc } from "./api.js";
 import { h, toast, when } from "./dom.js";
 import { YamlEditor } from "./editor.js";
 import { openExecuteDialog } from "./execute.js";
+import { completeFlow, pluginCatalogue, typeAtLine } from "./completions.js";
+import { guardLeaving } from "./leave_guard.js";
+import { openRevisionsDialog } from "./revisions.js";
+import { hoverDocs } from "./hover_docs.js";
+import { renderTopology } from "./topology.js";
+import { parseYaml } from "./vendor/codemirror.bundle.js";
 
 const TEMPLATE = `id: hello_world
 namespace: company.team
@@ -58,20 +65,40 @@ export async function editorPage(view, namespace, flowId) {
     view.append(h("p", { class: "empty", text: `Flow ${namespace}.${flowId} was not found.` }));
     return;
   }
+  pluginCatalogue().catch(() => null); // fetched now: the first completion should not wait for it
   const problems = h("div", { class: "problems", id: "problems" });
+  const topo = h("div", { id: "editor-topology" });
   let timer = null;
   const editor = new YamlEditor(existing ? existing.source : TEMPLATE, () => {
     clearTimeout(timer);
     timer = setTimeout(validate, 350);
-  });
+  }, { complete: completeFlow, extensions: [hoverDocs], onCursor: (line) => showTypeDoc(typeAtLine(editor.value.split("\n"), line - 1)) });
+  const typeDoc = h("a", { id: "type-doc-link", hidden: true });
+  function showTypeDoc(type) { // the documentation of the task under the cursor, one click away
+    typeDoc.hidden = !type;
+    if (type) { typeDoc.href = `#/plugins/${type}`; typeDoc.textContent = `Docs: ${type.split(".").pop()}`; }
+  }
+  let savedText = existing ? existing.source : TEMPLATE; // the untouched template is nothing to lose
+  const unguard = guardLeaving(() => (editor.value !== savedText
+    ? "This flow has unsaved changes. Leave and lose them?" : null));
   const save = h("button", { class: "primary", id: "save-flow", text: existing ? "Save" : "Create" });
   const execute = h("button", { id: "execute-flow", text: "Execute…", disabled: !existing });
   const title = h("h1", {}, existing ? `${existing.namespace}.${existing.id}` : "New flow",
     existing ? h("span", { class: "muted", id: "flow-revision", text: `revision ${existing.revision}` }) : null);
+  const history = existing ? h("button", { id: "revisions-button", text: "Revisions…" }) : null;
   const del_ = existing ? h("button", { class: "danger", id: "delete-flow", text: "Delete" }) : null;
-  view.append(title, h("div", { class: "toolbar" }, save, execute,
+  view.append(title, h("div", { class: "toolbar" }, save, execute, history,
     existing ? h("a", { href: `#/executions?namespace=${enc(existing.namespace)}&flowId=${enc(existing.id)}`, text: "Executions" }) : null,
-    h("span", { class: "spacer" }), del_), editor.el, problems);
+    typeDoc, h("span", { class: "spacer" }), del_),
+  h("div", { class: "editor-layout" }, editor.el, h("aside", { class: "editor-topology", "aria-label": "Topology" }, topo)),
+  problems);
+
+  // The topology of the text as typed, redrawn after each validation; kept as it was while the YAML does not parse.
+  function drawTopology() {
+    let flow;
+    try { flow = parseYaml(editor.value); } catch (_) { return; }
+    if (flow && typeof flow === "object") renderTopology(topo, flow, null);
+  }
 
   let current = existing;
 
@@ -83,21 +110,27 @@ export async function editorPage(view, namespace, flowId) {
     if (!errors.length) problems.append(h("div", { class: "ok-note", id: "valid-note", text: "✓ valid" }));
   }
 
+  let asked = 0; // answers can come back out of order (the first one loads every plugin): show the newest only
   async function validate() {
+    const mine = ++asked;
+    drawTopology();
     try {
       const [result] = await postYaml("/flows/validate", editor.value);
+      if (mine !== asked) return false;
       showProblems(result ? result.errors : []);
       return !result || !result.errors.length;
     } catch (e) {
-      showProblems([{ message: e.message }]);
+      if (mine === asked) showProblems([{ message: e.message }]);
       return false;
     }
   }
 
-  save.addEventListener("click", async () => {
+  async function saveFlow() {
     try {
+      const text = editor.value;
       const path = current ? `/flows/${enc(current.namespace)}/${enc(current.id)}` : "/flows";
-      const saved = current ? await putYaml(path, editor.value) : await postYaml(path, editor.value);
+      const saved = current ? await putYaml(path, text) : await postYaml(path, text);
+      savedText = text;
       toast(`Saved ${saved.namespace}.${saved.id} (revision ${saved.revision})`);
       showProblems([]);
       if (!current) { location.hash = `#/flows/edit/${enc(saved.namespace)}/${enc(saved.id)}`; return; }
@@ -108,19 +141,32 @@ export async function editorPage(view, namespace, flowId) {
       showProblems(e.problem && e.problem.errors ? e.problem.errors : [{ message: e.message }]);
       toast(e.message, true);
     }
-  });
+  }
+  save.addEventListener("click", saveFlow);
+  const onKey = (e) => {
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === "s") {
+      e.preventDefault(); // not the browser's "save page"
+      saveFlow();
+    }
+  };
+  window.addEventListener("keydown", onKey);
   execute.addEventListener("click", async () => {
     const flow = await get(`/flows/${enc(current.namespace)}/${enc(current.id)}`);
     openExecuteDialog(flow);
   });
+  if (history) {
+    history.addEventListener("click", () => openRevisionsDialog(current.namespace, current.id, editor.value,
+      (text) => { editor.setValue(text); editor.focus(); }).catch((e) => toast(e.message, true)));
+  }
   if (del_) {
     del_.addEventListener("click", async () => {
       if (!confirm(`Delete flow ${current.namespace}.${current.id}? Its executions stay.`)) return;
       await del(`/flows/${enc(current.namespace)}/${enc(current.id)}`);
+      unguard();
       toast("Deleted");
       location.hash = "#/flows";
     });
   }
   validate();
-  return () => clearTimeout(timer);
+  return () => { clearTimeout(timer); window.removeEventListener("keydown", onKey); unguard(); };
 }
