@@ -54,3 +54,10 @@ def test_a_kestra_property_lanner_does_not_carry_out_is_refused_at_its_line(task
 def test_kill_propagating_to_children_is_what_lanner_does_so_true_is_accepted() -> None:
     assert load_flow(_flow(KILL + "    propagateKill: true\n")).tasks[0].id == "t"
     assert load_flow(_flow(KILL)).tasks[0].id == "t"
+
+
+def test_when_and_run_if_together_are_refused_as_one_condition_under_two_names() -> None:
+    [problem] = _problems(_flow("    type: io.kestra.plugin.core.log.Log\n    message: x\n"
+                                "    runIf: \"true\"\n    when: \"false\"\n"))
+    assert problem.startswith("f.yaml:4:"), problem
+    assert "`when` and `runIf` are the same condition under two names; keep one of them" in problem
