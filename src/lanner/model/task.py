@@ -214,7 +214,7 @@ class FlowableTask(Task):
         return out
 
 
-ExecutionEffect = Literal["labels", "subflow", "item_subflows", "pause", "kill", "exit"]
+ExecutionEffect = Literal["labels", "subflow", "item_subflows", "pause", "kill", "exit", "variables"]
 
 
 class ExecutionTask(Task):
