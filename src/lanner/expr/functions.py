@@ -165,6 +165,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "renderOnce": ctx.renderOnce,
     "fetchContext": ctx.fetchContext,
     "secret": ctx.secret,
+    "env": ctx.env,
     "read": ctx.read,
     "kv": ctx.kv,
     "errorLogs": ctx.errorLogs,

@@ -1,4 +1,4 @@
-"""Functions that look at the run: render(), secret(), read(), kv(), errorLogs(), currentEachOutput(),
+"""Functions that look at the run: render(), secret(), env(), read(), kv(), errorLogs(), currentEachOutput(),
 tasksWithState(), printContext(), fetchContext().
 
 Those that need the outside world (files, secrets, the KV store, logs) go through `env.services`, which only
@@ -103,6 +103,16 @@ def secret(env: Env, key: Any = None, namespace: Any = None, subkey: Any = None)
     item = data[field]
     return item if isinstance(item, str) else stringify(item) if not isinstance(item, (Mapping, list)) \
         else json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+
+
+def env(env: Env, name: Any = None, default: Any = None) -> Any:
+    """An `ENV_*` variable of the run by its name in `envs` (`env('my_var')` is `envs.my_var`), or
+    `default` when it is missing or empty, as Kestra's env() does (the name is not changed: `envs`
+    holds names lower-cased without their `ENV_` prefix)."""
+    wanted = expect_str("env", "name", name, hint="write env('my_variable') for ENV_MY_VARIABLE")
+    envs = env.variables.get("envs")
+    value = envs.get(wanted) if isinstance(envs, Mapping) else None
+    return default if value is None or stringify(value) == "" else value
 
 
 def _worker_only(name: str) -> ExpressionError:
