@@ -285,6 +285,54 @@ tasks:
     assert d.exe.state.current is StateType.SUCCESS
 
 
+def test_parallel_concurrent_may_be_a_template_rendered_when_it_starts() -> None:
+    text = """
+id: f
+namespace: company.team
+tasks:
+  - id: par
+    type: io.kestra.plugin.core.flow.Parallel
+    concurrent: "{{ 1 + 1 }}"
+    tasks:
+      - {id: p1, type: io.kestra.plugin.core.log.Log, message: x}
+      - {id: p2, type: io.kestra.plugin.core.log.Log, message: x}
+      - {id: p3, type: io.kestra.plugin.core.log.Log, message: x}
+"""
+    d = Driver(text)
+    d.start()
+    assert len(d.pending) == 2
+    assert d.run().state.current is StateType.SUCCESS
+
+
+def test_dag_concurrent_rendering_below_zero_fails_the_dag_when_it_starts() -> None:
+    text = """
+id: f
+namespace: company.team
+tasks:
+  - id: dag
+    type: io.kestra.plugin.core.flow.Dag
+    concurrent: "{{ 0 - 1 }}"
+    tasks:
+      - task: {id: a, type: io.kestra.plugin.core.log.Log, message: hello}
+"""
+    d = Driver(text)
+    exe = d.run()
+    assert d.states() == {"dag": "FAILED"}
+    assert any("`concurrent` rendered to -1; it must be 0 (no limit) or more" in m for m in d.logs("ERROR"))
+    assert exe.state.current is StateType.FAILED
+
+
+@pytest.mark.parametrize("value", ["-1", "many"])
+def test_a_concurrent_that_is_neither_a_count_nor_a_template_is_refused_at_validation(value: str) -> None:
+    from lanner.errors import ValidationErrors
+    from lanner.loading.flows import load_flow
+
+    with pytest.raises(ValidationErrors, match="is not a whole number 0 .no limit. or more, nor a template"):
+        load_flow(f"id: f\nnamespace: company.team\ntasks:\n  - id: par\n"
+                  f"    type: io.kestra.plugin.core.flow.Parallel\n    concurrent: {value}\n"
+                  "    tasks:\n      - {id: p1, type: io.kestra.plugin.core.log.Log, message: x}\n")
+
+
 DAG = """
 id: f
 namespace: company.team
