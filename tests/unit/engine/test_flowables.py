@@ -265,43 +265,26 @@ tasks:
     assert d.exe.state.current is StateType.FAILED
 
 
-def test_parallel_concurrency_limits_how_many_branches_run_at_once() -> None:
-    text = """
+# `concurrent` may also be a template, rendered when the Parallel starts (Kestra's Property<Integer>)
+@pytest.mark.parametrize("concurrent", ["2", "\"{{ 1 + 1 }}\""])
+def test_parallel_concurrency_limits_how_many_branches_run_at_once(concurrent: str) -> None:
+    text = f"""
 id: f
 namespace: company.team
 tasks:
   - id: par
     type: io.kestra.plugin.core.flow.Parallel
-    concurrent: 2
+    concurrent: {concurrent}
     tasks:
-      - {id: p1, type: io.kestra.plugin.core.log.Log, message: x}
-      - {id: p2, type: io.kestra.plugin.core.log.Log, message: x}
-      - {id: p3, type: io.kestra.plugin.core.log.Log, message: x}
+      - {{id: p1, type: io.kestra.plugin.core.log.Log, message: x}}
+      - {{id: p2, type: io.kestra.plugin.core.log.Log, message: x}}
+      - {{id: p3, type: io.kestra.plugin.core.log.Log, message: x}}
 """
     d = Driver(text)
     d.start()
     assert len(d.pending) == 2
     d.run()
     assert d.exe.state.current is StateType.SUCCESS
-
-
-def test_parallel_concurrent_may_be_a_template_rendered_when_it_starts() -> None:
-    text = """
-id: f
-namespace: company.team
-tasks:
-  - id: par
-    type: io.kestra.plugin.core.flow.Parallel
-    concurrent: "{{ 1 + 1 }}"
-    tasks:
-      - {id: p1, type: io.kestra.plugin.core.log.Log, message: x}
-      - {id: p2, type: io.kestra.plugin.core.log.Log, message: x}
-      - {id: p3, type: io.kestra.plugin.core.log.Log, message: x}
-"""
-    d = Driver(text)
-    d.start()
-    assert len(d.pending) == 2
-    assert d.run().state.current is StateType.SUCCESS
 
 
 def test_dag_concurrent_rendering_below_zero_fails_the_dag_when_it_starts() -> None:

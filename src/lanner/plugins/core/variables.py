@@ -14,32 +14,20 @@ from typing import Any, ClassVar
 
 from lanner.model.maps import deep_merge
 from lanner.plugins.api import ExecutionEffect, ExecutionTask, RunContext, TaskFailure
+from lanner.plugins.properties import render_bool, render_list
 
 
-def _flag(ctx: RunContext, value: bool | str, name: str) -> bool:
-    """A boolean property that may be a template, read as Kestra's Property<Boolean> is."""
-    if isinstance(value, bool):
-        return value
-    rendered = ctx.render_typed(value)
-    if isinstance(rendered, bool):
-        return rendered
-    text = str(rendered).strip().lower()
-    if text in ("true", "false"):
-        return text == "true"
-    raise TaskFailure(f"`{name}` rendered to `{rendered}`; it must be true or false")
-
-
-def _rendered_json(ctx: RunContext, value: Any, name: str, kind: type) -> Any:
-    """A map or list property, or a template rendering to one (or to its JSON text)."""
+def _rendered_map(ctx: RunContext, value: dict[str, Any] | str) -> dict[str, Any]:
+    """`variables` of SetVariables: a map (its values rendered, keeping their types), or a template
+    rendering to one or to its JSON text."""
     rendered = ctx.render_typed(value)
     if isinstance(rendered, str):
         try:
             rendered = json.loads(rendered)
         except json.JSONDecodeError:
             pass
-    if not isinstance(rendered, kind):
-        expected = "a map of variables" if kind is dict else "a list of variable names"
-        raise TaskFailure(f"`{name}` rendered to a {type(rendered).__name__}; it must be {expected}")
+    if not isinstance(rendered, dict):
+        raise TaskFailure(f"`variables` rendered to a {type(rendered).__name__}; it must be a map of variables")
     return rendered
 
 
@@ -55,8 +43,8 @@ class SetVariables(ExecutionTask):
     overwrite: bool | str = True
 
     def updated_variables(self, ctx: RunContext, current: dict[str, Any]) -> dict[str, Any]:
-        new = _rendered_json(ctx, self.variables, "variables", dict)
-        if not _flag(ctx, self.overwrite, "overwrite"):
+        new = _rendered_map(ctx, self.variables)
+        if not render_bool(ctx, self.overwrite, "overwrite"):
             existing = [key for key in new if key in current]
             if existing:
                 raise TaskFailure("`overwrite` is false and these variables already exist: "
@@ -76,11 +64,11 @@ class UnsetVariables(ExecutionTask):
     ignoreMissing: bool | str = False
 
     def updated_variables(self, ctx: RunContext, current: dict[str, Any]) -> dict[str, Any]:
-        names = _rendered_json(ctx, self.variables, "variables", list)
-        ignore_missing = _flag(ctx, self.ignoreMissing, "ignoreMissing")
+        names = render_list(ctx, self.variables, "variables")
+        ignore_missing = render_bool(ctx, self.ignoreMissing, "ignoreMissing")
         out = copy.deepcopy(current)  # the stored variables change only when every name was found
         for name in names:
-            *path, last = str(ctx.render(name)).split(".")
+            *path, last = name.split(".")
             holder: Any = out
             for key in path:
                 holder = holder.get(key) if isinstance(holder, dict) else None
