@@ -1,4 +1,5 @@
-"""Execution tasks, carried out by the executor itself: Labels, Subflow, Pause, Kill and Exit
+"""Execution tasks, carried out by the executor itself: Labels, SetVariables/UnsetVariables, Subflow,
+Pause, Kill and Exit
 (a ForEachItem's batches of child executions are in `item_subflows.py`, the layer below).
 
 Each is known by its declared `ExecutionTask.effect` (the engine imports no task class); what it
@@ -37,6 +38,8 @@ class ExecutionTaskEffects(ItemSubflows):
             self.exe.labels.update(labels)
             self._fx.execution_changed = True
             self._end_run(run, StateType.SUCCESS)
+        elif effect == "variables":
+            self._change_variables(run, task)
         elif effect == "subflow":
             self._start_subflow(run, task)
         elif effect == "item_subflows":
@@ -64,6 +67,20 @@ class ExecutionTaskEffects(ItemSubflows):
         else:  # pragma: no cover - a new execution task without engine support
             self._log(run, task, "ERROR", f"`{task.type}` is not supported by this executor")
             self._end_run(run, StateType.FAILED)
+
+    def _change_variables(self, run: TaskRun, task: Any) -> None:
+        """SetVariables / UnsetVariables: the task computes the new variables, stored here so that
+        every later task sees them (`vars`); a failure leaves them as they were."""
+        try:
+            updated = task.updated_variables(self._context(run, task), self.exe.vars_of(self.flow.variables))
+        except Exception as exc:  # noqa: BLE001 - a task's failure, whatever its class, fails its run
+            self._log(run, task, "ERROR", getattr(exc, "message", str(exc)))
+            self._end_run(run, final_run_state(task, StateType.FAILED, 1))
+            return
+        self.exe.variables = updated
+        self.exe.variables_set = True
+        self._fx.execution_changed = True
+        self._end_run(run, StateType.SUCCESS)
 
     def _start_subflow(self, run: TaskRun, task: Any) -> None:
         ctx = self._context(run, task)

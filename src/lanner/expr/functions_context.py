@@ -1,4 +1,4 @@
-"""Functions that look at the run: render(), secret(), read(), kv(), errorLogs(), currentEachOutput(),
+"""Functions that look at the run: render(), secret(), env(), read(), kv(), errorLogs(), currentEachOutput(),
 tasksWithState(), printContext(), fetchContext().
 
 Those that need the outside world (files, secrets, the KV store, logs) go through `env.services`, which only
@@ -103,6 +103,17 @@ def secret(env: Env, key: Any = None, namespace: Any = None, subkey: Any = None)
     item = data[field]
     return item if isinstance(item, str) else stringify(item) if not isinstance(item, (Mapping, list)) \
         else json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+
+
+def env(env: Env, name: Any = ABSENT, default: Any = None) -> Any:
+    """An `ENV_*` variable of the run by its name in `envs` (`env('my_var')` is `envs.my_var`), or
+    `default` when it is missing or empty, as Kestra's env() does (the name is not changed: `envs`
+    holds names lower-cased without their `ENV_` prefix)."""
+    require("env", "name", name, "write env('my_variable') for ENV_MY_VARIABLE, or env('region', 'eu-west-1')")
+    wanted = expect_str("env", "name", name, hint="write env('my_variable') for ENV_MY_VARIABLE")
+    envs = env.variables.get("envs")
+    value = envs.get(wanted) if isinstance(envs, Mapping) else None
+    return default if value is None or stringify(value) == "" else value
 
 
 def _worker_only(name: str) -> ExpressionError:
@@ -218,15 +229,6 @@ def printContext(env: Env) -> str:  # noqa: N802
 
     return check_text("printContext", guarded("printContext", "the context is too deeply nested to print",
                                               lambda: to_json(json_ready(env.variables))))
-
-
-def env_(env: Env, name: Any = ABSENT, default: Any = None) -> Any:
-    """The `envs` variable's entry `name` (as Kestra's `env()`), or `default` when it is absent or empty."""
-    require("env", "name", name, "write env('region') or env('region', 'eu-west-1')")
-    key = expect_str("env", "name", name)
-    envs = env.variables.get("envs")
-    value = envs.get(key) if isinstance(envs, Mapping) else None
-    return default if value is None or stringify(value) == "" else value
 
 
 def fileURI(env: Env, path: Any = ABSENT) -> str:  # noqa: N802 - Kestra's name

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from lanner.model.state import State, StateType, iso, parse_iso
@@ -127,6 +128,9 @@ class Execution:
     inputs: dict[str, Any] = dataclasses.field(default_factory=dict)
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
     variables: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # True once a SetVariables/UnsetVariables task ran: `variables` is then what `vars` reads,
+    # instead of the flow's `variables` (see `vars_of`)
+    variables_set: bool = False
     state: State = dataclasses.field(default_factory=State.created)
     outputs: dict[str, Any] = dataclasses.field(default_factory=dict)
     trigger: dict[str, Any] | None = None
@@ -170,6 +174,10 @@ class Execution:
             return str(variables["executionId"]), str(variables["taskRunId"])
         return None
 
+    def vars_of(self, flow_variables: Mapping[str, Any] | None) -> dict[str, Any]:
+        """What `{{ vars }}` reads: the flow's variables, until a task set or unset some."""
+        return self.variables if self.variables_set else dict(flow_variables or {})
+
     def children(self, parent_id: str | None) -> list[TaskRun]:
         return self.by_parent.get(parent_id, [])
 
@@ -204,6 +212,8 @@ class Execution:
             "parentId": self.parent_id,
             "trigger": self.trigger,
         })
+        if self.variables_set:
+            out["variablesSet"] = True
         if self.kill:
             out["kill"] = self.kill
         if self.exit_state:
@@ -225,6 +235,7 @@ class Execution:
             inputs=data.get("inputs") or {},
             labels=labels,
             variables=data.get("variables") or {},
+            variables_set=bool(data.get("variablesSet")),
             state=State.from_json(data["state"]),
             outputs=data.get("outputs") or {},
             trigger=data.get("trigger"),

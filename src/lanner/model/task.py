@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lanner.model.ids import PATTERNS
 from lanner.model.property import Bool, Duration
@@ -111,6 +111,19 @@ class Task(BaseModel):
     logLevel: LogLevel | None = None
     logToFile: bool = False
     workerGroup: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _when_is_run_if(cls, data: Any) -> Any:
+        """`when` is the newest Kestra's name for `runIf` (its tests hold both to one behaviour):
+        read as `runIf`, so a flow written either way runs the same; both at once is ambiguous."""
+        if not isinstance(data, dict) or "when" not in data:
+            return data
+        if "runIf" in data:
+            raise ValueError("`when` and `runIf` are the same condition under two names; keep one of them")
+        data = dict(data)
+        data["runIf"] = data.pop("when")
+        return data
 
     def child_lists(self) -> dict[str, list[Task]]:
         """Every list of nested tasks, by the property that holds it (none for runnables)."""
@@ -206,7 +219,7 @@ class FlowableTask(Task):
         return out
 
 
-ExecutionEffect = Literal["labels", "subflow", "item_subflows", "pause", "kill", "exit"]
+ExecutionEffect = Literal["labels", "subflow", "item_subflows", "pause", "kill", "exit", "variables"]
 
 
 class ExecutionTask(Task):

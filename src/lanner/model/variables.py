@@ -117,7 +117,7 @@ def build(
         "outputs": OutputsView(exe),
         "tasks": TasksView(exe),
         "labels": _labels(exe.labels),
-        "vars": flow.variables,
+        "vars": exe.vars_of(flow.variables),
         "envs": process_envs() if envs is None else envs,
         "globals": {},
     }

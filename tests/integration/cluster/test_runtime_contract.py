@@ -465,6 +465,32 @@ def test_kv_in_a_condition_and_a_flow_output_reads_the_key_a_task_set(runtime: A
     assert ended.outputs == {"color": "blue"}
 
 
+VARIABLES_SET = """
+id: variables_set
+namespace: contract
+variables: {color: red, gone: soon}
+tasks:
+  - {id: set, type: io.kestra.plugin.core.execution.SetVariables, variables: {color: blue}}
+  - {id: unset, type: io.kestra.plugin.core.execution.UnsetVariables, variables: [gone]}
+  - id: check
+    type: io.kestra.plugin.core.flow.If
+    condition: "{{ vars.color == 'blue' and vars.gone is not defined }}"
+    then:
+      - {id: said, type: io.kestra.plugin.core.log.Log, message: "the worker read {{ vars.color }}"}
+outputs:
+  - {id: color, type: STRING, value: "{{ vars.color }}"}
+"""
+
+
+def test_variables_a_task_set_reach_the_executor_the_worker_and_the_flow_outputs(runtime: Any) -> None:
+    eid = runtime.start(runtime.save(VARIABLES_SET))
+    ended = wait(runtime, eid)
+    assert ended.state.current is StateType.SUCCESS, runtime.messages(eid)
+    assert messages_with(runtime, eid, "the worker read blue")
+    assert ended.outputs == {"color": "blue"}
+    assert ended.variables == {"color": "blue"} and ended.variables_set
+
+
 # -- flow SLAs and listeners ----------------------------------------------------------------------
 
 OVERDUE = """

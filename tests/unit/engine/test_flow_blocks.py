@@ -130,6 +130,15 @@ def test_run_if_false_skips_the_task_and_the_flow_goes_on() -> None:
     assert exe.state.current is StateType.SUCCESS
 
 
+def test_when_is_run_if_under_the_newest_kestra_name() -> None:
+    text = flow(f"  - id: s\n    type: {LOG}\n    message: x\n    when: \"false\"\n"
+                f"  - id: t\n    type: {LOG}\n    message: x\n    when: \"{{{{ 1 == 1 }}}}\"\n")
+    d = Driver(text)
+    exe = d.run()
+    assert d.states() == {"s": "SKIPPED", "t": "SUCCESS"}
+    assert exe.state.current is StateType.SUCCESS
+
+
 def test_disabled_tasks_get_no_task_run() -> None:
     text = flow(f"  - id: off\n    type: {LOG}\n    message: x\n    disabled: true\n" + log("on"),
                 errors=log("e"))

@@ -265,24 +265,55 @@ tasks:
     assert d.exe.state.current is StateType.FAILED
 
 
-def test_parallel_concurrency_limits_how_many_branches_run_at_once() -> None:
-    text = """
+# `concurrent` may also be a template, rendered when the Parallel starts (Kestra's Property<Integer>)
+@pytest.mark.parametrize("concurrent", ["2", "\"{{ 1 + 1 }}\""])
+def test_parallel_concurrency_limits_how_many_branches_run_at_once(concurrent: str) -> None:
+    text = f"""
 id: f
 namespace: company.team
 tasks:
   - id: par
     type: io.kestra.plugin.core.flow.Parallel
-    concurrent: 2
+    concurrent: {concurrent}
     tasks:
-      - {id: p1, type: io.kestra.plugin.core.log.Log, message: x}
-      - {id: p2, type: io.kestra.plugin.core.log.Log, message: x}
-      - {id: p3, type: io.kestra.plugin.core.log.Log, message: x}
+      - {{id: p1, type: io.kestra.plugin.core.log.Log, message: x}}
+      - {{id: p2, type: io.kestra.plugin.core.log.Log, message: x}}
+      - {{id: p3, type: io.kestra.plugin.core.log.Log, message: x}}
 """
     d = Driver(text)
     d.start()
     assert len(d.pending) == 2
     d.run()
     assert d.exe.state.current is StateType.SUCCESS
+
+
+def test_dag_concurrent_rendering_below_zero_fails_the_dag_when_it_starts() -> None:
+    text = """
+id: f
+namespace: company.team
+tasks:
+  - id: dag
+    type: io.kestra.plugin.core.flow.Dag
+    concurrent: "{{ 0 - 1 }}"
+    tasks:
+      - task: {id: a, type: io.kestra.plugin.core.log.Log, message: hello}
+"""
+    d = Driver(text)
+    exe = d.run()
+    assert d.states() == {"dag": "FAILED"}
+    assert any("`concurrent` rendered to -1; it must be 0 (no limit) or more" in m for m in d.logs("ERROR"))
+    assert exe.state.current is StateType.FAILED
+
+
+@pytest.mark.parametrize("value", ["-1", "many"])
+def test_a_concurrent_that_is_neither_a_count_nor_a_template_is_refused_at_validation(value: str) -> None:
+    from lanner.errors import ValidationErrors
+    from lanner.loading.flows import load_flow
+
+    with pytest.raises(ValidationErrors, match="is not a whole number 0 .no limit. or more, nor a template"):
+        load_flow(f"id: f\nnamespace: company.team\ntasks:\n  - id: par\n"
+                  f"    type: io.kestra.plugin.core.flow.Parallel\n    concurrent: {value}\n"
+                  "    tasks:\n      - {id: p1, type: io.kestra.plugin.core.log.Log, message: x}\n")
 
 
 DAG = """

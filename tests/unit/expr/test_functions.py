@@ -229,3 +229,17 @@ def test_no_function_lets_a_python_exception_escape() -> None:
                     fn(env, value, *args)
                 except ExpressionError as err:
                     assert err.hint, (name, value, args)
+
+
+def test_env_reads_the_envs_variable_by_name_and_falls_back_to_its_default() -> None:
+    env = Env(variables={"envs": {"region": "eu", "blank": ""}})
+    assert call("env", "region", env=env) == "eu"
+    assert call("env", name="region", env=env) == "eu"
+    assert call("env", "missing", "none", env=env) == "none"
+    assert call("env", "blank", default="none", env=env) == "none"
+    assert call("env", "REGION", env=env) is None  # the name is not changed: `envs` holds lower-case names
+
+
+def test_env_without_a_name_fails_saying_what_to_write() -> None:
+    error = fails("env", env=Env(variables={"envs": {}}))
+    assert "env('my_variable')" in str(error.hint)

@@ -60,3 +60,8 @@ def test_kestra_approval_task_is_refused_naming_the_pause_with_on_resume_to_use_
     assert len(problems) == 1
     assert problems[0].startswith("f.yaml:5:11: tasks[0] (t): Kestra's Approval task")
     assert "is not supported by Lanner" in problems[0] and "Pause with `onResume` inputs" in problems[0]
+def test_when_and_run_if_together_are_refused_as_one_condition_under_two_names() -> None:
+    [problem] = _problems(_flow("    type: io.kestra.plugin.core.log.Log\n    message: x\n"
+                                "    runIf: \"true\"\n    when: \"false\"\n"))
+    assert problem.startswith("f.yaml:4:"), problem
+    assert "`when` and `runIf` are the same condition under two names; keep one of them" in problem

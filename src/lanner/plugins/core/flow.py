@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from lanner.model.duration import parse_duration
 from lanner.model.property import Duration
@@ -122,12 +122,41 @@ class LoopUntil(FlowableTask):
         return Again(interval)
 
 
+def _concurrent(ctx: RunContext, value: int | str) -> int:
+    """`concurrent` of a Parallel or Dag: a number, or a template (Kestra's Property<Integer>)
+    rendered when the task starts; what it renders to must be a whole number, 0 or more."""
+    if isinstance(value, int):
+        return value
+    rendered = ctx.render_typed(value)
+    try:
+        number = int(str(rendered).strip())
+    except ValueError:
+        raise TaskFailure(f"`concurrent` rendered to `{rendered}`, which is not a whole number") from None
+    if number < 0:
+        raise TaskFailure(f"`concurrent` rendered to {number}; it must be 0 (no limit) or more")
+    return number
+
+
+def _concurrent_property(value: Any) -> Any:
+    """What `concurrent` may be written as: a whole number, 0 or more, or a template."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and ("{{" in value or "{%" in value):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise ValueError(f"`{value}` is not a whole number 0 (no limit) or more, nor a template rendering to one")
+
+
+ConcurrentCount = Annotated[int | str, BeforeValidator(_concurrent_property)]
+
+
 class Parallel(FlowableTask):
     tasks: list[Task] = Field(min_length=1)
-    concurrent: int = Field(default=0, ge=0)
+    concurrent: ConcurrentCount = 0
 
     def resolve(self, ctx: RunContext) -> Resolution:
-        return Resolution([Group([t]) for t in _enabled(self.tasks)], concurrency=self.concurrent)
+        return Resolution([Group([t]) for t in _enabled(self.tasks)], concurrency=_concurrent(ctx, self.concurrent))
 
 
 class If(FlowableTask):
@@ -247,7 +276,7 @@ class Dag(FlowableTask):
     """Children start when every task they depend on has ended; a failure stops new starts."""
 
     tasks: list[DagTask] = Field(min_length=1)
-    concurrent: int = Field(default=0, ge=0)
+    concurrent: ConcurrentCount = 0
 
     @model_validator(mode="after")
     def _check_graph(self) -> Dag:
@@ -288,4 +317,5 @@ class Dag(FlowableTask):
         enabled = [t for t in self.tasks if not t.task.disabled]
         index = {t.task.id: i for i, t in enumerate(enabled)}
         depends = [tuple(index[d] for d in t.dependsOn if d in index) for t in enabled]
-        return Resolution([Group([t.task]) for t in enabled], concurrency=self.concurrent, depends=depends)
+        return Resolution([Group([t.task]) for t in enabled], concurrency=_concurrent(ctx, self.concurrent),
+                          depends=depends)
