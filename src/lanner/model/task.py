@@ -201,7 +201,7 @@ class FlowableTask(Task):
         return out
 
 
-ExecutionEffect = Literal["labels", "subflow", "item_subflows", "pause", "kill", "exit"]
+ExecutionEffect = Literal["labels", "subflow", "item_subflows", "pause", "approval", "kill", "exit"]
 
 
 class ExecutionTask(Task):
