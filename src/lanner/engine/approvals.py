@@ -22,7 +22,7 @@ from lanner.engine.scope import Scope
 from lanner.engine.steps import Steps
 from lanner.errors import LannerError
 from lanner.model.execution import TaskRun
-from lanner.model.state import StateType, iso
+from lanner.model.state import WAITING, StateType, iso
 from lanner.plugins.api import FlowableTask, Resolution
 
 EXPIRED = "EXPIRED"
@@ -112,7 +112,8 @@ class Approvals(Steps):
 
     def _end_scope(self, scope: Scope) -> None:
         """A decided block that ended well is mapped by its behaviour; SUCCEED, CANCEL and KILL end
-        the whole execution so, as an Exit or a Kill task would (finally blocks still run)."""
+        the whole execution so, as an Exit or a Kill task would (finally blocks still run): KILL
+        cancels running siblings, SUCCEED and CANCEL let them finish and start nothing new."""
         run, task = scope.run, scope.task
         decision = run.outputs.get("decision") if run is not None else None
         if run is None or not is_approval(task) or decision is None or self._stopping:
@@ -135,8 +136,18 @@ class Approvals(Steps):
             self.exe.exit_state = ended
             self._fx.execution_changed = True
         self._end_run(run, ended)
-        if behavior in ("SUCCEED", "CANCEL", "KILL"):
+        if behavior == "KILL":
             self._stop_running_work()
+        elif behavior in ("SUCCEED", "CANCEL"):
+            self._end_other_waiting_runs()
+
+    def _end_other_waiting_runs(self) -> None:
+        """SUCCEED and CANCEL let running siblings finish (Kestra), but nothing waiting starts again:
+        a paused or retrying run outside cleanup ends as a kill would end it."""
+        for other in list(self.exe.task_runs):
+            if other.current in WAITING and not self._in_cleanup(other):
+                other.retry_at = None
+                self._end_waiting(other)
 
     def _end_waiting(self, run: TaskRun) -> None:
         """A kill reaches an Approval waiting for its decision: its own `finally` runs, then it ends KILLED."""

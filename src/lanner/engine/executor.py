@@ -239,8 +239,9 @@ class Executor(Recovery):
                 self._run_pause_block(run, task, state)
             else:
                 self._end_run(run, state)
-        if resumed and self.exe.state.current is StateType.PAUSED:
-            self._set_execution(StateType.RUNNING)
+        still = any(r.current is StateType.PAUSED for r in self.exe.task_runs)
+        if resumed and not still and self.exe.state.current is StateType.PAUSED:
+            self._set_execution(StateType.RUNNING)  # kept PAUSED while a sibling still waits (Kestra)
         return self._finish()
 
     def kill(self, hard: bool = False, cancel_running: bool = True, reason: str | None = None) -> Effects:

@@ -167,3 +167,71 @@ def test_a_decided_block_interrupted_by_a_crash_resumes_inside_it_without_runnin
     assert d.order == ["notify", "approved", "cleanup", "after"]
     assert [r.task_id for r in d.exe.task_runs].count("notify") == 1
     assert d.exe.state.current is StateType.SUCCESS
+
+
+def _parallel(flow_extra: str = "") -> Driver:
+    return Driver(f"""
+id: f
+namespace: company.team
+tasks:
+  - id: both
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+      - id: approvalA
+        type: {APPROVAL}
+        onDeny:
+          - {{id: deniedA, type: {LOG}, message: x}}
+      - id: approvalB
+        type: {APPROVAL}
+        onApprove:
+          - {{id: approvedB, type: {LOG}, message: x}}
+{flow_extra}""")
+
+
+def test_a_denial_cancels_the_execution_and_ends_a_sibling_approval_still_waiting() -> None:
+    d = _parallel()
+    d.run()
+    a = next(r.id for r in d.exe.task_runs if r.task_id == "approvalA")
+    d._take(d.executor.resume(a, inputs={a: {"decision": "DENIED"}}, by=None))
+    while d.step():
+        pass
+    assert d.order == ["deniedA"]
+    assert d.states()["approvalA"] == "CANCELLED" and d.states()["approvalB"] == "KILLED"
+    assert d.exe.state.current is StateType.CANCELLED
+
+
+def test_the_execution_stays_paused_while_a_sibling_approval_still_waits() -> None:
+    d = _parallel()
+    d.run()
+    b = next(r.id for r in d.exe.task_runs if r.task_id == "approvalB")
+    d._take(d.executor.resume(b, inputs={b: {"decision": "APPROVED"}}, by=None))
+    while d.step():
+        pass
+    assert d.states()["approvalB"] == "SUCCESS" and d.states()["approvalA"] == "PAUSED"
+    assert d.exe.state.current is StateType.PAUSED
+
+
+@pytest.mark.parametrize(("behavior", "sibling", "exe_state"), [("CANCEL", "SUCCESS", "CANCELLED"),
+                                                                ("KILL", "KILLED", "KILLED")])
+def test_deny_behavior_cancel_lets_a_running_sibling_finish_and_kill_kills_it(behavior: str, sibling: str,
+                                                                               exe_state: str) -> None:
+    d = Driver(f"""
+id: f
+namespace: company.team
+tasks:
+  - id: both
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+      - id: approval
+        type: {APPROVAL}
+        denyBehavior: {behavior}
+      - {{id: sleep, type: {LOG}, message: x}}
+""")
+    d.start()
+    [a] = [r for r in d.exe.task_runs if r.task_id == "approval"]
+    assert a.current is StateType.PAUSED and [r.task_id for r in d.pending] == ["sleep"]
+    d._take(d.executor.resume(a.id, inputs={a.id: {"decision": "DENIED"}}, by=None))
+    while d.step():
+        pass
+    assert d.states()["sleep"] == sibling
+    assert d.exe.state.current.value == exe_state
