@@ -52,7 +52,7 @@ def typed_resume_inputs(flow: Flow | None, exe: Execution, given: Mapping[str, A
     if not declared and declared_resume_inputs(flow, exe, approvals=True):
         raise LannerError(f"execution {exe.id} waits for an Approval's decision, which a resume does not give",
                           hint=f"approve or deny it: `lanner execution approve {exe.id}` (or `deny`), "
-                               "or POST /api/v1/executions/{id}/approve (or /deny)")
+                               "or POST /api/v1/executions/{id}/actions/approve (or …/actions/deny)")
     known = {inp.id for inputs in declared.values() for inp in inputs}
     errors: list[LannerError] = []
     owners = ", ".join(sorted({r.task_id for r in exe.task_runs if r.id in declared})) or "none"

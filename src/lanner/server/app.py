@@ -25,7 +25,7 @@ API = "/api/v1"
 def build_app(settings: ServerSettings, services: Services | None = None, start: bool = True) -> Any:
     """The app wrapped in its guards. `services` defaults to a new one on the configured store."""
     from lanner import __version__
-    from lanner.server.routes import executions, flows, kv, logs, misc, namespace_files, plugins
+    from lanner.server.routes import approvals, executions, flows, kv, logs, misc, namespace_files, plugins
 
     svc = services or Services(settings)
 
@@ -51,9 +51,9 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
 
     app.add_exception_handler(BodyTooLarge, ontoo_large)
     checked = [Depends(check_path)]
-    for module in (flows, executions, logs, plugins, kv, misc, namespace_files):
+    for module in (flows, approvals, executions, logs, plugins, kv, misc, namespace_files):
         app.include_router(module.router, prefix=API, dependencies=checked)
-    for module in (flows, executions, logs, plugins, kv, misc, namespace_files):
+    for module in (flows, approvals, executions, logs, plugins, kv, misc, namespace_files):
         app.include_router(module.router, prefix=API + "/{tenant}", include_in_schema=False, dependencies=checked)
     app.include_router(misc.health)
 

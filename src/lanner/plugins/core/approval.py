@@ -3,7 +3,7 @@
 
 The task only declares; the executor carries it out as an execution task (its `effect`,
 `engine/execution_tasks.py`): `onWait` runs first, then the run pauses until a decision arrives
-(`lanner execution approve|deny ID`, `POST /api/v1/executions/{id}/approve|deny`, the UI); the
+(`lanner execution approve|deny ID`, `POST /api/v1/executions/{id}/actions/approve|deny`, the UI); the
 decided block runs with the Approval's own `errors` and `finally`, and the matching `…Behavior`
 maps the block's good end onto the run and the execution. What the decision carries is typed
 before it is sent (`model/approval_decisions.py`), so the executor only stores checked values.
