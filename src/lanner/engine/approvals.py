@@ -143,17 +143,18 @@ class Approvals(Steps):
 
     def _end_other_waiting_runs(self) -> None:
         """SUCCEED and CANCEL let running siblings finish (Kestra), but nothing waiting starts again:
-        a paused or retrying run outside cleanup ends as a kill would end it."""
+        a paused or retrying run outside cleanup ends CANCELLED (a waiting Approval after its `finally`)."""
         for other in list(self.exe.task_runs):
             if other.current in WAITING and not self._in_cleanup(other):
                 other.retry_at = None
-                self._end_waiting(other)
+                self._end_waiting(other, StateType.CANCELLED)
 
-    def _end_waiting(self, run: TaskRun) -> None:
-        """A kill reaches an Approval waiting for its decision: its own `finally` runs, then it ends KILLED."""
+    def _end_waiting(self, run: TaskRun, state: StateType = StateType.KILLED) -> None:
+        """A kill (or a sibling's CANCEL/SUCCEED) reaches an Approval waiting for its decision: its own
+        `finally` runs, then it ends as the execution does (KILLED, or the exit's state)."""
         task = self.index[run.task_id].task
         if not (is_approval(task) and run.current is StateType.PAUSED and task.finally_):  # type: ignore[attr-defined]
-            super()._end_waiting(run)
+            super()._end_waiting(run, state)
             return
         run.state.to(StateType.RUNNING, self._now())
         self._touch(run)

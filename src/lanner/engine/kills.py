@@ -44,9 +44,9 @@ class KillHandling(Bookkeeping):
             elif task.kind == "runnable" and run.current in AT_WORK:
                 self._fx.cancel.append(run.id)
 
-    def _end_waiting(self, run: TaskRun) -> None:
-        """A run waiting for a retry or a resume ends KILLED (an Approval's layer runs its `finally` first)."""
-        self._end_run(run, StateType.KILLED)
+    def _end_waiting(self, run: TaskRun, state: StateType = StateType.KILLED) -> None:
+        """A run waiting for a retry or a resume ends `state` (an Approval's layer runs its `finally` first)."""
+        self._end_run(run, state)
 
     def _hard_kill(self) -> None:
         self.exe.kill = "hard"

@@ -196,7 +196,7 @@ def test_a_denial_cancels_the_execution_and_ends_a_sibling_approval_still_waitin
     while d.step():
         pass
     assert d.order == ["deniedA"]
-    assert d.states()["approvalA"] == "CANCELLED" and d.states()["approvalB"] == "KILLED"
+    assert d.states()["approvalA"] == "CANCELLED" and d.states()["approvalB"] == "CANCELLED"
     assert d.exe.state.current is StateType.CANCELLED
 
 
