@@ -54,6 +54,10 @@ class Approvals(Steps):
                            "comment": None, "inputs": {}, "due": None}
             self._log(run, task, "INFO", "Approved automatically (autoApprove)")
         self._touch(run)
+        self._run_block(run, task)
+
+    def _run_block(self, run: TaskRun, task: Any) -> None:
+        """The run's children for its current phase (`Approval.phase`) start, in a new scope."""
         scope = self._open_scope(run, task)
         if scope is not None:
             self._advance(scope)
@@ -105,9 +109,7 @@ class Approvals(Steps):
         self._log(run, task, "INFO", f"Approval {decision.lower()}" + (f" by {by}" if by and record else ""))
         run.state.to(StateType.RUNNING, self._now())
         self._touch(run)
-        scope = self._open_scope(run, task)
-        if scope is not None:
-            self._advance(scope)
+        self._run_block(run, task)
         return True
 
     def _end_scope(self, scope: Scope) -> None:
@@ -158,6 +160,4 @@ class Approvals(Steps):
             return
         run.state.to(StateType.RUNNING, self._now())
         self._touch(run)
-        scope = self._open_scope(run, task)  # type: ignore[arg-type]
-        if scope is not None:
-            self._advance(scope)
+        self._run_block(run, task)

@@ -17,6 +17,7 @@ from pydantic import field_validator
 
 from lanner.model.flow import Input
 from lanner.plugins.api import ExecutionEffect, ExecutionTask, FlowableTask, Group, Resolution, RunContext, Task
+from lanner.plugins.core.execution import unique_inputs
 from lanner.plugins.core.refusals import refusing
 
 Behavior = Literal["CONTINUE", "WARN", "FAIL", "SUCCEED", "CANCEL", "KILL"]
@@ -55,11 +56,7 @@ class Approval(ExecutionTask, FlowableTask):
     @field_validator("inputs")
     @classmethod
     def _unique_inputs(cls, value: list[Input] | None) -> list[Input] | None:
-        ids = [i.id for i in value or []]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"declares `{repeated[0]}` more than once; give each input its own id")
-        return value
+        return unique_inputs(value)
 
     @property
     def onResume(self) -> list[Input] | None:
