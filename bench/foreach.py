@@ -1,7 +1,9 @@
 """A ForEach over N values with one Log child and a finally, through `lanner run`.
 
-Prints wall time and peak RSS for each N, and how 10,000 scales against 1,000, then whether
-`Parallel` and a concurrent `ForEach` really overlap four 2-second Sleeps. Targets (issue 4):
+Prints wall time and peak RSS for each N, and how 10,000 scales against 1,000; for the largest N
+the cost of what the terminal is given (`--json` with stderr piped: every task log line, the
+grouped task runs and summary) against `-q`; then whether `Parallel` and a concurrent `ForEach`
+really overlap four 2-second Sleeps. Targets (issue 4):
 N = 10,000 in ≤ 10 s with ≤ 300 MB RSS; 10,000 costs ≤ 11× what 1,000 costs; four Sleeps in
 about 2 s. Figures are printed, never asserted.
 
@@ -55,12 +57,12 @@ def sleeps(kind: str) -> str:
     return SLEEPS.format(kind=kind, extra=extra)
 
 
-def run(flow_path: Path, home: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one `lanner run`."""
+def run(flow_path: Path, home: Path, *options: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one `lanner run` (quiet unless given other options)."""
     env = {**os.environ, "LANNER_HOME": str(home)}
     start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "lanner", "run", str(flow_path), "-q"],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "lanner", "run", str(flow_path),
+                           *(options or ("-q",))], capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"lanner run failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
@@ -82,6 +84,10 @@ def main() -> None:
             path.write_text(foreach_flow(n))
             results[n] = run(path, home)
             print(f"{n:>7} {results[n][0]:>8.2f} {results[n][1]:>12.1f}", flush=True)
+        big_path = tmpdir / f"foreach{sizes[-1]}.yaml"
+        piped, _ = run(big_path, home, "--json")
+        print(f"{sizes[-1]:>7} values, `--json` with stderr piped: {piped:.2f} s against {results[sizes[-1]][0]:.2f} s "
+              f"with -q  [load {' '.join(f'{x:.2f}' for x in os.getloadavg())}]", flush=True)
         if len(sizes) >= 2:
             small, big = sizes[0], sizes[-1]
             print(f"cost ratio {big}/{small}: {results[big][0] / results[small][0]:.1f}x "

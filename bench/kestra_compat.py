@@ -222,8 +222,19 @@ def main() -> None:
 
     tally = validate_all(args.folder)
     total = len(tally.accepted) + len(tally.refused)
-    if total == 0:
+    if total == 0 and not args.templates:
         parser.error(f"no *.yaml or *.yml file in {args.folder}")
+    if total:
+        report_flows(tally, total, args)
+    for path in args.templates:
+        cases, matches, mismatches = render_cases(path)
+        print(f"templates in {path.name}: {matches}/{cases} render as Kestra's tests expect")
+        for line in mismatches:
+            print(f"  differs: {line}")
+
+
+def report_flows(tally: Tally, total: int, args: argparse.Namespace) -> None:
+    """The flow figures; an empty folder (templates only) prints none."""
     print(f"flows: {total}, accepted: {len(tally.accepted)} ({100 * len(tally.accepted) / total:.1f}%), "
           f"refused: {len(tally.refused)}")
     test_only = len(tally.refused_for_test_classes_only())
@@ -239,11 +250,6 @@ def main() -> None:
     if args.run:
         cases, matches, mismatches = run_expected(tally.accepted)
         print(f"outcomes: {matches}/{cases} cases end as Kestra's tests say (state and task-run count)")
-        for line in mismatches:
-            print(f"  differs: {line}")
-    for path in args.templates:
-        cases, matches, mismatches = render_cases(path)
-        print(f"templates in {path.name}: {matches}/{cases} render as Kestra's tests expect")
         for line in mismatches:
             print(f"  differs: {line}")
 

@@ -180,6 +180,25 @@ tasks:
     assert [files.get(u) for u in uris] == [b"[INFO] a\n[INFO] c\n", b"[ERROR] b\n", b"[WARN] d\n"]
 
 
+def test_split_takes_bytes_written_as_a_plain_number_of_bytes(tmp_path: Path) -> None:
+    # Kestra reads `bytes: 4` as four bytes, as it reads `bytes: 4B`.
+    exe = run_flow(f"""
+id: split_number
+namespace: company.team
+tasks:
+  - id: text
+    type: {S}.Write
+    content: "ab\\ncd\\nef\\n"
+  - id: split
+    type: {S}.Split
+    from: "{{{{ outputs.text.uri }}}}"
+    bytes: 4
+""", tmp_path)
+    files = files_of(tmp_path)
+    assert exe.state.current is StateType.SUCCESS, [(r.task_id, r.current) for r in exe.task_runs]
+    assert [files.get(u) for u in _runs(exe)["split"].outputs["uris"]] == [b"ab\ncd\n", b"ef\n"]
+
+
 def test_split_is_refused_unless_exactly_one_way_to_split_is_given() -> None:
     split = "    type: io.kestra.plugin.core.storage.Split\n    from: kestra:///x.txt"
     both = refusal(split + "\n    rows: 10\n    bytes: 1KB")

@@ -72,3 +72,14 @@ def test_execution_show_masks_them_afterwards(secret_cli: tuple[Cli, Path]) -> N
     shown = cli("execution", "show", exe_id, "--json")
     assert_masked(shown.stdout)
     assert json.loads(shown.stdout)["inputs"]["password"] == "******"
+
+
+def test_a_failed_iteration_over_a_secret_is_listed_with_its_value_masked(secret_cli: tuple[Cli, Path]) -> None:
+    cli, path = secret_cli
+    path.write_text(FLOW.split("outputs:")[0].replace(
+        'message: "{{ taskrun.value }}"',
+        'message: "{{ taskrun.value }}"\n      - id: boom\n        type: io.kestra.plugin.core.execution.Fail'))
+    proc = cli("run", str(path), "--input", f"password={PASSWORD}")
+    assert proc.returncode == 1, proc.stderr
+    assert "boom[******]" in proc.stderr  # listed one by one, while running and in the summary
+    assert PASSWORD not in proc.stderr

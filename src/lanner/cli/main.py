@@ -22,10 +22,18 @@ app.add_typer(__import__("lanner.cli.namespaces", fromlist=["namespace_app"]).na
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
-def _console(stderr: bool = True) -> Any:
+UNWRAPPED = 1_000_000  # the width given to a console that is no terminal: its lines are never cut
+
+
+def _console(stderr: bool = True, force_terminal: bool | None = None) -> Any:
+    """A rich console; one writing to a pipe or a file does not wrap lines (rich would at 80
+    columns), unless COLUMNS gives a width: the reader of a log is not a terminal."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    console = Console(stderr=stderr, highlight=False, force_terminal=force_terminal)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console.width = UNWRAPPED
+    return console
 
 
 def _print_errors(exc: Exception) -> None:
@@ -62,7 +70,12 @@ def run(
     input: list[str] = typer.Option([], "--input", "-i", help="An input as KEY=VALUE (repeatable)."),
     flows_dir: list[Path] = typer.Option([], "--flows", help="A folder of flows its Subflow tasks may start."),
     as_json: bool = typer.Option(False, "--json", help="Print the final execution as JSON on stdout."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No live view."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No live view, no logs, no summary."),
+    live: bool | None = typer.Option(
+        None, "--live/--no-live",
+        help="Redraw a table of task runs in place while the flow runs. Default: only when stderr is a "
+             "terminal; otherwise (or with --no-live) logs are plain lines and each task run that ends is one "
+             "line, a loop's iterations counted on one line."),
     threads: int = typer.Option(16, "--threads", help="Worker threads."),
 ) -> None:
     """Validate a flow, run it to its end here, and print the outcome."""
@@ -115,11 +128,12 @@ def run(
         inputs = _upload_file_inputs(flow, inputs, files, execution_id)
     except LannerError as exc:
         _fail_invalid(exc)
-    console = _console(stderr=True)
-    view = LiveView(console, quiet=quiet)
+    console = _console(stderr=True, force_terminal=True if live else None)
+    view = LiveView(console, quiet=quiet, live=live)
     runtime = LocalRuntime(repo, files, threads=threads, listener=view, catalog=catalog)
     _say_left_behind(console, runtime)
     exe = runtime.create(flow, inputs, execution_id=execution_id)
+    view.secrets = _secrets(exe, flow)
     old = _stop_on_signals(console, runtime)
     try:
         with view:
@@ -454,6 +468,9 @@ def _continue_here(con: Any, repo: Any, files: Any, execution_id: str) -> None:
     from lanner.runtime.local import LocalRuntime, OwnedElsewhere
 
     view = LiveView(con)
+    stored = repo.get(execution_id)
+    if stored is not None:  # a listed iteration's value is masked here as under `lanner run`
+        view.secrets = _secrets(stored, _flow_of(repo, stored))
     runtime = LocalRuntime(repo, files, listener=view, catalog=FlowCatalog(repo), what="lanner execution continue")
     old = _stop_on_signals(con, runtime)
     try:

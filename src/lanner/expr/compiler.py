@@ -390,7 +390,7 @@ def _unary(node: n.Unary) -> Eval:
 
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide, "%": ops.modulo,
-    "~": ops.concat, "..": ops.value_range, "contains": ops.contains,
+    "~": ops.concat, "..": ops.value_range, "contains": ops.contains, "isIn": ops.is_in,
 }
 
 

@@ -3,8 +3,8 @@
 A filter is `f(env, value, *args, **kwargs)` with Pebble's argument names as parameter names,
 so the evaluator binds a template's positional and named arguments with `inspect.signature`.
 A filter never receives UNDEFINED (the evaluator owns `default` and undefined handling), may
-receive null, and raises only `ExpressionError`. Removed on purpose, as in Kestra: Pebble's
-`raw` and `escape` filters.
+receive null, and raises only `ExpressionError`. Removed on purpose, as in Kestra (its
+`ExtensionCustomizer` drops them and turns auto-escaping off): Pebble's `raw` and `escape` filters.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from lanner.expr import filters_collections as col
 from lanner.expr import filters_data as data
 from lanner.expr import filters_dates as dates
+from lanner.expr import filters_regex as rx
 from lanner.expr import filters_text as text
 from lanner.expr.arguments import shielded
 
@@ -47,6 +48,10 @@ _FILTERS: dict[str, Callable[..., Any]] = {
     "indent": text.indent,
     "nindent": text.nindent,
     "string": text.string,
+    "condense": rx.condense,
+    "regexMatch": rx.regexMatch,
+    "regexReplace": rx.regexReplace,
+    "regexExtract": rx.regexExtract,
     # collections
     "abs": col.abs_,
     "join": col.join,
@@ -72,6 +77,7 @@ _FILTERS: dict[str, Callable[..., Any]] = {
     "timestampNano": dates.timestampNano,
     # data
     "toJson": data.toJson,
+    "jsonEncode": data.toJson,  # the name before Kestra 0.18
     "json": data.json_,
     "toIon": data.toIon,
     "yaml": data.yaml,

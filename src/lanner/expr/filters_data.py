@@ -16,7 +16,7 @@ from typing import Any
 from lanner.expr.arguments import check_text, expect_bool, expect_str, fail, guarded
 from lanner.expr.env import Env
 from lanner.expr.ion import to_ion
-from lanner.expr.java_numbers import java_class
+from lanner.expr.java_numbers import as_jackson_read, java_class
 from lanner.expr.numbers import TYPES, format_decimal, parse_number
 from lanner.expr.values import check_size, is_number, plain, stringify, to_json, type_name
 from lanner.expr.yaml_text import to_yaml
@@ -84,7 +84,7 @@ def jq(env: Env, value: Any, expression: Any = None) -> Any:
         data_text = guarded("jq", "flatten the data first", lambda: json.dumps(json_ready(value), ensure_ascii=False))
     from lanner.expr import jq_helper
 
-    return jq_helper.run(program_text, data_text)
+    return as_jackson_read(jq_helper.run(program_text, data_text))
 
 
 def number(env: Env, value: Any, type: Any = None) -> Any:  # noqa: A002 - Pebble's argument name

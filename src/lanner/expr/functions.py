@@ -4,7 +4,7 @@ A function is `f(env, *args, **kwargs)` with Kestra's argument names as paramete
 raises only `ExpressionError`. This module also holds the functions that need nothing but
 their arguments (dates, numbers, parsing, ids); those that look at the run are in
 `functions_context`. `isIn` is an operator in Kestra (`x isIn [..]`), not a function, so it
-belongs to the evaluator; `fileURI`, `fileExists`, `fileSize`, `http` need services the
+belongs to the evaluator; `fileExists`, `fileSize`, `isFileEmpty`, `http` need services the
 worker does not offer yet and are not registered.
 """
 
@@ -19,7 +19,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lanner.expr import dates
+from lanner.expr import functions_calendar as cal
 from lanner.expr import functions_context as ctx
+from lanner.expr import functions_crypto as crypto
+from lanner.expr import functions_ids as ids
+from lanner.expr import functions_loops as loops
 from lanner.expr.arguments import ABSENT, check_items, expect_int, expect_str, expect_whole, fail, require, shielded
 from lanner.expr.env import Env
 from lanner.expr.ion import from_ion
@@ -158,9 +162,21 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "json": fromJson,  # the name before Kestra 0.18
     "yaml": yaml,
     "fromIon": fromIon,
+    "jsonDecode": fromJson,  # old name of fromJson
+    "ionDecode": fromIon,  # old name of fromIon
     "uuid": uuid,
     "id": id_,
     "randomInt": randomInt,
+    "randomNumber": randomInt,  # its first name in Kestra
+    "ksuid": ids.ksuid,
+    "nanoId": ids.nanoId,
+    "randomPort": ids.randomPort,
+    "encrypt": crypto.encrypt,
+    "decrypt": crypto.decrypt,
+    "env": ctx.env_,
+    "fileURI": ctx.fileURI,
+    "loopOutputs": loops.loopOutputs,
+    "outputFromIteration": loops.outputFromIteration,
     "render": ctx.render,
     "renderOnce": ctx.renderOnce,
     "fetchContext": ctx.fetchContext,
@@ -171,6 +187,17 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "currentEachOutput": ctx.currentEachOutput,
     "tasksWithState": ctx.tasksWithState,
     "printContext": ctx.printContext,
+    "dayOfMonth": cal.dayOfMonth,
+    "dayOfWeek": cal.dayOfWeek,
+    "monthOfYear": cal.monthOfYear,
+    "hourOfDay": cal.hourOfDay,
+    "isWeekend": cal.isWeekend,
+    "isDateAfter": cal.isDateAfter,
+    "isDateBefore": cal.isDateBefore,
+    "isDateBetween": cal.isDateBetween,
+    "isDayWeekInMonth": cal.isDayWeekInMonth,
+    "isLastWorkingDay": cal.isLastWorkingDay,
+    "isPublicHoliday": cal.isPublicHoliday,
 }
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {name: shielded(name, fn) for name, fn in _FUNCTIONS.items()}

@@ -218,3 +218,23 @@ def printContext(env: Env) -> str:  # noqa: N802
 
     return check_text("printContext", guarded("printContext", "the context is too deeply nested to print",
                                               lambda: to_json(json_ready(env.variables))))
+
+
+def env_(env: Env, name: Any = ABSENT, default: Any = None) -> Any:
+    """The `envs` variable's entry `name` (as Kestra's `env()`), or `default` when it is absent or empty."""
+    require("env", "name", name, "write env('region') or env('region', 'eu-west-1')")
+    key = expect_str("env", "name", name)
+    envs = env.variables.get("envs")
+    value = envs.get(key) if isinstance(envs, Mapping) else None
+    return default if value is None or stringify(value) == "" else value
+
+
+def fileURI(env: Env, path: Any = ABSENT) -> str:  # noqa: N802 - Kestra's name
+    """The internal-storage URI of a namespace file of the flow's namespace, as Kestra writes it:
+    `kestra:///company/team/_files/<path>` (the URI is made, the file is not checked)."""
+    require("fileURI", "path", path, "write fileURI('queries/daily.sql')")
+    flow = env.variables.get("flow")
+    namespace = flow.get("namespace") if isinstance(flow, Mapping) else None
+    if not isinstance(namespace, str):
+        fail("fileURI", "there is no flow namespace here", hint="fileURI() works inside a flow's tasks")
+    return f"kestra:///{namespace.replace('.', '/')}/_files/{stringify(path)}"

@@ -54,6 +54,20 @@ def float_is_exact_enough(x: float) -> bool:
     return False  # pragma: no cover - nine digits always read back as the same float
 
 
+def as_jackson_read(value: Any) -> Any:
+    """A value as Kestra's Jackson reads it from JSON (the `jq` results): an integer that fits in
+    32 bits is an `Integer`, a larger one a `Long`, maps and lists walked."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return JavaInteger(value) if -(2**31) <= value < 2**31 else value
+    if isinstance(value, list):
+        return [as_jackson_read(item) for item in value]
+    if isinstance(value, dict):
+        return {key: as_jackson_read(item) for key, item in value.items()}
+    return value
+
+
 def java_class(value: Any) -> str:
     """The Java class Kestra would report for a value (`className` filter)."""
     if isinstance(value, bool):

@@ -185,6 +185,20 @@ def contains(container: Any, item: Any) -> bool:
     raise ExpressionError(f"`contains` needs a string, a list or a map on its left, not {_what(container)}")
 
 
+def is_in(item: Any, container: Any) -> bool:
+    """Kestra's `x isIn y`: `x` printed equals an item of the list printed, or a key or a value of
+    the map; false against null or anything else. Printed forms are compared (as Kestra compares
+    `toString()`s), so an execution state, a number or its text all match their text."""
+    if item is None or container is None:
+        return False
+    wanted = stringify(item)
+    if isinstance(container, Mapping):
+        return any(stringify(k) == wanted or stringify(v) == wanted for k, v in container.items())
+    if isinstance(container, (list, tuple)):
+        return any(stringify(v) == wanted for v in container)
+    return False
+
+
 def concat(a: Any, b: Any) -> str:
     x, y = stringify(a), stringify(b)
     return x + y if len(x) + len(y) <= MAX_OUTPUT else _joined(x, y, "~")

@@ -14,7 +14,7 @@ from lanner.expr.lexer import END, EOF, NAME, NUMBER, OP, PRINT, STRING, TAG, TE
 
 BINARY: dict[str, int] = {
     "or": 10, "and": 15,
-    "is": 20, "contains": 20,
+    "is": 20, "contains": 20, "isIn": 20,
     "==": 30, "equals": 30, "!=": 30, "<": 30, ">": 30, "<=": 30, ">=": 30,
     "+": 40, "-": 40,
     "*": 60, "/": 60, "%": 60,
@@ -23,7 +23,7 @@ BINARY: dict[str, int] = {
     "..": 120, "??": 120, "???": 120,
 }
 UNARY: dict[str, int] = {"not": 500, "-": 500, "+": 500}  # Pebble 3: `not a and b` is `(not a) and b`
-_WORD_OPS = ("or", "and", "is", "contains", "equals")
+_WORD_OPS = ("or", "and", "is", "contains", "isIn", "equals")
 _CONSTANTS = {"true": True, "false": False, "null": None, "none": None, "TRUE": True, "FALSE": False,
               "NULL": None, "NONE": None}
 MAX_NESTING = 150  # depth of the syntax tree: deeper templates are refused, never crash Python

@@ -125,6 +125,13 @@ def _item_shape(err: Any, item_model: type[pydantic.BaseModel], label: str, at: 
 
 
 def _unknown_property(err: Any, cls: type, label: str, name: str, at: Located) -> LannerError:
+    block = _block_model(cls, err["loc"][:-1])
+    if block is not None:  # a key inside a property's own block (`namespaceFiles: {inclde: …}`)
+        path = ".".join(str(p) for p in err["loc"])
+        close = difflib.get_close_matches(name, _field_names(block), n=1, cutoff=0.55)
+        hint = f"did you mean `{close[0]}`?" if close else \
+            f"`{err['loc'][-2]}` takes: " + ", ".join(sorted(_field_names(block)))
+        return ValidationError(f"{label}: unknown property `{path}`{_of(cls)}", hint=hint, where=at)
     known = _field_names(cls) if len(err["loc"]) == 1 else []
     if err.get("misspelt"):
         hint = f"did you mean `{err['misspelt']}`? (`{err['misspelt']}` is required and missing)"
@@ -246,6 +253,22 @@ def _item_model(cls: type, loc: tuple[Any, ...]) -> type[pydantic.BaseModel] | N
         if isinstance(arg, type) and issubclass(arg, pydantic.BaseModel) and not issubclass(arg, Task):
             return arg
     return None
+
+
+def _block_model(cls: type, loc: tuple[Any, ...]) -> type[pydantic.BaseModel] | None:
+    """The model of a property that is itself a block of keys (`namespaceFiles` →
+    NamespaceFilesOptions), following `loc` from `cls`; None when `loc` leads elsewhere."""
+    model: Any = cls
+    for part in loc:
+        if isinstance(part, int) or not isinstance(model, type) or not issubclass(model, pydantic.BaseModel):
+            return None
+        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
+        if field is None:
+            return None
+        options = [field.annotation, *typing.get_args(field.annotation)]
+        model = next((a for a in options if isinstance(a, type) and issubclass(a, pydantic.BaseModel)
+                      and not issubclass(a, Task)), None)
+    return model if loc else None
 
 
 def _kind(value: Any) -> str:

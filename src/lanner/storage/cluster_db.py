@@ -58,11 +58,6 @@ def migrate(engine: sa.Engine) -> str | None:
     Processes of every role start at once and all run this: on PostgreSQL an advisory lock makes
     them take turns (the later ones find the schema done); on SQLite `BEGIN IMMEDIATE` does.
     """
-    from pathlib import Path
-
-    from alembic import command
-    from alembic.config import Config
-
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(72010004)"))
@@ -70,10 +65,7 @@ def migrate(engine: sa.Engine) -> str | None:
         if sa.inspect(conn).has_table("alembic_version"):
             before = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
         if before != db.HEAD_REVISION:
-            cfg = Config()
-            cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            db.migrate(conn)
     return before
 
 

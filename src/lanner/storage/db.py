@@ -2,7 +2,9 @@
 
 Migrations run through alembic, but only when the stored schema is not at the head revision:
 the check is one query, so `lanner run` does not pay alembic's (nor SQLAlchemy's) import time on
-every start.
+every start. A new, empty database skips the walk through every migration: it gets the head
+schema at once (`create_schema`; for a new embedded store the same schema as SQL text,
+`new_store.py`, so not even SQLAlchemy is imported), stamped with the head revision.
 """
 
 from __future__ import annotations
@@ -127,12 +129,28 @@ def open_embedded(path: Path | None = None) -> Any:
     if revision != HEAD_REVISION:
         import fcntl
 
+        from lanner.storage import new_store
+
         # Two `lanner` processes starting on a new home must not migrate the same file at once.
         with open(f"{target}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if _revision(target) != HEAD_REVISION:
+            revision = _revision(target)
+            if revision is None and _empty(target) and new_store.create(target, HEAD_REVISION):
+                revision = HEAD_REVISION
+            if revision != HEAD_REVISION:
                 connect(f"sqlite:///{target}").dispose()
     return SqliteDatabase(str(target))
+
+
+def _empty(target: Path) -> bool:
+    """Whether the SQLite file holds no table at all (a new store, not one damaged or foreign)."""
+    import sqlite3
+
+    conn = sqlite3.connect(target, timeout=30)
+    try:
+        return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    finally:
+        conn.close()
 
 
 def _revision(target: Path) -> str | None:
@@ -177,11 +195,39 @@ def upgrade_if_needed(engine: sa.Engine) -> None:
 
 
 def upgrade(engine: sa.Engine) -> None:
-    from alembic import command
+    with engine.begin() as conn:
+        migrate(conn)
+
+
+def alembic_config(conn: sa.Connection) -> Any:
+    """Alembic's configuration for Lanner's migrations, run on `conn` (in its transaction)."""
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def migrate(conn: sa.Connection) -> None:
+    """Bring the schema to the head revision: a database without any table gets it at once
+    (`create_schema`), any other goes through the migrations it lacks."""
+    import sqlalchemy as sa
+
+    if sa.inspect(conn).get_table_names():
+        from alembic import command
+
+        command.upgrade(alembic_config(conn), "head")
+    else:
+        create_schema(conn)
+
+
+def create_schema(conn: sa.Connection) -> None:
+    """The head schema made at once from the tables' metadata, stamped with the head revision as
+    alembic stamps it. Tests hold it equal to the schema the migrations build, table by table."""
+    from alembic import command
+
+    from lanner.storage.tables import metadata
+
+    metadata.create_all(conn)
+    command.stamp(alembic_config(conn), "head")

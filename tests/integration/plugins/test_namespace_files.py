@@ -270,9 +270,21 @@ tasks:
       {line}
     commands: ["ls"]
 """
-    for line, expected in (("inclde: ['*.py']", "unknown property `inclde`"),
+    for line, expected in (("inclde: ['*.py']", "unknown property `namespaceFiles.inclde` of `ShellCommands`; "
+                                                "did you mean `include`?"),
+                           ("enabld: true", "did you mean `enabled`?"),
                            ("ifExists: MERGE", "must be one of OVERWRITE, FAIL, WARN, IGNORE")):
         with pytest.raises(LannerError) as caught:
             load_flow(flow.format(line=line))
         assert expected in caught.value.render()
         assert "8:7" in caught.value.render()
+
+
+def test_a_misspelt_key_of_a_working_directorys_namespace_files_is_named_in_its_block_at_its_line() -> None:
+    from tests.integration.refusals import refusal
+
+    message = refusal("    type: io.kestra.plugin.core.flow.WorkingDirectory\n"
+                      "    namespaceFiles:\n      enabled: true\n      namespacs: [company]\n"
+                      "    tasks:\n      - id: a\n        type: io.kestra.plugin.core.log.Log\n        message: hi")
+    assert "f.yaml:8:7: " in message
+    assert "unknown property `namespaceFiles.namespacs` of `WorkingDirectory`; did you mean `namespaces`?" in message

@@ -125,3 +125,19 @@ def test_operator_errors_say_what_was_wrong(template: str, message: str) -> None
     with pytest.raises(ExpressionError) as err:
         render(template, V)
     assert message in err.value.message
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ("{{ state isIn ['SUCCESS', 'WARNING'] }}", "true"),
+    ("{{ state isIn ['FAILED'] }}", "false"),
+    ("{{ 'eu' isIn regions }}", "true"),  # a key of a map
+    ("{{ 'Paris' isIn regions }}", "true"),  # or a value
+    ("{{ 2 isIn ['1', '2'] }}", "true"),  # printed forms are compared, as Kestra compares toString()s
+    ("{{ nothing isIn ['a'] }}", "false"),
+    ("{{ 'a' isIn nothing }}", "false"),
+    ("{{ 'a' isIn 'abc' }}", "false"),  # only lists and maps hold items
+    ("{{ not (state isIn ['FAILED']) and state isIn ['SUCCESS'] }}", "true"),
+])
+def test_is_in_finds_a_value_among_list_items_or_map_keys_and_values(template: str, expected: str) -> None:
+    v = {"state": "SUCCESS", "regions": {"eu": "Paris"}, "nothing": None}
+    assert render(template, v) == expected

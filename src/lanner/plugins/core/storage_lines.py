@@ -59,7 +59,7 @@ class Split(RunnableTask):
     acts_outside: ClassVar[bool] = False  # reads and writes Lanner's own storage only
 
     from_: str = Field(alias="from")
-    bytes: str | None = None
+    bytes: str | int | None = None  # a number of bytes, or a size such as `10KB` (Kestra accepts both)
     partitions: Int | None = None
     rows: Int | None = None
     regexPattern: str | None = None
