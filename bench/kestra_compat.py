@@ -112,6 +112,13 @@ EXPECTED: dict[str, list[tuple[dict[str, str], str | None, int | None]]] = {
     "task-allow-failure-flowable": [({}, "WARNING", 3)],
     "task-allow-warning-runnable": [({}, "SUCCESS", 2)],
     "task-allow-warning-flowable": [({}, "SUCCESS", 3)],
+    # Approval flows that end without a reviewer (ApprovalTest): approved automatically, onWait
+    # failing, or expired by their timeout. Counts: the Approval, then its children that ran.
+    "approval-auto-approve": [({}, "SUCCESS", 2)],
+    "approval-auto-approve-conditional": [({"autoApprove": "true"}, "SUCCESS", 2)],
+    "approval-finally-fail": [({}, "FAILED", 3)],
+    "approval-expire": [({}, "CANCELLED", 3)],
+    "approval-expire-no-finally": [({}, "CANCELLED", 1)],
 }
 
 _LOCATED = re.compile(r"^error: [^:]+:\d+(?::\d+)?: (?P<message>.*)$")

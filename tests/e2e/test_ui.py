@@ -211,3 +211,61 @@ def test_a_paused_execution_is_resumed_from_a_form_of_its_pause_inputs_by_keyboa
     verdict = next(r for r in done["taskRunList"] if r["taskId"] == "verdict")
     assert verdict["outputs"] == {"value": "false: not this week"}
     assert page.inner_text('.meta div:has(b:text-is("Ended"))') != "Ended—"
+
+
+REVIEWED = """id: reviewed
+namespace: company.ui
+tasks:
+  - id: release
+    type: io.kestra.plugin.core.flow.Approval
+    commentRequired: ON_DENY
+    inputs:
+      - {id: ticket, type: INT}
+    onApprove:
+      - {id: shipped, type: io.kestra.plugin.core.debug.Return, format: "{{ outputs.release.inputs.ticket }}"}
+    onDeny:
+      - {id: held, type: io.kestra.plugin.core.log.Log, message: held back}
+"""
+
+
+def test_a_waiting_approval_is_denied_then_another_approved_from_the_review_dialog_by_keyboard(
+        page: Any, server: Server) -> None:
+    server.deploy(REVIEWED)
+    exe = server.run("company.ui", "reviewed", wait=False)
+    server.wait_state(exe["id"], {"PAUSED"})
+    page.goto(server.url + f"/ui/#/executions/{exe['id']}")
+    page.wait_for_selector('#execution-state[data-state="PAUSED"]')
+    assert page.is_disabled("#resume")  # only a decision ends an Approval's wait
+    page.focus("#review")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#approval-dialog[open]")
+    assert page.locator("#input-ticket").evaluate("el => el === document.activeElement")
+    page.keyboard.type("12")
+    page.keyboard.press("Tab")  # the comment, left empty
+    page.keyboard.press("Tab")  # Cancel
+    page.keyboard.press("Tab")  # Deny
+    page.keyboard.press("Enter")
+    assert "requires a comment" in page.wait_for_selector("#approval-error:not(:empty)").inner_text()
+    shot(page, "12-approval-refused")
+    page.focus("#approval-comment")
+    page.keyboard.type("not this week")
+    page.focus("#approval-deny")
+    page.keyboard.press("Enter")
+    page.wait_for_selector('#execution-state[data-state="CANCELLED"]')
+    denied = server.wait_state(exe["id"])
+    release = next(r for r in denied["taskRunList"] if r["taskId"] == "release")
+    assert (release["outputs"]["decision"], release["outputs"]["comment"]) == ("DENIED", "not this week")
+
+    second = server.run("company.ui", "reviewed", wait=False)
+    server.wait_state(second["id"], {"PAUSED"})
+    page.goto(server.url + f"/ui/#/executions/{second['id']}")
+    page.wait_for_selector('#execution-state[data-state="PAUSED"]')
+    page.focus("#review")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#approval-dialog[open]")
+    page.keyboard.type("7")
+    shot(page, "13-approval-dialog")
+    page.keyboard.press("Enter")  # Enter approves
+    page.wait_for_selector('#execution-state[data-state="SUCCESS"]')
+    done = server.wait_state(second["id"])
+    assert next(r for r in done["taskRunList"] if r["taskId"] == "shipped")["outputs"] == {"value": "7"}

@@ -396,12 +396,14 @@ def execution_show(execution_id: str, as_json: bool = typer.Option(False, "--jso
     summary(_console(stderr=False), exe, _secrets(exe, flow))
 
 
-def _command(execution_id: str, kind: str, payload: dict[str, Any], wanted: tuple[str, ...]) -> None:
+def _command(execution_id: str, kind: str, payload: dict[str, Any], wanted: tuple[str, ...],
+             label: str | None = None) -> None:
     """Send `kind` to the process that drives the execution; carry it out here only if none does.
 
     A live owner — even a stopped (Ctrl-Z) or busy one — is never bypassed: the command waits in
     the store until it takes it. Only when the owner is verifiably gone does this process take
-    the execution over, apply the command first, and drive the execution to its end.
+    the execution over, apply the command first, and drive the execution to its end. `label` is
+    what the user asked for, when it travels as another kind (an approval as a resume).
     """
     import time
 
@@ -411,8 +413,9 @@ def _command(execution_id: str, kind: str, payload: dict[str, Any], wanted: tupl
     exe = _load_execution(repo, execution_id)
     con = _console()
     owners = Owners(repo.db)
+    said = label or kind
     if exe.state.current.value not in wanted:
-        verb = "resumed" if kind == "resume" else "killed"
+        verb = {"resume": "resumed", "approve": "approved", "deny": "denied"}.get(said, "killed")
         hint = ""
         if kind == "resume" and not exe.state.current.terminated and owners.left_behind([exe.id]):
             hint = ("; it was left behind by a process that ended: "
@@ -426,29 +429,29 @@ def _command(execution_id: str, kind: str, payload: dict[str, Any], wanted: tupl
     try:
         while True:
             if repo.command_done(seq):
-                con.out(f"{kind}: sent to the process running execution {exe.id}")
+                con.out(f"{said}: sent to the process running execution {exe.id}")
                 raise typer.Exit(EXIT_OK)
             current = repo.get(exe.id)
             if current is not None and current.state.current.terminated:
                 con.out(f"error: execution {exe.id} ended {current.state.current.value} before its process took "
-                        f"the {kind}")
+                        f"the {said}")
                 raise typer.Exit(EXIT_INVALID)
             owner = owners.owner_of(exe.id)
             if owner is None or not owner.alive():
                 break
             about = owner.describe()
             if about != told:
-                con.out(f"{kind}: waiting for {about}, which drives execution {exe.id}; Ctrl-C stops waiting "
-                        f"(the {kind} stays queued for it)")
+                con.out(f"{said}: waiting for {about}, which drives execution {exe.id}; Ctrl-C stops waiting "
+                        f"(the {said} stays queued for it)")
                 told = about
             time.sleep(0.1)
     except KeyboardInterrupt:
-        con.out(f"{kind}: still queued; it is carried out when that process takes it")
+        con.out(f"{said}: still queued; it is carried out when that process takes it")
         raise typer.Exit(EXIT_OK) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     # The owner is gone: the execution was left behind. Take it over; the queued command comes first.
-    con.out(f"{kind}: the process that drove execution {exe.id} has ended; continuing it here")
+    con.out(f"{said}: the process that drove execution {exe.id} has ended; continuing it here")
     _continue_here(con, repo, files, exe.id)
 
 
@@ -519,8 +522,6 @@ def execution_resume(
 
 def _resume_payload(execution_id: str, pairs: list[str]) -> dict[str, Any]:
     """The stored resume command: each paused run's typed `onResume` values, and who resumes."""
-    import getpass
-
     from lanner.errors import LannerError
     from lanner.model.inputs import parse_cli_inputs
     from lanner.model.resume_inputs import as_flow_inputs, typed_resume_inputs
@@ -537,11 +538,63 @@ def _resume_payload(execution_id: str, pairs: list[str]) -> dict[str, Any]:
     except LannerError as exc:
         _fail_invalid(exc)
         raise  # not reached: `_fail_invalid` exits
+    return {"inputs": inputs, "by": _user()}
+
+
+@execution_app.command("approve")
+def execution_approve(
+    execution_id: str,
+    comment: str | None = typer.Option(None, "--comment", "-c", help="The reviewer's comment."),
+    input: list[str] = typer.Option([], "--input", "-i", help="A value of the Approval's `inputs` as KEY=VALUE."),
+    task_run: str | None = typer.Option(None, "--task-run", help="Which waiting Approval, when several wait."),
+) -> None:
+    """Approve the Approval an execution waits for: its `onApprove` tasks run, then `approveBehavior`."""
+    _decide(execution_id, "APPROVED", comment, input, task_run)
+
+
+@execution_app.command("deny")
+def execution_deny(
+    execution_id: str,
+    comment: str | None = typer.Option(None, "--comment", "-c", help="The reviewer's comment."),
+    input: list[str] = typer.Option([], "--input", "-i", help="A value of the Approval's `inputs` as KEY=VALUE."),
+    task_run: str | None = typer.Option(None, "--task-run", help="Which waiting Approval, when several wait."),
+) -> None:
+    """Deny the Approval an execution waits for: its `onDeny` tasks run, then `denyBehavior` (CANCEL by default)."""
+    _decide(execution_id, "DENIED", comment, input, task_run)
+
+
+def _decide(execution_id: str, decision: Any, comment: str | None, pairs: list[str], task_run: str | None) -> None:
+    """A decision goes through the resume channel: one Approval run's checked record (see
+    `model/approval_decisions.py`), sent to the process that drives the execution."""
+    from lanner.errors import LannerError
+    from lanner.model.approval_decisions import typed_decision
+    from lanner.model.inputs import parse_cli_inputs
+    from lanner.model.resume_inputs import as_flow_inputs
+
+    repo, files = _store()
+    exe = _load_execution(repo, execution_id)
+    payload: dict[str, Any] = {}
+    if exe.state.current.value == "PAUSED":  # otherwise `_command` refuses it, saying why
+        flow = _flow_of(repo, exe)
+        try:
+            run_id, record = typed_decision(flow, exe, decision, comment, parse_cli_inputs(pairs), task_run)
+            form = as_flow_inputs(flow, exe, approvals=True)
+            record[run_id]["inputs"] = _upload_file_inputs(form, record[run_id]["inputs"], files, exe.id)
+        except LannerError as exc:
+            _fail_invalid(exc)
+            raise  # not reached: `_fail_invalid` exits
+        payload = {"taskRunId": run_id, "inputs": record, "by": _user()}
+    _command(execution_id, "resume", payload, ("PAUSED",), label="approve" if decision == "APPROVED" else "deny")
+
+
+def _user() -> str | None:
+    """Who runs this command, for `resumed.by` and an Approval's `by`."""
+    import getpass
+
     try:
-        by = getpass.getuser()
+        return getpass.getuser()
     except (KeyError, OSError):  # no name for this uid (a container's user)
-        by = None
-    return {"inputs": inputs, "by": by}
+        return None
 
 
 @execution_app.command("kill")

@@ -8,7 +8,7 @@ new ids and the environment templates see come from the `Surroundings` it is giv
 (`surroundings.py`), never from the host.
 
 This module holds the entry points; the class is built in layers, each using only those before
-it: `bookkeeping.py` → `kills.py` → `execution_tasks.py` → `flow_end.py` → `steps.py` → `recovery.py` →
+it: `bookkeeping.py` → `kills.py` → `execution_tasks.py` → `flow_end.py` → `steps.py` → `approvals.py` → `recovery.py` →
 `Executor`.
 
 Every scope (the flow itself, or one run of a flowable task) goes through the same phases:
@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from lanner.engine.approvals import is_approval
 from lanner.engine.bookkeeping import CLEANUP_RESERVE, DEFAULT_MAX_TASK_RUNS
 from lanner.engine.effects import Effects, SubflowStart
 from lanner.engine.recovery import Recovery
@@ -217,22 +218,30 @@ class Executor(Recovery):
         A manual resume gives `inputs` (each paused run's `onResume` values by run id, already typed
         by `model/resume_inputs.py`; `{}` when none): they become the run's outputs `onResume`, with
         `resumed` saying by whom and when. A pause whose duration ran out gives none, as in Kestra.
+        A paused Approval takes only a decision (its record in `inputs`, `model/approval_decisions.py`);
+        without `inputs` (its timeout ran out) it expires.
         """
         self._begin()
         paused = [r for r in self.exe.task_runs if r.current is StateType.PAUSED and (run_id is None or r.id == run_id)]
+        resumed = False
         for run in paused:
+            task = self.index[run.task_id].task
+            if is_approval(task):  # its decision rides in `inputs` (`model/approval_decisions.py`); none: expired
+                resumed = self._decide(run, task, None if inputs is None else inputs.get(run.id, {}), by) or resumed
+                continue
+            resumed = True
             self._log(run, None, "INFO", "Resumed" if state is StateType.SUCCESS else f"Pause ended {state.value}")
             if inputs is not None:
                 run.outputs = {**run.outputs, "onResume": dict(inputs.get(run.id, {})),
                                "resumed": {"by": by, "on": iso(self._now())}}
                 self._touch(run)
-            task = self.index[run.task_id].task
             if isinstance(task, FlowableTask) and task.child_lists() and state.successful:
                 self._run_pause_block(run, task, state)
             else:
                 self._end_run(run, state)
-        if paused and self.exe.state.current is StateType.PAUSED:
-            self._set_execution(StateType.RUNNING)
+        still = any(r.current is StateType.PAUSED for r in self.exe.task_runs)
+        if resumed and not still and self.exe.state.current is StateType.PAUSED:
+            self._set_execution(StateType.RUNNING)  # kept PAUSED while a sibling still waits (Kestra)
         return self._finish()
 
     def kill(self, hard: bool = False, cancel_running: bool = True, reason: str | None = None) -> Effects:

@@ -38,11 +38,15 @@ class KillHandling(Bookkeeping):
             task = self.index[run.task_id].task
             if run.current in WAITING:
                 run.retry_at = None
-                self._end_run(run, StateType.KILLED)
+                self._end_waiting(run)
             elif task.kind == "execution" and run.current is StateType.RUNNING:
                 self._fx.kill_executions.extend(self.child_executions(run))
             elif task.kind == "runnable" and run.current in AT_WORK:
                 self._fx.cancel.append(run.id)
+
+    def _end_waiting(self, run: TaskRun, state: StateType = StateType.KILLED) -> None:
+        """A run waiting for a retry or a resume ends `state` (an Approval's layer runs its `finally` first)."""
+        self._end_run(run, state)
 
     def _hard_kill(self) -> None:
         self.exe.kill = "hard"

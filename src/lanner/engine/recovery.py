@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lanner.engine.steps import Steps
+from lanner.engine.approvals import Approvals
 from lanner.model.execution import TaskRun
 from lanner.model.results import WorkerResult
 from lanner.model.state import AT_WORK, StateType
 from lanner.plugins.api import FlowableTask, Task
 
 
-class Recovery(Steps):
+class Recovery(Approvals):
     def _rebuild(self, live: bool = False, finished: Mapping[tuple[str, int], WorkerResult] | None = None,
                  late: list[WorkerResult] | None = None) -> None:
         self._timers_kept = live  # a cluster keeps timers in its queue; the embedded runtime lost them

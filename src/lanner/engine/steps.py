@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from lanner.engine.bookkeeping import CLEANUP_RESERVE
+from lanner.engine.context import EngineContext
 from lanner.engine.flow_end import FlowEnd
 from lanner.engine.scope import CLEANUP_BLOCKS, Scope, final_run_state
 from lanner.errors import LannerError
@@ -19,7 +20,7 @@ from lanner.model import variables
 from lanner.model.execution import Attempt, TaskRun
 from lanner.model.results import WorkerResult
 from lanner.model.state import State, StateType
-from lanner.plugins.api import Again, ExecutionTask, FlowableTask, Stop, Task
+from lanner.plugins.api import Again, ExecutionTask, FlowableTask, Resolution, Stop, Task
 
 
 class Steps(FlowEnd):
@@ -48,7 +49,7 @@ class Steps(FlowEnd):
         try:
             if replay and "evaluationResult" in run.outputs:
                 ctx.variables = dict(ctx.variables)
-            resolution = task.resolve(ctx)
+            resolution = self._resolution(run, task, ctx)
         except (LannerError, Exception) as exc:  # noqa: BLE001 - a plugin's error is the user's to read
             message = exc.message if isinstance(exc, LannerError) else str(exc) or type(exc).__name__
             self._log(run, task, "ERROR", message)
@@ -61,6 +62,10 @@ class Steps(FlowEnd):
         self.scopes[run.id] = scope
         scope.replay(self.exe.children(run.id))
         return scope
+
+    def _resolution(self, run: TaskRun, task: FlowableTask, ctx: EngineContext) -> Resolution:
+        """A flowable's children, as it resolves them (an Approval's layer picks them by its decision)."""
+        return task.resolve(ctx)
 
     def _run_pause_block(self, run: TaskRun, task: FlowableTask, state: StateType) -> None:
         """A Pause with `tasks` (or its own errors/finally) is over: its block runs now, as a flowable's.

@@ -19,15 +19,25 @@ from lanner.model.inputs import resolve_declared
 from lanner.model.state import StateType
 
 
-def declared_resume_inputs(flow: Flow | None, exe: Execution) -> dict[str, list[Input]]:
-    """Each PAUSED task run's `onResume` inputs, by task run id (an empty list when it declares none)."""
+def declared_resume_inputs(flow: Flow | None, exe: Execution, approvals: bool = False) -> dict[str, list[Input]]:
+    """Each PAUSED task run's `onResume` inputs, by task run id (an empty list when it declares none).
+
+    A paused Approval waits for a decision, not a resume (`approval_decisions.py`): it is listed
+    only with `approvals=True`, and then alone, its `inputs` being the reviewer's fields."""
     out: dict[str, list[Input]] = {}
     for run in exe.task_runs:
         if run.current is not StateType.PAUSED:
             continue
         task = flow.index().get(run.task_id) if flow is not None else None
+        if is_approval(task.task if task is not None else None) is not approvals:
+            continue
         out[run.id] = list(getattr(task.task, "onResume", None) or []) if task is not None else []
     return out
+
+
+def is_approval(task: object) -> bool:
+    """An Approval task (known by its declared effect, as the engine knows it)."""
+    return getattr(task, "effect", None) == "approval"
 
 
 def typed_resume_inputs(flow: Flow | None, exe: Execution, given: Mapping[str, Any],
@@ -39,6 +49,10 @@ def typed_resume_inputs(flow: Flow | None, exe: Execution, given: Mapping[str, A
     None when the execution's flow revision is gone: then only a resume without values passes.
     """
     declared = declared_resume_inputs(flow, exe)
+    if not declared and declared_resume_inputs(flow, exe, approvals=True):
+        raise LannerError(f"execution {exe.id} waits for an Approval's decision, which a resume does not give",
+                          hint=f"approve or deny it: `lanner execution approve {exe.id}` (or `deny`), "
+                               "or POST /api/v1/executions/{id}/actions/approve (or …/actions/deny)")
     known = {inp.id for inputs in declared.values() for inp in inputs}
     errors: list[LannerError] = []
     owners = ", ".join(sorted({r.task_id for r in exe.task_runs if r.id in declared})) or "none"
@@ -60,11 +74,11 @@ def typed_resume_inputs(flow: Flow | None, exe: Execution, given: Mapping[str, A
     return out
 
 
-def as_flow_inputs(flow: Flow | None, exe: Execution) -> Flow:
+def as_flow_inputs(flow: Flow | None, exe: Execution, approvals: bool = False) -> Flow:
     """The flow as a reader of flow inputs (the API's form, the CLI's file uploads) sees it: the
-    paused tasks' `onResume` in place of the flow's inputs, so a file is taken only for one of
-    their FILE inputs, and stored with the execution."""
-    declared = [i for inputs in declared_resume_inputs(flow, exe).values() for i in inputs]
+    paused tasks' `onResume` (or, with `approvals`, the waiting Approvals' `inputs`) in place of the
+    flow's inputs, so a file is taken only for one of their FILE inputs, and stored with the execution."""
+    declared = [i for inputs in declared_resume_inputs(flow, exe, approvals).values() for i in inputs]
     if flow is None:  # the revision is gone: no values can be typed, the form must be empty
         return Flow.model_construct(id=exe.flow_id, namespace=exe.namespace, inputs=declared)
     return flow.model_copy(update={"inputs": declared})

@@ -219,7 +219,7 @@ class FlowableTask(Task):
         return out
 
 
-ExecutionEffect = Literal["labels", "subflow", "item_subflows", "pause", "kill", "exit", "variables"]
+ExecutionEffect = Literal["labels", "subflow", "item_subflows", "pause", "approval", "kill", "exit", "variables"]
 
 
 class ExecutionTask(Task):

@@ -27,6 +27,7 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
     """The app wrapped in its guards. `services` defaults to a new one on the configured store."""
     from lanner import __version__
     from lanner.server.routes import (
+        approvals,
         execution_edits,
         execution_files,
         executions,
@@ -71,7 +72,7 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
     # /flows/validate` before `POST /flows/{namespace}`, and `…/executions/{id}/<word>` before
     # `POST /executions/{namespace}/{flow_id}`.
     modules = (flow_transfer, flows, flow_graph, task_validation, namespace_flows, execution_files, execution_edits,
-               executions, logs, plugins, kv, misc, namespace_files, triggers)
+               approvals, executions, logs, plugins, kv, misc, namespace_files, triggers)
     for module in modules:
         app.include_router(module.router, prefix=API, dependencies=checked)
     for module in modules:

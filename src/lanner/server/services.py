@@ -204,6 +204,19 @@ class Services:
             raise from_lanner(exc) from None
         self.runtime.resume(execution_id, None, typed, by)
 
+    def decide(self, execution_id: str, decision: Any, comment: str | None, given: Mapping[str, Any],
+               run_id: str | None, by: str | None) -> None:
+        """A reviewer's decision on a waiting Approval, checked first (`model/approval_decisions.py`):
+        a refused one answers 422 with each problem and the execution stays PAUSED, nothing sent."""
+        from lanner.model.approval_decisions import typed_decision
+
+        exe = self.paused(execution_id)
+        try:
+            run, record = typed_decision(self.flow_of(exe), exe, decision, comment, given, run_id, flag="`inputs`")
+        except LannerError as exc:
+            raise from_lanner(exc) from None
+        self.runtime.resume(execution_id, run, record, by)
+
     def restart(self, execution_id: str) -> Execution:
         from lanner.runtime.restart import plan_restart
 

@@ -74,6 +74,9 @@ class Embedded:
     def resume(self, flow: Flow, execution_id: str, given: dict[str, Any]) -> None:
         resume_checked(self.runtime, flow, self.get(execution_id), given)
 
+    def decide(self, flow: Flow, execution_id: str, decision: str, task_id: str, given: dict[str, Any]) -> None:
+        decide_checked(self.runtime, flow, self.get(execution_id), decision, task_id, given)
+
     def close(self) -> None:
         self.runtime.stop()
         self.runtime.close()
@@ -121,6 +124,9 @@ class Cluster:
     def resume(self, flow: Flow, execution_id: str, given: dict[str, Any]) -> None:
         resume_checked(self.cluster.client, flow, self.get(execution_id), given)
 
+    def decide(self, flow: Flow, execution_id: str, decision: str, task_id: str, given: dict[str, Any]) -> None:
+        decide_checked(self.cluster.client, flow, self.get(execution_id), decision, task_id, given)
+
     def close(self) -> None:
         self.cluster.close()
 
@@ -143,6 +149,17 @@ def resume_checked(runtime: Any, flow: Flow, exe: Execution | None, given: dict[
 
     assert exe is not None
     runtime.resume(exe.id, None, typed_resume_inputs(flow, exe, given), "tester")
+
+
+def decide_checked(runtime: Any, flow: Flow, exe: Execution | None, decision: Any, task_id: str,
+                   given: dict[str, Any]) -> None:
+    """What the API's approve/deny does (`Services.decide`): check the decision, then send it."""
+    from lanner.model.approval_decisions import typed_decision
+
+    assert exe is not None
+    run_id = next(r.id for r in exe.task_runs if r.task_id == task_id)
+    run, record = typed_decision(flow, exe, decision, "noted", given, run_id)
+    runtime.resume(exe.id, run, record, "reviewer")
 
 
 @pytest.fixture(params=["embedded", "cluster-sqlite", "cluster-postgresql"])
@@ -689,3 +706,85 @@ def test_the_resume_task_hands_its_typed_inputs_to_the_paused_execution(runtime:
     runs = {r.task_id: r for r in exe.task_runs}
     assert exe.state.current is StateType.SUCCESS, [(r.task_id, r.current) for r in exe.task_runs]
     assert runs["after"].outputs == {"value": "42"}
+
+
+# -- Approval ----------------------------------------------------------------------------------
+
+APPROVALS = """
+id: approvals
+namespace: contract
+tasks:
+  - id: parallel
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+      - id: first
+        type: io.kestra.plugin.core.flow.Approval
+        inputs:
+          - {id: ticket, type: INT}
+        onWait:
+          - {id: asked, type: io.kestra.plugin.core.log.Log, message: asked}
+        onApprove:
+          - {id: approved, type: io.kestra.plugin.core.debug.Return, format: "{{ outputs.first.inputs.ticket + 1 }}"}
+        finally:
+          - {id: first_fin, type: io.kestra.plugin.core.log.Log, message: first cleanup}
+      - id: second
+        type: io.kestra.plugin.core.flow.Approval
+        denyBehavior: CONTINUE
+        onDeny:
+          - {id: denied, type: io.kestra.plugin.core.log.Log, message: denied}
+  - id: after
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ outputs.first.decision }} {{ outputs.second.decision }}"
+finally:
+  - {id: fin, type: io.kestra.plugin.core.log.Log, message: cleanup}
+"""
+
+
+def wait_both_waiting(runtime: Any, execution_id: str, timeout: float = 30) -> None:
+    """Until both Approvals wait (the execution is PAUSED as soon as the first one does)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        exe = runtime.get(execution_id)
+        paused = {r.task_id for r in exe.task_runs if r.current is StateType.PAUSED} if exe else set()
+        if paused == {"first", "second"}:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{execution_id}: both approvals never waited together")
+
+
+def test_each_waiting_approval_is_decided_by_its_task_run_and_its_block_runs_once(runtime: Any) -> None:
+    flow = runtime.save(APPROVALS)
+    eid = runtime.start(flow)
+    wait_both_waiting(runtime, eid)
+    runtime.decide(flow, eid, "APPROVED", "first", {"ticket": "41"})
+    runtime.decide(flow, eid, "DENIED", "second", {})
+    exe = wait(runtime, eid)
+    runs = {r.task_id: r for r in exe.task_runs}
+    assert exe.state.current is StateType.SUCCESS, [(r.task_id, r.current) for r in exe.task_runs]
+    assert runs["approved"].outputs == {"value": "42"}
+    assert runs["after"].outputs == {"value": "APPROVED DENIED"}
+    assert (runs["first"].outputs["by"], runs["first"].outputs["comment"]) == ("reviewer", "noted")
+    assert sorted(r.task_id for r in exe.task_runs) == sorted(
+        ["parallel", "first", "asked", "approved", "first_fin", "second", "denied", "after", "fin"])
+
+
+def test_an_approval_killed_while_waiting_runs_its_finally_once_and_ends_killed(runtime: Any) -> None:
+    flow = runtime.save(APPROVALS)
+    eid = runtime.start(flow)
+    wait_both_waiting(runtime, eid)
+    runtime.kill(eid)
+    exe = wait(runtime, eid)
+    runs = {r.task_id: r for r in exe.task_runs}
+    assert exe.state.current is StateType.KILLED
+    assert runs["first"].current is StateType.KILLED and runs["first_fin"].current is StateType.SUCCESS
+    assert [r.task_id for r in exe.task_runs].count("first_fin") == 1 and runs["fin"].current is StateType.SUCCESS
+
+
+def test_an_approval_expires_after_its_timeout_and_cancels_the_execution(runtime: Any) -> None:
+    flow = runtime.save(APPROVALS.replace("      - id: second\n", "      - id: second\n        timeout: PT1S\n"))
+    exe = wait(runtime, runtime.start(flow))
+    runs = {r.task_id: r for r in exe.task_runs}
+    assert exe.state.current is StateType.CANCELLED, [(r.task_id, r.current) for r in exe.task_runs]
+    assert runs["second"].outputs["decision"] == "EXPIRED" and runs["second"].current is StateType.CANCELLED
+    assert runs["first"].current is StateType.CANCELLED and runs["first_fin"].current is StateType.SUCCESS
+    assert runs["fin"].current is StateType.SUCCESS and "after" not in runs

@@ -54,12 +54,14 @@ def test_kill_propagating_to_children_is_what_lanner_does_so_true_is_accepted() 
     assert load_flow(_flow(KILL)).tasks[0].id == "t"
 
 
-def test_kestra_approval_task_is_refused_naming_the_pause_with_on_resume_to_use_instead() -> None:
+def test_approval_custom_decision_names_are_refused_at_their_line() -> None:
     problems = _problems(_flow("    type: io.kestra.plugin.core.flow.Approval\n"
-                               "    onApprove:\n      - {id: ok, type: io.kestra.plugin.core.log.Log, message: x}\n"))
+                               "    decisions: {approve: Continue, deny: Stop}\n"))
     assert len(problems) == 1
-    assert problems[0].startswith("f.yaml:5:11: tasks[0] (t): Kestra's Approval task")
-    assert "is not supported by Lanner" in problems[0] and "Pause with `onResume` inputs" in problems[0]
+    assert problems[0].startswith("f.yaml:6:5: tasks[0] (t): `decisions`: is not supported by Lanner"), problems[0]
+    assert "remove it" in problems[0]
+
+
 def test_when_and_run_if_together_are_refused_as_one_condition_under_two_names() -> None:
     [problem] = _problems(_flow("    type: io.kestra.plugin.core.log.Log\n    message: x\n"
                                 "    runIf: \"true\"\n    when: \"false\"\n"))

@@ -204,14 +204,19 @@ class Pause(ExecutionTask, FlowableTask):
     @field_validator("onResume")
     @classmethod
     def _unique_resume_inputs(cls, value: list[Input] | None) -> list[Input] | None:
-        ids = [i.id for i in value or []]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"declares `{repeated[0]}` more than once; give each input its own id")
-        return value
+        return unique_inputs(value)
 
     def resolve(self, ctx: RunContext) -> Resolution:
         return Resolution([Group([t for t in self.tasks or [] if not t.disabled])])
+
+
+def unique_inputs(value: list[Input] | None) -> list[Input] | None:
+    """A task's input list (Pause `onResume`, Approval `inputs`) names each input once."""
+    ids = [i.id for i in value or []]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"declares `{repeated[0]}` more than once; give each input its own id")
+    return value
 
 
 class Kill(ExecutionTask):

@@ -1,10 +1,11 @@
 // One execution, live: state, topology, Gantt, logs with a level filter, outputs, and the
-// Kill / Restart / Resume buttons.
+// Kill / Restart / Resume / Review buttons.
 import { get, call, follow, enc } from "./api.js";
 import { h, badge, when, duration, toast, setStatus } from "./dom.js";
 import { renderTopology } from "./topology.js";
 import { renderGantt } from "./gantt.js";
 import { resumeInputs, openResumeDialog } from "./resume.js";
+import { waitingApprovals, openApprovalDialog } from "./approval.js";
 
 const LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"];
 const TERMINAL = ["SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED"];
@@ -22,6 +23,7 @@ export async function executionPage(view, id) {
   const kill = h("button", { class: "danger", id: "kill", text: "Kill" });
   const restart = h("button", { id: "restart", text: "Restart" });
   const resume = h("button", { id: "resume", text: "Resume" });
+  const review = h("button", { id: "review", class: "primary", text: "Review" });
   const meta = h("div", { class: "meta" });
   const notes = h("div");
   const topo = h("div", { class: "panel" });
@@ -44,7 +46,7 @@ export async function executionPage(view, id) {
     },
   })));
   view.append(h("h1", {}, h("span", { class: "mono", text: id }), state, h("span", { class: "spacer" })),
-    h("div", { class: "toolbar" }, kill, restart, resume, h("span", { class: "spacer" }),
+    h("div", { class: "toolbar" }, kill, restart, resume, review, h("span", { class: "spacer" }),
       h("a", { href: `#/flows/edit/${enc(exe.namespace)}/${enc(exe.flowId)}`, text: "Open flow" })),
     meta, notes, tabs, ...Object.values(sections));
 
@@ -56,7 +58,11 @@ export async function executionPage(view, id) {
     const terminal = TERMINAL.includes(s);
     kill.disabled = terminal;
     restart.disabled = !(s === "FAILED" || s === "KILLED");
-    resume.disabled = s !== "PAUSED";
+    const approvals = s === "PAUSED" ? waitingApprovals(flow, e) : [];
+    const paused = e.taskRunList.filter((r) => r.state.current === "PAUSED").length;
+    resume.disabled = s !== "PAUSED" || paused === approvals.length;  // an Approval waits for a decision
+    review.disabled = !approvals.length;
+    review.hidden = !approvals.length;
     const start = Date.parse(e.state.startDate);
     // A PAUSED execution has an endDate in Kestra's JSON (the time it paused), but it has not ended.
     const end = terminal && e.state.endDate ? Date.parse(e.state.endDate) : Date.now();
@@ -127,6 +133,10 @@ export async function executionPage(view, id) {
     const inputs = resumeInputs(flow, exe);
     if (!inputs.length) { act(resume, "POST", `/executions/${id}/resume`, "Resumed"); return; }
     openResumeDialog(id, inputs, () => { resume.disabled = true; toast("Resumed"); });
+  });
+  review.addEventListener("click", () => {
+    const [first] = waitingApprovals(flow, exe);
+    if (first) openApprovalDialog(id, first, (message) => { review.disabled = true; toast(message); });
   });
   return () => { closers.forEach((c) => c()); setStatus(""); };
 }
