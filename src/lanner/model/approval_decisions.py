@@ -15,7 +15,7 @@ from typing import Any, Literal
 from lanner.errors import LannerError
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
-from lanner.model.inputs import resolve_declared
+from lanner.model.inputs import Via, resolve_declared
 from lanner.model.resume_inputs import declared_resume_inputs
 
 Decision = Literal["APPROVED", "DENIED"]
@@ -32,7 +32,7 @@ def waiting_approvals(flow: Flow | None, exe: Execution) -> dict[str, str]:
 
 def typed_decision(flow: Flow | None, exe: Execution, decision: Decision, comment: str | None,
                    given: Mapping[str, Any], run_id: str | None = None,
-                   flag: str = "--input") -> tuple[str, dict[str, dict[str, Any]]]:
+                   via: Via = "cli") -> tuple[str, dict[str, dict[str, Any]]]:
     """The decided run's id and its record (`{run_id: {decision, comment, inputs}}`); raises
     `LannerError` (or `ValidationErrors`, every bad value at once) when the decision cannot be taken."""
     waiting = waiting_approvals(flow, exe)
@@ -56,5 +56,5 @@ def typed_decision(flow: Flow | None, exe: Execution, decision: Decision, commen
     if decision in COMMENT_NEEDED.get(required, ()) and not (comment or "").strip():
         raise LannerError(f"the Approval `{task.id}` requires a comment to {verb} it (commentRequired: {required})",
                           hint="give one with --comment TEXT (API: `comment`)")
-    values = resolve_declared(list(getattr(task, "inputs", None) or []), given, f"the Approval `{task.id}`", flag)
+    values = resolve_declared(list(getattr(task, "inputs", None) or []), given, f"the Approval `{task.id}`", via)
     return run_id, {run_id: {"decision": decision, "comment": comment or None, "inputs": values}}

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from lanner.errors import ValidationError, ValidationErrors
 from lanner.model.duration import format_duration, parse_duration
@@ -22,9 +22,11 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S*$")
 
 
+Via = Literal["cli", "api", "trigger", "task"]  # who gives the inputs: the words of a missing one's hint
+
 # How the caller supplies a missing input, said in the caller's own words: an API client has
 # no `--input` option, a trigger's inputs are written in the flow, a Resume task's in its `inputs`.
-SUPPLY_HINTS = {
+SUPPLY_HINTS: dict[Via, str] = {
     "cli": "pass it with --input {id}=…",
     "api": "send it in the request body: form field `{id}` (multipart/form-data) or key `{id}` of a JSON object",
     "trigger": "set `{id}` in the trigger's `inputs`, or give the input `defaults`",
@@ -32,14 +34,14 @@ SUPPLY_HINTS = {
 }
 
 
-def resolve_inputs(flow: Flow, given: Mapping[str, Any], via: str = "cli") -> dict[str, Any]:
+def resolve_inputs(flow: Flow, given: Mapping[str, Any], via: Via = "cli") -> dict[str, Any]:
     """Validate and type every input; raise `ValidationErrors` listing each problem.
 
     `via` (a key of SUPPLY_HINTS) picks the words of the hint for a missing input."""
     return resolve_declared(flow.inputs, given, "this flow", via)
 
 
-def resolve_declared(declared: list[Input], given: Mapping[str, Any], owner: str, via: str = "cli") -> dict[str, Any]:
+def resolve_declared(declared: list[Input], given: Mapping[str, Any], owner: str, via: Via = "cli") -> dict[str, Any]:
     """Type `given` against `declared` inputs (a flow's, or a Pause's `onResume`), defaults filled in.
 
     `owner` names who declares them in the hint for an unknown name ("this flow", "the paused task

@@ -15,7 +15,7 @@ from typing import Any
 from lanner.errors import LannerError, ValidationError, ValidationErrors
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow, Input
-from lanner.model.inputs import resolve_declared
+from lanner.model.inputs import Via, resolve_declared
 from lanner.model.state import StateType
 
 
@@ -41,7 +41,7 @@ def is_approval(task: object) -> bool:
 
 
 def typed_resume_inputs(flow: Flow | None, exe: Execution, given: Mapping[str, Any],
-                        via: str = "cli") -> dict[str, dict[str, Any]]:
+                        via: Via = "cli") -> dict[str, dict[str, Any]]:
     """The typed values for each paused task run, defaults filled in; `ValidationErrors` otherwise.
 
     Every paused run is resumed at once (a Parallel may hold several), so each one's inputs are

@@ -16,6 +16,7 @@ from lanner.model.execution import Execution
 
 if TYPE_CHECKING:
     from lanner.model.flow import Flow
+    from lanner.model.inputs import Via
     from lanner.runtime.local import LocalRuntime
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -23,7 +24,7 @@ _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 def start_execution(runtime: LocalRuntime, flow: Flow, given: Mapping[str, Any],
                     labels: Mapping[str, str] | None = None, trigger: dict[str, Any] | None = None,
-                    execution_id: str | None = None, via: str = "api") -> Execution:
+                    execution_id: str | None = None, via: Via = "api") -> Execution:
     """Validate inputs, store a CREATED execution, hand it to the executor loop. Thread-safe.
 
     `via` says who supplied the inputs (`api` or `trigger`), for the words of input errors.

@@ -212,7 +212,7 @@ class Services:
 
         exe = self.paused(execution_id)
         try:
-            run, record = typed_decision(self.flow_of(exe), exe, decision, comment, given, run_id, flag="`inputs`")
+            run, record = typed_decision(self.flow_of(exe), exe, decision, comment, given, run_id, via="api")
         except LannerError as exc:
             raise from_lanner(exc) from None
         self.runtime.resume(execution_id, run, record, by)
