@@ -36,15 +36,12 @@ from lanner.plugins.api import RunnableTask
 from lanner.runtime import core, restart
 from lanner.runtime.catalog import FlowCatalog
 from lanner.runtime.host import Host
-from lanner.runtime.purges import Purges
 from lanner.runtime.task_commands import ExecutionCommands
 from lanner.runtime.trigger_toggles import TriggerToggles
 from lanner.runtime.workdirs import WorkingDirectories
-from lanner.storage.execution_queries import ExecutionQueries
 from lanner.storage.files import LocalFiles
 from lanner.storage.owners import HEARTBEAT_SECONDS, Owner, Owners, OwnershipLost
 from lanner.storage.repository import Repository
-from lanner.storage.trigger_store import TriggerStore
 from lanner.worker.attempt_notes import cut_off_predecessors
 from lanner.worker.worker import Job, Worker
 
@@ -97,7 +94,7 @@ class LocalRuntime:
         # the clock, ids, environment and KV store every executor (and task) is given
         self.surroundings = Host(files)
         # `…trigger.Toggle`: through the scheduler when one runs here (`server/services.py` says so)
-        self.triggers = TriggerToggles(self._stored_flow, lambda: TriggerStore(self.repo.engine))
+        self.triggers = TriggerToggles(self._stored_flow, self._trigger_store)
         self.worker = Worker(
             report=self._on_result,
             log_sink=self._on_log,
@@ -107,13 +104,27 @@ class LocalRuntime:
             fetch_logs=self._fetch_logs,
             executions=ExecutionCommands(
                 repo.get, self._send_resume,
-                lambda: Purges(ExecutionQueries(self.repo.engine), self.files, lambda eid: eid in self.live),
+                self._purges,
                 lambda eid: eid not in self.live and bool(self.owners.left_behind([eid])),
                 self.flow_of),
             triggers=self.triggers,
             instant_here=True,  # Log, Return…: run by the loop itself (see `RunnableTask.instant`)
         )
         threading.Thread(target=self._heartbeat, name="lanner-owner-heartbeat", daemon=True).start()
+
+    def _trigger_store(self) -> Any:
+        """The trigger store, made when a Toggle task first needs it: the store's SQL is written with
+        SQLAlchemy, whose import is a quarter of a short `lanner run`'s time."""
+        from lanner.storage.trigger_store import TriggerStore
+
+        return TriggerStore(self.repo.engine)
+
+    def _purges(self) -> Any:
+        """What the purge tasks delete through, made on their first use (as `_trigger_store`)."""
+        from lanner.runtime.purges import Purges
+        from lanner.storage.execution_queries import ExecutionQueries
+
+        return Purges(ExecutionQueries(self.repo.engine), self.files, lambda eid: eid in self.live)
 
     # -- public ------------------------------------------------------------------------------
 

@@ -11,14 +11,16 @@ docs/semantics.md); in a cluster it is a `resume` event for whichever executor c
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lanner.errors import LannerError
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
 from lanner.model.resume_inputs import typed_resume_inputs
 from lanner.model.state import StateType
-from lanner.runtime.purges import Purges
+
+if TYPE_CHECKING:  # made on a purge task's first use: SQLAlchemy is not imported by every run
+    from lanner.runtime.purges import Purges
 
 
 class ExecutionCommands:

@@ -9,12 +9,13 @@ cluster schedulers read it back every few seconds, and an embedded one loads it 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lanner.errors import LannerError
 from lanner.model.flow import Flow
-from lanner.runtime.scheduler import toggled
-from lanner.storage.trigger_store import TriggerKey, TriggerStore
+
+if TYPE_CHECKING:  # the store (and SQLAlchemy under it) is imported on the first toggle, not by every run
+    from lanner.storage.trigger_store import TriggerKey, TriggerStore
 
 
 class TriggerToggles:
@@ -39,5 +40,7 @@ class TriggerToggles:
         if self._scheduler is not None:
             self._scheduler(key, not enabled)
             return
+        from lanner.runtime.scheduler import toggled
+
         store = self._store()
         store.put(key, toggled(store.get(key) or {}, not enabled))
