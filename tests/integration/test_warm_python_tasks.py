@@ -187,8 +187,11 @@ while True:
 
 def test_killing_the_execution_ends_the_task_process(route: str, tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
+    # the printed line is a log event after the pid is written: the kill fires on it, not on
+    # run_flow's 60-second deadline
     body = f"""import os, time
 open({str(pidfile)!r}, "w").write(str(os.getpid()))
+print("started", flush=True)
 time.sleep(120)
 """
     home = tmp_path / "home"
