@@ -303,3 +303,36 @@ time.sleep(60)
     assert run_of(exe, "victim").state.current.value == "WARNING"  # failed, with allowFailure
     assert gone(int(pidfile.read_text()))  # it died with its server
     assert messages(home, exe.id, "next") == [("INFO", "next ran")]
+
+
+def test_the_server_started_while_the_flow_loads_is_the_one_its_python_tasks_fork_from(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lanner.plugins.scripts import warm_route
+
+    monkeypatch.setenv(warm_python.SWITCH, "1")
+    warm_python.stop_all()
+    try:
+        body = "import os\nprint('::{\"outputs\": {\"server\": %d}}::' % os.getppid())\n"
+        text = flow(task("first", "warm", body), task("second", "warm", body, COMMANDS))
+        assert warm_route.prewarm_for(text)
+        [prewarmed] = [server.process.pid for server in warm_python._servers.values()]
+        exe = run_flow(text, tmp_path / "home")
+        assert exe.state.current.value == "SUCCESS"
+        assert [run_of(exe, t).outputs["vars"]["server"] for t in ("first", "second")] == [prewarmed, prewarmed]
+        assert len(warm_python._servers) == 1
+    finally:
+        warm_python.stop_all()
+
+
+def test_a_flow_without_python_tasks_starts_no_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lanner.plugins.scripts import warm_route
+
+    monkeypatch.setenv(warm_python.SWITCH, "1")
+    warm_python.stop_all()
+    shell = ("id: s\nnamespace: n\ntasks:\n  - id: a\n    type: io.kestra.plugin.scripts.shell.Commands\n"
+             "    commands: [python x.py]\n")
+    assert not warm_route.prewarm_for(shell)
+    assert warm_python._servers == {}
+    monkeypatch.setenv(warm_python.SWITCH, "0")
+    assert not warm_route.prewarm_for(flow(task("first", "warm", "print(1)")))
+    assert warm_python._servers == {}

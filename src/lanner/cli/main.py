@@ -85,6 +85,7 @@ def run(
         _console().out(f"error: --threads must be at least 1, got {threads}; give the number of tasks that may "
                        "run at once, e.g. --threads 4")
         raise typer.Exit(EXIT_INVALID)
+    _prewarm_python(flow_file)
     from lanner.loading.flows import load_flow_file
     from lanner.model.inputs import parse_cli_inputs, resolve_inputs
     from lanner.runtime.catalog import FlowCatalog
@@ -190,6 +191,18 @@ def _say_left_behind(console: Any, runtime: Any) -> None:
     console.print(f"[yellow]note: {len(behind)} execution(s) on this home were left behind by a process that "
                   f"ended: {shown}. Continue one with `lanner execution continue ID`, or end it with "
                   "`lanner execution kill ID`.[/]")
+
+
+def _prewarm_python(flow_file: Path) -> None:
+    """Python tasks fork from a warm interpreter: start it now, so that its start overlaps the
+    loading of the flow and the store instead of delaying the first Python task."""
+    try:
+        text = flow_file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return  # loading the flow says what is wrong with the file
+    from lanner.plugins.scripts.warm_route import prewarm_for
+
+    prewarm_for(text)
 
 
 def _load_checked(path: Path) -> Any:

@@ -241,7 +241,7 @@ class _Python(ScriptTask):
     packageManager: Literal["UV", "PIP"] | None = None  # both install with pip here: the same packages result
 
     def extra_env(self, setup: Setup) -> dict[str, str]:
-        env = {"PYTHONUNBUFFERED": "true", "PIP_ROOT_USER_ACTION": "ignore", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+        env = {**warm_route.PYTHON_TASK_ENV, "PIP_ROOT_USER_ACTION": "ignore", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
         if not setup.in_docker:
             # On the host, `python` is the interpreter Lanner runs on: it exists, unlike a bare `python` on Debian.
             env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")

@@ -17,7 +17,14 @@ import shutil
 import sys
 from pathlib import PurePath
 
+from lanner.worker import warm_python
+
 _SHELLS = {"sh", "bash", "dash"}
+# What Lanner adds to every Python task's environment (before the task's own `env`): the fork
+# server's start-up variables must be these for a prewarmed server to be the one tasks use.
+PYTHON_TASK_ENV = {"PYTHONUNBUFFERED": "true"}
+# The families of task types that run Python on the host (current names and Kestra's old ones).
+_PYTHON_TYPE_MARKS = ("io.kestra.plugin.scripts.python.", "io.kestra.core.tasks.scripts.Python")
 _PYTHONS = {"python", "python3", f"python{sys.version_info.major}.{sys.version_info.minor}"}
 
 
@@ -44,6 +51,19 @@ def python_argv(interpreter: list[str], before: list[str], own: list[str], path:
     if PurePath(python).name not in _PYTHONS or script.startswith("-") or not script.endswith(".py"):
         return None
     return tokens if _is_our_python(python, path) else None
+
+
+def prewarm_for(flow_text: str) -> bool:
+    """Start the warm interpreter now if the flow's text names a Python script task type.
+
+    Called by `lanner run` before it loads the flow, so that the server's start overlaps the
+    loading instead of delaying the first Python task. The text is only searched, not parsed: a
+    wrong guess costs an idle process (the type is named but no task runs warm) or nothing (the
+    first task starts the server as it always did).
+    """
+    if not any(mark in flow_text for mark in _PYTHON_TYPE_MARKS):
+        return False
+    return warm_python.prewarm({**os.environ, **PYTHON_TASK_ENV})
 
 
 def _is_our_python(name: str, path: str | None) -> bool:
