@@ -8,6 +8,7 @@ located messages, not one mapper stack trace.
 
 from __future__ import annotations
 
+import functools
 import stat
 import typing
 from collections.abc import Iterable
@@ -95,6 +96,13 @@ def _contains_input(annotation: Any) -> bool:
     if annotation is Input:
         return True
     return any(_contains_input(a) for a in typing.get_args(annotation))
+
+
+@functools.cache
+def _input_fields(cls: type[Task]) -> tuple[str, ...]:
+    """The fields of a task class that hold flow-style inputs: once per class, not per task (the
+    walk through the annotations cost more than the rest of loading a flow of 400 tasks)."""
+    return tuple(key for key, field in cls.model_fields.items() if _contains_input(field.annotation))
 
 
 def _without_refused(items: Any, refused: dict[int, set[str]]) -> Any:
@@ -230,8 +238,8 @@ class _Builder:
 
     def check_task_inputs(self, cls: type[Task], raw: dict[str, Any], built: dict[str, Any], path: str) -> None:
         """A task's lists of inputs (a Pause's `onResume`) are checked like the flow's own, type by type."""
-        for key, field in cls.model_fields.items():
-            if _contains_input(field.annotation) and isinstance(raw.get(key), list):
+        for key in _input_fields(cls):
+            if isinstance(raw.get(key), list):
                 problems, refused = check_inputs(raw[key], self.file, f"{path}.{key}")
                 self.errors.extend(problems)
                 built[key] = _without_refused(built.get(key), refused)
