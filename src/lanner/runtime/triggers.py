@@ -195,7 +195,7 @@ def _not_acted_on(spec: _Spec) -> list[tuple[str, str, str]]:
 
     out: list[tuple[str, str, str]] = []
     leaves = LISTENER_CONDITIONS if isinstance(spec, FlowSpec) else trigger_conditions.LEAF_KINDS
-    hint = "see docs/compatibility.md (Trigger conditions) for the kinds and properties Lanner evaluates"
+    hint = "see the Conditions section of docs/compatibility.md for the kinds and properties Lanner evaluates"
     if isinstance(spec, FlowSpec):
         hint += "; or use `preconditions`"
     for i, cond in enumerate(spec.conditions):
