@@ -203,6 +203,11 @@ def write_input_files(ctx: RunContext, workdir: Path, input_files: Any) -> list[
 _STORAGE_URI = re.compile(r"kestra://[-a-zA-Z0-9%._+~#=/]*")
 
 
+def names_storage_uri(lines: list[str]) -> bool:
+    """Whether a command line names a `kestra://` file (then it needs a working directory)."""
+    return any(_STORAGE_URI.search(line) for line in lines)
+
+
 def storage_uris_as_files(ctx: RunContext, workdir: Path, lines: list[str], in_docker: bool) -> list[str]:
     """Command lines with each `kestra://` URI they name replaced by a local copy of that file,
     as Kestra's script tasks do: `cat {{ outputs.x.uri }}` reads the file, not a URI no program
