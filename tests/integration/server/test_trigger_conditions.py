@@ -88,3 +88,37 @@ triggers:
     assert accepted.status_code == 200, accepted.text
     assert server.wait_state(accepted.json()["id"])["state"]["current"] == "SUCCESS"
     assert [e["id"] for e in server.executions(flowId="guarded")] == [accepted.json()["id"]]
+
+
+def test_a_flow_trigger_with_not_skips_the_executions_it_wraps(server: Server) -> None:
+    server.deploy("""id: up
+namespace: company.cond
+inputs:
+  - {id: fail, type: BOOLEAN, defaults: false}
+tasks:
+  - id: maybe
+    type: io.kestra.plugin.core.execution.Fail
+    condition: "{{ inputs.fail }}"
+""")
+    server.deploy(f"""id: unless_failed
+namespace: company.cond
+tasks:
+  - {{id: t, type: {LOG}, message: "{{{{ trigger.state }}}}"}}
+triggers:
+  - id: after_up
+    type: io.kestra.plugin.core.trigger.Flow
+    conditions:
+      - type: io.kestra.plugin.core.condition.ExecutionFlow
+        namespace: company.cond
+        flowId: up
+      - type: io.kestra.plugin.core.condition.Not
+        conditions:
+          - type: io.kestra.plugin.core.condition.ExecutionStatus
+            in: [FAILED]
+""")
+    failed = server.run("company.cond", "up", {"fail": "true"})
+    assert server.wait_state(failed["id"])["state"]["current"] == "FAILED"
+    passed = server.run("company.cond", "up", {"fail": "false"})
+    # the scheduler handles execution events in order: once the second run has fired, the first was seen
+    fired = wait_for(lambda: server.executions(flowId="unless_failed"))
+    assert [e["trigger"]["variables"]["executionId"] for e in fired] == [passed["id"]]
