@@ -33,6 +33,9 @@ def holds(cond: dict[str, Any], state: str, namespace: str, flow_id: str, labels
     """One condition on an ended execution; `truthy` renders an `Expression` condition's template
     with the variables its caller gives expressions. An unknown kind never holds."""
     kind = condition_kind(cond.get("type", ""))
+    if kind in ("Not", "Or"):  # Kestra: Not holds when none of its conditions does, Or when one does
+        inner = [holds(c, state, namespace, flow_id, labels, truthy) for c in cond.get("conditions") or []]
+        return not any(inner) if kind == "Not" else any(inner)
     if kind == "ExecutionStatus":
         allowed, denied = cond.get("in") or [], cond.get("notIn") or []
         return (not allowed or state in allowed) and state not in denied

@@ -87,3 +87,11 @@ def variables(spec: ScheduleSpec, date: dt.datetime) -> dict[str, str]:
     from lanner.model.state import iso
 
     return {"date": iso(date), "next": iso(next_after(spec, date)), "previous": iso(previous_before(spec, date))}
+
+
+def condition_variables(spec: ScheduleSpec, date: dt.datetime) -> dict[str, str]:
+    """`trigger.*` as the trigger's conditions read them: dates in the schedule's own time zone,
+    as Kestra gives them, so `DayWeek` at 00:30 in Paris is the Paris day, not the UTC one."""
+    zone = spec.zone()
+    return {"date": date.astimezone(zone).isoformat(), "next": next_after(spec, date).astimezone(zone).isoformat(),
+            "previous": previous_before(spec, date).astimezone(zone).isoformat()}

@@ -35,6 +35,21 @@ class WebhookNotFound(LookupError):
     """No enabled Webhook trigger with this key on this flow."""
 
 
+class WebhookConditionsUnmet(Exception):  # noqa: N818 - an outcome, not a fault: Kestra answers it 204
+    """The Webhook trigger's conditions do not hold for this call: no execution is started."""
+
+
+def conditions_hold(spec: Any, variables: dict[str, Any]) -> tuple[bool, str | None]:
+    """(do the trigger's conditions all hold?, why they could not be evaluated); a condition that
+    cannot be evaluated does not hold, so nothing starts by surprise."""
+    from lanner.runtime.trigger_conditions import ConditionError, all_hold
+
+    try:
+        return all_hold(spec.conditions, variables), None
+    except ConditionError as exc:
+        return False, f"conditions not evaluated: {exc}"
+
+
 class Scheduler:
     def __init__(self, store: TriggerStore, flows: Callable[[], list[Flow]],
                  flow_lookup: Callable[[str, str], Flow | None], start: Starter,
@@ -142,6 +157,13 @@ class Scheduler:
                         flow.namespace, flow.id, spec.id, plan.skipped, spec.recoverMissedSchedules)
         for date in plan.fire:
             variables = schedule.variables(spec, date)
+            if spec.conditions:
+                hold, error = conditions_hold(spec, schedule.condition_variables(spec, date))
+                if error:
+                    log.error("trigger %s.%s/%s at %s: %s", *key, variables["date"], error)
+                    state["lastError"] = error
+                if not hold:  # Kestra passes over a date its conditions reject
+                    continue
             eid = launch.trigger_execution_id(flow.namespace, flow.id, spec.id, variables["date"])
             exe_id = self._fire(flow, spec, variables, eid, {})
             if exe_id:
@@ -242,6 +264,12 @@ class Scheduler:
                 if state.get("disabled"):
                     break
                 variables = {"body": body, "headers": headers, "parameters": parameters}
+                if spec.conditions:
+                    hold, error = conditions_hold(spec, variables)
+                    if error:
+                        log.error("trigger %s.%s/%s: %s", *tkey, error)
+                    if not hold:
+                        raise WebhookConditionsUnmet(f"the conditions of trigger `{spec.id}` do not hold for this call")
                 inputs = launch.render_trigger_values(spec.inputs, variables)
                 labels = launch.labels_of(spec.labels, variables)
                 trigger = {"id": spec.id, "type": triggers.WEBHOOK, "variables": variables}

@@ -190,17 +190,18 @@ def validate(flow: Flow) -> list[LannerValidationError]:
 def _not_acted_on(spec: _Spec) -> list[tuple[str, str, str]]:
     """(key, problem, hint) for what Kestra acts on and the scheduler would accept and never act
     on: a schedule that fires on weekends its author excluded is worse than a refusal."""
-    from lanner.model.listener import LISTENER_CONDITIONS, condition_kind
+    from lanner.model.listener import LISTENER_CONDITIONS
+    from lanner.runtime import trigger_conditions
 
     out: list[tuple[str, str, str]] = []
-    kind = type(spec).__name__.removesuffix("Spec")
-    if spec.conditions and not isinstance(spec, FlowSpec):
-        out.append(("conditions", f"`conditions` of a {kind} trigger are not evaluated by Lanner",
-                    "remove them and test the condition in the flow (`runIf` on a task, or an `If` task)"))
-    for cond in spec.conditions if isinstance(spec, FlowSpec) else []:
-        if condition_kind(str(cond.get("type", ""))) not in LISTENER_CONDITIONS:
-            out.append(("conditions", f"condition `{cond.get('type')}` is not evaluated in Flow triggers by Lanner",
-                        "use " + ", ".join(LISTENER_CONDITIONS) + " conditions, or `preconditions`"))
+    leaves = LISTENER_CONDITIONS if isinstance(spec, FlowSpec) else trigger_conditions.LEAF_KINDS
+    hint = "see the Conditions section of docs/compatibility.md for the kinds and properties Lanner evaluates"
+    if isinstance(spec, FlowSpec):
+        hint += "; or use `preconditions`"
+    for i, cond in enumerate(spec.conditions):
+        for problem in trigger_conditions.problems(cond, f"conditions[{i}]", has_date=isinstance(spec, ScheduleSpec),
+                                                   leaf_kinds=leaves):
+            out.append(("conditions", problem, hint))
     if isinstance(spec, FlowSpec) and spec.preconditions is not None and not spec.preconditions.resetOnSuccess:
         out.append(("preconditions", "`preconditions.resetOnSuccess: false` is not supported by Lanner (its "
                     "preconditions start over after each execution they start)", "remove `resetOnSuccess`"))

@@ -235,6 +235,26 @@ tasks:
     assert (code, text) == (0, b"copied in")
 
 
+def test_a_storage_uri_in_run_commands_is_a_file_in_the_container(tmp_path: Path, docker_engine: Any,
+                                                                   containers: Containers) -> None:
+    """docker.Run goes through the same command wrapper as Kestra's script tasks: a `kestra://`
+    file its commands name is copied into the mounted working directory and named by its path."""
+    exe = run_tracked(containers, f"""
+id: docker_uri
+namespace: lanner.test
+tasks:
+  - id: made
+    type: io.kestra.plugin.core.storage.Write
+    content: stored text
+  - id: run
+    type: io.kestra.plugin.docker.Run
+    containerImage: {BUSYBOX}
+    commands: [cat, "{{{{ outputs.made.uri }}}}"]
+""", tmp_path)
+    assert exe.state.current.value == "SUCCESS", states(exe)
+    assert lines(tmp_path, exe, "run", "INFO") == ["stored text"]
+
+
 def test_an_unreachable_engine_fails_with_one_clear_sentence(tmp_path: Path) -> None:
     exe = run_flow("""
 id: docker_no_engine

@@ -402,3 +402,79 @@ tasks:
     assert outputs(exe, "exits")["exitCode"] == 4
     assert "containerId" in outputs(exe, "hangs")["taskRunner"]
     assert containers.of(exe.id) == []
+
+
+def test_a_storage_uri_in_commands_is_read_as_a_local_file(tmp_path: Path) -> None:
+    """Kestra copies each `kestra://` file a command line names into the working directory and
+    puts its path in the line: `cat {{ outputs.x.outputFiles[...] }}` prints the file."""
+    exe = run_flow("""
+id: uri_in_commands
+namespace: lanner.test
+tasks:
+  - id: write
+    type: io.kestra.plugin.scripts.shell.Commands
+    outputFiles: ["out/**"]
+    commands:
+      - mkdir -p out && printf 'one' > out/a.txt && printf 'two' > out/b.txt
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEach
+    values: "{{ outputs.write.outputFiles | jq('.[]') }}"
+    tasks:
+      - id: cat
+        type: io.kestra.plugin.scripts.shell.Commands
+        commands:
+          - echo "read $(cat '{{ taskrun.value }}')"
+  - id: python
+    type: io.kestra.plugin.scripts.python.Commands
+    beforeCommands:
+      - test -f {{ outputs.write.outputFiles | jq('.[]') | first }}
+    commands:
+      - >-
+        python -c "import sys; print(open(sys.argv[1]).read() + open(sys.argv[2]).read())"
+        {{ outputs.write.outputFiles | jq('.[]') | first }} {{ outputs.write.outputFiles | jq('.[]') | first }}
+  - id: script_body_kept
+    type: io.kestra.plugin.scripts.shell.Script
+    script: echo "{{ outputs.write.outputFiles | jq('.[]') | first }}"
+""", tmp_path)
+    assert exe.state.current.value == "SUCCESS", {r.task_id: lines(tmp_path, exe, r.task_id) for r in exe.task_runs}
+    assert sorted(lines(tmp_path, exe, "cat", "INFO")) == ["read one", "read two"]
+    assert lines(tmp_path, exe, "python", "INFO") == ["oneone"]
+    assert lines(tmp_path, exe, "script_body_kept", "INFO")[0].startswith("kestra:///lanner/test/")
+
+
+def test_a_storage_uri_in_a_line_that_names_no_stored_file_fails_the_task(tmp_path: Path) -> None:
+    exe = run_flow("""
+id: missing_uri
+namespace: lanner.test
+tasks:
+  - id: cat
+    type: io.kestra.plugin.scripts.shell.Commands
+    commands:
+      - cat kestra:///lanner/test/missing_uri/nothing.txt
+""", tmp_path)
+    assert exe.state.current.value == "FAILED"
+    assert any("`kestra:///lanner/test/missing_uri/nothing.txt` in the commands could not be read" in line
+               for line in lines(tmp_path, exe, "cat", "ERROR"))
+
+
+def test_a_storage_uri_in_commands_is_a_file_in_the_container_too(tmp_path: Path, docker_engine: Any,
+                                                                 containers: Containers) -> None:
+    exe = run_tracked(containers, f"""
+id: uri_in_docker
+namespace: lanner.test
+tasks:
+  - id: write
+    type: io.kestra.plugin.scripts.shell.Commands
+    outputFiles: ["note.txt"]
+    commands: ["printf 'stored note' > note.txt"]
+  - id: in_container
+    type: io.kestra.plugin.scripts.shell.Commands
+    containerImage: {BUSYBOX}
+    taskRunner:
+      type: io.kestra.plugin.scripts.runner.docker.Docker
+      pullPolicy: NEVER
+    commands:
+      - cat {{{{ outputs.write.outputFiles['note.txt'] }}}}
+""", tmp_path)
+    assert exe.state.current.value == "SUCCESS", lines(tmp_path, exe, "in_container")
+    assert lines(tmp_path, exe, "in_container", "INFO") == ["stored note"]

@@ -127,3 +127,14 @@ class Server:
 
 def by_task(exe: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["taskId"]: r for r in exe["taskRunList"]}
+
+
+def wait_for(check: Any, timeout: float = 15.0) -> Any:
+    """The first truthy answer of `check`, polled until `timeout`; fails the test past it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)  # poll interval of a deadline-bounded wait on a positive signal
+    raise AssertionError("condition not met in time")

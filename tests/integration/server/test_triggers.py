@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
-from tests.integration.server.harness import Server, by_task
+from tests.integration.server.harness import Server, by_task, wait_for
 
 LOG = "io.kestra.plugin.core.log.Log"
 RETURN = "io.kestra.plugin.core.debug.Return"
 
 
-def _wait_for(check, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)  # poll interval of a deadline-bounded wait on a positive signal
-    raise AssertionError("condition not met in time")
 
 
 def _deploy_event_barrier(server: Server) -> None:
@@ -47,7 +38,7 @@ triggers:
 def _scheduler_has_seen_every_ended_execution(server: Server) -> None:
     """Run the probe and wait for its witness: proof that earlier execution events were handled."""
     probe = server.run("company.barrier", "probe")
-    _wait_for(lambda: [e for e in server.executions(flowId="witness")
+    wait_for(lambda: [e for e in server.executions(flowId="witness")
                        if e["trigger"]["variables"]["executionId"] == probe["id"]])
 
 
@@ -112,7 +103,7 @@ triggers:
         in: [SUCCESS]
 """)
     ok = server.run("company.trig", "upstream", {"fail": "false"})
-    found = _wait_for(lambda: server.executions(flowId="downstream"))
+    found = wait_for(lambda: server.executions(flowId="downstream"))
     exe = server.wait_state(found[0]["id"])
     assert by_task(exe)["said"]["outputs"]["value"] == f"after upstream SUCCESS {ok['id']}"
     assert exe["trigger"]["variables"]["executionId"] == ok["id"]
@@ -145,7 +136,7 @@ triggers:
     _scheduler_has_seen_every_ended_execution(server)
     assert server.executions(flowId="joined") == []
     server.run("company.pre", "pre_b")
-    _wait_for(lambda: server.executions(flowId="joined"))
+    wait_for(lambda: server.executions(flowId="joined"))
     _scheduler_has_seen_every_ended_execution(server)
     assert len(server.executions(flowId="joined")) == 1
 
@@ -180,16 +171,16 @@ triggers:
     cron: "* * * * * *"
     withSeconds: true
 """)
-    first = _wait_for(lambda: server.executions(flowId="ticking"), timeout=10)
+    first = wait_for(lambda: server.executions(flowId="ticking"), timeout=10)
     exe = server.wait_state(first[-1]["id"])
     assert exe["trigger"]["type"] == "io.kestra.plugin.core.trigger.Schedule"
     assert by_task(exe)["when"]["outputs"]["value"] == exe["trigger"]["variables"]["date"]
-    trig = _wait_for(lambda: [t for t in server.client.get("/triggers/search", params={"flowId": "ticking"})
+    trig = wait_for(lambda: [t for t in server.client.get("/triggers/search", params={"flowId": "ticking"})
                               .json()["results"] if t["triggerContext"]["disabled"]])
     assert trig[0]["triggerContext"]["stoppedBy"]["state"] == "FAILED"
     count = len(server.executions(flowId="ticking"))
     seen_disabled = dt.datetime.now(dt.UTC)
-    _wait_for(lambda: [e for e in server.executions(flowId="zz_metronome")
+    wait_for(lambda: [e for e in server.executions(flowId="zz_metronome")
                        if dt.datetime.fromisoformat(e["trigger"]["variables"]["date"]) > seen_disabled])
     assert len(server.executions(flowId="ticking")) == count  # disabled: no more fires
     r = server.client.put("/triggers", json={"namespace": "company.sched", "flowId": "ticking",

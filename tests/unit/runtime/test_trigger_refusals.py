@@ -18,11 +18,23 @@ def _problems(trigger: str) -> list[str]:
 
 @pytest.mark.parametrize(("trigger", "expected"), [
     ("  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n    conditions:\n"
-     "      - type: io.kestra.plugin.core.condition.Weekend\n",
-     "f.yaml:9:5: triggers[0] (s): `conditions` of a Schedule trigger are not evaluated by Lanner; remove them"),
+     "      - type: io.kestra.plugin.core.condition.ExecutionStatus\n        in: [FAILED]\n",
+     "f.yaml:9:5: triggers[0] (s): conditions[0]: condition `io.kestra.plugin.core.condition.ExecutionStatus` is "
+     "not evaluated on this trigger by Lanner; it evaluates DayWeek"),
     ("  - id: w\n    type: io.kestra.plugin.core.trigger.Webhook\n    key: abc\n    conditions:\n"
-     "      - type: io.kestra.plugin.core.condition.Expression\n        expression: '{{ true }}'\n",
-     "f.yaml:9:5: triggers[0] (w): `conditions` of a Webhook trigger are not evaluated by Lanner"),
+     "      - type: io.kestra.plugin.core.condition.Weekend\n",
+     "f.yaml:9:5: triggers[0] (w): conditions[0]: `Weekend` needs `date` here (this trigger has no `trigger.date`)"),
+    ("  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n    conditions:\n"
+     "      - type: io.kestra.plugin.core.condition.Or\n        conditions:\n"
+     "          - type: io.kestra.plugin.core.condition.DayWeekInMonth\n            dayOfWeek: MONDAY\n"
+     "            dayInMonth: FIFTH\n",
+     "f.yaml:9:5: triggers[0] (s): conditions[0].conditions[0]: `dayInMonth` of `DayWeekInMonth`: use FIRST, SECOND"),
+    ("  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n    conditions:\n"
+     "      - type: io.kestra.plugin.core.condition.TimeBetween\n        after: '8h'\n",
+     "f.yaml:9:5: triggers[0] (s): conditions[0]: `after` of `TimeBetween`: `8h` is not a time with an offset"),
+    ("  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n    conditions:\n"
+     "      - type: io.kestra.plugin.core.condition.PublicHoliday\n        country: FR\n        region: IDF\n",
+     "f.yaml:9:5: triggers[0] (s): conditions[0]: unknown property `region` of `PublicHoliday`"),
     ("  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n    backfill:\n"
      "      start: 2024-01-01T00:00:00Z\n",
      "f.yaml:9:5: triggers[0] (s): `backfill` is not run by Lanner"),
@@ -30,8 +42,8 @@ def _problems(trigger: str) -> list[str]:
      "f.yaml:9:5: triggers[0] (s): `lateMaximumDelay` is not applied by Lanner"),
     ("  - id: up\n    type: io.kestra.plugin.core.trigger.Flow\n    conditions:\n"
      "      - type: io.kestra.plugin.core.condition.DayWeek\n        dayOfWeek: MONDAY\n",
-     "f.yaml:8:5: triggers[0] (up): condition `io.kestra.plugin.core.condition.DayWeek` is not evaluated in Flow "
-     "triggers by Lanner; use ExecutionStatus, ExecutionFlow"),
+     "f.yaml:8:5: triggers[0] (up): conditions[0]: condition `io.kestra.plugin.core.condition.DayWeek` is not "
+     "evaluated on this trigger by Lanner; it evaluates ExecutionStatus, ExecutionFlow"),
     ("  - id: up\n    type: io.kestra.plugin.core.trigger.Flow\n    preconditions:\n      resetOnSuccess: false\n"
      "      flows:\n        - {namespace: company.team, flowId: a}\n",
      "f.yaml:8:5: triggers[0] (up): `preconditions.resetOnSuccess: false` is not supported by Lanner"),
@@ -45,11 +57,22 @@ def test_a_trigger_key_the_scheduler_would_not_act_on_is_refused_at_its_line(tri
     assert problem.startswith(expected)
 
 
-def test_flow_trigger_conditions_lanner_evaluates_and_a_plain_schedule_stay_accepted() -> None:
+def test_trigger_conditions_lanner_evaluates_and_a_plain_schedule_stay_accepted() -> None:
     assert _problems(
         "  - id: up\n    type: io.kestra.plugin.core.trigger.Flow\n    conditions:\n"
         "      - type: io.kestra.plugin.core.condition.ExecutionStatusCondition\n        in: [FAILED]\n"
         "      - type: io.kestra.plugin.core.condition.ExecutionNamespace\n        namespace: company\n"
         "        prefix: true\n"
         "  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n"
-        "    recoverMissedSchedules: NONE\n") == []
+        "    recoverMissedSchedules: NONE\n"
+        "  - id: days\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '0 11 * * *'\n    conditions:\n"
+        "      - type: io.kestra.plugin.core.condition.Not\n        conditions:\n"
+        "          - type: io.kestra.plugin.core.condition.Weekend\n"
+        "      - type: io.kestra.plugin.core.condition.DayWeekInMonth\n        date: '{{ trigger.date }}'\n"
+        "        dayOfWeek: '{{ \"MON\" ~ \"DAY\" }}'\n        dayInMonth: LAST\n"
+        "  - id: hook\n    type: io.kestra.plugin.core.trigger.Webhook\n    key: abc\n    conditions:\n"
+        "      - type: io.kestra.plugin.core.condition.Expression\n        expression: '{{ trigger.body.ok }}'\n"
+        "  - id: not_mine\n    type: io.kestra.plugin.core.trigger.Flow\n    conditions:\n"
+        "      - type: io.kestra.plugin.core.condition.Not\n        conditions:\n"
+        "          - type: io.kestra.plugin.core.condition.ExecutionNamespace\n            namespace: company\n"
+        "            comparison: PREFIX\n") == []

@@ -28,7 +28,9 @@ from lanner.plugins.scripts.support import (
     add_variables,
     collect_output_files,
     load_namespace_files,
+    names_storage_uri,
     render_env,
+    storage_uris_as_files,
     write_input_files,
 )
 
@@ -56,15 +58,18 @@ class Run(RunnableTask, ContainerOptions):
         wait = render_bool(ctx, self.wait, "wait")
         create = engine.container_options(ctx, self)
         commands = render_list(ctx, self.commands, "commands")
-        if commands:
-            create["command"] = commands
         create["environment"] = render_env(ctx, self.env)
         if self.portBindings is not None:
             create["ports"] = engine.parse_ports(render_list(ctx, self.portBindings, "portBindings"))
         output_globs = render_list(ctx, self.outputFiles, "outputFiles")
         workdir: Path | None = None
-        if self.inputFiles is not None or output_globs or self.namespaceFiles is not None:
+        if (self.inputFiles is not None or output_globs or self.namespaceFiles is not None
+                or names_storage_uri(commands)):
             workdir = self._prepare_files(ctx, create, wait, output_globs)
+            # as in Kestra's script tasks: a `kestra://` file a command names is a file in the folder
+            commands = storage_uris_as_files(ctx, workdir, commands, in_docker=True)
+        if commands:
+            create["command"] = commands
         sink = LineSink(ctx)
         host = render_str(ctx, self.host)
         client = engine.connect(host)

@@ -199,6 +199,40 @@ def write_input_files(ctx: RunContext, workdir: Path, input_files: Any) -> list[
     return written
 
 
+# Kestra's pattern for an internal-storage URI inside a command line.
+_STORAGE_URI = re.compile(r"kestra://[-a-zA-Z0-9%._+~#=/]*")
+
+
+def names_storage_uri(lines: list[str]) -> bool:
+    """Whether a command line names a `kestra://` file (then it needs a working directory)."""
+    return any(_STORAGE_URI.search(line) for line in lines)
+
+
+def storage_uris_as_files(ctx: RunContext, workdir: Path, lines: list[str], in_docker: bool) -> list[str]:
+    """Command lines with each `kestra://` URI they name replaced by a local copy of that file,
+    as Kestra's script tasks do: `cat {{ outputs.x.uri }}` reads the file, not a URI no program
+    understands. The copy is made in the working directory, and named by its absolute path on
+    the host, by its path relative to the working directory in a container (where that folder is
+    the working directory too). The same URI named twice is copied once."""
+    copies: dict[str, str] = {}
+
+    def local(match: re.Match[str]) -> str:
+        uri = match.group(0)
+        if uri not in copies:
+            name = PurePosixPath(uri).name or "file"
+            target = workdir / f"storage-{len(copies) + 1}-{name}"
+            try:
+                target.write_bytes(ctx.read_file(uri))
+            except TaskFailure:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a URI that names no stored file fails the task, said plainly
+                raise TaskFailure(f"`{uri}` in the commands could not be read from internal storage: {exc}") from None
+            copies[uri] = target.name if in_docker else str(target)
+        return copies[uri]
+
+    return [_STORAGE_URI.sub(local, line) for line in lines]
+
+
 def collect_output_files(ctx: RunContext, workdir: Path, patterns: list[str],
                          output_dir: Path | None) -> dict[str, str]:
     """Store every file matching an `outputFiles` glob (and everything in the output dir); name → kestra:// URI."""

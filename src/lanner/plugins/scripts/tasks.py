@@ -43,6 +43,7 @@ from lanner.plugins.scripts.support import (
     collect_output_files,
     load_namespace_files,
     render_env,
+    storage_uris_as_files,
     write_input_files,
 )
 
@@ -71,6 +72,8 @@ class ScriptTask(RunnableTask):
     """What all script tasks share (Kestra's AbstractExecScript properties)."""
 
     DEFAULT_IMAGE: ClassVar[str] = "ubuntu"
+    # Command lines (not a script's body) have their `kestra://` URIs replaced by local files.
+    COMMANDS_NAME_FILES: ClassVar[bool] = False
 
     taskRunner: TaskRunner | None = None
     containerImage: str | None = None
@@ -147,8 +150,11 @@ class ScriptTask(RunnableTask):
                       output_dir: Path, setup: Setup) -> Output:
         in_docker = setup.in_docker
         declared = self.declared_outputs(ctx, workdir)
-        before = setup.first_lines + render_list(ctx, self.beforeCommands, "beforeCommands")
+        before = setup.first_lines + storage_uris_as_files(
+            ctx, workdir, render_list(ctx, self.beforeCommands, "beforeCommands"), in_docker)
         own = self.script_lines(ctx, workdir, setup)
+        if self.COMMANDS_NAME_FILES:
+            own = storage_uris_as_files(ctx, workdir, own, in_docker)
         lines = before + own
         argv = self.argv_prefix(ctx)
         if not argv:
@@ -208,6 +214,8 @@ def _as_lines(ctx: RunContext, value: list[str] | str, name: str) -> list[str]:
 
 class ShellCommands(ScriptTask):
     """`io.kestra.plugin.scripts.shell.Commands`: shell commands, one script."""
+
+    COMMANDS_NAME_FILES: ClassVar[bool] = True
 
     commands: StringList = Field(min_length=1)
 
@@ -297,6 +305,8 @@ def _container_setup(python_version: str | None, requirements: list[str]) -> lis
 class PythonCommands(_Python):
     """`io.kestra.plugin.scripts.python.Commands`: commands such as `python main.py`."""
 
+    COMMANDS_NAME_FILES: ClassVar[bool] = True
+
     commands: StringList = Field(min_length=1)
 
     def script_lines(self, ctx: RunContext, workdir: Path, setup: Setup) -> list[str]:
@@ -326,6 +336,8 @@ class Bash(ScriptTask):
     warningOnStdErr: Bool = True
     outputsFiles: list[str] | None = None  # older spelling of outputFiles
     dockerOptions: LegacyDockerOptions | None = None
+
+    COMMANDS_NAME_FILES: ClassVar[bool] = True
 
     def script_lines(self, ctx: RunContext, workdir: Path, setup: Setup) -> list[str]:
         return _as_lines(ctx, self.commands, "commands")

@@ -220,7 +220,7 @@ def ui_url(request: Request, execution_id: str) -> str:
                   summary="Start a flow through its Webhook trigger")
 async def webhook(namespace: str, flow_id: str, key: str, request: Request,
                   svc: Services = Depends(services)) -> Any:
-    from lanner.runtime.scheduler import WebhookNotFound
+    from lanner.runtime.scheduler import WebhookConditionsUnmet, WebhookNotFound
 
     raw = await request.body()
     text = raw.decode("utf-8", "replace")
@@ -241,6 +241,8 @@ async def webhook(namespace: str, flow_id: str, key: str, request: Request,
         exe, spec = await run_in_threadpool(svc.scheduler.webhook, namespace, flow_id, key, body, headers, parameters)
     except WebhookNotFound as exc:
         raise ApiProblem(404, str(exc)) from None
+    except WebhookConditionsUnmet:
+        return Response(status_code=204)  # Kestra: the call is received, its conditions start nothing
     if spec.wait:
         await _wait_end(svc, exe.id, request)
         answer = await _answer(svc, exe.id)
