@@ -112,6 +112,7 @@ def test_files_are_created_edited_saved_renamed_downloaded_and_deleted(page: Any
     page.keyboard.press("Enter")
     page.wait_for_selector("#file-editor")
     assert _file(server, ns, "/scripts/main.py") == b""
+    page.wait_for_selector('#tab-files:text-is("Files (1)")')  # the counts on the tabs follow the changes
 
     # Edit, Ctrl+S saves.
     page.click("#file-editor")
@@ -241,6 +242,7 @@ def test_kv_keys_are_added_edited_and_deleted_with_types_and_ttl(page: Any, serv
     page.keyboard.press("Enter")
     page.wait_for_selector('#kv-table tr[data-key="retries"]')
     assert server.client.get(f"{kv}/retries").json() == {"type": "NUMBER", "value": 42}
+    page.wait_for_selector('#tab-kv:text-is("KV store (1)")')
     row = page.locator('#kv-table tr[data-key="retries"] td').all_inner_texts()
     assert row[1:3] == ["NUMBER", "42"] and row[4] != "never"
 

@@ -91,8 +91,16 @@ export async function namespacePage(view, namespace, tab) {
   h("nav", { class: "tabs", "aria-label": "Namespace" }, ...TABS.map(([name, label]) => h("a", {
     href: `#/namespaces/${enc(namespace)}/${name}`, id: `tab-${name}`, class: "tab" + (name === tab ? " active" : ""),
     "aria-current": name === tab ? "page" : null, text: `${label} (${counts[name]})` }))), panel);
-  if (tab === "files") return filesTab(panel, namespace);
-  if (tab === "kv") return kvTab(panel, namespace);
+  // After a change in a tab, the counts on the tabs are read again.
+  const recount = () => call("GET", `/namespaces/${enc(namespace)}`).then((now) => {
+    const fresh = { flows: now.flowCount, files: now.fileCount, kv: now.kvCount };
+    for (const [name, label] of TABS) {
+      const link = document.getElementById(`tab-${name}`);
+      if (link) link.textContent = `${label} (${fresh[name]})`;
+    }
+  }).catch(() => null);
+  if (tab === "files") return filesTab(panel, namespace, recount);
+  if (tab === "kv") return kvTab(panel, namespace, recount);
   return flowsTab(panel, namespace);
 }
 

@@ -17,7 +17,8 @@ const join = (folder, name) => (folder === "/" ? "" : folder) + "/" + name;
 // A typed path as the API reads it: from the namespace root, with a leading `/`.
 const rooted = (text) => (text.startsWith("/") ? text : "/" + text);
 
-export async function filesTab(panel, namespace) {
+// `changed()` is called after each change, for the counts around the tab.
+export async function filesTab(panel, namespace, changed = () => null) {
   const base = `/namespaces/${enc(namespace)}/files`;
   const expanded = new Set(["/"]);
   let selected = { path: "/", dir: true };
@@ -150,6 +151,7 @@ export async function filesTab(panel, namespace) {
       markDirty();
       toast(`Saved ${open.path}`);
       await redraw();
+      changed();
     } catch (e) { toast(problemMessage(e), true); }
   }
 
@@ -179,6 +181,7 @@ export async function filesTab(panel, namespace) {
         selected = { path, dir: false };
         await openFile(path);
         await redraw();
+        changed();
         toast(`Created ${path}`);
       } });
   });
@@ -195,6 +198,7 @@ export async function filesTab(panel, namespace) {
         selected = { path, dir: true };
         await redraw();
         showPane();
+        changed();
         toast(`Created folder ${path}`);
       } });
   });
@@ -214,6 +218,7 @@ export async function filesTab(panel, namespace) {
         await call("POST", `${base}?path=${enc(path)}`, { body: form });
         expandTo(path);
         await redraw();
+        changed();
         toast(`Uploaded ${chosen.name}`);
       } });
   });
@@ -237,6 +242,7 @@ export async function filesTab(panel, namespace) {
         selected = { path: to, dir: selected.dir };
         await redraw();
         showPane();
+        changed();
         toast(`Moved to ${to}`);
       } });
   }
@@ -252,6 +258,7 @@ export async function filesTab(panel, namespace) {
         selected = { path: parentOf(path), dir: true };
         await redraw();
         showPane();
+        changed();
         toast(`Deleted ${path}`);
       } });
   }

@@ -52,7 +52,8 @@ export function valueText(type, value) {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-export async function kvTab(panel, namespace) {
+// `changed()` is called after each change, for the counts around the tab.
+export async function kvTab(panel, namespace, changed = () => null) {
   const base = `/namespaces/${enc(namespace)}/kv`;
   const body = h("tbody");
   const add = h("button", { class: "primary", id: "add-kv", text: "Add a key…" });
@@ -133,6 +134,7 @@ export async function kvTab(panel, namespace) {
         await call("PUT", `${base}/${enc(name)}`, { body: payload, headers });
         toast(`Saved ${name}`);
         await load();
+        changed();
       } });
   }
 
@@ -142,6 +144,7 @@ export async function kvTab(panel, namespace) {
         await call("DELETE", `${base}/${enc(name)}`);
         toast(`Deleted ${name}`);
         await load();
+        changed();
       } });
   }
 
