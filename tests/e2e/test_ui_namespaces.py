@@ -168,8 +168,33 @@ def test_files_are_created_edited_saved_renamed_downloaded_and_deleted(page: Any
     page.wait_for_selector('#file-tree [data-path="/scripts/query.sql"]')
     assert _file(server, ns, "/scripts/query.sql") == b"select 1;\n"
 
+    # Opening another file with unsaved edits asks: Esc stays (edits kept), OK opens the other one.
+    page.click('#file-tree [data-path="/lib/tool.py"]')
+    page.wait_for_selector("#file-editor")
+    page.click("#file-editor")
+    page.keyboard.press("Control+End")
+    page.keyboard.type("  # unsaved")
+    answers = iter([False, True])
+    questions: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.accept() if next(answers) else dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.click('#file-tree [data-path="/scripts/query.sql"]')
+    page.wait_for_function("() => document.querySelector('#selected-path').textContent === '/lib/tool.py'")
+    assert "# unsaved" in _editor_text(page) and len(questions) == 1
+    page.click('#file-tree [data-path="/scripts/query.sql"]')
+    page.wait_for_selector("#selected-path:text-is('/scripts/query.sql')")
+    page.wait_for_function("() => document.querySelector('#file-editor').textContent.includes('select 1;')")
+    page.remove_listener("dialog", answer)
+    assert len(questions) == 2 and "unsaved changes" in questions[0]
+    assert _file(server, ns, "/lib/tool.py") == b"print('hello')\nx = 1", "the dropped edits were never saved"
+
     # Delete with a question: Esc keeps the file, Enter (Delete has the focus) deletes it.
     page.click('#file-tree [data-path="/lib/tool.py"]')
+    page.wait_for_selector("#selected-path:text-is('/lib/tool.py')")
     page.wait_for_selector("#file-editor")
     page.click("#delete-entry")
     page.wait_for_selector("#delete-dialog[open]")
