@@ -173,7 +173,7 @@ export async function filesTab(panel, namespace, changed = () => null) {
       onSubmit: async () => {
         const path = rooted(input.value.trim());
         if (await exists(path)) throw new Error(`${path} already exists: choose another name`);
-        if (dirty() && !mayLeave()) return;
+        if (dirty() && !mayLeave()) throw new Error(`${open.path} has unsaved changes: save it first (Ctrl+S), or leave them`);
         const form = new FormData();
         form.append("fileContent", new Blob([""]), "content");
         await call("POST", `${base}?path=${enc(path)}`, { body: form });
