@@ -94,6 +94,7 @@ def test_files_are_created_edited_saved_renamed_downloaded_and_deleted(page: Any
     page.wait_for_selector("#new-folder-dialog[open]")
     assert _focused_id(page) == "new-folder-path"
     page.keyboard.type("scripts")
+    shot(page, "ns-files-new-folder-dialog")
     page.keyboard.press("Enter")
     page.wait_for_selector('#file-tree [data-path="/scripts"]')
     assert server.client.get(f"/main/namespaces/{ns}/files/stats", params={"path": "/scripts"}).json()["type"] \
@@ -150,6 +151,7 @@ def test_files_are_created_edited_saved_renamed_downloaded_and_deleted(page: Any
     assert _file(server, ns, "/scripts/main.py") is not None
     page.click("#move-entry")
     page.fill("#move-path", "/lib/tool.py")
+    shot(page, "ns-files-move-dialog")
     page.keyboard.press("Enter")
     page.wait_for_selector('#file-tree [data-path="/lib/tool.py"]')
     assert _file(server, ns, "/scripts/main.py") is None
@@ -164,6 +166,7 @@ def test_files_are_created_edited_saved_renamed_downloaded_and_deleted(page: Any
     page.wait_for_selector("#upload-dialog[open]")
     assert page.input_value("#upload-folder") == "/scripts"
     page.set_input_files("#upload-input", str(local))
+    shot(page, "ns-files-upload-dialog")
     page.click("#upload-dialog-submit")
     page.wait_for_selector('#file-tree [data-path="/scripts/query.sql"]')
     assert _file(server, ns, "/scripts/query.sql") == b"select 1;\n"
@@ -260,6 +263,7 @@ def test_kv_keys_are_added_edited_and_deleted_with_types_and_ttl(page: Any, serv
     page.keyboard.press("Tab")
     assert _focused_id(page) == "kv-ttl"
     page.keyboard.type("PT1H")
+    shot(page, "ns-kv-add-dialog")
     page.keyboard.press("Enter")
     assert "not a number" in page.wait_for_selector("#kv-dialog-error:not(:empty)").inner_text()
     page.fill("#kv-value", "42")
@@ -309,6 +313,7 @@ def test_kv_keys_are_added_edited_and_deleted_with_types_and_ttl(page: Any, serv
     page.wait_for_selector("#kv-dialog[open]")
     assert page.input_value("#kv-type") == "NUMBER" and page.input_value("#kv-value") == "42"
     assert page.get_attribute("#kv-key", "readonly") is not None
+    shot(page, "ns-kv-edit-dialog")
     page.fill("#kv-value", "7")
     page.focus("#kv-description")
     page.keyboard.press("Enter")
@@ -323,6 +328,7 @@ def test_kv_keys_are_added_edited_and_deleted_with_types_and_ttl(page: Any, serv
     assert server.client.get(f"{kv}/flag").status_code == 200
     page.click('#kv-table tr[data-key="flag"] .kv-delete')
     page.wait_for_selector("#kv-delete-dialog[open]")
+    shot(page, "ns-kv-delete-question")
     page.keyboard.press("Enter")
     page.wait_for_selector('#kv-table tr[data-key="flag"]', state="detached")
     assert server.client.get(f"{kv}/flag").status_code == 404
