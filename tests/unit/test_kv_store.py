@@ -126,6 +126,7 @@ def test_a_value_not_of_the_declared_type_is_refused(kv_type: str, given: str) -
     ('"quoted"', ("STRING", "quoted")), ("plain words", ("STRING", "plain words")),
     ("2024-05-01", ("DATE", "2024-05-01")), ("2024-05-01T10:00:00Z", ("DATETIME", "2024-05-01T10:00:00Z")),
     ("P1D", ("DURATION", "PT24H")),
+    ('"2024-05-01"', ("STRING", "2024-05-01")), ('"PT5M"', ("STRING", "PT5M")), ('"42"', ("STRING", "42")),
 ])
 def test_a_request_body_is_typed_by_its_content(body: str, typed: tuple[str, object]) -> None:
     assert kv_values.from_text(body) == typed

@@ -109,21 +109,26 @@ def infer(value: Any) -> str:
 
 
 def from_text(body: str) -> tuple[str, Any]:
-    """The type and value of a request body: JSON when it parses (a number, `true`, an object…),
-    an ISO date, date-time or duration when it is one, otherwise the text itself as a STRING."""
+    """The type and value of a request body: JSON when it parses (a number, `true`, an object, a
+    quoted string), else an ISO date, date-time or duration when it is one, else the text itself
+    as a STRING.
+
+    A quoted string stays a STRING whatever it looks like (`"2024-05-01"`, `"PT5M"`), as Kestra's
+    reader of the body takes it: quoting is how a client (the UI's type selector, Terraform's
+    `type`) keeps a date-like text a string; the bare `2024-05-01` is a DATE.
+    """
     text = body.strip()
     try:
         parsed = json.loads(text)
     except ValueError:
-        parsed = text
-    if isinstance(parsed, str):
-        bare = parsed.strip()
         for kv_type, shape in (("DATE", _DATE), ("DATETIME", _DATETIME), ("DURATION", _DURATION)):
-            if shape.match(bare):
+            if shape.match(text):
                 try:
-                    return kv_type, coerce(kv_type, bare)
+                    return kv_type, coerce(kv_type, text)
                 except LannerError:
                     break
+        return "STRING", text
+    if isinstance(parsed, str):
         return "STRING", parsed
     if parsed is None:
         raise LannerError("a KV value cannot be null", hint="send a value, or DELETE the key")

@@ -39,6 +39,7 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
         misc,
         namespace_files,
         namespace_flows,
+        namespaces,
         plugins,
         task_validation,
         triggers,
@@ -72,7 +73,8 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
     # /flows/validate` before `POST /flows/{namespace}`, and `…/executions/{id}/<word>` before
     # `POST /executions/{namespace}/{flow_id}`.
     modules = (flow_transfer, flows, flow_graph, task_validation, namespace_flows, execution_files, execution_edits,
-               approvals, executions, logs, plugins, kv, misc, namespace_files, triggers)
+               approvals, executions, logs, plugins, kv, misc, namespace_files, triggers,
+               namespaces)
     for module in modules:
         app.include_router(module.router, prefix=API, dependencies=checked)
     for module in modules:

@@ -84,6 +84,37 @@ def folder_of(storage_root: Path, namespace: str) -> Path:
     return storage_root.joinpath(*namespace.split("."), FOLDER)
 
 
+_EXECUTION_ID = re.compile(r"^[A-Za-z0-9]{22}$")
+
+
+def namespaces_with_files(storage_root: Path) -> list[str]:
+    """Every namespace that has a `_files` folder below the storage root, sorted.
+
+    Namespace folders are walked down from the root without following links. Execution files
+    live at `<namespace folders>/<flow id>/executions/<execution id>/…`: the folders of a flow's
+    executions (an `executions` folder's children named like execution ids) are not entered, so
+    the walk costs one listing per namespace and flow folder, not one per execution.
+    """
+    found: list[str] = []
+    stack: list[tuple[Path, tuple[str, ...]]] = [(storage_root, ())]
+    while stack:
+        folder, parts = stack.pop()
+        try:
+            children = list(os.scandir(folder))
+        except OSError:  # gone meanwhile, or not readable: nothing to list there
+            continue
+        for child in children:
+            if not child.is_dir(follow_symlinks=False):
+                continue
+            name = child.name
+            if name == FOLDER and parts:
+                found.append(".".join(parts))
+            elif (ids.problem("namespace", name) is None and "." not in name and len(parts) < MAX_DEPTH
+                  and not (folder.name == "executions" and _EXECUTION_ID.match(name))):
+                stack.append((Path(child.path), (*parts, name)))
+    return sorted(found)
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One file or folder, as Kestra's FileAttributes describes it."""

@@ -4,6 +4,7 @@ import { executionsPage } from "./executions.js";
 import { executionPage } from "./execution.js";
 import { mayLeave } from "./leave_guard.js";
 import { pluginsPage, pluginPage } from "./plugins.js";
+import { namespacesPage, namespacePage } from "./namespaces.js";
 
 const view = document.getElementById("view");
 let cleanup = null;
@@ -17,6 +18,8 @@ const routes = [
   [/^#\/executions\/([A-Za-z0-9]+)$/, (m) => executionPage(view, m[1]), "executions"],
   [/^#\/plugins\/?$/, () => pluginsPage(view), "plugins"],
   [/^#\/plugins\/([\w.]+)$/, (m) => pluginPage(view, m[1]), "plugins"],
+  [/^#\/namespaces\/?$/, () => namespacesPage(view), "namespaces"],
+  [/^#\/namespaces\/([a-z0-9._-]+)(?:\/(flows|files|kv))?$/, (m) => namespacePage(view, m[1], m[2] || "flows"), "namespaces"],
 ];
 
 async function route() {
