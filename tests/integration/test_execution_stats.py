@@ -106,7 +106,8 @@ def test_failures_name_the_flows_that_fail_most_and_the_first_error(engine: sa.E
     d = ExecutionStats(engine).dashboard(f, "day")
     failed = [r for r in rows if r["state"] == "FAILED"]
     per_flow = Counter(str(r["flow_id"]) for r in failed)
-    assert [(t["flowId"], t["count"]) for t in d.top_failing] == sorted(per_flow.items(), key=lambda kv: (-kv[1], kv[0]))
+    expected = sorted(per_flow.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert [(t["flowId"], t["count"]) for t in d.top_failing] == expected
     newest = sorted(failed, key=lambda r: (str(r["start_date"])), reverse=True)[:10]
     assert [x["id"] for x in d.latest_failures] == [r["id"] for r in newest]
     first = d.latest_failures[0]
@@ -129,7 +130,8 @@ def test_filters_and_hour_buckets_narrow_the_figures(engine: sa.Engine, rows: li
 
 def test_an_empty_range_has_every_bucket_at_zero(engine: sa.Engine, rows: list[dict[str, object]]) -> None:
     start = DAY0 - dt.timedelta(days=40)
-    d = ExecutionStats(engine).dashboard(ExecutionFilter(start_date=start, end_date=start + dt.timedelta(days=3)), "day")
+    f = ExecutionFilter(start_date=start, end_date=start + dt.timedelta(days=3))
+    d = ExecutionStats(engine).dashboard(f, "day")
     assert len(d.buckets) == 4 and all(b["duration"]["count"] == 0 and b["duration"]["median"] is None
                                        and not any(b["executionCounts"].values()) for b in d.buckets)
     assert d.top_failing == [] and d.latest_failures == []

@@ -73,7 +73,8 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
     # Routes with a fixed word where another route has a parameter come first: `POST
     # /flows/validate` before `POST /flows/{namespace}`, and `…/executions/{id}/<word>` before
     # `POST /executions/{namespace}/{flow_id}`.
-    modules = (flow_transfer, flows, flow_graph, task_validation, namespace_flows, execution_files, execution_bulk, execution_edits,
+    modules = (flow_transfer, flows, flow_graph, task_validation, namespace_flows, execution_files,
+               execution_bulk, execution_edits,
                approvals, executions, logs, plugins, kv, misc, namespace_files, triggers, stats)
     for module in modules:
         app.include_router(module.router, prefix=API, dependencies=checked)

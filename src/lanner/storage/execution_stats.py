@@ -77,7 +77,8 @@ def _key(instant: dt.datetime, group_by: str) -> str:
 def _seconds(engine: sa.Engine, start: Any, end: Any) -> Any:
     """`end - start` in seconds, for ISO texts ending in `Z`."""
     if engine.dialect.name == "postgresql":
-        return sa.extract("epoch", sa.cast(end, sa.TIMESTAMP(timezone=True)) - sa.cast(start, sa.TIMESTAMP(timezone=True)))
+        instant = sa.TIMESTAMP(timezone=True)
+        return sa.extract("epoch", sa.cast(end, instant) - sa.cast(start, instant))
     return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
 
 

@@ -113,10 +113,13 @@ async def restart_by_ids(execution_ids: list[str] = IDS, svc: Services = Depends
              response_model=BulkResponse)
 async def restart_by_query(f: ExecutionFilter = Depends(execution_filter),
                            svc: Services = Depends(services)) -> dict[str, int]:
-    return {"count": await run_in_threadpool(lambda: _restart_all(svc, _matching(svc, f, RESTARTABLE), skip_refused=True))}
+    def act() -> int:
+        return _restart_all(svc, _matching(svc, f, RESTARTABLE), skip_refused=True)
+    return {"count": await run_in_threadpool(act)}
 
 
-@router.post("/executions/labels/by-ids", summary="Add labels to ended executions by id", response_model=BulkResponse)
+@router.post("/executions/labels/by-ids", summary="Add labels to ended executions by id",
+             response_model=BulkResponse)
 async def labels_by_ids(body: LabelsByIds, svc: Services = Depends(services)) -> dict[str, int]:
     def act() -> int:
         _check_labels(body.executionLabels)
