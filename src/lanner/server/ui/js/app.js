@@ -4,6 +4,7 @@ import { executionsPage } from "./executions.js";
 import { executionPage } from "./execution.js";
 import { mayLeave } from "./leave_guard.js";
 import { pluginsPage, pluginPage } from "./plugins.js";
+import { dashboardPage } from "./dashboard.js";
 
 const view = document.getElementById("view");
 let cleanup = null;
@@ -17,10 +18,11 @@ const routes = [
   [/^#\/executions\/([A-Za-z0-9]+)$/, (m) => executionPage(view, m[1]), "executions"],
   [/^#\/plugins\/?$/, () => pluginsPage(view), "plugins"],
   [/^#\/plugins\/([\w.]+)$/, (m) => pluginPage(view, m[1]), "plugins"],
+  [/^#\/dashboard\/?(\?.*)?$/, (m) => dashboardPage(view, new URLSearchParams((m[1] || "").slice(1))), "dashboard"],
 ];
 
 async function route() {
-  const hash = location.hash || "#/flows";
+  const hash = location.hash || "#/dashboard"; // the dashboard is the home page
   if (hash === shown) return;
   if (shown !== null && !mayLeave()) { history.replaceState(null, "", shown); return; } // stay, edits kept
   shown = hash;
@@ -34,8 +36,10 @@ async function route() {
       return;
     }
   }
-  location.hash = "#/flows";
+  location.hash = "#/dashboard";
 }
 
 window.addEventListener("hashchange", route);
+// a page that writes its filters into the hash (ranges.js setHash) is still the page on screen
+window.addEventListener("lanner:hash", () => { shown = location.hash; });
 route();
