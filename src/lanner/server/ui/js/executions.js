@@ -36,7 +36,7 @@ function parseLabels(text) {
 // cancels; the labels action asks for the labels first. Resolves to the labels (or true), or null.
 function confirmBulk(action, count, scope) {
   return new Promise((resolve) => {
-    const labelsInput = action.labels ? h("input", { id: "bulk-labels", placeholder: "team:data env:prod",
+    const labelsInput = action.labels ? h("input", { id: "bulk-labels-input", placeholder: "team:data env:prod",
       "aria-label": "Labels (key:value)", required: true }) : null;
     const problem = h("p", { class: "error", id: "bulk-problem", role: "alert" });
     const form = h("form", { method: "dialog" },
