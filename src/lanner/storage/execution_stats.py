@@ -97,12 +97,8 @@ class ExecutionStats:
         starts = bucket_starts(f.start_date, f.end_date, group_by)
         t = tables.executions
         cond = self.queries._where(f)
-        cut = GROUPS[group_by]
-        bucket = sa.func.substr(t.c.start_date, 1, cut).label("bucket")
         with self.engine.connect() as conn:
-            per_state = conn.execute(sa.select(bucket, t.c.state, sa.func.count().label("n"))
-                                     .where(*cond).group_by(bucket, t.c.state)).all()
-            durations = conn.execute(self._durations(cond, cut)).all()
+            cells = conn.execute(self._cells(cond, GROUPS[group_by])).all()
             top = conn.execute(sa.select(t.c.namespace, t.c.flow_id, sa.func.count().label("n"))
                                .where(*cond, t.c.state == StateType.FAILED.value)
                                .group_by(t.c.namespace, t.c.flow_id)
@@ -119,16 +115,25 @@ class ExecutionStats:
                 "duration": {"count": 0, "min": None, "avg": None, "max": None, "sum": 0.0,
                              "median": None, "p95": None}}
         counts = _empty_counts()
-        for row in per_state:
+        for row in cells:
             counts[row.state] = counts.get(row.state, 0) + int(row.n)
-            if row.bucket in by_key:
-                per = by_key[row.bucket]["executionCounts"]
-                per[row.state] = per.get(row.state, 0) + int(row.n)
-        for row in durations:
-            if row.bucket in by_key:
-                by_key[row.bucket]["duration"] = {
-                    "count": int(row.n), "min": _num(row.min), "avg": _num(row.avg), "max": _num(row.max),
-                    "sum": _num(row.sum) or 0.0, "median": _num(row.median), "p95": _num(row.p95)}
+            bucket = by_key.get(row.bucket)
+            if bucket is None:
+                continue
+            bucket["executionCounts"][row.state] = bucket["executionCounts"].get(row.state, 0) + int(row.n)
+            if row.ended:  # a bucket's figures from its cells: the rank rows fall in exactly one cell
+                dur = bucket["duration"]
+                dur["count"] += int(row.ended)
+                dur["sum"] += float(row.sum)
+                dur["min"] = _least(dur["min"], _num(row.min), min)
+                dur["max"] = _least(dur["max"], _num(row.max), max)
+                dur["median"] = _least(dur["median"], _num(row.median), max)
+                dur["p95"] = _least(dur["p95"], _num(row.p95), max)
+        for bucket in by_key.values():
+            dur = bucket["duration"]
+            if dur["count"]:
+                dur["avg"] = round(dur["sum"] / dur["count"], 3)
+                dur["sum"] = round(dur["sum"], 3)
         return Dashboard(
             group_by=group_by, buckets=list(by_key.values()), counts=counts,
             top_failing=[{"namespace": r.namespace, "flowId": r.flow_id, "count": int(r.n)} for r in top],
@@ -136,26 +141,34 @@ class ExecutionStats:
                               "endDate": r.end_date, **errors.get(r.id, {"taskId": None, "error": None})}
                              for r in latest])
 
-    def _durations(self, cond: list[Any], cut: int) -> Any:
-        """Per bucket: how many ended executions, and their min/avg/max/sum/median/p95 seconds."""
+    def _cells(self, cond: list[Any], cut: int) -> Any:
+        """One row per (bucket, state): how many executions, how many ended, their min/max/sum
+        seconds, and the bucket's median and p95 duration when that execution is in this cell.
+
+        One scan and one sort for every figure: the durations are ranked within the bucket (ended
+        ones first, in order; those still running rank after them and count for nothing)."""
         t = tables.executions
         seconds = _seconds(self.engine, t.c.start_date, t.c.end_date)
-        ended = (sa.select(sa.func.substr(t.c.start_date, 1, cut).label("bucket"), seconds.label("dur"))
-                 .where(*cond, t.c.end_date.is_not(None), t.c.start_date.is_not(None)).subquery("ended"))
+        rows = (sa.select(sa.func.substr(t.c.start_date, 1, cut).label("bucket"), t.c.state, seconds.label("dur"))
+                .where(*cond, t.c.start_date.is_not(None)).subquery("picked"))
+        order = [sa.case((rows.c.dur.is_(None), 1), else_=0), rows.c.dur]
         ranked = sa.select(
-            ended.c.bucket, ended.c.dur,
-            sa.func.row_number().over(partition_by=ended.c.bucket, order_by=ended.c.dur).label("rn"),
-            sa.func.count().over(partition_by=ended.c.bucket).label("total"),
+            rows.c.bucket, rows.c.state, rows.c.dur,
+            sa.func.row_number().over(partition_by=rows.c.bucket, order_by=order).label("rn"),
+            sa.func.count(rows.c.dur).over(partition_by=rows.c.bucket, order_by=order,
+                                           rows=(None, None)).label("total"),
         ).subquery("ranked")
         # nearest rank: ceil(p * n) in integer arithmetic, the same on both databases
         median_rank = (ranked.c.total * 50 + 99) // 100
         p95_rank = (ranked.c.total * 95 + 99) // 100
-        return (sa.select(ranked.c.bucket, sa.func.count().label("n"), sa.func.min(ranked.c.dur).label("min"),
-                          sa.func.avg(ranked.c.dur).label("avg"), sa.func.max(ranked.c.dur).label("max"),
-                          sa.func.sum(ranked.c.dur).label("sum"),
-                          sa.func.max(sa.case((ranked.c.rn == median_rank, ranked.c.dur))).label("median"),
-                          sa.func.max(sa.case((ranked.c.rn == p95_rank, ranked.c.dur))).label("p95"))
-                .group_by(ranked.c.bucket))
+        return (sa.select(ranked.c.bucket, ranked.c.state, sa.func.count().label("n"),
+                          sa.func.count(ranked.c.dur).label("ended"), sa.func.min(ranked.c.dur).label("min"),
+                          sa.func.max(ranked.c.dur).label("max"), sa.func.sum(ranked.c.dur).label("sum"),
+                          sa.func.max(sa.case((sa.and_(ranked.c.dur.is_not(None), ranked.c.rn == median_rank),
+                                               ranked.c.dur))).label("median"),
+                          sa.func.max(sa.case((sa.and_(ranked.c.dur.is_not(None), ranked.c.rn == p95_rank),
+                                               ranked.c.dur))).label("p95"))
+                .group_by(ranked.c.bucket, ranked.c.state))
 
     def _first_errors(self, conn: sa.Connection, execution_ids: list[str]) -> dict[str, dict[str, Any]]:
         """The first ERROR log line of each execution, and the task that wrote it."""
@@ -167,6 +180,13 @@ class ExecutionStats:
                  .group_by(lg.c.execution_id))
         rows = conn.execute(sa.select(lg.c.execution_id, lg.c.task_id, lg.c.message).where(lg.c.seq.in_(first))).all()
         return {r.execution_id: {"taskId": r.task_id, "error": r.message[:2000]} for r in rows}
+
+
+def _least(current: float | None, value: float | None, pick: Any) -> float | None:
+    """`pick(current, value)` where either may be missing."""
+    if value is None:
+        return current
+    return value if current is None else pick(current, value)
 
 
 def _num(value: Any) -> float | None:
