@@ -46,7 +46,7 @@ export async function dashboardPage(view, params) {
     h("div", { class: "dash-grid" },
       h("section", { class: "panel" }, h("h2", { text: "Executions" }), h("div", { class: "chart-box" }, overTime)),
       h("section", { class: "panel" }, h("h2", { text: "Duration (median, p95)" }), h("div", { class: "chart-box" }, durations))),
-    h("div", { class: "dash-grid" },
+    h("div", { class: "dash-grid dash-failures" },
       h("section", { class: "panel" }, h("h2", { text: "Latest failures" }),
         h("table", { id: "dash-failures" },
           h("thead", {}, h("tr", {}, ...["Execution", "Flow", "Started", "Error"].map((t) => h("th", { text: t })))),
