@@ -77,6 +77,8 @@ def test_kestras_daily_statistics_route_answers_a_list_of_days(server: Server, r
     days = r.json()
     assert len(days) == 31 and days[-1]["executionCounts"]["SUCCESS"] == 3 and days[-1]["groupBy"] == "day"
     assert set(days[0]["duration"]) >= {"min", "avg", "max", "sum", "count"}
+    bare = server.client.post("/main/stats/executions/daily")  # no body, and Kestra's tenant path
+    assert bare.status_code == 200 and len(bare.json()) == 31, bare.text
 
 
 def test_bulk_labels_add_to_the_labels_by_ids_and_by_query(server: Server, runs: dict[str, Any]) -> None:

@@ -24,11 +24,11 @@ DEFAULT_RANGE = dt.timedelta(days=30)  # Kestra's statistics default to the last
 class StatisticRequest(BaseModel):
     """Kestra's StatisticRequest: every field optional."""
 
-    q: str | None = Field(None, max_length=200)
-    namespace: str | None = Field(None, max_length=150)
-    flowId: str | None = Field(None, max_length=100)
-    startDate: str | None = Field(None, max_length=60)
-    endDate: str | None = Field(None, max_length=60)
+    q: str | None = Field(default=None, max_length=200)
+    namespace: str | None = Field(default=None, max_length=150)
+    flowId: str | None = Field(default=None, max_length=100)
+    startDate: str | None = Field(default=None, max_length=60)
+    endDate: str | None = Field(default=None, max_length=60)
 
 
 def _ranged(f: ExecutionFilter, group_by: str | None) -> str:
@@ -68,10 +68,10 @@ async def dashboard(groupBy: str | None = Query(None, max_length=20), f: Executi
 
 
 @router.post("/stats/executions/daily", summary="Daily statistics of executions (Kestra's StatsController)")
-async def daily(request: StatisticRequest = Body(default_factory=StatisticRequest),
-                svc: Services = Depends(services)) -> list[dict[str, Any]]:
+async def daily(body: StatisticRequest | None = Body(None), svc: Services = Depends(services)) -> list[dict[str, Any]]:
     """Read-only, though a POST as in Kestra: a list of buckets (one per day, or per hour over two
     days or less), each with `executionCounts` by state and `duration` in seconds."""
+    request = body or StatisticRequest()
     f = ExecutionFilter(q=request.q, namespace=request.namespace, flow_id=request.flowId,
                         start_date=params.instant("startDate", request.startDate),
                         end_date=params.instant("endDate", request.endDate))
