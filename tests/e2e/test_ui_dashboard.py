@@ -135,6 +135,12 @@ def test_the_dashboard_range_and_a_shared_link(page: Any, server: Server, board:
     page.wait_for_selector('#dash-counts:has-text("No execution in this range")')
     params = _hash_params(page)
     assert params["startDate"][0].startswith("2020-01-0") and "range" not in params
+    # back to the last 24 hours; a new execution shows after Refresh
+    page.select_option("#filter-range", "24h")
+    page.wait_for_selector('#dash-counts a[data-state="SUCCESS"]:has-text("3")')
+    _ended(server, [_create(server, "company.board", "fine")])
+    page.click("#dash-refresh")
+    page.wait_for_selector('#dash-counts a[data-state="SUCCESS"]:has-text("4")')
 
 
 def test_every_filter_is_in_the_hash_and_a_shared_link_restores_it(page: Any, server: Server,

@@ -40,8 +40,9 @@ export async function dashboardPage(view, params) {
   const failures = h("tbody");
   const topFlows = h("ol", { id: "dash-top-failing", class: "dash-top" });
   const note = h("p", { class: "muted", id: "dash-note" });
+  const refresh = h("button", { type: "button", id: "dash-refresh", text: "Refresh", onclick: () => reload() });
   view.append(h("h1", {}, "Dashboard"),
-    h("div", { class: "toolbar" }, ...range.elements, ns, flow, h("span", { class: "spacer" }), note),
+    h("div", { class: "toolbar" }, ...range.elements, ns, flow, h("span", { class: "spacer" }), note, refresh),
     tiles,
     h("div", { class: "dash-grid" },
       h("section", { class: "panel" }, h("h2", { text: "Executions" }), h("div", { class: "chart-box" }, overTime)),

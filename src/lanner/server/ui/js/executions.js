@@ -81,7 +81,7 @@ export async function executionsPage(view, params) {
     value: params.getAll("labels").join(" ") });
   const state = h("select", { id: "filter-state", "aria-label": "State" }, ...STATES.map((s) => h("option", { value: s, text: s || "Any state" })));
   state.value = params.get("state") || "";
-  const range = rangePicker(params, { anyTime: true, onChange: () => { page = 1; reload(); } });
+  const range = rangePicker(params, { anyTime: true, onChange: () => refilter() });
   const live = h("input", { type: "checkbox", id: "live-refresh", checked: true });
   const body = h("tbody");
   const info = h("span", { class: "muted", id: "executions-total" });
