@@ -8,7 +8,7 @@ day, 24 hours by hour, 90 days by day, and 30 days of one flow), and prints per 
 wall time and the process CPU time of the runs (CPU time is this process only: the database's
 own work is in the wall time). The figures are printed, never asserted.
 
-    python bench/dashboard.py [--executions 100000] [--repeat 5] [--backends sqlite,postgresql]
+    python bench/dashboard.py [--executions 100000] [--repeat 5] [--backends sqlite,postgresql] [--data-bytes 2000]
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ STATES = ["SUCCESS"] * 80 + ["FAILED"] * 10 + ["WARNING"] * 4 + ["KILLED"] * 3 +
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def fill(engine: sa.Engine, count: int) -> None:
+def fill(engine: sa.Engine, count: int, data_bytes: int) -> None:
     rnd = random.Random(100)
+    padding = "x" * data_bytes  # an execution document's size (inputs, variables, trigger…)
     batch: list[dict[str, object]] = []
     logs: list[dict[str, object]] = []
     with engine.begin() as conn:
@@ -48,7 +49,8 @@ def fill(engine: sa.Engine, count: int) -> None:
             exe_id = f"b{i:09d}"
             batch.append({"id": exe_id, "namespace": f"bench.ns{i % 4}", "flow_id": f"flow{i % 20}", "state": state,
                           "start_date": iso(start), "end_date": iso(end) if end else None,
-                          "data": json.dumps({"id": exe_id, "labels": [{"key": "team", "value": f"t{i % 3}"}]})})
+                          "data": json.dumps({"id": exe_id, "labels": [{"key": "team", "value": f"t{i % 3}"}],
+                                              "variables": {"padding": padding}})})
             if state == "FAILED":
                 logs.append({"execution_id": exe_id, "task_id": "work", "level": "ERROR", "timestamp": iso(start),
                              "message": "the work failed"})
@@ -92,6 +94,7 @@ def main() -> None:
     parser.add_argument("--executions", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--data-bytes", type=int, default=2000, help="size of each execution's JSON document")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
     for backend in args.backends.split(","):
@@ -109,8 +112,9 @@ def main() -> None:
             engine = cluster_db.open_engine(dbs.new())
             cleanup = dbs
         t0 = time.perf_counter()
-        fill(engine, args.executions)
-        print(f"{backend}: {args.executions:,} executions written in {time.perf_counter() - t0:.1f} s", flush=True)
+        fill(engine, args.executions, args.data_bytes)
+        print(f"{backend}: {args.executions:,} executions of ~{args.data_bytes:,} bytes written in "
+              f"{time.perf_counter() - t0:.1f} s", flush=True)
         measure(engine, args.repeat)
         engine.dispose()
         if cleanup is not None:
