@@ -195,6 +195,12 @@ def test_paging_and_selecting_all_matching_then_deleting_by_query(page: Any, ser
     assert len(_rows(page)) == 2 and _hash_params(page)["page"] == ["2"]
     page.click("#page-prev")
     page.wait_for_selector("#page-info:has-text('page 1 of 2')")
+    # a link to a page past the end shows the last page
+    page.goto(server.url + "/ui/#/executions?namespace=company.pages&page=9")
+    page.wait_for_selector("#page-info:has-text('page 2 of 2')")
+    assert _hash_params(page)["page"] == ["2"]
+    page.goto(server.url + "/ui/#/executions?namespace=company.pages")
+    page.wait_for_selector("#page-info:has-text('page 1 of 2')")
     # select the page, then every matching execution
     page.check("#select-page")
     page.wait_for_selector("#selection-info:has-text('25 selected')")

@@ -8,6 +8,7 @@ import { rangePicker, setHash } from "./ranges.js";
 const STATES = ["", "CREATED", "RUNNING", "PAUSED", "KILLING", "SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRYING"];
 const SIZE = 25;
 const JSON_TYPE = { "Content-Type": "application/json" };
+const BY_QUERY_LIMIT = 10000; // executions one by-query call acts on (server/routes/execution_edits.py)
 
 // Each bulk action: its button, its verb in the confirm dialog, and its Kestra route by ids / by query.
 const ACTIONS = {
@@ -145,6 +146,10 @@ export async function executionsPage(view, params) {
     qs.set("page", page);
     qs.set("size", SIZE);
     const result = await get(`/executions/search?${qs}`);
+    if (!result.results.length && page > 1 && result.total > 0) { // e.g. a shared link to a page that is gone
+      page = Math.ceil(result.total / SIZE);
+      return load();
+    }
     rows = result.results.map((e) => e.id);
     total = result.total;
     body.replaceChildren();
@@ -174,7 +179,8 @@ export async function executionsPage(view, params) {
 
   async function runBulk(action) {
     const count = everyMatching ? total : chosen.size;
-    const scope = everyMatching ? "Every execution matching the current filters." : "The executions selected in the list.";
+    let scope = everyMatching ? "Every execution matching the current filters." : "The executions selected in the list.";
+    if (everyMatching && total > BY_QUERY_LIMIT) scope += ` At most ${BY_QUERY_LIMIT} are acted on at once: run it again for the rest.`;
     const answer = await confirmBulk(action, count, scope);
     if (answer === null) return;
     const chosenLabels = answer === true ? undefined : answer;
