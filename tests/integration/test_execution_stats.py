@@ -11,7 +11,6 @@ import math
 import random
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +18,7 @@ import sqlalchemy as sa
 from lanner.model.state import iso
 from lanner.storage import tables
 from lanner.storage.execution_queries import ExecutionFilter
-from lanner.storage.execution_stats import ExecutionStats, auto_group, bucket_starts
+from lanner.storage.execution_stats import ExecutionStats
 from tests.integration.cluster.databases import open_postgres, sqlite_url
 
 DAY0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
@@ -135,13 +134,3 @@ def test_an_empty_range_has_every_bucket_at_zero(engine: sa.Engine, rows: list[d
     assert len(d.buckets) == 4 and all(b["duration"]["count"] == 0 and b["duration"]["median"] is None
                                        and not any(b["executionCounts"].values()) for b in d.buckets)
     assert d.top_failing == [] and d.latest_failures == []
-
-
-def test_the_range_chooses_the_bucket(tmp_path: Path) -> None:
-    assert auto_group(DAY0, DAY0 + dt.timedelta(hours=30)) == "hour"
-    assert auto_group(DAY0, DAY0 + dt.timedelta(days=30)) == "day"
-    assert auto_group(DAY0, DAY0 + dt.timedelta(days=365)) == "month"
-    months = bucket_starts(DAY0 + dt.timedelta(days=20), DAY0 + dt.timedelta(days=80), "month")
-    assert [m.strftime("%Y-%m") for m in months] == ["2026-03", "2026-04", "2026-05"]
-    with pytest.raises(ValueError):
-        bucket_starts(DAY0, DAY0 + dt.timedelta(days=400), "hour")
