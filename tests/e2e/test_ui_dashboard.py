@@ -143,6 +143,25 @@ def test_the_dashboard_range_and_a_shared_link(page: Any, server: Server, board:
     page.wait_for_selector('#dash-counts a[data-state="SUCCESS"]:has-text("4")')
 
 
+def test_the_dashboard_counts_in_the_browsers_time_zone(browser: Any, server: Server,
+                                                        board: dict[str, list[str]]) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, timezone_id="Asia/Kolkata")
+    try:
+        pg = context.new_page()
+        asked: list[str] = []
+        pg.on("request", lambda r: asked.append(r.url) if "/stats/" in r.url else None)
+        pg.goto(server.url + "/ui/#/dashboard?range=7d&namespace=company.board")
+        pg.wait_for_selector('#dash-counts a[data-state="FAILED"]')
+        assert "by day (UTC+05:30)" in pg.inner_text("#dash-note")
+        assert asked and all("utcOffset=330" in u for u in asked), asked
+        today = pg.evaluate("new Date().toLocaleDateString('en-CA')")  # YYYY-MM-DD, the browser's day
+        d = server.client.get("/stats/executions/dashboard", params={"namespace": "company.board", "utcOffset": 330,
+                                                                      "groupBy": "day"}).json()
+        assert d["results"][-1]["startDate"] == f"{today}T00:00:00+05:30"
+    finally:
+        context.close()
+
+
 def test_every_filter_is_in_the_hash_and_a_shared_link_restores_it(page: Any, server: Server,
                                                                    board: dict[str, list[str]]) -> None:
     server.deploy(LABELLED)

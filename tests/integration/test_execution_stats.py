@@ -127,6 +127,24 @@ def test_filters_and_hour_buckets_narrow_the_figures(engine: sa.Engine, rows: li
         assert sum(bucket["executionCounts"].values()) == sum(1 for r in mine if str(r["start_date"]).startswith(hour))
 
 
+@pytest.mark.parametrize("offset", [120, -330, 0])
+def test_buckets_follow_the_callers_wall_clock(engine: sa.Engine, rows: list[dict[str, object]], offset: int) -> None:
+    """Days of a clock `offset` minutes east of UTC (the browser's): each execution counted in
+    the local day of its start, each bucket's startDate that local midnight with its offset."""
+    zone = dt.timezone(dt.timedelta(minutes=offset))
+    first = dt.datetime(2026, 3, 2, tzinfo=zone)
+    f = ExecutionFilter(start_date=first, end_date=first + dt.timedelta(days=4) - dt.timedelta(microseconds=1))
+    d = ExecutionStats(engine).dashboard(f, "day", offset)
+    assert [dt.datetime.fromisoformat(b["startDate"]) for b in d.buckets] == [first + dt.timedelta(days=i)
+                                                                             for i in range(4)]
+    local = Counter(dt.datetime.fromisoformat(str(r["start_date"])).astimezone(zone).date().isoformat()
+                    for r in rows if f.start_date <= dt.datetime.fromisoformat(str(r["start_date"])) <= f.end_date)
+    assert {b["startDate"][:10]: sum(b["executionCounts"].values()) for b in d.buckets} == {
+        (first + dt.timedelta(days=i)).date().isoformat(): local[(first + dt.timedelta(days=i)).date().isoformat()]
+        for i in range(4)}
+    assert sum(d.counts.values()) == sum(local.values())
+
+
 def test_an_empty_range_has_every_bucket_at_zero(engine: sa.Engine, rows: list[dict[str, object]]) -> None:
     start = DAY0 - dt.timedelta(days=40)
     f = ExecutionFilter(start_date=start, end_date=start + dt.timedelta(days=3))

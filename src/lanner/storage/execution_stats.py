@@ -6,8 +6,9 @@ error line. Each figure is one SQL statement over the executions the filter sele
 grows with the rows in the range, not with the history; nothing is loaded into Python but the
 aggregates.
 
-Buckets are UTC hours, days or months cut from the stored start date text (`state.iso()`: UTC
-with a `Z`), so bucketing needs no date function and uses the same index as the range filter.
+Buckets are hours, days or months cut from the stored start date text (`state.iso()`: UTC with a
+`Z`), so in UTC bucketing needs no date function per row; for another wall clock (a fixed offset
+from UTC, the browser's) the text is first moved by that offset.
 Percentiles are nearest-rank (the smallest duration with at least p % of the bucket at or below
 it), computed with window functions both databases have.
 """
@@ -49,9 +50,11 @@ def auto_group(start: dt.datetime, end: dt.datetime) -> str:
     return "day" if span <= dt.timedelta(days=93) else "month"
 
 
-def bucket_starts(start: dt.datetime, end: dt.datetime, group_by: str) -> list[dt.datetime]:
-    """Every bucket (UTC) from the one holding `start` to the one holding `end`, in order."""
-    at = start.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+def bucket_starts(start: dt.datetime, end: dt.datetime, group_by: str, offset: int = 0) -> list[dt.datetime]:
+    """Every bucket from the one holding `start` to the one holding `end`, in order: hours, days
+    or months of the wall clock `offset` minutes east of UTC (aware datetimes at that offset)."""
+    zone = dt.timezone(dt.timedelta(minutes=offset))
+    at = start.astimezone(zone).replace(minute=0, second=0, microsecond=0)
     if group_by != "hour":
         at = at.replace(hour=0)
     if group_by == "month":
@@ -74,6 +77,18 @@ def _key(instant: dt.datetime, group_by: str) -> str:
     return instant.strftime("%Y-%m-%dT%H:%M:%S")[:GROUPS[group_by]]
 
 
+def _bucket(engine: sa.Engine, start: Any, cut: int, offset: int) -> Any:
+    """The bucket of a stored start date (UTC text with `Z`): its first `cut` characters once
+    moved `offset` minutes east — at offset 0 the text itself, with no date function per row."""
+    if not offset:
+        return sa.func.substr(start, 1, cut)
+    if engine.dialect.name == "postgresql":  # a `timestamp` cast ignores the `Z`: the UTC wall clock
+        shift: Any = sa.literal_column(f"interval '{int(offset)} minutes'")  # an int: nothing to quote
+        moved = sa.cast(start, sa.TIMESTAMP(timezone=False)) + shift
+        return sa.func.substr(sa.func.to_char(moved, 'YYYY-MM-DD"T"HH24:MI:SS'), 1, cut)
+    return sa.func.substr(sa.func.strftime("%Y-%m-%dT%H:%M:%S", start, f"{offset:+d} minutes"), 1, cut)
+
+
 def _seconds(engine: sa.Engine, start: Any, end: Any) -> Any:
     """`end - start` in seconds, for ISO texts ending in `Z`."""
     if engine.dialect.name == "postgresql":
@@ -91,14 +106,15 @@ class ExecutionStats:
         self.engine = engine
         self.queries = ExecutionQueries(engine)
 
-    def dashboard(self, f: ExecutionFilter, group_by: str) -> Dashboard:
-        """The figures for the executions `f` selects, whose range (start_date/end_date) must be set."""
+    def dashboard(self, f: ExecutionFilter, group_by: str, offset: int = 0) -> Dashboard:
+        """The figures for the executions `f` selects, whose range (start_date/end_date) must be
+        set, in buckets of the wall clock `offset` minutes east of UTC."""
         assert f.start_date is not None and f.end_date is not None
-        starts = bucket_starts(f.start_date, f.end_date, group_by)
+        starts = bucket_starts(f.start_date, f.end_date, group_by, offset)
         t = tables.executions
         cond = self.queries._where(f)
         with self.engine.connect() as conn:
-            cells = conn.execute(self._cells(cond, GROUPS[group_by])).all()
+            cells = conn.execute(self._cells(cond, GROUPS[group_by], offset)).all()
             top = conn.execute(sa.select(t.c.namespace, t.c.flow_id, sa.func.count().label("n"))
                                .where(*cond, t.c.state == StateType.FAILED.value)
                                .group_by(t.c.namespace, t.c.flow_id)
@@ -110,7 +126,7 @@ class ExecutionStats:
         by_key: dict[str, dict[str, Any]] = {}
         for at in starts:
             by_key[_key(at, group_by)] = {
-                "startDate": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "groupBy": group_by,
+                "startDate": at.isoformat().replace("+00:00", "Z"), "groupBy": group_by,
                 "executionCounts": _empty_counts(),
                 "duration": {"count": 0, "min": None, "avg": None, "max": None, "sum": 0.0,
                              "median": None, "p95": None}}
@@ -141,7 +157,7 @@ class ExecutionStats:
                               "endDate": r.end_date, **errors.get(r.id, {"taskId": None, "error": None})}
                              for r in latest])
 
-    def _cells(self, cond: list[Any], cut: int) -> Any:
+    def _cells(self, cond: list[Any], cut: int, offset: int) -> Any:
         """One row per (bucket, state): how many executions, how many ended, their min/max/sum
         seconds, and the bucket's median and p95 duration when that execution is in this cell.
 
@@ -149,7 +165,8 @@ class ExecutionStats:
         ones first, in order; those still running rank after them and count for nothing)."""
         t = tables.executions
         seconds = _seconds(self.engine, t.c.start_date, t.c.end_date)
-        rows = (sa.select(sa.func.substr(t.c.start_date, 1, cut).label("bucket"), t.c.state, seconds.label("dur"))
+        bucket = _bucket(self.engine, t.c.start_date, cut, offset)
+        rows = (sa.select(bucket.label("bucket"), t.c.state, seconds.label("dur"))
                 .where(*cond, t.c.start_date.is_not(None)).subquery("picked"))
         order = [sa.case((rows.c.dur.is_(None), 1), else_=0), rows.c.dur]
         ranked = sa.select(

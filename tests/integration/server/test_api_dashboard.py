@@ -71,6 +71,11 @@ def test_a_bad_range_is_a_clear_400(server: Server, params: dict[str, str], word
     assert r.status_code == 400 and words in r.json()["message"], r.text
 
 
+def test_an_offset_beyond_fourteen_hours_is_refused_by_name(server: Server) -> None:
+    r = server.client.get("/stats/executions/dashboard", params={"utcOffset": 15 * 60})
+    assert r.status_code in (400, 422) and "utcOffset" in r.text, r.text
+
+
 def test_kestras_daily_statistics_route_answers_a_list_of_days(server: Server, runs: dict[str, Any]) -> None:
     r = server.client.post("/stats/executions/daily", json={"namespace": "company.dash", "flowId": "fine"})
     assert r.status_code == 200, r.text

@@ -19,6 +19,7 @@ from lanner.storage.execution_stats import GROUPS, MAX_BUCKETS, ExecutionStats, 
 
 router = APIRouter(tags=["Stats"])
 DEFAULT_RANGE = dt.timedelta(days=30)  # Kestra's statistics default to the last month
+MAX_OFFSET = 14 * 60  # UTC+14:00, the farthest wall clock from UTC
 
 
 class StatisticRequest(BaseModel):
@@ -44,26 +45,31 @@ def _ranged(f: ExecutionFilter, group_by: str | None) -> str:
     return chosen
 
 
-def _figures(svc: Services, f: ExecutionFilter, group_by: str) -> Any:
+def _figures(svc: Services, f: ExecutionFilter, group_by: str, offset: int = 0) -> Any:
     try:
-        return ExecutionStats(svc.engine).dashboard(f, group_by)
+        return ExecutionStats(svc.engine).dashboard(f, group_by, offset)
     except ValueError:
         raise ApiProblem(400, f"the range holds more than {MAX_BUCKETS} {group_by}s",
                          hint="choose a shorter range or a larger groupBy (hour, day, month)") from None
 
 
 @router.get("/stats/executions/dashboard", summary="The dashboard's figures over a range (aggregated in SQL)")
-async def dashboard(groupBy: str | None = Query(None, max_length=20), f: ExecutionFilter = Depends(execution_filter),
+async def dashboard(groupBy: str | None = Query(None, max_length=20),
+                    utcOffset: int = Query(0, ge=-MAX_OFFSET, le=MAX_OFFSET,
+                                           description="minutes east of UTC of the wall clock the buckets follow"),
+                    f: ExecutionFilter = Depends(execution_filter),
                     svc: Services = Depends(services)) -> dict[str, Any]:
-    """Counts by state and duration percentiles (seconds) per hour/day/month bucket (UTC), counts
+    """Counts by state and duration percentiles (seconds) per hour/day/month bucket, counts
     by state over the range, the ten flows with the most FAILED executions, and the ten latest
-    FAILED executions with their first ERROR log line. The filters are the execution search's."""
+    FAILED executions with their first ERROR log line. The filters are the execution search's;
+    `utcOffset` (the browser's) makes the buckets local hours, days and months."""
     group_by = _ranged(f, groupBy)
-    d = await run_in_threadpool(_figures, svc, f, group_by)
+    d = await run_in_threadpool(_figures, svc, f, group_by, utcOffset)
     assert f.start_date is not None and f.end_date is not None
     return {"startDate": f.start_date.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
             "endDate": f.end_date.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-            "groupBy": d.group_by, "results": d.buckets, "counts": d.counts, "total": sum(d.counts.values()),
+            "groupBy": d.group_by, "utcOffset": utcOffset, "results": d.buckets, "counts": d.counts,
+            "total": sum(d.counts.values()),
             "topFailingFlows": d.top_failing, "latestFailures": d.latest_failures}
 
 

@@ -14,12 +14,16 @@ const STATE_VAR = { CREATED: "--s-created", RUNNING: "--s-running", RESTARTED: "
   RETRYING: "--s-retrying", QUEUED: "--s-retrying" };
 const colour = (state) => getComputedStyle(document.documentElement).getPropertyValue(STATE_VAR[state] || "--muted").trim() || "#888";
 
+// A bucket's label from its start as the server wrote it: the wall clock of this browser's offset.
 function label(iso, groupBy) {
-  const d = new Date(iso);
-  if (groupBy === "hour") return d.toISOString().slice(5, 13).replace("T", " ") + "h";
-  if (groupBy === "month") return d.toISOString().slice(0, 7);
-  return d.toISOString().slice(0, 10);
+  if (groupBy === "hour") return iso.slice(5, 13).replace("T", " ") + "h";
+  if (groupBy === "month") return iso.slice(0, 7);
+  return iso.slice(0, 10);
 }
+
+// This browser's offset from UTC now, in minutes east (the API's `utcOffset`), and its name.
+const OFFSET = -new Date().getTimezoneOffset();
+const offsetName = () => OFFSET ? `UTC${OFFSET > 0 ? "+" : "-"}${String(Math.floor(Math.abs(OFFSET) / 60)).padStart(2, "0")}:${String(Math.abs(OFFSET) % 60).padStart(2, "0")}` : "UTC";
 
 // The executions list filtered like the dashboard, plus `extra` (a state, a flow).
 function listLink(filters, extra) {
@@ -62,10 +66,10 @@ export async function dashboardPage(view, params) {
     setHash("dashboard", { ...range.hashParams(), ...filters });
     const api = range.apiParams();
     const qs = new URLSearchParams();
-    for (const [k, v] of Object.entries({ ...api, ...filters })) if (v) qs.set(k, v);
+    for (const [k, v] of Object.entries({ ...api, ...filters, utcOffset: OFFSET })) if (v) qs.set(k, v);
     const d = await get(`/stats/executions/dashboard?${qs}`);
     const scope = { ...filters, ...range.hashParams() };
-    note.textContent = `${d.total} execution(s), by ${d.groupBy} (UTC)`;
+    note.textContent = `${d.total} execution(s), by ${d.groupBy} (${offsetName()})`;
 
     tiles.replaceChildren(...Object.entries(d.counts).filter(([, n]) => n > 0).map(([state, n]) =>
       h("a", { class: "dash-tile", href: listLink(scope, { state }), dataset: { state } },
