@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -105,13 +106,14 @@ def main() -> None:
             folder = tempfile.mkdtemp(prefix="lanner-bench-dash-")
             engine = db.connect(f"sqlite:///{folder}/lanner.db")
             cleanup = None
+            remove = folder
         else:
             from lanner.storage import cluster_db
             from tests.integration.cluster.databases import open_postgres
 
             dbs = open_postgres()
             engine = cluster_db.open_engine(dbs.new())
-            cleanup = dbs
+            cleanup, remove = dbs, None
         t0 = time.perf_counter()
         fill(engine, args.executions, args.data_bytes)
         print(f"{backend}: {args.executions:,} executions of ~{args.data_bytes:,} bytes written in "
@@ -119,7 +121,9 @@ def main() -> None:
         measure(engine, args.repeat)
         engine.dispose()
         if cleanup is not None:
-            cleanup.close()
+            cleanup.close()  # drops the database
+        if remove is not None:
+            shutil.rmtree(remove)
     print(f"load average after: {os.getloadavg()}")
 
 
