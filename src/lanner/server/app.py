@@ -28,6 +28,7 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
     from lanner import __version__
     from lanner.server.routes import (
         approvals,
+        execution_bulk,
         execution_edits,
         execution_files,
         executions,
@@ -41,6 +42,7 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
         namespace_flows,
         namespaces,
         plugins,
+        stats,
         task_validation,
         triggers,
     )
@@ -72,9 +74,9 @@ def build_app(settings: ServerSettings, services: Services | None = None, start:
     # Routes with a fixed word where another route has a parameter come first: `POST
     # /flows/validate` before `POST /flows/{namespace}`, and `…/executions/{id}/<word>` before
     # `POST /executions/{namespace}/{flow_id}`.
-    modules = (flow_transfer, flows, flow_graph, task_validation, namespace_flows, execution_files, execution_edits,
-               approvals, executions, logs, plugins, kv, misc, namespace_files, triggers,
-               namespaces)
+    modules = (flow_transfer, flows, flow_graph, task_validation, namespace_flows, execution_files,
+               execution_bulk, execution_edits,
+               approvals, executions, logs, plugins, kv, misc, namespace_files, triggers, stats, namespaces)
     for module in modules:
         app.include_router(module.router, prefix=API, dependencies=checked)
     for module in modules:

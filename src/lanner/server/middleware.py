@@ -26,13 +26,15 @@ from lanner.server.throttle import Throttle
 API = "/api/v1/"
 # The first path segment of every API route; anything else there is a tenant (`/api/v1/main/flows`).
 API_ROOTS = frozenset({"flows", "executions", "logs", "plugins", "triggers", "configs", "namespaces",
-                       "openapi.json"})
+                       "openapi.json", "stats"})
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Bodies a browser sends cross-site without asking first (no CORS preflight).
 SIMPLE_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
 OPEN_EXACT = frozenset({"/ping"})
 # `POST /executions/{id}/<word>`: actions on an execution, which take JSON or nothing, never a form.
 ACTION_WORDS = frozenset({"restart", "resume", "labels", "change-status", "replay"})
+# `POST /executions/<action>/by-ids|by-query`: bulk actions, which take JSON, never a form.
+BULK_WORDS = frozenset({"by-ids", "by-query"})
 MAX_PENDING_CHECKS = 32  # password checks queued at once; more are answered 429 at once
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -88,7 +90,7 @@ def is_upload(method: str, route: tuple[str | None, list[str]] | None) -> bool:
         return True
     if segs == ["flows", "import"]:  # a YAML or zip file of flows
         return True
-    return (len(segs) == 3 and segs[0] == "executions" and all(segs)
+    return (len(segs) == 3 and segs[0] == "executions" and all(segs) and segs[2] not in BULK_WORDS
             and (segs[2] == "resume" or segs[2] not in ACTION_WORDS))
 
 

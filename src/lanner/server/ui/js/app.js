@@ -5,6 +5,7 @@ import { executionPage } from "./execution.js";
 import { mayLeave } from "./leave_guard.js";
 import { pluginsPage, pluginPage } from "./plugins.js";
 import { namespacesPage, namespacePage } from "./namespaces.js";
+import { dashboardPage } from "./dashboard.js";
 
 const view = document.getElementById("view");
 let cleanup = null;
@@ -20,10 +21,11 @@ const routes = [
   [/^#\/plugins\/([\w.]+)$/, (m) => pluginPage(view, m[1]), "plugins"],
   [/^#\/namespaces\/?$/, () => namespacesPage(view), "namespaces"],
   [/^#\/namespaces\/([a-z0-9._-]+)(?:\/(flows|files|kv))?$/, (m) => namespacePage(view, m[1], m[2] || "flows"), "namespaces"],
+  [/^#\/dashboard\/?(\?.*)?$/, (m) => dashboardPage(view, new URLSearchParams((m[1] || "").slice(1))), "dashboard"],
 ];
 
 async function route() {
-  const hash = location.hash || "#/flows";
+  const hash = location.hash || "#/dashboard"; // the dashboard is the home page
   if (hash === shown) return;
   if (shown !== null && !mayLeave()) { history.replaceState(null, "", shown); return; } // stay, edits kept
   shown = hash;
@@ -37,8 +39,10 @@ async function route() {
       return;
     }
   }
-  location.hash = "#/flows";
+  location.hash = "#/dashboard";
 }
 
 window.addEventListener("hashchange", route);
+// a page that writes its filters into the hash (ranges.js setHash) is still the page on screen
+window.addEventListener("lanner:hash", () => { shown = location.hash; });
 route();
