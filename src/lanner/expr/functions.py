@@ -185,6 +185,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "kv": ctx.kv,
     "errorLogs": ctx.errorLogs,
     "currentEachOutput": ctx.currentEachOutput,
+    "parentOutput": ctx.parentOutput,
     "tasksWithState": ctx.tasksWithState,
     "printContext": ctx.printContext,
     "dayOfMonth": cal.dayOfMonth,
