@@ -165,6 +165,22 @@ def kv(env: Env, key: Any = None, namespace: Any = None, errorOnMissing: Any = T
                    lambda: services.kv(name, where, must))
 
 
+def isFileEmpty(env: Env, path: Any = None) -> bool:  # noqa: N802 - Kestra's name
+    """Whether an internal-storage file (`kestra://…`, e.g. an output's or an input's URI) or a
+    namespace file holds nothing, as Kestra's isFileEmpty() answers; read where read() reads."""
+    given = expect_str("isFileEmpty", "path", path,
+                       hint="write isFileEmpty(outputs.task.uri) or isFileEmpty(inputs.file)")
+    services = env.services
+    if services is None:
+        raise _worker_only("isFileEmpty")
+    if given.startswith("kestra://"):
+        text = guarded("isFileEmpty", "check that the file exists", lambda: services.read(given))
+    else:
+        text = guarded("isFileEmpty", "upload the file to the flow's namespace (`lanner namespace files update`)",
+                       lambda: services.namespace_file(given, None))
+    return text == ""
+
+
 def errorLogs(env: Env) -> list[dict[str, Any]]:  # noqa: N802
     """The ERROR log lines of the current execution so far (for alerts in `errors` branches)."""
     services = env.services

@@ -141,6 +141,17 @@ def test_secret_without_a_worker_reads_base64_environment_variables(monkeypatch:
     assert "not valid base64" in str(fails("secret", "BAD"))
 
 
+def test_is_file_empty_reads_the_file_where_read_does() -> None:
+    services = FakeServices()
+    services.files["kestra://ns/flow/empty.txt"] = ""
+    env = Env(variables={}, services=services)
+    assert call("isFileEmpty", "kestra://ns/flow/empty.txt", env=env) is True
+    assert call("isFileEmpty", "kestra://ns/flow/out.txt", env=env) is False
+    assert "no file kestra://ns/flow/missing" in str(fails("isFileEmpty", "kestra://ns/flow/missing", env=env))
+    assert "isFileEmpty() can only be used while a task runs on a worker" in str(
+        fails("isFileEmpty", "kestra://ns/flow/out.txt"))
+
+
 def test_read_and_error_logs_need_a_worker() -> None:
     env = Env(variables={}, services=FakeServices())
     assert call("read", "kestra://ns/flow/out.txt", env=env) == "hello"
