@@ -130,6 +130,9 @@ EXPECTED: dict[str, list[tuple[dict[str, str], str | None, int | None]]] = {
     "per-key-output": [({}, "SUCCESS", 4)],  # counted
     "inputs-large": [({"string": "x"}, "SUCCESS", 10)],  # counted: the EachSequential + 9 values
     "sla-max-duration-ok": [({}, "SUCCESS", 1)],  # SLATestCase: the SLA holds
+    "log-to-file": [({}, "SUCCESS", 1)],  # LogToFileTest
+    "variables-invalid": [({}, "FAILED", 2)],  # VariablesTest: the Switch fails on `inputs.invalid`
+    "return": [({}, "SUCCESS", 3)],  # counted
     # Approval flows that end without a reviewer (ApprovalTest): approved automatically, onWait
     # failing, or expired by their timeout. Counts: the Approval, then its children that ran.
     "approval-auto-approve": [({}, "SUCCESS", 2)],
