@@ -237,6 +237,16 @@ class ForEach(FlowableTask):
     values: str | list[Any]
     tasks: list[Task] = Field(min_length=1)
     concurrencyLimit: int = Field(default=1, ge=0)
+    childFailurePolicy: Any = None  # refused below: a name Kestra tried, whose meaning was not released
+
+    refused: ClassVar[dict[str, str]] = {
+        "childFailurePolicy": "is a name from Kestra's development that its releases do not have; pull "
+                              "request #15366 proposed STOP and FAIL_FAST, and Kestra released `onChildFailure` "
+                              "on Parallel and Dag, not on ForEach, so Lanner cannot say what it should do; "
+                              "remove it",
+    }
+
+    check_refused = refusing("childFailurePolicy")
 
     @model_validator(mode="before")
     @classmethod
