@@ -238,6 +238,11 @@ class Executor(Recovery):
             if isinstance(task, FlowableTask) and task.child_lists() and state.successful:
                 self._run_pause_block(run, task, state)
             else:
+                if state is StateType.CANCELLED and self.exe.exit_state is None:
+                    # A Pause's CANCEL behaviour ends the execution CANCELLED, as an Exit would
+                    # (Kestra's PauseTest: nothing after the Pause runs; finally still does).
+                    self.exe.exit_state = StateType.CANCELLED
+                    self._fx.execution_changed = True
                 self._end_run(run, state)
         still = any(r.current is StateType.PAUSED for r in self.exe.task_runs)
         if resumed and not still and self.exe.state.current is StateType.PAUSED:
