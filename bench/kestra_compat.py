@@ -133,6 +133,15 @@ EXPECTED: dict[str, list[tuple[dict[str, str], str | None, int | None]]] = {
     "log-to-file": [({}, "SUCCESS", 1)],  # LogToFileTest
     "variables-invalid": [({}, "FAILED", 2)],  # VariablesTest: the Switch fails on `inputs.invalid`
     "return": [({}, "SUCCESS", 3)],  # counted
+    # PauseTest: pauses that end without a reviewer (by their duration or timeout).
+    "each-parallel-pause": [({}, "SUCCESS", 7)],
+    "pause-delay": [({}, "SUCCESS", 3)],
+    "pause-duration-from-input": [({}, "SUCCESS", 3)],
+    "pause-timeout": [({}, "FAILED", 1)],
+    "pause-timeout-allow-failure": [({}, "WARNING", None)],  # the test's 3 runs: not the version held (2 tasks)
+    "pause-behavior": [({"behavior": "RESUME"}, "SUCCESS", 2), ({"behavior": "WARN"}, "WARNING", 2),
+                       ({"behavior": "FAIL"}, "FAILED", 1), ({"behavior": "CANCEL"}, "CANCELLED", 1)],
+    "pause-errors-finally-after-execution": [({}, "FAILED", 4)],
     # Approval flows that end without a reviewer (ApprovalTest): approved automatically, onWait
     # failing, or expired by their timeout. Counts: the Approval, then its children that ran.
     "approval-auto-approve": [({}, "SUCCESS", 2)],

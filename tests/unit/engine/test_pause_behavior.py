@@ -69,3 +69,21 @@ def test_a_written_behavior_that_is_not_one_of_the_four_is_refused_at_its_line()
                   "    behavior: SOMETIMES\n", file="f.yaml")
     assert "f.yaml:7" in info.value.errors[0].render()
     assert "`SOMETIMES` is not one of RESUME, WARN, FAIL, CANCEL" in info.value.errors[0].render()
+
+
+def test_a_timed_out_pause_with_allow_failure_is_a_warning_and_the_flow_goes_on() -> None:
+    d = Driver(f"""
+id: f
+namespace: company.team
+tasks:
+  - id: wait
+    type: {PAUSE}
+    timeout: PT1S
+    allowFailure: true
+  - {{id: next, type: {LOG}, message: x}}
+""")
+    d.run()
+    assert d.states() == {"wait": "PAUSED"}
+    _duration_over(d, StateType.FAILED)  # what the timeout's resume carries
+    assert d.states() == {"wait": "WARNING", "next": "SUCCESS"}
+    assert d.exe.state.current is StateType.WARNING
