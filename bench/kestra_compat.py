@@ -112,6 +112,36 @@ EXPECTED: dict[str, list[tuple[dict[str, str], str | None, int | None]]] = {
     "task-allow-failure-flowable": [({}, "WARNING", 3)],
     "task-allow-warning-runnable": [({}, "SUCCESS", 2)],
     "task-allow-warning-flowable": [({}, "SUCCESS", 3)],
+    # Fetched for the measure over all test flows (2026-11-30): from LabelsTest, ParentOutputFunctionTest
+    # (whose outputs Kestra pins; the counts are counted), SwitchTest, and counted from the flow.
+    "npe-labels-update-task": [({}, "SUCCESS", 1)],
+    "parent-output": [({}, "SUCCESS", 10)],  # counted: ForEach + 3 × (value, if, parentOutput)
+    "parents-output": [({}, "SUCCESS", 6)],  # counted: value, if, forEach + 3 × parentOutput
+    "switch": [({"string": "FIRST"}, "SUCCESS", 2), ({"string": "SECOND"}, "SUCCESS", 3),
+               ({"string": "THIRD"}, "FAILED", 4), ({"string": "other"}, "SUCCESS", 2)],
+    "after-execution-error": [({}, "FAILED", 3)],  # counted
+    "after-execution-finally": [({}, "SUCCESS", 3)],  # counted
+    "after-execution-flowable": [({}, "SUCCESS", 4)],  # counted
+    "restart_always_failed": [({}, "FAILED", 2)],  # counted
+    "restart_local_errors": [({}, "FAILED", 5)],  # counted
+    "restart-with-finally": [({}, "FAILED", 3)],  # counted: the Fail's runIf holds on the first attempt
+    "minimal": [({}, "SUCCESS", 1)],  # counted
+    "output-values": [({}, "SUCCESS", 1)],  # counted
+    "per-key-output": [({}, "SUCCESS", 4)],  # counted
+    "inputs-large": [({"string": "x"}, "SUCCESS", 10)],  # counted: the EachSequential + 9 values
+    "sla-max-duration-ok": [({}, "SUCCESS", 1)],  # SLATestCase: the SLA holds
+    "log-to-file": [({}, "SUCCESS", 1)],  # LogToFileTest
+    "variables-invalid": [({}, "FAILED", 2)],  # VariablesTest: the Switch fails on `inputs.invalid`
+    "return": [({}, "SUCCESS", 3)],  # counted
+    # PauseTest: pauses that end without a reviewer (by their duration or timeout).
+    "each-parallel-pause": [({}, "SUCCESS", 7)],
+    "pause-delay": [({}, "SUCCESS", 3)],
+    "pause-duration-from-input": [({}, "SUCCESS", 3)],
+    "pause-timeout": [({}, "FAILED", 1)],
+    "pause-timeout-allow-failure": [({}, "WARNING", None)],  # the test's 3 runs: not the version held (2 tasks)
+    "pause-behavior": [({"behavior": "RESUME"}, "SUCCESS", 2), ({"behavior": "WARN"}, "WARNING", 2),
+                       ({"behavior": "FAIL"}, "FAILED", 1), ({"behavior": "CANCEL"}, "CANCELLED", 1)],
+    "pause-errors-finally-after-execution": [({}, "FAILED", 4)],
     # Approval flows that end without a reviewer (ApprovalTest): approved automatically, onWait
     # failing, or expired by their timeout. Counts: the Approval, then its children that ran.
     "approval-auto-approve": [({}, "SUCCESS", 2)],

@@ -20,7 +20,12 @@ from lanner.engine.scope import final_run_state
 from lanner.engine.subflow_target import render_target
 from lanner.errors import LannerError
 from lanner.model.execution import Attempt, TaskRun
+from lanner.model.property import is_template
 from lanner.model.state import WORSE_THAN_SUCCESS, State, StateType, iso
+
+# The state a Pause with a duration ends in when the duration is over, by its `behavior`.
+_PAUSE_ENDED: dict[str, StateType] = {"RESUME": StateType.SUCCESS, "WARN": StateType.WARNING,
+                                      "FAIL": StateType.FAILED, "CANCEL": StateType.CANCELLED}
 
 
 class ExecutionTaskEffects(ItemSubflows):
@@ -180,17 +185,28 @@ class ExecutionTaskEffects(ItemSubflows):
     def _pause(self, run: TaskRun, task: Any) -> None:
         from lanner.model.duration import parse_duration
 
+        raw = task.pauseDuration or task.delay
+        ctx = self._context(run, task)
+        behavior = task.behavior
+        if raw and is_template(behavior):  # Kestra's Property<Behavior>: rendered when the pause starts
+            try:
+                behavior = str(ctx.render(behavior)).strip()
+            except LannerError as exc:
+                behavior = ""
+                self._log(run, task, "ERROR", f"`behavior` could not be rendered: {exc.render()}")
+            if behavior not in _PAUSE_ENDED:
+                if behavior:
+                    self._log(run, task, "ERROR", f"`behavior` rendered to `{behavior}`; it must be one of "
+                                                  + ", ".join(_PAUSE_ENDED))
+                self._end_run(run, final_run_state(task, StateType.FAILED, 1))
+                return
         run.state.to(StateType.PAUSED, self._now())
         self._touch(run)
         if not self.exe.state.current.terminated and self.exe.kill is None:
             self._set_execution(StateType.PAUSED)
-        raw = task.pauseDuration or task.delay
-        ctx = self._context(run, task)
         if raw:
             due = self._now() + parse_duration(ctx.render(raw))
-            ended = {"RESUME": StateType.SUCCESS, "WARN": StateType.WARNING, "FAIL": StateType.FAILED,
-                     "CANCEL": StateType.CANCELLED}[task.behavior]
-            self._fx.resumes.append((run.id, due, ended))
+            self._fx.resumes.append((run.id, due, _PAUSE_ENDED[behavior]))
         elif task.timeout is not None:
             limit = task.timeout if isinstance(task.timeout, dt.timedelta) else parse_duration(ctx.render(task.timeout))
             self._fx.resumes.append((run.id, self._now() + limit, StateType.FAILED))

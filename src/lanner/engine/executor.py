@@ -238,7 +238,14 @@ class Executor(Recovery):
             if isinstance(task, FlowableTask) and task.child_lists() and state.successful:
                 self._run_pause_block(run, task, state)
             else:
-                self._end_run(run, state)
+                if state is StateType.CANCELLED and self.exe.exit_state is None:
+                    # A Pause's CANCEL behaviour ends the execution CANCELLED, as an Exit would
+                    # (Kestra's PauseTest: nothing after the Pause runs; finally still does).
+                    self.exe.exit_state = StateType.CANCELLED
+                    self._fx.execution_changed = True
+                # A timeout or FAIL behaviour is the Pause failing: `allowFailure`/`allowWarning` apply
+                # as to any task (Kestra's PauseTest: a timed-out Pause with allowFailure is a WARNING).
+                self._end_run(run, final_run_state(task, state, 1) if state is StateType.FAILED else state)
         still = any(r.current is StateType.PAUSED for r in self.exe.task_runs)
         if resumed and not still and self.exe.state.current is StateType.PAUSED:
             self._set_execution(StateType.RUNNING)  # kept PAUSED while a sibling still waits (Kestra)

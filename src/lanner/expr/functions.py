@@ -4,8 +4,8 @@ A function is `f(env, *args, **kwargs)` with Kestra's argument names as paramete
 raises only `ExpressionError`. This module also holds the functions that need nothing but
 their arguments (dates, numbers, parsing, ids); those that look at the run are in
 `functions_context`. `isIn` is an operator in Kestra (`x isIn [..]`), not a function, so it
-belongs to the evaluator; `fileExists`, `fileSize`, `isFileEmpty`, `http` need services the
-worker does not offer yet and are not registered.
+belongs to the evaluator; `fileExists`, `fileSize`, `http` need services the worker does not
+offer yet and are not registered (`isFileEmpty` reads the file as `read()` does).
 """
 
 from __future__ import annotations
@@ -182,9 +182,11 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "secret": ctx.secret,
     "env": ctx.env,
     "read": ctx.read,
+    "isFileEmpty": ctx.isFileEmpty,
     "kv": ctx.kv,
     "errorLogs": ctx.errorLogs,
     "currentEachOutput": ctx.currentEachOutput,
+    "parentOutput": ctx.parentOutput,
     "tasksWithState": ctx.tasksWithState,
     "printContext": ctx.printContext,
     "dayOfMonth": cal.dayOfMonth,

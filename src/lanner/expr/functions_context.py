@@ -165,6 +165,22 @@ def kv(env: Env, key: Any = None, namespace: Any = None, errorOnMissing: Any = T
                    lambda: services.kv(name, where, must))
 
 
+def isFileEmpty(env: Env, path: Any = None) -> bool:  # noqa: N802 - Kestra's name
+    """Whether an internal-storage file (`kestra://…`, e.g. an output's or an input's URI) or a
+    namespace file holds nothing, as Kestra's isFileEmpty() answers; read where read() reads."""
+    given = expect_str("isFileEmpty", "path", path,
+                       hint="write isFileEmpty(outputs.task.uri) or isFileEmpty(inputs.file)")
+    services = env.services
+    if services is None:
+        raise _worker_only("isFileEmpty")
+    if given.startswith("kestra://"):
+        text = guarded("isFileEmpty", "check that the file exists", lambda: services.read(given))
+    else:
+        text = guarded("isFileEmpty", "upload the file to the flow's namespace (`lanner namespace files update`)",
+                       lambda: services.namespace_file(given, None))
+    return text == ""
+
+
 def errorLogs(env: Env) -> list[dict[str, Any]]:  # noqa: N802
     """The ERROR log lines of the current execution so far (for alerts in `errors` branches)."""
     services = env.services
@@ -202,6 +218,37 @@ def currentEachOutput(env: Env, outputs: Any = None) -> Any:  # noqa: N802
         fail("currentEachOutput", "the current task is not inside a ForEach",
              hint="use currentEachOutput() only in tasks of a ForEach (or EachSequential/EachParallel)")
     return _lookup(current, taskrun["value"])
+
+
+def parentOutput(env: Env, index: Any = ABSENT) -> Any:  # noqa: N802 - Kestra's name
+    """The outputs of a parent task run: the direct parent's (`parent`) without `index`, else the
+    parent at `index` counted from the outermost (0), as Kestra's parentOutput() does. A parent
+    inside a loop has its outputs under its own loop value, as `outputs.<id>.<value>`; null when
+    the parent has no outputs (yet)."""
+    if index is ABSENT or index is None:
+        parent = env.variables.get("parent")
+        if not isinstance(parent, Mapping):
+            fail("parentOutput", "the current task has no parent with outputs or a loop value",
+                 hint="use parentOutput() in a task inside a flowable task (If, ForEach, Sequential…)")
+    else:
+        if isinstance(index, bool) or not isinstance(index, int):
+            fail("parentOutput", f"expects an argument 'index' of type integer, got {type_name(index)}",
+                 hint="write parentOutput() for the direct parent, parentOutput(0) for the outermost")
+        parents = env.variables.get("parents")
+        chain = list(parents) if isinstance(parents, (list, tuple)) else []
+        if index < 0 or index + 1 > len(chain):
+            fail("parentOutput", f"invalid index {index} for {len(chain)} parent(s)",
+                 hint="index 0 is the outermost parent; the direct parent is parentOutput()")
+        parent = list(reversed(chain))[index]
+    task = parent.get("task")
+    task_id = task.get("id") if isinstance(task, Mapping) else None
+    outputs = env.variables.get("outputs")
+    found = outputs.get(task_id) if isinstance(outputs, Mapping) and task_id is not None else None
+    if not isinstance(found, Mapping):
+        return None
+    taskrun = parent.get("taskrun")
+    value = taskrun.get("value") if isinstance(taskrun, Mapping) else None
+    return found if value is None else _lookup(found, value)
 
 
 def tasksWithState(env: Env, state: Any = None) -> list[dict[str, Any]]:  # noqa: N802

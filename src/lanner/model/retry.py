@@ -10,9 +10,12 @@ import datetime as dt
 import random
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lanner.model.property import Duration
+
+# Old spelling → Kestra's released name; the meaning of each is unchanged.
+OLD_BEHAVIOR_NAMES: dict[str, str] = {"RETRY_FAILED": "RETRY_FAILED_TASK", "NEW_EXECUTION": "CREATE_NEW_EXECUTION"}
 
 
 class Retry(BaseModel):
@@ -28,6 +31,13 @@ class Retry(BaseModel):
     maxDuration: Duration | None = None
     warningOnRetry: bool = False
     behavior: Literal["RETRY_FAILED_TASK", "CREATE_NEW_EXECUTION"] = "RETRY_FAILED_TASK"
+
+    @field_validator("behavior", mode="before")
+    @classmethod
+    def _old_behavior_names(cls, value: object) -> object:
+        """Kestra's first names of the two behaviours (the flow-level retry's pull request, #3392,
+        before its release renamed them): same meaning, so flows written then still run."""
+        return OLD_BEHAVIOR_NAMES.get(value, value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _check(self) -> Retry:

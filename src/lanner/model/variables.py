@@ -179,7 +179,9 @@ def _parents(exe: Execution, run: TaskRun) -> list[dict[str, Any]]:
     parent = exe.by_id.get(run.parent_id) if run.parent_id else None
     while parent is not None:
         if parent.value is not None or parent.outputs:
-            entry: dict[str, Any] = {"taskrun": {"value": parent.value}, "outputs": parent.outputs}
+            # `task` names the parent, as newer Kestra gives it: parentOutput() finds its outputs by it.
+            entry: dict[str, Any] = {"taskrun": {"value": parent.value}, "outputs": parent.outputs,
+                                     "task": {"id": parent.task_id}}
             out.append(entry)
         parent = exe.by_id.get(parent.parent_id) if parent.parent_id else None
     return out

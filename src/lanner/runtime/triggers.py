@@ -11,7 +11,7 @@ import datetime as dt
 import zoneinfo
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lanner.errors import Located
 from lanner.errors import ValidationError as LannerValidationError
@@ -97,11 +97,60 @@ class Preconditions(BaseModel):
     resetOnSuccess: bool = True
 
 
+class Dependency(BaseModel):
+    """One upstream flow of a Flow trigger's `dependsOn` (Kestra's newest spelling of `preconditions`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str | None = None
+    flowId: str | None = None
+    states: list[StateName] | None = None
+    labels: dict[str, Any] | None = None
+    when: Any = None  # refused below: a template Lanner's scheduler does not render per dependency
+
+    @field_validator("when")
+    @classmethod
+    def _refuse_when(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError("a dependency's `when` is not evaluated by Lanner's scheduler; remove it, and test "
+                             "the condition in the flow (`runIf` on a task, or an `If` task)")
+        return value
+
+
 class FlowSpec(_Spec):
-    """`Flow`: starts when another flow's execution reaches one of `states`, filtered."""
+    """`Flow`: starts when another flow's execution reaches one of `states`, filtered.
+
+    `dependsOn` is Kestra's newest way to write `preconditions` (each dependency a flow, by
+    namespace, id, states and labels, all to be met within a day, then starting over): it is read
+    as those preconditions, so both run the same. A dependency without `states` takes the
+    trigger's; with both, a state must be in both, as Kestra filters by the trigger's states first.
+    """
 
     states: list[StateName] = Field(default_factory=lambda: list(TERMINAL))
     preconditions: Preconditions | None = None
+    dependsOn: list[Dependency] | None = None
+    window: Any = None  # refused below with `mode` and `minSatisfied`: not carried out by Lanner
+    mode: Literal["ALL", "ANY", "AT_LEAST"] = "ALL"
+    minSatisfied: int | None = None
+
+    @model_validator(mode="after")
+    def _depends_on_as_preconditions(self) -> FlowSpec:
+        if self.dependsOn is None:
+            return self
+        if self.preconditions is not None:
+            raise ValueError("`dependsOn` and `preconditions` both list upstream flows; keep one (`dependsOn` is "
+                             "Kestra's newer spelling)")
+        if not self.dependsOn:
+            raise ValueError("`dependsOn` lists no flow; name at least one (namespace, flowId, states)")
+        explicit = "states" in self.model_fields_set
+        flows = []
+        for dep in self.dependsOn:
+            states = dep.states if dep.states is not None else self.states
+            if dep.states is not None and explicit:
+                states = [s for s in dep.states if s in self.states]
+            flows.append(Precondition(namespace=dep.namespace, flowId=dep.flowId, states=states, labels=dep.labels))
+        self.preconditions = Preconditions(id=f"depends_on_{self.id}", flows=flows)
+        return self
 
 
 class WebhookSpec(_Spec):
@@ -168,8 +217,10 @@ def validate(flow: Flow) -> list[LannerValidationError]:
                 msg = err["msg"].removeprefix("Value error, ")
                 what = f"unknown property `{key}`" if err["type"] == "extra_forbidden" else (
                     f"missing required property `{key}`" if err["type"] == "missing" else f"`{key}`: {msg}")
+                # A rule over several keys (no key of its own) is said as it is, not as one key's.
+                said = msg if key is None else f"{what} of `{name.rsplit('.', 1)[-1]}`"
                 problems.append(LannerValidationError(
-                    f"triggers[{i}] ({trig.id}): {what} of `{name.rsplit('.', 1)[-1]}`",
+                    f"triggers[{i}] ({trig.id}): {said}",
                     hint="see `GET /api/v1/plugins/" + name + "` for its properties",
                     where=Located(flow.file, line, col, f"triggers[{i}].{key}" if key else f"triggers[{i}]")))
             continue
@@ -202,6 +253,15 @@ def _not_acted_on(spec: _Spec) -> list[tuple[str, str, str]]:
         for problem in trigger_conditions.problems(cond, f"conditions[{i}]", has_date=isinstance(spec, ScheduleSpec),
                                                    leaf_kinds=leaves):
             out.append(("conditions", problem, hint))
+    if isinstance(spec, FlowSpec) and spec.window is not None:
+        out.append(("window", "a Flow trigger's `window` is not applied by Lanner (its `dependsOn` flows must all "
+                    "end within a day)", "remove `window`"))
+    if isinstance(spec, FlowSpec) and spec.mode != "ALL":
+        out.append(("mode", f"`mode: {spec.mode}` is not supported by Lanner (every `dependsOn` flow must be met)",
+                    "remove `mode`, or write one Flow trigger per upstream flow to start on any of them"))
+    if isinstance(spec, FlowSpec) and spec.minSatisfied is not None:
+        out.append(("minSatisfied", "`minSatisfied` is not supported by Lanner (every `dependsOn` flow must be met)",
+                    "remove `minSatisfied`"))
     if isinstance(spec, FlowSpec) and spec.preconditions is not None and not spec.preconditions.resetOnSuccess:
         out.append(("preconditions", "`preconditions.resetOnSuccess: false` is not supported by Lanner (its "
                     "preconditions start over after each execution they start)", "remove `resetOnSuccess`"))

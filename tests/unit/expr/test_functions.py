@@ -141,6 +141,17 @@ def test_secret_without_a_worker_reads_base64_environment_variables(monkeypatch:
     assert "not valid base64" in str(fails("secret", "BAD"))
 
 
+def test_is_file_empty_reads_the_file_where_read_does() -> None:
+    services = FakeServices()
+    services.files["kestra://ns/flow/empty.txt"] = ""
+    env = Env(variables={}, services=services)
+    assert call("isFileEmpty", "kestra://ns/flow/empty.txt", env=env) is True
+    assert call("isFileEmpty", "kestra://ns/flow/out.txt", env=env) is False
+    assert "no file kestra://ns/flow/missing" in str(fails("isFileEmpty", "kestra://ns/flow/missing", env=env))
+    assert "isFileEmpty() can only be used while a task runs on a worker" in str(
+        fails("isFileEmpty", "kestra://ns/flow/out.txt"))
+
+
 def test_read_and_error_logs_need_a_worker() -> None:
     env = Env(variables={}, services=FakeServices())
     assert call("read", "kestra://ns/flow/out.txt", env=env) == "hello"
@@ -162,6 +173,23 @@ def test_current_each_output_walks_parents_outermost_first() -> None:
     assert "no outputs for the current task runs path" in str(fails("currentEachOutput", {"other": {}}, env=env))
     assert "not inside a ForEach" in str(fails("currentEachOutput", {}, env=Env(variables={})))
     assert "expects the outputs of a task" in str(fails("currentEachOutput", "x", env=env))
+
+
+def test_parent_output_reads_the_direct_parent_or_the_parent_counted_from_the_outermost() -> None:
+    # A task inside an If inside a ForEach: the If ran for loop value "3", so its outputs sit under it.
+    outputs = {"if": {"3": {"evaluationResult": True}}, "each": {"kind": "loop"}}
+    if_entry = {"task": {"id": "if"}, "taskrun": {"value": "3"}}
+    each_entry = {"task": {"id": "each"}, "outputs": {"kind": "loop"}}
+    env = Env(variables={"outputs": outputs, "parent": if_entry, "parents": [if_entry, each_entry]})
+    assert call("parentOutput", env=env) == {"evaluationResult": True}
+    assert call("parentOutput", 0, env=env) == {"kind": "loop"}  # 0 is the outermost parent
+    assert call("parentOutput", 1, env=env) == {"evaluationResult": True}
+    assert "invalid index 2 for 2 parent(s)" in str(fails("parentOutput", 2, env=env))
+    assert "of type integer" in str(fails("parentOutput", "0", env=env))
+    assert "has no parent" in str(fails("parentOutput", env=Env(variables={"outputs": outputs})))
+    # A parent that has produced no outputs yet gives null, as Kestra's does.
+    quiet = Env(variables={"outputs": {}, "parent": {"task": {"id": "seq"}, "taskrun": {"value": "a"}}})
+    assert call("parentOutput", env=quiet) is None
 
 
 def test_tasks_with_state_is_case_insensitive_and_reports_iterations() -> None:

@@ -35,12 +35,15 @@ WORKDIR = ("    type: io.kestra.plugin.core.flow.WorkingDirectory\n"
      "`scheduleDate`: is not supported by Lanner: it has no scheduled start for an execution"),
     (SUBFLOW + "    restartBehavior: NEW_EXECUTION\n", 8, "`restartBehavior`: is not supported by Lanner"),
     (PAUSE + "    onPause: {id: warn, type: io.kestra.plugin.core.log.Log, message: paused}\n", 6,
-     "`onPause`: is not a property of Kestra's Pause task, and no task runs when the execution pauses"),
+     "`onPause`: is not supported by Lanner yet: Kestra runs this task when the Pause starts waiting"),
     (KILL + "    propagateKill: false\n", 6, "`propagateKill`: `false` is not supported by Lanner"),
     (KILL + "    executionId: \"{{ inputs.other }}\"\n", 6,
      "`executionId`: is not supported by Lanner: the Kill task kills its own execution"),
     (WORKDIR + "    cache: {patterns: [\"node_modules/**\"], ttl: PT1H}\n", 8,
      "`cache`: is not supported by Lanner: the folder starts empty in every execution"),
+    ("    type: io.kestra.plugin.core.flow.ForEach\n    values: [a]\n    childFailurePolicy: STOP\n"
+     "    tasks:\n      - {id: l, type: io.kestra.plugin.core.log.Log, message: x}\n", 7,
+     "`childFailurePolicy`: is a name from Kestra's development that its releases do not have (got `STOP`)"),
 ])
 def test_a_kestra_property_lanner_does_not_carry_out_is_refused_at_its_line(task: str, line: int,
                                                                           expected: str) -> None:

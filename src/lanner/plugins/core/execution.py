@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import ValidationInfo, field_validator, model_validator
 
 from lanner.model.flow import Input
+from lanner.model.property import is_template
 from lanner.plugins.api import (
     ExecutionEffect,
     ExecutionTask,
@@ -172,6 +173,10 @@ class Subflow(ChildFlow):
         return self
 
 
+# What a Pause with a duration ends in once the duration is over, by its `behavior`.
+PAUSE_ENDS: tuple[str, ...] = ("RESUME", "WARN", "FAIL", "CANCEL")
+
+
 class Pause(ExecutionTask, FlowableTask):
     """Pause the execution until resumed (`lanner execution resume ID`, the API, the UI, the Resume
     task) or `pauseDuration` elapses.
@@ -189,17 +194,26 @@ class Pause(ExecutionTask, FlowableTask):
 
     pauseDuration: str | None = None
     delay: str | None = None  # Kestra's older name of pauseDuration
-    behavior: Literal["RESUME", "WARN", "FAIL", "CANCEL"] = "RESUME"
+    behavior: str = "RESUME"  # RESUME, WARN, FAIL, CANCEL, or a template rendered when the pause starts
     onResume: list[Input] | None = None  # typed when resumed (`model/resume_inputs.py`)
-    onPause: Any = None  # refused below: not a property of Kestra's Pause; named so the refusal says why
+    onPause: Any = None  # refused below: Kestra runs it when the pause starts; Lanner does not yet
     tasks: list[Task] | None = None  # deprecated in Kestra, still run there: a block after the pause
 
     refused: ClassVar[dict[str, str]] = {
-        "onPause": "is not a property of Kestra's Pause task, and no task runs when the execution pauses; "
-                   "remove it, and put the task just before the Pause",
+        "onPause": "is not supported by Lanner yet: Kestra runs this task when the Pause starts waiting "
+                   "(its PauseTest, pause_on_pause), Lanner runs nothing then; remove it, and put the task "
+                   "just before the Pause",
     }
 
     check_refused = refusing("onPause")
+
+    @field_validator("behavior")
+    @classmethod
+    def _behavior_or_template(cls, value: str) -> str:
+        """Kestra's `behavior` is a Property: one of the four, or a template rendered when the pause starts."""
+        if value in PAUSE_ENDS or is_template(value):
+            return value
+        raise ValueError(f"`{value}` is not one of {', '.join(PAUSE_ENDS)}, nor a template rendering to one")
 
     @field_validator("onResume")
     @classmethod

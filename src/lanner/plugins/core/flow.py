@@ -237,6 +237,29 @@ class ForEach(FlowableTask):
     values: str | list[Any]
     tasks: list[Task] = Field(min_length=1)
     concurrencyLimit: int = Field(default=1, ge=0)
+    childFailurePolicy: Any = None  # refused below: a name Kestra tried, whose meaning was not released
+
+    refused: ClassVar[dict[str, str]] = {
+        "childFailurePolicy": "is a name from Kestra's development that its releases do not have; pull "
+                              "request #15366 proposed STOP and FAIL_FAST, and Kestra released `onChildFailure` "
+                              "on Parallel and Dag, not on ForEach, so Lanner cannot say what it should do; "
+                              "remove it",
+    }
+
+    check_refused = refusing("childFailurePolicy")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_concurrency_name(cls, data: Any) -> Any:
+        """`concurrency` is the name ForEach's limit had in Kestra's first ForEach, before its release
+        named it `concurrencyLimit`; the meaning is the same (0: no limit), so it is read as the new one."""
+        if not isinstance(data, dict) or "concurrency" not in data:
+            return data
+        if "concurrencyLimit" in data:
+            raise ValueError("`concurrency` is the old name of `concurrencyLimit`; give only `concurrencyLimit`")
+        renamed = {k: v for k, v in data.items() if k != "concurrency"}
+        renamed["concurrencyLimit"] = data["concurrency"]
+        return renamed
 
     def resolve(self, ctx: RunContext) -> Resolution:
         return Resolution(each_groups(ctx, self.values, self.tasks, "values"), concurrency=self.concurrencyLimit)
