@@ -131,15 +131,16 @@ class ExecutionQueries:
                     runs[r.execution_id].append(json.loads(r.data))
         return [Execution.from_json(json.loads(r.data), runs[r.id]) for r in rows], total
 
-    def get(self, execution_id: str) -> Execution | None:
-        """An execution with its task runs (a read that leaves the executor's caches alone)."""
+    def get(self, execution_id: str, with_task_runs: bool = True) -> Execution | None:
+        """An execution with its task runs (a read that leaves the executor's caches alone); without
+        them when only its header is needed (which flow revision it runs: one row, not 10,000)."""
         t, tr = tables.executions, tables.task_runs
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(t.c.data).where(t.c.id == execution_id)).first()
             if row is None:
                 return None
             runs = conn.execute(sa.select(tr.c.data).where(tr.c.execution_id == execution_id)
-                                .order_by(tr.c.seq)).all()
+                                .order_by(tr.c.seq)).all() if with_task_runs else []
         return Execution.from_json(json.loads(row.data), [json.loads(r.data) for r in runs])
 
     def state_of(self, execution_id: str) -> str | None:

@@ -124,13 +124,20 @@ async def follow_all(request: Request, svc: Services = Depends(services)) -> Any
 
 
 @router.get("/executions/{execution_id}", summary="Get an execution")
-async def get_execution(execution_id: str, svc: Services = Depends(services)) -> dict[str, Any]:
-    return await _answer(svc, execution_id)
+async def get_execution(execution_id: str, svc: Services = Depends(services)) -> Response:
+    """Serialised here with `json.dumps`, as the follow stream does, not by FastAPI's generic encoder:
+    the execution's JSON is already plain data, and for 10,000 task runs (8 MB) the encoder's walk
+    took seconds of the execution page's load, `json.dumps` a tenth of one."""
+    data = await _answer(svc, execution_id)
+    text = await asyncio.to_thread(json.dumps, data, default=str, separators=(",", ":"))
+    return Response(content=text, media_type="application/json")
 
 
 @router.get("/executions/{execution_id}/flow", summary="The flow revision an execution runs")
 def execution_flow(execution_id: str, svc: Services = Depends(services)) -> dict[str, Any]:
-    exe = svc.execution(execution_id)
+    exe = svc.queries.get(execution_id, with_task_runs=False)  # the revision is in the header
+    if exe is None:
+        raise not_found(f"execution `{execution_id}`")
     stored = svc.flow_store.revision(exe.namespace, exe.flow_id, exe.flow_revision)
     if stored is None:
         raise not_found(f"flow `{exe.namespace}.{exe.flow_id}` revision {exe.flow_revision}")
