@@ -88,14 +88,14 @@ export async function executionPage(view, id) {
     const end = terminal && e.state.endDate ? Date.parse(e.state.endDate) : Date.now();
     const item = (k, v, key) => h("div", { dataset: { meta: key || k.toLowerCase() } }, h("b", { text: k }), v);
     const shownLabels = e.labels.filter((l) => !l.key.startsWith("system."));
-    meta.replaceChildren(item("Flow", h("a", { href: `#/flows/edit/${enc(e.namespace)}/${enc(e.flowId)}`, text: `${e.namespace}.${e.flowId}` })),
+    meta.replaceChildren(...[item("Flow", h("a", { href: `#/flows/edit/${enc(e.namespace)}/${enc(e.flowId)}`, text: `${e.namespace}.${e.flowId}` })),
       item("Revision", String(e.flowRevision)), item("Started", when(e.state.startDate)),
       item("Ended", (terminal && when(e.state.endDate)) || "—"), item("Duration", duration(end - start)),
       item("Trigger", e.trigger ? `${e.trigger.id} (${e.trigger.type.split(".").pop()})` : "manual"),
       parentLink(e) && item("Parent execution", parentLink(e), "parent"),
       e.originalId && e.originalId !== e.id && item("Replay of", h("a", { class: "mono", href: `#/executions/${enc(e.originalId)}`, text: e.originalId }), "original"),
       item("Labels", h("span", { id: "execution-labels" }, ...(shownLabels.length ? shownLabels.map((l) => h("span", { class: "label-chip", text: `${l.key}:${l.value}` })) : ["—"]))),
-      item("Inputs", h("span", { class: "mono", text: JSON.stringify(e.inputs) })));
+      item("Inputs", h("span", { class: "mono", text: JSON.stringify(e.inputs) }))].filter(Boolean));
     notes.replaceChildren(...(e.notes || []).map((n) => h("div", { class: "notes", text: n })));
     renderTopology(topo, flow, e);
     timeline.render(e);

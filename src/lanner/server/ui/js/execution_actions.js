@@ -28,6 +28,10 @@ function formDialog(id, title, body, submit, act, { danger = false, focus = null
       ok.disabled = false;
     }
   });
+  // Enter confirms from a select too (a browser submits a form on Enter in a text field only)
+  form.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && e.target.tagName === "SELECT") { e.preventDefault(); form.requestSubmit(); }
+  });
   dialog.addEventListener("close", () => dialog.remove());
   document.body.append(dialog);
   dialog.showModal();

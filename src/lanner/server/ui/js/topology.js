@@ -79,7 +79,7 @@ function iterations(taskId, runs, ctx) {
     }
   }
   if (!byValue.size) return null;
-  const list = h("ol", { class: "iterations", hidden: true });
+  const list = h("ul", { class: "iterations", hidden: true });
   let shown = 0;
   const more = h("button", { type: "button", class: "more", text: "Show more values", onclick: () => showMore() });
   const values = [...byValue.entries()];
