@@ -188,6 +188,7 @@ def test_every_attempt_of_a_retried_then_restarted_task_is_its_own_segment(page:
     assert [b.get_attribute("data-attempt") for b in page.locator(f"{row} .bar").all()] == ["1", "2", "3"]
     assert page.locator(f"{row} .wait").count() == 1  # the retry delays between them
     assert "3 attempts" in page.inner_text(f"{row} .dur")
+    assert page.locator(f"{row} .restart-mark").count() == 0
     widths = page.eval_on_selector_all(f"{row} .bar", "bars => bars.map((b) => parseFloat(b.style.width))")
     assert all(w < 60 for w in widths), f"each attempt is drawn over its own time, not the whole run: {widths}"
 
@@ -199,6 +200,7 @@ def test_every_attempt_of_a_retried_then_restarted_task_is_its_own_segment(page:
     page.wait_for_selector(f"{row} .bar[data-attempt='{attempts}']")
     page.wait_for_selector('#execution-state[data-state="FAILED"]')
     assert page.locator(f"{row} .bar").count() == attempts
+    assert page.locator(f"{row} .restart-mark").count() == 1  # the restart marked, the retries not
     shot(page, "exec-3-attempts")
 
 

@@ -91,6 +91,12 @@ export function createGantt(container) {
       wait.style.width = `${((segs[segs.length - 1].end - segs[0].start) / span.total) * 100}%`;
       track.prepend(wait);
     }
+    for (const hist of r.state.histories || []) {  // where a person restarted it (a retry has no mark)
+      if (hist.state !== "RESTARTED") continue;
+      const mark = h("div", { class: "restart-mark", title: `restarted ${hist.date}` });
+      mark.style.left = `${((ms(hist.date) - span.start) / span.total) * 100}%`;
+      track.append(mark);
+    }
     const name = h("span", { class: "name", text: label(r), title: label(r) });
     const cell = h("div", { class: "label" });
     cell.style.paddingLeft = `${depth * 16}px`;
