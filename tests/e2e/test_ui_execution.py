@@ -366,3 +366,10 @@ def test_a_parent_lists_its_subflow_and_for_each_item_children_and_each_child_li
     page.click("#parent-execution a")
     page.wait_for_selector("#child-executions")
     assert page.evaluate("() => location.hash") == f"#/executions/{exe['id']}"
+
+    # the Subflow's output `executionId` leads to the child too
+    page.click("#tab-button-outputs")
+    called = next(r for r in exe["taskRunList"] if r["taskId"] == "call")["outputs"]["executionId"]
+    page.click(f'.out-block[data-task-id="call"] a.execution-link:text-is("{called}")')
+    page.wait_for_selector(f'#parent-execution a:text-is("{exe["id"]}")')
+    assert page.evaluate("() => location.hash") == f"#/executions/{called}"

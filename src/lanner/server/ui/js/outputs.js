@@ -30,9 +30,15 @@ function fileLink(executionId, uri) {
     h("a", { class: "button small download-file", href: fileUrl(executionId, uri), download: fileName(uri), text: "Download" }));
 }
 
-// A value as a tree: objects and lists nested, scalars as JSON, file URIs as links.
-export function valueTree(executionId, value) {
+const EXECUTION_ID = /^[A-Za-z0-9]{10,40}$/;
+
+// A value as a tree: objects and lists nested, scalars as JSON, file URIs as links, and the
+// `executionId` a Subflow or ForEachItem outputs as a link to that execution.
+export function valueTree(executionId, value, key = null) {
   if (isFile(value)) return fileLink(executionId, value);
+  if (key === "executionId" && typeof value === "string" && EXECUTION_ID.test(value)) {
+    return h("a", { class: "mono execution-link", href: `#/executions/${value}`, text: value });
+  }
   if (Array.isArray(value)) {
     if (!value.length) return h("span", { class: "mono", text: "[]" });
     return h("ol", { class: "out-list", start: "0" }, ...value.map((v) => h("li", {}, valueTree(executionId, v))));
@@ -41,7 +47,7 @@ export function valueTree(executionId, value) {
     const keys = Object.keys(value);
     if (!keys.length) return h("span", { class: "mono", text: "{}" });
     return h("dl", { class: "out-map" }, ...keys.flatMap((k) => [h("dt", { class: "mono", text: k }),
-      h("dd", {}, valueTree(executionId, value[k]))]));
+      h("dd", {}, valueTree(executionId, value[k], k))]));
   }
   return h("span", { class: "mono out-scalar", text: JSON.stringify(value) });
 }
