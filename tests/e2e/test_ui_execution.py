@@ -373,3 +373,37 @@ def test_a_parent_lists_its_subflow_and_for_each_item_children_and_each_child_li
     page.click(f'.out-block[data-task-id="call"] a.execution-link:text-is("{called}")')
     page.wait_for_selector(f'#parent-execution a:text-is("{exe["id"]}")')
     assert page.evaluate("() => location.hash") == f"#/executions/{called}"
+
+
+NESTED = """id: nested
+namespace: company.exec
+tasks:
+  - id: outer
+    type: io.kestra.plugin.core.flow.ForEach
+    values: [a, b]
+    tasks:
+      - id: inner
+        type: io.kestra.plugin.core.flow.ForEach
+        values: [x, y]
+        tasks:
+          - id: say
+            type: io.kestra.plugin.core.log.Log
+            message: "{{ parent.taskrun.value }} {{ taskrun.value }}"
+"""
+
+
+def test_the_values_of_a_loop_in_a_loop_are_told_apart_by_the_outer_value(page: Any, server: Server) -> None:
+    server.deploy(NESTED)
+    exe = server.run("company.exec", "nested")
+    open_execution(page, server, exe["id"])
+    assert counts(page, "inner") == {"SUCCESS": 2}
+    page.click('.iterations-toggle[data-task-id="inner"]')
+    values = page.locator('.group[data-group-id="inner"] .iterations li .value').all_inner_texts()
+    assert values == ["a › x", "a › y", "b › x", "b › y"]
+    page.click('.iterations-toggle[data-task-id="outer"]')
+    assert page.locator('.group[data-group-id="outer"] > .iterations-box li .value').all_inner_texts() == ["a", "b"]
+    # the Gantt nests each run under its own parent run: outer > inner [a] > say [x]
+    levels = page.eval_on_selector_all("#gantt .gantt-row", "rows => rows.map((r) => r.getAttribute('aria-level'))")
+    names = page.locator("#gantt .gantt-row .name").all_inner_texts()
+    assert list(zip(names, levels, strict=True))[:4] == [("outer", "1"), ("inner [a]", "2"), ("say [x]", "3"),
+                                                         ("say [y]", "3")]

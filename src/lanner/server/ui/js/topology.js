@@ -72,10 +72,13 @@ function iterations(taskId, runs, ctx) {
   if (!ctx.children || !runs.length) return null;
   const byValue = new Map();
   for (const parent of runs) {
+    // a loop inside a loop runs once per outer value: its values are told apart by the outer one
+    const outer = runs.length > 1 && parent.value != null ? `${parent.value} › ` : "";
     for (const r of ctx.children.get(parent.id) || []) {
       if (r.value === null || r.value === undefined) continue;
-      if (!byValue.has(r.value)) byValue.set(r.value, []);
-      byValue.get(r.value).push(r);
+      const key = outer + r.value;
+      if (!byValue.has(key)) byValue.set(key, []);
+      byValue.get(key).push(r);
     }
   }
   if (!byValue.size) return null;
