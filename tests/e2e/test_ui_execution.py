@@ -407,3 +407,33 @@ def test_the_values_of_a_loop_in_a_loop_are_told_apart_by_the_outer_value(page: 
     names = page.locator("#gantt .gantt-row .name").all_inner_texts()
     assert list(zip(names, levels, strict=True))[:4] == [("outer", "1"), ("inner [a]", "2"), ("say [x]", "3"),
                                                          ("say [y]", "3")]
+
+
+SLOW_CHILD = """id: slow_child
+namespace: company.exec
+tasks:
+  - id: nap
+    type: io.kestra.plugin.core.flow.Sleep
+    duration: PT4S
+"""
+WAITING_PARENT = """id: waiting_parent
+namespace: company.exec
+tasks:
+  - id: call
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: company.exec
+    flowId: slow_child
+    wait: true
+"""
+
+
+def test_a_running_parent_lists_its_child_as_soon_as_it_starts(page: Any, server: Server) -> None:
+    server.deploy(SLOW_CHILD)
+    server.deploy(WAITING_PARENT)
+    exe = server.run("company.exec", "waiting_parent", wait=False)
+    open_execution(page, server, exe["id"])
+    page.wait_for_selector("#child-executions tbody tr")
+    assert page.get_attribute("#execution-state", "data-state") == "RUNNING"  # listed while it waits
+    assert page.inner_text("#child-executions tbody td:nth-child(3)") == "call"
+    page.wait_for_selector('#execution-state[data-state="SUCCESS"]', timeout=30_000)
+    page.wait_for_selector('#child-executions tbody tr .badge.SUCCESS')

@@ -11,7 +11,7 @@ import { h, badge, when, duration, toast, setStatus } from "./dom.js";
 import { renderTopology } from "./topology.js";
 import { createGantt } from "./gantt.js";
 import { renderOutputs } from "./outputs.js";
-import { parentLink, renderChildren } from "./execution_links.js";
+import { parentLink, renderChildren, starterTasks, childrenKey } from "./execution_links.js";
 import { openReplayDialog, openStatusDialog, openLabelsDialog, openDeleteDialog } from "./execution_actions.js";
 import { resumeInputs, openResumeDialog } from "./resume.js";
 import { waitingApprovals, openApprovalDialog } from "./approval.js";
@@ -54,6 +54,8 @@ export async function executionPage(view, id) {
       h("a", { href: `/api/v1/logs/${id}/download`, text: "Download" })), logBox),
     outputs: h("section", { id: "tab-outputs", hidden: true }, outputs),
   };
+  const starters = starterTasks(flow);
+  let listedAt = null;  // the childrenKey the children were listed at
   let outputsDrawn = null;  // the execution the outputs tab shows, redrawn when opened after a change
   const tabs = h("div", { class: "tabs" }, ...Object.keys(sections).map((name) => h("button", {
     id: `tab-button-${name}`, class: name === "overview" ? "active" : "", text: name[0].toUpperCase() + name.slice(1),
@@ -61,6 +63,7 @@ export async function executionPage(view, id) {
       for (const [n, s] of Object.entries(sections)) s.hidden = n !== name;
       tabs.querySelectorAll("button").forEach((b) => b.classList.toggle("active", b === e.target));
       if (name === "logs") startLogs();
+      if (name === "overview") timeline.refresh();
       if (name === "outputs" && outputsDrawn !== exe) { outputsDrawn = exe; renderOutputs(outputs, exe); }
     },
   })));
@@ -97,13 +100,15 @@ export async function executionPage(view, id) {
       item("Labels", h("span", { id: "execution-labels" }, ...(shownLabels.length ? shownLabels.map((l) => h("span", { class: "label-chip", text: `${l.key}:${l.value}` })) : ["—"]))),
       item("Inputs", h("span", { class: "mono", text: JSON.stringify(e.inputs) }))].filter(Boolean));
     notes.replaceChildren(...(e.notes || []).map((n) => h("div", { class: "notes", text: n })));
+    // the child executions, listed again when a task that starts them moves (or the execution does)
+    const key = childrenKey(e, starters);
+    if (key !== listedAt) { listedAt = key; renderChildren(children, e); }
     renderTopology(topo, flow, e);
     timeline.render(e);
     if (!sections.outputs.hidden) { outputsDrawn = e; renderOutputs(outputs, e); }
     setStatus(terminal ? "" : "live");
   }
   update(exe);
-  renderChildren(children, exe);
 
   // A change from a dialog answers the changed execution: shown at once, the children kept.
   function changed(e) { update(e); }

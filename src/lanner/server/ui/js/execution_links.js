@@ -23,6 +23,25 @@ export function parentLink(exe) {
     h("a", { href: `#/executions/${enc(parent.id)}`, class: "mono", text: parent.id }), flow);
 }
 
+// The ids of the flow's tasks that start executions (Subflow, ForEachItem, and the older Flow type).
+export function starterTasks(flow) {
+  const ids = new Set();
+  (function walk(node) {
+    if (Array.isArray(node)) { node.forEach(walk); return; }
+    if (!node || typeof node !== "object") return;
+    if (typeof node.type === "string" && /\.(Subflow|ForEachItem|Flow)$/.test(node.type) && node.id) ids.add(node.id);
+    Object.values(node).forEach(walk);
+  })([flow.tasks, flow.errors, flow.finally, flow.afterExecution]);
+  return ids;
+}
+
+// What decides whether the list of children may have changed: the execution's state and the
+// states of the runs of the tasks that start executions.
+export function childrenKey(exe, starters) {
+  const runs = starters.size ? exe.taskRunList.filter((r) => starters.has(r.taskId)).map((r) => `${r.id}:${r.state.current}`) : [];
+  return `${exe.state.current}|${runs.join(",")}`;
+}
+
 // Fills `container` with the executions `exe` started; leaves it empty when there are none.
 export async function renderChildren(container, exe) {
   let answer;

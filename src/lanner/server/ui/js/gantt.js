@@ -164,5 +164,6 @@ export function createGantt(container) {
     paint(true);
   }
 
-  return { render, rowCount: () => rows.length };
+  // `refresh` redraws the window after the panel was hidden (its scroll position could not be read then)
+  return { render, refresh: () => paint(true), rowCount: () => rows.length };
 }
