@@ -355,6 +355,7 @@ def test_a_parent_lists_its_subflow_and_for_each_item_children_and_each_child_li
     table = page.wait_for_selector("#child-executions")
     rows = page.locator("#child-executions tbody tr")
     assert rows.count() == 3, table.inner_text()  # one Subflow child, two ForEachItem batches
+    assert "null" not in page.inner_text("#children")
     started_by = sorted(page.locator("#child-executions tbody td:nth-child(3)").all_inner_texts())
     assert started_by[0] == "call" and all(s.startswith("split") for s in started_by[1:]), started_by
     shot(page, "exec-7-children")

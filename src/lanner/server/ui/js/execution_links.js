@@ -62,5 +62,5 @@ export async function renderChildren(container, exe) {
       h("td", {}, h("a", { class: "mono", href: `#/executions/${enc(c.id)}`, text: c.id })),
       h("td", { text: `${c.namespace}.${c.flowId}` }),
       h("td", { class: "mono", text: (c.trigger && c.trigger.id) || "" }),
-      h("td", {}, badge(c.state.current)))))), more);
+      h("td", {}, badge(c.state.current)))))), ...(more ? [more] : []));
 }
