@@ -16,7 +16,7 @@ from lanner.model.execution import Execution
 from lanner.model.flow import Flow
 from lanner.model.inputs import MASK, mask, secret_values
 
-__all__ = ["MASK", "execution_json", "flow_json", "log_json", "log_line", "log_secrets", "mask"]
+__all__ = ["MASK", "execution_json", "flow_json", "log_json", "log_line", "log_secrets", "mask", "masked_execution"]
 
 
 def flow_json(stored: Any, flow: Flow | None = None, source: bool = True) -> dict[str, Any]:
@@ -55,9 +55,14 @@ def execution_json(exe: Execution, flow: Flow | None) -> dict[str, Any]:
     """The execution with its SECRET inputs masked everywhere, and every value `secret()` can read
     in this process masked in what tasks and users put there (inputs, outputs, loop values, notes):
     which secrets a task read is not recorded, and the worker masks them only in its logs."""
+    return masked_execution(exe.to_json(), exe, flow)
+
+
+def masked_execution(data: dict[str, Any], exe: Execution, flow: Flow | None) -> dict[str, Any]:
+    """`data`, an execution's JSON (from `to_json`, or as stored for an ended one), masked as
+    `execution_json` says; `exe` gives its inputs (its task runs are not read)."""
     from lanner.secrets import available_values
 
-    data = exe.to_json()
     secrets = secret_values(flow, exe)
     if flow is not None:
         for i in flow.inputs:

@@ -1,9 +1,18 @@
-// One execution, live: state, topology, Gantt, logs with a level filter, outputs, and the
-// Kill / Restart / Resume / Review buttons.
+// One execution, live: state, topology, Gantt, logs with a level filter, outputs with file previews,
+// links to the parent and child executions, and the Kill / Restart / Resume / Review buttons, and
+// for an ended execution Replay / Change status / Labels / Delete (js/execution_actions.js).
+//
+// Sized for executions of 10,000 task runs: the execution and its flow are fetched at once, an
+// ended execution is not followed (nothing will change it but the buttons here, which redraw from
+// their answer), the Gantt draws only the rows in view, outputs are drawn when their tab is opened
+// and logs are streamed only once the Logs tab is opened.
 import { get, call, follow, enc } from "./api.js";
 import { h, badge, when, duration, toast, setStatus } from "./dom.js";
 import { renderTopology } from "./topology.js";
-import { renderGantt } from "./gantt.js";
+import { createGantt } from "./gantt.js";
+import { renderOutputs } from "./outputs.js";
+import { parentLink, renderChildren, starterTasks, childrenKey } from "./execution_links.js";
+import { openReplayDialog, openStatusDialog, openLabelsDialog, openDeleteDialog } from "./execution_actions.js";
 import { resumeInputs, openResumeDialog } from "./resume.js";
 import { waitingApprovals, openApprovalDialog } from "./approval.js";
 
@@ -12,22 +21,29 @@ const TERMINAL = ["SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPE
 
 export async function executionPage(view, id) {
   let exe;
+  let flow;
   try {
-    exe = await get(`/executions/${id}`);
+    [exe, flow] = await Promise.all([get(`/executions/${id}`),
+      get(`/executions/${id}/flow`).catch(() => ({ tasks: [] }))]);
   } catch (e) {
     view.append(h("p", { class: "empty", text: e.message }));
     return;
   }
-  const flow = await get(`/executions/${id}/flow`).catch(() => ({ tasks: [] }));
   const state = h("span", { id: "execution-state" });
   const kill = h("button", { class: "danger", id: "kill", text: "Kill" });
   const restart = h("button", { id: "restart", text: "Restart" });
   const resume = h("button", { id: "resume", text: "Resume" });
   const review = h("button", { id: "review", class: "primary", text: "Review" });
+  const replay = h("button", { id: "replay", text: "Replay…", onclick: () => openReplayDialog(exe) });
+  const status = h("button", { id: "change-status", text: "Change status…", onclick: () => openStatusDialog(exe, changed) });
+  const labels = h("button", { id: "edit-labels", text: "Labels…", onclick: () => openLabelsDialog(exe, changed) });
+  const remove = h("button", { id: "delete-execution", class: "danger", text: "Delete…", onclick: () => openDeleteDialog(exe) });
   const meta = h("div", { class: "meta" });
   const notes = h("div");
+  const children = h("div", { id: "children" });
   const topo = h("div", { class: "panel" });
   const gantt = h("div", { class: "panel" });
+  const timeline = createGantt(gantt);
   const level = h("select", { id: "log-level" }, ...LEVELS.map((l) => h("option", { value: l, text: `${l} and above` })));
   level.value = "TRACE";
   const logBox = h("div", { class: "logs", id: "logs" });
@@ -38,17 +54,23 @@ export async function executionPage(view, id) {
       h("a", { href: `/api/v1/logs/${id}/download`, text: "Download" })), logBox),
     outputs: h("section", { id: "tab-outputs", hidden: true }, outputs),
   };
+  const starters = starterTasks(flow);
+  let listedAt = null;  // the childrenKey the children were listed at
+  let outputsDrawn = null;  // the execution the outputs tab shows, redrawn when opened after a change
   const tabs = h("div", { class: "tabs" }, ...Object.keys(sections).map((name) => h("button", {
     id: `tab-button-${name}`, class: name === "overview" ? "active" : "", text: name[0].toUpperCase() + name.slice(1),
     onclick: (e) => {
       for (const [n, s] of Object.entries(sections)) s.hidden = n !== name;
       tabs.querySelectorAll("button").forEach((b) => b.classList.toggle("active", b === e.target));
+      if (name === "logs") startLogs();
+      if (name === "overview") timeline.refresh();
+      if (name === "outputs" && outputsDrawn !== exe) { outputsDrawn = exe; renderOutputs(outputs, exe); }
     },
   })));
   view.append(h("h1", {}, h("span", { class: "mono", text: id }), state, h("span", { class: "spacer" })),
-    h("div", { class: "toolbar" }, kill, restart, resume, review, h("span", { class: "spacer" }),
+    h("div", { class: "toolbar" }, kill, restart, resume, review, replay, status, labels, remove, h("span", { class: "spacer" }),
       h("a", { href: `#/flows/edit/${enc(exe.namespace)}/${enc(exe.flowId)}`, text: "Open flow" })),
-    meta, notes, tabs, ...Object.values(sections));
+    meta, notes, children, tabs, ...Object.values(sections));
 
   function update(e) {
     exe = e;
@@ -58,6 +80,7 @@ export async function executionPage(view, id) {
     const terminal = TERMINAL.includes(s);
     kill.disabled = terminal;
     restart.disabled = !(s === "FAILED" || s === "KILLED");
+    for (const b of [replay, status, labels, remove]) b.disabled = !terminal;  // the server changes ended ones only
     const approvals = s === "PAUSED" ? waitingApprovals(flow, e) : [];
     const paused = e.taskRunList.filter((r) => r.state.current === "PAUSED").length;
     resume.disabled = s !== "PAUSED" || paused === approvals.length;  // an Approval waits for a decision
@@ -66,21 +89,32 @@ export async function executionPage(view, id) {
     const start = Date.parse(e.state.startDate);
     // A PAUSED execution has an endDate in Kestra's JSON (the time it paused), but it has not ended.
     const end = terminal && e.state.endDate ? Date.parse(e.state.endDate) : Date.now();
-    const item = (k, v) => h("div", {}, h("b", { text: k }), v);
-    meta.replaceChildren(item("Flow", h("a", { href: `#/flows/edit/${enc(e.namespace)}/${enc(e.flowId)}`, text: `${e.namespace}.${e.flowId}` })),
+    const item = (k, v, key) => h("div", { dataset: { meta: key || k.toLowerCase() } }, h("b", { text: k }), v);
+    const shownLabels = e.labels.filter((l) => !l.key.startsWith("system."));
+    meta.replaceChildren(...[item("Flow", h("a", { href: `#/flows/edit/${enc(e.namespace)}/${enc(e.flowId)}`, text: `${e.namespace}.${e.flowId}` })),
       item("Revision", String(e.flowRevision)), item("Started", when(e.state.startDate)),
       item("Ended", (terminal && when(e.state.endDate)) || "—"), item("Duration", duration(end - start)),
       item("Trigger", e.trigger ? `${e.trigger.id} (${e.trigger.type.split(".").pop()})` : "manual"),
-      item("Inputs", h("span", { class: "mono", text: JSON.stringify(e.inputs) })));
+      parentLink(e) && item("Parent execution", parentLink(e), "parent"),
+      e.originalId && e.originalId !== e.id && item("Replay of", h("a", { class: "mono", href: `#/executions/${enc(e.originalId)}`, text: e.originalId }), "original"),
+      item("Labels", h("span", { id: "execution-labels" }, ...(shownLabels.length ? shownLabels.map((l) => h("span", { class: "label-chip", text: `${l.key}:${l.value}` })) : ["—"]))),
+      item("Inputs", h("span", { class: "mono", text: JSON.stringify(e.inputs) }))].filter(Boolean));
     notes.replaceChildren(...(e.notes || []).map((n) => h("div", { class: "notes", text: n })));
+    // the child executions, listed again when a task that starts them moves (or the execution does)
+    const key = childrenKey(e, starters);
+    if (key !== listedAt) { listedAt = key; renderChildren(children, e); }
     renderTopology(topo, flow, e);
-    renderGantt(gantt, e);
-    renderOutputs(outputs, e);
+    timeline.render(e);
+    if (!sections.outputs.hidden) { outputsDrawn = e; renderOutputs(outputs, e); }
     setStatus(terminal ? "" : "live");
   }
   update(exe);
 
+  // A change from a dialog answers the changed execution: shown at once, the children kept.
+  function changed(e) { update(e); }
+
   let logs = [];
+  let logsOn = false;
   const minRank = () => LEVELS.indexOf(level.value);
   const line = (l) => h("div", { class: "log-line", dataset: { level: l.level } },
     h("span", { class: "ts", text: l.timestamp.slice(11, 23) }), h("span", { class: `lv ${l.level}`, text: l.level }), " ",
@@ -91,30 +125,50 @@ export async function executionPage(view, id) {
   }
   level.addEventListener("change", redrawLogs);
 
-  let closers = [];
-  function live() {
-    closers.forEach((c) => c());
+  let closeExe = () => {};
+  let closeLogs = () => {};
+  let frame = 0;
+  let latest = null;
+  function followExecution() {
+    closeExe();
+    closeExe = follow(`/executions/${id}/follow`, (eid, data) => {
+      if (eid === "end") closeExe();
+      if (!data) return;
+      latest = data;  // drawn once per frame however many changes arrive in it
+      if (!frame) frame = requestAnimationFrame(() => { frame = 0; const d = latest; latest = null; if (d) update(JSON.parse(d)); });
+    });
+  }
+  function startLogs(again = false) {
+    if (logsOn && !again) return;
+    logsOn = true;
+    closeLogs();
     logs = [];
     redrawLogs();
-    const closeExe = follow(`/executions/${id}/follow`, (eid, data) => {
-      if (!data) return;
-      update(JSON.parse(data));
-      if (eid === "end") closeExe();
-    });
-    const closeLogs = follow(`/logs/${id}/follow`, (eid, data) => {
+    let batch = [];
+    let queued = false;
+    const flush = () => {
+      queued = false;
+      const shown = batch.filter((l) => LEVELS.indexOf(l.level) >= minRank()).map(line);
+      batch = [];
+      if (!shown.length) return;
+      if (logBox.firstChild && logBox.firstChild.classList.contains("muted")) logBox.replaceChildren();
+      logBox.append(...shown);
+      logBox.scrollTop = logBox.scrollHeight;
+    };
+    closeLogs = follow(`/logs/${id}/follow`, (eid, data) => {
       if (eid === "end") { closeLogs(); return; }
       if (!data) return;
       const l = JSON.parse(data);
       logs.push(l);
-      if (LEVELS.indexOf(l.level) >= minRank()) {
-        if (logBox.firstChild && logBox.firstChild.classList.contains("muted")) logBox.replaceChildren();
-        logBox.append(line(l));
-        logBox.scrollTop = logBox.scrollHeight;
-      }
+      batch.push(l);
+      if (!queued) { queued = true; requestAnimationFrame(flush); }
     });
-    closers = [closeExe, closeLogs];
   }
-  live();
+  function live() {
+    followExecution();
+    if (logsOn) startLogs(true);
+  }
+  if (!TERMINAL.includes(exe.state.current)) followExecution();
 
   async function act(button, method, path, message, again = false) {
     button.disabled = true;
@@ -138,18 +192,5 @@ export async function executionPage(view, id) {
     const [first] = waitingApprovals(flow, exe);
     if (first) openApprovalDialog(id, first, (message) => { review.disabled = true; toast(message); });
   });
-  return () => { closers.forEach((c) => c()); setStatus(""); };
-}
-
-function renderOutputs(container, e) {
-  const rows = e.taskRunList.filter((r) => r.outputs && Object.keys(r.outputs).length);
-  const parts = [];
-  if (e.outputs && Object.keys(e.outputs).length) {
-    parts.push(h("h2", { text: "Flow outputs" }), h("pre", { class: "json", text: JSON.stringify(e.outputs, null, 2) }));
-  }
-  for (const r of rows) {
-    parts.push(h("h2", { class: "mono", text: r.value != null ? `${r.taskId} [${r.value}]` : r.taskId }),
-      h("pre", { class: "json", dataset: { taskId: r.taskId }, text: JSON.stringify(r.outputs, null, 2) }));
-  }
-  container.replaceChildren(...(parts.length ? parts : [h("div", { class: "empty", text: "No outputs." })]));
+  return () => { closeExe(); closeLogs(); if (frame) cancelAnimationFrame(frame); setStatus(""); };
 }
