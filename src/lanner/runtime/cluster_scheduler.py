@@ -45,6 +45,10 @@ class ClusterScheduler(Scheduler):
         with self._lock:
             self._state = state
 
+    def _current(self, key: tuple[str, str, str]) -> dict[str, Any]:
+        """Read back from the store: the webservers write a trigger's state too (disable, backfill)."""
+        return dict(self.store.get(key) or {})
+
     def handle(self, ended: Ended) -> None:
         """Fire the Flow triggers and stopAfter rules for one execution change, now, in this thread."""
         self._on_execution(ended)
@@ -88,7 +92,8 @@ def build(db: QueueDatabase, client: Any, flows: StoredFlows) -> ClusterSchedule
         return launch.start_execution(client, flow, inputs, labels, trigger=trigger, execution_id=execution_id,
                                       via="trigger")
 
-    return ClusterScheduler(TriggerStore(db.reader), flows.all_latest, latest, start, queries.exists, queries.get)
+    return ClusterScheduler(TriggerStore(db.reader), flows.all_latest, latest, start, queries.exists, queries.get,
+                            unfinished=queries.unfinished)
 
 
 class SchedulerRole:

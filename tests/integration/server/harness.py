@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,14 @@ class Server:
 
 def by_task(exe: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["taskId"]: r for r in exe["taskRunList"]}
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    """Poll `check` until it returns something true (returned), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)  # poll interval of a deadline-bounded wait on a positive signal
+    raise AssertionError("condition not met in time")

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
-from tests.integration.server.harness import Server, by_task
+from tests.integration.server.harness import Server, by_task, wait_for
 
 LOG = "io.kestra.plugin.core.log.Log"
 RETURN = "io.kestra.plugin.core.debug.Return"
 
 
-def _wait_for(check, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)  # poll interval of a deadline-bounded wait on a positive signal
-    raise AssertionError("condition not met in time")
+_wait_for = wait_for
 
 
 def _deploy_event_barrier(server: Server) -> None:

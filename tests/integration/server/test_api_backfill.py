@@ -1,0 +1,193 @@
+"""Backfills of a Schedule trigger through a real `lanner server local` (SQLite): one execution per
+past date of the range, oldest first, with `trigger.date` that date and the backfill's inputs and
+labels; paused, unpaused and deleted; within the flow's concurrency limit; and after a SIGKILL of
+the server, every date runs exactly once (counted from the executions)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.integration.server.harness import Server, wait_for
+
+KEY = {"namespace": "company.bf", "triggerId": "every_minute"}
+
+
+def flow(flow_id: str, extra: str = "", task: str = "") -> str:
+    task = task or ('  - {id: t, type: io.kestra.plugin.core.log.Log, '
+                    'message: "{{ inputs.region }} {{ trigger.date }}"}')
+    return f"""id: {flow_id}
+namespace: company.bf
+{extra}inputs:
+  - id: region
+    type: STRING
+    defaults: none
+tasks:
+{task}
+triggers:
+  - id: every_minute
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "* * * * *"
+    labels:
+      from: schedule
+  - id: hook
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: k3y
+"""
+
+
+def minutes_ago(n: int) -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=n)
+
+
+def expected_dates(start: dt.datetime, count: int) -> list[str]:
+    return [(start + dt.timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(count)]
+
+
+def backfill(server: Server, flow_id: str, start: dt.datetime, end: dt.datetime | None = None,
+             **more: Any) -> Any:
+    body = {"start": start.isoformat(), **({"end": end.isoformat()} if end else {}), **more}
+    return server.client.put("/triggers", json={**KEY, "flowId": flow_id, "backfill": body})
+
+
+def context(server: Server, flow_id: str) -> dict[str, Any]:
+    rows = server.client.get("/triggers/search", params={"flowId": flow_id}).json()["results"]
+    return next(r["triggerContext"] for r in rows if r["triggerContext"]["triggerId"] == "every_minute")
+
+
+def dates_run(server: Server, flow_id: str) -> list[str]:
+    """The `trigger.date` of each execution of the flow, in the order they were created."""
+    exes = server.executions(flowId=flow_id, sort="startDate:asc", size=1000)
+    return [e["trigger"]["variables"]["date"] for e in exes]
+
+
+def test_a_backfill_runs_each_past_date_once_oldest_first_with_its_inputs_and_labels(server: Server) -> None:
+    server.deploy(flow("plain"))
+    start = minutes_ago(30)
+    created = backfill(server, "plain", start, start + dt.timedelta(minutes=4), inputs={"region": "eu"},
+                       labels={"batch": "b1"})
+    assert created.status_code == 200, created.text
+    bf = created.json()["backfill"]
+    assert (bf["total"], bf["fired"], bf["paused"], bf["currentDate"]) == (5, 0, False, expected_dates(start, 1)[0])
+    done = wait_for(lambda: context(server, "plain")["lastBackfill"])
+    assert (done["outcome"], done["fired"], done["total"]) == ("done", 5, 5)
+    assert context(server, "plain")["backfill"] is None
+    assert dates_run(server, "plain") == expected_dates(start, 5)
+    for exe in server.executions(flowId="plain"):
+        assert exe["inputs"] == {"region": "eu"}
+        labels = {label["key"]: label["value"] for label in exe["labels"]}
+        assert labels["batch"] == "b1" and labels["from"] == "schedule"  # the trigger's own labels stay
+        assert exe["trigger"]["id"] == "every_minute" and exe["trigger"]["type"].endswith("Schedule")
+        done_exe = server.wait_state(exe["id"])
+        assert done_exe["state"]["current"] == "SUCCESS"
+
+
+def test_a_backfill_without_end_runs_up_to_now_beside_the_live_schedule(server: Server) -> None:
+    server.deploy(flow("open_end"))
+    start = minutes_ago(2)
+    assert backfill(server, "open_end", start).status_code == 200
+    done = wait_for(lambda: context(server, "open_end")["lastBackfill"])
+    assert done["fired"] == done["total"] >= 3  # start, start+1, start+2 (now, truncated to the minute)
+    assert dates_run(server, "open_end")[:3] == expected_dates(start, 3)
+    assert context(server, "open_end")["nextExecutionDate"] is not None  # the live schedule is untouched
+
+
+def test_a_backfill_is_paused_unpaused_and_deleted(server: Server) -> None:
+    server.deploy(flow("controlled"))
+    keys = {**KEY, "flowId": "controlled"}
+    start = minutes_ago(200)
+    assert backfill(server, "controlled", start, start + dt.timedelta(minutes=99)).status_code == 200
+    wait_for(lambda: context(server, "controlled")["backfill"]["fired"] >= 2)
+    paused = server.client.put("/triggers/backfill/pause", json=keys)
+    assert paused.status_code == 200 and paused.json()["backfill"]["paused"] is True
+    time.sleep(0.5)  # a step that had read the backfill before the pause may still finish
+    fired = context(server, "controlled")["backfill"]["fired"]
+    time.sleep(3)  # three scheduler ticks: a paused backfill starts nothing
+    assert context(server, "controlled")["backfill"]["fired"] == fired == len(dates_run(server, "controlled"))
+    assert server.client.put("/triggers/backfill/unpause", json=keys).json()["backfill"]["paused"] is False
+    wait_for(lambda: context(server, "controlled")["backfill"]["fired"] >= fired + 2)
+    deleted = server.client.post("/triggers/backfill/delete", json=keys)
+    assert deleted.status_code == 200 and deleted.json()["backfill"] is None
+    last = deleted.json()["lastBackfill"]
+    assert last["outcome"] == "deleted" and last["total"] == 100
+    time.sleep(2)  # two ticks: a deleted backfill starts nothing more
+    ran = dates_run(server, "controlled")
+    assert ran == expected_dates(start, len(ran)) and len(ran) in (last["fired"], last["fired"] + 1)
+    again = server.client.post("/triggers/backfill/delete", json=keys)
+    assert again.status_code == 400 and "No backfill found" in again.json()["message"]
+
+
+def test_bulk_backfill_actions_count_the_triggers_that_had_one(server: Server) -> None:
+    server.deploy(flow("bulk_a"))
+    server.deploy(flow("bulk_b"))
+    start = minutes_ago(500)
+    assert backfill(server, "bulk_a", start, start + dt.timedelta(minutes=400), paused=True).status_code == 200
+    keys = [{**KEY, "flowId": "bulk_a"}, {**KEY, "flowId": "bulk_b"}]
+    for action, count in (("unpause", 1), ("pause", 1), ("delete", 1), ("delete", 0)):
+        r = server.client.post(f"/triggers/backfill/{action}/by-triggers", json=keys)
+        assert r.status_code == 200 and r.json() == {"count": count}, (action, r.text)
+    assert server.client.post("/triggers/backfill/explode/by-triggers", json=keys).status_code == 404
+    missing = server.client.post("/triggers/backfill/pause/by-triggers", json=[{**KEY, "flowId": "nope"}])
+    assert missing.status_code == 404
+
+
+def test_bad_backfills_are_refused_with_what_to_do(server: Server) -> None:
+    server.deploy(flow("refusals"))
+    key = {**KEY, "flowId": "refusals"}
+    start = minutes_ago(10)
+    cases: list[tuple[dict[str, Any], int, str]] = [
+        ({**key, "backfill": {"start": "yesterday"}}, 422, "not an ISO 8601 date-time"),
+        ({**key, "backfill": {"start": "2024-01-01T00:00:00"}}, 422, "has no UTC offset"),
+        ({**key, "backfill": {"start": (start + dt.timedelta(days=1)).isoformat()}}, 422, "is in the future"),
+        ({**key, "backfill": {"start": start.isoformat(), "end": (start - dt.timedelta(minutes=5)).isoformat()}},
+         422, "is before its start"),
+        ({**key, "backfill": {"start": "2000-01-01T00:00:00Z", "end": "2001-01-01T00:00:00Z"}}, 422,
+         "more than 10000 dates"),
+        ({**key, "backfill": {"start": start.isoformat(), "inputs": {"nope": 1}}}, 422, "nope"),
+        ({**key, "backfill": {"start": start.isoformat(), "labels": {"system.flow": "x"}}}, 422, "system."),
+        ({**key, "triggerId": "hook", "backfill": {"start": start.isoformat()}}, 422,
+         "only Schedule triggers are backfilled"),
+        ({**key, "triggerId": "nope", "backfill": {"start": start.isoformat()}}, 404, "was not found"),
+        ({**key, "backfill": {}}, 422, "start"),
+        (key, 422, "give `disabled`"),
+    ]
+    for body, status, words in cases:
+        r = server.client.put("/triggers", json=body)
+        assert r.status_code == status and words in r.text, (body, r.status_code, r.text)
+    assert context(server, "refusals")["backfill"] is None  # nothing was stored by a refused request
+    assert backfill(server, "refusals", start, paused=True).status_code == 200
+    second = backfill(server, "refusals", start)
+    assert second.status_code == 409 and "already has a backfill" in second.json()["message"]
+    assert server.client.put("/triggers/backfill/pause", json={**key, "triggerId": "nope"}).status_code == 404
+
+
+def test_a_backfill_waits_for_the_flows_concurrency_limit(server: Server) -> None:
+    sleepy = "  - {id: s, type: io.kestra.plugin.core.flow.Sleep, duration: PT1.5S}"
+    server.deploy(flow("limited", extra="concurrency:\n  limit: 1\n", task=sleepy))
+    start = minutes_ago(40)
+    assert backfill(server, "limited", start, start + dt.timedelta(minutes=2)).status_code == 200
+    wait_for(lambda: context(server, "limited")["lastBackfill"], timeout=60)
+    exes = [server.wait_state(e["id"]) for e in server.executions(flowId="limited", sort="startDate:asc")]
+    assert [e["trigger"]["variables"]["date"] for e in exes] == expected_dates(start, 3)
+    for exe in exes:  # never queued by the limit: each started once the one before had ended
+        assert "QUEUED" not in [h["state"] for h in exe["state"]["histories"]]
+    for before, after in zip(exes, exes[1:], strict=False):
+        assert before["state"]["endDate"] <= after["state"]["startDate"]
+
+
+def test_a_backfill_survives_a_killed_server_and_runs_every_date_once(tmp_path: Path) -> None:
+    srv = Server(tmp_path / "home").start()
+    try:
+        srv.deploy(flow("crashy"))
+        start = minutes_ago(60)
+        assert backfill(srv, "crashy", start, start + dt.timedelta(minutes=11)).status_code == 200
+        wait_for(lambda: context(srv, "crashy")["backfill"]["fired"] >= 4)
+        srv.stop(kill=True)  # SIGKILL in the middle of the backfill
+        srv.start()
+        done = wait_for(lambda: context(srv, "crashy")["lastBackfill"], timeout=60)
+        assert (done["outcome"], done["fired"], done["total"]) == ("done", 12, 12)
+        assert dates_run(srv, "crashy") == expected_dates(start, 12)  # none twice, none skipped
+    finally:
+        srv.stop()
