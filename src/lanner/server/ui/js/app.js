@@ -4,6 +4,8 @@ import { executionsPage } from "./executions.js";
 import { executionPage } from "./execution.js";
 import { mayLeave } from "./leave_guard.js";
 import { pluginsPage, pluginPage } from "./plugins.js";
+import { triggersPage } from "./triggers.js";
+import { logsPage } from "./logs.js";
 
 const view = document.getElementById("view");
 let cleanup = null;
@@ -17,6 +19,8 @@ const routes = [
   [/^#\/executions\/([A-Za-z0-9]+)$/, (m) => executionPage(view, m[1]), "executions"],
   [/^#\/plugins\/?$/, () => pluginsPage(view), "plugins"],
   [/^#\/plugins\/([\w.]+)$/, (m) => pluginPage(view, m[1]), "plugins"],
+  [/^#\/triggers\/?$/, () => triggersPage(view), "triggers"],
+  [/^#\/logs\/?(\?.*)?$/, (m) => logsPage(view, new URLSearchParams((m[1] || "").slice(1))), "logs"],
 ];
 
 async function route() {
