@@ -1,8 +1,8 @@
 """Backfills of a `Schedule` trigger: the past dates of a range run as if the schedule had fired.
 
 A backfill is kept in the trigger's stored state (`state["backfill"]`, Kestra's `Backfill` shape:
-`start`, `end`, `currentDate`, `paused`, `inputs`, `labels`, plus Lanner's `id`, `total` and
-`fired`), so it lives through restarts and is seen by every process of a cluster. The scheduler
+`start`, `end`, `currentDate`, `paused`, `inputs`, `labels`, plus Lanner's `id`, `total`,
+`fired` and `lastDate`, the last date run), so it lives through restarts and is seen by every process of a cluster. The scheduler
 starts one execution per tick for it, oldest date first, while the flow's concurrency limit has
 room; each execution's id is derived from the backfill's id and the date, so a step repeated
 after a crash finds the execution it already made, and `currentDate` only moves past a date once
@@ -126,14 +126,18 @@ class Step:
 
 
 def next_date(spec: ScheduleSpec, backfill: Mapping[str, Any]) -> Step:
-    """The date the backfill runs next (on the schedule's current cron), or None past its end."""
-    date = first_at_or_after(spec, parse_iso(backfill["currentDate"]))
+    """The date the backfill runs next, or None past its end. Counted from the last date run
+    (`lastDate`), on the schedule's cron as it is now: a cron changed meanwhile skips nothing."""
+    last = backfill.get("lastDate")
+    date = (schedule.next_after(spec, parse_iso(last)) if last
+            else first_at_or_after(spec, parse_iso(backfill["currentDate"])))
     return Step(date if date <= parse_iso(backfill["end"]) else None)
 
 
 def advanced(spec: ScheduleSpec, backfill: Mapping[str, Any], date: dt.datetime) -> dict[str, Any]:
     """The backfill once the execution of `date` exists: its cursor moves past that date."""
-    return {**backfill, "currentDate": iso(schedule.next_after(spec, date)), "fired": int(backfill["fired"]) + 1}
+    return {**backfill, "lastDate": iso(date), "currentDate": iso(schedule.next_after(spec, date)),
+            "fired": int(backfill["fired"]) + 1}
 
 
 def summary(backfill: Mapping[str, Any], outcome: str, at: dt.datetime) -> dict[str, Any]:
@@ -148,4 +152,4 @@ def public(backfill: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if backfill is None:
         return None
     return {k: backfill[k] for k in ("start", "end", "currentDate", "paused", "inputs", "labels", "total",
-                                     "fired", "created") if k in backfill}
+                                     "fired", "lastDate", "created") if k in backfill}

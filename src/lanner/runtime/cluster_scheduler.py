@@ -17,6 +17,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -48,6 +49,14 @@ class ClusterScheduler(Scheduler):
     def _current(self, key: tuple[str, str, str]) -> dict[str, Any]:
         """Read back from the store: the webservers write a trigger's state too (disable, backfill)."""
         return dict(self.store.get(key) or {})
+
+    def _update(self, key: tuple[str, str, str], change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+        """One locked read-change-write in the store: a webserver and the scheduler may change the
+        same trigger at once (a pause while the backfill moves on)."""
+        with self._lock:
+            state = self.store.update(key, change)
+            self._state[key] = state
+        return state
 
     def handle(self, ended: Ended) -> None:
         """Fire the Flow triggers and stopAfter rules for one execution change, now, in this thread."""

@@ -182,6 +182,9 @@ class Scheduler:
 
     def _backfill(self, flow: Flow, spec: triggers.ScheduleSpec, at: dt.datetime) -> None:
         """Start the next executions of the trigger's backfill, if it has one that may go on."""
+        with self._lock:  # the cached state says whether there is one (a cluster's cache is seconds old)
+            if not (self._state.get((flow.namespace, flow.id, spec.id)) or {}).get("backfill"):
+                return
         for _ in range(BACKFILL_PER_TICK):
             if not self._backfill_step(flow, spec, at):
                 return

@@ -48,7 +48,9 @@ def expected_dates(start: dt.datetime, count: int) -> list[str]:
 
 def backfill(server: Server, flow_id: str, start: dt.datetime, end: dt.datetime | None = None,
              **more: Any) -> Any:
-    body = {"start": start.isoformat(), **({"end": end.isoformat()} if end else {}), **more}
+    """Start a backfill; its executions carry the label `backfilled: true` (see `dates_run`)."""
+    labels = {"backfilled": "true", **more.pop("labels", {})}
+    body = {"start": start.isoformat(), **({"end": end.isoformat()} if end else {}), "labels": labels, **more}
     return server.client.put("/triggers", json={**KEY, "flowId": flow_id, "backfill": body})
 
 
@@ -57,10 +59,15 @@ def context(server: Server, flow_id: str) -> dict[str, Any]:
     return next(r["triggerContext"] for r in rows if r["triggerContext"]["triggerId"] == "every_minute")
 
 
-def dates_run(server: Server, flow_id: str) -> list[str]:
-    """The `trigger.date` of each execution of the flow, in the order they were created."""
+def backfilled(server: Server, flow_id: str) -> list[dict[str, Any]]:
+    """The flow's executions a backfill started, oldest first (the live schedule fires beside it)."""
     exes = server.executions(flowId=flow_id, sort="startDate:asc", size=1000)
-    return [e["trigger"]["variables"]["date"] for e in exes]
+    return [e for e in exes if {"key": "backfilled", "value": "true"} in e["labels"]]
+
+
+def dates_run(server: Server, flow_id: str) -> list[str]:
+    """The `trigger.date` of each backfilled execution of the flow, in the order they were created."""
+    return [e["trigger"]["variables"]["date"] for e in backfilled(server, flow_id)]
 
 
 def test_a_backfill_runs_each_past_date_once_oldest_first_with_its_inputs_and_labels(server: Server) -> None:
@@ -75,7 +82,7 @@ def test_a_backfill_runs_each_past_date_once_oldest_first_with_its_inputs_and_la
     assert (done["outcome"], done["fired"], done["total"]) == ("done", 5, 5)
     assert context(server, "plain")["backfill"] is None
     assert dates_run(server, "plain") == expected_dates(start, 5)
-    for exe in server.executions(flowId="plain"):
+    for exe in backfilled(server, "plain"):
         assert exe["inputs"] == {"region": "eu"}
         labels = {label["key"]: label["value"] for label in exe["labels"]}
         assert labels["batch"] == "b1" and labels["from"] == "schedule"  # the trigger's own labels stay
@@ -169,7 +176,7 @@ def test_a_backfill_waits_for_the_flows_concurrency_limit(server: Server) -> Non
     start = minutes_ago(40)
     assert backfill(server, "limited", start, start + dt.timedelta(minutes=2)).status_code == 200
     wait_for(lambda: context(server, "limited")["lastBackfill"], timeout=60)
-    exes = [server.wait_state(e["id"]) for e in server.executions(flowId="limited", sort="startDate:asc")]
+    exes = [server.wait_state(e["id"]) for e in backfilled(server, "limited")]
     assert [e["trigger"]["variables"]["date"] for e in exes] == expected_dates(start, 3)
     for exe in exes:  # never queued by the limit: each started once the one before had ended
         assert "QUEUED" not in [h["state"] for h in exe["state"]["histories"]]
