@@ -162,7 +162,11 @@ def test_a_schedule_is_backfilled_from_the_dialog_by_keyboard_then_paused_and_de
                            timeout=30_000)
     assert "/ 60" in progress.inner_text()
     shot(page, "tl-2-backfill-progress")
-    schedule.locator(".backfill-pause").click()
+    schedule.locator(".backfill-pause").focus()
+    before = progress.inner_text()
+    page.wait_for_function(every_text(f"{EVERY_MINUTE} .backfill-count", f"t !== {before!r}"))  # a refresh
+    assert "backfill-pause" in page.evaluate("document.activeElement.className")  # the focus survived it
+    page.keyboard.press("Enter")
     page.wait_for_function(every_text(f"{EVERY_MINUTE} .backfill-count", "t.includes('paused')"))
     assert trigger_context(server, "triggered", "every_minute")["backfill"]["paused"] is True
     schedule.locator(".backfill-delete").click()

@@ -57,6 +57,20 @@ function backfillCell(c, reload) {
       title: c.disabled ? "enable the trigger first" : null, onclick: () => openBackfillDialog(c, reload) }));
 }
 
+// A refresh rebuilds the rows: the control that had the focus gets it back (keyboard users keep their place).
+function focusOf(body) {
+  const el = document.activeElement;
+  const row = el && body.contains(el) ? el.closest("tr[data-trigger]") : null;
+  return row ? { trigger: row.dataset.trigger, control: el.classList[el.classList.length - 1] || el.tagName } : null;
+}
+
+function refocus(body, focused) {
+  if (!focused) return;
+  const row = [...body.querySelectorAll("tr[data-trigger]")].find((r) => r.dataset.trigger === focused.trigger);
+  const el = row && (row.querySelector(`.${CSS.escape(focused.control)}`) || row.querySelector(focused.control));
+  if (el) el.focus();
+}
+
 export async function triggersPage(view) {
   const q = h("input", { type: "search", id: "trigger-search", placeholder: "Search flow, namespace or trigger" });
   const all = h("input", { type: "checkbox", id: "trigger-select-all", "aria-label": "select all" });
@@ -84,6 +98,7 @@ export async function triggersPage(view) {
     rows = page.results;
     const known = new Set(rows.map((r) => JSON.stringify(keyOf(r.triggerContext))));
     for (const k of [...selected]) if (!known.has(k)) selected.delete(k);
+    const focused = focusOf(body);
     body.replaceChildren();
     if (!rows.length) body.append(h("tr", {}, h("td", { colspan: 8, class: "empty", text: "No trigger: add `triggers` to a flow." })));
     for (const { abstractTrigger: def, triggerContext: c } of rows) {
@@ -119,6 +134,7 @@ export async function triggersPage(view) {
     }
     info.textContent = `${page.total} trigger(s)`;
     syncSelection();
+    refocus(body, focused);
   }
 
   async function bulk(disabled) {
@@ -139,7 +155,7 @@ export async function triggersPage(view) {
   disable.addEventListener("click", () => bulk(true));
   q.addEventListener("input", () => load().catch((e) => toast(e.message, true)));
   await load();
-  // Refresh for progress, but never under an open dialog or while a field of the page has the focus.
+  // Refresh for progress, but never under an open dialog or while the search field has the focus.
   const timer = setInterval(() => {
     if (document.querySelector("dialog[open]") || document.activeElement === q) return;
     load().catch(() => { /* a missed refresh is retried on the next tick */ });
