@@ -2,11 +2,12 @@
 
 A backfill is kept in the trigger's stored state (`state["backfill"]`, Kestra's `Backfill` shape:
 `start`, `end`, `currentDate`, `paused`, `inputs`, `labels`, plus Lanner's `id`, `total`,
-`fired` and `lastDate`, the last date run), so it lives through restarts and is seen by every process of a cluster. The scheduler
-starts one execution per tick for it, oldest date first, while the flow's concurrency limit has
-room; each execution's id is derived from the backfill's id and the date, so a step repeated
-after a crash finds the execution it already made, and `currentDate` only moves past a date once
-its execution exists: no date runs twice, none is skipped.
+`fired` and `lastDate`, the last date run), so it lives through restarts and is seen by every
+process of a cluster. The scheduler starts one execution per tick for it, oldest date first,
+while the flow's concurrency limit has room; each execution's id is derived from the backfill's
+id and the date, so a step repeated after a crash finds the execution it already made, and the
+cursor (`lastDate`, `currentDate`) only moves past a date once its execution exists: no date
+runs twice, none is skipped.
 
 Pure functions over the state document; the scheduler does the I/O.
 """
