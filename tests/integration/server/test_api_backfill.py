@@ -198,3 +198,34 @@ def test_a_backfill_survives_a_killed_server_and_runs_every_date_once(tmp_path: 
         assert dates_run(srv, "crashy") == expected_dates(start, 12)  # none twice, none skipped
     finally:
         srv.stop()
+
+
+def test_a_cursor_write_lost_in_a_crash_repeats_no_execution(tmp_path: Path) -> None:
+    """The crash window itself: executions made, the cursor not yet moved past them. The stored
+    state is set back as such a crash leaves it; on restart the derived ids find the executions
+    already there, so the backfill goes on without making them again."""
+    from lanner.storage import db
+    from lanner.storage.trigger_store import TriggerStore
+
+    srv = Server(tmp_path / "home").start()
+    key = ("company.bf", "rewound", "every_minute")
+    try:
+        srv.deploy(flow("rewound"))
+        start = minutes_ago(80)
+        assert backfill(srv, "rewound", start, start + dt.timedelta(minutes=7)).status_code == 200
+        wait_for(lambda: context(srv, "rewound")["backfill"]["fired"] >= 4)
+        srv.client.put("/triggers/backfill/pause", json={**KEY, "flowId": "rewound"})
+        srv.stop()
+        store = TriggerStore(db.connect(f"sqlite:///{tmp_path / 'home' / 'lanner.db'}"))
+        state = store.get(key)
+        assert state is not None
+        bf = state["backfill"]
+        rewound = dt.datetime.fromisoformat(bf["lastDate"].replace("Z", "+00:00")) - dt.timedelta(minutes=3)
+        bf.update(lastDate=rewound.strftime("%Y-%m-%dT%H:%M:%SZ"), fired=bf["fired"] - 3, paused=False)
+        store.put(key, state)
+        srv.start()
+        done = wait_for(lambda: context(srv, "rewound")["lastBackfill"], timeout=60)
+        assert (done["outcome"], done["fired"], done["total"]) == ("done", 8, 8)
+        assert dates_run(srv, "rewound") == expected_dates(start, 8)  # no date twice
+    finally:
+        srv.stop()
