@@ -155,8 +155,10 @@ class Scheduler:
             state = dict(self._state.get(key) or {})
         signature = f"{spec.cron}|{spec.timezone}|{spec.withSeconds}"
         if state.get("signature") != signature or not state.get("nextDate"):
-            # a new schedule (or a changed cron) starts from now: no backfill of the past
-            changes = {"signature": signature, "nextDate": iso(schedule.next_after(spec, at))}
+            # a new schedule (or a changed cron) starts from now; the past runs through a backfill
+            changes: dict[str, Any] = {"signature": signature, "nextDate": iso(schedule.next_after(spec, at))}
+            if not state.get("signature") and spec.backfill is not None:
+                changes.update(self._backfill_of_flow(flow, spec, at))
             self._update(key, lambda s: s.update(changes))
             return
         if state.get("disabled"):
@@ -212,6 +214,19 @@ class Scheduler:
             return False
         self._update(key, lambda s: _advance_backfill(s, spec, bf["id"], date))
         return True
+
+    def _backfill_of_flow(self, flow: Flow, spec: triggers.ScheduleSpec, at: dt.datetime) -> dict[str, Any]:
+        """The backfill a Schedule's own `backfill: {start}` asks for, from that start up to now,
+        made once, when the scheduler first sees the trigger (as Kestra's does); or its error."""
+        key = (flow.namespace, flow.id, spec.id)
+        try:
+            bf = backfills.new(spec, {"start": (spec.backfill or {}).get("start")}, at)
+        except backfills.BackfillError as exc:
+            log.error("trigger %s.%s/%s: its `backfill` cannot run: %s", *key, exc.message)
+            return {"lastError": f"`backfill` cannot run: {exc.message}; {exc.hint}"}
+        log.warning("trigger %s.%s/%s: backfill %s of %d dates from %s (its `backfill` property)", *key,
+                    bf["id"], bf["total"], bf["start"])
+        return {"backfill": bf}
 
     def create_backfill(self, key: TriggerKey, body: Mapping[str, Any]) -> dict[str, Any]:
         """Start a backfill of a Schedule trigger (Kestra's `PUT /triggers` with `backfill`).

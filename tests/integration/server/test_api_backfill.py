@@ -229,3 +229,20 @@ def test_a_cursor_write_lost_in_a_crash_repeats_no_execution(tmp_path: Path) -> 
         assert dates_run(srv, "rewound") == expected_dates(start, 8)  # no date twice
     finally:
         srv.stop()
+
+
+def test_a_schedules_own_backfill_start_runs_once_when_the_trigger_is_first_seen(server: Server) -> None:
+    start = minutes_ago(4)
+    text = flow("declared").replace('    cron: "* * * * *"\n', f'    cron: "* * * * *"\n    backfill:\n'
+                                    f'      start: {start.strftime("%Y-%m-%dT%H:%M:%SZ")}\n', 1)
+    server.deploy(text)
+    done = wait_for(lambda: context(server, "declared")["lastBackfill"])
+    assert done["outcome"] == "done" and done["fired"] == done["total"] >= 5  # start … now, on the minute
+    dates = [e["trigger"]["variables"]["date"] for e in server.executions(flowId="declared", sort="startDate:asc")]
+    past = [d for d in dates if d <= done["end"]]  # the live schedule fires only after it was saved
+    assert past == expected_dates(start, done["total"])
+    updated = server.client.put("/flows/company.bf/declared", content=text.replace("defaults: none", "defaults: new"),
+                                headers={"Content-Type": "application/x-yaml"})
+    assert updated.status_code == 200, updated.text
+    after = context(server, "declared")
+    assert after["backfill"] is None and after["lastBackfill"] == done  # a new revision backfills nothing again
