@@ -59,7 +59,9 @@ export async function logsPage(view, params) {
     return qs;
   }
 
+  let latest = 0; // answers can come back out of order while one types: only the newest request is shown
   async function load() {
+    const asked = ++latest;
     const qs = query();
     const shown = `#/logs${qs.toString() ? "?" + qs : ""}`;
     if (location.hash !== shown) history.replaceState(null, "", shown); // the router sees no change
@@ -69,9 +71,10 @@ export async function logsPage(view, params) {
     try {
       result = await get(`/logs/search?${qs}`);
     } catch (err) {
-      info.textContent = problemText(err);
+      if (asked === latest) info.textContent = problemText(err);
       return;
     }
+    if (asked !== latest) return;
     body.replaceChildren();
     if (!result.results.length) body.append(h("tr", {}, h("td", { colspan: 6, class: "empty", text: "No log line matches." })));
     for (const l of result.results) {

@@ -93,8 +93,11 @@ export async function triggersPage(view) {
     all.checked = rows.length > 0 && selected.size === rows.length;
   }
 
+  let latest = 0; // answers can come back out of order (typing, the refresh): only the newest is shown
   async function load() {
+    const asked = ++latest;
     const page = await get(`/triggers/search?size=1000&sort=namespace:asc${q.value ? "&q=" + enc(q.value) : ""}`);
+    if (asked !== latest) return;
     rows = page.results;
     const known = new Set(rows.map((r) => JSON.stringify(keyOf(r.triggerContext))));
     for (const k of [...selected]) if (!known.has(k)) selected.delete(k);
