@@ -18,6 +18,7 @@ app.add_typer(execution_app, name="execution")
 app.add_typer(__import__("lanner.cli.server", fromlist=["server_app"]).server_app, name="server")
 app.add_typer(__import__("lanner.cli.roles", fromlist=["db_app"]).db_app, name="db")
 app.add_typer(__import__("lanner.cli.namespaces", fromlist=["namespace_app"]).namespace_app, name="namespace")
+app.add_typer(__import__("lanner.cli.triggers", fromlist=["trigger_app"]).trigger_app, name="trigger")
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 

@@ -17,6 +17,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,6 +45,18 @@ class ClusterScheduler(Scheduler):
         state = self.store.all()
         with self._lock:
             self._state = state
+
+    def _current(self, key: tuple[str, str, str]) -> dict[str, Any]:
+        """Read back from the store: the webservers write a trigger's state too (disable, backfill)."""
+        return dict(self.store.get(key) or {})
+
+    def _update(self, key: tuple[str, str, str], change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+        """One locked read-change-write in the store: a webserver and the scheduler may change the
+        same trigger at once (a pause while the backfill moves on)."""
+        with self._lock:
+            state = self.store.update(key, change)
+            self._state[key] = state
+        return state
 
     def handle(self, ended: Ended) -> None:
         """Fire the Flow triggers and stopAfter rules for one execution change, now, in this thread."""
@@ -88,7 +101,8 @@ def build(db: QueueDatabase, client: Any, flows: StoredFlows) -> ClusterSchedule
         return launch.start_execution(client, flow, inputs, labels, trigger=trigger, execution_id=execution_id,
                                       via="trigger")
 
-    return ClusterScheduler(TriggerStore(db.reader), flows.all_latest, latest, start, queries.exists, queries.get)
+    return ClusterScheduler(TriggerStore(db.reader), flows.all_latest, latest, start, queries.exists, queries.get,
+                            unfinished=queries.unfinished)
 
 
 class SchedulerRole:

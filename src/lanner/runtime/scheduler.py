@@ -10,6 +10,7 @@ finds what it already created: a schedule never fires twice for the same date.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import queue
 import threading
@@ -20,7 +21,7 @@ from typing import Any
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
 from lanner.model.state import iso, now, parse_iso
-from lanner.runtime import flow_trigger, launch, schedule, triggers
+from lanner.runtime import backfills, flow_trigger, launch, schedule, triggers
 from lanner.runtime.flow_trigger import Ended
 from lanner.storage.trigger_store import TriggerKey, TriggerStore
 
@@ -29,6 +30,7 @@ log = logging.getLogger("lanner.scheduler")
 # The last argument is the execution id to use, or None for a new one.
 Starter = Callable[[Flow, Mapping[str, Any], Mapping[str, str], dict[str, Any], str | None], Execution]
 REFRESH_SECONDS = 30.0
+BACKFILL_PER_TICK = 1  # executions a backfill starts per tick: paced, oldest date first
 
 
 class WebhookNotFound(LookupError):
@@ -50,11 +52,22 @@ def conditions_hold(spec: Any, variables: dict[str, Any]) -> tuple[bool, str | N
         return False, f"conditions not evaluated: {exc}"
 
 
+class TriggerNotFound(LookupError):
+    """No trigger with this key on the stored flows."""
+
+
+class NoBackfill(LookupError):
+    """The trigger has no backfill to pause, unpause or delete (Kestra's "No backfill found")."""
+
+
 class Scheduler:
     def __init__(self, store: TriggerStore, flows: Callable[[], list[Flow]],
                  flow_lookup: Callable[[str, str], Flow | None], start: Starter,
                  exists: Callable[[str], bool], get_execution: Callable[[str], Execution | None],
-                 tick_seconds: float = 1.0, clock: Callable[[], dt.datetime] = now) -> None:
+                 tick_seconds: float = 1.0, clock: Callable[[], dt.datetime] = now,
+                 unfinished: Callable[[str, str], int] | None = None) -> None:
+        """`unfinished(namespace, flow_id)` counts the flow's executions that have not ended: a
+        backfill waits while they fill the flow's concurrency limit."""
         self.store = store
         self._flows_source = flows
         self._lookup = flow_lookup
@@ -63,6 +76,7 @@ class Scheduler:
         self._get_execution = get_execution
         self._tick_seconds = tick_seconds
         self._clock = clock
+        self._unfinished = unfinished
         self._events: queue.Queue[Any] = queue.Queue()
         self._lock = threading.RLock()
         self._state: dict[TriggerKey, dict[str, Any]] = {}
@@ -128,6 +142,19 @@ class Scheduler:
             self._state[key] = state
         self.store.put(key, state)
 
+    def _current(self, key: TriggerKey) -> dict[str, Any]:
+        """The trigger's state as it stands (a cluster scheduler reads it back from the store)."""
+        return dict(self._state.get(key) or {})
+
+    def _update(self, key: TriggerKey, change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+        """Read, change and write one trigger's state at once, so the tick and the API (disable,
+        backfill) never write over each other's fields."""
+        with self._lock:
+            state = self._current(key)
+            change(state)
+            self._put(key, state)
+        return state
+
     # -- Schedule ----------------------------------------------------------------------------
 
     def _tick(self, at: dt.datetime) -> None:
@@ -135,6 +162,7 @@ class Scheduler:
             for spec in triggers.specs(flow):
                 if isinstance(spec, triggers.ScheduleSpec):
                     self._schedule(flow, spec, at)
+                    self._backfill(flow, spec, at)
 
     def _schedule(self, flow: Flow, spec: triggers.ScheduleSpec, at: dt.datetime) -> None:
         key = (flow.namespace, flow.id, spec.id)
@@ -142,9 +170,11 @@ class Scheduler:
             state = dict(self._state.get(key) or {})
         signature = f"{spec.cron}|{spec.timezone}|{spec.withSeconds}"
         if state.get("signature") != signature or not state.get("nextDate"):
-            # a new schedule (or a changed cron) starts from now: no backfill of the past
-            state.update(signature=signature, nextDate=iso(schedule.next_after(spec, at)))
-            self._put(key, state)
+            # a new schedule (or a changed cron) starts from now; the past runs through a backfill
+            changes: dict[str, Any] = {"signature": signature, "nextDate": iso(schedule.next_after(spec, at))}
+            if not state.get("signature") and spec.backfill is not None:
+                changes.update(self._backfill_of_flow(flow, spec, at))
+            self._update(key, lambda s: s.update(changes))
             return
         if state.get("disabled"):
             return
@@ -155,33 +185,158 @@ class Scheduler:
         if plan.skipped:
             log.warning("trigger %s.%s/%s: %d missed schedule(s) not recovered (recoverMissedSchedules=%s)",
                         flow.namespace, flow.id, spec.id, plan.skipped, spec.recoverMissedSchedules)
+        fired: dict[str, Any] = {}
         for date in plan.fire:
             variables = schedule.variables(spec, date)
             if spec.conditions:
                 hold, error = conditions_hold(spec, schedule.condition_variables(spec, date))
                 if error:
                     log.error("trigger %s.%s/%s at %s: %s", *key, variables["date"], error)
-                    state["lastError"] = error
+                    fired["lastError"] = error
                 if not hold:  # Kestra passes over a date its conditions reject
                     continue
             eid = launch.trigger_execution_id(flow.namespace, flow.id, spec.id, variables["date"])
             exe_id = self._fire(flow, spec, variables, eid, {})
             if exe_id:
-                state.update(date=variables["date"], executionId=exe_id)
-        state["nextDate"] = iso(plan.next_date)
-        self._put(key, state)
+                fired.update(date=variables["date"], executionId=exe_id)
+        fired["nextDate"] = iso(plan.next_date)
+        self._update(key, lambda s: s.update(fired))
+
+    # -- backfill ----------------------------------------------------------------------------
+
+    def _backfill(self, flow: Flow, spec: triggers.ScheduleSpec, at: dt.datetime) -> None:
+        """Start the next executions of the trigger's backfill, if it has one that may go on."""
+        with self._lock:  # the cached state says whether there is one (a cluster's cache is seconds old)
+            if not (self._state.get((flow.namespace, flow.id, spec.id)) or {}).get("backfill"):
+                return
+        for _ in range(BACKFILL_PER_TICK):
+            if not self._backfill_step(flow, spec, at):
+                return
+
+    def _backfill_step(self, flow: Flow, spec: triggers.ScheduleSpec, at: dt.datetime) -> bool:
+        """One date of the backfill; False when it cannot go on this tick (or is done)."""
+        key = (flow.namespace, flow.id, spec.id)
+        state = self._current(key)
+        bf = state.get("backfill")
+        if not bf or bf.get("paused") or state.get("disabled"):
+            return False
+        if flow.concurrency is not None and self._unfinished is not None \
+                and self._unfinished(flow.namespace, flow.id) >= flow.concurrency.limit:
+            return False  # wait for a slot: a backfill never makes executions the limit would queue or refuse
+        date = backfills.next_date(spec, bf).date
+        if date is None:
+            self._update(key, lambda s: _end_backfill(s, bf["id"], "done", at))
+            log.warning("trigger %s.%s/%s: backfill %s done (%d executions)", *key, bf["id"], bf["fired"])
+            return False
+        variables = schedule.variables(spec, date)
+        eid = launch.trigger_execution_id(flow.namespace, flow.id, spec.id, "backfill", bf["id"], variables["date"])
+        if self._fire(flow, spec, variables, eid, {}, bf) is None:
+            # the error is on the trigger (lastError); paused, so that it is not retried every tick
+            self._update(key, lambda s: _pause_backfill(s, bf["id"]))
+            return False
+        self._update(key, lambda s: _advance_backfill(s, spec, bf["id"], date))
+        return True
+
+    def _backfill_of_flow(self, flow: Flow, spec: triggers.ScheduleSpec, at: dt.datetime) -> dict[str, Any]:
+        """The backfill a Schedule's own `backfill: {start}` asks for, from that start up to now,
+        made once, when the scheduler first sees the trigger (as Kestra's does); or its error."""
+        key = (flow.namespace, flow.id, spec.id)
+        try:
+            bf = backfills.new(spec, {"start": (spec.backfill or {}).get("start")}, at)
+        except backfills.BackfillError as exc:
+            log.error("trigger %s.%s/%s: its `backfill` cannot run: %s", *key, exc.message)
+            return {"lastError": f"`backfill` cannot run: {exc.message}; {exc.hint}"}
+        log.warning("trigger %s.%s/%s: backfill %s of %d dates from %s (its `backfill` property)", *key,
+                    bf["id"], bf["total"], bf["start"])
+        return {"backfill": bf}
+
+    def create_backfill(self, key: TriggerKey, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Start a backfill of a Schedule trigger (Kestra's `PUT /triggers` with `backfill`).
+
+        Raises TriggerNotFound, `backfills.BackfillError` (a bad request: dates, inputs, not a
+        Schedule, one already there) or `ValidationErrors` (inputs the flow refuses)."""
+        flow, spec = self._schedule_spec(key)
+        at = self._clock()
+        bf = backfills.new(spec, body, at)
+        first = backfills.next_date(spec, bf).date
+        assert first is not None  # `new` refuses a range without dates
+        self._check_inputs(flow, spec, bf, first)
+
+        def put(state: dict[str, Any]) -> None:
+            if state.get("backfill"):
+                raise backfills.BackfillError(f"trigger `{key[2]}` already has a backfill running",
+                                              "delete it first (POST /api/v1/triggers/backfill/delete)")
+            state["backfill"] = bf
+
+        state = self._update(key, put)
+        log.warning("trigger %s.%s/%s: backfill %s of %d dates from %s to %s", *key, bf["id"], bf["total"],
+                    bf["start"], bf["end"])
+        return state
+
+    def pause_backfill(self, key: TriggerKey, paused: bool) -> dict[str, Any]:
+        """Pause or unpause the trigger's backfill; raises NoBackfill when it has none."""
+        def change(state: dict[str, Any]) -> None:
+            if not state.get("backfill"):
+                raise NoBackfill(f"trigger `{key[2]}` of flow `{key[0]}.{key[1]}` has no backfill")
+            state["backfill"] = {**state["backfill"], "paused": paused}
+            if not paused:
+                state.pop("lastError", None)
+
+        return self._update(key, change)
+
+    def delete_backfill(self, key: TriggerKey) -> dict[str, Any]:
+        """Stop the trigger's backfill for good (its executions already started stay)."""
+        def change(state: dict[str, Any]) -> None:
+            bf = state.get("backfill")
+            if not bf:
+                raise NoBackfill(f"trigger `{key[2]}` of flow `{key[0]}.{key[1]}` has no backfill")
+            _end_backfill(state, bf["id"], "deleted", self._clock())
+
+        return self._update(key, change)
+
+    def _schedule_spec(self, key: TriggerKey) -> tuple[Flow, triggers.ScheduleSpec]:
+        flow = self._lookup(key[0], key[1])
+        trig = next((t for t in flow.triggers if t.id == key[2]), None) if flow is not None else None
+        if flow is None or trig is None:
+            raise TriggerNotFound(f"trigger `{key[2]}` of flow `{key[0]}.{key[1]}`")
+        from pydantic import ValidationError
+
+        try:
+            spec = triggers.parse(trig)
+        except ValidationError:
+            spec = None
+        if not isinstance(spec, triggers.ScheduleSpec):
+            raise backfills.BackfillError(f"trigger `{key[2]}` is a {trig.type.rsplit('.', 1)[-1]} trigger: only "
+                                          "Schedule triggers are backfilled", "choose a Schedule trigger")
+        if flow.disabled or spec.disabled:
+            raise backfills.BackfillError(f"trigger `{key[2]}` is disabled in flow `{key[0]}.{key[1]}`",
+                                          "enable it in the flow (remove `disabled: true`) first")
+        return flow, spec
+
+    def _check_inputs(self, flow: Flow, spec: triggers.ScheduleSpec, bf: Mapping[str, Any],
+                      date: dt.datetime) -> None:
+        """The inputs the first execution would get, typed now: a bad value is the caller's 422."""
+        from lanner.model.inputs import resolve_inputs
+
+        given = launch.render_trigger_values(spec.inputs, schedule.variables(spec, date))
+        resolve_inputs(flow, {**(given or {}), **bf["inputs"]}, "api")
 
     # -- firing ------------------------------------------------------------------------------
 
     def _fire(self, flow: Flow, spec: Any, variables: dict[str, Any], execution_id: str,
-              extra: Mapping[str, Any]) -> str | None:
-        """Start one execution for a trigger; returns its id, or None when it could not start."""
+              extra: Mapping[str, Any], backfill: Mapping[str, Any] | None = None) -> str | None:
+        """Start one execution for a trigger; returns its id, or None when it could not start.
+
+        A backfill's inputs and labels are laid over the trigger's own."""
         if self._exists(execution_id):
             return execution_id  # fired before a restart: do not fire twice
         key = (flow.namespace, flow.id, spec.id)
         try:
             inputs = launch.render_trigger_values(spec.inputs, variables, extra)
             labels = launch.labels_of(spec.labels, variables)
+            if backfill is not None:
+                inputs = {**(inputs or {}), **backfill["inputs"]}
+                labels.update({i["key"]: i["value"] for i in backfill["labels"]})
             trigger = {"id": spec.id, "type": triggers.canonical_type(spec.type), "variables": variables}
             exe = self._start(flow, inputs, labels, trigger, execution_id)
         except Exception as exc:  # noqa: BLE001 - recorded on the trigger for people to read
@@ -189,10 +344,7 @@ class Scheduler:
 
             message = exc.render() if isinstance(exc, LannerError) else str(exc)
             log.error("trigger %s.%s/%s could not start an execution: %s", *key, message)
-            with self._lock:
-                state = dict(self._state.get(key) or {})
-            state["lastError"] = message
-            self._put(key, state)
+            self._update(key, lambda s: s.update(lastError=message))
             return None
         return exe.id
 
@@ -214,11 +366,8 @@ class Scheduler:
         for spec in triggers.specs(flow):
             if spec.id == trig.get("id") and e.state in spec.stopAfter:
                 key = (flow.namespace, flow.id, spec.id)
-                with self._lock:
-                    state = dict(self._state.get(key) or {})
-                state["disabled"] = True
-                state["stoppedBy"] = {"executionId": e.id, "state": e.state}
-                self._put(key, state)
+                self._update(key, lambda s: s.update(disabled=True,
+                                                     stoppedBy={"executionId": e.id, "state": e.state}))
                 log.warning("trigger %s.%s/%s disabled: execution %s ended %s (stopAfter)", *key, e.id, e.state)
 
     def _flow_fire(self, flow: Flow, spec: triggers.FlowSpec, e: Ended) -> None:
@@ -229,8 +378,7 @@ class Scheduler:
             return
         if spec.preconditions is not None:
             fire, progress = flow_trigger.advance_preconditions(spec, state.get("preconditions") or {}, e)
-            state["preconditions"] = progress
-            self._put(key, state)
+            self._update(key, lambda s: s.update(preconditions=progress))
             if not fire:
                 return
         extra: dict[str, Any] = {}
@@ -243,8 +391,8 @@ class Scheduler:
         eid = launch.trigger_execution_id(flow.namespace, flow.id, spec.id, e.id, e.state)
         exe_id = self._fire(flow, spec, e.variables(), eid, extra)
         if exe_id:
-            state.update(date=iso(self._clock()), executionId=exe_id)
-            self._put(key, state)
+            fired = {"date": iso(self._clock()), "executionId": exe_id}
+            self._update(key, lambda s: s.update(fired))
 
     # -- Webhook (called from the API's threads) ---------------------------------------------
 
@@ -274,8 +422,7 @@ class Scheduler:
                 labels = launch.labels_of(spec.labels, variables)
                 trigger = {"id": spec.id, "type": triggers.WEBHOOK, "variables": variables}
                 exe = self._start(flow, inputs, labels, trigger, None)
-                state.update(date=iso(self._clock()), executionId=exe.id)
-                self._put(tkey, state)
+                self._update(tkey, functools.partial(_merge, {"date": iso(self._clock()), "executionId": exe.id}))
                 return exe, spec
         raise WebhookNotFound(f"no enabled Webhook trigger with this key on flow `{namespace}.{flow_id}`")
 
@@ -294,15 +441,19 @@ class Scheduler:
                             "disabled": bool(trig.disabled or flow.disabled or state.get("disabled")),
                             "date": state.get("date"), "nextExecutionDate": state.get("nextDate"),
                             "executionId": state.get("executionId"), "lastError": state.get("lastError"),
-                            "stoppedBy": state.get("stoppedBy")})
+                            "stoppedBy": state.get("stoppedBy"),
+                            "backfill": backfills.public(state.get("backfill")),
+                            "lastBackfill": state.get("lastBackfill")})
         return out
 
     def set_disabled(self, key: TriggerKey, disabled: bool) -> dict[str, Any]:
         """Disable a trigger, or enable one again (after `stopAfter`); a schedule restarts from now."""
-        with self._lock:
-            state = toggled(self._state.get(key) or {}, disabled)
-        self._put(key, state)
-        return state
+        def change(state: dict[str, Any]) -> None:
+            new = toggled(state, disabled)
+            state.clear()
+            state.update(new)
+
+        return self._update(key, change)
 
 
 def toggled(state: dict[str, Any], disabled: bool) -> dict[str, Any]:
@@ -313,3 +464,27 @@ def toggled(state: dict[str, Any], disabled: bool) -> dict[str, Any]:
         out.pop("stoppedBy", None)
         out.pop("nextDate", None)
     return out
+
+
+def _advance_backfill(state: dict[str, Any], spec: triggers.ScheduleSpec, backfill_id: str,
+                      date: dt.datetime) -> None:
+    bf = state.get("backfill")
+    if bf and bf["id"] == backfill_id:  # not deleted (or replaced) meanwhile
+        state["backfill"] = backfills.advanced(spec, bf, date)
+
+
+def _pause_backfill(state: dict[str, Any], backfill_id: str) -> None:
+    bf = state.get("backfill")
+    if bf and bf["id"] == backfill_id:
+        state["backfill"] = {**bf, "paused": True}
+
+
+def _end_backfill(state: dict[str, Any], backfill_id: str, outcome: str, at: dt.datetime) -> None:
+    bf = state.get("backfill")
+    if bf and bf["id"] == backfill_id:
+        state["lastBackfill"] = backfills.summary(bf, outcome, at)
+        state.pop("backfill", None)
+
+
+def _merge(changes: Mapping[str, Any], state: dict[str, Any]) -> None:
+    state.update(changes)

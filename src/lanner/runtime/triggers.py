@@ -272,12 +272,29 @@ def _not_acted_on(spec: _Spec) -> list[tuple[str, str, str]]:
         out.append(("workerGroup", "a trigger's `workerGroup` is not applied by Lanner (triggers are evaluated by "
                     "the scheduler role, not by workers)", "remove `workerGroup` from the trigger"))
     if isinstance(spec, ScheduleSpec) and spec.backfill is not None:
-        out.append(("backfill", "`backfill` is not run by Lanner (a schedule starts from when it is saved)",
-                    "remove `backfill`; start the past dates' executions through the API or `lanner run`"))
+        out.extend(("backfill", problem, hint) for problem, hint in _backfill_problems(spec.backfill))
     if isinstance(spec, ScheduleSpec) and spec.lateMaximumDelay is not None:
         out.append(("lateMaximumDelay", "`lateMaximumDelay` is not applied by Lanner",
                     "remove it; `recoverMissedSchedules` (ALL, LAST, NONE) says which missed dates still run"))
     return out
+
+
+def _backfill_problems(backfill: dict[str, Any]) -> list[tuple[str, str]]:
+    """(problem, hint) for a Schedule's own `backfill` (Kestra's deprecated ScheduleBackfill:
+    only `start`), which the scheduler runs once, when it first sees the trigger."""
+    from lanner.runtime.backfills import BackfillError, parse_instant
+
+    example = "backfill: {start: 2024-01-01T00:00:00Z}"
+    extra = sorted(set(backfill) - {"start"})
+    if extra:
+        return [(f"`backfill` of a Schedule takes only `start`, not `{extra[0]}`",
+                 f"write {example}; for an end, inputs or labels use PUT /api/v1/triggers with a `backfill`")]
+    try:
+        if parse_instant("start", backfill.get("start")) is None:
+            return [("`backfill` needs a `start` date", f"write {example}")]
+    except BackfillError as exc:
+        return [(exc.message, exc.hint)]
+    return []
 
 
 def _trigger_lines(source: str) -> dict[tuple[int, str | None], tuple[int | None, int | None]]:

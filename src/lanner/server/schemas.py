@@ -43,16 +43,29 @@ class ValidateResult(BaseModel):
     errors: list[Located] = Field(default_factory=list)
 
 
+class BackfillRequest(BaseModel):
+    """Kestra's `Backfill`, as a request: the range of past dates to run, and what to run them with."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    start: str = Field(description="ISO 8601 date-time with an offset; the first date of the range")
+    end: str | None = Field(default=None, description="the last date of the range (default: now)")
+    inputs: dict[str, Any] | None = Field(default=None, description="laid over the trigger's own inputs")
+    labels: dict[str, Any] | list[dict[str, Any]] | None = Field(default=None, description="added to the executions")
+    paused: bool = False
+
+
 class TriggerUpdate(BaseModel):
-    """Enable or disable one trigger (for instance after `stopAfter` disabled it)."""
+    """Enable or disable one trigger (for instance after `stopAfter` disabled it), or start a
+    backfill of a Schedule trigger (Kestra's `PUT /triggers` with `backfill`)."""
 
     model_config = ConfigDict(extra="ignore")
 
     namespace: str
     flowId: str
     triggerId: str
-    disabled: bool
-    backfill: dict[str, Any] | None = Field(default=None, description="refused: Lanner does not backfill")
+    disabled: bool | None = None
+    backfill: BackfillRequest | None = None
 
 
 class TriggerKeys(BaseModel):

@@ -57,7 +57,7 @@ class Services:
                                         catalog=FlowCatalog(self.repo), what="lanner server local")
             self.scheduler = Scheduler(TriggerStore(self.engine), self.all_flows,
                                        lambda ns, fid: self.flows.find(ns, fid), self._start_for_trigger,
-                                       self.queries.exists, self.queries.get)
+                                       self.queries.exists, self.queries.get, unfinished=self.queries.unfinished)
             self.runtime.triggers.use_scheduler(self.scheduler.set_disabled)  # it holds their state here
         self.hub.on_execution = self.scheduler.execution_changed
         self.resumed: list[str] = []

@@ -156,6 +156,16 @@ class ExecutionQueries:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(t.c.state).where(t.c.id == execution_id)).scalar()
 
+    def unfinished(self, namespace: str, flow_id: str) -> int:
+        """How many executions of the flow have not ended (created, queued, running, paused…)."""
+        from lanner.model.state import TERMINATED_NAMES
+
+        t = tables.executions
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(t).where(
+                t.c.namespace == namespace, t.c.flow_id == flow_id,
+                t.c.state.not_in(TERMINATED_NAMES))).scalar() or 0)
+
     def exists(self, execution_id: str) -> bool:
         return self.state_of(execution_id) is not None
 

@@ -1,13 +1,15 @@
 """The scheduler's memory of each trigger, kept in the database so that a restart neither fires a
 schedule twice nor forgets that `stopAfter` disabled it.
 
-One row per (namespace, flow, trigger id) with a small JSON document; the scheduler is the only
-writer, the API reads it for the triggers list and may flip `disabled` back.
+One row per (namespace, flow, trigger id) with a small JSON document, written by the scheduler
+and by the API (disable, enable, backfill); in a cluster the two are different processes, so
+their changes go through `update`, one locked read-change-write each.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,6 +41,24 @@ class TriggerStore:
             if not updated:
                 conn.execute(t.insert().values(namespace=key[0], flow_id=key[1], trigger_id=key[2], data=text,
                                                updated=stamp))
+
+    def update(self, key: TriggerKey, change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+        """Read, change and write one trigger's state in one transaction, its row locked (on
+        PostgreSQL) so that two processes — a webserver pausing a backfill, the scheduler moving
+        it on — never write over each other. An exception from `change` writes nothing."""
+        t = tables.triggers
+        where = (t.c.namespace == key[0], t.c.flow_id == key[1], t.c.trigger_id == key[2])
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(t.c.data).where(*where).with_for_update()).first()
+            state: dict[str, Any] = json.loads(row.data) if row is not None else {}
+            change(state)
+            text = json.dumps(state, separators=(",", ":"), default=str)
+            if row is not None:
+                conn.execute(t.update().where(*where).values(data=text, updated=iso(now())))
+            else:
+                conn.execute(t.insert().values(namespace=key[0], flow_id=key[1], trigger_id=key[2], data=text,
+                                               updated=iso(now())))
+        return state
 
     def all(self) -> dict[TriggerKey, dict[str, Any]]:
         t = tables.triggers

@@ -1,5 +1,5 @@
 """Triggers in Kestra's shapes: `{abstractTrigger, triggerContext}` pairs, disable/enable one or
-several, and unlock and backfill answered with what Lanner does instead."""
+several, and unlock answered with what Lanner does instead (backfills: test_api_backfill.py)."""
 
 from __future__ import annotations
 
@@ -58,13 +58,8 @@ def test_triggers_are_disabled_one_at_a_time_or_in_bulk(server: Server) -> None:
     assert [r["triggerContext"]["disabled"] for r in _search(server, flowId="toggled")["results"]] == [False, False]
 
 
-def test_unlock_and_backfill_say_what_lanner_does_instead(server: Server) -> None:
+def test_unlock_says_lanner_never_locks_a_trigger(server: Server) -> None:
     server.deploy(FLOW.replace("id: yearly", "id: plain"))
     unlock = server.client.post("/triggers/company.trig/plain/new_year/unlock")
     assert unlock.status_code == 409 and "not locked" in unlock.json()["message"]
     assert server.client.post("/triggers/company.trig/plain/nope/unlock").status_code == 404
-    backfill = server.client.put("/triggers", json={"namespace": "company.trig", "flowId": "plain",
-                                                    "triggerId": "new_year", "disabled": False,
-                                                    "backfill": {"start": "2024-01-01T00:00:00Z"}})
-    assert backfill.status_code == 422 and "does not backfill" in backfill.json()["message"]
-    assert server.client.put("/triggers/backfill/pause", json=[]).status_code == 422

@@ -36,8 +36,13 @@ def _problems(trigger: str) -> list[str]:
      "      - type: io.kestra.plugin.core.condition.PublicHoliday\n        country: FR\n        region: IDF\n",
      "f.yaml:9:5: triggers[0] (s): conditions[0]: unknown property `region` of `PublicHoliday`"),
     ("  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n    backfill:\n"
-     "      start: 2024-01-01T00:00:00Z\n",
-     "f.yaml:9:5: triggers[0] (s): `backfill` is not run by Lanner"),
+     "      start: 2024-01-01T00:00:00Z\n      end: 2024-02-01T00:00:00Z\n",
+     "f.yaml:9:5: triggers[0] (s): `backfill` of a Schedule takes only `start`, not `end`"),
+    ("  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n    backfill:\n"
+     "      start: 2024-01-01\n",
+     "f.yaml:9:5: triggers[0] (s): backfill `start`=`2024-01-01` has no UTC offset"),
+    ("  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n    backfill: {}\n",
+     "f.yaml:9:5: triggers[0] (s): `backfill` needs a `start` date"),
     ("  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n    lateMaximumDelay: PT1H\n",
      "f.yaml:9:5: triggers[0] (s): `lateMaximumDelay` is not applied by Lanner"),
     ("  - id: up\n    type: io.kestra.plugin.core.trigger.Flow\n    conditions:\n"
@@ -75,4 +80,6 @@ def test_trigger_conditions_lanner_evaluates_and_a_plain_schedule_stay_accepted(
         "  - id: not_mine\n    type: io.kestra.plugin.core.trigger.Flow\n    conditions:\n"
         "      - type: io.kestra.plugin.core.condition.Not\n        conditions:\n"
         "          - type: io.kestra.plugin.core.condition.ExecutionNamespace\n            namespace: company\n"
-        "            comparison: PREFIX\n") == []
+        "            comparison: PREFIX\n"
+        "  - id: b\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n"
+        "    backfill: {start: 2024-01-01T00:00:00Z}\n") == []

@@ -6,6 +6,8 @@ import { mayLeave } from "./leave_guard.js";
 import { pluginsPage, pluginPage } from "./plugins.js";
 import { namespacesPage, namespacePage } from "./namespaces.js";
 import { dashboardPage } from "./dashboard.js";
+import { triggersPage } from "./triggers.js";
+import { logsPage } from "./logs.js";
 
 const view = document.getElementById("view");
 let cleanup = null;
@@ -22,6 +24,8 @@ const routes = [
   [/^#\/namespaces\/?$/, () => namespacesPage(view), "namespaces"],
   [/^#\/namespaces\/([a-z0-9._-]+)(?:\/(flows|files|kv))?$/, (m) => namespacePage(view, m[1], m[2] || "flows"), "namespaces"],
   [/^#\/dashboard\/?(\?.*)?$/, (m) => dashboardPage(view, new URLSearchParams((m[1] || "").slice(1))), "dashboard"],
+  [/^#\/triggers\/?$/, () => triggersPage(view), "triggers"],
+  [/^#\/logs\/?(\?.*)?$/, (m) => logsPage(view, new URLSearchParams((m[1] || "").slice(1))), "logs"],
 ];
 
 async function route() {
