@@ -56,6 +56,7 @@ def test_a_running_execution_is_not_edited_and_bulk_kill_still_runs_finally(serv
 
     killed = server.client.request("DELETE", "/executions/kill/by-ids", json=[ids[0]])
     assert killed.status_code == 200 and killed.json() == {"count": 1}
+    assert server.wait_state(ids[0])["state"]["current"] == "KILLED"  # the kill is applied by the runtime, later
     by_query = server.client.request("DELETE", "/executions/kill/by-query", params={"flowId": "slow"})
     assert by_query.json() == {"count": 1}
     for exe_id in ids:

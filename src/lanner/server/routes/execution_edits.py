@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
+from lanner.model.state import StateType
 from lanner.server import execution_changes, replay, views
 from lanner.server.routes.executions import execution_filter, services
 from lanner.server.schemas import BulkResponse, Label
@@ -74,4 +75,8 @@ def delete_by_query(f: ExecutionFilter = Depends(execution_filter), deleteLogs: 
 @router.delete("/executions/kill/by-query", summary="Kill the running executions a search finds",
                response_model=BulkResponse)
 def kill_by_query(f: ExecutionFilter = Depends(execution_filter), svc: Services = Depends(services)) -> dict[str, int]:
-    return {"count": execution_changes.kill_many(svc, _matching(svc, f, ended=False))}
+    # An execution already KILLING (a kill was asked, its `finally` may still run) is not counted
+    # again: the count says how many this call killed, whatever the kill before it left running.
+    found, _ = svc.queries.search(f, 1, BY_QUERY_LIMIT, with_task_runs=False)
+    running = [e.id for e in found if not e.state.current.terminated and e.state.current is not StateType.KILLING]
+    return {"count": execution_changes.kill_many(svc, running)}
