@@ -36,7 +36,8 @@ class Steps(FlowEnd):
             attempt.worker_id = result.worker_id
         run.outputs = result.outputs or {}
         self._touch(run)
-        if result.state is StateType.FAILED and self.exe.kill is None and self.exe.exit_state is None:
+        if result.state is StateType.FAILED and self.exe.kill is None and self.exe.exit_state is None \
+                and run.interrupted_as is None:
             due = self._retry_due(run, result)
             if due is not None:
                 self._wait_for_retry(run, due, result.ended, f"Attempt {len(run.attempts)} failed")
@@ -266,7 +267,7 @@ class Steps(FlowEnd):
         A flowable inside `finally`/`afterExecution` is cleanup: a kill, an Exit or the task
         run limit does not stop it from running its children.
         """
-        if scope.failed:
+        if scope.failed or (scope.run is not None and scope.run.interrupted_as is not None):
             return True
         return self._stopping and not (scope.run is not None and self._in_cleanup(scope.run))
 
@@ -313,6 +314,11 @@ class Steps(FlowEnd):
             if run.block == "tasks":
                 scope.open_main -= 1
                 scope.record_main(run.current)
+                interrupt = scope.task.child_failure_state() if scope.task is not None else None
+                if interrupt is not None and run.current is StateType.FAILED and run.interrupted_as is None \
+                        and scope.phase == "main":
+                    assert scope.run is not None  # a flowable's scope
+                    self._interrupt_children(scope.run, interrupt)
                 if run.group in scope.active:
                     pos = scope.active[run.group] + 1
                     tasks = scope.groups[run.group].tasks

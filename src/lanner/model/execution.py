@@ -69,6 +69,9 @@ class TaskRun:
     outputs: dict[str, Any] = dataclasses.field(default_factory=dict)
     retry_at: dt.datetime | None = None  # due time of the next attempt while RETRYING
     kill_exempt: bool = False  # a finally run started during a graceful kill: let it finish
+    # a Dag/Parallel with `onChildFailure` interrupted this run when a sibling failed: it ends in this
+    # state (CANCELLED or FAILED) instead of KILLED, and is never retried
+    interrupted_as: StateType | None = None
     seq: int = -1  # position in the execution's creation order (kept by Execution, not serialised)
 
     @property
@@ -96,6 +99,8 @@ class TaskRun:
             out["nextRetryDate"] = iso(self.retry_at)
         if self.kill_exempt:
             out["killExempt"] = True
+        if self.interrupted_as is not None:
+            out["interruptedAs"] = self.interrupted_as.value
         return out
 
     @classmethod
@@ -116,6 +121,7 @@ class TaskRun:
             outputs=data.get("outputs") or {},
             retry_at=parse_iso(data["nextRetryDate"]) if data.get("nextRetryDate") else None,
             kill_exempt=bool(data.get("killExempt")),
+            interrupted_as=StateType(data["interruptedAs"]) if data.get("interruptedAs") else None,
         )
 
 

@@ -203,6 +203,11 @@ class FlowableTask(Task):
         """Adjust the state computed from the children (AllowFailure turns FAILED to WARNING)."""
         return state
 
+    def child_failure_state(self) -> StateType | None:
+        """The state still-running children are interrupted into when one child fails for good
+        (a Dag's or Parallel's `onChildFailure`: CANCELLED or FAILED); None lets them run on."""
+        return None
+
     def next_iteration(self, ctx: RunContext, iterations: int, started: dt.datetime) -> Again | Stop | None:
         """For a looping flowable (LoopUntil): after an iteration ended well, go again or stop.
 

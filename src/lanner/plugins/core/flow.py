@@ -150,8 +150,35 @@ def _concurrent_property(value: Any) -> Any:
 
 ConcurrentCount = Annotated[int | str, BeforeValidator(_concurrent_property)]
 
+_ON_CHILD_FAILURE = {"CONTINUE": None, "CANCEL": StateType.CANCELLED, "CANCELLED": StateType.CANCELLED,
+                     "FAIL": StateType.FAILED, "FAILED": StateType.FAILED}
 
-class Parallel(FlowableTask):
+
+def _on_child_failure(value: Any) -> Any:
+    """Kestra's `onChildFailure`, any case; its enum says CANCEL/FAIL, its docs and test flows
+    CANCELLED/FAILED, so both spellings are read. Anything else is refused, not taken as CONTINUE."""
+    if isinstance(value, str) and value.strip().upper() in _ON_CHILD_FAILURE:
+        return value.strip().upper()
+    raise ValueError(f"`{value}` is not one of CONTINUE (let running siblings end), CANCELLED or FAILED "
+                     "(interrupt them into that state)")
+
+
+OnChildFailure = Annotated[str, BeforeValidator(_on_child_failure)]
+
+
+class InterruptsOnChildFailure(FlowableTask):
+    """A flowable whose children run side by side (Dag, Parallel): when one fails for good (no
+    retry left), `onChildFailure` CANCELLED or FAILED interrupts every sibling still running, at
+    any depth, into that state; the default CONTINUE lets them end. Either way no new child starts,
+    and the flowable's `errors` and `finally` run as usual."""
+
+    onChildFailure: OnChildFailure = "CONTINUE"
+
+    def child_failure_state(self) -> StateType | None:
+        return _ON_CHILD_FAILURE[self.onChildFailure]
+
+
+class Parallel(InterruptsOnChildFailure):
     tasks: list[Task] = Field(min_length=1)
     concurrent: ConcurrentCount = 0
 
@@ -272,7 +299,7 @@ class DagTask(BaseModel):
     dependsOn: list[str] = Field(default_factory=list)
 
 
-class Dag(FlowableTask):
+class Dag(InterruptsOnChildFailure):
     """Children start when every task they depend on has ended; a failure stops new starts."""
 
     tasks: list[DagTask] = Field(min_length=1)
