@@ -158,6 +158,7 @@ class Flow(BaseModel):
     _file: str | None = PrivateAttr(default=None)
     _index: dict[str, TaskPlace] | None = PrivateAttr(default=None)
     _shares_folders: bool | None = PrivateAttr(default=None)
+    _isolates: bool | None = PrivateAttr(default=None)
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -215,12 +216,21 @@ class Flow(BaseModel):
 
         Asked for every task run to dispatch: a flow without one needs no walk up its parents.
         """
+        return self._any_task_declares("shares_working_directory", "_shares_folders")
+
+    def isolates_iterations(self) -> bool:
+        """Does any task of the flow run its iterations apart from each other (`Loop`)? Asked for
+        every template's variables: a flow without one keeps the plain `outputs` view."""
+        return self._any_task_declares("isolates_iterations", "_isolates")
+
+    def _any_task_declares(self, flag: str, slot: str) -> bool:
+        """Does any task's class set `flag`? Found once, kept in the private `slot`."""
         private = self.__pydantic_private__ or {}
-        shares = private.get("_shares_folders")
-        if shares is None:
-            shares = any(getattr(place.task, "shares_working_directory", False) for place in self.index().values())
-            self._shares_folders = shares
-        return bool(shares)
+        found = private.get(slot)
+        if found is None:
+            found = any(getattr(place.task, flag, False) for place in self.index().values())
+            setattr(self, slot, found)
+        return bool(found)
 
     def task(self, task_id: str) -> Task:
         return self.index()[task_id].task

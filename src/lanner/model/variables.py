@@ -18,33 +18,88 @@ if TYPE_CHECKING:
     from lanner.model.task import Task
 
 
-def _value_path(exe: Execution, run: TaskRun) -> list[str]:
-    """The iteration values that nest this run's outputs (outermost ancestor first)."""
+def _value_path(exe: Execution, run: TaskRun, flow: Flow | None = None) -> list[str]:
+    """The iteration values that nest this run's outputs (outermost ancestor first). The value of
+    an isolated iteration (`flow` given: a Loop's) nests nothing: only that iteration sees it."""
     path: list[str] = []
-    if run.value is not None:
-        path.append(run.value)
     parent = exe.by_id.get(run.parent_id) if run.parent_id else None
+    if run.value is not None and not (flow is not None and _isolating(flow, parent, run)):
+        path.append(run.value)
     while parent is not None:
-        if parent.value is not None:
+        above = exe.by_id.get(parent.parent_id) if parent.parent_id else None
+        if parent.value is not None and not (flow is not None and _isolating(flow, above, parent)):
             path.append(parent.value)
-        parent = exe.by_id.get(parent.parent_id) if parent.parent_id else None
+        parent = above
     path.reverse()
     return path
 
 
-class OutputsView(Mapping[str, Any]):
-    """`outputs.<taskId>`; runs inside loops nest by iteration value, as in Kestra."""
+def _isolating(flow: Flow, parent: TaskRun | None, child: TaskRun) -> bool:
+    """Is `child` one of the runs of an isolated iteration of `parent` (a Loop's)?"""
+    return parent is not None and child.block == "tasks" and \
+        bool(getattr(flow.task(parent.task_id), "isolates_iterations", False))
 
-    def __init__(self, exe: Execution) -> None:
+
+def iterations_of(flow: Flow, exe: Execution, run: TaskRun) -> list[tuple[TaskRun, TaskRun]]:
+    """The isolated iterations `run` is in, innermost first: (the Loop's run, the run directly
+    under it that carries the iteration's value and index)."""
+    chain: list[tuple[TaskRun, TaskRun]] = []
+    child = run
+    parent = exe.by_id.get(run.parent_id) if run.parent_id else None
+    while parent is not None:
+        if _isolating(flow, parent, child):
+            chain.append((parent, child))
+        child, parent = parent, exe.by_id.get(parent.parent_id) if parent.parent_id else None
+    return chain
+
+
+def _item(loop: TaskRun, child: TaskRun) -> dict[str, Any]:
+    item: dict[str, Any] = {"value": child.value, "index": child.group, "iteration": child.group}
+    keys = loop.outputs.get("keys")
+    if isinstance(keys, list) and child.group < len(keys):
+        item["key"] = keys[child.group]
+    return item
+
+
+def item_of(chain: list[tuple[TaskRun, TaskRun]]) -> dict[str, Any]:
+    """Kestra's `item` for a run inside Loops: its iteration's `value`, `index` (from 0), `key`
+    (a map's), and the enclosing Loops' items as `parent` and `parents` (nearest first)."""
+    items = [_item(loop, child) for loop, child in chain]
+    item = dict(items[0])
+    if len(items) > 1:
+        item["parent"] = items[1]
+        item["parents"] = items[1:]
+    return item
+
+
+class OutputsView(Mapping[str, Any]):
+    """`outputs.<taskId>`; runs inside loops nest by iteration value, as in Kestra.
+
+    In a flow with isolated iterations (`flow` given), a run inside a Loop's iteration is seen
+    only from that same iteration (`seen_from`: the iterations the reader is in, as (Loop run
+    id, index) pairs), and there without nesting by the iteration's value.
+    """
+
+    def __init__(self, exe: Execution, flow: Flow | None = None,
+                 seen_from: frozenset[tuple[str, int]] = frozenset()) -> None:
         self._exe = exe
+        self._flow = flow
+        self._seen_from = seen_from
+
+    def _visible(self, run: TaskRun) -> bool:
+        assert self._flow is not None
+        return all((loop.id, child.group) in self._seen_from
+                   for loop, child in iterations_of(self._flow, self._exe, run))
 
     def _build(self, task_id: str) -> Any:
         runs = [r for r in self._exe.by_task.get(task_id, ()) if r.outputs]
+        if self._flow is not None:
+            runs = [r for r in runs if self._visible(r)]
         if not runs:
             raise KeyError(task_id)
         result: Any = None
         for r in runs:
-            path = _value_path(self._exe, r)
+            path = _value_path(self._exe, r, self._flow)
             if not path:
                 result = r.outputs
                 continue
@@ -60,7 +115,8 @@ class OutputsView(Mapping[str, Any]):
         return self._build(key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter([k for k, runs in list(self._exe.by_task.items()) if any(r.outputs for r in runs)])
+        return iter([k for k, runs in list(self._exe.by_task.items())
+                     if any(r.outputs and (self._flow is None or self._visible(r)) for r in runs)])
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
@@ -111,10 +167,13 @@ def build(
         execution["outputs"] = exe.outputs
         if exe.state.end_date:
             execution["endDate"] = iso(exe.state.end_date)  # what `afterExecution` tasks see, as in Kestra
+    chain = iterations_of(flow, exe, run) if run is not None and flow.isolates_iterations() else []
+    outputs = OutputsView(exe, flow, frozenset((loop.id, child.group) for loop, child in chain)) \
+        if flow.isolates_iterations() else OutputsView(exe)
     variables: dict[str, Any] = {
         "flow": {"id": flow.id, "namespace": flow.namespace, "revision": exe.flow_revision},
         "execution": execution,
-        "outputs": OutputsView(exe),
+        "outputs": outputs,
         "tasks": TasksView(exe),
         "labels": _labels(exe.labels),
         "vars": exe.vars_of(flow.variables),
@@ -141,6 +200,8 @@ def build(
         if parents:
             variables["parents"] = parents
             variables["parent"] = parents[0]
+        if chain:
+            variables["item"] = item_of(chain)
     if extra:
         variables.update(extra)
     return variables

@@ -27,6 +27,9 @@ from lanner.model.execution import Execution, TaskRun
 from lanner.model.results import WorkerResult
 from lanner.model.state import StateType
 from lanner.runtime.host import HOST
+from tests.integration.declared_plugins import register_declared
+
+register_declared(lambda name, target: name == "io.kestra.plugin.core.flow.Loop")
 
 LOG, FAIL = "io.kestra.plugin.core.log.Log", "io.kestra.plugin.core.execution.Fail"
 FLOWABLES = {
@@ -36,6 +39,7 @@ FLOWABLES = {
     "each": "io.kestra.plugin.core.flow.ForEach",
     "allow": "io.kestra.plugin.core.flow.AllowFailure",
     "dag": "io.kestra.plugin.core.flow.Dag",  # its tasks all side by side
+    "loop": "io.kestra.plugin.core.flow.Loop",
 }
 
 
@@ -65,6 +69,11 @@ def task_list(draw: st.DrawFn, depth: int, counter: itertools.count, min_size: i
             if kind == "if":
                 out.append(f"  condition: \"{draw(st.sampled_from(['true', 'false']))}\"")
                 out.append("  then:")
+            elif kind == "loop":
+                out.append("  values: [\"a\", \"b\"]")
+                out.append(f"  concurrencyLimit: {draw(st.sampled_from([0, 1]))}")
+                out.append(f"  transmitFailed: {draw(st.sampled_from(['true', 'false']))}")
+                out.append("  tasks:")
             elif kind == "each":
                 out.append("  values: [\"a\", \"b\"]")
                 out.append("  tasks:")
@@ -165,8 +174,11 @@ class Run:
         return self.exe
 
 
-def summary(exe: Execution, attempts: bool) -> tuple[str, list[tuple[str, str | None, str, int]]]:
-    runs = sorted((r.task_id, r.value, r.current.value, len(r.attempts) if attempts else 0) for r in exe.task_runs)
+def summary(exe: Execution, attempts: bool) -> tuple[str, list[tuple[str, str | None, str, int, str]]]:
+    """The execution's state and each run's; a Loop's outputs too (each iteration counted once)."""
+    runs = sorted((r.task_id, r.value, r.current.value, len(r.attempts) if attempts else 0,
+                   json.dumps(r.outputs, sort_keys=True) if r.task_id.startswith("loop") else "")
+                  for r in exe.task_runs)
     return exe.state.current.value, runs
 
 

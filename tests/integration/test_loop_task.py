@@ -1,0 +1,45 @@
+"""The Loop task on the real runtime: what each iteration sees, and what the Loop gives back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lanner.model.state import StateType
+from tests.conftest import run_flow
+from tests.integration.declared_plugins import register_declared
+from tests.unit.engine.test_loop import RETURN, loop
+
+register_declared(lambda name, target: name == "io.kestra.plugin.core.flow.Loop")
+
+
+def test_each_iteration_sees_its_item_and_only_its_own_outputs(tmp_path: Path) -> None:
+    body = RETURN + ("      - {id: echo, type: io.kestra.plugin.core.debug.Return, "
+                     "format: \"{{ outputs.process.value }}\"}\n")
+    exe = run_flow(loop(body, "    values: [\"a\", \"b\", \"b\"]\n    concurrencyLimit: 0\n"), tmp_path)
+    echoes = sorted(r.outputs["value"] for r in exe.task_runs if r.task_id == "echo")
+    assert echoes == ["0:a", "1:b", "2:b"]  # a repeated value is an iteration of its own
+    assert exe.state.current is StateType.SUCCESS
+
+
+def test_the_loop_outputs_count_iterations_by_state_and_list_declared_outputs(tmp_path: Path) -> None:
+    extra = ("    values: {\"k1\": \"v1\", \"k2\": \"v2\"}\n    outputs:\n      - id: label\n        type: STRING\n"
+             "        value: \"{{ outputs.process.value }}-{{ item.key }}\"\n")
+    after = ("  - id: after\n    type: io.kestra.plugin.core.debug.Return\n"
+             "    format: \"{{ outputs.loop.outputs | length }} {{ outputs.process ?? 'hidden' }}\"\n")
+    exe = run_flow(loop(RETURN, extra, after), tmp_path)
+    out = exe.task_runs[0].outputs
+    assert out["iterationCount"] == 2 and out["terminatedIterations"] == {"SUCCESS": 2}
+    assert [o["outputs"]["label"] for o in out["outputs"]] == ["0:v1-k1", "1:v2-k2"]
+    assert [o["item"] for o in out["outputs"]] == [{"value": "v1", "iteration": 0, "key": "k1"},
+                                                   {"value": "v2", "iteration": 1, "key": "k2"}]
+    after_run = next(r for r in exe.task_runs if r.task_id == "after")
+    assert after_run.outputs["value"] == "2 hidden"  # an iteration's outputs stay inside the Loop
+
+
+def test_nested_loops_see_the_enclosing_items_as_parent_and_parents(tmp_path: Path) -> None:
+    body = ("      - id: inner\n        type: io.kestra.plugin.core.flow.Loop\n        values: [1, 2]\n        tasks:\n"
+            "          - {id: show, type: io.kestra.plugin.core.debug.Return, "
+            "format: \"{{ item.parent.value }}/{{ item.value }}/{{ item.parents[0].index }}\"}\n")
+    exe = run_flow(loop(body, "    values: [\"x\", \"y\"]\n"), tmp_path)
+    assert sorted(r.outputs["value"] for r in exe.task_runs if r.task_id == "show") == \
+        ["x/1/0", "x/2/0", "y/1/1", "y/2/1"]
