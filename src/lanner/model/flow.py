@@ -101,11 +101,29 @@ class PluginDefault(BaseModel):
     forced: bool = False
 
 
+_UNBUILT_CONCURRENCY = ("duration", "queueLimit", "queueSize")
+
+
 class Concurrency(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(gt=0)
     behavior: Literal["QUEUE", "CANCEL", "FAIL"] = "QUEUE"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unbuilt(cls, data: Any) -> Any:
+        """The newest Kestra's `duration`, `queueLimit` and `queueSize` are refused by name: neither
+        its documentation nor its source found here says what they do, and a limit taken and
+        ignored would let more executions through than the author meant."""
+        if isinstance(data, dict):
+            given = [name for name in _UNBUILT_CONCURRENCY if name in data]
+            if given:
+                raise ValueError(f"{', '.join(f'`{n}`' for n in given)} of `concurrency` "
+                                 f"{'is' if len(given) == 1 else 'are'} not supported by Lanner (no documented "
+                                 "behaviour of Kestra's to follow); remove it — `limit` and `behavior` "
+                                 "(QUEUE, CANCEL, FAIL) are supported")
+        return data
 
 
 class Trigger(BaseModel):
