@@ -7,7 +7,8 @@ import pytest
 from lanner.errors import ValidationErrors
 from lanner.loading.flows import load_flow
 
-FLOW = "id: f\nnamespace: a.b\nconcurrency:\n  limit: 2\n{extra}tasks:\n  - {{id: x, type: io.kestra.plugin.core.log.Log, message: x}}\n"
+FLOW = ("id: f\nnamespace: a.b\nconcurrency:\n  limit: 2\n{extra}"
+        "tasks:\n  - {{id: x, type: io.kestra.plugin.core.log.Log, message: x}}\n")
 
 
 def test_limit_and_behavior_are_read() -> None:
@@ -17,7 +18,8 @@ def test_limit_and_behavior_are_read() -> None:
 
 @pytest.mark.parametrize("extra,named", [("  queueSize: 3\n", "`queueSize` of `concurrency` is"),
                                          ("  queueLimit: 3\n", "`queueLimit` of `concurrency` is"),
-                                         ("  duration: PT1M\n  queueSize: 1\n", "`duration`, `queueSize` of `concurrency` are")])
+                                         ("  duration: PT1M\n  queueSize: 1\n",
+                                          "`duration`, `queueSize` of `concurrency` are")])
 def test_the_keys_without_a_documented_meaning_are_refused_by_name_at_their_line(extra: str, named: str) -> None:
     with pytest.raises(ValidationErrors) as err:
         load_flow(FLOW.format(extra=extra))
