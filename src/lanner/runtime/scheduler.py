@@ -20,7 +20,7 @@ from typing import Any
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
 from lanner.model.state import iso, now, parse_iso
-from lanner.runtime import flow_trigger, launch, schedule, triggers
+from lanner.runtime import flow_trigger, launch, multiple_conditions, schedule, triggers
 from lanner.runtime.flow_trigger import Ended
 from lanner.storage.trigger_store import TriggerKey, TriggerStore
 
@@ -208,6 +208,13 @@ class Scheduler:
         if spec.preconditions is not None:
             fire, progress = flow_trigger.advance_preconditions(spec, state.get("preconditions") or {}, e)
             state["preconditions"] = progress
+            self._put(key, state)
+            if not fire:
+                return
+        if any(multiple_conditions.is_multiple(c) for c in spec.conditions):
+            fire, marks = flow_trigger.advance_multiple(spec, state.get("multipleConditions") or {}, e,
+                                                        self._clock())
+            state["multipleConditions"] = marks
             self._put(key, state)
             if not fire:
                 return

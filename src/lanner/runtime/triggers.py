@@ -187,6 +187,25 @@ def validate(flow: Flow) -> list[LannerValidationError]:
     return problems
 
 
+def _said(err: Any) -> str:
+    return "unknown property" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix("Value error, ")
+
+
+def _multiple_problems(cond: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(key, problem, hint) for a MultipleCondition that cannot be evaluated as written."""
+    from lanner.runtime.multiple_conditions import MultipleCondition
+
+    try:
+        MultipleCondition.model_validate(cond)
+    except ValidationError as exc:
+        return [("conditions", f"MultipleCondition `{cond.get('id', '?')}`: "
+                 f"{'.'.join(str(p) for p in err['loc']) or 'it'}: {_said(err)}",
+                 "see Kestra's MultipleCondition: `id`, `conditions` (a map of conditions), `sla` "
+                 "(`type`, `window`, `windowAdvance`, `deadline`, `startTime`, `endTime`), `resetOnSuccess`")
+                for err in exc.errors(include_url=False)]
+    return []
+
+
 def _not_acted_on(spec: _Spec) -> list[tuple[str, str, str]]:
     """(key, problem, hint) for what Kestra acts on and the scheduler would accept and never act
     on: a schedule that fires on weekends its author excluded is worse than a refusal."""
@@ -198,7 +217,9 @@ def _not_acted_on(spec: _Spec) -> list[tuple[str, str, str]]:
         out.append(("conditions", f"`conditions` of a {kind} trigger are not evaluated by Lanner",
                     "remove them and test the condition in the flow (`runIf` on a task, or an `If` task)"))
     for cond in spec.conditions if isinstance(spec, FlowSpec) else []:
-        if condition_kind(str(cond.get("type", ""))) not in LISTENER_CONDITIONS:
+        if condition_kind(str(cond.get("type", ""))) == "Multiple":
+            out.extend(_multiple_problems(cond))
+        elif condition_kind(str(cond.get("type", ""))) not in LISTENER_CONDITIONS:
             out.append(("conditions", f"condition `{cond.get('type')}` is not evaluated in Flow triggers by Lanner",
                         "use " + ", ".join(LISTENER_CONDITIONS) + " conditions, or `preconditions`"))
     if isinstance(spec, FlowSpec) and spec.preconditions is not None and not spec.preconditions.resetOnSuccess:
