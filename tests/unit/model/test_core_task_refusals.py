@@ -39,8 +39,6 @@ WORKDIR = ("    type: io.kestra.plugin.core.flow.WorkingDirectory\n"
     (KILL + "    propagateKill: false\n", 6, "`propagateKill`: `false` is not supported by Lanner"),
     (KILL + "    executionId: \"{{ inputs.other }}\"\n", 6,
      "`executionId`: is not supported by Lanner: the Kill task kills its own execution"),
-    (WORKDIR + "    cache: {patterns: [\"node_modules/**\"], ttl: PT1H}\n", 8,
-     "`cache`: is not supported by Lanner: the folder starts empty in every execution"),
 ])
 def test_a_kestra_property_lanner_does_not_carry_out_is_refused_at_its_line(task: str, line: int,
                                                                           expected: str) -> None:

@@ -22,7 +22,6 @@ from lanner.plugins.api import (
     Task,
     TaskFailure,
 )
-from lanner.plugins.core.refusals import refusing
 from lanner.plugins.scripts.support import NamespaceFilesOptions
 
 
@@ -56,11 +55,40 @@ class AllowFailure(Sequential):
         return StateType.WARNING if state is StateType.FAILED else state
 
 
+class WorkingDirectoryCache(BaseModel):
+    """Files kept between executions of the flow: globs relative to the folder, for `ttl` (no
+    `ttl`: until the files change)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    patterns: list[str] = Field(min_length=1)
+    ttl: dt.timedelta | None = None  # a plain duration, as Kestra's (not a template)
+
+    @field_validator("ttl", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return parse_duration(value)
+            except Exception:  # noqa: BLE001 - said as a validation error at its line
+                raise ValueError(f"`{value}` is not an ISO-8601 duration such as PT1H or P7D") from None
+        return value
+
+    @field_validator("patterns")
+    @classmethod
+    def _relative(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if pattern.startswith("/") or ".." in pattern.split("/"):
+                raise ValueError(f"`{pattern}` must be relative to the working directory, without `..`")
+        return value
+
+
 class WorkingDirectory(Sequential):
     """Children run one after another in one shared folder (`{{ workingDir }}`), removed afterwards.
 
     `inputFiles` are written into the folder before the first child runs; `outputFiles` globs are
-    stored in internal storage when the last child has ended (`outputs.<id>.outputFiles`).
+    stored in internal storage when the last child has ended (`outputs.<id>.outputFiles`); the
+    `cache` is unpacked before everything else and archived after (`runtime/workdir_caches.py`).
     """
 
     shares_working_directory: ClassVar[bool] = True
@@ -68,14 +96,7 @@ class WorkingDirectory(Sequential):
     inputFiles: dict[str, Any] | str | None = None
     outputFiles: list[str] | None = None
     namespaceFiles: NamespaceFilesOptions | None = None  # copied into the folder before inputFiles
-    cache: Any = None  # refused below: Kestra's, named so that the refusal says why
-
-    refused: ClassVar[dict[str, str]] = {
-        "cache": "is not supported by Lanner: the folder starts empty in every execution; remove it, "
-                 "and keep files between executions in namespace files or the KV store",
-    }
-
-    check_refused = refusing("cache")
+    cache: WorkingDirectoryCache | None = None  # unpacked first, archived after (runtime/workdir_caches.py)
 
 
 class CheckFrequency(BaseModel):
