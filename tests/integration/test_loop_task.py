@@ -43,3 +43,24 @@ def test_nested_loops_see_the_enclosing_items_as_parent_and_parents(tmp_path: Pa
     exe = run_flow(loop(body, "    values: [\"x\", \"y\"]\n"), tmp_path)
     assert sorted(r.outputs["value"] for r in exe.task_runs if r.task_id == "show") == \
         ["x/1/0", "x/2/0", "y/1/1", "y/2/1"]
+
+
+def test_three_nested_loops_list_the_enclosing_items_outermost_first(tmp_path: Path) -> None:
+    body = ("      - id: l2\n        type: io.kestra.plugin.core.flow.Loop\n        values: [\"p\"]\n        tasks:\n"
+            "          - id: l3\n            type: io.kestra.plugin.core.flow.Loop\n"
+            "            values: [\"q\", \"r\"]\n"
+            "            tasks:\n"
+            "              - {id: show, type: io.kestra.plugin.core.debug.Return, format: \"{{ item.parents[0].value }}"
+            "{{ item.parents[1].value }}{{ item.parent.value }}{{ item.value }}\"}\n")
+    exe = run_flow(loop(body, "    values: [\"o\"]\n"), tmp_path)
+    assert sorted(r.outputs["value"] for r in exe.task_runs if r.task_id == "show") == ["oppq", "oppr"]
+
+
+def test_a_declared_output_that_cannot_be_rendered_fails_its_iteration_and_the_loop(tmp_path: Path) -> None:
+    extra = ("    values: [1, 2]\n    outputs:\n      - id: nothing\n        type: STRING\n"
+             "        value: \"{{ outputs.missing.value }}\"\n")
+    exe = run_flow(loop(RETURN, extra), tmp_path)
+    runs = [r for r in exe.task_runs if r.task_id == "process"]
+    assert len(runs) == 1 and runs[0].current is StateType.SUCCESS  # its tasks succeeded; no second iteration
+    assert exe.task_runs[0].outputs["terminatedIterations"] == {"FAILED": 1}
+    assert exe.task_runs[0].current is StateType.FAILED and exe.state.current is StateType.FAILED

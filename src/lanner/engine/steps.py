@@ -351,17 +351,18 @@ class Steps(FlowEnd):
         loop, task = scope.run, scope.task
         assert loop is not None and task is not None
         state = scope.group_worst.get(run.group, StateType.SUCCESS)
+        try:
+            end = task.iteration_ended(self._context(run, task), run.group, state)
+        except Exception as exc:  # noqa: BLE001 - an output or condition that cannot be rendered fails the iteration
+            message = exc.message if isinstance(exc, LannerError) else str(exc) or type(exc).__name__
+            self._log(loop, task, "ERROR", f"Iteration {run.group}: {message}")
+            state, end = StateType.FAILED, None
+            if task.transmits_failure():
+                scope.failed = True
+                scope.forced_state = StateType.FAILED
         counts = dict(loop.outputs.get("terminatedIterations") or {})
         counts[state.value] = counts.get(state.value, 0) + 1
         outputs = {**loop.outputs, "terminatedIterations": counts, "runningIterations": len(scope.active)}
-        try:
-            end = task.iteration_ended(self._context(run, task), run.group, state)
-        except Exception as exc:  # noqa: BLE001 - an output or condition that cannot be rendered fails the Loop
-            message = exc.message if isinstance(exc, LannerError) else str(exc) or type(exc).__name__
-            self._log(loop, task, "ERROR", f"Iteration {run.group}: {message}")
-            scope.failed = True
-            scope.forced_state = StateType.FAILED
-            end = None
         if end is not None:
             if end.outputs is not None:
                 outputs["outputs"] = [*(loop.outputs.get("outputs") or []), end.outputs]

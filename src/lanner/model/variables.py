@@ -63,12 +63,14 @@ def _item(loop: TaskRun, child: TaskRun) -> dict[str, Any]:
 
 def item_of(chain: list[tuple[TaskRun, TaskRun]]) -> dict[str, Any]:
     """Kestra's `item` for a run inside Loops: its iteration's `value`, `index` (from 0), `key`
-    (a map's), and the enclosing Loops' items as `parent` and `parents` (nearest first)."""
+    (a map's), the enclosing Loop's item as `parent`, and every enclosing Loop's as `parents`,
+    outermost first (as Kestra's `LoopCaseTest.loopNested` asserts: `parents[0]` is the outer
+    Loop's; one example in its docs reads them nearest first)."""
     items = [_item(loop, child) for loop, child in chain]
     item = dict(items[0])
     if len(items) > 1:
         item["parent"] = items[1]
-        item["parents"] = items[1:]
+        item["parents"] = items[:0:-1]
     return item
 
 
