@@ -89,3 +89,15 @@ def test_a_failed_iteration_lets_the_iterations_already_running_finish_theirs() 
         [("first", "1"), ("first", "2"), ("second", "2")]  # iteration 2 ran to its end; 3 never started
     assert d.exe.task_runs[0].outputs["terminatedIterations"] == {"FAILED": 1, "SUCCESS": 1}
     assert d.exe.state.current is StateType.FAILED
+
+
+def test_a_kill_while_iterations_run_starts_no_further_one_and_runs_the_loops_finally_once() -> None:
+    text = loop(RETURN, "    values: [1, 2, 3]\n    concurrencyLimit: 2\n"
+                "    finally:\n      - {id: tidy, type: io.kestra.plugin.core.log.Log, message: t}\n")
+    d = Driver(text)
+    d.start()
+    assert len(d.pending) == 2
+    d.kill()
+    d.run()
+    assert d.created_order().count("process") == 2 and d.created_order().count("tidy") == 1
+    assert d.states()["tidy"] == "SUCCESS" and d.exe.state.current is StateType.KILLED
