@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from lanner.model.flow import Flow
 
 CLEANUP_BLOCKS = ("finally", "afterExecution", "listeners")
+STOPS_A_GROUP = ENDED_BADLY | {StateType.CANCELLED}  # the rest of a group does not run after such a run
 
 
 def _enabled(tasks: list[Task] | None) -> list[Task]:
@@ -168,7 +169,7 @@ class Scope:
                 self.started.add(run.group)
                 if run.current.terminated:
                     self.record_main(run.current, run.group)
-                    ended_last = pos + 1 >= len(tasks) or run.current in ENDED_BADLY
+                    ended_last = pos + 1 >= len(tasks) or run.current in STOPS_A_GROUP
                     group_ended[run.group] = group_ended.get(run.group, False) or ended_last
                 else:
                     self.open_main += 1

@@ -14,15 +14,13 @@ from typing import Any
 from lanner.engine.bookkeeping import CLEANUP_RESERVE
 from lanner.engine.context import EngineContext
 from lanner.engine.flow_end import FlowEnd
-from lanner.engine.scope import CLEANUP_BLOCKS, Scope, final_run_state
+from lanner.engine.scope import CLEANUP_BLOCKS, STOPS_A_GROUP, Scope, final_run_state
 from lanner.errors import LannerError
 from lanner.model import variables
 from lanner.model.execution import Attempt, TaskRun
 from lanner.model.results import WorkerResult
-from lanner.model.state import ENDED_BADLY, State, StateType
+from lanner.model.state import State, StateType
 from lanner.plugins.api import Again, ExecutionTask, FlowableTask, Resolution, Stop, Task
-
-STOPS_A_GROUP = ENDED_BADLY | {StateType.CANCELLED}  # the rest of a group does not run after such a run
 
 
 class Steps(FlowEnd):
