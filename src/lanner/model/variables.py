@@ -93,10 +93,46 @@ class OutputsView(Mapping[str, Any]):
         return all((loop.id, child.group) in self._seen_from
                    for loop, child in iterations_of(self._flow, self._exe, run))
 
+    def _enclosing_loops(self, task_id: str) -> list[str]:
+        """The ids of the Loops whose iterations hold `task_id` (innermost first), from the flow."""
+        assert self._flow is not None
+        index = self._flow.index()
+        out: list[str] = []
+        place = index.get(task_id)
+        while place is not None and place.parent_id is not None:
+            parent = index[place.parent_id]
+            if place.block == "tasks" and getattr(parent.task, "isolates_iterations", False):
+                out.append(place.parent_id)
+            place = parent
+        return out
+
+    def _in_iteration(self, task_id: str) -> list[TaskRun]:
+        """The runs of `task_id` inside the reader's own iteration of its innermost Loop: found by
+        walking that iteration's runs only, so a read costs what the iteration holds, not what
+        the whole Loop holds. None when the reader is not in an iteration of that Loop."""
+        loops = self._enclosing_loops(task_id)
+        if not loops:
+            return [r for r in self._exe.by_task.get(task_id, ()) if r.outputs]
+        mine = [(loop_id, g) for loop_id, g in self._seen_from
+                if (run := self._exe.by_id.get(loop_id)) is not None and run.task_id == loops[0]]
+        if not mine:
+            return []
+        loop_id, group = mine[0]
+        found: list[TaskRun] = []
+        pending = [r for r in self._exe.children(loop_id) if r.block == "tasks" and r.group == group]
+        while pending:
+            run = pending.pop()
+            if run.task_id == task_id and run.outputs:
+                found.append(run)
+            pending.extend(self._exe.children(run.id))
+        found.sort(key=lambda r: r.seq)
+        return found
+
     def _build(self, task_id: str) -> Any:
-        runs = [r for r in self._exe.by_task.get(task_id, ()) if r.outputs]
         if self._flow is not None:
-            runs = [r for r in runs if self._visible(r)]
+            runs = self._in_iteration(task_id)
+        else:
+            runs = [r for r in self._exe.by_task.get(task_id, ()) if r.outputs]
         if not runs:
             raise KeyError(task_id)
         result: Any = None
