@@ -150,6 +150,10 @@ class Execution:
     by_id: dict[str, TaskRun] = dataclasses.field(default_factory=dict, repr=False)
     by_parent: dict[str | None, list[TaskRun]] = dataclasses.field(default_factory=dict, repr=False)
     by_task: dict[str, list[TaskRun]] = dataclasses.field(default_factory=dict, repr=False)
+    # (parent run, group) → its runs: built on first use only (a Loop's iteration read by its own
+    # tasks), then kept up to date by `add`; None until then, so other executions pay nothing
+    by_group: dict[tuple[str, int], list[TaskRun]] | None = dataclasses.field(default=None, repr=False,
+                                                                               compare=False)
 
     def add(self, run: TaskRun) -> None:
         run.seq = len(self.task_runs)
@@ -157,6 +161,8 @@ class Execution:
         self.by_id[run.id] = run
         self.by_parent.setdefault(run.parent_id, []).append(run)
         self.by_task.setdefault(run.task_id, []).append(run)
+        if self.by_group is not None and run.parent_id is not None:
+            self.by_group.setdefault((run.parent_id, run.group), []).append(run)
 
     def reindex(self) -> None:
         for i, r in enumerate(self.task_runs):
@@ -164,9 +170,19 @@ class Execution:
         self.by_id = {r.id: r for r in self.task_runs}
         self.by_parent = {}
         self.by_task = {}
+        self.by_group = None
         for r in self.task_runs:
             self.by_parent.setdefault(r.parent_id, []).append(r)
             self.by_task.setdefault(r.task_id, []).append(r)
+
+    def group_runs(self, parent_id: str, group: int) -> list[TaskRun]:
+        """The runs of one group (a Loop's iteration, a ForEach's value) directly under `parent_id`."""
+        if self.by_group is None:
+            self.by_group = {}
+            for r in self.task_runs:
+                if r.parent_id is not None:
+                    self.by_group.setdefault((r.parent_id, r.group), []).append(r)
+        return self.by_group.get((parent_id, group), [])
 
     def waiting_parent(self) -> tuple[str, str] | None:
         """The (execution, Subflow task run) this child reports its end to, from its trigger.

@@ -119,7 +119,7 @@ class OutputsView(Mapping[str, Any]):
             return []
         loop_id, group = mine[0]
         found: list[TaskRun] = []
-        pending = [r for r in self._exe.children(loop_id) if r.block == "tasks" and r.group == group]
+        pending = [r for r in self._exe.group_runs(loop_id, group) if r.block == "tasks"]
         while pending:
             run = pending.pop()
             if run.task_id == task_id and run.outputs:
