@@ -64,3 +64,10 @@ def test_a_declared_output_that_cannot_be_rendered_fails_its_iteration_and_the_l
     assert len(runs) == 1 and runs[0].current is StateType.SUCCESS  # its tasks succeeded; no second iteration
     assert exe.task_runs[0].outputs["terminatedIterations"] == {"FAILED": 1}
     assert exe.task_runs[0].current is StateType.FAILED and exe.state.current is StateType.FAILED
+
+
+def test_inside_an_iteration_tasks_states_are_that_iterations_own(tmp_path: Path) -> None:
+    body = RETURN + ("      - {id: state, type: io.kestra.plugin.core.debug.Return, "
+                     "format: \"{{ tasks.process.state }}\"}\n")
+    exe = run_flow(loop(body, "    values: [\"a\", \"b\"]\n    concurrencyLimit: 0\n"), tmp_path)
+    assert [r.outputs["value"] for r in exe.task_runs if r.task_id == "state"] == ["SUCCESS", "SUCCESS"]

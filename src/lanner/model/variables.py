@@ -74,13 +74,10 @@ def item_of(chain: list[tuple[TaskRun, TaskRun]]) -> dict[str, Any]:
     return item
 
 
-class OutputsView(Mapping[str, Any]):
-    """`outputs.<taskId>`; runs inside loops nest by iteration value, as in Kestra.
-
-    In a flow with isolated iterations (`flow` given), a run inside a Loop's iteration is seen
-    only from that same iteration (`seen_from`: the iterations the reader is in, as (Loop run
-    id, index) pairs), and there without nesting by the iteration's value.
-    """
+class _IterationScoped:
+    """What a reader may see in a flow with isolated iterations (`flow` given): a run inside a
+    Loop's iteration only from that same iteration (`seen_from`: the iterations the reader is in,
+    as (Loop run id, index) pairs). Without `flow`, every run."""
 
     def __init__(self, exe: Execution, flow: Flow | None = None,
                  seen_from: frozenset[tuple[str, int]] = frozenset()) -> None:
@@ -89,9 +86,8 @@ class OutputsView(Mapping[str, Any]):
         self._seen_from = seen_from
 
     def _visible(self, run: TaskRun) -> bool:
-        assert self._flow is not None
-        return all((loop.id, child.group) in self._seen_from
-                   for loop, child in iterations_of(self._flow, self._exe, run))
+        return self._flow is None or all((loop.id, child.group) in self._seen_from
+                                         for loop, child in iterations_of(self._flow, self._exe, run))
 
     def _enclosing_loops(self, task_id: str) -> list[str]:
         """The ids of the Loops whose iterations hold `task_id` (innermost first), from the flow."""
@@ -106,13 +102,16 @@ class OutputsView(Mapping[str, Any]):
             place = parent
         return out
 
-    def _in_iteration(self, task_id: str) -> list[TaskRun]:
-        """The runs of `task_id` inside the reader's own iteration of its innermost Loop: found by
-        walking that iteration's runs only, so a read costs what the iteration holds, not what
-        the whole Loop holds. None when the reader is not in an iteration of that Loop."""
+    def _runs(self, task_id: str) -> list[TaskRun]:
+        """The runs of `task_id` the reader sees. Inside a Loop, those of the reader's own
+        iteration of its innermost Loop, found by walking that iteration's runs only (a read
+        costs what the iteration holds, not what the whole Loop holds); none when the reader is
+        not in an iteration of that Loop."""
+        if self._flow is None:
+            return list(self._exe.by_task.get(task_id, ()))
         loops = self._enclosing_loops(task_id)
         if not loops:
-            return [r for r in self._exe.by_task.get(task_id, ()) if r.outputs]
+            return list(self._exe.by_task.get(task_id, ()))
         mine = [(loop_id, g) for loop_id, g in self._seen_from
                 if (run := self._exe.by_id.get(loop_id)) is not None and run.task_id == loops[0]]
         if not mine:
@@ -122,17 +121,19 @@ class OutputsView(Mapping[str, Any]):
         pending = [r for r in self._exe.group_runs(loop_id, group) if r.block == "tasks"]
         while pending:
             run = pending.pop()
-            if run.task_id == task_id and run.outputs:
+            if run.task_id == task_id:
                 found.append(run)
             pending.extend(self._exe.children(run.id))
         found.sort(key=lambda r: r.seq)
         return found
 
+
+class OutputsView(_IterationScoped, Mapping[str, Any]):
+    """`outputs.<taskId>`; runs inside loops nest by iteration value, as in Kestra; inside a
+    Loop's iteration, that iteration's own runs, without nesting by its value."""
+
     def _build(self, task_id: str) -> Any:
-        if self._flow is not None:
-            runs = self._in_iteration(task_id)
-        else:
-            runs = [r for r in self._exe.by_task.get(task_id, ()) if r.outputs]
+        runs = [r for r in self._runs(task_id) if r.outputs]
         if not runs:
             raise KeyError(task_id)
         result: Any = None
@@ -154,35 +155,34 @@ class OutputsView(Mapping[str, Any]):
 
     def __iter__(self) -> Iterator[str]:
         return iter([k for k, runs in list(self._exe.by_task.items())
-                     if any(r.outputs and (self._flow is None or self._visible(r)) for r in runs)])
+                     if any(r.outputs and self._visible(r) for r in runs)])
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
 
-class TasksView(Mapping[str, Any]):
-    """`tasks.<taskId>.state`, or `tasks.<taskId>.<value>.state` inside loops."""
-
-    def __init__(self, exe: Execution) -> None:
-        self._exe = exe
+class TasksView(_IterationScoped, Mapping[str, Any]):
+    """`tasks.<taskId>.state`, or `tasks.<taskId>.<value>.state` inside loops; inside a Loop's
+    iteration, that iteration's own runs (as `outputs`)."""
 
     def __getitem__(self, key: str) -> Any:
-        runs = self._exe.by_task.get(key)
+        runs = self._runs(key)
         if not runs:
             raise KeyError(key)
         result: dict[str, Any] = {}
         for r in runs:
-            if r.value is None:
+            if r.value is None or (self._flow is not None and _isolating(
+                    self._flow, self._exe.by_id.get(r.parent_id) if r.parent_id else None, r)):
                 result = {"state": r.current.value}
             else:
                 result[r.value] = {"state": r.current.value}
         return result
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self._exe.by_task))
+        return iter([k for k, runs in list(self._exe.by_task.items()) if any(self._visible(r) for r in runs)])
 
     def __len__(self) -> int:
-        return len(self._exe.by_task)
+        return sum(1 for _ in self)
 
 
 def build(
@@ -205,14 +205,14 @@ def build(
         execution["outputs"] = exe.outputs
         if exe.state.end_date:
             execution["endDate"] = iso(exe.state.end_date)  # what `afterExecution` tasks see, as in Kestra
-    chain = iterations_of(flow, exe, run) if run is not None and flow.isolates_iterations() else []
-    outputs = OutputsView(exe, flow, frozenset((loop.id, child.group) for loop, child in chain)) \
-        if flow.isolates_iterations() else OutputsView(exe)
+    isolated = flow.isolates_iterations()
+    chain = iterations_of(flow, exe, run) if run is not None and isolated else []
+    seen_from = frozenset((loop.id, child.group) for loop, child in chain)
     variables: dict[str, Any] = {
         "flow": {"id": flow.id, "namespace": flow.namespace, "revision": exe.flow_revision},
         "execution": execution,
-        "outputs": outputs,
-        "tasks": TasksView(exe),
+        "outputs": OutputsView(exe, flow, seen_from) if isolated else OutputsView(exe),
+        "tasks": TasksView(exe, flow, seen_from) if isolated else TasksView(exe),
         "labels": _labels(exe.labels),
         "vars": exe.vars_of(flow.variables),
         "envs": process_envs() if envs is None else envs,
