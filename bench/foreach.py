@@ -3,7 +3,8 @@
 Prints, for each N, the whole-process wall time, its CPU time (user + system: steadier than wall
 time on a shared machine) and the peak RSS of the `lanner` process, with the load average when it
 ended; then how the largest N scales against the smallest, then whether `Parallel` and a
-concurrent `ForEach` really overlap four 2-second Sleeps. Targets (issue 15, item 2): N = 100,000
+concurrent `ForEach` really overlap four 2-second Sleeps; and a `Loop` of N iterations, each
+reading its own iteration's output. Targets (issue 15, item 2): N = 100,000
 in ≤ 30 s with ≤ 300 MB peak RSS, and 100,000 costs ≤ 11× what 10,000 costs; four Sleeps in
 about 2 s. Figures are printed, never asserted.
 
@@ -38,6 +39,26 @@ finally:
   - id: cleanup
     type: io.kestra.plugin.core.log.Log
     message: cleanup
+"""
+
+
+def loop_flow(n: int) -> str:
+    """A Loop over N values, each iteration a Return and a Log that reads the Return's output:
+    what an iteration's own `outputs` cost to read when N iterations are kept apart."""
+    return f"""id: loop{n}
+namespace: bench
+tasks:
+  - id: each
+    type: io.kestra.plugin.core.flow.Loop
+    values: "{{{{ range(1, {n}) }}}}"
+    concurrencyLimit: 0
+    tasks:
+      - id: made
+        type: io.kestra.plugin.core.debug.Return
+        format: "v{{{{ item.value }}}}"
+      - id: read
+        type: io.kestra.plugin.core.log.Log
+        message: "{{{{ outputs.made.value }}}}"
 """
 
 
@@ -105,6 +126,13 @@ def main() -> None:
         print(f"{sizes[-1]:>7} values, `--json` with stderr piped: {piped.wall:.2f} s ({piped.cpu:.2f} s CPU) against "
               f"{results[sizes[-1]].wall:.2f} s ({results[sizes[-1]].cpu:.2f} s CPU) with -q  [load {piped.load}]",
               flush=True)
+        for n in sizes:
+            path = tmpdir / f"loop{n}.yaml"
+            path.write_text(loop_flow(n))
+            f = run(path, home)
+            # no peak RSS here: the children's peak so far is the piped run's, measured above
+            print(f"Loop of {n} iterations (Return + Log reading its output): {f.wall:.2f} s wall, "
+                  f"{f.cpu:.2f} s CPU  [load {f.load}]", flush=True)
         if len(sizes) >= 2:
             small, big = results[sizes[0]], results[sizes[-1]]
             times = sizes[-1] / sizes[0]

@@ -57,6 +57,26 @@ errors:
     type: io.kestra.plugin.core.debug.Return
     format: "Error Trigger ! {{ task.id }}"
 """
+flows['dag_fail_fast'] = """
+id: dag-interrupts-its-sleeper
+namespace: io.kestra.tests
+tasks:
+  - id: dag
+    type: io.kestra.plugin.core.flow.Dag
+    onChildFailure: CANCELLED
+    tasks:
+      - task:
+          id: failing
+          type: io.kestra.plugin.core.execution.Fail
+      - task:
+          id: sleeper
+          type: io.kestra.plugin.core.flow.Sleep
+          duration: PT30S
+    finally:
+      - id: tidy
+        type: io.kestra.plugin.core.log.Log
+        message: tidy
+"""
 flows['each_seq'] = """
 id: each-sequential
 namespace: io.kestra.tests
@@ -158,6 +178,16 @@ def test_allow_failure_downgrades_to_warning_and_a_later_failure_runs_the_flow_e
     assert runs["first"] == "WARNING" and runs["1-1-allow-failure"] == "WARNING" and runs["1-1-1_seq"] == "FAILED"
     assert runs["local-error"] == "SUCCESS" and "1-1-1-3" not in runs
     assert ("global-error" in runs) == bool(inputs)
+
+
+def test_a_dag_with_on_child_failure_cancels_its_running_sleeper_instead_of_waiting_for_it(tmp_path: Path) -> None:
+    exe = run_flow(flows["dag_fail_fast"], tmp_path)
+    runs = {t: s for t, _, s in summary(exe)}
+    assert runs == {"dag": "FAILED", "failing": "FAILED", "sleeper": "CANCELLED", "tidy": "SUCCESS"}
+    assert exe.state.current.value == "FAILED"
+    sleeper = next(r for r in exe.task_runs if r.task_id == "sleeper")
+    assert sleeper.state.end_date is not None and sleeper.state.start_date is not None
+    assert (sleeper.state.end_date - sleeper.state.start_date).total_seconds() < 20  # not its 30 s
 
 
 def test_each_sequential_with_allow_failure_ends_warning_and_goes_on(tmp_path: Path) -> None:

@@ -95,3 +95,85 @@ tasks:
     assert seen == sorted(f"{v} {v} {folders[v]}" for v in folders)
     assert sorted(line["message"] for line in logs_of(tmp_path, exe.id, "write")) == ["a", "b"]
     assert [r.outputs["value"] for r in exe.task_runs if r.task_id == "outside"] == ["none none"]
+
+
+BUILD = "mkdir -p deps/sub; echo v1 > deps/lib.txt; echo x > deps/sub/more.txt; echo other > skip.txt; echo built"
+CACHED = f"""
+id: cached
+namespace: company.team
+tasks:
+  - id: wd
+    type: io.kestra.plugin.core.flow.WorkingDirectory
+    cache:
+      patterns: ["deps/**"]
+      {{ttl}}
+    tasks:
+      - id: build
+        type: {SH}
+        commands:
+          - "if [ -f deps/lib.txt ]; then echo kept $(cat deps/lib.txt); else {BUILD}; fi"
+          - "{{extra}}"
+"""
+
+
+def _said(tmp_path: Path, exe_id: str) -> list[str]:
+    return [line["message"] for line in logs_of(tmp_path, exe_id)]
+
+
+def test_a_cache_keeps_matching_files_for_the_next_execution_of_the_flow(tmp_path: Path) -> None:
+    first = run_flow(CACHED.format(ttl="ttl: PT1H", extra="true"), tmp_path)
+    assert first.state.current is StateType.SUCCESS
+    assert "built" in _said(tmp_path, first.id) and "Cache saved: 2 file(s)" in _said(tmp_path, first.id)
+    second = run_flow(CACHED.format(ttl="ttl: PT1H", extra="ls skip.txt || echo no-skip"), tmp_path)
+    said = _said(tmp_path, second.id)
+    assert "Cache restored: 2 file(s)" in said and "kept v1" in said
+    assert "no-skip" in said  # only what the patterns match is kept
+    assert "Cache unchanged: the kept archive stays" in said
+
+
+def test_a_changed_cached_file_is_archived_again_and_a_failed_run_keeps_the_old_archive(tmp_path: Path) -> None:
+    run_flow(CACHED.format(ttl="", extra="true"), tmp_path)
+    changed = run_flow(CACHED.format(ttl="", extra="echo v2 > deps/lib.txt"), tmp_path)
+    assert "Cache saved: 2 file(s)" in _said(tmp_path, changed.id)
+    failed = run_flow(CACHED.format(ttl="", extra="echo v3 > deps/lib.txt; exit 1"), tmp_path)
+    assert failed.state.current is StateType.FAILED
+    after = run_flow(CACHED.format(ttl="", extra="true"), tmp_path)
+    assert "kept v2" in _said(tmp_path, after.id)  # the failed run's v3 was not kept
+
+
+def test_a_cache_older_than_its_ttl_is_deleted_and_the_folder_starts_empty(tmp_path: Path) -> None:
+    import os
+
+    run_flow(CACHED.format(ttl="ttl: PT1H", extra="true"), tmp_path)
+    [archive] = (tmp_path / "storage" / "_caches").rglob("*.zip")
+    os.utime(archive, (archive.stat().st_atime, archive.stat().st_mtime - 2 * 3600))
+    again = run_flow(CACHED.format(ttl="ttl: PT1H", extra="true"), tmp_path)
+    said = _said(tmp_path, again.id)
+    assert any(m.startswith("Cache older than its ttl (1:00:00): deleted") for m in said) and "built" in said
+
+
+def test_a_cache_archive_entry_pointing_outside_the_folder_is_never_written(tmp_path: Path) -> None:
+    import zipfile
+
+    run_flow(CACHED.format(ttl="", extra="true"), tmp_path)
+    [archive] = (tmp_path / "storage" / "_caches").rglob("*.zip")
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("../../escaped.txt", "bad")
+        z.writestr("deps/lib.txt", "hostile")
+    again = run_flow(CACHED.format(ttl="", extra="true"), tmp_path)
+    assert "kept hostile" in _said(tmp_path, again.id)
+    assert not list(tmp_path.rglob("escaped.txt"))
+
+
+def test_a_cache_with_a_pattern_leaving_the_folder_or_a_bad_ttl_is_refused_at_validation() -> None:
+    import pytest
+
+    from lanner.errors import ValidationErrors
+    from lanner.loading.flows import load_flow
+
+    for cache, said in (("patterns: [\"../up/**\"]", "`../up/**` must be relative to the working directory"),
+                        ("patterns: [\"deps/**\"]\n      ttl: soon", "`soon` is not an ISO-8601 duration")):
+        text = CACHED.replace("patterns: [\"deps/**\"]\n      {ttl}", cache).format(extra="true")
+        with pytest.raises(ValidationErrors) as err:
+            load_flow(text)
+        assert said in err.value.render()

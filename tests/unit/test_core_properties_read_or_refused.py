@@ -35,7 +35,7 @@ SRC = Path(lanner.__file__).parent
 READERS = [*SRC.glob("plugins/core/*.py"), *SRC.glob("plugins/scripts/*.py"), *SRC.glob("engine/*.py"),
            *SRC.glob("loading/*.py"), *SRC.glob("worker/*.py"), SRC / "model/task.py",
            SRC / "model/variables.py", SRC / "model/resume_inputs.py", SRC / "model/approval_decisions.py",
-           SRC / "runtime/workdirs.py",
+           SRC / "runtime/workdirs.py", SRC / "runtime/workdir_caches.py",
            SRC / "runtime/local.py",
            SRC / "runtime/cluster_outbox.py", SRC / "runtime/core.py"]
 # Properties with no behaviour in Kestra either: text for the people who read the flow.

@@ -21,7 +21,7 @@ from lanner.model import variables
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.flow import Flow
 from lanner.model.results import LogEntry
-from lanner.model.state import State, StateType
+from lanner.model.state import ENDED_BADLY, State, StateType
 from lanner.plugins.api import Task
 
 DEFAULT_MAX_TASK_RUNS = 200_000  # bench/foreach.py's 100,000-value ForEach (100,002 runs) fits twice over
@@ -88,6 +88,8 @@ class Bookkeeping:
     def _end_run(self, run: TaskRun, state: StateType) -> None:
         if run.current.terminated:
             return
+        if run.interrupted_as is not None and state in ENDED_BADLY | {StateType.CANCELLED}:
+            state = run.interrupted_as  # a sibling's failure interrupted it (`onChildFailure`)
         run.state.to(state, self._now())
         self._touch(run)
         self._ended.append(run)

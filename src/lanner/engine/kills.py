@@ -44,6 +44,27 @@ class KillHandling(Bookkeeping):
             elif task.kind == "runnable" and run.current in AT_WORK:
                 self._fx.cancel.append(run.id)
 
+    def _interrupt_children(self, parent: TaskRun, state: StateType) -> None:
+        """`onChildFailure`: every run under `parent`, at any depth, that has not ended is interrupted
+        and will end `state`; work at a worker is cancelled, waiting runs end now, child executions
+        are killed. Cleanup (`finally` blocks inside) is left to run, as under a graceful kill."""
+        pending = list(self.exe.children(parent.id))
+        while pending:
+            run = pending.pop()
+            if run.current.terminated or run.block in CLEANUP_BLOCKS or run.kill_exempt:
+                continue
+            pending.extend(self.exe.children(run.id))
+            run.interrupted_as = state
+            self._touch(run)
+            task = self.index[run.task_id].task
+            if run.current in WAITING:
+                run.retry_at = None
+                self._end_waiting(run, state)
+            elif task.kind == "execution" and run.current is StateType.RUNNING:
+                self._fx.kill_executions.extend(self.child_executions(run))
+            elif task.kind == "runnable" and run.current in AT_WORK:
+                self._fx.cancel.append(run.id)
+
     def _end_waiting(self, run: TaskRun, state: StateType = StateType.KILLED) -> None:
         """A run waiting for a retry or a resume ends `state` (an Approval's layer runs its `finally` first)."""
         self._end_run(run, state)

@@ -49,7 +49,8 @@ class Recovery(Approvals):
 
         Its last attempt either finished (its result was kept: apply it), or was cut off mid-run
         (a new attempt, once, saying why), or never started. During a kill, work outside
-        cleanup is not started again: it ends KILLED.
+        cleanup is not started again: it ends KILLED; nor is work a sibling's failure interrupted
+        (`onChildFailure`): it ends in the state it was interrupted into.
         """
         cut_off = run.current is StateType.RUNNING and bool(run.attempts)
         if cut_off:
@@ -57,6 +58,11 @@ class Recovery(Approvals):
             if result is not None:
                 late.append(result)
                 return
+        if run.interrupted_as is not None:  # a sibling's failure interrupted it (`onChildFailure`)
+            if cut_off:
+                run.attempts[-1].state.to(StateType.KILLED, self._now())
+            self._end_run(run, run.interrupted_as)
+            return
         if self._stopping and not self._in_cleanup(run):
             if cut_off:
                 run.attempts[-1].state.to(StateType.KILLED, self._now())

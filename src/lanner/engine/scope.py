@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from lanner.model.flow import Flow
 
 CLEANUP_BLOCKS = ("finally", "afterExecution", "listeners")
+STOPS_A_GROUP = ENDED_BADLY | {StateType.CANCELLED}  # the rest of a group does not run after such a run
 
 
 def _enabled(tasks: list[Task] | None) -> list[Task]:
@@ -50,6 +51,8 @@ class Scope:
     forced_state: StateType | None = None  # a loop that hit its limit with failOnMaxReached
     started: set[int] = dataclasses.field(default_factory=set)  # Dag only
     finished: set[int] = dataclasses.field(default_factory=set)  # Dag only
+    group_worst: dict[int, StateType] = dataclasses.field(default_factory=dict)  # Loop: each iteration's state
+    broken: bool = False  # a Loop's `breakWhen` held: no further iteration starts
 
     @classmethod
     def for_flow(cls, flow: Flow) -> Scope:
@@ -65,6 +68,8 @@ class Scope:
 
     def take_group(self) -> int | None:
         """The next group allowed to start now (order, concurrency, Dag dependencies), or None."""
+        if self.broken:
+            return None
         if self.concurrency > 0 and len(self.active) >= self.concurrency:
             return None
         if self.depends is None:
@@ -85,11 +90,18 @@ class Scope:
             self.finished.add(gi)
 
     def main_done(self) -> bool:
+        if self.broken:
+            return not self.active
         if self.depends is not None:
             return len(self.finished) >= len(self.groups)
         return self.next_group >= len(self.groups) and not self.active
 
-    def record_main(self, state: StateType) -> None:
+    def record_main(self, state: StateType, group: int | None = None) -> None:
+        if group is not None and self.task is not None and self.task.isolates_iterations:
+            if severity(state) > severity(self.group_worst.get(group, StateType.SUCCESS)):
+                self.group_worst[group] = state
+        if state in ENDED_BADLY and self.task is not None and not self.task.transmits_failure():
+            return  # a Loop with `transmitFailed: false`: a failed iteration neither fails nor stops it
         if severity(state) > severity(self.worst_main):
             self.worst_main = state
         if state in ENDED_BADLY:
@@ -156,8 +168,8 @@ class Scope:
                 self.next_group = max(self.next_group, run.group + 1)
                 self.started.add(run.group)
                 if run.current.terminated:
-                    self.record_main(run.current)
-                    ended_last = pos + 1 >= len(tasks) or run.current in ENDED_BADLY
+                    self.record_main(run.current, run.group)
+                    ended_last = pos + 1 >= len(tasks) or run.current in STOPS_A_GROUP
                     group_ended[run.group] = group_ended.get(run.group, False) or ended_last
                 else:
                     self.open_main += 1

@@ -14,7 +14,7 @@ from typing import Any
 from lanner.engine.bookkeeping import CLEANUP_RESERVE
 from lanner.engine.context import EngineContext
 from lanner.engine.flow_end import FlowEnd
-from lanner.engine.scope import CLEANUP_BLOCKS, Scope, final_run_state
+from lanner.engine.scope import CLEANUP_BLOCKS, STOPS_A_GROUP, Scope, final_run_state
 from lanner.errors import LannerError
 from lanner.model import variables
 from lanner.model.execution import Attempt, TaskRun
@@ -36,7 +36,8 @@ class Steps(FlowEnd):
             attempt.worker_id = result.worker_id
         run.outputs = result.outputs or {}
         self._touch(run)
-        if result.state is StateType.FAILED and self.exe.kill is None and self.exe.exit_state is None:
+        if result.state is StateType.FAILED and self.exe.kill is None and self.exe.exit_state is None \
+                and run.interrupted_as is None:
             due = self._retry_due(run, result)
             if due is not None:
                 self._wait_for_retry(run, due, result.ended, f"Attempt {len(run.attempts)} failed")
@@ -59,6 +60,7 @@ class Steps(FlowEnd):
             run.outputs = {**run.outputs, **resolution.outputs}
             self._touch(run)
         scope = Scope.for_flowable(run, task, resolution)
+        scope.broken = "brokenAfter" in run.outputs  # a Loop whose `breakWhen` held before a take-over
         self.scopes[run.id] = scope
         scope.replay(self.exe.children(run.id))
         return scope
@@ -260,13 +262,15 @@ class Steps(FlowEnd):
             self._dispatch(run)
         return run
 
-    def _halted(self, scope: Scope) -> bool:
+    def _halted(self, scope: Scope, by_failure: bool = True) -> bool:
         """No further main task starts in this scope: it failed, or the execution is stopping.
 
         A flowable inside `finally`/`afterExecution` is cleanup: a kill, an Exit or the task
-        run limit does not stop it from running its children.
+        run limit does not stop it from running its children. `by_failure=False`: the next task
+        of an iteration that runs on its own (a Loop's) is not stopped by another one's failure,
+        which only keeps new iterations from starting.
         """
-        if scope.failed:
+        if (scope.failed and by_failure) or (scope.run is not None and scope.run.interrupted_as is not None):
             return True
         return self._stopping and not (scope.run is not None and self._in_cleanup(scope.run))
 
@@ -312,22 +316,59 @@ class Steps(FlowEnd):
                 continue
             if run.block == "tasks":
                 scope.open_main -= 1
-                scope.record_main(run.current)
+                scope.record_main(run.current, run.group)
+                interrupt = scope.task.child_failure_state() if scope.task is not None else None
+                if interrupt is not None and run.current is StateType.FAILED and run.interrupted_as is None \
+                        and scope.phase == "main":
+                    assert scope.run is not None  # a flowable's scope
+                    self._interrupt_children(scope.run, interrupt)
                 if run.group in scope.active:
                     pos = scope.active[run.group] + 1
                     tasks = scope.groups[run.group].tasks
-                    if pos < len(tasks) and not self._halted(scope) and self._room(scope, "tasks"):
+                    own_iteration = scope.task is not None and scope.task.isolates_iterations
+                    if pos < len(tasks) and run.current not in STOPS_A_GROUP \
+                            and not self._halted(scope, by_failure=not own_iteration) and self._room(scope, "tasks"):
                         scope.active[run.group] = pos
                         g = scope.groups[run.group]
                         self._create(scope, tasks[pos], "tasks", run.group, g.value, g.iteration)
                     else:
                         scope.group_done(run.group)
+                        if scope.task is not None and scope.task.isolates_iterations:
+                            self._iteration_ended(scope, run)
             elif run.block in ("errors", "finally", "afterExecution", "listeners"):
                 scope.block_open = False
                 scope.block_pos += 1
                 if run.block == "finally":
                     scope.record_finally(run.current)
             self._advance(scope)
+
+    def _iteration_ended(self, scope: Scope, run: TaskRun) -> None:
+        """An isolated iteration (a Loop's) ended with `run`, its last run: its state is counted
+        on the Loop's run, its declared outputs rendered where its own outputs are seen, and the
+        Loop told whether to go on (`breakWhen`)."""
+        loop, task = scope.run, scope.task
+        assert loop is not None and task is not None
+        state = scope.group_worst.get(run.group, StateType.SUCCESS)
+        try:
+            end = task.iteration_ended(self._context(run, task), run.group, state)
+        except Exception as exc:  # noqa: BLE001 - an output or condition that cannot be rendered fails the iteration
+            message = exc.message if isinstance(exc, LannerError) else str(exc) or type(exc).__name__
+            self._log(loop, task, "ERROR", f"Iteration {run.group}: {message}")
+            state, end = StateType.FAILED, None
+            if task.transmits_failure():
+                scope.failed = True
+                scope.forced_state = StateType.FAILED
+        counts = dict(loop.outputs.get("terminatedIterations") or {})
+        counts[state.value] = counts.get(state.value, 0) + 1
+        outputs = {**loop.outputs, "terminatedIterations": counts, "runningIterations": len(scope.active)}
+        if end is not None:
+            if end.outputs is not None:
+                outputs["outputs"] = [*(loop.outputs.get("outputs") or []), end.outputs]
+            if end.stop:
+                scope.broken = True
+                outputs["brokenAfter"] = run.group
+        loop.outputs = outputs
+        self._touch(loop)
 
     def _retry_due(self, run: TaskRun, result: WorkerResult) -> dt.datetime | None:
         policy = self._retry_policy(run)

@@ -69,6 +69,9 @@ class TaskRun:
     outputs: dict[str, Any] = dataclasses.field(default_factory=dict)
     retry_at: dt.datetime | None = None  # due time of the next attempt while RETRYING
     kill_exempt: bool = False  # a finally run started during a graceful kill: let it finish
+    # a Dag/Parallel with `onChildFailure` interrupted this run when a sibling failed: it ends in this
+    # state (CANCELLED or FAILED) instead of KILLED, and is never retried
+    interrupted_as: StateType | None = None
     seq: int = -1  # position in the execution's creation order (kept by Execution, not serialised)
 
     @property
@@ -96,6 +99,8 @@ class TaskRun:
             out["nextRetryDate"] = iso(self.retry_at)
         if self.kill_exempt:
             out["killExempt"] = True
+        if self.interrupted_as is not None:
+            out["interruptedAs"] = self.interrupted_as.value
         return out
 
     @classmethod
@@ -116,6 +121,7 @@ class TaskRun:
             outputs=data.get("outputs") or {},
             retry_at=parse_iso(data["nextRetryDate"]) if data.get("nextRetryDate") else None,
             kill_exempt=bool(data.get("killExempt")),
+            interrupted_as=StateType(data["interruptedAs"]) if data.get("interruptedAs") else None,
         )
 
 
@@ -144,6 +150,10 @@ class Execution:
     by_id: dict[str, TaskRun] = dataclasses.field(default_factory=dict, repr=False)
     by_parent: dict[str | None, list[TaskRun]] = dataclasses.field(default_factory=dict, repr=False)
     by_task: dict[str, list[TaskRun]] = dataclasses.field(default_factory=dict, repr=False)
+    # (parent run, group) → its runs: built on first use only (a Loop's iteration read by its own
+    # tasks), then kept up to date by `add`; None until then, so other executions pay nothing
+    by_group: dict[tuple[str, int], list[TaskRun]] | None = dataclasses.field(default=None, repr=False,
+                                                                               compare=False)
 
     def add(self, run: TaskRun) -> None:
         run.seq = len(self.task_runs)
@@ -151,6 +161,8 @@ class Execution:
         self.by_id[run.id] = run
         self.by_parent.setdefault(run.parent_id, []).append(run)
         self.by_task.setdefault(run.task_id, []).append(run)
+        if self.by_group is not None and run.parent_id is not None:
+            self.by_group.setdefault((run.parent_id, run.group), []).append(run)
 
     def reindex(self) -> None:
         for i, r in enumerate(self.task_runs):
@@ -158,9 +170,19 @@ class Execution:
         self.by_id = {r.id: r for r in self.task_runs}
         self.by_parent = {}
         self.by_task = {}
+        self.by_group = None
         for r in self.task_runs:
             self.by_parent.setdefault(r.parent_id, []).append(r)
             self.by_task.setdefault(r.task_id, []).append(r)
+
+    def group_runs(self, parent_id: str, group: int) -> list[TaskRun]:
+        """The runs of one group (a Loop's iteration, a ForEach's value) directly under `parent_id`."""
+        if self.by_group is None:
+            self.by_group = {}
+            for r in self.task_runs:
+                if r.parent_id is not None:
+                    self.by_group.setdefault((r.parent_id, r.group), []).append(r)
+        return self.by_group.get((parent_id, group), [])
 
     def waiting_parent(self) -> tuple[str, str] | None:
         """The (execution, Subflow task run) this child reports its end to, from its trigger.

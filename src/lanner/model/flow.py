@@ -101,11 +101,29 @@ class PluginDefault(BaseModel):
     forced: bool = False
 
 
+_UNBUILT_CONCURRENCY = ("duration", "queueLimit", "queueSize")
+
+
 class Concurrency(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(gt=0)
     behavior: Literal["QUEUE", "CANCEL", "FAIL"] = "QUEUE"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unbuilt(cls, data: Any) -> Any:
+        """The newest Kestra's `duration`, `queueLimit` and `queueSize` are refused by name: neither
+        its documentation nor its source found here says what they do, and a limit taken and
+        ignored would let more executions through than the author meant."""
+        if isinstance(data, dict):
+            given = [name for name in _UNBUILT_CONCURRENCY if name in data]
+            if given:
+                raise ValueError(f"{', '.join(f'`{n}`' for n in given)} of `concurrency` "
+                                 f"{'is' if len(given) == 1 else 'are'} not supported by Lanner (no documented "
+                                 "behaviour of Kestra's to follow); remove it — `limit` and `behavior` "
+                                 "(QUEUE, CANCEL, FAIL) are supported")
+        return data
 
 
 class Trigger(BaseModel):
@@ -158,6 +176,7 @@ class Flow(BaseModel):
     _file: str | None = PrivateAttr(default=None)
     _index: dict[str, TaskPlace] | None = PrivateAttr(default=None)
     _shares_folders: bool | None = PrivateAttr(default=None)
+    _isolates: bool | None = PrivateAttr(default=None)
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -215,12 +234,21 @@ class Flow(BaseModel):
 
         Asked for every task run to dispatch: a flow without one needs no walk up its parents.
         """
+        return self._any_task_declares("shares_working_directory", "_shares_folders")
+
+    def isolates_iterations(self) -> bool:
+        """Does any task of the flow run its iterations apart from each other (`Loop`)? Asked for
+        every template's variables: a flow without one keeps the plain `outputs` view."""
+        return self._any_task_declares("isolates_iterations", "_isolates")
+
+    def _any_task_declares(self, flag: str, slot: str) -> bool:
+        """Does any task's class set `flag`? Found once, kept in the private `slot`."""
         private = self.__pydantic_private__ or {}
-        shares = private.get("_shares_folders")
-        if shares is None:
-            shares = any(getattr(place.task, "shares_working_directory", False) for place in self.index().values())
-            self._shares_folders = shares
-        return bool(shares)
+        found = private.get(slot)
+        if found is None:
+            found = any(getattr(place.task, flag, False) for place in self.index().values())
+            setattr(self, slot, found)
+        return bool(found)
 
     def task(self, task_id: str) -> Task:
         return self.index()[task_id].task

@@ -176,6 +176,15 @@ class Resolution:
 
 
 @dataclasses.dataclass(slots=True)
+class IterationEnd:
+    """What a flowable records when one of its isolated iterations ends: the outputs it declares
+    for it (None: it declares none), and whether the flowable starts no further iteration."""
+
+    outputs: dict[str, Any] | None = None
+    stop: bool = False
+
+
+@dataclasses.dataclass(slots=True)
 class Again:
     """A looping flowable runs its children once more, after `after`."""
 
@@ -191,6 +200,10 @@ class Stop:
 
 class FlowableTask(Task):
     kind: ClassVar[Literal["runnable", "flowable", "execution"]] = "flowable"
+    # Each group is an iteration kept apart from the others (Kestra's Loop, whose iterations are
+    # sub-executions): its runs see only their own iteration's outputs, and `item`; nothing
+    # outside the flowable sees them (see `model/variables.py`).
+    isolates_iterations: ClassVar[bool] = False
 
     errors: list[Task] | None = None
     finally_: list[Task] | None = Field(default=None, alias="finally")
@@ -202,6 +215,21 @@ class FlowableTask(Task):
     def final_state(self, state: StateType) -> StateType:
         """Adjust the state computed from the children (AllowFailure turns FAILED to WARNING)."""
         return state
+
+    def transmits_failure(self) -> bool:
+        """Does a child that ends FAILED or KILLED fail this flowable and stop new children?
+        (A Loop with `transmitFailed: false` lets every iteration run and ends SUCCESS.)"""
+        return True
+
+    def iteration_ended(self, ctx: RunContext, iteration: int, state: StateType) -> IterationEnd | None:
+        """For a flowable that isolates its iterations: one ended `state`; `ctx` sees that
+        iteration's outputs. Returns what to record, or None."""
+        return None
+
+    def child_failure_state(self) -> StateType | None:
+        """The state still-running children are interrupted into when one child fails for good
+        (a Dag's or Parallel's `onChildFailure`: CANCELLED or FAILED); None lets them run on."""
+        return None
 
     def next_iteration(self, ctx: RunContext, iterations: int, started: dt.datetime) -> Again | Stop | None:
         """For a looping flowable (LoopUntil): after an iteration ended well, go again or stop.

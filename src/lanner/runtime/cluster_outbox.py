@@ -138,10 +138,8 @@ class Outbox:
         for run in list(fx.runs.values()):
             task = held.flow.task(run.task_id)
             if run.current.terminated and getattr(task, "shares_working_directory", False):
-                problem = self.workdirs.finish(held.flow, held.exe, run)
-                if problem:
-                    fx.logs.append(LogEntry(held.exe.id, run.id, run.task_id, "ERROR",
-                                            f"outputFiles could not be stored: {problem}"))
+                for level, message in self.workdirs.finish(held.flow, held.exe, run):
+                    fx.logs.append(LogEntry(held.exe.id, run.id, run.task_id, level, message))
 
     # -- the execution's own rows ------------------------------------------------------------
 

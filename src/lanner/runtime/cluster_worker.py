@@ -201,7 +201,8 @@ class ClusterWorker:
                 flow = self.flows.get(row.namespace, row.flow_id, row.revision)
                 task = flow.task(run.task_id)
                 assert isinstance(task, RunnableTask)
-                shared = self.workdirs.for_task(flow, exe, run)
+                shared = self.workdirs.for_task(flow, exe, run, lambda owner, level, message: self._on_log(
+                    LogEntry(owner.execution_id, owner.id, owner.task_id, level, message)))
             except Exception as exc:  # noqa: BLE001 - the attempt fails with the reason
                 message = exc.render() if isinstance(exc, LannerError) else f"{type(exc).__name__}: {exc}"
                 self._on_log(LogEntry(exe.id, run.id, run.task_id, "ERROR", message, attempt=row.attempt))

@@ -1,8 +1,10 @@
 """Does an execution that just changed state start a flow through its `Flow` trigger?
 
-Kestra's two ways of saying which executions count are both read: `conditions` (a list of
-typed conditions that must all hold) plus the trigger's `states`, and `preconditions` (flows
-that must each have had a matching execution, within a time window, before the trigger fires).
+Kestra's ways of saying which executions count are all read: `conditions` (a list of typed
+conditions that must all hold) plus the trigger's `states`; among the conditions a
+`MultipleCondition` (several conditions, each met by some execution within a time window:
+`multiple_conditions.py`); and `preconditions` (flows that must each have had a matching
+execution, within a time window, before the trigger fires).
 A flow never triggers itself, which would loop forever.
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 from lanner.model.duration import parse_duration
 from lanner.model.listener import holds
 from lanner.model.state import iso, now, parse_iso
+from lanner.runtime import multiple_conditions
 from lanner.runtime.triggers import FlowSpec, Precondition
 
 DEFAULT_WINDOW = dt.timedelta(hours=24)
@@ -74,7 +77,19 @@ def matches(spec: FlowSpec, flow_namespace: str, flow_id: str, e: Ended) -> bool
         return False
     if spec.preconditions is not None and not any(_precondition_holds(p, e) for p in spec.preconditions.flows):
         return False
-    return all(condition_holds(c, e) for c in spec.conditions)
+    return all(condition_holds(c, e) for c in spec.conditions if not multiple_conditions.is_multiple(c))
+
+
+def advance_multiple(spec: FlowSpec, state: dict[str, Any], e: Ended,
+                     at: dt.datetime | None = None) -> tuple[bool, dict[str, Any]]:
+    """Record `e` against the trigger's MultipleConditions; (fire now?, new persisted state).
+    A trigger without one fires on every execution that `matches`."""
+    found = [multiple_conditions.MultipleCondition.model_validate(c)
+             for c in spec.conditions if multiple_conditions.is_multiple(c)]
+    if not found:
+        return True, state
+    progress = multiple_conditions.advance(found, state, at or now(), lambda cond: condition_holds(cond, e))
+    return progress.fire, progress.state
 
 
 def advance_preconditions(spec: FlowSpec, state: dict[str, Any], e: Ended,

@@ -641,7 +641,8 @@ class LocalRuntime:
         task = flow.task(run.task_id)
         assert isinstance(task, RunnableTask)
         try:
-            shared = self.workdirs.for_task(flow, exe, run)
+            shared = self.workdirs.for_task(flow, exe, run, lambda owner, level, message: self._on_log(
+                LogEntry(owner.execution_id, owner.id, owner.task_id, level, message)))
         except Exception as exc:  # noqa: BLE001 - the task fails with the reason; the loop goes on
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             self._on_log(LogEntry(exe.id, run.id, run.task_id, "ERROR", f"working directory: {message}"))
@@ -663,10 +664,8 @@ class LocalRuntime:
             return
         for run in fx.runs.values():
             if run.current.terminated and getattr(live.flow.task(run.task_id), "shares_working_directory", False):
-                problem = self.workdirs.finish(live.flow, exe, run)
-                if problem:
-                    self._on_log(LogEntry(exe.id, run.id, run.task_id, "ERROR",
-                                          f"outputFiles could not be stored: {problem}"))
+                for level, message in self.workdirs.finish(live.flow, exe, run):
+                    self._on_log(LogEntry(exe.id, run.id, run.task_id, level, message))
                 self.repo.save(exe, [run], header=False, fence=self._fence(exe.id))
 
     def _start_subflow(self, parent: _Live, start: SubflowStart) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
 from lanner.model.state import iso, now, parse_iso
-from lanner.runtime import backfills, flow_trigger, launch, schedule, triggers
+from lanner.runtime import backfills, flow_trigger, launch, multiple_conditions, schedule, triggers
 from lanner.runtime.flow_trigger import Ended
 from lanner.storage.trigger_store import TriggerKey, TriggerStore
 
@@ -379,6 +379,12 @@ class Scheduler:
         if spec.preconditions is not None:
             fire, progress = flow_trigger.advance_preconditions(spec, state.get("preconditions") or {}, e)
             self._update(key, lambda s: s.update(preconditions=progress))
+            if not fire:
+                return
+        if any(multiple_conditions.is_multiple(c) for c in spec.conditions):
+            fire, marks = flow_trigger.advance_multiple(spec, state.get("multipleConditions") or {}, e,
+                                                        self._clock())
+            self._update(key, lambda s: s.update(multipleConditions=marks))
             if not fire:
                 return
         extra: dict[str, Any] = {}

@@ -238,10 +238,29 @@ def validate(flow: Flow) -> list[LannerValidationError]:
     return problems
 
 
+def _said(err: Any) -> str:
+    return "unknown property" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix("Value error, ")
+
+
+def _multiple_problems(cond: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(key, problem, hint) for a MultipleCondition that cannot be evaluated as written."""
+    from lanner.runtime.multiple_conditions import MultipleCondition
+
+    try:
+        MultipleCondition.model_validate(cond)
+    except ValidationError as exc:
+        return [("conditions", f"MultipleCondition `{cond.get('id', '?')}`: "
+                 f"{'.'.join(str(p) for p in err['loc']) or 'it'}: {_said(err)}",
+                 "see Kestra's MultipleCondition: `id`, `conditions` (a map of conditions), `sla` "
+                 "(`type`, `window`, `windowAdvance`, `deadline`, `startTime`, `endTime`), `resetOnSuccess`")
+                for err in exc.errors(include_url=False)]
+    return []
+
+
 def _not_acted_on(spec: _Spec) -> list[tuple[str, str, str]]:
     """(key, problem, hint) for what Kestra acts on and the scheduler would accept and never act
     on: a schedule that fires on weekends its author excluded is worse than a refusal."""
-    from lanner.model.listener import LISTENER_CONDITIONS
+    from lanner.model.listener import LISTENER_CONDITIONS, condition_kind
     from lanner.runtime import trigger_conditions
 
     out: list[tuple[str, str, str]] = []
@@ -250,6 +269,9 @@ def _not_acted_on(spec: _Spec) -> list[tuple[str, str, str]]:
     if isinstance(spec, FlowSpec):
         hint += "; or use `preconditions`"
     for i, cond in enumerate(spec.conditions):
+        if isinstance(spec, FlowSpec) and condition_kind(str(cond.get("type", ""))) == "Multiple":
+            out.extend(_multiple_problems(cond))
+            continue
         for problem in trigger_conditions.problems(cond, f"conditions[{i}]", has_date=isinstance(spec, ScheduleSpec),
                                                    leaf_kinds=leaves):
             out.append(("conditions", problem, hint))

@@ -176,17 +176,26 @@ class LocalFiles:
                       safe_name(value_key) + ".json")
 
     def put_state(self, target: Path, data: bytes) -> str:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".state-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.replace(tmp, target)  # a reader sees the old state or the new one, never half of one
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        _replace(target, data)
         return self.uri(target)
+
+    # -- WorkingDirectory caches --------------------------------------------------------------
+    # One archive per namespace, flow, task and loop value, under `_caches/` (no namespace starts
+    # with `_`): apart from executions' files, so purging executions keeps it, as in Kestra.
+
+    def cache_target(self, namespace: str, flow_id: str, task_id: str, value: str | None) -> Path:
+        ids.check("namespace", namespace)
+        ids.check("flow id", flow_id)
+        key = "_" if value is None else hashlib.sha256(value.encode()).hexdigest()[:32]
+        return inside(self.root, "_caches", namespace, flow_id, safe_name(task_id), key + ".zip")
+
+    def put_cache(self, target: Path, data: bytes) -> None:
+        _replace(target, data)
+
+    def remove_cache(self, target: Path) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+        self._prune(target.parent)
 
     def remove_state(self, target: Path) -> bool:
         try:
@@ -195,6 +204,21 @@ class LocalFiles:
             return False
         self._prune(target.parent)
         return True
+
+
+def _replace(target: Path, data: bytes) -> None:
+    """Write `data` to `target` through a temporary file renamed over it: a reader sees the old
+    content or the new, never half of one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".state-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def _state_folder(name: str) -> str:

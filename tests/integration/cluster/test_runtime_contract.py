@@ -788,3 +788,46 @@ def test_an_approval_expires_after_its_timeout_and_cancels_the_execution(runtime
     assert runs["second"].outputs["decision"] == "EXPIRED" and runs["second"].current is StateType.CANCELLED
     assert runs["first"].current is StateType.CANCELLED and runs["first_fin"].current is StateType.SUCCESS
     assert runs["fin"].current is StateType.SUCCESS and "after" not in runs
+
+
+# -- Loop, onChildFailure, WorkingDirectory cache (issue 12) ---------------------------------------
+
+LOOPED = """
+id: looped
+namespace: contract
+tasks:
+  - id: loop
+    type: io.kestra.plugin.core.flow.Loop
+    values: ["a", "b", "c"]
+    concurrencyLimit: 0
+    outputs:
+      - {id: said, type: STRING, value: "{{ outputs.word.value }}"}
+    tasks:
+      - {id: word, type: io.kestra.plugin.core.debug.Return, format: "{{ item.index }}-{{ item.value }}"}
+      - {id: echo, type: io.kestra.plugin.core.log.Log, message: "own {{ outputs.word.value }}"}
+  - id: dag
+    type: io.kestra.plugin.core.flow.Dag
+    onChildFailure: CANCELLED
+    tasks:
+      - task: {id: boom, type: io.kestra.plugin.core.execution.Fail}
+      - task: {id: sleeper, type: io.kestra.plugin.core.flow.Sleep, duration: PT30S}
+    finally:
+      - {id: tidy, type: io.kestra.plugin.core.log.Log, message: "seen {{ outputs.loop.outputs | length }}"}
+"""
+
+
+def test_a_loop_keeps_its_iterations_apart_and_a_dag_interrupts_its_sleeper_in_every_runtime(runtime: Any) -> None:
+    from tests.integration.declared_plugins import register_declared
+
+    register_declared(lambda name, target: name == "io.kestra.plugin.core.flow.Loop")
+    eid = runtime.start(runtime.save(LOOPED))
+    ended = wait(runtime, eid)
+    runs = {r.task_id: r for r in ended.task_runs}
+    assert ended.state.current is StateType.FAILED, runtime.messages(eid)
+    assert runs["loop"].current is StateType.SUCCESS
+    assert runs["loop"].outputs["terminatedIterations"] == {"SUCCESS": 3}
+    assert sorted(o["outputs"]["said"] for o in runs["loop"].outputs["outputs"]) == ["0-a", "1-b", "2-c"]
+    for word in ("0-a", "1-b", "2-c"):
+        assert messages_with(runtime, eid, f"own {word}")
+    assert runs["sleeper"].current is StateType.CANCELLED and runs["boom"].current is StateType.FAILED
+    assert messages_with(runtime, eid, "seen 3")

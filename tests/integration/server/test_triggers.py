@@ -141,6 +141,41 @@ triggers:
     assert len(server.executions(flowId="joined")) == 1
 
 
+def test_flow_trigger_multiple_condition_fires_once_every_condition_was_met_in_its_window(server: Server) -> None:
+    _deploy_event_barrier(server)
+    for name in ("mc_a", "mc_b"):
+        server.deploy(f"id: {name}\nnamespace: company.mc\ntasks:\n  - {{id: t, type: {LOG}, message: x}}\n")
+    server.deploy(f"""id: joined_mc
+namespace: company.mc
+tasks:
+  - {{id: t, type: {RETURN}, format: "{{{{ trigger.flowId }}}}"}}
+triggers:
+  - id: both
+    type: io.kestra.plugin.core.trigger.Flow
+    conditions:
+      - type: io.kestra.plugin.core.condition.ExecutionStatusCondition
+        in: [SUCCESS]
+      - id: multiple
+        type: io.kestra.plugin.core.condition.MultipleCondition
+        sla:
+          window: PT12H
+        conditions:
+          flow-a: {{type: io.kestra.plugin.core.condition.ExecutionFlowCondition, namespace: company.mc, flowId: mc_a}}
+          flow-b: {{type: io.kestra.plugin.core.condition.ExecutionFlowCondition, namespace: company.mc, flowId: mc_b}}
+""")
+    server.run("company.mc", "mc_a")
+    server.run("company.mc", "mc_a")
+    _scheduler_has_seen_every_ended_execution(server)
+    assert server.executions(flowId="joined_mc") == []
+    server.run("company.mc", "mc_b")
+    found = wait_for(lambda: server.executions(flowId="joined_mc"))
+    exe = server.wait_state(found[0]["id"])
+    assert by_task(exe)["t"]["outputs"]["value"] == "mc_b"  # started by the execution that completed the set
+    server.run("company.mc", "mc_b")  # the marks started over: flow-a is not met again yet
+    _scheduler_has_seen_every_ended_execution(server)
+    assert len(server.executions(flowId="joined_mc")) == 1
+
+
 def test_schedule_fires_with_trigger_date_and_stop_after_disables_it(server: Server) -> None:
     server.deploy(f"""id: ticking
 namespace: company.sched

@@ -370,3 +370,81 @@ def test_dag_rejects_unknown_and_cyclic_dependencies_at_validation(deps: str, me
     with pytest.raises(ValidationErrors) as err:
         load_flow(text)
     assert message in err.value.render()
+
+
+def side_by_side(kind: str, on_child_failure: str | None) -> str:
+    """A Dag or Parallel of a failing task, a plain sibling and a nested Sequential with its own
+    `finally`, and the flowable's own `finally`."""
+    setting = f"    onChildFailure: {on_child_failure}\n" if on_child_failure else ""
+    children = [
+        "{id: boom, type: io.kestra.plugin.core.execution.Fail}",
+        "{id: slow, type: io.kestra.plugin.core.flow.Sleep, duration: PT10S}",
+        "{id: seq, type: io.kestra.plugin.core.flow.Sequential, tasks: ["
+        "{id: inner, type: io.kestra.plugin.core.flow.Sleep, duration: PT10S}, "
+        "{id: after_inner, type: io.kestra.plugin.core.log.Log, message: x}], "
+        "finally: [{id: inner_cleanup, type: io.kestra.plugin.core.log.Log, message: x}]}",
+    ]
+    listed = "".join(f"      - task: {c}\n" if kind == "Dag" else f"      - {c}\n" for c in children)
+    return (f"id: f\nnamespace: company.team\ntasks:\n  - id: group\n    type: io.kestra.plugin.core.flow.{kind}\n"
+            f"{setting}    tasks:\n{listed}"
+            "    finally:\n      - {id: cleanup, type: io.kestra.plugin.core.log.Log, message: x}\n")
+
+
+@pytest.mark.parametrize("kind", ["Dag", "Parallel"])
+@pytest.mark.parametrize("setting,interrupted", [("CANCELLED", "CANCELLED"), ("cancel", "CANCELLED"),
+                                                 ("FAILED", "FAILED"), ("FAIL", "FAILED")])
+def test_on_child_failure_interrupts_running_siblings_at_any_depth_into_its_state(
+        kind: str, setting: str, interrupted: str) -> None:
+    d = Driver(side_by_side(kind, setting))
+    d.start()
+    assert sorted(r.task_id for r in d.pending) == ["boom", "inner", "slow"]
+    boom = next(r for r in d.pending if r.task_id == "boom")
+    d.pending.remove(boom)
+    d.pending.insert(0, boom)  # the failure arrives first; the others are still at work
+    d.outcomes["boom"] = StateType.FAILED
+    d.run()
+    states = d.states()
+    assert states["slow"] == interrupted and states["inner"] == interrupted and states["seq"] == interrupted
+    assert "after_inner" not in states  # nothing new starts in an interrupted branch
+    assert states["inner_cleanup"] == "SUCCESS" and states["cleanup"] == "SUCCESS"  # cleanup still runs, once
+    assert d.created_order().count("inner_cleanup") == 1 and d.created_order().count("cleanup") == 1
+    assert states["group"] == "FAILED" and d.exe.state.current is StateType.FAILED
+    assert not d.retries
+
+
+@pytest.mark.parametrize("kind", ["Dag", "Parallel"])
+@pytest.mark.parametrize("setting", [None, "CONTINUE", "continue"])
+def test_on_child_failure_continue_lets_running_siblings_end(kind: str, setting: str | None) -> None:
+    d = Driver(side_by_side(kind, setting), {"boom": StateType.FAILED})
+    d.start()
+    boom = next(r for r in d.pending if r.task_id == "boom")
+    d.pending.remove(boom)
+    d.pending.insert(0, boom)
+    d.run()
+    states = d.states()
+    assert states["slow"] == "SUCCESS" and states["inner"] == "SUCCESS" and states["after_inner"] == "SUCCESS"
+    assert states["group"] == "FAILED"
+
+
+def test_an_interrupted_task_is_not_retried() -> None:
+    text = side_by_side("Dag", "FAILED").replace(
+        "{id: slow, type: io.kestra.plugin.core.flow.Sleep, duration: PT10S}",
+        "{id: slow, type: io.kestra.plugin.core.flow.Sleep, duration: PT10S, "
+        "retry: {type: constant, interval: PT1S, maxAttempts: 5}}")
+    d = Driver(text, {"boom": StateType.FAILED})
+    d.start()
+    boom = next(r for r in d.pending if r.task_id == "boom")
+    d.pending.remove(boom)
+    d.pending.insert(0, boom)
+    d.run()
+    slow = next(r for r in d.exe.task_runs if r.task_id == "slow")
+    assert slow.current is StateType.FAILED and len(slow.attempts) == 1
+
+
+def test_an_unknown_on_child_failure_is_refused_at_validation() -> None:
+    from lanner.errors import ValidationErrors
+    from lanner.loading.flows import load_flow
+
+    with pytest.raises(ValidationErrors) as err:
+        load_flow(side_by_side("Dag", "STOP"))
+    assert "`STOP` is not one of CONTINUE (let running siblings end), CANCELLED or FAILED" in err.value.render()

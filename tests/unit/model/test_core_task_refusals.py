@@ -39,8 +39,6 @@ WORKDIR = ("    type: io.kestra.plugin.core.flow.WorkingDirectory\n"
     (KILL + "    propagateKill: false\n", 6, "`propagateKill`: `false` is not supported by Lanner"),
     (KILL + "    executionId: \"{{ inputs.other }}\"\n", 6,
      "`executionId`: is not supported by Lanner: the Kill task kills its own execution"),
-    (WORKDIR + "    cache: {patterns: [\"node_modules/**\"], ttl: PT1H}\n", 8,
-     "`cache`: is not supported by Lanner: the folder starts empty in every execution"),
     ("    type: io.kestra.plugin.core.flow.ForEach\n    values: [a]\n    childFailurePolicy: STOP\n"
      "    tasks:\n      - {id: l, type: io.kestra.plugin.core.log.Log, message: x}\n", 7,
      "`childFailurePolicy`: is a name from Kestra's development that its releases do not have (got `STOP`)"),

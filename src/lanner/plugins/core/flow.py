@@ -56,11 +56,40 @@ class AllowFailure(Sequential):
         return StateType.WARNING if state is StateType.FAILED else state
 
 
+class WorkingDirectoryCache(BaseModel):
+    """Files kept between executions of the flow: globs relative to the folder, for `ttl` (no
+    `ttl`: until the files change)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    patterns: list[str] = Field(min_length=1)
+    ttl: dt.timedelta | None = None  # a plain duration, as Kestra's (not a template)
+
+    @field_validator("ttl", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return parse_duration(value)
+            except Exception:  # noqa: BLE001 - said as a validation error at its line
+                raise ValueError(f"`{value}` is not an ISO-8601 duration such as PT1H or P7D") from None
+        return value
+
+    @field_validator("patterns")
+    @classmethod
+    def _relative(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if pattern.startswith("/") or ".." in pattern.split("/"):
+                raise ValueError(f"`{pattern}` must be relative to the working directory, without `..`")
+        return value
+
+
 class WorkingDirectory(Sequential):
     """Children run one after another in one shared folder (`{{ workingDir }}`), removed afterwards.
 
     `inputFiles` are written into the folder before the first child runs; `outputFiles` globs are
-    stored in internal storage when the last child has ended (`outputs.<id>.outputFiles`).
+    stored in internal storage when the last child has ended (`outputs.<id>.outputFiles`); the
+    `cache` is unpacked before everything else and archived after (`runtime/workdir_caches.py`).
     """
 
     shares_working_directory: ClassVar[bool] = True
@@ -68,14 +97,7 @@ class WorkingDirectory(Sequential):
     inputFiles: dict[str, Any] | str | None = None
     outputFiles: list[str] | None = None
     namespaceFiles: NamespaceFilesOptions | None = None  # copied into the folder before inputFiles
-    cache: Any = None  # refused below: Kestra's, named so that the refusal says why
-
-    refused: ClassVar[dict[str, str]] = {
-        "cache": "is not supported by Lanner: the folder starts empty in every execution; remove it, "
-                 "and keep files between executions in namespace files or the KV store",
-    }
-
-    check_refused = refusing("cache")
+    cache: WorkingDirectoryCache | None = None  # unpacked first, archived after (runtime/workdir_caches.py)
 
 
 class CheckFrequency(BaseModel):
@@ -150,8 +172,35 @@ def _concurrent_property(value: Any) -> Any:
 
 ConcurrentCount = Annotated[int | str, BeforeValidator(_concurrent_property)]
 
+_ON_CHILD_FAILURE = {"CONTINUE": None, "CANCEL": StateType.CANCELLED, "CANCELLED": StateType.CANCELLED,
+                     "FAIL": StateType.FAILED, "FAILED": StateType.FAILED}
 
-class Parallel(FlowableTask):
+
+def _on_child_failure(value: Any) -> Any:
+    """Kestra's `onChildFailure`, any case; its enum says CANCEL/FAIL, its docs and test flows
+    CANCELLED/FAILED, so both spellings are read. Anything else is refused, not taken as CONTINUE."""
+    if isinstance(value, str) and value.strip().upper() in _ON_CHILD_FAILURE:
+        return value.strip().upper()
+    raise ValueError(f"`{value}` is not one of CONTINUE (let running siblings end), CANCELLED or FAILED "
+                     "(interrupt them into that state)")
+
+
+OnChildFailure = Annotated[str, BeforeValidator(_on_child_failure)]
+
+
+class InterruptsOnChildFailure(FlowableTask):
+    """A flowable whose children run side by side (Dag, Parallel): when one fails for good (no
+    retry left), `onChildFailure` CANCELLED or FAILED interrupts every sibling still running, at
+    any depth, into that state; the default CONTINUE lets them end. Either way no new child starts,
+    and the flowable's `errors` and `finally` run as usual."""
+
+    onChildFailure: OnChildFailure = "CONTINUE"
+
+    def child_failure_state(self) -> StateType | None:
+        return _ON_CHILD_FAILURE[self.onChildFailure]
+
+
+class Parallel(InterruptsOnChildFailure):
     tasks: list[Task] = Field(min_length=1)
     concurrent: ConcurrentCount = 0
 
@@ -295,7 +344,7 @@ class DagTask(BaseModel):
     dependsOn: list[str] = Field(default_factory=list)
 
 
-class Dag(FlowableTask):
+class Dag(InterruptsOnChildFailure):
     """Children start when every task they depend on has ended; a failure stops new starts."""
 
     tasks: list[DagTask] = Field(min_length=1)

@@ -278,7 +278,7 @@ class NamespaceFilesOptions(BaseModel):
 _IF_EXISTS = ("OVERWRITE", "FAIL", "WARN", "IGNORE")
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
+def glob_regex(pattern: str) -> re.Pattern[str]:
     """A Java NIO glob (`**`, `*`, `?`, `[…]`, `{a,b}`) as a regex over `/`-separated paths.
 
     `**/` also matches no folder at all, so `**/*.py` finds `main.py` at the root too.
@@ -346,7 +346,7 @@ def path_matcher(patterns: list[str]) -> Callable[[str], bool]:
             glob = pattern[len("glob:"):] if pattern.startswith("glob:") else pattern
             if re.match(r"\w", glob) and not pattern.startswith("glob:"):
                 glob = "**/" + glob
-            compiled.append(_glob_regex(glob))
+            compiled.append(glob_regex(glob))
     return lambda rel: any(c.fullmatch("/" + rel) or c.fullmatch(rel) for c in compiled)
 
 
