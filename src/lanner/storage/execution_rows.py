@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.results import LogEntry
 from lanner.model.state import TERMINATED_NAMES
-from lanner.storage import tables
+from lanner.storage import bulk_rows, tables
 from lanner.storage.repository import dumps, header_row, log_row
 
 
@@ -32,10 +32,21 @@ def lock(conn: sa.Connection, ids: Sequence[str], limit: int | None = None) -> d
     return {r.id: int(r.version) for r in conn.execute(q)}
 
 
+# PostgreSQL: each execution with its task runs (in creation order) as an array, in one round trip.
+_LOAD = sa.text(
+    "SELECT e.id, e.data, e.version, "
+    "ARRAY(SELECT r.data FROM task_runs AS r WHERE r.execution_id = e.id ORDER BY r.seq) AS runs "
+    "FROM executions AS e WHERE e.id = ANY(CAST(:ids AS text[]))")
+
+
 def load(conn: sa.Connection, ids: Sequence[str]) -> dict[str, tuple[Execution, int]]:
-    """Executions with their task runs (in creation order) and versions, in two queries."""
+    """Executions with their task runs (in creation order) and versions: one query on PostgreSQL, two
+    elsewhere."""
     if not ids:
         return {}
+    if conn.dialect.name == "postgresql":
+        return {r.id: (Execution.from_json(json.loads(r.data), [json.loads(d) for d in r.runs]), int(r.version))
+                for r in conn.execute(_LOAD, {"ids": list(ids)})}
     t, tr = tables.executions, tables.task_runs
     heads = conn.execute(sa.select(t.c.id, t.c.data, t.c.version).where(t.c.id.in_(list(ids)))).all()
     runs: dict[str, list[dict[str, Any]]] = {h.id: [] for h in heads}
@@ -74,7 +85,7 @@ def write(conn: sa.Connection,
             start_date=sa.bindparam("xstart_date"), end_date=sa.bindparam("xend_date"),
             data=sa.bindparam("xdata")), heads)
     if new:
-        conn.execute(tr.insert(), new)
+        bulk_rows.insert(conn, tr, new)
     if changed:
         conn.execute(tr.update().where(tr.c.id == sa.bindparam("rid")).values(
             state=sa.bindparam("rstate"), data=sa.bindparam("rdata")), changed)
@@ -121,9 +132,7 @@ def _run_row(exe: Execution, run: TaskRun, seq: int) -> dict[str, Any]:
 
 
 def add_logs(conn: sa.Connection, entries: Iterable[LogEntry]) -> None:
-    rows = log_rows(entries)
-    if rows:
-        conn.execute(tables.logs.insert(), rows)
+    bulk_rows.insert(conn, tables.logs, log_rows(entries))
 
 
 def log_rows(entries: Iterable[LogEntry]) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lanner.runtime.queues.base import LocalSignals
-from lanner.storage import cluster_db
+from lanner.storage import bulk_rows, cluster_db
 
 
 class Tx:
@@ -45,7 +45,7 @@ class Tx:
         """Write the gathered rows now (one multi-row INSERT per table)."""
         later, self._later = self._later, {}
         for table, rows in later.items():
-            self.conn.execute(table.insert(), rows)
+            bulk_rows.insert(self.conn, table, rows)
 
 
 class QueueDatabase:
