@@ -163,7 +163,7 @@ class ClusterExecutor:
                 self.held.pop(eid, None)
                 events.put_many(tx, [(e.execution_id, e.kind, e.payload, epoch() + POISON_DELAY) for e in evs])
         self._pass = None
-        execution_rows.write(tx.conn, writes)
+        execution_rows.write(tx.conn, writes, tx.insert_later)  # nothing reads them before the commit
         while len(self.held) > CACHE_SIZE:
             self.held.popitem(last=False)
 

@@ -5,6 +5,11 @@ which was a good part of a cluster executor's CPU. There the rows travel instead
 array, unpacked by the server (`json_populate_recordset` against the table's own row type, so
 every column keeps its type; the rows keep their order, so serial keys follow it). SQLite keeps
 `executemany`, which is a loop in its own process.
+
+`insert_all` goes further at the end of a transaction: the rows of every table, and a closing
+query (the NOTIFYs), travel as one statement — each INSERT a data-modifying `WITH` part, which
+PostgreSQL runs exactly once whether or not the closing query reads it — so a transaction costs
+one round trip for all it wrote at the end instead of one per table and one for the NOTIFYs.
 """
 
 from __future__ import annotations
@@ -20,19 +25,41 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 def insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """Insert `rows` (plain JSON values: text, numbers, booleans, None), in the order given."""
-    if not rows:
-        return
-    columns = tuple(rows[0])
-    if conn.dialect.name != "postgresql" or any(len(r) != len(columns) or r.keys() != rows[0].keys() for r in rows):
-        conn.execute(table.insert(), rows)
-        return
-    conn.execute(_statement(table.name, columns), {"rows": _ENCODER.encode(rows)})
+    insert_all(conn, {table: rows})
 
 
-@functools.lru_cache(maxsize=64)
-def _statement(table: str, columns: tuple[str, ...]) -> sa.TextClause:
+def insert_all(conn: sa.Connection, batches: dict[sa.Table, list[dict[str, Any]]],
+               closing: tuple[str, dict[str, Any]] | None = None) -> None:
+    """Insert each table's rows (in the order given), then run `closing` (a query and its parameters,
+    whose names must not start with `rows`): one statement on PostgreSQL."""
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    for table, rows in batches.items():
+        if not rows:
+            continue
+        if conn.dialect.name != "postgresql" or any(r.keys() != rows[0].keys() for r in rows):
+            conn.execute(table.insert(), rows)
+            continue
+        name = f"rows{len(parts)}"
+        parts.append(_insert_sql(table.name, tuple(rows[0]), name))
+        params[name] = _ENCODER.encode(rows)
+    if closing is not None:
+        params.update(closing[1])
+    if not parts:
+        if closing is not None:
+            conn.execute(sa.text(closing[0]), params)
+        return
+    if len(parts) == 1 and closing is None:
+        conn.execute(sa.text(parts[0]), params)
+        return
+    steps = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(parts))
+    conn.execute(sa.text(f"WITH {steps} {closing[0] if closing is not None else 'SELECT 1'}"), params)
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(table: str, columns: tuple[str, ...], param: str) -> str:
     names = ", ".join(f'"{c}"' for c in columns)
     picked = ", ".join(f'x."{c}"' for c in columns)
-    return sa.text(f'INSERT INTO "{table}" ({names}) SELECT {picked} '
-                   f'FROM json_populate_recordset(CAST(NULL AS "{table}"), CAST(:rows AS json)) '
-                   f"WITH ORDINALITY AS x ORDER BY x.ordinality")
+    return (f'INSERT INTO "{table}" ({names}) SELECT {picked} '
+            f'FROM json_populate_recordset(CAST(NULL AS "{table}"), CAST(:{param} AS json)) '
+            f"WITH ORDINALITY AS x ORDER BY x.ordinality")

@@ -10,7 +10,7 @@ connection of a transaction that the caller commits together with its queue rows
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,9 +64,11 @@ def insert(conn: sa.Connection, exe: Execution) -> None:
         write_runs(conn, exe, [(i, r) for i, r in enumerate(exe.task_runs)], [])
 
 
-def write(conn: sa.Connection,
-          writes: Iterable[tuple[Execution, int, list[tuple[int, TaskRun]], list[TaskRun]]]) -> None:
-    """Headers (with their new versions), new task runs (with their seq) and changed ones, batched."""
+def write(conn: sa.Connection, writes: Iterable[tuple[Execution, int, list[tuple[int, TaskRun]], list[TaskRun]]],
+          insert_later: Callable[[sa.Table, list[dict[str, Any]]], None] | None = None) -> None:
+    """Headers (with their new versions), new task runs (with their seq) and changed ones, batched.
+    `insert_later` (the cluster's `Tx.insert_later`) takes the new task runs' rows, to insert them
+    with the transaction's other rows at its end, when nothing in it reads them meanwhile."""
     heads: list[dict[str, Any]] = []
     new: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
@@ -84,7 +86,9 @@ def write(conn: sa.Connection,
             flow_id=sa.bindparam("xflow_id"), state=sa.bindparam("xstate"),
             start_date=sa.bindparam("xstart_date"), end_date=sa.bindparam("xend_date"),
             data=sa.bindparam("xdata")), heads)
-    if new:
+    if new and insert_later is not None:
+        insert_later(tr, new)
+    elif new:
         bulk_rows.insert(conn, tr, new)
     if changed:
         conn.execute(tr.update().where(tr.c.id == sa.bindparam("rid")).values(

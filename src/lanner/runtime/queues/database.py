@@ -47,6 +47,16 @@ class Tx:
         for table, rows in later.items():
             bulk_rows.insert(self.conn, table, rows)
 
+    def finish(self, postgres: bool) -> None:
+        """Before the commit: the gathered rows and, on PostgreSQL, the NOTIFYs, in one statement."""
+        if not postgres:
+            self.flush()
+            return
+        from lanner.runtime.queues.postgres import NOTIFY_SQL, notify_params
+
+        later, self._later = self._later, {}
+        bulk_rows.insert_all(self.conn, later, (NOTIFY_SQL, notify_params(self.notes)) if self.notes else None)
+
 
 class QueueDatabase:
     def __init__(self, url: str, pool_size: int = 5) -> None:
@@ -71,11 +81,7 @@ class QueueDatabase:
         with self.engine.begin() as conn:
             tx = Tx(conn)
             yield tx
-            tx.flush()
-            if self.postgres and tx.notes:
-                from lanner.runtime.queues.postgres import notify
-
-                notify(conn, tx.notes)
+            tx.finish(self.postgres)
         for channel, payload in tx.notes:
             self.waker.signal(channel, payload)
 

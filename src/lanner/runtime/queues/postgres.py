@@ -11,8 +11,6 @@ import logging
 import threading
 from collections.abc import Iterable
 
-import sqlalchemy as sa
-
 from lanner.runtime.queues.base import CHANNELS, LocalSignals
 
 log = logging.getLogger("lanner.queues")
@@ -56,8 +54,11 @@ class PostgresWaker(LocalSignals):
         self._thread.join(timeout=2)
 
 
-def notify(conn: sa.Connection, notes: Iterable[tuple[str, str]]) -> None:
-    """Queue NOTIFYs in the current transaction (sent at commit), many payloads in one statement."""
+NOTIFY_SQL = "SELECT pg_notify(c, p) FROM unnest(CAST(:cs AS text[]), CAST(:ps AS text[])) AS x(c, p)"
+
+
+def notify_params(notes: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """The parameters of `NOTIFY_SQL` for these notes: one payload per channel, as long as it may be."""
     merged: dict[str, list[str]] = {}
     for channel, payload in notes:
         merged.setdefault(channel, []).append(payload)
@@ -73,6 +74,4 @@ def notify(conn: sa.Connection, notes: Iterable[tuple[str, str]]) -> None:
             chunk = f"{chunk},{item}" if chunk else item
         channels.append(channel)
         payloads.append(chunk)
-    if channels:
-        conn.execute(sa.text("SELECT pg_notify(c, p) FROM unnest(CAST(:cs AS text[]), CAST(:ps AS text[])) AS x(c, p)"),
-                     {"cs": channels, "ps": payloads})
+    return {"cs": channels, "ps": payloads}
