@@ -23,6 +23,11 @@ import sqlalchemy as sa
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
+def encode(rows: list[dict[str, Any]]) -> str:
+    """Rows as the one JSON array a statement unpacks (`json_populate_recordset`, `json_to_recordset`)."""
+    return _ENCODER.encode(rows)
+
+
 def insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """Insert `rows` (plain JSON values: text, numbers, booleans, None), in the order given."""
     insert_all(conn, {table: rows})
@@ -42,7 +47,7 @@ def insert_all(conn: sa.Connection, batches: dict[sa.Table, list[dict[str, Any]]
             continue
         name = f"rows{len(parts)}"
         parts.append(_insert_sql(table.name, tuple(rows[0]), name))
-        params[name] = _ENCODER.encode(rows)
+        params[name] = encode(rows)
     if closing is not None:
         params.update(closing[1])
     if not parts:
