@@ -9,12 +9,12 @@ standalone server) share one `QueueDatabase`, hence one LISTEN connection.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
 
-from lanner.runtime.queues.base import LocalSignals
+from lanner.runtime.queues.base import CHANNELS, LocalSignals
 from lanner.storage import bulk_rows, cluster_db
 
 
@@ -59,7 +59,8 @@ class Tx:
 
 
 class QueueDatabase:
-    def __init__(self, url: str, pool_size: int = 5) -> None:
+    def __init__(self, url: str, pool_size: int = 5, channels: Iterable[str] = CHANNELS) -> None:
+        """`channels`: the wake-up channels this process's roles wait on (PostgreSQL LISTENs to those)."""
         self.url = url
         self.engine = cluster_db.open_engine(url, pool_size=pool_size)
         self.postgres = cluster_db.is_postgres(self.engine)
@@ -70,7 +71,7 @@ class QueueDatabase:
         if self.postgres:
             from lanner.runtime.queues.postgres import PostgresWaker
 
-            self.waker = PostgresWaker(cluster_db.libpq_url(self.engine))
+            self.waker = PostgresWaker(cluster_db.libpq_url(self.engine), channels)
         else:
             from lanner.runtime.queues.memory import MemoryWaker
 

@@ -18,9 +18,12 @@ PAYLOAD_LIMIT = 7000  # PostgreSQL refuses payloads of 8000 bytes or more
 
 
 class PostgresWaker(LocalSignals):
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, channels: Iterable[str] = CHANNELS) -> None:
+        """`channels`: those this process's roles wait on; hearing the others would only wake the
+        listening thread (and make PostgreSQL deliver) for nothing, on every transaction."""
         super().__init__()
         self._conninfo = conninfo
+        self._channels = tuple(channels)
         self._stop = threading.Event()
         self._conn: object | None = None
         self.ready = threading.Event()
@@ -34,7 +37,7 @@ class PostgresWaker(LocalSignals):
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as conn:
                     self._conn = conn
-                    for channel in CHANNELS:
+                    for channel in self._channels:
                         conn.execute(f"LISTEN {channel}")
                     self.ready.set()
                     for channel in CHANNELS:  # rows may have come while we were not listening
