@@ -50,6 +50,11 @@ from lanner.worker.worker import Job, Worker
 log = logging.getLogger("lanner.executor")
 CACHE_SIZE = 5000
 POISON_DELAY = 5.0  # seconds before events that made the executor fail are tried again
+# Instant tasks are cheap, but a template may loop for up to its time budget (expr/env.py), and
+# the executor serves every execution: a task that took longer than SLOW_INSTANT once goes to the
+# workers from then on, and a pass stops running instant tasks after INSTANT_BUDGET seconds (CPU).
+SLOW_INSTANT = 0.05
+INSTANT_BUDGET = 0.25
 HOUSEKEEPING_SECONDS = 60.0
 
 
@@ -68,6 +73,8 @@ class ClusterExecutor:
                              error_logs=self._error_logs,
                              worker_id=f"executor-{socket.gethostname()[:40]}-{os.getpid()}")
         self._pass: tuple[Tx, dict[str, list[dict[str, Any]]]] | None = None  # for `errorLogs()` in a pass
+        self._instant_spent = 0.0  # CPU seconds this pass spent running instant tasks
+        self._slow: set[tuple[str, str, int, str]] = set()  # (namespace, flow, revision, task) sent to workers
         self.held: collections.OrderedDict[str, Held] = collections.OrderedDict()
         self.stopping = threading.Event()
         self._last_reap = 0.0
@@ -145,6 +152,7 @@ class ClusterExecutor:
         outbox = Outbox(tx, self.flows, self.settings.dead_after_seconds, self.workdirs, instant=self._run_instant)
         writes = []
         self._pass = (tx, {})
+        self._instant_spent = 0.0
         for eid, evs in by_exe.items():
             if eid in loaded:
                 held = self._hold(tx, *loaded[eid])
@@ -251,8 +259,22 @@ class ClusterExecutor:
 
     def _run_instant(self, held: Held, fx: Effects) -> None:
         """Run the instant tasks `fx` dispatches here and now (`runtime/instant.py`), but for those
-        with a `workerGroup`: those are for the workers of that group to run."""
+        with a `workerGroup` (for the workers of that group to run), those once found slow, and
+        any once this pass spent its `INSTANT_BUDGET`: those become jobs, as any other task."""
         flow, exe = held.flow, held.exe
+
+        def key(run: TaskRun) -> tuple[str, str, int, str]:
+            return exe.namespace, exe.flow_id, exe.flow_revision, run.task_id
+
+        def eligible(run: TaskRun) -> bool:
+            return not cluster_outbox.worker_group(flow.task(run.task_id))[0] and key(run) not in self._slow
+
+        def timed(run: TaskRun, seconds: float) -> None:
+            self._instant_spent += seconds
+            if seconds > SLOW_INSTANT and key(run) not in self._slow:
+                self._slow.add(key(run))
+                log.info("task %s of flow %s.%s took %.2fs on the executor: its runs go to the workers from now on",
+                         run.task_id, exe.namespace, exe.flow_id, seconds)
         errors = self._pass[1].setdefault(exe.id, []) if self._pass is not None else []
 
         def note(entry: LogEntry) -> None:  # masked in the stored line by `Outbox.written`
@@ -267,8 +289,8 @@ class ClusterExecutor:
             task_vars = variables.build(flow, exe, run, task, envs=self.surroundings.envs)
             return Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id)
 
-        instant.run(held.executor, flow, fx, self.worker, job_of, note,
-                    eligible=lambda run: not cluster_outbox.worker_group(flow.task(run.task_id))[0])
+        instant.run(held.executor, flow, fx, self.worker, job_of, note, eligible=eligible,
+                    urgent=lambda: self._instant_spent > INSTANT_BUDGET, timed=timed)
 
     def _error_logs(self, execution_id: str) -> list[dict[str, Any]]:
         """`errorLogs()` for an instant task run here: the stored ERROR lines, then this pass's."""

@@ -12,6 +12,7 @@ event, and two more transactions.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from lanner.engine.executor import Effects, Executor
@@ -32,7 +33,8 @@ def may_run(flow: Flow, run: TaskRun) -> bool:
 
 def run(executor: Executor, flow: Flow, fx: Effects, worker: Worker, job_of: Callable[[TaskRun], Job | None],
         note: Callable[[LogEntry], None], eligible: Callable[[TaskRun], bool] = lambda _run: True,
-        urgent: Callable[[], bool] = lambda: False) -> None:
+        urgent: Callable[[], bool] = lambda: False,
+        timed: Callable[[TaskRun, float], None] | None = None) -> None:
     """Run the instant tasks among `fx.dispatch` now, applying each result to `executor` at once and
     merging what follows into `fx`; what their results dispatch is run the same way, up to `STEPS`
     attempts. The others stay in `fx.dispatch`.
@@ -41,8 +43,9 @@ def run(executor: Executor, flow: Flow, fx: Effects, worker: Worker, job_of: Cal
     before the next task runs (to mask secrets, to remember errors for `errorLogs()`). `job_of`
     gives the worker's job for a run (None: it failed before it could start; it is reported on
     another way). `eligible` narrows the choice further; `urgent()` true stops at once (a kill
-    waits). Never in a flow with a `WorkingDirectory`: what follows one must see the outputFiles
-    stored after the decision is persisted.
+    waits). `timed(run, seconds)` hears the CPU time each attempt took (this thread's: a busy
+    machine does not inflate it). Never in a flow with a `WorkingDirectory`: what follows one must
+    see the outputFiles stored after the decision is persisted.
     """
     noted = 0
 
@@ -73,5 +76,9 @@ def run(executor: Executor, flow: Flow, fx: Effects, worker: Worker, job_of: Cal
                 continue
             steps += 1
             ran = True
-            fx.merge(executor.on_result(worker.run_now(job, sink)))
+            began = time.thread_time()
+            result = worker.run_now(job, sink)
+            if timed is not None:
+                timed(task_run, time.thread_time() - began)
+            fx.merge(executor.on_result(result))
             catch_up()

@@ -95,3 +95,25 @@ tasks:
     runs = by_task(exe)
     assert runs["here"].attempts[0].worker_id.startswith("executor-")
     assert runs["there"].attempts[0].worker_id == gpu.id
+
+
+def test_an_instant_task_found_slow_on_the_executor_goes_to_the_workers_from_then_on(
+        cluster: InProcessCluster) -> None:
+    cluster.start_executor()
+    worker = cluster.start_worker()
+    flow = f"""
+id: slow_template
+namespace: c
+tasks:
+  - id: busy
+    type: {LOG}
+    message: "{{% for i in range(0, 1000) %}}{{% for j in range(0, 500) %}}{{% endfor %}}{{% endfor %}}done"
+  - {{id: quick, type: {LOG}, message: quick}}
+"""
+    first = cluster.run(flow, timeout=30)
+    second = cluster.run(flow, timeout=30)
+    assert first.state.current is StateType.SUCCESS and second.state.current is StateType.SUCCESS
+    assert by_task(first)["busy"].attempts[0].worker_id.startswith("executor-")  # not known to be slow yet
+    assert by_task(second)["busy"].attempts[0].worker_id == worker.id
+    assert by_task(second)["quick"].attempts[0].worker_id.startswith("executor-")
+    assert _messages(cluster, second.id, "busy") == ["done"]
