@@ -42,6 +42,8 @@ def insert_all(conn: sa.Connection, batches: dict[sa.Table, list[dict[str, Any]]
     for table, rows in batches.items():
         if not rows:
             continue
+        if conn.dialect.name == "postgresql":
+            rows = [without_nul(r) for r in rows]
         if conn.dialect.name != "postgresql" or any(r.keys() != rows[0].keys() for r in rows):
             conn.execute(table.insert(), rows)
             continue
@@ -59,6 +61,15 @@ def insert_all(conn: sa.Connection, batches: dict[sa.Table, list[dict[str, Any]]
         return
     steps = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(parts))
     conn.execute(sa.text(f"WITH {steps} {closing[0] if closing is not None else 'SELECT 1'}"), params)
+
+
+def without_nul(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with each NUL character of its text replaced by U+FFFD: PostgreSQL text cannot hold
+    one, and a task's log line that does (a template printing an input) must not make the whole
+    transaction — an executor's pass over many executions — fail again at every try."""
+    if not any(isinstance(v, str) and "\x00" in v for v in row.values()):
+        return row
+    return {k: v.replace("\x00", "\ufffd") if isinstance(v, str) else v for k, v in row.items()}
 
 
 @functools.lru_cache(maxsize=256)

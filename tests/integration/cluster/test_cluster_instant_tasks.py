@@ -117,3 +117,28 @@ tasks:
     assert by_task(second)["busy"].attempts[0].worker_id == worker.id
     assert by_task(second)["quick"].attempts[0].worker_id.startswith("executor-")
     assert _messages(cluster, second.id, "busy") == ["done"]
+
+
+def test_a_log_line_with_a_nul_character_is_stored_and_blocks_nothing(cluster: InProcessCluster) -> None:
+    cluster.start_executor()
+    worker = cluster.start_worker(worker_group="g")
+    exe = cluster.run(f"""
+id: nul_line
+namespace: c
+inputs:
+  - {{id: text, type: STRING}}
+tasks:
+  - {{id: here, type: {LOG}, message: "here {{{{ inputs.text }}}}"}}
+  - {{id: there, type: {LOG}, message: "there {{{{ inputs.text }}}}", workerGroup: {{key: g}}}}
+""", inputs={"text": "a\x00b"}, timeout=20)
+    assert exe.state.current is StateType.SUCCESS
+    assert by_task(exe)["there"].attempts[0].worker_id == worker.id
+    # PostgreSQL text cannot hold NUL: it is stored as U+FFFD there; SQLite keeps it
+    assert _messages(cluster, exe.id, "here") in (["here a\x00b"], ["here a\ufffdb"])
+    assert _messages(cluster, exe.id, "there") in (["there a\x00b"], ["there a\ufffdb"])
+    after = cluster.run(f"""
+id: after_nul
+namespace: c
+tasks: [{{id: fine, type: {LOG}, message: fine}}]
+""", timeout=20)
+    assert after.state.current is StateType.SUCCESS
