@@ -57,9 +57,16 @@ def load(conn: sa.Connection, ids: Sequence[str]) -> dict[str, tuple[Execution, 
     return {h.id: (Execution.from_json(json.loads(h.data), runs[h.id]), int(h.version)) for h in heads}
 
 
-def insert(conn: sa.Connection, exe: Execution) -> None:
-    """A new execution (CREATED; its task runs, if any, too)."""
-    conn.execute(tables.executions.insert().values(id=exe.id, version=0, **header_row(exe)))
+def insert(conn: sa.Connection, exe: Execution,
+           insert_later: Callable[[sa.Table, list[dict[str, Any]]], None] | None = None) -> None:
+    """A new execution (CREATED; its task runs, if any, too). `insert_later` (the cluster's
+    `Tx.insert_later`) takes the row of one without task runs, to insert it with the transaction's
+    other rows at its end, when nothing in it reads the execution meanwhile."""
+    row = {"id": exe.id, "version": 0, **header_row(exe)}
+    if insert_later is not None and not exe.task_runs:
+        insert_later(tables.executions, [row])
+        return
+    conn.execute(tables.executions.insert().values(**row))
     if exe.task_runs:
         write_runs(conn, exe, [(i, r) for i, r in enumerate(exe.task_runs)], [])
 
