@@ -18,7 +18,9 @@ and prints:
 `--find-saturation` only raises the offered rate (executions/min) in steps on one running cluster
 until the median latency passes 1 s or completions fall behind the offer (`bench/saturation.py`),
 and ends with `saturation: N executions/min held at ≤ 0.25 s median`, in at most 5 minutes.
-`--cost` prints what one execution costs (CPU of the executor and the workers, database commits):
+`--cost` prints what one execution costs (CPU of the executor, the workers and the PostgreSQL
+backends serving the bench's database, read from /proc, so with the server on this machine;
+database commits):
 unlike latency, those figures hardly move when other processes load the machine.
 
 `--quick` (≤ 50 s) runs a smaller chaos round and shorter load windows. Target on the reference
@@ -166,6 +168,14 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu(pid: int) -> float:
+    """CPU seconds of a PostgreSQL backend on this machine; 0 when it is gone or not readable here."""
+    try:
+        return cpu_seconds(pid)
+    except OSError:
+        return 0.0
+
+
 def cost(url: str, tmp: Path, workers: int, executions: int, rate: float) -> None:
     """What one execution costs, a figure that CPU contention from other processes barely moves: the CPU
     time of the executor and of the workers, and the database transactions committed (round trips)."""
@@ -173,26 +183,33 @@ def cost(url: str, tmp: Path, workers: int, executions: int, rate: float) -> Non
 
     database = url.rsplit("/", 1)[1]
     q = sa.text("SELECT xact_commit, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = :d")
+    backends = sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()")
     with LoadedCluster(url, tmp, workers) as cluster:
-        def snapshot() -> tuple[list[float], tuple[int, ...]]:
+        def snapshot() -> tuple[list[float], tuple[int, ...], dict[int, float]]:
             with cluster.db.reader.connect() as conn:
                 conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))
                 row = tuple(int(v) for v in conn.execute(q, {"d": database}).one())
-            return [cpu_seconds(p.pid) for p in cluster.procs], row
+                pids = [int(r.pid) for r in conn.execute(backends, {"d": database})]
+            return [cpu_seconds(p.pid) for p in cluster.procs], row, {pid: postgres_cpu(pid) for pid in pids}
 
         time.sleep(1.0)  # the statistics of the warm-up reach pg_stat_database
-        cpu0, db0 = snapshot()
+        cpu0, db0, pg0 = snapshot()
         ids, _ = cluster.offer(rate, executions / rate)
         cluster.wait_ended(ids, 120.0)
         time.sleep(1.0)
-        cpu1, db1 = snapshot()
+        cpu1, db1, pg1 = snapshot()
         step = cluster.measure(ids, rate, rate)
     n = len(ids)
     spent = [(b - a) * 1000 / n for a, b in zip(cpu0, cpu1, strict=True)]
     made = [(b - a) / n for a, b in zip(db0, db1, strict=True)]
+    # backends that served this database over the window (one that came meanwhile counts whole;
+    # one that left meanwhile is lost, as are the server's shared processes: WAL writer, checkpointer)
+    postgres = sum(max(cpu - pg0.get(pid, 0.0), 0.0) for pid, cpu in pg1.items()) * 1000 / n
     print(f"{n} executions offered at {rate * 60:.0f}/min, {step.ended} ended, median {step.median:.3f} s "
           f"(load {step.load})")
-    print(f"CPU per execution: executor {spent[0]:.2f} ms, worker(s) {sum(spent[1:]):.2f} ms")
+    print(f"CPU per execution: executor {spent[0]:.2f} ms, worker(s) {sum(spent[1:]):.2f} ms, "
+          f"PostgreSQL backends {postgres:.2f} ms ({len(pg1)} backends); "
+          f"total {spent[0] + sum(spent[1:]) + postgres:.2f} ms")
     print(f"database per execution: {made[0]:.2f} commits (client's included), rows inserted {made[1]:.2f}, "
           f"updated {made[2]:.2f}, deleted {made[3]:.2f}")
 

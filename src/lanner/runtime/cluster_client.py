@@ -57,8 +57,8 @@ class ClusterClient:
         exe.labels.setdefault("system.correlationId",
                               parent.labels.get("system.correlationId", parent.id) if parent else exe.id)
         exe.original_id = exe.id
-        with self.db.transaction() as tx:
-            execution_rows.insert(tx.conn, exe)
+        with self.db.transaction() as tx:  # one statement: the execution, its start event, the NOTIFYs
+            execution_rows.insert(tx.conn, exe, tx.insert_later)
             events.put(tx, exe.id, Kind.START)
             tx.announce(EXECUTIONS, exe.id)
         return exe

@@ -8,6 +8,11 @@ transaction (`cluster_outbox`). A killed executor loses nothing: its transaction
 the events wait for the next executor. Executions are kept in memory between passes and reused
 while their `version` shows nobody else changed them.
 
+Instant tasks (Log, Return, OutputValues, Echo: `runtime/instant.py`) are run by the executor
+itself, inside the claiming transaction, as the embedded runtime runs them before it persists:
+they do nothing outside Lanner, so their runs, results and log lines commit with the decision that
+dispatched them, or vanish with it. A flow of such tasks never reaches a worker.
+
 Executors also watch the workers: a worker whose heartbeat stopped is removed and each attempt it
 held is handed back as a `worker_lost` event (a new attempt, Kestra's resubmission).
 """
@@ -15,16 +20,22 @@ held is handed back as a `worker_lost` event (a new attempt, Kestra's resubmissi
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
+import os
+import socket
 import threading
 import time
 from typing import Any
 
 from lanner.engine.executor import Effects, Executor
 from lanner.errors import LannerError
+from lanner.model import variables
+from lanner.model.execution import TaskRun
 from lanner.model.results import LogEntry
-from lanner.model.state import StateType
-from lanner.runtime import cluster_outbox, core
+from lanner.model.state import StateType, iso
+from lanner.plugins.api import RunnableTask
+from lanner.runtime import cluster_outbox, core, instant
 from lanner.runtime.cluster_outbox import Held, Outbox
 from lanner.runtime.host import Host
 from lanner.runtime.queues import events, jobs
@@ -34,10 +45,16 @@ from lanner.runtime.settings import ClusterSettings
 from lanner.runtime.stored_flows import StoredFlows
 from lanner.storage import execution_rows
 from lanner.storage.files import LocalFiles
+from lanner.worker.worker import Job, Worker
 
 log = logging.getLogger("lanner.executor")
 CACHE_SIZE = 5000
 POISON_DELAY = 5.0  # seconds before events that made the executor fail are tried again
+# Instant tasks are cheap, but a template may loop for up to its time budget (expr/env.py), and
+# the executor serves every execution: a task that took longer than SLOW_INSTANT once goes to the
+# workers from then on, and a pass stops running instant tasks after INSTANT_BUDGET seconds (CPU).
+SLOW_INSTANT = 0.05
+INSTANT_BUDGET = 0.25
 HOUSEKEEPING_SECONDS = 60.0
 
 
@@ -49,39 +66,57 @@ class ClusterExecutor:
         self.flows = flows or StoredFlows(db.reader)
         self.workdirs = workdirs
         # what its decisions read of the world; the KV store is the shared storage the workers use
-        self.surroundings = Host(LocalFiles(settings.storage_path))
+        files = LocalFiles(settings.storage_path)
+        self.surroundings = Host(files)
+        # runs instant tasks on the executor's thread (`run_now`); never submits to its pool
+        self.worker = Worker(report=_not_reported, log_sink=_not_reported, files=files, threads=1,
+                             error_logs=self._error_logs,
+                             worker_id=f"executor-{socket.gethostname()[:40]}-{os.getpid()}")
+        self._pass: tuple[Tx, dict[str, list[dict[str, Any]]]] | None = None  # for `errorLogs()` in a pass
+        self._instant_spent = 0.0  # CPU seconds this pass spent running instant tasks
+        self._slow: set[tuple[str, str, int, str]] = set()  # (namespace, flow, revision, task) sent to workers
         self.held: collections.OrderedDict[str, Held] = collections.OrderedDict()
         self.stopping = threading.Event()
         self._last_reap = 0.0
         self._last_housekeeping = 0.0
         self.applied = 0  # events applied since start (for tests and the bench)
+        self._next_due: float | None = None  # the earliest event not yet due, as the last claim saw it
 
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Until `stop()`: apply due events; sleep until woken, the next timer, or the poll interval."""
+        """Until `stop()`: apply due events; sleep until woken, the next timer, or the poll interval.
+
+        After a pass that took less than a full batch, a PostgreSQL executor that is listening
+        sleeps too: every new event wakes it (NOTIFY), so looking again at once would only find
+        the queue empty, at the cost of a transaction. Without a listening connection it looks
+        again at once, as it must on SQLite, where other processes' events wake nobody."""
         while not self.stopping.is_set():
             try:
-                busy = self.step()
+                took = self.step()
                 self._watch_workers()
             except Exception:  # noqa: BLE001 - a database hiccup must not end the role
                 log.exception("executor pass failed; retrying")
                 self.held.clear()
                 self.stopping.wait(0.5)
                 continue
-            if not busy:
-                self.db.waker.wait(EVENTS, self._sleep_seconds())
+            if took >= self.settings.executor_batch or (took and not self._listening()):
+                continue
+            self.db.waker.wait(EVENTS, self._sleep_seconds())
 
     def stop(self) -> None:
         self.stopping.set()
         self.db.waker.signal(EVENTS)
 
+    def _listening(self) -> bool:
+        ready = getattr(self.db.waker, "ready", None)
+        return self.db.postgres and ready is not None and ready.is_set()
+
     def _sleep_seconds(self) -> float:
+        """Until the next timer (as the last claim saw it), the poll interval or the next reaping."""
         timeout = self.settings.poll_seconds
-        with self.db.reader.connect() as conn:
-            due = events.next_due(conn)
-        if due is not None:
-            timeout = min(timeout, max(due - epoch(), 0.0))
+        if self._next_due is not None:
+            timeout = min(timeout, max(self._next_due - epoch(), 0.0))
         return min(timeout, self.settings.heartbeat_seconds)
 
     def step(self) -> int:
@@ -89,7 +124,7 @@ class ClusterExecutor:
         batch: list[str] = []
         try:
             with self.db.transaction() as tx:
-                versions, claimed = events.claim(tx, self.settings.executor_batch)
+                versions, claimed, self._next_due = events.take(tx, self.settings.executor_batch)
                 if not claimed:
                     return 0
                 by_exe: dict[str, list[Event]] = {}
@@ -114,8 +149,10 @@ class ClusterExecutor:
     def _apply_batch(self, tx: Tx, versions: dict[str, int], by_exe: dict[str, list[Event]]) -> None:
         stale = [eid for eid, evs in by_exe.items() if self._stale(eid, versions[eid], evs)]
         loaded = execution_rows.load(tx.conn, stale)
-        outbox = Outbox(tx, self.flows, self.settings.dead_after_seconds, self.workdirs)
+        outbox = Outbox(tx, self.flows, self.settings.dead_after_seconds, self.workdirs, instant=self._run_instant)
         writes = []
+        self._pass = (tx, {})
+        self._instant_spent = 0.0
         for eid, evs in by_exe.items():
             if eid in loaded:
                 held = self._hold(tx, *loaded[eid])
@@ -133,7 +170,8 @@ class ClusterExecutor:
                               len(evs), eid, POISON_DELAY)
                 self.held.pop(eid, None)
                 events.put_many(tx, [(e.execution_id, e.kind, e.payload, epoch() + POISON_DELAY) for e in evs])
-        execution_rows.write(tx.conn, writes)
+        self._pass = None
+        execution_rows.write(tx.conn, writes, tx.insert_later)  # nothing reads them before the commit
         while len(self.held) > CACHE_SIZE:
             self.held.popitem(last=False)
 
@@ -217,6 +255,50 @@ class ClusterExecutor:
     def _has_open_runs(held: Held) -> bool:
         return any(not r.current.terminated for r in held.exe.task_runs)
 
+    # -- instant tasks -----------------------------------------------------------------------
+
+    def _run_instant(self, held: Held, fx: Effects) -> None:
+        """Run the instant tasks `fx` dispatches here and now (`runtime/instant.py`), but for those
+        with a `workerGroup` (for the workers of that group to run), those once found slow, and
+        any once this pass spent its `INSTANT_BUDGET`: those become jobs, as any other task."""
+        flow, exe = held.flow, held.exe
+
+        def key(run: TaskRun) -> tuple[str, str, int, str]:
+            return exe.namespace, exe.flow_id, exe.flow_revision, run.task_id
+
+        def eligible(run: TaskRun) -> bool:
+            return not cluster_outbox.worker_group(flow.task(run.task_id))[0] and key(run) not in self._slow
+
+        def timed(run: TaskRun, seconds: float) -> None:
+            self._instant_spent += seconds
+            if seconds > SLOW_INSTANT and key(run) not in self._slow:
+                self._slow.add(key(run))
+                log.info("task %s of flow %s.%s took %.2fs on the executor: its runs go to the workers from now on",
+                         run.task_id, exe.namespace, exe.flow_id, seconds)
+        errors = self._pass[1].setdefault(exe.id, []) if self._pass is not None else []
+
+        def note(entry: LogEntry) -> None:  # masked in the stored line by `Outbox.written`
+            if entry.level == "ERROR":
+                masked = core.mask(dataclasses.replace(entry), held.secrets)
+                errors.append({"taskId": masked.task_id, "taskRunId": masked.task_run_id, "message": masked.message,
+                               "level": masked.level, "timestamp": iso(masked.timestamp)})
+
+        def job_of(run: TaskRun) -> Job:
+            task = flow.task(run.task_id)
+            assert isinstance(task, RunnableTask)  # `instant.may_run` chose it
+            task_vars = variables.build(flow, exe, run, task, envs=self.surroundings.envs)
+            return Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id)
+
+        instant.run(held.executor, flow, fx, self.worker, job_of, note, eligible=eligible,
+                    urgent=lambda: self._instant_spent > INSTANT_BUDGET, timed=timed)
+
+    def _error_logs(self, execution_id: str) -> list[dict[str, Any]]:
+        """`errorLogs()` for an instant task run here: the stored ERROR lines, then this pass's."""
+        if self._pass is None:
+            return []
+        tx, noted = self._pass
+        return execution_rows.error_logs(tx.conn, execution_id) + list(noted.get(execution_id, []))
+
     # -- watching workers --------------------------------------------------------------------
 
     def _watch_workers(self) -> None:
@@ -241,3 +323,8 @@ class ClusterExecutor:
             tx.conn.execute(t.delete().where(t.c.created < epoch() - 3600))  # no scheduler ran for an hour
         if dropped:
             log.warning("dropped %d event(s) of deleted executions", dropped)
+
+
+def _not_reported(*_args: object) -> None:
+    """The executor's `Worker` only runs attempts with `run_now`, which returns what they report."""
+    raise AssertionError("the executor's worker reports nothing: it runs instant tasks with run_now")

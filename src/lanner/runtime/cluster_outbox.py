@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from typing import Any
 
 from lanner.engine.child_view import child_view
@@ -58,9 +59,13 @@ def worker_group(task: Any) -> tuple[str, str]:
 
 
 class Outbox:
-    def __init__(self, tx: Tx, flows: StoredFlows, dead_after: float, workdirs: Any = None) -> None:
+    def __init__(self, tx: Tx, flows: StoredFlows, dead_after: float, workdirs: Any = None,
+                 instant: Callable[[Held, Effects], None] | None = None) -> None:
+        """`instant(held, fx)` runs the instant tasks among `fx.dispatch` at once, merging their
+        consequences into `fx` (the executor's `_run_instant`); the rest become jobs."""
         from lanner.runtime.cluster_concurrency import Slots
 
+        self.instant = instant
         self.tx = tx
         self.flows = flows
         self.dead_after = dead_after
@@ -74,6 +79,8 @@ class Outbox:
         todo = [first]
         while todo:
             fx = todo.pop(0)
+            if self.instant is not None:
+                self.instant(held, fx)
             merge(total, fx)
             todo.extend(self._jobs(held, fx))
             for start in fx.subflows:

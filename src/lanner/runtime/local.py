@@ -33,7 +33,7 @@ from lanner.model.flow import Flow
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import NOT_STARTED, StateType, iso, now
 from lanner.plugins.api import RunnableTask
-from lanner.runtime import core, restart
+from lanner.runtime import core, instant, restart
 from lanner.runtime.catalog import FlowCatalog
 from lanner.runtime.host import Host
 from lanner.runtime.task_commands import ExecutionCommands
@@ -47,7 +47,6 @@ from lanner.worker.worker import Job, Worker
 
 Listener = Callable[[str, Any], None]  # ("log", LogEntry) | ("run", TaskRun) | ("execution", Execution)
 BATCH = 512  # events applied before one persist
-INSTANT_STEPS = 512  # instant task attempts run and applied before one persist (`_run_instant`)
 COMMAND_POLL_SECONDS = 0.5
 
 
@@ -574,61 +573,18 @@ class LocalRuntime:
             self.listener("execution", exe)
 
     def _run_instant(self, live: _Live, fx: Effects) -> None:
-        """Run the instant tasks among `fx.dispatch` now, applying each result at once, before `fx` is
-        persisted; what their results dispatch is run the same way, up to `INSTANT_STEPS` attempts.
-
-        Persisting before acting is there for what a task does outside Lanner. An instant task
-        (`RunnableTask.instant`: Log, Return…) does nothing outside: all it does is its result and
-        its log lines, and those are persisted together with its run, in the one transaction that
-        follows. A crash before it leaves the store as if the attempt never started, so it runs once
-        after the crash, as far as anyone can see. A chain of 1,000 Logs (or a ForEach over 100,000
-        values) so costs one transaction per `INSTANT_STEPS` task runs instead of one per run.
-
-        The tasks' log lines join `fx.logs` in the order they were made, between the executor's;
-        every line of `fx.logs` is masked, and an ERROR noted for `errorLogs()`, before the next
-        task runs.
-
-        Not in a flow with a `WorkingDirectory`: what follows one must see the outputFiles that
-        `_finish_workdirs` stores after the save.
-        """
+        """Run the instant tasks among `fx.dispatch` now, before `fx` is persisted (`runtime/instant.py`):
+        a chain of 1,000 Logs (or a ForEach over 100,000 values) so costs one transaction per
+        `instant.STEPS` task runs instead of one per run. Every line of `fx.logs` is masked, and an
+        ERROR noted for `errorLogs()`, before the next task runs; a kill or a stop waiting stops it."""
         exe = live.executor.exe
-        noted = 0
 
-        def note() -> None:
-            nonlocal noted
-            for e in fx.logs[noted:]:
-                self._mask(e)
-                self._remember_error(e)
-            noted = len(fx.logs)
+        def note(entry: LogEntry) -> None:
+            self._mask(entry)
+            self._remember_error(entry)
 
-        def sink(entry: LogEntry) -> None:
-            fx.logs.append(entry)
-            note()
-
-        note()
-        steps = 0 if not live.flow.shares_folders() else INSTANT_STEPS
-        ran = True
-        while ran and steps < INSTANT_STEPS:  # each round runs what the one before dispatched
-            ran = False
-            pending, fx.dispatch = fx.dispatch, []
-            for run in pending:
-                if not self._urgent.empty():  # a kill or a stop is waiting: it comes first
-                    steps = INSTANT_STEPS
-                if steps >= INSTANT_STEPS or not self._instant(live.flow, run):
-                    fx.dispatch.append(run)
-                    continue
-                job = self._job(live.flow, exe, run)
-                if job is None:
-                    continue
-                steps += 1
-                ran = True
-                fx.merge(live.executor.on_result(self.worker.run_now(job, sink)))
-                note()
-
-    @staticmethod
-    def _instant(flow: Flow, run: TaskRun) -> bool:
-        task = flow.task(run.task_id)
-        return isinstance(task, RunnableTask) and Worker.instant(task, len(run.attempts), None)
+        instant.run(live.executor, live.flow, fx, self.worker, lambda run: self._job(live.flow, exe, run), note,
+                    urgent=lambda: not self._urgent.empty())
 
     def _submit(self, flow: Flow, exe: Execution, run: TaskRun) -> None:
         job = self._job(flow, exe, run)

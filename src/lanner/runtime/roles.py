@@ -15,12 +15,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from lanner.runtime.cluster_client import ClusterClient
+from lanner.runtime.queues.base import CANCELS, CHANGES, EVENTS, EXECUTIONS, JOBS
 from lanner.runtime.queues.database import QueueDatabase
 from lanner.runtime.settings import ClusterSettings
 from lanner.runtime.stored_flows import StoredFlows
 
 log = logging.getLogger("lanner.roles")
 ROLES = ("executor", "worker", "scheduler", "webserver")
+# the wake-up channels each role waits on: a process LISTENs only to those of its roles
+CHANNELS_OF = {"executor": (EVENTS,), "worker": (JOBS, CANCELS), "scheduler": (CHANGES,), "webserver": (EXECUTIONS,)}
 
 
 class Roles:
@@ -30,7 +33,8 @@ class Roles:
 
         self.settings = settings
         self.names = [r for r in ROLES if r in set(roles)]
-        self.db = QueueDatabase(settings.database_url, pool_size=max(5, min(settings.threads, 20)))
+        self.db = QueueDatabase(settings.database_url, pool_size=max(5, min(settings.threads, 20)),
+                                channels=[c for name in self.names for c in CHANNELS_OF[name]])
         self.flows = StoredFlows(self.db.reader)
         self.client = ClusterClient(self.db, self.flows)
         self.files = LocalFiles(settings.storage_path)

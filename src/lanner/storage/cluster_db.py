@@ -46,10 +46,42 @@ def open_engine(url: str, pool_size: int = 5) -> sa.Engine:
         def _begin(conn: sa.Connection) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
-        engine = sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+        engine = sa.create_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size)
+        _ping_when_idle(engine)
     if db.current_revision(engine) != db.HEAD_REVISION:
         migrate(engine)
     return engine
+
+
+IDLE_PING_SECONDS = 1.0  # a pooled connection unused for longer is checked before it is handed out
+
+
+def _ping_when_idle(engine: sa.Engine) -> None:
+    """Check a pooled connection before use only when it sat idle (SQLAlchemy's pre-ping, but not
+    for every checkout): a busy role takes a connection for every transaction, and pinging each
+    time cost a round trip per transaction. One that died (a database restart) is replaced; one
+    used within the last second is trusted — if the server went away meanwhile, that transaction
+    fails, the roles' loops retry, and SQLAlchemy then renews the whole pool."""
+    import time
+
+    @sa.event.listens_for(engine, "connect")
+    def _connected(_dbapi_conn: Any, record: Any) -> None:
+        record.info["used"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["used"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("used", 0.0) < IDLE_PING_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # noqa: BLE001 - any failure means: use another connection
+            raise sa.exc.DisconnectionError(str(exc)) from exc
+        if not alive:
+            raise sa.exc.DisconnectionError("the connection did not answer a ping")
 
 
 def migrate(engine: sa.Engine) -> str | None:

@@ -161,7 +161,7 @@ def test_worker_groups_route_jobs_and_fallback_fail_without_such_worker(cluster:
 id: groups
 namespace: c
 tasks:
-  - {{id: anywhere, type: {LOG}, message: a}}
+  - {{id: anywhere, type: {SLEEP}, duration: PT0.01S}}
   - {{id: on_gpu, type: {LOG}, message: b, workerGroup: {{key: gpu}}}}
 """)
     runs = by_task(exe)

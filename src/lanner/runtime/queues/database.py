@@ -9,13 +9,13 @@ standalone server) share one `QueueDatabase`, hence one LISTEN connection.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
 
-from lanner.runtime.queues.base import LocalSignals
-from lanner.storage import cluster_db
+from lanner.runtime.queues.base import CHANNELS, LocalSignals
+from lanner.storage import bulk_rows, cluster_db
 
 
 class Tx:
@@ -45,11 +45,22 @@ class Tx:
         """Write the gathered rows now (one multi-row INSERT per table)."""
         later, self._later = self._later, {}
         for table, rows in later.items():
-            self.conn.execute(table.insert(), rows)
+            bulk_rows.insert(self.conn, table, rows)
+
+    def finish(self, postgres: bool) -> None:
+        """Before the commit: the gathered rows and, on PostgreSQL, the NOTIFYs, in one statement."""
+        if not postgres:
+            self.flush()
+            return
+        from lanner.runtime.queues.postgres import NOTIFY_SQL, notify_params
+
+        later, self._later = self._later, {}
+        bulk_rows.insert_all(self.conn, later, (NOTIFY_SQL, notify_params(self.notes)) if self.notes else None)
 
 
 class QueueDatabase:
-    def __init__(self, url: str, pool_size: int = 5) -> None:
+    def __init__(self, url: str, pool_size: int = 5, channels: Iterable[str] = CHANNELS) -> None:
+        """`channels`: the wake-up channels this process's roles wait on (PostgreSQL LISTENs to those)."""
         self.url = url
         self.engine = cluster_db.open_engine(url, pool_size=pool_size)
         self.postgres = cluster_db.is_postgres(self.engine)
@@ -60,7 +71,7 @@ class QueueDatabase:
         if self.postgres:
             from lanner.runtime.queues.postgres import PostgresWaker
 
-            self.waker = PostgresWaker(cluster_db.libpq_url(self.engine))
+            self.waker = PostgresWaker(cluster_db.libpq_url(self.engine), channels)
         else:
             from lanner.runtime.queues.memory import MemoryWaker
 
@@ -71,11 +82,7 @@ class QueueDatabase:
         with self.engine.begin() as conn:
             tx = Tx(conn)
             yield tx
-            tx.flush()
-            if self.postgres and tx.notes:
-                from lanner.runtime.queues.postgres import notify
-
-                notify(conn, tx.notes)
+            tx.finish(self.postgres)
         for channel, payload in tx.notes:
             self.waker.signal(channel, payload)
 

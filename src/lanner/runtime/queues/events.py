@@ -41,6 +41,14 @@ def put_many(tx: Tx, items: Iterable[tuple[str, str, dict[str, Any] | str | None
 
 def claim(tx: Tx, limit: int) -> tuple[dict[str, int], list[Event]]:
     """Lock up to `limit` executions with due events; returns their versions and their events in order."""
+    versions, events, _ = take(tx, limit)
+    return versions, events
+
+
+def take(tx: Tx, limit: int) -> tuple[dict[str, int], list[Event], float | None]:
+    """`claim`, and when the earliest event not yet due becomes due (None: no such event) — known
+    whenever nothing was claimed, and on PostgreSQL always, from the claiming statement itself: an
+    executor that goes to sleep after a pass needs no other round trip to know until when."""
     tx.flush()
     now = epoch()
     if tx.conn.dialect.name == "postgresql":
@@ -48,20 +56,18 @@ def claim(tx: Tx, limit: int) -> tuple[dict[str, int], list[Event]]:
     candidates = [r.execution_id for r in tx.conn.execute(
         sa.select(t.c.execution_id).where(t.c.due <= now).group_by(t.c.execution_id)
         .order_by(sa.func.min(t.c.seq)).limit(limit * 3))]
-    if not candidates:
-        return {}, []
-    versions = execution_rows.lock(tx.conn, candidates, limit)
+    versions = execution_rows.lock(tx.conn, candidates, limit) if candidates else {}
     if not versions:
-        return {}, []
+        return {}, [], next_due(tx.conn)
     rows = tx.conn.execute(t.delete().where(t.c.execution_id.in_(list(versions)), t.c.due <= now)
                            .returning(t.c.seq, t.c.execution_id, t.c.kind, t.c.payload)).all()
     events = [Event(int(r.seq), r.execution_id, r.kind, json.loads(r.payload)) for r in rows]
     events.sort(key=lambda e: e.seq)
-    return versions, events
+    return versions, events, None
 
 
-# The same three steps as one statement (one round trip per executor pass instead of three): pick
-# executions with due events, oldest first; lock those no other executor holds; take their due events.
+# Pick executions with due events, lock them (skipping those another executor holds), take their
+# due events; the last row (seq NULL) carries when the earliest event not yet due becomes due.
 _CLAIM = sa.text(
     "WITH candidates AS (SELECT execution_id FROM queue_events WHERE due <= :now GROUP BY execution_id "
     "ORDER BY min(seq) LIMIT :many), "
@@ -69,13 +75,16 @@ _CLAIM = sa.text(
     "LIMIT :limit FOR UPDATE SKIP LOCKED), "
     "taken AS (DELETE FROM queue_events AS q USING locked WHERE q.execution_id = locked.id AND q.due <= :now "
     "RETURNING q.seq, q.execution_id, q.kind, q.payload, locked.version) "
-    "SELECT seq, execution_id, kind, payload, version FROM taken ORDER BY seq")
+    "SELECT seq, execution_id, kind, payload, version, CAST(NULL AS double precision) AS next_due FROM taken "
+    "UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, (SELECT min(due) FROM queue_events WHERE due > :now) "
+    "ORDER BY seq NULLS LAST")
 
 
-def _claim_postgres(tx: Tx, limit: int, now: float) -> tuple[dict[str, int], list[Event]]:
-    rows = tx.conn.execute(_CLAIM, {"now": now, "many": limit * 3, "limit": limit}).all()
+def _claim_postgres(tx: Tx, limit: int, now: float) -> tuple[dict[str, int], list[Event], float | None]:
+    *rows, last = tx.conn.execute(_CLAIM, {"now": now, "many": limit * 3, "limit": limit}).all()
     return ({r.execution_id: int(r.version) for r in rows},
-            [Event(int(r.seq), r.execution_id, r.kind, json.loads(r.payload)) for r in rows])
+            [Event(int(r.seq), r.execution_id, r.kind, json.loads(r.payload)) for r in rows],
+            None if last.next_due is None else float(last.next_due))
 
 
 def next_due(conn: sa.Connection) -> float | None:

@@ -11,8 +11,6 @@ import logging
 import threading
 from collections.abc import Iterable
 
-import sqlalchemy as sa
-
 from lanner.runtime.queues.base import CHANNELS, LocalSignals
 
 log = logging.getLogger("lanner.queues")
@@ -20,9 +18,12 @@ PAYLOAD_LIMIT = 7000  # PostgreSQL refuses payloads of 8000 bytes or more
 
 
 class PostgresWaker(LocalSignals):
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, channels: Iterable[str] = CHANNELS) -> None:
+        """`channels`: those this process's roles wait on; hearing the others would only wake the
+        listening thread (and make PostgreSQL deliver) for nothing, on every transaction."""
         super().__init__()
         self._conninfo = conninfo
+        self._channels = tuple(channels)
         self._stop = threading.Event()
         self._conn: object | None = None
         self.ready = threading.Event()
@@ -36,7 +37,7 @@ class PostgresWaker(LocalSignals):
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as conn:
                     self._conn = conn
-                    for channel in CHANNELS:
+                    for channel in self._channels:
                         conn.execute(f"LISTEN {channel}")
                     self.ready.set()
                     for channel in CHANNELS:  # rows may have come while we were not listening
@@ -56,8 +57,11 @@ class PostgresWaker(LocalSignals):
         self._thread.join(timeout=2)
 
 
-def notify(conn: sa.Connection, notes: Iterable[tuple[str, str]]) -> None:
-    """Queue NOTIFYs in the current transaction (sent at commit), many payloads in one statement."""
+NOTIFY_SQL = "SELECT pg_notify(c, p) FROM unnest(CAST(:cs AS text[]), CAST(:ps AS text[])) AS x(c, p)"
+
+
+def notify_params(notes: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """The parameters of `NOTIFY_SQL` for these notes: one payload per channel, as long as it may be."""
     merged: dict[str, list[str]] = {}
     for channel, payload in notes:
         merged.setdefault(channel, []).append(payload)
@@ -73,6 +77,4 @@ def notify(conn: sa.Connection, notes: Iterable[tuple[str, str]]) -> None:
             chunk = f"{chunk},{item}" if chunk else item
         channels.append(channel)
         payloads.append(chunk)
-    if channels:
-        conn.execute(sa.text("SELECT pg_notify(c, p) FROM unnest(CAST(:cs AS text[]), CAST(:ps AS text[])) AS x(c, p)"),
-                     {"cs": channels, "ps": payloads})
+    return {"cs": channels, "ps": payloads}
