@@ -4,12 +4,18 @@ Each stream subscribes to the hub, then re-reads the database whenever it is wok
 `POLL` seconds, in case a wake-up came before the rows were committed) and sends only what is
 new. Kestra's conventions: the first event has id `start`, changes have id `progress`, and the
 last one id `end`; the stream ends when the execution and all its task runs have ended.
+
+An execution's document grows with its task runs (8.5 MB at 10,000): the stream waits after
+each send in proportion to what building it cost (`pause_after`), so that a follower of a huge
+running execution costs the server at most about a fifth of a core and the page a few documents
+a minute, while a small one still moves at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -20,6 +26,9 @@ from lanner.server import views
 from lanner.server.hub import ALL
 
 POLL = 0.5
+BURST = 0.05  # the least wait after a send: lets a burst of changes land before reading again
+COST_SHARE = 4.0  # wait this many times what the last document cost to build…
+MAX_PAUSE = 5.0  # …but never longer than this between two sends of a changing execution
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -48,12 +57,14 @@ async def follow_execution(svc: Any, execution_id: str, disconnected: Callable[[
         yield event("", "start")
         last = None
         while True:
+            started = time.monotonic()
             exe = await asyncio.to_thread(svc.queries.get, execution_id)
             if exe is None:
                 yield event(json.dumps({"message": f"execution `{execution_id}` was deleted"}), "end", "error")
                 return
             flow = await asyncio.to_thread(svc.flow_of, exe)
             text = json.dumps(views.execution_json(exe, flow), default=str)
+            cost = time.monotonic() - started
             if finished(exe):
                 yield event(text, "end")
                 return
@@ -63,9 +74,14 @@ async def follow_execution(svc: Any, execution_id: str, disconnected: Callable[[
             if await disconnected():
                 return
             await waiter.wait(POLL)
-            await asyncio.sleep(0.05)  # let a burst of changes land before reading again
+            await asyncio.sleep(pause_after(cost))
     finally:
         svc.hub.unsubscribe(waiter)
+
+
+def pause_after(cost: float) -> float:
+    """How long to wait before reading an execution again, given what the last read cost (s)."""
+    return min(MAX_PAUSE, max(BURST, COST_SHARE * cost))
 
 
 async def follow_logs(svc: Any, execution_id: str, min_level: str | None,
