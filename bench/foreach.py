@@ -128,7 +128,8 @@ def main() -> None:
         print(f"{sizes[-1]:>7} values, `--json` with stderr piped: {piped.wall:.2f} s ({piped.cpu:.2f} s CPU) against "
               f"{results[sizes[-1]].wall:.2f} s ({results[sizes[-1]].cpu:.2f} s CPU) with -q  [load {piped.load}]",
               flush=True)
-        for n in [size for size in sizes if 2 * size < DEFAULT_MAX_TASK_RUNS]:  # two runs an iteration: 100,000 would pass the limit
+        # Two task runs an iteration: a Loop of 100,000 would pass the task-run limit.
+        for n in [size for size in sizes if 2 * size < DEFAULT_MAX_TASK_RUNS]:
             path = tmpdir / f"loop{n}.yaml"
             path.write_text(loop_flow(n))
             f = run(path, home)
