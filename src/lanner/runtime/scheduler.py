@@ -403,9 +403,13 @@ class Scheduler:
     # -- Webhook (called from the API's threads) ---------------------------------------------
 
     def webhook(self, namespace: str, flow_id: str, key: str, body: Any, headers: dict[str, list[str]],
-                parameters: dict[str, list[str]]) -> tuple[Execution, triggers.WebhookSpec]:
-        """Start the flow for its Webhook trigger with this key; raises WebhookNotFound otherwise."""
+                parameters: dict[str, list[str]], raw: bytes = b"") -> tuple[Execution, triggers.WebhookSpec]:
+        """Start the flow for its Webhook trigger with this key; raises WebhookNotFound otherwise,
+        and WebhookSignatureRejected when the trigger has a `signature` that `raw` (the request
+        body as received) does not carry."""
         import hmac
+
+        from lanner.runtime import webhook_signature
 
         flow = self._lookup(namespace, flow_id)
         if flow is None:
@@ -417,6 +421,8 @@ class Scheduler:
                     state = dict(self._state.get(tkey) or {})
                 if state.get("disabled"):
                     break
+                if spec.signature is not None:
+                    webhook_signature.verify(spec.signature, flow, spec.id, raw, headers)
                 variables = {"body": body, "headers": headers, "parameters": parameters}
                 if spec.conditions:
                     hold, error = conditions_hold(spec, variables)

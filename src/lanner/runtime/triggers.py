@@ -153,12 +153,38 @@ class FlowSpec(_Spec):
         return self
 
 
+class WebhookSignature(BaseModel):
+    """A Webhook's `signature`: the caller signs the raw request body with HMAC and a shared
+    secret, and sends the digest (hex, after `prefix`) in `header`, as GitHub and most vendors do.
+
+    The key in the URL only says which flow; the signature proves who sent this very body, so
+    a call whose key leaked still cannot start the flow with a body of the caller's choosing.
+    `secret` may be a template (`{{ secret('X') }}`, `{{ vars.x }}`), rendered when a call comes.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    header: str = Field(min_length=1, max_length=256, pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+    secret: str = Field(min_length=1)
+    prefix: str = ""
+    algorithm: Literal["SHA1", "SHA256", "SHA512"] = "SHA256"
+
+    @field_validator("algorithm", mode="before")
+    @classmethod
+    def _algorithm(cls, value: Any) -> Any:
+        """`sha256`, `HmacSHA256` and `SHA-256` all name the same digest."""
+        if isinstance(value, str):
+            return value.upper().removeprefix("HMAC").replace("-", "")
+        return value
+
+
 class WebhookSpec(_Spec):
-    """`Webhook`: started by an HTTP call carrying `key`."""
+    """`Webhook`: started by an HTTP call carrying `key` (and, with `signature`, a valid HMAC of its body)."""
 
     key: str = Field(min_length=1, max_length=256)
     wait: bool = False
     returnOutputs: bool = False
+    signature: WebhookSignature | None = None
 
 
 SPECS: dict[str, type[_Spec]] = {SCHEDULE: ScheduleSpec, FLOW: FlowSpec, WEBHOOK: WebhookSpec}
@@ -213,10 +239,11 @@ def validate(flow: Flow) -> list[LannerValidationError]:
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
                 key = str(err["loc"][0]) if err["loc"] else None
-                line, col = lines.get((i, key), lines.get((i, None), (None, None)))
+                path = ".".join(str(p) for p in err["loc"])  # `signature.header` for a nested key
+                line, col = lines.get((i, path), lines.get((i, key), lines.get((i, None), (None, None))))
                 msg = err["msg"].removeprefix("Value error, ")
-                what = f"unknown property `{key}`" if err["type"] == "extra_forbidden" else (
-                    f"missing required property `{key}`" if err["type"] == "missing" else f"`{key}`: {msg}")
+                what = f"unknown property `{path}`" if err["type"] == "extra_forbidden" else (
+                    f"missing required property `{path}`" if err["type"] == "missing" else f"`{path}`: {msg}")
                 # A rule over several keys (no key of its own) is said as it is, not as one key's.
                 said = msg if key is None else f"{what} of `{name.rsplit('.', 1)[-1]}`"
                 problems.append(LannerValidationError(
@@ -332,8 +359,11 @@ def _trigger_lines(source: str) -> dict[tuple[int, str | None], tuple[int | None
         for i, item in enumerate(items):
             out[(i, None)] = yaml_source.position(items, i)
             if isinstance(item, dict):
-                for key in item:
+                for key, value in item.items():
                     out[(i, str(key))] = yaml_source.position(item, key)
+                    if isinstance(value, dict):  # one level down: `signature.header`
+                        for sub in value:
+                            out[(i, f"{key}.{sub}")] = yaml_source.position(value, sub)
     except (yaml_source.YamlError, AttributeError):  # lines are a courtesy; the flow itself already parsed
         return out
     return out

@@ -244,6 +244,7 @@ def ui_url(request: Request, execution_id: str) -> str:
 async def webhook(namespace: str, flow_id: str, key: str, request: Request,
                   svc: Services = Depends(services)) -> Any:
     from lanner.runtime.scheduler import WebhookConditionsUnmet, WebhookNotFound
+    from lanner.runtime.webhook_signature import WebhookSignatureRejected
 
     raw = await request.body()
     text = raw.decode("utf-8", "replace")
@@ -261,9 +262,12 @@ async def webhook(namespace: str, flow_id: str, key: str, request: Request,
     for name, value in request.query_params.multi_items():
         parameters.setdefault(name, []).append(value)
     try:
-        exe, spec = await run_in_threadpool(svc.scheduler.webhook, namespace, flow_id, key, body, headers, parameters)
+        exe, spec = await run_in_threadpool(svc.scheduler.webhook, namespace, flow_id, key, body, headers, parameters,
+                                            raw)
     except WebhookNotFound as exc:
         raise ApiProblem(404, str(exc)) from None
+    except WebhookSignatureRejected as exc:  # Kestra: a missing or invalid signature is 401, nothing started
+        raise ApiProblem(401, str(exc)) from None
     except WebhookConditionsUnmet:
         return Response(status_code=204)  # Kestra: the call is received, its conditions start nothing
     if spec.wait:
