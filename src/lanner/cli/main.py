@@ -265,9 +265,10 @@ def _secrets(exe: Any, flow: Any) -> tuple[str, ...]:
 
 def _execution_json(exe: Any, flow: Any) -> str:
     """The execution as the API shows it (SECRET inputs masked), secret() values masked too."""
-    from lanner.server.views import execution_json, mask
+    from lanner.model.inputs import mask_execution_json
+    from lanner.server.views import execution_json
 
-    return json.dumps(mask(execution_json(exe, flow), _secrets(exe, flow)), indent=2, default=str)
+    return json.dumps(mask_execution_json(execution_json(exe, flow), _secrets(exe, flow)), indent=2, default=str)
 
 
 def _flow_of(repo: Any, exe: Any) -> Any:

@@ -354,6 +354,28 @@ def mask(value: Any, secrets: Iterable[str]) -> Any:
     return value
 
 
+# What identifies an execution or a task run, or says where it stands: never user content, so never
+# masked (a one-letter secret would otherwise turn ids into `E******E…` that no route then finds).
+# Everything else, keys unknown here included, is masked.
+_EXECUTION_IDENTITY = frozenset({"id", "namespace", "flowId", "flowRevision", "originalId", "parentId", "state",
+                                 "tenantId", "taskRunList"})
+_TASK_RUN_IDENTITY = frozenset({"id", "executionId", "flowId", "namespace", "parentTaskRunId", "taskId", "state",
+                                "attempts", "block", "group", "tenantId"})
+
+
+def mask_execution_json(data: dict[str, Any], secrets: Iterable[str]) -> dict[str, Any]:
+    """An execution's JSON with its secrets masked in what users and tasks wrote (inputs, outputs,
+    variables, labels, trigger, loop values…), its identifiers and states left as they are."""
+    secrets = [s for s in secrets if s]
+    if not secrets:
+        return data
+    out = {k: v if k in _EXECUTION_IDENTITY else mask(v, secrets) for k, v in data.items()}
+    if isinstance(data.get("taskRunList"), list):
+        out["taskRunList"] = [{k: v if k in _TASK_RUN_IDENTITY else mask(v, secrets) for k, v in run.items()}
+                              if isinstance(run, dict) else mask(run, secrets) for run in data["taskRunList"]]
+    return out
+
+
 def secret_values(flow: Flow | None, exe: Any) -> tuple[str, ...]:
     """The values of an execution's SECRET inputs: masked wherever logs or API answers show them."""
     if flow is None:

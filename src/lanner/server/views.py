@@ -14,7 +14,7 @@ from typing import Any
 
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
-from lanner.model.inputs import MASK, mask, secret_values
+from lanner.model.inputs import MASK, mask, mask_execution_json, secret_values
 
 __all__ = ["MASK", "execution_json", "flow_json", "log_json", "log_line", "log_secrets", "mask", "masked_execution"]
 
@@ -69,7 +69,7 @@ def masked_execution(data: dict[str, Any], exe: Execution, flow: Flow | None) ->
             if i.type == "SECRET" and i.id in data["inputs"]:
                 data["inputs"][i.id] = MASK
     if secrets:
-        data = mask(data, secrets)
+        data = mask_execution_json(data, secrets)
     readable = available_values()
     if readable:
         for key in ("inputs", "outputs", "variables", "trigger", "notes"):

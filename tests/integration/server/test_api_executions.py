@@ -88,6 +88,16 @@ def test_secret_inputs_never_appear_in_answers_or_logs(server: Server) -> None:
     assert "hunter2-xyz" not in server.client.get("/executions/search", params={"flowId": "secret"}).text
 
 
+def test_a_one_letter_secret_masks_the_values_but_never_the_execution_ids(server: Server) -> None:
+    server.deploy(TYPED.replace("id: typed", "id: short_secret"))
+    exe = server.run("company.exe", "short_secret", {"name": "S", "token": "e"})
+    assert "******" not in exe["id"] and "******" not in exe["namespace"]
+    assert all("******" not in r["id"] and "******" not in r["taskId"] for r in exe["taskRunList"])
+    assert exe["inputs"]["token"] == "******" and by_task(exe)["ret"]["outputs"]["value"] == "******"
+    again = server.client.get(f"/executions/{exe['id']}")  # the id from the answer finds the execution
+    assert again.status_code == 200 and again.json()["id"] == exe["id"]
+
+
 def test_search_filters_and_paging(server: Server) -> None:
     server.deploy(f"id: many\nnamespace: company.search.exe\ntasks:\n  - {{id: t, type: {LOG}, message: x}}\n")
     ids = []
