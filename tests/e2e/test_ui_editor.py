@@ -206,8 +206,13 @@ def test_the_task_under_the_cursor_links_to_its_generated_documentation_page(pag
     assert message[0] == "message" and message[2] == "yes"
     assert "type: io.kestra.plugin.core.log.Log" in page.inner_text("#plugin-example")
     shot(page, "15-plugin-doc-page")
+    assert page.inner_text("#plugin-outputs") == "This task records no outputs."
     page.click('a[href="#/plugins"]')
     page.wait_for_selector('#plugin-list a[href="#/plugins/io.kestra.plugin.core.log.Log"]')
+    page.click('#plugin-list a[href="#/plugins/io.kestra.plugin.core.debug.Return"]')
+    page.wait_for_selector('#plugin-outputs tr[data-output="value"]')
+    value = page.locator('#plugin-outputs tr[data-output="value"] td').all_inner_texts()
+    assert value[:2] == ["value", "string"] and "format" in value[2]
 
 
 def test_hovering_a_property_shows_its_documentation_with_a_link_to_the_type_page(page: Any, server: Server) -> None:
