@@ -226,6 +226,21 @@ def test_hovering_a_property_shows_its_documentation_with_a_link_to_the_type_pag
     page.wait_for_selector("#plugin-properties")
 
 
+def test_hovering_a_task_type_lists_the_outputs_its_runs_record(page: Any, server: Server) -> None:
+    server.client.get("/plugins", timeout=120)
+    flow = FLOW.replace("id: edited", "id: hovered_type").replace("log.Log\n    message: hi",
+                                                                  "debug.Return\n    format: hi")
+    open_deployed(page, server, flow)
+    line = page.locator(".cm-line").nth(4)  # `    type: io.kestra.plugin.core.debug.Return`
+    line.wait_for()
+    width = line.evaluate("l => l.getBoundingClientRect().width")
+    text_end = line.evaluate("l => { const r = document.createRange(); r.selectNodeContents(l); "
+                             "return r.getBoundingClientRect().right - l.getBoundingClientRect().left; }")
+    line.hover(position={"x": min(width, text_end) - 20, "y": 5})  # over the value, not the key
+    outputs = page.wait_for_selector(".cm-tooltip-hover .hover-doc .hover-outputs")
+    assert outputs.inner_text() == "Outputs: value"
+
+
 def test_the_topology_beside_the_editor_follows_the_text_being_typed(page: Any, server: Server) -> None:
     open_deployed(page, server, FLOW.replace("id: edited", "id: drawn"))
     page.wait_for_selector('#editor-topology .lane[data-block="tasks"] .node[data-task-id="hello"]')
