@@ -206,7 +206,7 @@ def test_the_task_under_the_cursor_links_to_its_generated_documentation_page(pag
     assert message[0] == "message" and message[2] == "yes"
     assert "type: io.kestra.plugin.core.log.Log" in page.inner_text("#plugin-example")
     shot(page, "15-plugin-doc-page")
-    assert page.inner_text("#plugin-outputs") == "This task records no outputs."
+    assert page.inner_text("#plugin-outputs") == "This task records no outputs of its own."
     page.click('a[href="#/plugins"]')
     page.wait_for_selector('#plugin-list a[href="#/plugins/io.kestra.plugin.core.log.Log"]')
     page.click('#plugin-list a[href="#/plugins/io.kestra.plugin.core.debug.Return"]')

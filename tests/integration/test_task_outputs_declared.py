@@ -1,6 +1,6 @@
 """Each built-in task type declares (`outputs_doc`, shown on its plugin page) every output its runs
 record: real tasks run on the embedded runtime (a shell, a Python process, an HTTP server on
-127.0.0.1, the KV store, a child execution), and any output key a run records that its type does
+127.0.0.1, the KV store, child executions), and any output key a run records that its type does
 not declare fails the test, so a declaration that falls behind its `run()` is caught."""
 
 from __future__ import annotations
@@ -81,6 +81,11 @@ tasks:
     type: io.kestra.plugin.core.flow.Subflow
     namespace: company.team
     flowId: child
+  - id: items
+    type: io.kestra.plugin.core.flow.ForEachItem
+    items: "{{{{ outputs.write.uri }}}}"
+    namespace: company.team
+    flowId: child
   - id: each
     type: io.kestra.plugin.core.flow.ForEach
     values: [a, b]
@@ -124,6 +129,7 @@ def test_every_output_a_built_in_task_records_is_declared_on_its_type(base: str,
     assert {"uri", "code", "headers", "body"} <= set(outputs["get_http"])
     assert {"executionId", "state", "outputs"} <= set(outputs["call"])
     assert outputs["log"] == {}
+    assert outputs["items_merge"]["subflowOutputs"].startswith("kestra://")  # ForEachItem's internal tasks
 
 
 def test_every_declared_output_has_a_json_schema_type_and_a_description() -> None:

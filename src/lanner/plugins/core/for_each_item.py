@@ -65,7 +65,12 @@ class Batch(BaseModel):
 
 
 class ForEachItem(FlowableTask):
-    """One Subflow execution per batch of lines of `items`, their outputs merged into one file."""
+    """One Subflow execution per batch of lines of `items`, their outputs merged into one file.
+
+    It records no outputs of its own: its internal tasks do, as `outputs.<id>_split` (`splits`,
+    `batches`), `outputs.<id>_items` (`numberOfBatches`, `iterations`, `executionIds`…) and
+    `outputs.<id>_merge.subflowOutputs` (the children's outputs, a line each).
+    """
 
     items: str
     batch: Batch = Batch()

@@ -28,7 +28,7 @@ function example(type, schema) {
 function outputsSection(outputs) {
   if (!outputs) return [];
   const entries = Object.entries(outputs.properties || {});
-  if (!entries.length) return [h("h2", { text: "Outputs" }), h("p", { class: "muted", id: "plugin-outputs", text: "This task records no outputs." })];
+  if (!entries.length) return [h("h2", { text: "Outputs" }), h("p", { class: "muted", id: "plugin-outputs", text: "This task records no outputs of its own." })];
   const rows = entries.map(([name, out]) => h("tr", { dataset: { output: name } },
     h("td", {}, h("code", { text: name })), h("td", { text: typeLabel(out) || "any" }),
     h("td", { text: out.description || "" })));
