@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,8 @@ tasks:
 """
 
 
-def test_every_output_a_built_in_task_records_is_declared_on_its_type(base: str, tmp_path: Path) -> None:
-    text = _flow(base)
+def _outputs_checked(text: str, tmp_path: Path) -> dict[str, dict[str, Any]]:
+    """Run `text`; fail on a task that did not run or a run output its type does not declare."""
     exe = run_flow(text, tmp_path, catalog=FlowCatalog(flows=[CHILD]))
     assert exe.state.current is StateType.SUCCESS, [(r.task_id, r.state.current) for r in exe.task_runs]
     tasks = {t.id: t for top in load_flow(text).tasks for t in top.all_tasks()}
@@ -122,14 +123,55 @@ def test_every_output_a_built_in_task_records_is_declared_on_its_type(base: str,
     undeclared = {r.task_id: sorted(set(r.outputs) - set(type(tasks[r.task_id]).outputs_doc))
                   for r in exe.task_runs}
     assert {k: v for k, v in undeclared.items() if v} == {}
+    return {r.task_id: r.outputs for r in exe.task_runs}
+
+
+def test_every_output_a_built_in_task_records_is_declared_on_its_type(base: str, tmp_path: Path) -> None:
+    outputs = _outputs_checked(_flow(base), tmp_path)
     # the runs above did record outputs, so the comparison compared something
-    outputs = {r.task_id: r.outputs for r in exe.task_runs}
     assert outputs["ret"]["value"] == "2"
     assert {"vars", "exitCode", "outputFiles"} <= set(outputs["shell"])
     assert {"uri", "code", "headers", "body"} <= set(outputs["get_http"])
     assert {"executionId", "state", "outputs"} <= set(outputs["call"])
     assert outputs["log"] == {}
     assert outputs["items_merge"]["subflowOutputs"].startswith("kestra://")  # ForEachItem's internal tasks
+
+
+def test_storage_state_kv_redis_and_http_download_outputs_are_declared(base: str, tmp_path: Path) -> None:
+    key = f"lanner-test-{uuid.uuid4().hex}"
+    redis = "url: redis://127.0.0.1:6379/0"
+    outputs = _outputs_checked(f"""
+id: declared_more
+namespace: company.team
+tasks:
+  - {{id: vals, type: io.kestra.plugin.core.output.OutputValues, values: {{a: 1}}}}
+  - {{id: ion, type: io.kestra.plugin.core.storage.Write, extension: .ion, content: "{{k:1}}\\n{{k:1}}\\n{{k:2}}\\n"}}
+  - {{id: keep, type: io.kestra.plugin.core.storage.FilterItems, from: "{{{{ outputs.ion.uri }}}}",
+     filterCondition: "{{{{ k == 1 }}}}"}}
+  - {{id: dedup, type: io.kestra.plugin.core.storage.DeduplicateItems, from: "{{{{ outputs.ion.uri }}}}",
+     expr: "{{{{ k }}}}"}}
+  - {{id: parts, type: io.kestra.plugin.core.storage.Split, from: "{{{{ outputs.ion.uri }}}}", rows: 1}}
+  - {{id: back, type: io.kestra.plugin.core.storage.Reverse, from: "{{{{ outputs.ion.uri }}}}"}}
+  - {{id: joined, type: io.kestra.plugin.core.storage.Concat, files: "{{{{ outputs.parts.uris }}}}"}}
+  - {{id: gone, type: io.kestra.plugin.core.storage.Delete, uri: "{{{{ outputs.joined.uri }}}}"}}
+  - {{id: check, type: io.kestra.plugin.core.execution.Assert, conditions: ["{{{{ 1 == 1 }}}}"]}}
+  - {{id: st_set, type: io.kestra.plugin.core.state.Set, data: {{a: 1}}}}
+  - {{id: st_get, type: io.kestra.plugin.core.state.Get}}
+  - {{id: st_del, type: io.kestra.plugin.core.state.Delete}}
+  - {{id: kv_set, type: io.kestra.plugin.core.kv.Set, key: k2, value: v}}
+  - {{id: kv_keys, type: io.kestra.plugin.core.kv.GetKeys}}
+  - {{id: kv_del, type: io.kestra.plugin.core.kv.Delete, key: k2}}
+  - {{id: fetch, type: io.kestra.plugin.core.log.Fetch}}
+  - {{id: down, type: io.kestra.plugin.core.http.Download, uri: "{base}/file"}}
+  - {{id: r_set, type: io.kestra.plugin.redis.Set, {redis}, key: {key}, value: x}}
+  - {{id: r_old, type: io.kestra.plugin.redis.Set, {redis}, key: {key}, value: y, get: true}}
+  - {{id: r_get, type: io.kestra.plugin.redis.Get, {redis}, key: {key}}}
+  - {{id: r_del, type: io.kestra.plugin.redis.Delete, {redis}, keys: [{key}]}}
+  - {{id: r_push, type: io.kestra.plugin.redis.ListPush, {redis}, key: {key}l, from: [a, b]}}
+  - {{id: r_pop, type: io.kestra.plugin.redis.ListPop, {redis}, key: {key}l, count: 2, maxRecords: 2}}
+""", tmp_path)
+    assert outputs["dedup"]["numKeys"] == 2 and outputs["r_old"]["oldValue"] == "x"
+    assert outputs["r_get"]["data"] == "y" and outputs["down"]["code"] == 200
 
 
 def test_every_declared_output_has_a_json_schema_type_and_a_description() -> None:
