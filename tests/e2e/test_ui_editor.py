@@ -206,8 +206,13 @@ def test_the_task_under_the_cursor_links_to_its_generated_documentation_page(pag
     assert message[0] == "message" and message[2] == "yes"
     assert "type: io.kestra.plugin.core.log.Log" in page.inner_text("#plugin-example")
     shot(page, "15-plugin-doc-page")
+    assert page.inner_text("#plugin-outputs") == "This task records no outputs of its own."
     page.click('a[href="#/plugins"]')
     page.wait_for_selector('#plugin-list a[href="#/plugins/io.kestra.plugin.core.log.Log"]')
+    page.click('#plugin-list a[href="#/plugins/io.kestra.plugin.core.debug.Return"]')
+    page.wait_for_selector('#plugin-outputs tr[data-output="value"]')
+    value = page.locator('#plugin-outputs tr[data-output="value"] td').all_inner_texts()
+    assert value[:2] == ["value", "string"] and "format" in value[2]
 
 
 def test_hovering_a_property_shows_its_documentation_with_a_link_to_the_type_page(page: Any, server: Server) -> None:
@@ -219,6 +224,21 @@ def test_hovering_a_property_shows_its_documentation_with_a_link_to_the_type_pag
     shot(page, "16-editor-hover-doc")
     page.click('.hover-doc a[href="#/plugins/io.kestra.plugin.core.log.Log"]')
     page.wait_for_selector("#plugin-properties")
+
+
+def test_hovering_a_task_type_lists_the_outputs_its_runs_record(page: Any, server: Server) -> None:
+    server.client.get("/plugins", timeout=120)
+    flow = FLOW.replace("id: edited", "id: hovered_type").replace("log.Log\n    message: hi",
+                                                                  "debug.Return\n    format: hi")
+    open_deployed(page, server, flow)
+    line = page.locator(".cm-line").nth(4)  # `    type: io.kestra.plugin.core.debug.Return`
+    line.wait_for()
+    width = line.evaluate("l => l.getBoundingClientRect().width")
+    text_end = line.evaluate("l => { const r = document.createRange(); r.selectNodeContents(l); "
+                             "return r.getBoundingClientRect().right - l.getBoundingClientRect().left; }")
+    line.hover(position={"x": min(width, text_end) - 20, "y": 5})  # over the value, not the key
+    outputs = page.wait_for_selector(".cm-tooltip-hover .hover-doc .hover-outputs")
+    assert outputs.inner_text() == "Outputs: value"
 
 
 def test_the_topology_beside_the_editor_follows_the_text_being_typed(page: Any, server: Server) -> None:

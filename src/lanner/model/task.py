@@ -92,12 +92,33 @@ class Output:
     state: StateType | None = None  # e.g. WARNING for a script that wrote to stderr
 
 
+OutputType = Literal["string", "integer", "number", "boolean", "object", "array", "any"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OutputDoc:
+    """One output a task type gives, for its documentation page (`GET /plugins/{type}`): its
+    JSON-schema type ("any" when it takes the type of what the flow gave) and what it holds."""
+
+    type: OutputType
+    description: str
+
+
+def output_docs(**outputs: tuple[OutputType, str]) -> dict[str, OutputDoc]:
+    """`outputs_doc` written compactly: `output_docs(value=("string", "The rendered text"))`."""
+    return {name: OutputDoc(kind, text) for name, (kind, text) in outputs.items()}
+
+
 class Task(BaseModel):
     """Properties common to every task (Kestra's Task)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, arbitrary_types_allowed=True)
 
     kind: ClassVar[Literal["runnable", "flowable", "execution"]] = "runnable"
+    # The outputs a run of this type may record (`outputs.<id>.<name>`), declared beside the code
+    # that makes them so the plugin page can show them; a unit test runs real tasks and fails on
+    # an output key missing here. A task with no outputs keeps the empty default.
+    outputs_doc: ClassVar[Mapping[str, OutputDoc]] = {}
 
     id: str = Field(pattern=PATTERNS["task id"], max_length=100)
     type: str
@@ -124,6 +145,17 @@ class Task(BaseModel):
         data = dict(data)
         data["runIf"] = data.pop("when")
         return data
+
+    @classmethod
+    def outputs_json_schema(cls) -> dict[str, Any]:
+        """The declared outputs as a JSON schema object (Kestra's `schema.outputs`)."""
+        properties: dict[str, Any] = {}
+        for name, doc in cls.outputs_doc.items():
+            prop: dict[str, Any] = {"title": name, "description": doc.description}
+            if doc.type != "any":
+                prop["type"] = doc.type
+            properties[name] = prop
+        return {"type": "object", "properties": properties}
 
     def child_lists(self) -> dict[str, list[Task]]:
         """Every list of nested tasks, by the property that holds it (none for runnables)."""

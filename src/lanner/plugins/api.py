@@ -16,6 +16,7 @@ from lanner.model.task import (
     IterationEnd,
     LogLevel,
     Output,
+    OutputDoc,
     Resolution,
     RunContext,
     RunnableTask,
@@ -23,6 +24,7 @@ from lanner.model.task import (
     Task,
     TaskFailure,
     TaskLogger,
+    output_docs,
 )
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "IterationEnd",
     "LogLevel",
     "Output",
+    "OutputDoc",
     "Resolution",
     "RunContext",
     "RunnableTask",
@@ -41,4 +44,5 @@ __all__ = [
     "Task",
     "TaskFailure",
     "TaskLogger",
+    "output_docs",
 ]

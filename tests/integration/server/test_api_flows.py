@@ -127,6 +127,31 @@ def test_oversized_yaml_and_bodies_are_refused(server: Server) -> None:
     assert huge.status_code == 413
 
 
+def test_a_plugin_schema_gives_its_outputs_as_kestra_does(server: Server) -> None:
+    """`schema.outputs` is a JSON schema object whose `properties` are the run's outputs, each with
+    a type and a description; a task with none gives empty `properties`; a trigger gives none."""
+    ret = server.client.get("/plugins/io.kestra.plugin.core.debug.Return").json()["schema"]
+    assert ret["outputs"]["type"] == "object"
+    value = ret["outputs"]["properties"]["value"]
+    assert value["type"] == "string" and value["description"]
+    assert "outputs" not in ret["properties"]  # the outputs sit beside the properties, not among them
+    http = server.client.get("/plugins/io.kestra.plugin.core.http.Request").json()["schema"]["outputs"]["properties"]
+    assert {n: p["type"] for n, p in http.items()} == {"uri": "string", "code": "integer", "headers": "object",
+                                                       "body": "string"}
+    kv_get = server.client.get("/plugins/io.kestra.plugin.core.kv.Get").json()["schema"]["outputs"]["properties"]
+    assert "type" not in kv_get["value"]  # "any": typed as it was stored
+    log = server.client.get("/plugins/io.kestra.plugin.core.log.Log").json()["schema"]
+    assert log["outputs"] == {"type": "object", "properties": {}}
+    subflow = server.client.get("/plugins/io.kestra.plugin.core.flow.Subflow").json()["schema"]
+    assert set(subflow["outputs"]["properties"]) == {"executionId", "state", "outputs"}
+    assert "outputs" in subflow["properties"]  # its own `outputs:` property stays a property
+    groups = server.client.get("/plugins").json()
+    core = next(g for g in groups if "io.kestra.plugin.core.debug.Return" in g["tasks"])
+    assert core["schemas"]["io.kestra.plugin.core.debug.Return"]["outputs"] == ret["outputs"]
+    schedule = server.client.get("/plugins/io.kestra.plugin.core.trigger.Schedule").json()["schema"]
+    assert "outputs" not in schedule
+
+
 def test_plugins_openapi_and_unknown_paths(server: Server) -> None:
     groups = server.client.get("/plugins").json()
     core = next(g for g in groups if "io.kestra.plugin.core.log.Log" in g["tasks"])

@@ -16,7 +16,16 @@ from typing import Any, ClassVar, Literal
 from pydantic import field_validator
 
 from lanner.model.flow import Input
-from lanner.plugins.api import ExecutionEffect, ExecutionTask, FlowableTask, Group, Resolution, RunContext, Task
+from lanner.plugins.api import (
+    ExecutionEffect,
+    ExecutionTask,
+    FlowableTask,
+    Group,
+    Resolution,
+    RunContext,
+    Task,
+    output_docs,
+)
 from lanner.plugins.core.execution import unique_inputs
 from lanner.plugins.core.refusals import refusing
 
@@ -32,6 +41,16 @@ class Approval(ExecutionTask, FlowableTask):
     ends well is mapped by the decision's behaviour: CONTINUE keeps it, WARN/FAIL mark the run,
     SUCCEED/CANCEL/KILL end the whole execution so (its `finally` blocks still run).
     """
+
+    outputs_doc = output_docs(
+        decision=("string", "APPROVED, DENIED or EXPIRED"),
+        auto=("boolean", "Whether `autoApprove` approved it without waiting"),
+        by=("string", "Who decided (null when no user was signed in, or on expiry)"),
+        on=("string", "When the decision was reached (ISO 8601)"),
+        comment=("string", "The comment given with the decision"),
+        inputs=("object", "The values given for the approval's inputs"),
+        due=("string", "When the approval expires (ISO 8601); null without a timeout"),
+    )
 
     effect: ClassVar[ExecutionEffect | None] = "approval"
 

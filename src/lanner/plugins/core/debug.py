@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from lanner.plugins.api import LogLevel, Output, RunContext, RunnableTask
+from lanner.plugins.api import LogLevel, Output, RunContext, RunnableTask, output_docs
 
 
 class Return(RunnableTask):
+    outputs_doc = output_docs(
+        value=("string", "The rendered `format`; null when `format` is not set"),
+    )
+
     acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
     instant: ClassVar[bool] = True  # renders and logs only (see RunnableTask)
 
@@ -18,6 +22,10 @@ class Return(RunnableTask):
 
 
 class OutputValues(RunnableTask):
+    outputs_doc = output_docs(
+        values=("object", "The rendered `values` map, each value keeping the type the flow gave it"),
+    )
+
     acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
     instant: ClassVar[bool] = True  # renders and logs only (see RunnableTask)
 

@@ -20,6 +20,7 @@ from lanner.plugins.api import (
     RunnableTask,
     Task,
     TaskFailure,
+    output_docs,
 )
 from lanner.plugins.core.refusals import refuse_when_set, refusing
 
@@ -48,6 +49,11 @@ class Fail(RunnableTask):
 
 class Assert(RunnableTask):
     """Check conditions; fail listing the ones that did not hold."""
+
+    outputs_doc = output_docs(
+        success=("integer", "How many conditions held"),
+        failed=("integer", "How many conditions failed (any failed condition fails the task)"),
+    )
 
     acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
 
@@ -150,6 +156,12 @@ class ChildFlow(ExecutionTask):
 class Subflow(ChildFlow):
     """Start an execution of another flow; with `wait`, end with the child's state and outputs."""
 
+    outputs_doc = output_docs(
+        executionId=("string", "The id of the child execution"),
+        state=("string", "The final state of the child execution (with `wait: true`)"),
+        outputs=("object", "The child flow's declared outputs, or else this task's `outputs` map (with `wait: true`)"),
+    )
+
     effect: ClassVar[ExecutionEffect | None] = "subflow"
 
     inputs: dict[str, Any] = {}
@@ -189,6 +201,11 @@ class Pause(ExecutionTask, FlowableTask):
     WARN), and the Pause ends with the block's state. The executor applies it as an execution
     task (by its `effect`); after the pause it resolves the block as it does a flowable's.
     """
+
+    outputs_doc = output_docs(
+        onResume=("object", "The values given for the `onResume` inputs when the execution was resumed"),
+        resumed=("object", "Who resumed the execution (`by`, null without a signed-in user) and when (`on`)"),
+    )
 
     effect: ClassVar[ExecutionEffect | None] = "pause"
 

@@ -21,6 +21,7 @@ from lanner.plugins.api import (
     Stop,
     Task,
     TaskFailure,
+    output_docs,
 )
 from lanner.plugins.core.refusals import refusing
 from lanner.plugins.scripts.support import NamespaceFilesOptions
@@ -92,6 +93,10 @@ class WorkingDirectory(Sequential):
     `cache` is unpacked before everything else and archived after (`runtime/workdir_caches.py`).
     """
 
+    outputs_doc = output_docs(
+        outputFiles=("object", "Each file of the folder matched by `outputFiles`, by name, as a `kestra://` URI"),
+    )
+
     shares_working_directory: ClassVar[bool] = True
 
     inputFiles: dict[str, Any] | str | None = None
@@ -115,6 +120,10 @@ class LoopUntil(FlowableTask):
     iteration's outputs; `outputs.<id>.iterationCount` counts iterations from 1. A limit
     (`maxIterations`, `maxDuration`) ends the loop, FAILED with `failOnMaxReached`.
     """
+
+    outputs_doc = output_docs(
+        iterationCount=("integer", "How many iterations have started"),
+    )
 
     condition: str | bool
     tasks: list[Task] = Field(min_length=1)
@@ -209,6 +218,10 @@ class Parallel(InterruptsOnChildFailure):
 
 
 class If(FlowableTask):
+    outputs_doc = output_docs(
+        evaluationResult=("boolean", "Whether `condition` held (so `then` ran)"),
+    )
+
     condition: str | bool | int
     then: list[Task] = Field(min_length=1)
     else_: list[Task] | None = Field(default=None, alias="else")
@@ -220,6 +233,11 @@ class If(FlowableTask):
 
 
 class Switch(FlowableTask):
+    outputs_doc = output_docs(
+        value=("string", "The rendered `value` that chose the case"),
+        defaults=("boolean", "Whether no case matched and `defaults` ran"),
+    )
+
     value: str | int | bool
     cases: dict[str, list[Task]] | None = None
     defaults: list[Task] | None = None

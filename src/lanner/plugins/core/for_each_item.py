@@ -28,6 +28,7 @@ from lanner.plugins.api import (
     RunnableTask,
     Task,
     TaskFailure,
+    output_docs,
 )
 from lanner.plugins.core.execution import SCHEDULE_DATE_REFUSED, ChildFlow
 from lanner.plugins.core.refusals import refusing
@@ -64,7 +65,12 @@ class Batch(BaseModel):
 
 
 class ForEachItem(FlowableTask):
-    """One Subflow execution per batch of lines of `items`, their outputs merged into one file."""
+    """One Subflow execution per batch of lines of `items`, their outputs merged into one file.
+
+    It records no outputs of its own: its internal tasks do, as `outputs.<id>_split` (`splits`,
+    `batches`), `outputs.<id>_items` (`numberOfBatches`, `iterations`, `executionIds`…) and
+    `outputs.<id>_merge.subflowOutputs` (the children's outputs, a line each).
+    """
 
     items: str
     batch: Batch = Batch()
@@ -118,6 +124,11 @@ class ForEachItem(FlowableTask):
 
 class ForEachItemSplit(RunnableTask):
     """Cut `items` into batch files and render each batch's Subflow inputs (internal to ForEachItem)."""
+
+    outputs_doc = output_docs(
+        splits=("string", "A `kestra://` file listing the URI of each batch, one a line"),
+        batches=("array", "Each batch: its `items` file URI and its rendered Subflow `inputs`"),
+    )
 
     acts_outside: ClassVar[bool] = False  # writes internal storage only; running it again is harmless
 
@@ -235,6 +246,14 @@ def _positive(value: Any, name: str) -> int:
 class ForEachItemExecutable(ChildFlow):
     """Start one child execution per batch and wait for them (internal to ForEachItem; the executor's)."""
 
+    outputs_doc = output_docs(
+        numberOfBatches=("integer", "How many child executions were started, one per batch"),
+        iterations=("object", "How many child executions are in each state"),
+        executionIds=("array", "The child execution ids, in batch order"),
+        executionStates=("object", "The final state of each ended child, by batch index"),
+        executionOutputs=("object", "The declared outputs of each ended child, by batch index"),
+    )
+
     effect: ClassVar[ExecutionEffect | None] = "item_subflows"
 
     splitTask: str
@@ -242,6 +261,10 @@ class ForEachItemExecutable(ChildFlow):
 
 class ForEachItemMergeOutputs(RunnableTask):
     """Gather the children's outputs into one Ion file, a line per child (internal to ForEachItem)."""
+
+    outputs_doc = output_docs(
+        subflowOutputs=("string", "A `kestra://` Ion file of the children's outputs, a line per child"),
+    )
 
     acts_outside: ClassVar[bool] = False  # writes internal storage only; running it again is harmless
 

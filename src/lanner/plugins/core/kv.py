@@ -18,7 +18,7 @@ from lanner.errors import LannerError
 from lanner.model import kv_values
 from lanner.model.duration import parse_duration
 from lanner.model.property import Bool, Duration, is_template
-from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
+from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure, output_docs
 from lanner.plugins.properties import render_bool, render_list, render_str
 
 KV_TYPES = ("STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON")
@@ -91,6 +91,10 @@ class Set(_KVTask):
 class Get(_KVTask):
     """Read a key's value into the `value` output (null when missing, unless `errorOnMissing`)."""
 
+    outputs_doc = output_docs(
+        value=("any", "The value stored under the key, typed as stored; null when absent (without `errorOnMissing`)"),
+    )
+
     key: str
     errorOnMissing: Bool = False  # noqa: N815 - Kestra's name
 
@@ -105,6 +109,10 @@ class Get(_KVTask):
 class GetKeys(_KVTask):
     """List the live keys of a namespace, optionally only those starting with `prefix`."""
 
+    outputs_doc = output_docs(
+        keys=("array", "The keys of the namespace that start with `prefix`"),
+    )
+
     prefix: str | None = None
 
     def run(self, ctx: RunContext) -> Output:
@@ -117,6 +125,10 @@ class GetKeys(_KVTask):
 
 class Delete(_KVTask):
     """Remove a key; the `deleted` output says whether there was one."""
+
+    outputs_doc = output_docs(
+        deleted=("boolean", "Whether the key existed and was deleted"),
+    )
 
     key: str
     errorOnMissing: Bool = False  # noqa: N815 - Kestra's name
@@ -150,6 +162,10 @@ class PurgeBehavior(BaseModel):
 
 class PurgeKV(RunnableTask):
     """Delete keys across namespaces (expired ones only, by default); `size` counts them."""
+
+    outputs_doc = output_docs(
+        size=("integer", "How many keys were purged"),
+    )
 
     acts_outside: ClassVar[bool] = False  # writes only Lanner's own storage: safe to run again
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from lanner.plugins.api import Output, RunContext, RunnableTask
+from lanner.plugins.api import Output, RunContext, RunnableTask, output_docs
 from lanner.plugins.properties import render_list
 from lanner.plugins.scripts.support import collect_output_files, write_input_files
 
@@ -23,6 +23,10 @@ class LocalFiles(RunnableTask):
     Outside a `WorkingDirectory` the folder is the task's own and is removed when it ends, as in
     Kestra, so only its `outputs` of the `inputs` it wrote itself are of use there.
     """
+
+    outputs_doc = output_docs(
+        uris=("object", "Each file matched by `outputs`, by name, as a `kestra://` URI"),
+    )
 
     acts_outside: ClassVar[bool] = False  # only the task's working folder and Lanner's storage
 

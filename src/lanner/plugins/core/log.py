@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from lanner.plugins.api import LogLevel, Output, RunContext, RunnableTask
+from lanner.plugins.api import LogLevel, Output, RunContext, RunnableTask, output_docs
 
 
 class Log(RunnableTask):
@@ -32,6 +32,11 @@ class Log(RunnableTask):
 
 class Fetch(RunnableTask):
     """Collect the logs of this execution (or of given tasks) into a file of internal storage."""
+
+    outputs_doc = output_docs(
+        uri=("string", "A `kestra://` Ion file of the fetched log lines"),
+        size=("integer", "How many log lines were fetched"),
+    )
 
     acts_outside: ClassVar[bool] = False  # computes inside Lanner only (see RunnableTask)
 

@@ -19,7 +19,7 @@ from pydantic import Field
 from lanner.model.flow import FlowOutput
 from lanner.model.inputs import coerce_output
 from lanner.model.state import StateType
-from lanner.plugins.api import FlowableTask, Group, IterationEnd, Resolution, RunContext, Task, TaskFailure
+from lanner.plugins.api import FlowableTask, Group, IterationEnd, Resolution, RunContext, Task, TaskFailure, output_docs
 
 
 def _as_text(value: Any) -> str:
@@ -78,6 +78,15 @@ class Loop(FlowableTask):
     iteration once it is true. Outputs: `iterationCount`, `terminatedIterations` (iterations by
     state), `runningIterations`, and `outputs` (each iteration's `item` and declared outputs).
     """
+
+    outputs_doc = output_docs(
+        iterationCount=("integer", "How many iterations the values give"),
+        runningIterations=("integer", "How many iterations are running now"),
+        terminatedIterations=("object", "How many iterations ended, by state"),
+        keys=("array", "The keys, in order, when `values` is a map"),
+        outputs=("array", "For each ended iteration: its `item` (value, iteration, key) and the `outputs` it declared"),
+        brokenAfter=("integer", "The iteration after which `breakWhen` held"),
+    )
 
     isolates_iterations: ClassVar[bool] = True
 

@@ -17,7 +17,7 @@ from pydantic import model_validator
 from lanner.model.property import Bool, Int
 from lanner.model.results import LEVELS
 from lanner.model.state import StateType
-from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
+from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure, output_docs
 from lanner.plugins.properties import render_bool, render_int, render_list, render_str
 
 _ZONE_ID = re.compile(r"\[[^\]]*\]$")  # Java's `…+01:00[Europe/Paris]`: the offset says the instant
@@ -66,6 +66,14 @@ class PurgeExecutions(RunnableTask):
     """Outputs Kestra's counts; `taskOutputsCount` and `metricsCount` are always 0 (Lanner keeps
     task outputs inside the execution and records no metrics)."""
 
+    outputs_doc = output_docs(
+        executionsCount=("integer", "How many executions were deleted"),
+        taskOutputsCount=("integer", "How many task outputs were deleted"),
+        logsCount=("integer", "How many log lines were deleted"),
+        storagesCount=("integer", "How many files of internal storage were deleted"),
+        metricsCount=("integer", "How many metrics were deleted"),
+    )
+
     acts_outside: ClassVar[bool] = False  # Lanner's own store and files
 
     namespace: str | None = None
@@ -103,6 +111,12 @@ class PurgeExecutions(RunnableTask):
 class PurgeLogs(RunnableTask):
     """Outputs `count`, `executionLogsCount` and `nonExecutionLogsCount` (always 0: every log line
     of Lanner belongs to an execution; trigger errors go to the server's own log)."""
+
+    outputs_doc = output_docs(
+        count=("integer", "How many log lines were deleted"),
+        executionLogsCount=("integer", "How many of them belonged to executions"),
+        nonExecutionLogsCount=("integer", "How many did not (always 0: Lanner keeps no others)"),
+    )
 
     acts_outside: ClassVar[bool] = False  # Lanner's own store
 

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import model_validator
 
-from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
+from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure, output_docs
 from lanner.plugins.properties import render_str
 
 
@@ -25,6 +25,12 @@ class Resume(RunnableTask):
     execution's `resumedExecution` variable instead). `inputs` are checked against the paused
     task's `onResume` before the resume is sent: invalid ones fail this task, and the execution
     stays PAUSED."""
+
+    outputs_doc = output_docs(
+        id=("string", "The id of the execution resumed"),
+        namespace=("string", "Its namespace"),
+        flowId=("string", "Its flow id"),
+    )
 
     # The resume is a stored command: kept once sent, so a crash does not send it twice.
     acts_outside: ClassVar[bool] = True

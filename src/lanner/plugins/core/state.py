@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from lanner.model.maps import deep_merge
 from lanner.model.property import Bool
-from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
+from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure, output_docs
 from lanner.plugins.core.storage_service import storage_of
 from lanner.plugins.properties import render_bool, render_str
 
@@ -45,6 +45,11 @@ class _State(RunnableTask):
 class Set(_State):
     """Merge `data` into the state: new keys are added, existing ones replaced."""
 
+    outputs_doc = output_docs(
+        count=("integer", "How many keys the state holds after the merge"),
+        uri=("string", "The `kestra://` URI of the state file"),
+    )
+
     data: dict[str, Any] | str | None = None
 
     def run(self, ctx: RunContext) -> Output:
@@ -70,6 +75,11 @@ class Set(_State):
 class Get(_State):
     """Read the state (`data`, and `count` keys); an unknown state is empty unless `errorOnMissing`."""
 
+    outputs_doc = output_docs(
+        count=("integer", "How many keys the state holds"),
+        data=("object", "The state's keys and values"),
+    )
+
     errorOnMissing: Bool = False
 
     def run(self, ctx: RunContext) -> Output:
@@ -84,6 +94,10 @@ class Get(_State):
 
 class Delete(_State):
     """Delete the state; `deleted` says whether there was one (a missing one fails with `errorOnMissing`)."""
+
+    outputs_doc = output_docs(
+        deleted=("boolean", "Whether the state file existed and was deleted"),
+    )
 
     errorOnMissing: Bool = False
 

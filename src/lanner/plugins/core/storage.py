@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from pydantic import ValidationInfo, field_validator
 
 from lanner.model.property import Bool
-from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
+from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure, output_docs
 from lanner.plugins.core.refusals import refuse_when_set
 from lanner.plugins.core.storage_service import storage_of
 from lanner.plugins.properties import render_bool, render_list, render_str
@@ -45,6 +45,10 @@ def render_uri(ctx: RunContext, value: str, name: str) -> str:
 class Write(RunnableTask):
     """Store `content` as a new file of internal storage."""
 
+    outputs_doc = output_docs(
+        uri=("string", "The `kestra://` URI of the written file"),
+    )
+
     acts_outside: ClassVar[bool] = False  # writes Lanner's own storage only (see RunnableTask)
 
     content: str
@@ -58,6 +62,10 @@ class Write(RunnableTask):
 
 class Concat(RunnableTask):
     """Join files of internal storage, in order, into one (`separator` after each file, as Kestra)."""
+
+    outputs_doc = output_docs(
+        uri=("string", "The `kestra://` URI of the joined file"),
+    )
 
     acts_outside: ClassVar[bool] = False  # reads and writes Lanner's own storage only
 
@@ -94,6 +102,10 @@ class Concat(RunnableTask):
 class Size(RunnableTask):
     """The size in bytes of a file of internal storage."""
 
+    outputs_doc = output_docs(
+        size=("integer", "The size of the file in bytes"),
+    )
+
     acts_outside: ClassVar[bool] = False  # reads Lanner's own storage only
 
     uri: str
@@ -104,6 +116,11 @@ class Size(RunnableTask):
 
 class Delete(RunnableTask):
     """Delete a file of internal storage; a missing one fails the task only with `errorOnMissing`."""
+
+    outputs_doc = output_docs(
+        uri=("string", "The URI that was deleted"),
+        deleted=("boolean", "Whether the file existed and was deleted"),
+    )
 
     acts_outside: ClassVar[bool] = False  # changes Lanner's own storage only
 
@@ -122,6 +139,10 @@ class PurgeCurrentExecutionFiles(RunnableTask):
     """Delete every file of this execution from internal storage (inputs' and tasks'), typically in
     `finally`. Its later tasks (and the API) can no longer read them; its state files stay.
     """
+
+    outputs_doc = output_docs(
+        uris=("array", "The `kestra://` URIs of the deleted files"),
+    )
 
     acts_outside: ClassVar[bool] = False  # changes Lanner's own storage only
 

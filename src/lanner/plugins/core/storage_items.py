@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal, Protocol, cast
 from pydantic import Field
 
 from lanner.errors import LannerError
-from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
+from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure, output_docs
 from lanner.plugins.core.storage import file_name, render_uri
 from lanner.plugins.core.storage_lines import lines_of
 
@@ -51,6 +51,12 @@ class FilterItems(RunnableTask):
     truthiness); an item whose condition cannot be rendered fails the task, or is kept or dropped
     as `errorOrNullBehavior` says."""
 
+    outputs_doc = output_docs(
+        uri=("string", "The `kestra://` URI of the file of kept items"),
+        processedItemsTotal=("integer", "How many items were read"),
+        droppedItemsTotal=("integer", "How many items were dropped"),
+    )
+
     acts_outside: ClassVar[bool] = False  # Lanner's own storage only
 
     from_: str = Field(alias="from")
@@ -83,6 +89,13 @@ class FilterItems(RunnableTask):
 
 class DeduplicateItems(RunnableTask):
     """Keep, for each key `expr` renders, the last item with that key, in the file's order."""
+
+    outputs_doc = output_docs(
+        uri=("string", "The `kestra://` URI of the file of kept items"),
+        numKeys=("integer", "How many distinct keys `expr` gave"),
+        processedItemsTotal=("integer", "How many items were read"),
+        droppedItemsTotal=("integer", "How many items were dropped"),
+    )
 
     acts_outside: ClassVar[bool] = False  # Lanner's own storage only
 

@@ -14,7 +14,7 @@ from typing import ClassVar
 from pydantic import Field, model_validator
 
 from lanner.model.property import Int
-from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
+from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure, output_docs
 from lanner.plugins.core.storage import extension_of, file_name, render_uri
 from lanner.plugins.properties import render_int, render_str
 
@@ -55,6 +55,10 @@ _WAYS = ("bytes", "partitions", "rows", "regexPattern")
 class Split(RunnableTask):
     """Split a file into several: by size (`bytes`), number of lines (`rows`), a number of files
     filled in turn (`partitions`) or the value of a regex's first group (`regexPattern`)."""
+
+    outputs_doc = output_docs(
+        uris=("array", "The `kestra://` URIs of the parts, in order"),
+    )
 
     acts_outside: ClassVar[bool] = False  # reads and writes Lanner's own storage only
 
@@ -141,6 +145,10 @@ def _by_group(pattern: str, lines: list[str]) -> list[list[str]]:
 
 class Reverse(RunnableTask):
     """A copy of a file with its lines in reverse order, last line first."""
+
+    outputs_doc = output_docs(
+        uri=("string", "The `kestra://` URI of the reversed file"),
+    )
 
     acts_outside: ClassVar[bool] = False  # reads and writes Lanner's own storage only
 

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import Field
 
 from lanner.model.property import Bool
-from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
+from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure, output_docs
 from lanner.plugins.docker import engine
 from lanner.plugins.docker.engine import ContainerOptions, Credentials
 from lanner.plugins.properties import render_bool, render_list, render_str
@@ -37,6 +37,13 @@ from lanner.plugins.scripts.support import (
 
 class Run(RunnableTask, ContainerOptions):
     """Run a container: wait for it (logs streamed, exit code checked) or start it and return."""
+
+    outputs_doc = output_docs(
+        vars=("object", "The values the container printed as `::{\"outputs\": {…}}::` lines"),
+        exitCode=("integer", "The exit code of the container (0 when it succeeded)"),
+        taskRunner=("object", "The `containerId` of the container that ran"),
+        outputFiles=("object", "Each file matched by `outputFiles`, by name, as a `kestra://` URI (with `wait: true`)"),
+    )
 
     containerImage: str
     commands: StringList | None = None

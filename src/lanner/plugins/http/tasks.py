@@ -20,7 +20,7 @@ from typing import Any
 
 from lanner.expr.values import stringify
 from lanner.model.property import Bool
-from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
+from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure, output_docs
 from lanner.plugins.http.client import Cancelled, exchange, header_map, mask, read_body
 from lanner.plugins.http.options import HttpOptions, Settings, SslOptions, resolve
 from lanner.plugins.properties import render_bool, render_str
@@ -115,6 +115,13 @@ class AbstractHttp(RunnableTask):
 class Request(AbstractHttp):
     """Send an HTTP request; outputs `code`, `headers`, `body` (text) and `uri`."""
 
+    outputs_doc = output_docs(
+        uri=("string", "The URI that was requested"),
+        code=("integer", "The HTTP status code of the response"),
+        headers=("object", "The response headers, each name with its list of values"),
+        body=("string", "The response body as text; absent when the response has none (HEAD, 204, 304)"),
+    )
+
     encryptBody: Bool = False
 
     def run(self, ctx: RunContext) -> Output:
@@ -146,6 +153,13 @@ class Request(AbstractHttp):
 
 class Download(AbstractHttp):
     """Download a file into internal storage; outputs `uri` (kestra://), `code`, `length` and `headers`."""
+
+    outputs_doc = output_docs(
+        uri=("string", "The `kestra://` URI of the downloaded file"),
+        code=("integer", "The HTTP status code of the response"),
+        length=("integer", "The size of the downloaded file in bytes"),
+        headers=("object", "The response headers, each name with its list of values"),
+    )
 
     failOnEmptyResponse: Bool = True
 

@@ -17,7 +17,7 @@ from pydantic import Field
 from lanner.expr.errors import ExpressionError
 from lanner.expr.ion import from_ion, to_ion
 from lanner.model.property import Duration, Int
-from lanner.plugins.api import Output, RunContext, TaskFailure
+from lanner.plugins.api import Output, RunContext, TaskFailure, output_docs
 from lanner.plugins.properties import render_int, render_str
 from lanner.plugins.redis.connection import RedisConnection
 from lanner.plugins.redis.values import (
@@ -33,6 +33,10 @@ PUSH_BATCH = 1000  # values per LPUSH, so a large file is neither one huge comma
 
 class ListPush(RedisConnection):
     """Push values at the head of a list; `count` is how many were pushed."""
+
+    outputs_doc = output_docs(
+        count=("integer", "How many values were pushed"),
+    )
 
     key: str
     from_: list[Any] | str = Field(alias="from")
@@ -80,6 +84,11 @@ class ListPush(RedisConnection):
 
 class ListPop(RedisConnection):
     """Pop records from the head of a list into an Ion file of internal storage (`uri`, `count`)."""
+
+    outputs_doc = output_docs(
+        count=("integer", "How many values were popped"),
+        uri=("string", "A `kestra://` Ion file of the popped values"),
+    )
 
     key: str
     serdeType: SerdeType = "STRING"

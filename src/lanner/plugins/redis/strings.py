@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from lanner.model.property import Bool, Duration
-from lanner.plugins.api import Output, RunContext, TaskFailure
+from lanner.plugins.api import Output, RunContext, TaskFailure, output_docs
 from lanner.plugins.properties import render_bool, render_list, render_str
 from lanner.plugins.redis.connection import RedisConnection
 from lanner.plugins.redis.values import (
@@ -40,6 +40,10 @@ class SetOptions(BaseModel):
 
 class Set(RedisConnection):
     """Store a value under a key, optionally returning the value it replaced."""
+
+    outputs_doc = output_docs(
+        oldValue=("string", "The value the key held before (with `get: true` and a key that existed)"),
+    )
 
     key: str
     value: Any  # Kestra's Property<Object>: text, a template, or a YAML structure (stored as JSON)
@@ -109,6 +113,11 @@ class Set(RedisConnection):
 class Get(RedisConnection):
     """Read the value of a key; `data` is absent from the outputs when the key does not exist."""
 
+    outputs_doc = output_docs(
+        key=("string", "The key that was read"),
+        data=("any", "The value, deserialized by `serdeType`; absent when the key does not exist"),
+    )
+
     key: str
     serdeType: SerdeType = "STRING"
     failedOnMissing: Bool = False
@@ -129,6 +138,10 @@ class Get(RedisConnection):
 
 class Delete(RedisConnection):
     """Delete keys; `count` says how many existed. With `failedOnMissing`, a missing key fails the task."""
+
+    outputs_doc = output_docs(
+        count=("integer", "How many keys were deleted"),
+    )
 
     keys: list[Any] | str
     failedOnMissing: Bool = False

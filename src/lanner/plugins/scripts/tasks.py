@@ -23,7 +23,7 @@ from pydantic import Field
 
 from lanner.model.property import Bool
 from lanner.model.state import StateType
-from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure
+from lanner.plugins.api import Output, RunContext, RunnableTask, TaskFailure, output_docs
 from lanner.plugins.docker.engine import ContainerOptions
 from lanner.plugins.properties import render_bool, render_list, render_str
 from lanner.plugins.scripts import python_envs, warm_route
@@ -70,6 +70,13 @@ class LegacyDockerOptions(ContainerOptions):
 
 class ScriptTask(RunnableTask):
     """What all script tasks share (Kestra's AbstractExecScript properties)."""
+
+    outputs_doc = output_docs(
+        vars=("object", "The values the script printed as `::{\"outputs\": {…}}::` lines"),
+        exitCode=("integer", "The exit code of the last command (0 when it succeeded)"),
+        outputFiles=("object", "Each file matched by `outputFiles` (or `{{ outputFiles.x }}`), as a URI by name"),
+        taskRunner=("object", "With a Docker task runner: the `containerId` of the container that ran the script"),
+    )
 
     DEFAULT_IMAGE: ClassVar[str] = "ubuntu"
     # Command lines (not a script's body) have their `kestra://` URIs replaced by local files.
@@ -328,6 +335,11 @@ class PythonScript(_Python):
 class Bash(ScriptTask):
     """The old `io.kestra.core.tasks.scripts.Bash`: `interpreter` + `interpreterArgs`, `exitOnFailed`,
     and `outputFiles` as names of files the commands write to via `{{ outputFiles.NAME }}`."""
+
+    outputs_doc = {**ScriptTask.outputs_doc, **output_docs(
+        stdOutLineCount=("integer", "How many lines the script wrote to standard output"),
+        stdErrLineCount=("integer", "How many lines the script wrote to standard error"),
+    )}
 
     commands: StringList = Field(min_length=1)
     interpreter: str = "/bin/bash"

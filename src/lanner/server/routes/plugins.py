@@ -1,4 +1,5 @@
-"""Plugins: every task and trigger type this installation knows, with its JSON schema (Kestra's PluginController).
+"""Plugins: every task and trigger type this installation knows, with its JSON schema (Kestra's PluginController);
+a task type's schema also holds `outputs`, the outputs its runs record.
 
 Task types come from the `lanner.plugins` entry points; loading them all imports every plugin
 module, so the answer is computed once per process and cached.
@@ -46,6 +47,11 @@ def catalogue() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
                                             "group": package, "tasks": [], "triggers": [], "conditions": [],
                                             "schemas": {}})
         schema = _schema(cls)
+        # Kestra's `schema.outputs`: a JSON schema object whose `properties` are the outputs a run
+        # records (`outputs.<id>.<name>`), from the type's own declaration (`Task.outputs_doc`)
+        outputs = getattr(cls, "outputs_json_schema", None)
+        if outputs is not None:
+            schema = {**schema, "outputs": outputs()}
         group["tasks"].append(name)
         group["schemas"][name] = schema
         by_type[name] = {"cls": name, "title": cls.__name__, "markdown": (cls.__doc__ or "").strip(), "schema": schema}

@@ -1,5 +1,6 @@
 // Documentation on hover in the flow editor: over a task's `type:` value, the type's summary; over
-// a property key, its JSON schema type, whether it is required, its default and description. Each
+// a property key, its JSON schema type, whether it is required, its default and description; over
+// the type, also the names of the outputs its runs record. Each
 // tooltip links to the type's generated page (#/plugins/<type>).
 import { hoverTooltip } from "./vendor/codemirror.bundle.js";
 import { pluginCatalogue, typeAtLine, typeLabel } from "./completions.js";
@@ -28,7 +29,10 @@ export const hoverDocs = hoverTooltip(async (view, pos) => {
     const type = m[4].trim().replace(/^["']|["']$/g, "");
     const schema = cat.schemas.get(type);
     if (!schema) return null;
-    return tooltip(valueFrom, line.to, h("b", { text: type }), h("p", { text: schema.description || "" }), docLink(type));
+    const outputs = Object.keys((schema.outputs || {}).properties || {});
+    return tooltip(valueFrom, line.to, h("b", { text: type }), h("p", { text: schema.description || "" }),
+      outputs.length ? h("p", { class: "muted hover-outputs", text: `Outputs: ${outputs.join(", ")}` }) : null,
+      docLink(type));
   }
   if (pos < keyFrom || pos > keyTo) return null;
   const type = typeAtLine(view.state.doc.toString().split("\n"), line.number - 1);

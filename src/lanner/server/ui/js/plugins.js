@@ -1,6 +1,7 @@
 // Plugin documentation pages generated from each type's JSON schema (GET /plugins): #/plugins lists
 // every task and trigger type, #/plugins/<type> shows its properties (type, default, required,
-// description) and a minimal example built from the required ones.
+// description), the outputs a run records (`schema.outputs`, tasks only) and a minimal example
+// built from the required ones. Every text from the schema goes in through `text` (textContent).
 import { h } from "./dom.js";
 import { pluginCatalogue, typeLabel } from "./completions.js";
 
@@ -20,6 +21,20 @@ function example(type, schema) {
     lines.push(`${name}: ${typeLabel(prop).startsWith("array") ? "[]" : "..."}`);
   }
   return lines.map((l, i) => (i ? "    " : "  - ") + l).join("\n");
+}
+
+// Outputs: a table of name, type, description; a task type that records none says so; a trigger
+// (whose schema has no `outputs`) shows no section.
+function outputsSection(outputs) {
+  if (!outputs) return [];
+  const entries = Object.entries(outputs.properties || {});
+  if (!entries.length) return [h("h2", { text: "Outputs" }), h("p", { class: "muted", id: "plugin-outputs", text: "This task records no outputs of its own." })];
+  const rows = entries.map(([name, out]) => h("tr", { dataset: { output: name } },
+    h("td", {}, h("code", { text: name })), h("td", { text: typeLabel(out) || "any" }),
+    h("td", { text: out.description || "" })));
+  return [h("h2", { text: "Outputs" }), h("table", { id: "plugin-outputs" },
+    h("thead", {}, h("tr", {}, ...["Name", "Type", "Description"].map((t) => h("th", { text: t })))),
+    h("tbody", {}, ...rows))];
 }
 
 const shown = (value) => (value === undefined ? "" : JSON.stringify(value));
@@ -42,5 +57,6 @@ export async function pluginPage(view, type) {
     h("h2", { text: "Properties" }),
     h("table", { id: "plugin-properties" }, h("thead", {}, h("tr", {}, ...["Name", "Type", "Required", "Default", "Description"]
       .map((t) => h("th", { text: t })))), h("tbody", {}, ...rows)),
+    ...outputsSection(schema.outputs),
     h("h2", { text: "Example" }), h("pre", { class: "example", id: "plugin-example", text: `tasks:\n${example(type, schema)}` }));
 }
