@@ -331,6 +331,8 @@ def _record_text(raw: Any, shape: type, example: str) -> Any:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON: {exc.msg} at character {exc.pos} (give {example})") from None
+    except RecursionError:  # hostile nesting fails this input only, never the process answering
+        raise ValueError(f"its JSON is nested too deeply (give {example})") from None
     if not isinstance(value, shape):
         raise ValueError(f"`{_string_text(value)}` is not {example}")
     return value

@@ -80,6 +80,7 @@ def test_an_object_value_breaking_its_properties_lists_every_problem_by_key() ->
     ("[1, 2]", "`[1,2]` is not a JSON object"),
     ([1, 2], "`[1,2]` is not an object"),
     (7, "`7` is not an object"),
+    ("[" * 100_000, "its JSON is nested too deeply"),
 ])
 def test_a_value_that_is_not_an_object_is_refused(given: Any, message: str) -> None:
     [problem] = _refused(DISK, {"disk": given})
