@@ -34,11 +34,12 @@ _BOUNDS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def check_inputs(items: Any, file: str | None,
-                 path: str = "inputs") -> tuple[list[ValidationError], dict[int, set[str]]]:
+def check_inputs(items: Any, file: str | None, path: str = "inputs",
+                 record: str | None = None) -> tuple[list[ValidationError], dict[int, set[str]]]:
     """Problems in a raw list of inputs (the flow's `inputs`, or a task's such as a Pause's
     `onResume` at `path`), and, per item, the properties refused (to be dropped before pydantic
-    validates the rest, so that one mistake is reported once)."""
+    validates the rest, so that one mistake is reported once). `record`: the OBJECT or TABLE whose
+    fields these are, which take no `defaults`, `prefill` nor `dependsOn`."""
     problems: list[ValidationError] = []
     refused: dict[int, set[str]] = {}
     if not isinstance(items, list):
@@ -46,7 +47,7 @@ def check_inputs(items: Any, file: str | None,
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             continue
-        check = _InputCheck(item, i, file, path)
+        check = _InputCheck(item, i, file, path, record)
         check.properties()
         if not check.refused:
             check.constraints()
@@ -77,8 +78,10 @@ def deprecations(flow: Flow) -> list[ValidationError]:
 
 
 class _InputCheck:
-    def __init__(self, item: dict[str, Any], index: int, file: str | None, path: str = "inputs") -> None:
+    def __init__(self, item: dict[str, Any], index: int, file: str | None, path: str = "inputs",
+                 record: str | None = None) -> None:
         self.item = item
+        self.in_record = record
         self.index = index
         self.file = file
         self.path = f"{path}[{index}]"
@@ -97,10 +100,16 @@ class _InputCheck:
     def properties(self) -> None:
         """Each property belongs to this input's type (or, when the type itself is wrong, to some type)."""
         takes = sorted(INPUT_COMMON + INPUT_PROPERTIES[self.type]) if self.type else sorted(Input.model_fields)
+        if self.in_record:
+            takes = [k for k in takes if k not in FIELD_REFUSED]
         for key in map(str, self.item):
             if key in takes:
                 continue
             self.refused.add(key)
+            if self.in_record and key in FIELD_REFUSED:
+                self.error(key, f"a field cannot declare `{key}` (it is a key of the {self.in_record}'s value, not an "
+                           "input of its own)", f"remove `{key}`; give defaults to the whole input")
+                continue
             if key in _REFUSED:
                 self.error(key, *_REFUSED[key])
                 continue
@@ -115,7 +124,7 @@ class _InputCheck:
         if self.type in _RECORD_KEYS:
             self.record()
         depends = self.item.get("dependsOn")
-        if isinstance(depends, dict) and "condition" in depends:
+        if isinstance(depends, dict) and "condition" in depends and not self.in_record:
             self.refused.add("dependsOn")
             self.error("dependsOn", "`dependsOn.condition` (an input shown only when a template is true) is not "
                        "supported by Lanner", "remove the condition; the input is then always asked for")
@@ -134,7 +143,7 @@ class _InputCheck:
             self.error(key, f"`{key}` must be a list of at least one field", "write each field as an input: "
                        "`- id: size` / `type: INT`", value=True)
         else:
-            problems, _ = check_inputs(fields, self.file, f"{self.path}.{key}")
+            problems, _ = check_inputs(fields, self.file, f"{self.path}.{key}", self.type)
             problems.extend(self.field_rules(key, fields))
             if problems:
                 self.problems.extend(problems)
@@ -143,8 +152,8 @@ class _InputCheck:
             self.rows(self.item["rows"])
 
     def field_rules(self, key: str, fields: list[Any]) -> list[ValidationError]:
-        """What a field may not be: another record, a file, a secret; nor have a default (it has no value
-        of its own); nor share an id or hold a dot (a key of the value, not a path)."""
+        """What a field may not be: another record, a file, a secret; nor share an id or hold a dot (a key
+        of the value, not a path). Its `defaults`, `prefill`, `dependsOn` are refused with its properties."""
         out: list[ValidationError] = []
         seen: set[str] = set()
         for i, field in enumerate(fields):
@@ -167,10 +176,6 @@ class _InputCheck:
             if isinstance(kind, str) and kind in INPUT_PROPERTIES and kind not in FIELD_TYPES:
                 check.error("type", f"a field cannot be of type {kind}", "use one of " + ", ".join(FIELD_TYPES),
                             value=True)
-            for prop in FIELD_REFUSED:
-                if prop in field:
-                    check.error(prop, f"a field cannot declare `{prop}` (it is a key of the {self.type}'s value, "
-                                "not an input of its own)", f"remove `{prop}`; give defaults to the whole input")
             out.extend(check.problems)
         return out
 

@@ -162,8 +162,8 @@ def test_fields_follow_kestras_rules_each_at_its_line() -> None:
         "f.yaml:10:14: inputs[0].properties[3] (n): the id `n` is declared twice in `properties`; "
         "give each field its own id",
         "f.yaml:10:31: inputs[0].properties[3] (n): `min` is not a property of a STRING input "
-        "(only of INT, FLOAT, DURATION); a STRING input takes: defaults, dependsOn, description, displayName, id, "
-        "name, prefill, required, type, validator",
+        "(only of INT, FLOAT, DURATION); a STRING input takes: description, displayName, id, name, required, type, "
+        "validator",
         "f.yaml:11:44: inputs[0].properties[4] (s): `expression` (choices computed by a template) is not supported "
         "by Lanner; list the choices in `values`",
     ]
