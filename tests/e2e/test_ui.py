@@ -269,3 +269,35 @@ def test_a_waiting_approval_is_denied_then_another_approved_from_the_review_dial
     page.wait_for_selector('#execution-state[data-state="SUCCESS"]')
     done = server.wait_state(second["id"])
     assert next(r for r in done["taskRunList"] if r["taskId"] == "shipped")["outputs"] == {"value": "7"}
+
+
+RECORDS = """id: records
+namespace: company.ui
+inputs:
+  - id: disk
+    type: OBJECT
+    properties:
+      - {id: size_gb, type: INT, min: 10}
+      - {id: mountpoint, type: STRING, required: false}
+tasks:
+  - id: size
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ inputs.disk.size_gb + 1 }}"
+"""
+
+
+def test_an_object_input_is_written_as_json_in_the_execute_dialog_shaped_by_its_properties(
+        page: Any, server: Server) -> None:
+    server.deploy(RECORDS)
+    page.goto(server.url + "/ui/#/flows/edit/company.ui/records")
+    page.wait_for_selector("#flow-revision")
+    page.click("#execute-flow")
+    page.wait_for_selector("#execute-dialog[open]")
+    box = page.locator("textarea#input-disk")
+    assert box.get_attribute("placeholder") == '{"size_gb": INT, "mountpoint": STRING?}'
+    box.fill('{"size_gb": 41}')
+    page.click("#execute-submit")
+    page.wait_for_selector('#execution-state[data-state="SUCCESS"]')
+    [exe] = server.executions(flowId="records")
+    assert server.client.get(f"/executions/{exe['id']}").json()["inputs"] == {"disk": {"size_gb": 41,
+                                                                                     "mountpoint": None}}

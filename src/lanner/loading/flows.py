@@ -81,14 +81,17 @@ def _node_line(node: Any) -> int | None:
     return yaml_source.line_of(node)
 
 
-def _contains_task(annotation: Any) -> bool:
+def _contains_task(annotation: Any, seen: frozenset[type] = frozenset()) -> bool:
+    """`seen`: the models already being walked, so that a model holding itself (an OBJECT input's
+    `properties` are inputs) ends the walk instead of recursing forever."""
     if isinstance(annotation, type):
         if issubclass(annotation, Task):
             return True
-        if issubclass(annotation, pydantic.BaseModel):
-            return any(_contains_task(f.annotation) for f in annotation.model_fields.values())
+        if issubclass(annotation, pydantic.BaseModel) and annotation not in seen:
+            inner = seen | {annotation}
+            return any(_contains_task(f.annotation, inner) for f in annotation.model_fields.values())
         return False
-    return any(_contains_task(a) for a in typing.get_args(annotation))
+    return any(_contains_task(a, seen) for a in typing.get_args(annotation))
 
 
 def _contains_input(annotation: Any) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 from lanner.errors import Located, ValidationError
 from lanner.loading.messages import short
 from lanner.model import yaml_source
-from lanner.model.flow import INPUT_COMMON, INPUT_PROPERTIES, Flow, Input
+from lanner.model.flow import FIELD_REFUSED, FIELD_TYPES, INPUT_COMMON, INPUT_PROPERTIES, Flow, Input
 from lanner.model.inputs import parse_date, parse_datetime, parse_duration_input, parse_time
 
 # Properties Kestra has (or had) that Lanner refuses with a word of its own, rather than "unknown".
@@ -34,11 +34,12 @@ _BOUNDS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def check_inputs(items: Any, file: str | None,
-                 path: str = "inputs") -> tuple[list[ValidationError], dict[int, set[str]]]:
+def check_inputs(items: Any, file: str | None, path: str = "inputs",
+                 record: str | None = None) -> tuple[list[ValidationError], dict[int, set[str]]]:
     """Problems in a raw list of inputs (the flow's `inputs`, or a task's such as a Pause's
     `onResume` at `path`), and, per item, the properties refused (to be dropped before pydantic
-    validates the rest, so that one mistake is reported once)."""
+    validates the rest, so that one mistake is reported once). `record`: the OBJECT or TABLE whose
+    fields these are, which take no `defaults`, `prefill` nor `dependsOn`."""
     problems: list[ValidationError] = []
     refused: dict[int, set[str]] = {}
     if not isinstance(items, list):
@@ -46,7 +47,7 @@ def check_inputs(items: Any, file: str | None,
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             continue
-        check = _InputCheck(item, i, file, path)
+        check = _InputCheck(item, i, file, path, record)
         check.properties()
         if not check.refused:
             check.constraints()
@@ -77,8 +78,10 @@ def deprecations(flow: Flow) -> list[ValidationError]:
 
 
 class _InputCheck:
-    def __init__(self, item: dict[str, Any], index: int, file: str | None, path: str = "inputs") -> None:
+    def __init__(self, item: dict[str, Any], index: int, file: str | None, path: str = "inputs",
+                 record: str | None = None) -> None:
         self.item = item
+        self.in_record = record
         self.index = index
         self.file = file
         self.path = f"{path}[{index}]"
@@ -97,10 +100,16 @@ class _InputCheck:
     def properties(self) -> None:
         """Each property belongs to this input's type (or, when the type itself is wrong, to some type)."""
         takes = sorted(INPUT_COMMON + INPUT_PROPERTIES[self.type]) if self.type else sorted(Input.model_fields)
+        if self.in_record:
+            takes = [k for k in takes if k not in FIELD_REFUSED]
         for key in map(str, self.item):
             if key in takes:
                 continue
             self.refused.add(key)
+            if self.in_record and key in FIELD_REFUSED:
+                self.error(key, f"a field cannot declare `{key}` (it is a key of the {self.in_record}'s value, not an "
+                           "input of its own)", f"remove `{key}`; give defaults to the whole input")
+                continue
             if key in _REFUSED:
                 self.error(key, *_REFUSED[key])
                 continue
@@ -112,11 +121,81 @@ class _InputCheck:
                 message = f"unknown property `{key}` of an input"
             whose = f"{_an(self.type)} input" if self.type else "an input"
             self.error(key, message, f"did you mean `{close[0]}`?" if close else f"{whose} takes: " + ", ".join(takes))
+        if self.type in _RECORD_KEYS:
+            self.record()
         depends = self.item.get("dependsOn")
-        if isinstance(depends, dict) and "condition" in depends:
+        if isinstance(depends, dict) and "condition" in depends and not self.in_record:
             self.refused.add("dependsOn")
             self.error("dependsOn", "`dependsOn.condition` (an input shown only when a template is true) is not "
                        "supported by Lanner", "remove the condition; the input is then always asked for")
+
+    def record(self) -> None:
+        """An OBJECT's `properties` or a TABLE's `columns`: a list of fields, each a scalar input of its
+        own checked as one (at its line), with Kestra's rules for fields; a TABLE's `rows` bounds."""
+        key = _RECORD_KEYS[self.type or ""]
+        fields = self.item.get(key)
+        if key not in self.item:
+            self.refused.add(key)  # nothing to drop; marks the input as not built
+            self.error("type", f"{_an(self.type or '')} input needs `{key}`: the typed fields of its value",
+                       f"add `{key}:` with a list of inputs, e.g. `- id: size` / `type: INT`")
+        elif not isinstance(fields, list) or not fields:
+            self.refused.add(key)
+            self.error(key, f"`{key}` must be a list of at least one field", "write each field as an input: "
+                       "`- id: size` / `type: INT`", value=True)
+        else:
+            problems, _ = check_inputs(fields, self.file, f"{self.path}.{key}", self.type)
+            problems.extend(self.field_rules(key, fields))
+            if problems:
+                self.problems.extend(problems)
+                self.refused.add(key)
+        if self.type == "TABLE" and self.item.get("rows") is not None:
+            self.rows(self.item["rows"])
+
+    def field_rules(self, key: str, fields: list[Any]) -> list[ValidationError]:
+        """What a field may not be: another record, a file, a secret; nor share an id or hold a dot (a key
+        of the value, not a path). Its `defaults`, `prefill`, `dependsOn` are refused with its properties."""
+        out: list[ValidationError] = []
+        seen: set[str] = set()
+        for i, field in enumerate(fields):
+            if not isinstance(field, dict):
+                line, col = yaml_source.position(fields, i)
+                where = Located(self.file, line, col, f"{self.path}.{key}[{i}]")
+                out.append(ValidationError(f"{self.label}: `{key}[{i}]` is not an input",
+                                           hint="write `- id: size` / `type: INT`", where=where))
+                continue
+            check = _InputCheck(field, i, self.file, f"{self.path}.{key}")
+            ident, kind = field.get("id"), field.get("type")
+            if isinstance(ident, str) and ident in seen:
+                check.error("id", f"the id `{ident}` is declared twice in `{key}`", "give each field its own id",
+                            value=True)
+            if isinstance(ident, str):
+                seen.add(ident)
+            if isinstance(ident, str) and "." in ident:
+                check.error("id", f"a field id cannot hold a dot (`{ident}`)", "name the key without a dot, "
+                            "e.g. `size_gb`", value=True)
+            if isinstance(kind, str) and kind in INPUT_PROPERTIES and kind not in FIELD_TYPES:
+                check.error("type", f"a field cannot be of type {kind}", "use one of " + ", ".join(FIELD_TYPES),
+                            value=True)
+            out.extend(check.problems)
+        return out
+
+    def rows(self, rows: Any) -> None:
+        """A TABLE's `rows`: `min` (>= 0) and `max` (>= 1) rows, integers, `min` not above `max`."""
+        bad = None
+        if not isinstance(rows, dict):
+            bad = "`rows` must be a map of `min` and `max`"
+        elif unknown := sorted(set(map(str, rows)) - {"min", "max"}):
+            bad = f"`rows` takes only `min` and `max`, not `{unknown[0]}`"
+        else:
+            lo, hi = rows.get("min"), rows.get("max")
+            for name, value, least in (("min", lo, 0), ("max", hi, 1)):
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+                    bad = f"`rows.{name}` must be an integer of at least {least}, not `{short(value)}`"
+            if bad is None and isinstance(lo, int) and isinstance(hi, int) and lo > hi:
+                bad = f"`rows.min` ({lo}) is above `rows.max` ({hi})"
+        if bad is not None:
+            self.refused.add("rows")
+            self.error("rows", bad, "write e.g. `rows: {min: 1, max: 10}`", value=True)
 
     def constraints(self) -> None:
         """The values a given input will be held against are themselves valid."""
@@ -152,6 +231,9 @@ class _InputCheck:
                     self.error("allowedFileExtensions", f"`allowedFileExtensions`: `{short(ext)}` is not an "
                                "extension starting with a dot", "write e.g. `[.csv, .txt]`", value=True)
                     break
+
+
+_RECORD_KEYS = {"OBJECT": "properties", "TABLE": "columns"}  # where each record type lists its fields
 
 
 def _an(type_name: str) -> str:

@@ -20,7 +20,7 @@ from lanner.model.task import Task
 
 InputType = Literal[
     "STRING", "INT", "FLOAT", "BOOLEAN", "BOOL", "DATETIME", "DATE", "TIME", "DURATION", "JSON",
-    "ARRAY", "SELECT", "ENUM", "MULTISELECT", "SECRET", "URI", "EMAIL", "YAML", "FILE",
+    "ARRAY", "SELECT", "ENUM", "MULTISELECT", "SECRET", "URI", "EMAIL", "YAML", "FILE", "OBJECT", "TABLE",
 ]
 INPUT_TYPES: tuple[str, ...] = get_args(InputType)
 
@@ -38,7 +38,24 @@ INPUT_PROPERTIES: dict[str, tuple[str, ...]] = {
     "MULTISELECT": (*_SELECT, "options", "itemType"),
     "FILE": ("allowedFileExtensions",),
     "BOOLEAN": (), "BOOL": (), "JSON": (), "YAML": (), "URI": (), "EMAIL": (),
+    "OBJECT": ("properties",), "TABLE": ("columns", "rows"),
 }
+
+# The types a field of a record (an OBJECT's `properties`, a TABLE's `columns`) may have, as Kestra
+# allows: scalars checked one key at a time, never another record, a file or a secret.
+FIELD_TYPES: tuple[str, ...] = ("STRING", "INT", "FLOAT", "BOOLEAN", "BOOL", "DATE", "DATETIME", "TIME", "DURATION",
+                                "EMAIL", "URI", "SELECT", "MULTISELECT")
+# What a field may not declare: it has no value of its own to default or prefill, nor a place in the form order.
+FIELD_REFUSED: tuple[str, ...] = ("defaults", "prefill", "dependsOn")
+
+
+class TableRows(BaseModel):
+    """A TABLE input's bounds on its number of rows (Kestra's `rows.min` >= 0, `rows.max` >= 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=1)
 
 
 class Input(BaseModel):
@@ -64,6 +81,9 @@ class Input(BaseModel):
     after: Any = None
     before: Any = None
     allowedFileExtensions: list[str] | None = None
+    properties: list[Input] | None = None  # an OBJECT's typed keys
+    columns: list[Input] | None = None  # a TABLE's typed keys of every row
+    rows: TableRows | None = None  # a TABLE's bounds on its number of rows
     name: str | None = None  # Kestra's old spelling of id, still read (a deprecation, not an error)
 
     @model_validator(mode="before")
@@ -91,6 +111,14 @@ class FlowOutput(BaseModel):
     description: str | None = None
     displayName: str | None = None
     required: bool = True
+
+    @field_validator("type")
+    @classmethod
+    def _not_a_record(cls, value: str) -> str:
+        """OBJECT and TABLE type what a user gives against declared fields; an output declares none."""
+        if value in ("OBJECT", "TABLE"):
+            raise ValueError(f"an output cannot be of type {value} (it declares no fields); use JSON")
+        return value
 
 
 class PluginDefault(BaseModel):

@@ -320,6 +320,107 @@ def file_extension(path_or_uri: str) -> str:
     return name[dot:].lower() if dot > 0 else ""
 
 
+_MAX_LISTED = 10  # problems of an OBJECT or TABLE value listed before "… and N more"
+
+
+def _record_text(raw: Any, shape: type, example: str) -> Any:
+    """A value given as text (CLI `--input`, a multipart field, a rendered template) read as JSON."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc.msg} at character {exc.pos} (give {example})") from None
+    except RecursionError:  # hostile nesting fails this input only, never the process answering
+        raise ValueError(f"its JSON is nested too deeply (give {example})") from None
+    if not isinstance(value, shape):
+        raise ValueError(f"`{_string_text(value)}` is not {example}")
+    return value
+
+
+def _fields_of(inp: Any, key: str) -> list[Input]:
+    fields = getattr(inp, key, None)
+    if not fields:  # the loader refuses such a flow; one built without it still gets a clear word
+        raise ValueError(f"the input declares no `{key}` to check the value against")
+    return list(fields)
+
+
+def _record(fields: list[Input], raw: Any, what: str, problems: list[str]) -> dict[str, Any]:
+    """`raw` (a mapping) typed key by key against `fields`: each field is an input of its own (its
+    validator, bounds and choices hold). A field left out or null is None when optional, as a flow's
+    optional input is; problems are appended to `problems`, each naming the `what` and key."""
+    known = {f.id for f in fields}
+    out: dict[str, Any] = {}
+    for key in raw:
+        if key not in known:
+            problems.append(f"unknown {what} `{key}` (declared: {', '.join(f.id for f in fields)})")
+    for field in fields:
+        value = raw.get(field.id)
+        if value is None:
+            if field.required:
+                problems.append(f"missing required {what} `{field.id}` ({field.type})")
+            out[field.id] = None
+            continue
+        try:
+            out[field.id] = coerce(field, value)
+        except ValueError as exc:
+            problems.append(f"{what} `{field.id}`: {exc}")
+    return out
+
+
+def _raise_problems(problems: list[str], total: int | None = None) -> None:
+    """One ValueError listing the first problems; `total` counts those not kept (a table's later rows)."""
+    total = len(problems) if total is None else total
+    if total:
+        more = total - min(len(problems), _MAX_LISTED)
+        listed = "; ".join(problems[:_MAX_LISTED]) + (f"; … and {more} more" if more > 0 else "")
+        raise ValueError(listed)
+
+
+def _object(inp: Any, raw: Any) -> dict[str, Any]:
+    """Kestra's OBJECT: a map whose keys are typed by the input's `properties`."""
+    fields = _fields_of(inp, "properties")
+    value = _record_text(raw, dict, 'a JSON object like {"key": "value"}')
+    if not isinstance(value, Mapping):
+        raise ValueError(f'`{_string_text(value)}` is not an object (give a JSON object like {{"key": "value"}})')  # noqa: TRY004 - callers report ValueErrors
+    problems: list[str] = []
+    out = _record(fields, value, "property", problems)
+    _raise_problems(problems)
+    return out
+
+
+def _table(inp: Any, raw: Any) -> list[dict[str, Any]]:
+    """Kestra's TABLE: a list of rows, each a map typed by the input's `columns`, their number held
+    within `rows.min`/`rows.max`."""
+    fields = _fields_of(inp, "columns")
+    rows = _record_text(raw, list, 'a JSON array of objects like [{"key": "value"}]')
+    if not isinstance(rows, list):
+        raise ValueError(f"`{_string_text(rows)}` is not a list of rows (give a JSON array of objects)")  # noqa: TRY004 - callers report ValueErrors
+    bounds = getattr(inp, "rows", None)
+    if bounds is not None and bounds.min is not None and len(rows) < bounds.min:
+        raise ValueError(f"it must have at least `{bounds.min}` rows, but received {len(rows)}")
+    if bounds is not None and bounds.max is not None and len(rows) > bounds.max:
+        raise ValueError(f"it must have at most `{bounds.max}` rows, but received {len(rows)}")
+    problems: list[str] = []  # the first few only: a hostile table of a million bad rows stays one line
+    total = 0
+    out: list[dict[str, Any]] = []
+    for n, row in enumerate(rows):
+        row_problems: list[str] = []
+        if isinstance(row, Mapping):
+            out.append(_record(fields, row, "column", row_problems))
+        else:
+            row_problems.append(f"it is not an object (`{_short(row)}`)")
+        total += len(row_problems)
+        problems.extend(f"row [{n}]: {p}" for p in row_problems[: max(0, _MAX_LISTED - len(problems))])
+    _raise_problems(problems, total)
+    return out
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = _string_text(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 _COERCERS: dict[str, Coercer] = {
     "STRING": _string, "SECRET": _string,
     "INT": _int, "FLOAT": _float, "BOOLEAN": _boolean, "BOOL": _boolean,
@@ -328,7 +429,7 @@ _COERCERS: dict[str, Coercer] = {
     "SELECT": _select, "ENUM": _select, "MULTISELECT": _multiselect,
     "URI": _matching(_URI, "a URI like https://example.com/x"),
     "EMAIL": _matching(_EMAIL, "an e-mail address"),
-    "FILE": _file,
+    "FILE": _file, "OBJECT": _object, "TABLE": _table,
 }
 
 

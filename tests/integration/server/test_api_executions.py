@@ -282,3 +282,36 @@ def test_validate_lists_the_deprecated_input_spellings_a_flow_uses(server: Serve
     assert r.status_code == 200
     [result] = r.json()
     assert result["errors"] == [] and result["deprecationPaths"] == ["inputs[0].name"]
+
+
+def test_object_and_table_inputs_from_a_json_body_or_a_form_are_typed_and_bad_ones_refused(server: Server) -> None:
+    server.deploy(f"""id: records
+namespace: company.exe
+inputs:
+  - id: disk
+    type: OBJECT
+    properties:
+      - {{id: size_gb, type: INT, min: 10}}
+  - id: disks
+    type: TABLE
+    required: false
+    rows: {{max: 2}}
+    columns:
+      - {{id: size_gb, type: INT, min: 10}}
+tasks:
+  - {{id: t, type: {LOG}, message: "{{{{ inputs.disk.size_gb * 2 }}}}"}}
+""")
+    as_json = server.client.post("/executions/company.exe/records", params={"wait": "true"},
+                                 json={"disk": {"size_gb": 10}, "disks": [{"size_gb": "11"}]})
+    assert as_json.status_code == 200, as_json.text
+    assert as_json.json()["inputs"] == {"disk": {"size_gb": 10}, "disks": [{"size_gb": 11}]}
+    as_form = server.run("company.exe", "records", {"disk": '{"size_gb": 12}'})
+    assert as_form["state"]["current"] == "SUCCESS" and as_form["inputs"] == {"disk": {"size_gb": 12}}
+    r = server.client.post("/executions/company.exe/records",
+                           json={"disk": {"size_gb": 10}, "disks": [{"size_gb": 11}, {"size_gb": 9}]})
+    assert r.status_code == 422
+    assert [e["message"] for e in r.json()["errors"]] == [
+        "input `disks`: row [1]: column `size_gb`: 9 is below the minimum 10"]
+    r = server.client.post("/executions/company.exe/records", files={"disk": (None, "{nope")})
+    assert r.status_code == 422 and "input `disk`: not valid JSON" in r.json()["errors"][0]["message"]
+    assert len(server.executions(flowId="records")) == 2

@@ -16,8 +16,8 @@ export function field(input) {
     if (def !== undefined && def !== null) control.value = String(def);
   } else if (type === "MULTISELECT" && Array.isArray(input.values)) {
     control = h("select", { name, id: name, multiple: true }, ...input.values.map((v) => h("option", { value: String(v), text: String(v) })));
-  } else if (type === "JSON" || type === "YAML" || type === "ARRAY") {
-    control = h("textarea", { name, id: name });
+  } else if (type === "JSON" || type === "YAML" || type === "ARRAY" || type === "OBJECT" || type === "TABLE") {
+    control = h("textarea", { name, id: name, placeholder: recordShape(input, type) });
     if (def !== undefined && def !== null) control.value = typeof def === "string" ? def : JSON.stringify(def, null, 2);
   } else if (type === "FILE") {
     control = h("input", { type: "file", name, id: name });
@@ -31,6 +31,14 @@ export function field(input) {
   return h("div", { class: "field" },
     h("label", { for: name }, input.displayName || input.id, h("span", { class: "muted", text: `  ${type}${input.required === false ? "" : " · required"}` })),
     control, input.description ? h("div", { class: "desc", text: input.description }) : null);
+}
+
+// What an OBJECT or TABLE value looks like, from its fields: `{"size_gb": INT}`, `[{"size_gb": INT}]`.
+function recordShape(input, type) {
+  const fields = type === "OBJECT" ? input.properties : type === "TABLE" ? input.columns : null;
+  if (!Array.isArray(fields)) return null;
+  const one = `{${fields.map((f) => `"${f.id}": ${f.type}${f.required === false ? "?" : ""}`).join(", ")}}`;
+  return type === "TABLE" ? `[${one}, …]` : one;
 }
 
 // The values of the fields `field` built, as multipart form data (files included; empty ones left out).
