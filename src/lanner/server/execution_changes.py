@@ -71,7 +71,8 @@ def change_status(svc: Services, execution_id: str, status: str) -> Execution:
     return _save(svc, exe)
 
 
-def _problems_of(svc: Services, execution_ids: list[str], running_ok: bool) -> list[dict[str, Any]]:
+def _problems_of(svc: Services, execution_ids: list[str], running_ok: bool,
+                 allowed: tuple[str, ...] | None) -> list[dict[str, Any]]:
     invalids = []
     for execution_id in execution_ids:
         try:
@@ -82,19 +83,27 @@ def _problems_of(svc: Services, execution_ids: list[str], running_ok: bool) -> l
         state = svc.queries.state_of(execution_id)
         if state is None:
             invalids.append({"invalidValue": execution_id, "message": "execution not found"})
-        elif running_ok == StateType(state).terminated or (not running_ok and execution_id in svc.runtime.live):
+        elif running_ok:
+            if StateType(state).terminated:
+                invalids.append({"invalidValue": execution_id, "message": f"execution is {state}"})
+        elif (state not in allowed) if allowed else not StateType(state).terminated:
             invalids.append({"invalidValue": execution_id, "message": f"execution is {state}"})
+        elif execution_id in svc.runtime.live:
+            invalids.append({"invalidValue": execution_id, "message": "execution is still being finished"})
     return invalids
 
 
-def refuse_invalid(svc: Services, execution_ids: list[str], action: str, running_ok: bool) -> None:
-    """Kestra's BulkErrorResponse (422 here, nothing done) when any id cannot be acted on."""
-    invalids = _problems_of(svc, execution_ids, running_ok)
+def refuse_invalid(svc: Services, execution_ids: list[str], action: str, running_ok: bool,
+                   allowed: tuple[str, ...] | None = None) -> None:
+    """Kestra's BulkErrorResponse (422 here, nothing done) when any id cannot be acted on: malformed,
+    unknown, ended (`running_ok`), or else not ended — not in `allowed` when given — or still being
+    finished by an executor."""
+    invalids = _problems_of(svc, execution_ids, running_ok, allowed)
     if invalids:
+        wanted = "running" if running_ok else " or ".join(allowed) if allowed else "ended"
         raise ApiProblem(422, f"invalid bulk {action}: " + "; ".join(
             f"{i['invalidValue']}: {i['message']}" for i in invalids[:5]),
-            hint="nothing was done; send only ids of " + ("running" if running_ok else "ended") + " executions",
-            extra={"invalids": invalids})
+            hint=f"nothing was done; send only ids of {wanted} executions", extra={"invalids": invalids})
 
 
 def delete_many(svc: Services, execution_ids: list[str], logs: bool, storage: bool) -> int:

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from lanner.model import ids
 from lanner.model.state import StateType
 from lanner.server import execution_changes
 from lanner.server.problems import ApiProblem
@@ -34,30 +33,6 @@ class LabelsByIds(BaseModel):
 
     executionsId: list[str] = Field(max_length=10_000)
     executionLabels: list[Label] = Field(max_length=100)
-
-
-def _refuse(svc: Services, execution_ids: list[str], action: str, allowed: tuple[str, ...] | None) -> None:
-    """422 listing every id that is malformed, unknown, in a state `action` refuses (`allowed`
-    None: any ended state), or still being finished by an executor; nothing is done then."""
-    invalids = []
-    for execution_id in execution_ids:
-        try:
-            ids.check("execution id", execution_id)
-        except ids.BadIdentifier as exc:
-            invalids.append({"invalidValue": execution_id[:60], "message": exc.message})
-            continue
-        state = svc.queries.state_of(execution_id)
-        if state is None:
-            invalids.append({"invalidValue": execution_id, "message": "execution not found"})
-        elif (state not in allowed) if allowed else not StateType(state).terminated:
-            invalids.append({"invalidValue": execution_id, "message": f"execution is {state}"})
-        elif execution_id in svc.runtime.live:
-            invalids.append({"invalidValue": execution_id, "message": "execution is still being finished"})
-    if invalids:
-        wanted = " or ".join(allowed) if allowed else "ended"
-        raise ApiProblem(422, f"invalid bulk {action}: " + "; ".join(
-            f"{i['invalidValue']}: {i['message']}" for i in invalids[:5]),
-            hint=f"nothing was done; send only ids of {wanted} executions", extra={"invalids": invalids})
 
 
 def _matching(svc: Services, f: ExecutionFilter, allowed: tuple[str, ...] | None) -> list[str]:
@@ -104,7 +79,7 @@ def _check_labels(labels: list[Label]) -> None:
              response_model=BulkResponse)
 async def restart_by_ids(execution_ids: list[str] = IDS, svc: Services = Depends(services)) -> dict[str, int]:
     def act() -> int:
-        _refuse(svc, execution_ids, "restart", RESTARTABLE)
+        execution_changes.refuse_invalid(svc, execution_ids, "restart", running_ok=False, allowed=RESTARTABLE)
         return _restart_all(svc, execution_ids, skip_refused=False)
     return {"count": await run_in_threadpool(act)}
 
@@ -123,7 +98,7 @@ async def restart_by_query(f: ExecutionFilter = Depends(execution_filter),
 async def labels_by_ids(body: LabelsByIds, svc: Services = Depends(services)) -> dict[str, int]:
     def act() -> int:
         _check_labels(body.executionLabels)
-        _refuse(svc, body.executionsId, "labels", None)
+        execution_changes.refuse_invalid(svc, body.executionsId, "labels", running_ok=False)
         return _label_all(svc, body.executionsId, body.executionLabels)
     return {"count": await run_in_threadpool(act)}
 
