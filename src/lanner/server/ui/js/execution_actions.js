@@ -4,39 +4,14 @@
 // shows the server's message in its dialog, which stays open.
 import { call, postJson, enc } from "./api.js";
 import { h, toast } from "./dom.js";
-import { problemText } from "./execute.js";
+import { openFormDialog } from "./dialogs.js";
 
 const SETTABLE = ["SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED"];
 
-// A modal form: `body` its fields, `submit` its confirming button text; `act` runs on Enter or the
-// button and closes the dialog when it resolves.
-function formDialog(id, title, body, submit, act, { danger = false, focus = null } = {}) {
-  const error = h("div", { class: "form-error", id: `${id}-error`, role: "alert" });
-  const cancel = h("button", { type: "button", id: `${id}-cancel`, text: "Cancel", onclick: () => dialog.close() });
-  const ok = h("button", { type: "submit", class: danger ? "danger" : "primary", id: `${id}-submit`, text: submit });
-  const form = h("form", { method: "dialog" }, h("h2", { text: title }), error, ...body,
-    h("div", { class: "dialog-actions" }, cancel, ok));
-  const dialog = h("dialog", { id, "aria-label": title }, form);
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    ok.disabled = true;
-    try {
-      await act();
-      dialog.close();
-    } catch (err) {
-      error.textContent = problemText(err);
-      ok.disabled = false;
-    }
-  });
-  // Enter confirms from a select too (a browser submits a form on Enter in a text field only)
-  form.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && e.target.tagName === "SELECT") { e.preventDefault(); form.requestSubmit(); }
-  });
-  dialog.addEventListener("close", () => dialog.remove());
-  document.body.append(dialog);
-  dialog.showModal();
-  (focus === "cancel" ? cancel : form.querySelector("select, input") || ok).focus();
-  return dialog;
+// A modal form (dialogs.js): `body` its fields, `submit` its confirming button text; `act` runs on
+// Enter or the button and closes the dialog when it resolves.
+function formDialog(id, title, body, submit, act, { danger = false, focus = "first" } = {}) {
+  return openFormDialog({ id, title, fields: body, submitText: submit, danger, focus, onSubmit: act });
 }
 
 // The task runs a replay can start from: those of the top-level `tasks` (a nested run shares its

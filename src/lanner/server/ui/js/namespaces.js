@@ -5,7 +5,7 @@ import { call, enc } from "./api.js";
 import { h, toast, when } from "./dom.js";
 import { filesTab } from "./ns_files.js";
 import { kvTab } from "./ns_kv.js";
-import { problemMessage } from "./ns_dialogs.js";
+import { problemMessage } from "./dialogs.js";
 
 const PAGE = 1000;
 

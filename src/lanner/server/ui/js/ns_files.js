@@ -7,7 +7,7 @@ import { API, call, enc } from "./api.js";
 import { h, toast } from "./dom.js";
 import { FileEditor } from "./file_editor.js";
 import { guardLeaving, mayLeave } from "./leave_guard.js";
-import { confirmDelete, field, openFormDialog, problemMessage } from "./ns_dialogs.js";
+import { confirmDelete, field, openFormDialog, problemMessage } from "./dialogs.js";
 
 const MAX_EDITABLE = 2 * 1024 * 1024; // larger files are downloaded, not edited in the page
 

@@ -8,7 +8,7 @@
 // the `ttl` and `description` headers. Values and descriptions are user data: textContent only.
 import { call, enc } from "./api.js";
 import { h, toast, when } from "./dom.js";
-import { confirmDelete, field, openFormDialog, problemMessage } from "./ns_dialogs.js";
+import { confirmDelete, field, openFormDialog, problemMessage } from "./dialogs.js";
 
 export const TYPES = ["STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON"];
 const PREVIEW = 80; // characters of a value shown in the table
