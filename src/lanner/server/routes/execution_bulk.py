@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from lanner.model.state import StateType
 from lanner.server import execution_changes
 from lanner.server.problems import ApiProblem
-from lanner.server.routes.execution_edits import BY_QUERY_LIMIT, IDS
+from lanner.server.routes.execution_edits import IDS, ended_matching
 from lanner.server.routes.executions import execution_filter, services
 from lanner.server.schemas import BulkResponse, Label
 from lanner.server.services import Services
@@ -33,12 +33,6 @@ class LabelsByIds(BaseModel):
 
     executionsId: list[str] = Field(max_length=10_000)
     executionLabels: list[Label] = Field(max_length=100)
-
-
-def _matching(svc: Services, f: ExecutionFilter, allowed: tuple[str, ...] | None) -> list[str]:
-    found, _ = svc.queries.search(f, 1, BY_QUERY_LIMIT, with_task_runs=False)
-    return [e.id for e in found if e.id not in svc.runtime.live
-            and ((e.state.current.value in allowed) if allowed else e.state.current.terminated)]
 
 
 def _restart_all(svc: Services, execution_ids: list[str], skip_refused: bool) -> int:
@@ -89,7 +83,7 @@ async def restart_by_ids(execution_ids: list[str] = IDS, svc: Services = Depends
 async def restart_by_query(f: ExecutionFilter = Depends(execution_filter),
                            svc: Services = Depends(services)) -> dict[str, int]:
     def act() -> int:
-        return _restart_all(svc, _matching(svc, f, RESTARTABLE), skip_refused=True)
+        return _restart_all(svc, ended_matching(svc, f, RESTARTABLE), skip_refused=True)
     return {"count": await run_in_threadpool(act)}
 
 
@@ -109,5 +103,5 @@ async def labels_by_query(chosen: list[Label] = LABELS, f: ExecutionFilter = Dep
                           svc: Services = Depends(services)) -> dict[str, Any]:
     def act() -> int:
         _check_labels(chosen)
-        return _label_all(svc, _matching(svc, f, None), chosen)
+        return _label_all(svc, ended_matching(svc, f), chosen)
     return {"count": await run_in_threadpool(act)}

@@ -59,9 +59,12 @@ def kill_by_ids(execution_ids: list[str] = IDS, svc: Services = Depends(services
     return {"count": execution_changes.kill_many(svc, execution_ids)}
 
 
-def _matching(svc: Services, f: ExecutionFilter, ended: bool) -> list[str]:
+def ended_matching(svc: Services, f: ExecutionFilter, allowed: tuple[str, ...] | None = None) -> list[str]:
+    """The ids a search finds (at most BY_QUERY_LIMIT) of executions that have ended — in one of the
+    `allowed` states when given — and that no executor is still finishing."""
     found, _ = svc.queries.search(f, 1, BY_QUERY_LIMIT, with_task_runs=False)
-    return [e.id for e in found if e.state.current.terminated == ended and (not ended or e.id not in svc.runtime.live)]
+    return [e.id for e in found if e.id not in svc.runtime.live
+            and ((e.state.current.value in allowed) if allowed else e.state.current.terminated)]
 
 
 @router.delete("/executions/by-query", summary="Delete the ended executions a search finds",
@@ -69,7 +72,7 @@ def _matching(svc: Services, f: ExecutionFilter, ended: bool) -> list[str]:
 def delete_by_query(f: ExecutionFilter = Depends(execution_filter), deleteLogs: bool = True,
                     deleteMetrics: bool = True, deleteStorage: bool = True,
                     svc: Services = Depends(services)) -> dict[str, int]:
-    return {"count": execution_changes.delete_many(svc, _matching(svc, f, ended=True), deleteLogs, deleteStorage)}
+    return {"count": execution_changes.delete_many(svc, ended_matching(svc, f), deleteLogs, deleteStorage)}
 
 
 @router.delete("/executions/kill/by-query", summary="Kill the running executions a search finds",
