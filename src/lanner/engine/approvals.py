@@ -7,7 +7,7 @@ a scope rebuilt after a crash (`Recovery`) resolves the same children again (`Ap
 A kill while it waits ends it KILLED, after its own `finally` ran; `finally` runs once in every
 path, because each path goes through the one scope the run has at a time.
 
-This layer sits between `steps.py` and `recovery.py`; it overrides the step loop's hooks only for
+This layer sits between `pauses.py` and `recovery.py`; it overrides the step loop's hooks only for
 runs whose task declares `effect == "approval"` (the engine imports no task class).
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from lanner.engine.context import EngineContext
+from lanner.engine.pauses import Pauses
 from lanner.engine.scope import Scope
-from lanner.engine.steps import Steps
 from lanner.errors import LannerError
 from lanner.model.execution import TaskRun
 from lanner.model.state import WAITING, StateType, iso
@@ -36,7 +36,7 @@ def is_approval(task: Any) -> bool:
     return getattr(task, "effect", None) == "approval"
 
 
-class Approvals(Steps):
+class Approvals(Pauses):
     def _apply_execution_task(self, run: TaskRun, task: Any) -> None:
         if not is_approval(task):
             super()._apply_execution_task(run, task)

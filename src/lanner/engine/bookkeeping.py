@@ -4,8 +4,8 @@ One `Bookkeeping` holds an execution's scopes and the `Effects` being built by t
 its helpers stamp every state move and log line with the clock of the executor's `Surroundings`
 and take new ids from it, so nothing below reads the host (see `surroundings.py`). The layers
 above it add, in order, kill handling (`kills.py`), execution tasks (`execution_tasks.py`), SLAs
-and listeners (`flow_end.py`), the step loop (`steps.py`), recovery (`recovery.py`) and the entry
-points (`executor.py`).
+and listeners (`flow_end.py`), the step loop (`steps.py`), Pause (`pauses.py`), Approval
+(`approvals.py`), recovery (`recovery.py`) and the entry points (`executor.py`).
 """
 
 from __future__ import annotations

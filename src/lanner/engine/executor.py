@@ -8,8 +8,8 @@ new ids and the environment templates see come from the `Surroundings` it is giv
 (`surroundings.py`), never from the host.
 
 This module holds the entry points; the class is built in layers, each using only those before
-it: `bookkeeping.py` → `kills.py` → `execution_tasks.py` → `flow_end.py` → `steps.py` → `approvals.py` → `recovery.py` →
-`Executor`.
+it: `bookkeeping.py` → `kills.py` → `execution_tasks.py` → `flow_end.py` → `steps.py` → `pauses.py` →
+`approvals.py` → `recovery.py` → `Executor`.
 
 Every scope (the flow itself, or one run of a flowable task) goes through the same phases:
 
@@ -39,7 +39,7 @@ from lanner.engine.recovery import Recovery
 from lanner.engine.scope import final_run_state
 from lanner.model.results import WorkerResult
 from lanner.model.state import NOT_STARTED, StateType, iso
-from lanner.plugins.api import ExecutionTask, FlowableTask
+from lanner.plugins.api import ExecutionTask
 
 __all__ = ["CLEANUP_RESERVE", "DEFAULT_MAX_TASK_RUNS", "Effects", "Executor", "SubflowStart"]
 
@@ -235,17 +235,7 @@ class Executor(Recovery):
                 run.outputs = {**run.outputs, "onResume": dict(inputs.get(run.id, {})),
                                "resumed": {"by": by, "on": iso(self._now())}}
                 self._touch(run)
-            if isinstance(task, FlowableTask) and task.child_lists() and state.successful:
-                self._run_pause_block(run, task, state)
-            else:
-                if state is StateType.CANCELLED and self.exe.exit_state is None:
-                    # A Pause's CANCEL behaviour ends the execution CANCELLED, as an Exit would
-                    # (Kestra's PauseTest: nothing after the Pause runs; finally still does).
-                    self.exe.exit_state = StateType.CANCELLED
-                    self._fx.execution_changed = True
-                # A timeout or FAIL behaviour is the Pause failing: `allowFailure`/`allowWarning` apply
-                # as to any task (Kestra's PauseTest: a timed-out Pause with allowFailure is a WARNING).
-                self._end_run(run, final_run_state(task, state, 1) if state is StateType.FAILED else state)
+            self._end_pause(run, task, state)
         still = any(r.current is StateType.PAUSED for r in self.exe.task_runs)
         if resumed and not still and self.exe.state.current is StateType.PAUSED:
             self._set_execution(StateType.RUNNING)  # kept PAUSED while a sibling still waits (Kestra)

@@ -28,7 +28,9 @@ class Recovery(Approvals):
         pending = [root]
         while pending:
             scope = pending.pop()
-            for run in self.exe.children(scope.key):
+            runs = list(self.exe.children(scope.key))  # a copy: the paused runs' children join it
+            while runs:
+                run = runs.pop(0)
                 task = self.index[run.task_id].task
                 if isinstance(task, FlowableTask) and run.current is StateType.RUNNING and run.id not in self.scopes:
                     child = self._open_scope(run, task, replay=True)
@@ -40,6 +42,8 @@ class Recovery(Approvals):
                     self._pick_up(run, task, finished or {}, late if late is not None else [])
                 elif run.current is StateType.RETRYING and run.retry_at is not None:
                     self._fx.retries.append((run.id, run.retry_at))
+                elif run.current is StateType.PAUSED:
+                    runs.extend(self.exe.children(run.id))  # a waiting Pause's `onPause`, without a scope
         for scope in list(self.scopes.values()):
             self._advance(scope)
 

@@ -17,7 +17,7 @@ from lanner.engine.flow_end import FlowEnd
 from lanner.engine.scope import CLEANUP_BLOCKS, STOPS_A_GROUP, Scope, final_run_state
 from lanner.errors import LannerError
 from lanner.model import variables
-from lanner.model.execution import Attempt, TaskRun
+from lanner.model.execution import TaskRun
 from lanner.model.results import WorkerResult
 from lanner.model.state import State, StateType
 from lanner.plugins.api import Again, ExecutionTask, FlowableTask, Resolution, Stop, Task
@@ -68,21 +68,6 @@ class Steps(FlowEnd):
     def _resolution(self, run: TaskRun, task: FlowableTask, ctx: EngineContext) -> Resolution:
         """A flowable's children, as it resolves them (an Approval's layer picks them by its decision)."""
         return task.resolve(ctx)
-
-    def _run_pause_block(self, run: TaskRun, task: FlowableTask, state: StateType) -> None:
-        """A Pause with `tasks` (or its own errors/finally) is over: its block runs now, as a flowable's.
-
-        The pause itself is kept as the run's one attempt, ended `state` (WARNING when its duration
-        ran out under `behavior: WARN`), so the block's success ends the run no better than that,
-        after a crash too.
-        """
-        run.state.to(StateType.RUNNING, self._now())
-        run.attempts.append(Attempt(State(StateType.RUNNING, [run.state.histories[-1]])))
-        run.attempts[-1].state.to(state, self._now())
-        self._touch(run)
-        scope = self._open_scope(run, task)
-        if scope is not None:
-            self._advance(scope)
 
     def _advance(self, scope: Scope) -> None:
         """Create what can start now in this scope, and end it when everything in it ended."""

@@ -167,7 +167,8 @@ def _wrong_value(err: Any, label: str, at: Located) -> LannerError:
         msg = f"expected {_TYPE_ERRORS[kind]}, got {_kind(err.get('input'))}"
     got = err.get("input")
     shown = ""
-    if got is not None and not isinstance(got, (dict, list)) and f"`{short(got)}`" not in msg:
+    # a map, a list or an already built task (a Pause's `onPause`) is no value to quote back
+    if got is not None and not isinstance(got, (dict, list, Task)) and f"`{short(got)}`" not in msg:
         shown = f" (got `{short(got)}`)"
     relative = ".".join(str(p) for p in err["loc"] if p not in _PYDANTIC_TAGS) or at.path
     head, _, hint = msg.partition("; ")

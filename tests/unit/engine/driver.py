@@ -81,3 +81,23 @@ class Driver:
 
     def created_order(self) -> list[str]:
         return [r.task_id for r in self.exe.task_runs]
+
+    # -- pauses and crashes -------------------------------------------------------------------
+
+    def resume(self, run_id: str | None = None, state: StateType = StateType.SUCCESS) -> Execution:
+        """Resume paused runs (all by default) as `lanner execution resume` does, then run on."""
+        self._take(self.executor.resume(run_id, state))
+        return self.run()
+
+    def fire_pause_timers(self) -> Execution:
+        """Every pause timer armed so far fires (a duration or timeout ran out), then run on."""
+        for run_id, _, state in [r for fx in self.effects for r in fx.resumes]:
+            self._take(self.executor.resume(run_id, state))
+        return self.run()
+
+    def crash(self) -> Effects:
+        """A new executor from the stored execution takes over, as after a crash of its process:
+        what was dispatched before is lost, what it dispatches again is pending."""
+        self.executor = Executor(self.flow, self.exe, surroundings=self.executor.surroundings)
+        self.pending.clear()
+        return self._take(self.executor.start())

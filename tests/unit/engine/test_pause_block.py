@@ -1,17 +1,25 @@
 """Pause with Kestra's deprecated `tasks`: a block that runs after the pause, with the Pause's own
-errors and finally; the Pause ends with the block's state (decisions only, fabricated results)."""
+errors and finally; the Pause ends with the block's state. A pause whose wait ends badly (its
+`timeout`, `behavior: FAIL` or `CANCEL`) runs no block but still its own errors and finally, once,
+as Kestra's `pause-errors-finally-after-execution` asserts (decisions only, fabricated results)."""
 
 from __future__ import annotations
 
 import pytest
 
-from lanner.engine.executor import Executor
 from lanner.model.state import StateType
 from tests.unit.engine.driver import Driver
 
 LOG = "io.kestra.plugin.core.log.Log"
 FAIL = "io.kestra.plugin.core.execution.Fail"
 PAUSE = "io.kestra.plugin.core.flow.Pause"
+
+
+CLEANUP = f"""
+    errors:
+      - {{id: err, type: {LOG}, message: x}}
+    finally:
+      - {{id: fin, type: {LOG}, message: x}}"""
 
 
 def _flow(extra: str = "", pause: str = "") -> str:
@@ -28,31 +36,21 @@ tasks:
 """
 
 
-def _resume(d: Driver, state: StateType = StateType.SUCCESS) -> None:
-    d._take(d.executor.resume(None, state))
-    while d.step():
-        pass
-
-
 def test_the_tasks_of_a_pause_wait_for_the_resume_then_run_in_order_before_what_follows() -> None:
     d = Driver(_flow())
     d.run()
     assert d.states() == {"wait": "PAUSED"}
     assert d.exe.state.current is StateType.PAUSED
-    _resume(d)
+    d.resume()
     assert d.order == ["inside1", "inside2", "next"]
     assert d.states() == {"wait": "SUCCESS", "inside1": "SUCCESS", "inside2": "SUCCESS", "next": "SUCCESS"}
     assert d.exe.state.current is StateType.SUCCESS
 
 
 def test_a_failing_task_of_the_block_runs_the_pauses_errors_and_finally_and_fails_it() -> None:
-    d = Driver(_flow(f"""
-    errors:
-      - {{id: err, type: {LOG}, message: x}}
-    finally:
-      - {{id: fin, type: {LOG}, message: x}}"""), outcomes={"inside1": StateType.FAILED})
+    d = Driver(_flow(CLEANUP), outcomes={"inside1": StateType.FAILED})
     d.run()
-    _resume(d)
+    d.resume()
     assert d.order == ["inside1", "err", "fin"]
     assert d.states()["wait"] == "FAILED"
     assert "inside2" not in d.states() and "next" not in d.states()
@@ -63,10 +61,7 @@ def test_a_failing_task_of_the_block_runs_the_pauses_errors_and_finally_and_fail
 def test_a_pause_ended_by_its_duration_runs_its_block_and_warn_leaves_a_warning(behavior: str, ended: str) -> None:
     d = Driver(_flow(pause=f"\n    pauseDuration: PT1M\n    behavior: {behavior}"))
     d.run()
-    (run_id, _, state), = [r for fx in d.effects for r in fx.resumes]
-    d._take(d.executor.resume(run_id, state))
-    while d.step():
-        pass
+    d.fire_pause_timers()
     assert d.order == ["inside1", "inside2", "next"]
     assert d.states()["wait"] == ended
 
@@ -74,12 +69,11 @@ def test_a_pause_ended_by_its_duration_runs_its_block_and_warn_leaves_a_warning(
 def test_a_pause_whose_duration_ends_with_fail_does_not_run_its_block() -> None:
     d = Driver(_flow(pause="\n    pauseDuration: PT1M\n    behavior: FAIL"))
     d.run()
-    (run_id, _, state), = [r for fx in d.effects for r in fx.resumes]
-    d._take(d.executor.resume(run_id, state))
-    while d.step():
-        pass
+    d.fire_pause_timers()
     assert d.order == []
     assert d.states() == {"wait": "FAILED"}
+    histories = [h.state for h in d.exe.task_runs[0].state.histories]
+    assert histories.count(StateType.RUNNING) == 1  # nothing to run after it: it fails where it waits (Kestra)
 
 
 def test_a_block_interrupted_by_a_crash_resumes_inside_it_and_keeps_the_warn() -> None:
@@ -88,12 +82,51 @@ def test_a_block_interrupted_by_a_crash_resumes_inside_it_and_keeps_the_warn() -
     (run_id, _, state), = [r for fx in d.effects for r in fx.resumes]
     d._take(d.executor.resume(run_id, state))
     assert [r.task_id for r in d.pending] == ["inside1"]
-    # a new executor rebuilt from the stored execution (as after a crash) picks up where it was
-    d.executor = Executor(d.flow, d.exe, surroundings=d.executor.surroundings)
-    d.pending.clear()
-    d._take(d.executor.start())
-    while d.step():
-        pass
+    d.crash()  # a new executor rebuilt from the stored execution picks up where it was
+    d.run()
     assert d.order == ["inside1", "inside2", "next"]
     assert d.states()["wait"] == "WARNING"
     assert d.exe.state.current is StateType.WARNING
+
+
+@pytest.mark.parametrize("pause", ["\n    timeout: PT1M", "\n    pauseDuration: PT1M\n    behavior: FAIL"])
+def test_a_pause_that_fails_waiting_runs_no_block_but_its_errors_and_finally_then_fails(pause: str) -> None:
+    d = Driver(_flow(CLEANUP, pause))
+    d.run()
+    d.fire_pause_timers()
+    assert d.order == ["err", "fin"]
+    assert d.states() == {"wait": "FAILED", "err": "SUCCESS", "fin": "SUCCESS"}
+    assert d.exe.state.current is StateType.FAILED
+
+
+def test_a_cancelled_pause_skips_its_errors_but_runs_its_finally_and_the_execution_ends_cancelled() -> None:
+    d = Driver(_flow(CLEANUP, "\n    pauseDuration: PT1M\n    behavior: CANCEL"))
+    d.run()
+    d.fire_pause_timers()
+    assert d.order == ["fin"]
+    assert d.states()["wait"] == "CANCELLED"
+    assert d.exe.state.current is StateType.CANCELLED
+
+
+def test_a_timed_out_pause_allowed_to_fail_runs_its_errors_and_the_flow_goes_on_warned() -> None:
+    d = Driver(_flow(CLEANUP + "\n    allowFailure: true", "\n    timeout: PT1M"))
+    d.run()
+    d.fire_pause_timers()
+    assert d.order == ["err", "fin", "next"]
+    assert d.states()["wait"] == "WARNING"
+    assert d.exe.state.current is StateType.WARNING
+
+
+@pytest.mark.parametrize("steps_before_the_crash", [0, 1])
+def test_a_crash_in_the_errors_or_finally_of_a_timed_out_pause_runs_each_once(steps_before_the_crash: int) -> None:
+    d = Driver(_flow(CLEANUP, "\n    timeout: PT1M"))
+    d.run()
+    (run_id, _, state), = [r for fx in d.effects for r in fx.resumes]
+    d._take(d.executor.resume(run_id, state))
+    for _ in range(steps_before_the_crash):
+        d.step()
+    d.crash()
+    d.run()
+    assert d.created_order() == ["wait", "err", "fin"]
+    assert d.states()["wait"] == "FAILED"
+    assert d.exe.state.current is StateType.FAILED

@@ -34,8 +34,6 @@ WORKDIR = ("    type: io.kestra.plugin.core.flow.WorkingDirectory\n"
     (SUBFLOW + "    scheduleDate: \"{{ now() | dateAdd(1, 'HOURS') }}\"\n", 8,
      "`scheduleDate`: is not supported by Lanner: it has no scheduled start for an execution"),
     (SUBFLOW + "    restartBehavior: NEW_EXECUTION\n", 8, "`restartBehavior`: is not supported by Lanner"),
-    (PAUSE + "    onPause: {id: warn, type: io.kestra.plugin.core.log.Log, message: paused}\n", 6,
-     "`onPause`: is not supported by Lanner yet: Kestra runs this task when the Pause starts waiting"),
     (KILL + "    propagateKill: false\n", 6, "`propagateKill`: `false` is not supported by Lanner"),
     (KILL + "    executionId: \"{{ inputs.other }}\"\n", 6,
      "`executionId`: is not supported by Lanner: the Kill task kills its own execution"),

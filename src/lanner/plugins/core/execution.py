@@ -196,10 +196,15 @@ class Pause(ExecutionTask, FlowableTask):
     `onResume` declares inputs, as a flow declares its own: a manual resume must give valid values
     (defaults fill the others) or it is refused and the execution stays PAUSED; the values reach the
     next tasks as `outputs.<id>.onResume.<input>`, with who resumed and when in `outputs.<id>.resumed`.
-    Kestra's deprecated `tasks` still work as there: a block that runs, with the Pause's own
-    `errors` and `finally`, once the pause is over (resumed, or its duration ended with RESUME or
-    WARN), and the Pause ends with the block's state. The executor applies it as an execution
-    task (by its `effect`); after the pause it resolves the block as it does a flowable's.
+    `onPause` is one runnable task started, as the Pause's first child, when the pause starts
+    waiting; it runs while the execution is PAUSED, and the Pause counts it once the pause is
+    over (waiting for it if it still runs; a failure of it fails the Pause, as Kestra's first
+    child would). Kestra's deprecated `tasks` still work as there: a block that runs once the
+    pause is over (resumed, or its duration ended with RESUME or WARN), and the Pause ends with
+    the block's state. A pause that ends failed (its `timeout`, `behavior: FAIL`) or cancelled runs
+    no block but still its own `errors` and `finally`. The executor applies it as an execution
+    task (by its `effect`, `engine/pauses.py`); after the pause it resolves its children
+    (`phase`) as it does a flowable's.
     """
 
     outputs_doc = output_docs(
@@ -213,16 +218,8 @@ class Pause(ExecutionTask, FlowableTask):
     delay: str | None = None  # Kestra's older name of pauseDuration
     behavior: str = "RESUME"  # RESUME, WARN, FAIL, CANCEL, or a template rendered when the pause starts
     onResume: list[Input] | None = None  # typed when resumed (`model/resume_inputs.py`)
-    onPause: Any = None  # refused below: Kestra runs it when the pause starts; Lanner does not yet
+    onPause: Task | None = None  # one runnable task, started when the pause starts waiting
     tasks: list[Task] | None = None  # deprecated in Kestra, still run there: a block after the pause
-
-    refused: ClassVar[dict[str, str]] = {
-        "onPause": "is not supported by Lanner yet: Kestra runs this task when the Pause starts waiting "
-                   "(its PauseTest, pause_on_pause), Lanner runs nothing then; remove it, and put the task "
-                   "just before the Pause",
-    }
-
-    check_refused = refusing("onPause")
 
     @field_validator("behavior")
     @classmethod
@@ -237,8 +234,43 @@ class Pause(ExecutionTask, FlowableTask):
     def _unique_resume_inputs(cls, value: list[Input] | None) -> list[Input] | None:
         return unique_inputs(value)
 
+    @field_validator("onPause", mode="before")
+    @classmethod
+    def _one_on_pause_task(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            raise ValueError("is one task (a map with `id` and `type`), not a list: Kestra's Pause runs a single "
+                             "task when it starts waiting; keep one, or put the others in `tasks` (after the pause) "
+                             "or just before the Pause")
+        return value
+
+    @field_validator("onPause")
+    @classmethod
+    def _runnable_on_pause(cls, value: Task | None) -> Task | None:
+        if value is not None and value.kind != "runnable":
+            raise ValueError(f"`{value.type}` ({value.id}) is not a runnable task: `onPause` is handed to a worker "
+                             "when the pause starts waiting, as in Kestra, so it cannot be a flowable or a task "
+                             "that changes the execution; use a runnable task (a Log, a script, a request…)")
+        return value
+
+    def child_lists(self) -> dict[str, list[Task]]:
+        """`onPause` is a single task: listed as a list of one, so the flow's index and graph know it."""
+        out = super().child_lists()
+        if self.onPause is not None:
+            out = {"onPause": [self.onPause], **out}
+        return out
+
     def resolve(self, ctx: RunContext) -> Resolution:
-        return Resolution([Group([t for t in self.tasks or [] if not t.disabled])])
+        return self.phase(over=True)
+
+    def phase(self, over: bool) -> Resolution:
+        """The children for where the run is: `onPause` alone while it waits (or when the pause ended
+        failed); then, once the pause is over, also the `tasks` block, as a second group that starts
+        when `onPause` ended. The group of each child stays the same across phases, so a scope rebuilt
+        after a crash finds each child where it was created."""
+        groups = [Group([self.onPause])] if self.onPause is not None and not self.onPause.disabled else []
+        if over:
+            groups.append(Group([t for t in self.tasks or [] if not t.disabled]))
+        return Resolution(groups)
 
 
 def unique_inputs(value: list[Input] | None) -> list[Input] | None:
