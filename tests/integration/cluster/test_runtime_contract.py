@@ -790,6 +790,45 @@ def test_an_approval_expires_after_its_timeout_and_cancels_the_execution(runtime
     assert runs["fin"].current is StateType.SUCCESS and "after" not in runs
 
 
+# -- Pause: onPause, and errors/finally of a pause that times out ----------------------------------
+
+PAUSED_TWICE = """
+id: paused_twice
+namespace: contract
+tasks:
+  - {id: before, type: io.kestra.plugin.core.debug.Return, format: earlier}
+  - id: first
+    type: io.kestra.plugin.core.flow.Pause
+    pauseDuration: PT0.2S
+    onPause: {id: nap, type: io.kestra.plugin.core.flow.Sleep, duration: PT1S}
+    tasks:
+      - {id: inside, type: io.kestra.plugin.core.debug.Return, format: "{{ outputs.before.value }}"}
+  - id: second
+    type: io.kestra.plugin.core.flow.Pause
+    timeout: PT0.2S
+    onPause: {id: seen, type: io.kestra.plugin.core.debug.Return, format: "{{ outputs.inside.value }} seen"}
+    errors:
+      - {id: err, type: io.kestra.plugin.core.log.Log, message: timed out}
+    finally:
+      - {id: fin, type: io.kestra.plugin.core.log.Log, message: cleaned}
+  - {id: never, type: io.kestra.plugin.core.log.Log, message: never}
+"""
+
+
+def test_on_pause_runs_beside_the_wait_and_a_timed_out_pause_runs_its_errors_and_finally_once(runtime: Any) -> None:
+    exe = wait(runtime, runtime.start(runtime.save(PAUSED_TWICE)))
+    runs = {r.task_id: r for r in exe.task_runs}
+    assert exe.state.current is StateType.FAILED, [(r.task_id, r.current) for r in exe.task_runs]
+    assert sorted(runs) == sorted(r.task_id for r in exe.task_runs)  # each ran once
+    assert {t: r.current.value for t, r in runs.items()} == {
+        "before": "SUCCESS", "first": "SUCCESS", "nap": "SUCCESS", "inside": "SUCCESS", "second": "FAILED",
+        "seen": "SUCCESS", "err": "SUCCESS", "fin": "SUCCESS"}
+    assert runs["nap"].parent_id == runs["first"].id and runs["seen"].parent_id == runs["second"].id
+    # the first pause ended before its onPause did, and waited for it before its block
+    assert runs["inside"].state.start_date >= runs["nap"].state.end_date  # type: ignore[operator]
+    assert runs["seen"].outputs == {"value": "earlier seen"}
+
+
 # -- Loop, onChildFailure, WorkingDirectory cache (issue 12) ---------------------------------------
 
 LOOPED = """

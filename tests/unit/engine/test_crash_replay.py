@@ -3,8 +3,11 @@ fresh executor, ends as the uninterrupted one does.
 
 This is what "persist before acting" promises: whatever step a process dies after, the stored
 execution is enough to go on. Flows are generated (sequential, Parallel, If, ForEach,
-AllowFailure, each with its own `errors`/`finally`, and the flow's own blocks); a task whose id
-starts with `f` fails. Two kinds of crash are replayed at every step:
+AllowFailure, Dag, Loop, Pause with its `onPause` and `tasks`, each with its own
+`errors`/`finally`, and the flow's own blocks); a task whose id starts with `f` fails. A Pause's
+end is a timer, queued with the attempts and kept across a crash as a cluster's queue keeps it;
+half of them fire before the Pause's `onPause` ends, half after. Two kinds of crash are replayed
+at every step:
 
 - the running attempts had finished and their results were kept (`Repository.save_result`) but
   not applied: the resumed execution must be *identical* to the uninterrupted one, attempts
@@ -40,6 +43,7 @@ FLOWABLES = {
     "allow": "io.kestra.plugin.core.flow.AllowFailure",
     "dag": "io.kestra.plugin.core.flow.Dag",  # its tasks all side by side
     "loop": "io.kestra.plugin.core.flow.Loop",
+    "pause": "io.kestra.plugin.core.flow.Pause",
 }
 
 
@@ -73,6 +77,13 @@ def task_list(draw: st.DrawFn, depth: int, counter: itertools.count, min_size: i
                 out.append("  values: [\"a\", \"b\"]")
                 out.append(f"  concurrencyLimit: {draw(st.sampled_from([0, 1]))}")
                 out.append(f"  transmitFailed: {draw(st.sampled_from(['true', 'false']))}")
+                out.append("  tasks:")
+            elif kind == "pause":
+                out += ["  pauseDuration: PT1M", f"  behavior: {draw(st.sampled_from(['RESUME', 'FAIL']))}"]
+                if draw(st.booleans()):
+                    m = next(counter)
+                    out.append(draw(st.sampled_from([f"  onPause: {{id: t{m}, type: {LOG}, message: paused}}",
+                                                     f"  onPause: {{id: f{m}, type: {FAIL}, errorMessage: no}}"])))
                 out.append("  tasks:")
             elif kind == "each":
                 out.append("  values: [\"a\", \"b\"]")
@@ -134,12 +145,16 @@ class Run:
         self.exe = Execution(id="exe1", namespace=self.flow.namespace, flow_id=self.flow.id, flow_revision=1)
         self.executor = Executor(self.flow, self.exe, surroundings=HOST)
         self.crash = crash
-        self.pending: list[str] = []  # dispatched task run ids, oldest first
+        # dispatched task run ids and armed pause timers (run id, state it ends in), oldest first
+        self.pending: list[str | tuple[str, StateType]] = []
 
     def take(self, fx: Effects) -> None:
         for run in fx.dispatch:
             if run.id not in self.pending:
                 self.pending.append(run.id)
+        for run_id, _, state in fx.resumes:  # an even Pause's timer fires before what it dispatched
+            at = 0 if int(self.exe.by_id[run_id].task_id.removeprefix("pause")) % 2 == 0 else len(self.pending)
+            self.pending.insert(at, (run_id, state))
         for run_id in fx.cancel:
             if run_id in self.pending:
                 self.pending.remove(run_id)
@@ -152,7 +167,11 @@ class Run:
         for _ in range(max_steps):
             if not self.pending:
                 break
-            run = self.exe.by_id[self.pending.pop(0)]
+            item = self.pending.pop(0)
+            if isinstance(item, tuple):  # a pause's end is due: an event the executor applies and stores
+                self.take(self.executor.resume(*item))
+                continue
+            run = self.exe.by_id[item]
             result = WorkerResult(self.exe.id, run.id, len(run.attempts), outcome(run))
             if self.crash != "kept":
                 self.take(self.executor.on_result(result))
@@ -163,12 +182,12 @@ class Run:
             # attempt was cut off mid-run.
             finished: dict[tuple[str, int], WorkerResult] = {}
             if self.crash == "kept":
-                for other in [run] + [self.exe.by_id[i] for i in self.pending]:
+                for other in [run] + [self.exe.by_id[i] for i in self.pending if isinstance(i, str)]:
                     finished[(other.id, len(other.attempts))] = WorkerResult(
                         self.exe.id, other.id, len(other.attempts), outcome(other))
             self.exe = reload(self.exe)
             self.executor = Executor(self.flow, self.exe, surroundings=HOST)
-            self.pending = []
+            self.pending = [i for i in self.pending if isinstance(i, tuple)]  # queued timers outlive the crash
             self.take(self.executor.start(finished=finished))
         assert not self.pending, "the execution did not end within the step budget"
         return self.exe
