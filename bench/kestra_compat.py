@@ -142,6 +142,7 @@ EXPECTED: dict[str, list[tuple[dict[str, str], str | None, int | None]]] = {
     "pause-behavior": [({"behavior": "RESUME"}, "SUCCESS", 2), ({"behavior": "WARN"}, "WARNING", 2),
                        ({"behavior": "FAIL"}, "FAILED", 1), ({"behavior": "CANCEL"}, "CANCELLED", 1)],
     "pause-errors-finally-after-execution": [({}, "FAILED", 4)],
+    "pause_on_pause": [({}, "SUCCESS", 2)],  # the Pause and its onPause task
     # Approval flows that end without a reviewer (ApprovalTest): approved automatically, onWait
     # failing, or expired by their timeout. Counts: the Approval, then its children that ran.
     "approval-auto-approve": [({}, "SUCCESS", 2)],
