@@ -42,7 +42,8 @@ def resolve_inputs(flow: Flow, given: Mapping[str, Any], via: Via = "cli") -> di
 
 
 def resolve_declared(declared: list[Input], given: Mapping[str, Any], owner: str, via: Via = "cli") -> dict[str, Any]:
-    """Type `given` against `declared` inputs (a flow's, or a Pause's `onResume`), defaults filled in.
+    """Type `given` against `declared` inputs (a flow's, or a Pause's `onResume`), defaults filled in,
+    an optional one given nothing null.
 
     `owner` names who declares them in the hint for an unknown name ("this flow", "the paused task
     `approve`"), `via` (a key of SUPPLY_HINTS) how a missing one is given; every problem is raised
@@ -64,6 +65,9 @@ def resolve_declared(declared: list[Input], given: Mapping[str, Any], owner: str
                                           hint=SUPPLY_HINTS[via].format(id=inp.id)))
             continue
         else:
+            # Kestra keeps an optional input given no value and no default as null (its InputsTest:
+            # `inputs.x` is there, null, and `{{ inputs.x }}` renders empty) rather than leaving it out
+            out[inp.id] = None
             continue
         try:
             out[inp.id] = coerce(inp, raw)

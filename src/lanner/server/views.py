@@ -66,7 +66,7 @@ def masked_execution(data: dict[str, Any], exe: Execution, flow: Flow | None) ->
     secrets = secret_values(flow, exe)
     if flow is not None:
         for i in flow.inputs:
-            if i.type == "SECRET" and i.id in data["inputs"]:
+            if i.type == "SECRET" and data["inputs"].get(i.id) is not None:  # a null one hides nothing
                 data["inputs"][i.id] = MASK
     if secrets:
         data = mask_execution_json(data, secrets)

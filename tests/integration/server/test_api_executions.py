@@ -44,7 +44,7 @@ def test_create_with_typed_inputs_and_wait(server: Server) -> None:
     server.deploy(TYPED)
     exe = server.run("company.exe", "typed", {"name": "World", "count": "41"})
     assert exe["state"]["current"] == "SUCCESS"
-    assert exe["inputs"] == {"name": "World", "count": 41}
+    assert exe["inputs"] == {"name": "World", "count": 41, "token": None}  # optional, given nothing: null (Kestra)
     runs = by_task(exe)
     assert runs["cleanup"]["state"]["current"] == "SUCCESS" and runs["cleanup"]["block"] == "finally"
     logs = server.client.get(f"/logs/{exe['id']}").json()
@@ -306,7 +306,7 @@ tasks:
     assert as_json.status_code == 200, as_json.text
     assert as_json.json()["inputs"] == {"disk": {"size_gb": 10}, "disks": [{"size_gb": 11}]}
     as_form = server.run("company.exe", "records", {"disk": '{"size_gb": 12}'})
-    assert as_form["state"]["current"] == "SUCCESS" and as_form["inputs"] == {"disk": {"size_gb": 12}}
+    assert as_form["state"]["current"] == "SUCCESS" and as_form["inputs"] == {"disk": {"size_gb": 12}, "disks": None}
     r = server.client.post("/executions/company.exe/records",
                            json={"disk": {"size_gb": 10}, "disks": [{"size_gb": 11}, {"size_gb": 9}]})
     assert r.status_code == 422

@@ -178,7 +178,22 @@ tasks:
     messages = [e.message for e in info.value.errors]
     assert messages == ["unknown input `extra`", "input `n`: `x` is not an integer",
                         "missing required input `who` (STRING)"]
-    assert resolve_inputs(flow, {"n": "3", "who": "me"}) == {"n": 3, "who": "me", "d": 7}
+    assert resolve_inputs(flow, {"n": "3", "who": "me"}) == {"n": 3, "who": "me", "opt": None, "d": 7}
+
+
+def test_an_optional_input_given_nothing_without_defaults_is_null_and_renders_empty_as_in_kestra() -> None:
+    from lanner import expr
+
+    flow = load_flow("""id: f
+namespace: n
+inputs:
+  - {id: opt, type: STRING, required: false}
+tasks:
+  - {id: t, type: io.kestra.plugin.core.log.Log, message: x}
+""")
+    inputs = resolve_inputs(flow, {})
+    assert inputs == {"opt": None}  # Kestra's InputsTest: the key is there, its value null
+    assert expr.render("[{{ inputs.opt }}] {{ inputs.opt ?? 'none' }}", {"inputs": inputs}) == "[] none"
 
 
 def test_a_flow_output_of_the_wrong_type_is_a_validation_error_naming_it() -> None:
