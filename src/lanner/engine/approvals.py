@@ -22,7 +22,7 @@ from lanner.engine.pauses import Pauses
 from lanner.engine.scope import Scope
 from lanner.errors import LannerError
 from lanner.model.execution import TaskRun
-from lanner.model.state import WAITING, StateType, iso
+from lanner.model.state import WAITING, StateType, iso, parse_iso
 from lanner.plugins.api import FlowableTask, Resolution
 
 EXPIRED = "EXPIRED"
@@ -95,6 +95,13 @@ class Approvals(Pauses):
         until = f" (expires at {iso(due)})" if due else ""
         self._log(run, task, "INFO", f"Waiting for approval{until}; decide with `lanner execution approve "
                                      f"{self.exe.id}` or `lanner execution deny {self.exe.id}`")
+
+    def _rearm_wait(self, run: TaskRun, task: Any) -> None:
+        """A waiting Approval taken over after a crash expires when it was due (`outputs.due`)."""
+        if not is_approval(task):
+            super()._rearm_wait(run, task)
+        elif run.outputs.get("due"):
+            self._fx.resumes.append((run.id, parse_iso(str(run.outputs["due"])), StateType.CANCELLED))
 
     def _decide(self, run: TaskRun, task: Any, record: Mapping[str, Any] | None, by: str | None) -> bool:
         """A decision reached a paused Approval run (None: its timeout ran out). False when the

@@ -183,33 +183,69 @@ class ExecutionTaskEffects(ItemSubflows):
         return self.flow.retry
 
     def _pause(self, run: TaskRun, task: Any) -> None:
-        from lanner.model.duration import parse_duration
-
         raw = task.pauseDuration or task.delay
         ctx = self._context(run, task)
-        behavior = task.behavior
-        if raw and is_template(behavior):  # Kestra's Property<Behavior>: rendered when the pause starts
-            try:
-                behavior = str(ctx.render(behavior)).strip()
-            except LannerError as exc:
-                behavior = ""
-                self._log(run, task, "ERROR", f"`behavior` could not be rendered: {exc.render()}")
-            if behavior not in _PAUSE_ENDED:
-                if behavior:
-                    self._log(run, task, "ERROR", f"`behavior` rendered to `{behavior}`; it must be one of "
-                                                  + ", ".join(_PAUSE_ENDED))
-                self._end_run(run, final_run_state(task, StateType.FAILED, 1))
-                return
-        run.state.to(StateType.PAUSED, self._now())
+        behavior = self._pause_behavior(run, task, ctx)
+        if behavior is None:
+            self._end_run(run, final_run_state(task, StateType.FAILED, 1))
+            return
+        at = self._now()  # the timer counts from the entry into PAUSED, as a take-over counts it again
+        run.state.to(StateType.PAUSED, at)
         self._touch(run)
         if not self.exe.state.current.terminated and self.exe.kill is None:
             self._set_execution(StateType.PAUSED)
-        if raw:
-            due = self._now() + parse_duration(ctx.render(raw))
-            self._fx.resumes.append((run.id, due, _PAUSE_ENDED[behavior]))
-        elif task.timeout is not None:
-            limit = task.timeout if isinstance(task.timeout, dt.timedelta) else parse_duration(ctx.render(task.timeout))
-            self._fx.resumes.append((run.id, self._now() + limit, StateType.FAILED))
+        timer = self._pause_timer(task, ctx, behavior, at)
+        if timer is not None:
+            self._fx.resumes.append((run.id, *timer))
         asked = "".join(f" -i {i.id}=…" for i in getattr(task, "onResume", None) or [])
         self._log(run, task, "INFO", "Paused" + (f" for {raw}" if raw else "; resume with `lanner execution resume "
                                                  f"{self.exe.id}{asked}`"))
+
+    def _pause_behavior(self, run: TaskRun, task: Any, ctx: EngineContext) -> str | None:
+        """What the pause ends in once its duration is over: Kestra's Property<Behavior>, a template
+        rendered when the pause starts; None (said in the log) when it renders to none of the four."""
+        behavior: str = task.behavior
+        if not (task.pauseDuration or task.delay) or not is_template(behavior):
+            return behavior
+        try:
+            behavior = str(ctx.render(behavior)).strip()
+        except LannerError as exc:
+            self._log(run, task, "ERROR", f"`behavior` could not be rendered: {exc.render()}")
+            return None
+        if behavior not in _PAUSE_ENDED:
+            if behavior:
+                self._log(run, task, "ERROR", f"`behavior` rendered to `{behavior}`; it must be one of "
+                                              + ", ".join(_PAUSE_ENDED))
+            return None
+        return behavior
+
+    def _pause_timer(self, task: Any, ctx: EngineContext, behavior: str,
+                     since: dt.datetime) -> tuple[dt.datetime, StateType] | None:
+        """When a pause that started `since` ends by itself, and in which state: its duration (by its
+        `behavior`), else its `timeout` (FAILED); None when only a resume ends it."""
+        from lanner.model.duration import parse_duration
+
+        raw = task.pauseDuration or task.delay
+        if raw:
+            return since + parse_duration(ctx.render(raw)), _PAUSE_ENDED[behavior]
+        if task.timeout is not None:
+            limit = task.timeout if isinstance(task.timeout, dt.timedelta) else parse_duration(ctx.render(task.timeout))
+            return since + limit, StateType.FAILED
+        return None
+
+    def _rearm_wait(self, run: TaskRun, task: Any) -> None:
+        """A paused run of an execution taken over after its process stopped: the timer that ends its
+        wait died with that process, so it is armed again, due when it was (at once if that is past).
+        A cluster keeps its timers in its queue and never calls this."""
+        if getattr(task, "effect", None) != "pause":
+            return
+        since = next((h.date for h in reversed(run.state.histories) if h.state is StateType.PAUSED), self._now())
+        ctx = self._context(run, task)
+        behavior = self._pause_behavior(run, task, ctx)
+        try:
+            timer = self._pause_timer(task, ctx, behavior, since) if behavior is not None else None
+        except LannerError as exc:
+            self._log(run, task, "ERROR", f"the end of the pause could not be armed again: {exc.render()}")
+            return
+        if timer is not None:
+            self._fx.resumes.append((run.id, *timer))

@@ -2,8 +2,9 @@
 
 `_rebuild` replays every scope from the persisted task runs; on a take-over (`live=False`) each
 runnable task run is picked up (`_pick_up`): a kept result is applied, an attempt cut off mid-run
-runs again once, one that never started starts. A cluster executor rebuilds with `live=True`:
-its attempts, retries and pauses are still queued, so nothing is dispatched again.
+runs again once, one that never started starts, a paused run's end (its duration, timeout or
+expiry) is armed again. A cluster executor rebuilds with `live=True`: its attempts, retries and
+pauses are still queued, so nothing is dispatched or armed again.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Recovery(Approvals):
                 elif run.current is StateType.RETRYING and run.retry_at is not None:
                     self._fx.retries.append((run.id, run.retry_at))
                 elif run.current is StateType.PAUSED:
+                    self._rearm_wait(run, task)
                     runs.extend(self.exe.children(run.id))  # a waiting Pause's `onPause`, without a scope
         for scope in list(self.scopes.values()):
             self._advance(scope)

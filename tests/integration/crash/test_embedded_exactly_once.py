@@ -21,6 +21,7 @@ from tests.integration.crash.harness import (
     Tally,
     continue_to_end,
     crash_once,
+    effect,
     flow,
     judge,
     read_lines,
@@ -221,3 +222,29 @@ def test_a_result_kept_before_a_crash_is_applied_not_run_again(tmp_path: Path, f
     ran = [(x.task, x.what) for x in read_lines(log) if x.execution == exe.id]
     assert ("work", "start") not in ran  # the finished attempt was not run again
     assert ran == [("cleanup", "start"), ("cleanup", "end")]
+
+
+def test_sigkill_while_a_pause_waits_with_its_on_pause_running_then_continue_ends_it_by_its_timeout(
+        tmp_path: Path, forks: ForkServer) -> None:
+    """The process dies while a Pause waits and its `onPause` runs: the continuation runs the cut-off
+    `onPause` once more, ends the Pause by its timeout although the timer died with the process,
+    and runs the Pause's `finally` once."""
+    home, log = Home(tmp_path / "home", None, forks), tmp_path / "effects.log"
+    on_pause = effect("notify", log, 1.0).replace("\n    ", "\n      ").replace("\n  - id:", "\n      id:")
+    cleanup = effect("cleanup", log, 0.1).replace("\n", "\n    ")
+    flow_file = home.root / "paused.yaml"
+    flow_file.write_text("id: paused\nnamespace: lanner.crash\ntasks:\n  - id: wait\n"
+                         "    type: io.kestra.plugin.core.flow.Pause\n    timeout: PT2S\n"
+                         f"    onPause:{on_pause}    finally:{cleanup}")
+    proc = home.popen("run", str(flow_file), "-q")
+    wait_for_line(log, "notify", "start")
+    eid = next(iter(home.execution_ids()))
+    assert home.state(eid) == "PAUSED"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert continue_to_end(home, eid) == "FAILED"
+    settle(log, eid, timeout=10)
+    tally = Tally()
+    judge(read_lines(log), tally, eid, main_task="notify")
+    assert (tally.finally_1, tally.main_twice, tally.overlapping, tally.finished_rerun) == (1, 0, 0, 0), tally
+    assert [(x.task, x.what) for x in read_lines(log) if x.what == "end"] == [("notify", "end"), ("cleanup", "end")]

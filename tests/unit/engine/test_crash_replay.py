@@ -5,9 +5,9 @@ This is what "persist before acting" promises: whatever step a process dies afte
 execution is enough to go on. Flows are generated (sequential, Parallel, If, ForEach,
 AllowFailure, Dag, Loop, Pause with its `onPause` and `tasks`, each with its own
 `errors`/`finally`, and the flow's own blocks); a task whose id starts with `f` fails. A Pause's
-end is a timer, queued with the attempts and kept across a crash as a cluster's queue keeps it;
-half of them fire before the Pause's `onPause` ends, half after. Two kinds of crash are replayed
-at every step:
+end is a timer, queued with the attempts; it dies with the process, as the embedded runtime's do,
+and the executor that takes over arms it again. Half of them fire before the Pause's `onPause`
+ends, half after. Two kinds of crash are replayed at every step:
 
 - the running attempts had finished and their results were kept (`Repository.save_result`) but
   not applied: the resumed execution must be *identical* to the uninterrupted one, attempts
@@ -187,7 +187,7 @@ class Run:
                         self.exe.id, other.id, len(other.attempts), outcome(other))
             self.exe = reload(self.exe)
             self.executor = Executor(self.flow, self.exe, surroundings=HOST)
-            self.pending = [i for i in self.pending if isinstance(i, tuple)]  # queued timers outlive the crash
+            self.pending = []  # timers too: the executor that takes over arms them again
             self.take(self.executor.start(finished=finished))
         assert not self.pending, "the execution did not end within the step budget"
         return self.exe
