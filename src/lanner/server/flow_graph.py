@@ -39,7 +39,10 @@ class _Graph:
         """Add `t` (a node, or a cluster for a task with children); its entry and exit uids."""
         uid = f"{prefix}.{t.id}"
         shown = {"id": t.id, "type": t.type}
-        children = t.child_lists()
+        children = dict(t.child_lists())
+        first = children.pop("onPause", [])
+        if first:  # a Pause's `onPause` runs first among its children: one chain, as Kestra draws it
+            children = {"tasks": first + children.pop("tasks", []), **children}
         if not children:
             return (self.node(uid, "GraphTask", task=shown, relationType=relation),) * 2
         cluster = f"cluster_{uid}"

@@ -62,3 +62,19 @@ def test_the_graph_has_every_task_its_clusters_and_the_relations_between_them(se
 
 def test_the_graph_of_a_missing_flow_is_a_404(server: Server) -> None:
     assert server.client.get("/flows/company.graph/nope/graph").status_code == 404
+
+
+def test_a_pauses_on_pause_is_drawn_first_in_the_chain_of_its_tasks(server: Server) -> None:
+    server.deploy(f"""id: paused
+namespace: company.graph
+tasks:
+  - id: wait
+    type: io.kestra.plugin.core.flow.Pause
+    onPause: {{id: notify, type: {LOG}, message: waiting}}
+    tasks:
+      - {{id: later, type: {LOG}, message: resumed}}
+""")
+    edges = _edges(server.client.get("/main/flows/company.graph/paused/graph").json())
+    assert ("root.wait", "root.wait.notify", "SEQUENTIAL") in edges
+    assert ("root.wait.notify", "root.wait.later", "SEQUENTIAL") in edges
+    assert ("root.wait", "root.wait.later", "SEQUENTIAL") not in edges
