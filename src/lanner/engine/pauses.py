@@ -14,7 +14,9 @@ Pause's own `errors` and `finally`:
 Only the attempt tells the phases apart, so a scope rebuilt after a crash (`Recovery`) resolves
 the same children again (`Pause.phase`). While the run waits it has no scope: an `onPause` that
 ends then is counted when the pause is over, from the stored run. A kill while `onPause` still
-runs keeps the Pause open until its child ended, so that no run outlives its parent.
+runs keeps the Pause open until its child ended, so that no run outlives its parent; a kill of a
+waiting Pause with a `finally` runs that `finally` (its scope had started) but not its `errors`
+nor its block, as an Approval's.
 
 This layer sits between `steps.py` and `approvals.py`; it acts only on runs whose task declares
 `effect == "pause"` (the engine imports no task class).
@@ -109,12 +111,13 @@ class Pauses(Steps):
             self._advance(scope)
 
     def _end_waiting(self, run: TaskRun, state: StateType = StateType.KILLED) -> None:
-        """A kill (or a sibling's interruption) reaches a paused Pause whose `onPause` still runs: the
-        Pause stays open until that child ended (its `finally` then runs, as cleanup of a started
-        scope), and ends `state`."""
+        """A kill (or a sibling's interruption) reaches a paused Pause: a Pause whose `onPause` still
+        runs stays open until that child ended, and a Pause with a `finally` runs it (the cleanup
+        of a started scope, as an Approval's); then it ends `state`."""
         task = self.index[run.task_id].task
+        open_children = any(not child.current.terminated for child in self.exe.children(run.id))
         if not (is_pause(task) and run.current is StateType.PAUSED
-                and any(not child.current.terminated for child in self.exe.children(run.id))):
+                and (getattr(task, "finally_", None) or open_children)):
             super()._end_waiting(run, state)
             return
         self._run_pause_block(run, task, state)  # the attempt ended `state`: what a rebuilt scope reads

@@ -130,3 +130,30 @@ def test_a_crash_in_the_errors_or_finally_of_a_timed_out_pause_runs_each_once(st
     assert d.created_order() == ["wait", "err", "fin"]
     assert d.states()["wait"] == "FAILED"
     assert d.exe.state.current is StateType.FAILED
+
+
+@pytest.mark.parametrize("block", [True, False], ids=["with-tasks", "without-tasks"])
+def test_a_kill_while_a_pause_waits_runs_its_finally_once_but_not_its_errors_nor_its_block(block: bool) -> None:
+    flow = _flow(CLEANUP)
+    if not block:
+        flow = flow.replace(f"""    tasks:
+      - {{id: inside1, type: {LOG}, message: x}}
+      - {{id: inside2, type: {LOG}, message: x}}""", "    pauseDuration: PT1M")
+    d = Driver(flow)
+    d.run()
+    assert d.states() == {"wait": "PAUSED"}
+    d.kill()
+    d.run()
+    assert d.order == ["fin"]
+    assert d.states() == {"wait": "KILLED", "fin": "SUCCESS"}
+    assert d.exe.state.current is StateType.KILLED
+
+
+def test_a_crash_while_the_finally_of_a_killed_pause_runs_runs_it_once() -> None:
+    d = Driver(_flow(CLEANUP))
+    d.run()
+    d.kill()
+    d.crash()
+    d.run()
+    assert d.created_order() == ["wait", "fin"]
+    assert d.states() == {"wait": "KILLED", "fin": "SUCCESS"}
