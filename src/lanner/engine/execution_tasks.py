@@ -190,11 +190,16 @@ class ExecutionTaskEffects(ItemSubflows):
             self._end_run(run, final_run_state(task, StateType.FAILED, 1))
             return
         at = self._now()  # the timer counts from the entry into PAUSED, as a take-over counts it again
+        try:
+            timer = self._pause_timer(task, ctx, behavior, at)
+        except LannerError as exc:  # a duration or timeout rendered to no duration: the task's failure
+            self._log(run, task, "ERROR", f"the pause's duration or timeout could not be read: {exc.render()}")
+            self._end_run(run, final_run_state(task, StateType.FAILED, 1))
+            return
         run.state.to(StateType.PAUSED, at)
         self._touch(run)
         if not self.exe.state.current.terminated and self.exe.kill is None:
             self._set_execution(StateType.PAUSED)
-        timer = self._pause_timer(task, ctx, behavior, at)
         if timer is not None:
             self._fx.resumes.append((run.id, *timer))
         asked = "".join(f" -i {i.id}=…" for i in getattr(task, "onResume", None) or [])

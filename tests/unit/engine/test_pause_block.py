@@ -157,3 +157,14 @@ def test_a_crash_while_the_finally_of_a_killed_pause_runs_runs_it_once() -> None
     d.run()
     assert d.created_order() == ["wait", "fin"]
     assert d.states() == {"wait": "KILLED", "fin": "SUCCESS"}
+
+
+@pytest.mark.parametrize("pause", ["\n    pauseDuration: \"{{ 'soon' }}\"", "\n    timeout: \"{{ 'later' }}\"",
+                                   "\n    pauseDuration: \"{{ nothing.here }}\""])
+def test_a_pause_whose_duration_renders_to_no_duration_fails_as_a_task_and_cleanup_runs(pause: str) -> None:
+    d = Driver(_flow(CLEANUP, pause) + f"finally:\n  - {{id: flow_fin, type: {LOG}, message: x}}\n")
+    d.run()
+    assert d.states()["wait"] == "FAILED"
+    assert d.order == ["flow_fin"]
+    assert any("could not be read" in line for line in d.logs("ERROR"))
+    assert d.exe.state.current is StateType.FAILED
