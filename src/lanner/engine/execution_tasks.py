@@ -30,9 +30,23 @@ _PAUSE_ENDED: dict[str, StateType] = {"RESUME": StateType.SUCCESS, "WARN": State
 
 class ExecutionTaskEffects(ItemSubflows):
     def _apply_execution_task(self, run: TaskRun, task: Any) -> None:
-        """Carry out an execution task by its declared `effect` (see `plugins.api.ExecutionTask`)."""
-        effect = getattr(task, "effect", None)
+        """Carry out an execution task by its declared `effect` (see `plugins.api.ExecutionTask`).
+
+        A property of the flow's that cannot be read at run time (a template rendering to no
+        duration, an undefined variable) fails this task run, as a worker task's would: raised out
+        of the executor, it would stop the whole execution where it stands, its `finally` unrun.
+        """
         run.state.to(StateType.RUNNING, self._now())
+        try:
+            self._carry_out(run, task)
+        except LannerError as exc:
+            if run.current is not StateType.RUNNING:  # it had changed the run already: not ours to judge
+                raise
+            self._log(run, task, "ERROR", exc.render())
+            self._end_run(run, final_run_state(task, StateType.FAILED, 1))
+
+    def _carry_out(self, run: TaskRun, task: Any) -> None:
+        effect = getattr(task, "effect", None)
         if effect == "labels":
             try:
                 labels = task.rendered(self._context(run, task))

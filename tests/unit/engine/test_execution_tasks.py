@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lanner.model.state import StateType
 from tests.unit.engine.driver import Driver
 
@@ -201,3 +203,31 @@ tasks:
     d.run()
     fx = d.kill()
     assert fx.kill_executions == [d.exe.task_runs[0].outputs["executionId"]]
+
+
+def test_an_execution_task_that_cannot_read_its_properties_fails_alone_and_finally_runs(monkeypatch: Any) -> None:
+    """Every execution task known today catches its own template errors; this pins the net beneath
+    them for one that would not. The fault is made up (no real property raises here any more): the
+    executor's variables step is made to raise as a template error would."""
+    from lanner.engine.execution_tasks import ExecutionTaskEffects
+    from lanner.errors import LannerError
+
+    def unreadable(self: Any, run: Any, task: Any) -> None:
+        raise LannerError("`nope` is undefined")
+
+    monkeypatch.setattr(ExecutionTaskEffects, "_change_variables", unreadable)
+    d = Driver(f"""
+id: f
+namespace: company.team
+tasks:
+  - id: set
+    type: io.kestra.plugin.core.execution.SetVariables
+    variables: {{a: "1"}}
+  - {{id: never, type: {LOG}, message: x}}
+finally:
+  - {{id: fin, type: {LOG}, message: x}}
+""")
+    exe = d.run()
+    assert d.states() == {"set": "FAILED", "fin": "SUCCESS"}
+    assert "`nope` is undefined" in d.logs("ERROR")
+    assert exe.state.current is StateType.FAILED
