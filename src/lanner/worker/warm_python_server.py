@@ -9,9 +9,10 @@ ended, or died: the kernel closes it) and no task of its own runs any more.
 For each task it forks the task process, and is that process's keeper: it does for it what
 `lanner.worker.keeper` does for a host command, with the task's socket as its tie to Lanner
 instead of a PDEATHSIG (it is not Lanner's child). One fork per task, not a keeper and a task:
-a fork of an interpreter costs milliseconds here. That fork is made ahead of time: a spare
-process (`Spare`) waits for the next task while the current one runs, so a task's start costs
-a hand-over on a socket, not a fork; a spare found dead is replaced by a fork on request.
+a fork of an interpreter costs milliseconds here. That fork is made ahead of time: once a
+task has ended (while Lanner prepares the next one), a spare process (`Spare`) is forked to wait
+for the next task, so a task's start costs a hand-over on a socket, not a fork; when there is no
+spare (tasks started together) or it died, the task's process is forked on request.
 
 - The task process leads a new session (`killpg(task pid)` reaches it and whatever it starts),
   gets PDEATHSIG=SIGKILL (it dies with the server), stdin /dev/null, stdout/stderr the
@@ -118,10 +119,6 @@ def serve(control: int) -> dict:
                     by_conn[task.conn], by_exit[task.exited] = task, task
                     poller.register(task.conn, select.POLLIN)
                     poller.register(task.exited, select.POLLIN)
-                if spare is None:  # the next task's process, forked while this one runs
-                    spare = _fork_spare()
-                    if isinstance(spare, dict):
-                        return spare
             elif fd in by_exit:
                 task = by_exit.pop(fd)
                 del by_conn[task.conn]
@@ -132,6 +129,10 @@ def serve(control: int) -> dict:
                 _write_note(task.request, code)
                 _send(task.conn, b"X%d\n" % code)
                 task.close()
+                if spare is None and open_control:  # the next task's process, while Lanner prepares that task
+                    spare = _fork_spare()
+                    if isinstance(spare, dict):
+                        return spare
             elif fd in by_conn:
                 task = by_conn[fd]
                 data = _read(task.conn)
