@@ -397,3 +397,23 @@ def test_no_spare_process_outlives_its_server(monkeypatch: pytest.MonkeyPatch) -
     warm_python.stop_all()  # Lanner closes the control socket, as when it ends
     server.wait(10)
     wait_for("the spare to end with its server", lambda: all(gone(pid) for pid in spares))
+
+
+def test_a_task_runs_in_the_spare_process_that_was_waiting_for_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fork made ahead of time is the one used (not discarded for a fork on request)."""
+    from lanner.plugins.scripts import warm_route
+
+    monkeypatch.setenv(warm_python.SWITCH, "1")
+    warm_python.stop_all()
+    try:
+        text = flow(task("only", "warm", "import os\nprint('::{\"outputs\": {\"pid\": %d}}::' % os.getpid())\n"))
+        assert warm_route.prewarm_for(text)
+        [server] = [s.process.pid for s in warm_python._servers.values()]
+        spares = wait_for("the server's spare process", lambda: _server_children(server))
+        time.sleep(0.2)  # the spare is blocked on its socket by now, as between two tasks of a flow
+        exe = run_flow(text, tmp_path / "home")
+        assert exe.state.current.value == "SUCCESS"
+        assert run_of(exe, "only").outputs["vars"]["pid"] in spares
+    finally:
+        warm_python.stop_all()

@@ -221,7 +221,8 @@ class Spare:
         sock = socket.socket(fileno=self.sock)
         try:
             sent = sock.sendmsg([data[:65536]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _fd_bytes(stdio))])
-            sock.sendall(data[sent:])
+            if sent < len(data):  # not otherwise: a spare that has read it all may have closed its end already
+                sock.sendall(data[sent:])
         except OSError:
             return None
         finally:
