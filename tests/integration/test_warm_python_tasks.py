@@ -336,3 +336,84 @@ def test_a_flow_without_python_tasks_starts_no_server(monkeypatch: pytest.Monkey
     monkeypatch.setenv(warm_python.SWITCH, "0")
     assert not warm_route.prewarm_for(flow(task("first", "warm", "print(1)")))
     assert warm_python._servers == {}
+
+
+def _server_children(server: int) -> set[int]:
+    """The processes the fork server has forked and not yet reaped (tasks, and the spare)."""
+    found: set[int] = set()
+    for tid in os.listdir(f"/proc/{server}/task"):
+        try:
+            found |= {int(pid) for pid in Path(f"/proc/{server}/task/{tid}/children").read_text().split()}
+        except OSError:
+            pass
+    return found
+
+
+def test_a_spare_process_killed_before_its_task_came_is_replaced_and_the_task_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lanner.plugins.scripts import warm_route
+
+    monkeypatch.setenv(warm_python.SWITCH, "1")
+    warm_python.stop_all()
+    try:
+        body = "import os\nprint('::{\"outputs\": {\"pid\": %d}}::' % os.getpid())\n"
+        text = flow(task("first", "warm", body), task("second", "warm", body, COMMANDS))
+        assert warm_route.prewarm_for(text)
+        [server] = [s.process.pid for s in warm_python._servers.values()]
+        spares = wait_for("the server's spare process", lambda: _server_children(server))
+        for pid in spares:  # someone kills the process the first task was to run in
+            os.kill(pid, signal.SIGKILL)
+        wait_for("the spare to be dead", lambda: all(gone(pid) for pid in spares))
+        exe = run_flow(text, tmp_path / "home")
+        assert exe.state.current.value == "SUCCESS"
+        pids = [run_of(exe, t).outputs["vars"]["pid"] for t in ("first", "second")]
+        assert not set(pids) & spares and pids[0] != pids[1]
+    finally:
+        warm_python.stop_all()
+
+
+def test_tasks_run_in_spare_processes_draw_different_random_numbers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(warm_python.SWITCH, "1")
+    body = ("import random, uuid, tempfile\n"
+            "print('::{\"outputs\": {\"draw\": \"%s %s %s\"}}::' % (random.random(), uuid.uuid4(),"
+            " next(tempfile._get_candidate_names())))\n")
+    try:
+        exe = run_flow(flow(*(task(f"t{i}", "warm", body) for i in range(4))), tmp_path / "home")
+    finally:
+        warm_python.stop_all()
+    assert exe.state.current.value == "SUCCESS"
+    draws = [run_of(exe, f"t{i}").outputs["vars"]["draw"].split() for i in range(4)]
+    for column in range(3):
+        assert len({draw[column] for draw in draws}) == 4, draws
+
+
+def test_no_spare_process_outlives_its_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(warm_python.SWITCH, "1")
+    warm_python.stop_all()
+    assert warm_python.prewarm(dict(os.environ))
+    [server] = [s.process for s in warm_python._servers.values()]
+    spares = wait_for("the server's spare process", lambda: _server_children(server.pid))
+    warm_python.stop_all()  # Lanner closes the control socket, as when it ends
+    server.wait(10)
+    wait_for("the spare to end with its server", lambda: all(gone(pid) for pid in spares))
+
+
+def test_a_task_runs_in_the_spare_process_that_was_waiting_for_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fork made ahead of time is the one used (not discarded for a fork on request)."""
+    from lanner.plugins.scripts import warm_route
+
+    monkeypatch.setenv(warm_python.SWITCH, "1")
+    warm_python.stop_all()
+    try:
+        text = flow(task("only", "warm", "import os\nprint('::{\"outputs\": {\"pid\": %d}}::' % os.getpid())\n"))
+        assert warm_route.prewarm_for(text)
+        [server] = [s.process.pid for s in warm_python._servers.values()]
+        spares = wait_for("the server's spare process", lambda: _server_children(server))
+        time.sleep(0.2)  # the spare is blocked on its socket by now, as between two tasks of a flow
+        exe = run_flow(text, tmp_path / "home")
+        assert exe.state.current.value == "SUCCESS"
+        assert run_of(exe, "only").outputs["vars"]["pid"] in spares
+    finally:
+        warm_python.stop_all()

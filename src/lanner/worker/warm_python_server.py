@@ -9,7 +9,10 @@ ended, or died: the kernel closes it) and no task of its own runs any more.
 For each task it forks the task process, and is that process's keeper: it does for it what
 `lanner.worker.keeper` does for a host command, with the task's socket as its tie to Lanner
 instead of a PDEATHSIG (it is not Lanner's child). One fork per task, not a keeper and a task:
-a fork of an interpreter costs milliseconds here.
+a fork of an interpreter costs milliseconds here. That fork is made ahead of time: once a
+task has ended (while Lanner prepares the next one), a spare process (`Spare`) is forked to wait
+for the next task, so a task's start costs a hand-over on a socket, not a fork; when there is no
+spare (tasks started together) or it died, the task's process is forked on request.
 
 - The task process leads a new session (`killpg(task pid)` reaches it and whatever it starts),
   gets PDEATHSIG=SIGKILL (it dies with the server), stdin /dev/null, stdout/stderr the
@@ -90,6 +93,9 @@ def serve(control: int) -> dict:
     by_conn: dict[int, Task] = {}
     by_exit: dict[int, Task] = {}
     open_control = True
+    spare = _fork_spare()
+    if isinstance(spare, dict):
+        return spare
     while open_control or by_exit:
         ready = poller.poll()
         # Lanner's words before exits (see `_code`), new tasks last: no descriptor closed in this
@@ -106,7 +112,7 @@ def serve(control: int) -> dict:
                 if request is None:
                     os.close(conn)
                     continue
-                task = _start(conn, request)
+                task, spare = _start(conn, request, spare)
                 if isinstance(task, dict):  # the task process (its descriptors are closed already)
                     return task
                 if task is not None:
@@ -123,6 +129,10 @@ def serve(control: int) -> dict:
                 _write_note(task.request, code)
                 _send(task.conn, b"X%d\n" % code)
                 task.close()
+                if spare is None and open_control:  # the next task's process, while Lanner prepares that task
+                    spare = _fork_spare()
+                    if isinstance(spare, dict):
+                        return spare
             elif fd in by_conn:
                 task = by_conn[fd]
                 data = _read(task.conn)
@@ -135,6 +145,8 @@ def serve(control: int) -> dict:
                 poller.unregister(task.exited)
                 _owner_gone(task)
                 task.close()
+    if spare is not None:
+        os.close(spare.sock)  # it reads the end of file and leaves (or dies with us: PDEATHSIG)
     os._exit(0)
 
 
@@ -152,8 +164,9 @@ def _receive(control: int) -> int | None:
             return fds[0]
 
 
-def _start(conn: int, request: dict) -> Task | dict | None:
-    """Fork the task process: its request in the child, its `Task` here (None if it cannot start)."""
+def _start(conn: int, request: dict, spare: "Spare | None") -> tuple["Task | dict | None", "Spare | None"]:
+    """Give the task to the spare process (forking one if there is none or it is gone): its request
+    in the task process, its `Task` here (None if it cannot start), and the spare left unused."""
     try:
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         out = os.open(request["stdout"], flags, 0o600)
@@ -164,23 +177,122 @@ def _start(conn: int, request: dict) -> Task | dict | None:
     except OSError as exc:
         _send(conn, b"E%d\n" % (exc.errno or 0))
         os.close(conn)
-        return None
-    server = os.getpid()
-    try:
-        child = os.fork()
-    except OSError as exc:  # no process to spare: the task fails as a command that cannot start
-        for fd in (out, err, null):
-            os.close(fd)
-        _send(conn, b"E%d\n" % (exc.errno or 0))
-        os.close(conn)
-        return None
-    if child == 0:
-        _become_task(request, server, (null, out, err))
-        return request
+        return None, spare
+    child = spare.hand_over(request, (null, out, err)) if spare is not None else None
+    if child is None:  # no spare, or it died: fork the task process now, as before spares existed
+        if spare is not None:
+            spare.discard()
+        spare = None
+        server = os.getpid()
+        try:
+            child = os.fork()
+        except OSError as exc:  # no process to spare: the task fails as a command that cannot start
+            for fd in (out, err, null):
+                os.close(fd)
+            _send(conn, b"E%d\n" % (exc.errno or 0))
+            os.close(conn)
+            return None, None
+        if child == 0:
+            _arm(server)
+            _become_task(request, (null, out, err))
+            return request, None
     os.close(out)
     os.close(null)
     _send(conn, b"P%d\n" % child)
-    return Task(child, conn, os.pidfd_open(child), err, request)
+    return Task(child, conn, os.pidfd_open(child), err, request), None
+
+
+class Spare:
+    """A process forked ahead of the next task, waiting for its request on a socket of its own.
+
+    The fork (and the kernel's copy of the server's page tables) then happens while the previous
+    task runs instead of between Lanner's request and the task's start: ~1 ms of a short task's
+    latency here. The process is the server's child, armed (PDEATHSIG) and holding no other
+    descriptor, so a task that runs in it is indistinguishable from one forked on request.
+    """
+
+    def __init__(self, pid: int, sock: int) -> None:
+        self.pid, self.sock = pid, sock
+
+    def hand_over(self, request: dict, stdio: tuple[int, int, int]) -> int | None:
+        """Send the request and the task's stdio to the spare; its pid, or None if it is gone."""
+        data = json.dumps(request).encode()
+        data = b"%d\n" % len(data) + data
+        sock = socket.socket(fileno=self.sock)
+        try:
+            sent = sock.sendmsg([data[:65536]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _fd_bytes(stdio))])
+            if sent < len(data):  # not otherwise: a spare that has read it all may have closed its end already
+                sock.sendall(data[sent:])
+        except OSError:
+            return None
+        finally:
+            sock.detach()
+        os.close(self.sock)
+        return self.pid
+
+    def discard(self) -> None:
+        """A spare that could not take its task: make sure it is gone, and reap it."""
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except OSError:
+            pass
+        os.close(self.sock)
+
+
+def _fd_bytes(fds: tuple[int, int, int]) -> bytes:
+    import array
+
+    return array.array("i", fds).tobytes()
+
+
+def _fork_spare() -> "Spare | dict | None":
+    """Fork the next task's process: a `Spare` here; in the spare, once its task came, the request
+    (None where no process can be forked now: the next task then forks on request)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    server = os.getpid()
+    try:
+        child = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        return None
+    if child == 0:
+        _arm(server)
+        sock = theirs.detach()
+        ours.close()
+        os.closerange(3, sock)  # the server's sockets and other tasks' files are none of the task's business
+        os.closerange(sock + 1, os.sysconf("SC_OPEN_MAX"))
+        request, stdio = _await_task(sock)
+        _become_task(request, stdio)
+        return request
+    theirs.close()
+    return Spare(child, ours.detach())
+
+
+def _await_task(sock: int) -> tuple[dict, tuple[int, int, int]]:
+    """In a spare: block until the server hands over a task; leave quietly if it never will."""
+    conn = socket.socket(fileno=sock)
+    try:
+        data, fds, _, _ = socket.recv_fds(conn, 65536, 3)
+        while data and b"\n" not in data:
+            data += conn.recv(65536)
+        size, _, data = data.partition(b"\n")
+        while size.isdigit() and len(data) < int(size):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        os._exit(0)
+    finally:
+        conn.close()
+    if len(fds) != 3 or not size.isdigit() or len(data) != int(size):
+        os._exit(0)  # the server closed our socket: it is ending, and no task will come
+    return json.loads(data), (fds[0], fds[1], fds[2])
 
 
 def _owner_gone(task: Task) -> None:
@@ -273,11 +385,15 @@ def _write_note(request: dict, code: int) -> None:
         pass
 
 
-def _become_task(request: dict, server: int, stdio: tuple[int, int, int]) -> None:
-    """Turn this fork into the task's process, up to (not including) running its script."""
+def _arm(server: int) -> None:
+    """In a fork of the server: die with it (PDEATHSIG), and at once if it died before we were armed."""
     _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != server:  # the server died before we were armed
+    if os.getppid() != server:
         os._exit(137)
+
+
+def _become_task(request: dict, stdio: tuple[int, int, int]) -> None:
+    """Turn this armed fork into the task's process, up to (not including) running its script."""
     os.setsid()
     for target, fd in enumerate(stdio):
         os.dup2(fd, target)

@@ -15,6 +15,7 @@ import os
 import shlex
 import shutil
 import sys
+import time
 from pathlib import PurePath
 
 from lanner.worker import warm_python
@@ -67,7 +68,29 @@ def prewarm_for(flow_text: str) -> bool:
 
 
 def _is_our_python(name: str, path: str | None) -> bool:
-    """Does `name` (as the shell would find it on `path`) start this very interpreter, same prefix included?"""
+    """Does `name` (as the shell would find it on `path`) start this very interpreter, same prefix included?
+
+    The answer is kept for a second: finding it walks PATH and resolves links (~40 file-system
+    calls), and a flow of many Python tasks asks it for each with the same PATH. A second is how
+    long a newly installed interpreter may go unnoticed, at worst.
+    """
+    now = time.monotonic()
+    key = (name, path)
+    known = _OURS.get(key)
+    if known is not None and now - known[1] < _OURS_SECONDS:
+        return known[0]
+    answer = _find_our_python(name, path)
+    if len(_OURS) > 64:
+        _OURS.clear()
+    _OURS[key] = (answer, now)
+    return answer
+
+
+_OURS: dict[tuple[str, str | None], tuple[bool, float]] = {}
+_OURS_SECONDS = 1.0
+
+
+def _find_our_python(name: str, path: str | None) -> bool:
     found = name if os.sep in name else shutil.which(name, path=path if path is not None else os.defpath)
     if found is None:
         return False
