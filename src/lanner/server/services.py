@@ -9,7 +9,7 @@ repository caches alone.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lanner.errors import LannerError, ValidationErrors
@@ -149,15 +149,18 @@ class Services:
 
     def create_execution(self, namespace: str, flow_id: str, inputs: Mapping[str, Any],
                          labels: Mapping[str, str] | None = None, revision: int | None = None,
-                         execution_id: str | None = None) -> Execution:
+                         execution_id: str | None = None, flow: Flow | None = None,
+                         created: Callable[[Execution], None] | None = None) -> Execution:
+        """`flow`: the revision already looked up by the caller (not looked up again); `created`: as
+        `runtime/launch.py:start_execution` says."""
         from lanner.runtime.launch import start_execution
 
-        flow = self.flow(namespace, flow_id, revision)
+        flow = flow or self.flow(namespace, flow_id, revision)
         if flow.disabled:
             raise ApiProblem(409, f"Cannot execute a disabled flow `{namespace}.{flow_id}`",
                              hint="set `disabled: false` to run it")
         try:
-            return start_execution(self.runtime, flow, inputs, labels, execution_id=execution_id)
+            return start_execution(self.runtime, flow, inputs, labels, execution_id=execution_id, created=created)
         except LannerError as exc:
             raise from_lanner(exc) from None
 
