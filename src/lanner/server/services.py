@@ -36,11 +36,12 @@ class Services:
         from lanner.storage.files import LocalFiles
         from lanner.storage.flow_store import FlowStore
         from lanner.storage.repository import Repository
+        from lanner.storage.sql import on_engine
         from lanner.storage.trigger_store import TriggerStore
 
         self.settings = settings
         self.engine = db.connect()
-        self.repo = Repository(self.engine)  # the executor loop's; the API never reads through it
+        self.repo = Repository(on_engine(self.engine))  # the executor loop's; the API never reads through it
         self.queries = ExecutionQueries(self.engine)
         self.flow_store = FlowStore(self.engine)
         self.flows = StoredFlows(self.flow_store)
@@ -54,7 +55,8 @@ class Services:
             self.scheduler = cluster.make_scheduler()  # for webhooks and the triggers list; never started here
         else:
             self.runtime = LocalRuntime(self.repo, self.files, threads=settings.threads, listener=self.hub.listener,
-                                        catalog=FlowCatalog(self.repo), what="lanner server local")
+                                        catalog=FlowCatalog(self.repo), what="lanner server local",
+                                        stored=self.flows)
             self.scheduler = Scheduler(TriggerStore(self.engine), self.all_flows,
                                        lambda ns, fid: self.flows.find(ns, fid), self._start_for_trigger,
                                        self.queries.exists, self.queries.get, unfinished=self.queries.unfinished)
