@@ -443,7 +443,10 @@ class LocalRuntime:
         return fx
 
     def _running_of(self, flow: Flow) -> int:
-        """Live executions of this flow that count against its concurrency limit."""
+        """Live executions of this flow that count against its concurrency limit (not counted for a
+        flow without one: every start asks, and a batch of 512 starts would walk 512 live ones each)."""
+        if flow.concurrency is None:
+            return 0
         return sum(1 for live in self.live.values()
                    if live.flow.namespace == flow.namespace and live.flow.id == flow.id
                    and core.counts_against_limit(live.executor.exe.state.current))
