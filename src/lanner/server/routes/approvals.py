@@ -32,7 +32,6 @@ class DecisionBody(BaseModel):
     taskRunId: str | None = None
 
 
-
 async def _decide(execution_id: str, decision: str, body: DecisionBody | None, request: Request,
                   svc: Services) -> Response:
     from lanner.server.resumes import resumed_by

@@ -28,7 +28,6 @@ PREVIEW_BYTES = 1024 * 1024  # a preview reads at most this much of a file, what
 PATH_QUERY = Query(..., description="the file's internal-storage URI, e.g. kestra:///company/team/flow/executions/…")
 
 
-
 def execution_file(svc: Services, exe: Execution, uri: str) -> Path:
     """The file `uri` names, refused (422) unless it is a file of `exe`, or 404 when missing."""
     folders = [p for p in exe.namespace.split(".") if p] + [exe.flow_id, "executions", exe.id]

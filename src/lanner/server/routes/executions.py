@@ -28,7 +28,6 @@ INPUTS_BODY = {"requestBody": {"content": {
     "application/json": {"schema": {"type": "object", "additionalProperties": True}}}}}
 
 
-
 def _labels(raw: list[str]) -> dict[str, str]:
     out = {}
     for item in raw:

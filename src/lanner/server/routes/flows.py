@@ -18,7 +18,6 @@ router = APIRouter(tags=["Flows"])
 YAML_BODY = {"requestBody": {"content": {"application/x-yaml": {"schema": {"type": "string"}}}, "required": True}}
 
 
-
 async def yaml_text(request: Request, limit: int) -> str:
     body = await request.body()
     if len(body) > limit:

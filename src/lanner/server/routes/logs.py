@@ -18,7 +18,6 @@ from lanner.storage.execution_queries import LogFilter
 router = APIRouter(tags=["Logs"])
 
 
-
 def _level(value: str | None) -> str | None:
     if value is None:
         return None

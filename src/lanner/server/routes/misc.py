@@ -14,7 +14,6 @@ from lanner.server.services import Services
 router = APIRouter()
 
 
-
 @router.get("/configs", tags=["Misc"], summary="Server configuration", response_model=ServerConfig)
 def configs(svc: Services = Depends(services)) -> dict[str, Any]:
     from lanner import __version__

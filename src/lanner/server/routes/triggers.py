@@ -21,7 +21,6 @@ SORTS = {"triggerId": "triggerId", "flowId": "flowId", "namespace": "namespace",
          "nextExecutionDate": "nextExecutionDate", "date": "date"}
 
 
-
 def _contexts(svc: Services) -> list[dict[str, Any]]:
     """Each trigger's state as Kestra's `triggerContext`, plus Lanner's own `type`, `lastError`
     and `stoppedBy` (why `stopAfter` disabled it)."""
