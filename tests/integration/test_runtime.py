@@ -220,3 +220,26 @@ tasks:
     assert exe.state.current is StateType.SUCCESS and [r.outputs["value"] for r in returns] == ["1", "2", "3"]
     assert (returns[1].state.start_date - returns[0].state.end_date).total_seconds() >= 0.1
     assert by_task(exe)["after"].outputs == {"value": "3"}
+
+
+def test_an_ended_execution_has_no_owner_and_no_kept_results(tmp_path: Path) -> None:
+    """Its last write releases it and drops the results kept for a takeover (one transaction):
+    a restart later takes it freely, and the kept results of a task that acts outside are gone."""
+    exe = run_flow("""
+id: f
+namespace: company.team
+tasks:
+  - id: outside
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner: {type: io.kestra.plugin.core.runner.Process}
+    commands: ["echo hi"]
+  - id: after
+    type: io.kestra.plugin.core.log.Log
+    message: done
+""", tmp_path)
+    assert exe.state.current is StateType.SUCCESS
+    with repository_of(tmp_path).db.reading() as rd:
+        owner = rd.run("SELECT owner FROM executions WHERE id = :id", {"id": exe.id}).first()
+        kept = rd.run("SELECT count(*) AS n FROM attempt_results WHERE execution_id = :id", {"id": exe.id}).first()
+    assert owner is not None and owner["owner"] is None
+    assert kept is not None and kept["n"] == 0

@@ -9,7 +9,7 @@ the execution it already created instead of creating a second one.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lanner.model.execution import Execution
@@ -24,10 +24,13 @@ _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 def start_execution(runtime: LocalRuntime, flow: Flow, given: Mapping[str, Any],
                     labels: Mapping[str, str] | None = None, trigger: dict[str, Any] | None = None,
-                    execution_id: str | None = None, via: Via = "api") -> Execution:
+                    execution_id: str | None = None, via: Via = "api",
+                    created: Callable[[Execution], None] | None = None) -> Execution:
     """Validate inputs, store a CREATED execution, hand it to the executor loop. Thread-safe.
 
     `via` says who supplied the inputs (`api` or `trigger`), for the words of input errors.
+    `created` sees the execution stored and not yet handed over: once it is, the executor loop
+    changes it (the API answers with the execution as created, and must not read it meanwhile).
 
     Raises `ValidationErrors` for bad inputs and `LannerError` for a disabled flow.
     """
@@ -39,6 +42,8 @@ def start_execution(runtime: LocalRuntime, flow: Flow, given: Mapping[str, Any],
                           hint="set `disabled: false` to run it")
     inputs = resolve_inputs(flow, dict(given), via)
     exe = runtime.create(flow, inputs, dict(labels or {}), trigger=trigger, execution_id=execution_id)
+    if created is not None:
+        created(exe)
     runtime.submit(flow, exe)
     return exe
 

@@ -22,7 +22,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lanner.engine.child_view import child_view
 from lanner.engine.executor import Effects, Executor, SubflowStart
@@ -45,6 +45,9 @@ from lanner.storage.repository import Repository
 from lanner.worker.attempt_notes import cut_off_predecessors
 from lanner.worker.worker import Job, Worker
 
+if TYPE_CHECKING:
+    from lanner.runtime.stored_flows import StoredFlows
+
 Listener = Callable[[str, Any], None]  # ("log", LogEntry) | ("run", TaskRun) | ("execution", Execution)
 BATCH = 512  # events applied before one persist
 COMMAND_POLL_SECONDS = 0.5
@@ -60,8 +63,11 @@ class _Live:
 class LocalRuntime:
     def __init__(self, repo: Repository, files: LocalFiles, threads: int = 16,
                  listener: Listener | None = None, catalog: FlowCatalog | None = None,
-                 what: str = "lanner run") -> None:
+                 what: str = "lanner run", stored: StoredFlows | None = None) -> None:
+        """`stored`: the flows the server read from the store; an execution of one of them does not
+        store its source again (`create`)."""
         self.repo = repo
+        self.stored = stored
         self.owners = Owners(repo.db)
         self.me = Owner.this_process(what)
         self.owners.register(self.me)
@@ -132,7 +138,7 @@ class LocalRuntime:
                execution_id: str | None = None) -> Execution:
         """A new execution in CREATED, stored (with its flow's source) before anything runs."""
         revision = flow.revision or 1
-        if flow.source:
+        if flow.source and not (self.stored is not None and self.stored.holds(flow)):  # a file's flow
             revision = self.repo.save_flow(flow.namespace, flow.id, flow.source)
             flow.revision = revision
         exe = Execution(id=execution_id or new_id(), namespace=flow.namespace, flow_id=flow.id, flow_revision=revision,
@@ -437,7 +443,10 @@ class LocalRuntime:
         return fx
 
     def _running_of(self, flow: Flow) -> int:
-        """Live executions of this flow that count against its concurrency limit."""
+        """Live executions of this flow that count against its concurrency limit (not counted for a
+        flow without one: every start asks, and a batch of 512 starts would walk 512 live ones each)."""
+        if flow.concurrency is None:
+            return 0
         return sum(1 for live in self.live.values()
                    if live.flow.namespace == flow.namespace and live.flow.id == flow.id
                    and core.counts_against_limit(live.executor.exe.state.current))
@@ -522,7 +531,7 @@ class LocalRuntime:
             logs = by_exe.pop(execution_id, []) + fx.logs  # fx.logs: masked and noted by `_run_instant`
             try:
                 self.repo.save(exe, fx.runs.values(), header=fx.execution_changed or fx.ended or not fx.runs,
-                               logs=logs, fence=self._fence(execution_id))
+                               logs=logs, fence=self._fence(execution_id), ended=fx.ended)
             except OwnershipLost as exc:
                 self._lost(execution_id, live, exc)
                 del effects[execution_id]
@@ -638,9 +647,7 @@ class LocalRuntime:
 
     def _ended(self, execution_id: str, live: _Live) -> None:
         del self.live[execution_id]
-        self._epochs.pop(execution_id, None)
-        self.repo.forget_results(execution_id)
-        self.owners.release(execution_id, self.me)
+        self._epochs.pop(execution_id, None)  # owner released, kept results dropped: by `_act`'s last save
         if live.flow.concurrency is not None:
             self._start_queued(live.flow)
         exe = live.executor.exe

@@ -82,6 +82,7 @@ class Scheduler:
         self._state: dict[TriggerKey, dict[str, Any]] = {}
         self._flows: list[Flow] = []
         self._dirty = True
+        self._watching = True  # until the first refresh says: does any flow have a Flow trigger?
         self._last_refresh = 0.0
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -103,11 +104,18 @@ class Scheduler:
     def flows_changed(self) -> None:
         """A flow was saved or deleted: reload the trigger index at the next tick."""
         self._dirty = True
+        self._watching = True
         self._events.put("refresh")
 
     def execution_changed(self, ended: Ended) -> None:
-        """An execution changed state (called by the runtime listener: cheap, never blocks)."""
-        self._events.put(ended)
+        """An execution changed state (called by the runtime listener: cheap, never blocks).
+
+        Queued only when the loop would act on it: a Flow trigger is loaded (or the flows are
+        about to be reloaded), or it is a triggered execution's end (`stopAfter`). Each queued
+        change wakes the scheduler's thread, and with thousands of executions a minute on two
+        busy cores those wake-ups cost more than the executions' own work."""
+        if self._watching or (ended.trigger and ended.state in triggers.TERMINAL):
+            self._events.put(ended)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -136,6 +144,9 @@ class Scheduler:
         self._dirty = False
         self._last_refresh = time.monotonic()
         self._flows = [f for f in self._flows_source() if f.triggers and not f.disabled]
+        # a save meanwhile (`_dirty` again) keeps every change queued until the refresh it asked for
+        self._watching = self._dirty or any(isinstance(spec, triggers.FlowSpec)
+                                            for flow in self._flows for spec in triggers.specs(flow))
 
     def _put(self, key: TriggerKey, state: dict[str, Any]) -> None:
         with self._lock:

@@ -44,9 +44,9 @@ class StoredFlows:
 
     def get(self, namespace: str, flow_id: str, revision: int | None = None) -> Flow:
         """The given revision (deleted or not), or the latest live one; raises LannerError if none."""
-        if revision is None:
+        if revision is None:  # which revision is the latest is asked each time: another process may save one
             revision = self.store.latest_revision_number(namespace, flow_id)
-        else:
+        if revision is not None:
             with self._lock:
                 flow = self._cache.get((namespace, flow_id, revision))
             if flow is not None:

@@ -24,8 +24,11 @@ def bad_identifier(exc: ids.BadIdentifier) -> ApiProblem:
                                "line": None, "column": None}])
 
 
-def check_path(request: Request) -> None:
-    """Raise a 400 problem for the first path parameter that is not a valid identifier."""
+async def check_path(request: Request) -> None:
+    """Raise a 400 problem for the first path parameter that is not a valid identifier.
+
+    `async` though it never waits: FastAPI runs a plain `def` dependency on a worker thread, a
+    hand-off per request (see `server/dependencies.py`)."""
     for name, value in request.path_params.items():
         kind = PATH_KINDS.get(name)
         if kind is not None:

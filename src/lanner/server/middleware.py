@@ -200,14 +200,12 @@ class Guard:
     async def _bounded(self, scope: dict[str, Any], receive: Any, send: Any, headers: dict[str, str]) -> None:
         """Run the app with the body limit for this kind of request and the security headers."""
         if headers.get("content-type", "").lower().startswith("multipart/form-data"):
-            limit, problem = self.settings.max_upload_bytes, too_large(self.settings.max_upload_bytes,
-                                                                       "LANNER_MAX_UPLOAD_BYTES")
+            limit, variable = self.settings.max_upload_bytes, "LANNER_MAX_UPLOAD_BYTES"
         else:
-            limit, problem = self.settings.max_body_bytes, too_large(self.settings.max_body_bytes,
-                                                                     "LANNER_MAX_BODY_BYTES")
+            limit, variable = self.settings.max_body_bytes, "LANNER_MAX_BODY_BYTES"
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _send_problem(send, problem)
+            await _send_problem(send, too_large(limit, variable))
             return
         received = 0
         started = False
@@ -218,7 +216,7 @@ class Guard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge(problem)
+                    raise BodyTooLarge(too_large(limit, variable))
             return message
 
         async def secured_send(message: Any) -> None:
@@ -231,9 +229,9 @@ class Guard:
 
         try:
             await self.app(scope, bounded_receive, secured_send)
-        except BodyTooLarge:
+        except BodyTooLarge as exc:
             if not started:
-                await _send_problem(send, problem)
+                await _send_problem(send, exc.problem)
 
 
 def too_large(limit: int, variable: str = "LANNER_MAX_BODY_BYTES") -> ApiProblem:

@@ -23,8 +23,11 @@ def _names(dependant: Dependant) -> set[str]:
     return out
 
 
-def check_query(request: Request) -> None:
-    """Raise a 400 problem naming every query parameter the matched route does not take."""
+async def check_query(request: Request) -> None:
+    """Raise a 400 problem naming every query parameter the matched route does not take.
+
+    `async` though it never waits: FastAPI runs a plain `def` dependency on a worker thread, a
+    hand-off per request (see `server/dependencies.py`)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None or any(part in getattr(route, "path", "") for part in OPEN_ROUTES):

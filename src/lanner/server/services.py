@@ -9,7 +9,7 @@ repository caches alone.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lanner.errors import LannerError, ValidationErrors
@@ -36,11 +36,12 @@ class Services:
         from lanner.storage.files import LocalFiles
         from lanner.storage.flow_store import FlowStore
         from lanner.storage.repository import Repository
+        from lanner.storage.sql import on_engine
         from lanner.storage.trigger_store import TriggerStore
 
         self.settings = settings
         self.engine = db.connect()
-        self.repo = Repository(self.engine)  # the executor loop's; the API never reads through it
+        self.repo = Repository(on_engine(self.engine))  # the executor loop's; the API never reads through it
         self.queries = ExecutionQueries(self.engine)
         self.flow_store = FlowStore(self.engine)
         self.flows = StoredFlows(self.flow_store)
@@ -54,7 +55,8 @@ class Services:
             self.scheduler = cluster.make_scheduler()  # for webhooks and the triggers list; never started here
         else:
             self.runtime = LocalRuntime(self.repo, self.files, threads=settings.threads, listener=self.hub.listener,
-                                        catalog=FlowCatalog(self.repo), what="lanner server local")
+                                        catalog=FlowCatalog(self.repo), what="lanner server local",
+                                        stored=self.flows)
             self.scheduler = Scheduler(TriggerStore(self.engine), self.all_flows,
                                        lambda ns, fid: self.flows.find(ns, fid), self._start_for_trigger,
                                        self.queries.exists, self.queries.get, unfinished=self.queries.unfinished)
@@ -149,15 +151,18 @@ class Services:
 
     def create_execution(self, namespace: str, flow_id: str, inputs: Mapping[str, Any],
                          labels: Mapping[str, str] | None = None, revision: int | None = None,
-                         execution_id: str | None = None) -> Execution:
+                         execution_id: str | None = None, flow: Flow | None = None,
+                         created: Callable[[Execution], None] | None = None) -> Execution:
+        """`flow`: the revision already looked up by the caller (not looked up again); `created`: as
+        `runtime/launch.py:start_execution` says."""
         from lanner.runtime.launch import start_execution
 
-        flow = self.flow(namespace, flow_id, revision)
+        flow = flow or self.flow(namespace, flow_id, revision)
         if flow.disabled:
             raise ApiProblem(409, f"Cannot execute a disabled flow `{namespace}.{flow_id}`",
                              hint="set `disabled: false` to run it")
         try:
-            return start_execution(self.runtime, flow, inputs, labels, execution_id=execution_id)
+            return start_execution(self.runtime, flow, inputs, labels, execution_id=execution_id, created=created)
         except LannerError as exc:
             raise from_lanner(exc) from None
 

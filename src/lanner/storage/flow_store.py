@@ -32,6 +32,15 @@ def _row(r: Any) -> StoredFlow:
     return StoredFlow(r.namespace, r.id, int(r.revision), r.source, bool(r.deleted), r.updated)
 
 
+# Statements asked per request, built once: SQLAlchemy caches a built statement's compiled form and
+# cache key on the object; one built per call cost four times as much (214 µs against 49 µs on SQLite).
+_t = tables.flows
+_LATEST_NUMBER = sa.select(sa.func.max(_t.c.revision), sa.func.min(sa.cast(_t.c.deleted, sa.Integer))).where(
+    _t.c.namespace == sa.bindparam("ns"), _t.c.id == sa.bindparam("id"))
+_REVISION = sa.select(_t).where(_t.c.namespace == sa.bindparam("ns"), _t.c.id == sa.bindparam("id"),
+                                _t.c.revision == sa.bindparam("revision"))
+
+
 class FlowStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -49,18 +58,14 @@ class FlowStore:
 
     def revision(self, namespace: str, flow_id: str, revision: int) -> StoredFlow | None:
         """One revision, deleted or not (an execution's page shows the flow it ran)."""
-        t = tables.flows
-        q = sa.select(t).where(t.c.namespace == namespace, t.c.id == flow_id, t.c.revision == revision)
         with self.engine.connect() as conn:
-            row = conn.execute(q).first()
+            row = conn.execute(_REVISION, {"ns": namespace, "id": flow_id, "revision": revision}).first()
         return _row(row) if row is not None else None
 
     def latest_revision_number(self, namespace: str, flow_id: str) -> int | None:
-        t = tables.flows
-        q = sa.select(sa.func.max(t.c.revision), sa.func.min(sa.cast(t.c.deleted, sa.Integer))).where(
-            t.c.namespace == namespace, t.c.id == flow_id)
+        """Asked once per execution the API creates: its statement is built once (`_LATEST_NUMBER`)."""
         with self.engine.connect() as conn:
-            row = conn.execute(q).first()
+            row = conn.execute(_LATEST_NUMBER, {"ns": namespace, "id": flow_id}).first()
         if row is None or row[0] is None or row[1]:
             return None
         return int(row[0])

@@ -134,12 +134,6 @@ class Owners:
                    {"me": me.id, "epoch": epoch, "id": execution_id})
         return epoch, None
 
-    def release(self, execution_id: str, me: Owner) -> None:
-        """An ended execution has no owner: whoever restarts it later takes it freely."""
-        with self.db.transaction() as tx:
-            tx.run("UPDATE executions SET owner = NULL WHERE id = :id AND owner = :me",
-                   {"id": execution_id, "me": me.id})
-
     def left_behind(self, execution_ids: list[str]) -> list[str]:
         """Those of these (unfinished) executions whose owner is gone."""
         if not execution_ids:

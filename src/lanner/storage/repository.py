@@ -53,13 +53,16 @@ class Repository:
     # -- executions --------------------------------------------------------------------------
 
     def save(self, exe: Execution, runs: Iterable[TaskRun] = (), header: bool = True,
-             logs: Iterable[LogEntry] = (), fence: Fence | None = None) -> None:
+             logs: Iterable[LogEntry] = (), fence: Fence | None = None, ended: bool = False) -> None:
         """Write, in one transaction, the header (if asked), these task runs (inserted or updated) and logs.
 
         Task runs are upserted by id, so the store needs no memory of what it wrote before and
         readers on other threads cannot confuse it. With a `fence` (owner id, epoch) the write
         happens only while that owner still holds the execution at that epoch; otherwise it is
         rolled back and `OwnershipLost` raised: a process that was taken over cannot write.
+
+        `ended`: the execution's last write. Its owner is released (whoever restarts it later takes
+        it freely) and its kept attempt results dropped in the same transaction, not in two more.
         """
         rows = [{"id": run.id, "execution_id": exe.id, "seq": run.seq, "state": run.current.value,
                  "data": dumps(run.to_json())} for run in runs]
@@ -73,6 +76,9 @@ class Repository:
                 tx.run_many(_UPSERT_RUN, rows)
             if log_rows:
                 tx.run_many(_INSERT_LOG, log_rows)
+            if ended:
+                tx.run("UPDATE executions SET owner = NULL WHERE id = :id", {"id": exe.id})
+                tx.run("DELETE FROM attempt_results WHERE execution_id = :id", {"id": exe.id})
 
     @staticmethod
     def _save_header(tx: Any, exe: Execution, fence: Fence | None = None) -> None:
@@ -125,10 +131,6 @@ class Repository:
             result = WorkerResult.from_json(execution_id, json.loads(r["data"]))
             out[(result.task_run_id, result.attempt)] = result
         return out
-
-    def forget_results(self, execution_id: str) -> None:
-        with self.db.transaction() as tx:
-            tx.run("DELETE FROM attempt_results WHERE execution_id = :id", {"id": execution_id})
 
     def get(self, execution_id: str) -> Execution | None:
         with self.db.reading() as rd:

@@ -315,3 +315,17 @@ tasks:
     r = server.client.post("/executions/company.exe/records", files={"disk": (None, "{nope")})
     assert r.status_code == 422 and "input `disk`: not valid JSON" in r.json()["errors"][0]["message"]
     assert len(server.executions(flowId="records")) == 2
+
+
+def test_the_create_answer_is_the_execution_as_created_and_runs_add_no_flow_revision(server: Server) -> None:
+    """Kestra answers a create with the CREATED execution: never a copy the executor loop is
+    changing meanwhile, even for a flow of instant tasks that ends within a millisecond. Running
+    the stored flow stores no new revision of it."""
+    server.deploy(f"id: instant\nnamespace: company.exe\ntasks:\n  - {{id: a, type: {LOG}, message: a}}\n"
+                  f"  - {{id: b, type: {LOG}, message: b}}\n")
+    answers = [server.run("company.exe", "instant", wait=False) for _ in range(30)]
+    assert {a["state"]["current"] for a in answers} == {"CREATED"}
+    assert all(a["taskRunList"] == [] and a["flowRevision"] == 1 for a in answers)
+    assert all(server.wait_state(a["id"])["state"]["current"] == "SUCCESS" for a in answers)
+    revisions = server.client.get("/flows/company.exe/instant/revisions").json()
+    assert [r["revision"] for r in revisions] == [1]

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
+from lanner.server.dependencies import services
 from lanner.server.services import Services
 
 router = APIRouter(tags=["Executions"])
@@ -29,10 +30,6 @@ class DecisionBody(BaseModel):
     comment: str | None = None
     inputs: dict[str, Any] = {}
     taskRunId: str | None = None
-
-
-def services(request: Request) -> Services:
-    return request.app.state.services
 
 
 async def _decide(execution_id: str, decision: str, body: DecisionBody | None, request: Request,

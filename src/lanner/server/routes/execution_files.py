@@ -14,10 +14,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 
 from lanner.model.execution import Execution
+from lanner.server.dependencies import services
 from lanner.server.problems import ApiProblem
 from lanner.server.services import Services
 
@@ -25,10 +26,6 @@ router = APIRouter(tags=["Executions"])
 SCHEME = "kestra:///"
 PREVIEW_BYTES = 1024 * 1024  # a preview reads at most this much of a file, whatever maxRows says
 PATH_QUERY = Query(..., description="the file's internal-storage URI, e.g. kestra:///company/team/flow/executions/…")
-
-
-def services(request: Request) -> Services:
-    return request.app.state.services
 
 
 def execution_file(svc: Services, exe: Execution, uri: str) -> Path:

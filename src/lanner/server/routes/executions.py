@@ -16,6 +16,7 @@ from lanner.model.execution import Execution, new_id
 from lanner.model.flow import Flow
 from lanner.model.state import StateType
 from lanner.server import params, sse, views
+from lanner.server.dependencies import services
 from lanner.server.problems import ApiProblem, not_found
 from lanner.server.schemas import PagedResults
 from lanner.server.services import Services
@@ -25,10 +26,6 @@ router = APIRouter(tags=["Executions"])
 INPUTS_BODY = {"requestBody": {"content": {
     "multipart/form-data": {"schema": {"type": "object", "additionalProperties": True}},
     "application/json": {"schema": {"type": "object", "additionalProperties": True}}}}}
-
-
-def services(request: Request) -> Services:
-    return request.app.state.services
 
 
 def _labels(raw: list[str]) -> dict[str, str]:
@@ -41,36 +38,47 @@ def _labels(raw: list[str]) -> dict[str, str]:
     return out
 
 
+def _is_form(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith(("multipart/form-data",
+                                                               "application/x-www-form-urlencoded"))
+
+
 async def _inputs(request: Request, svc: Services, flow: Flow, execution_id: str,
                   stored: list[str]) -> dict[str, Any]:
-    """Inputs from a multipart form (files go to internal storage) or a JSON object.
+    """Inputs from a multipart form (files go to internal storage) or a JSON object."""
+    if _is_form(request):
+        return await _form_inputs(request, svc, flow, execution_id, stored)
+    return _json_inputs(await request.body())
 
-    A file field must name one of the flow's FILE inputs; its content is copied in chunks from
+
+async def _form_inputs(request: Request, svc: Services, flow: Flow, execution_id: str,
+                       stored: list[str]) -> dict[str, Any]:
+    """A file field must name one of the flow's FILE inputs; its content is copied in chunks from
     the form's spooled temporary file. Each stored URI is appended to `stored`, so the caller can
     remove them all when the request fails later."""
-    ctype = request.headers.get("content-type", "")
-    if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        file_inputs = [i.id for i in flow.inputs if i.type == "FILE"]
-        form = await request.form(max_files=32, max_fields=1000)
-        try:
-            out: dict[str, Any] = {}
-            for key, value in form.multi_items():
-                if isinstance(value, UploadFile):
-                    ids.check("input id", key)
-                    if key not in file_inputs:
-                        raise ApiProblem(422, f"file field `{key}` is not a FILE input of flow "
-                                              f"`{flow.namespace}.{flow.id}`",
-                                         hint="its FILE inputs are: " + (", ".join(file_inputs) or "none"))
-                    uri = await run_in_threadpool(svc.files.put_stream, flow.namespace, flow.id, execution_id,
-                                                  "inputs", key, value.filename or key, value.file)
-                    stored.append(uri)
-                    out[key] = uri
-                else:
-                    out[key] = value
-            return out
-        finally:
-            await form.close()
-    body = await request.body()
+    file_inputs = [i.id for i in flow.inputs if i.type == "FILE"]
+    form = await request.form(max_files=32, max_fields=1000)
+    try:
+        out: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                ids.check("input id", key)
+                if key not in file_inputs:
+                    raise ApiProblem(422, f"file field `{key}` is not a FILE input of flow "
+                                          f"`{flow.namespace}.{flow.id}`",
+                                     hint="its FILE inputs are: " + (", ".join(file_inputs) or "none"))
+                uri = await run_in_threadpool(svc.files.put_stream, flow.namespace, flow.id, execution_id,
+                                              "inputs", key, value.filename or key, value.file)
+                stored.append(uri)
+                out[key] = uri
+            else:
+                out[key] = value
+        return out
+    finally:
+        await form.close()
+
+
+def _json_inputs(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
@@ -212,25 +220,56 @@ def delete(execution_id: str, svc: Services = Depends(services)) -> Response:
              openapi_extra=INPUTS_BODY)
 async def create(namespace: str, flow_id: str, request: Request, wait: bool = False,
                  labels: list[str] = Query(default_factory=list), revision: int | None = Query(None, ge=1),
-                 svc: Services = Depends(services)) -> dict[str, Any]:
-    flow = await run_in_threadpool(svc.flow, namespace, flow_id, revision)  # 404 before any byte is stored
-    execution_id = new_id()
-    stored: list[str] = []
-    try:
-        given = await _inputs(request, svc, flow, execution_id, stored)
-        exe = await run_in_threadpool(svc.create_execution, namespace, flow_id, given, _labels(labels), revision,
-                                      execution_id)
-    except BaseException:  # any failure (bad input, too large, disconnect): the uploads must not stay
-        for uri in stored:
-            await run_in_threadpool(svc.files.remove, uri)
-        raise
-    if wait:
-        await _wait_end(svc, exe.id, request)
-        answer = await _answer(svc, exe.id)
+                 svc: Services = Depends(services)) -> Response:
+    """A JSON or empty body costs one hand-off to a worker thread (`_Creation.run`); a form two,
+    since its files are stored only once the flow is known to exist. The answer is written here
+    with `json.dumps`, as `get_execution` does, not by FastAPI's generic encoder."""
+    creation = _Creation(svc, namespace, flow_id, revision, labels, wait)
+    if _is_form(request):
+        creation.flow = await run_in_threadpool(svc.flow, namespace, flow_id, revision)  # 404 before any byte
+        stored: list[str] = []
+        try:
+            creation.given = await _form_inputs(request, svc, creation.flow, creation.execution_id, stored)
+            exe = await run_in_threadpool(creation.run)
+        except BaseException:  # any failure (bad input, too large, disconnect): the uploads must not stay
+            for uri in stored:
+                await run_in_threadpool(svc.files.remove, uri)
+            raise
     else:
-        answer = views.execution_json(exe, await asyncio.to_thread(svc.flow_of, exe))
-    answer["url"] = ui_url(request, exe.id)
-    return answer
+        creation.given = await request.body()
+        exe = await run_in_threadpool(creation.run)
+    if creation.answer is None:  # ?wait=true
+        await _wait_end(svc, exe.id, request)
+        creation.answer = await _answer(svc, exe.id)
+    creation.answer["url"] = ui_url(request, exe.id)
+    return Response(content=json.dumps(creation.answer, default=str, separators=(",", ":")),
+                    media_type="application/json")
+
+
+class _Creation:
+    """One `POST /executions/{namespace}/{flow_id}`: what `run` needs on the worker thread, and the
+    answer it leaves (the execution as created, read before the executor loop gets it)."""
+
+    def __init__(self, svc: Services, namespace: str, flow_id: str, revision: int | None, labels: list[str],
+                 wait: bool) -> None:
+        self.svc, self.namespace, self.flow_id, self.revision, self.labels = svc, namespace, flow_id, revision, labels
+        self.wait = wait
+        self.execution_id = new_id()
+        self.flow: Flow | None = None
+        self.given: dict[str, Any] | bytes = b""
+        self.answer: dict[str, Any] | None = None
+
+    def run(self) -> Execution:
+        """The flow looked up (404 first, as before any upload), the inputs read, the execution stored
+        and handed to the executor loop."""
+        flow = self.flow or self.svc.flow(self.namespace, self.flow_id, self.revision)
+        inputs = self.given if isinstance(self.given, dict) else _json_inputs(self.given)
+        return self.svc.create_execution(self.namespace, self.flow_id, inputs, _labels(self.labels), self.revision,
+                                         self.execution_id, flow=flow,
+                                         created=None if self.wait else lambda exe: self._created(exe, flow))
+
+    def _created(self, exe: Execution, flow: Flow) -> None:
+        self.answer = views.execution_json(exe, flow)
 
 
 def ui_url(request: Request, execution_id: str) -> str:

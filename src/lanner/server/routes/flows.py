@@ -9,16 +9,13 @@ from starlette.concurrency import run_in_threadpool
 
 from lanner.errors import LannerError
 from lanner.server import params, views
+from lanner.server.dependencies import services
 from lanner.server.problems import ApiProblem, error_items, not_found
 from lanner.server.schemas import PagedResults, ValidateResult
 from lanner.server.services import Services
 
 router = APIRouter(tags=["Flows"])
 YAML_BODY = {"requestBody": {"content": {"application/x-yaml": {"schema": {"type": "string"}}}, "required": True}}
-
-
-def services(request: Request) -> Services:
-    return request.app.state.services
 
 
 async def yaml_text(request: Request, limit: int) -> str:

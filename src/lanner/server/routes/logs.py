@@ -9,16 +9,13 @@ from fastapi.responses import PlainTextResponse
 
 from lanner.model.results import LEVEL_RANK
 from lanner.server import params, sse, views
+from lanner.server.dependencies import services
 from lanner.server.problems import ApiProblem
 from lanner.server.schemas import PagedResults
 from lanner.server.services import Services
 from lanner.storage.execution_queries import LogFilter
 
 router = APIRouter(tags=["Logs"])
-
-
-def services(request: Request) -> Services:
-    return request.app.state.services
 
 
 def _level(value: str | None) -> str | None:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse
 
+from lanner.server.dependencies import services
 from lanner.server.schemas import ServerConfig
 from lanner.server.services import Services
 
 router = APIRouter()
-
-
-def services(request: Request) -> Services:
-    return request.app.state.services
 
 
 @router.get("/configs", tags=["Misc"], summary="Server configuration", response_model=ServerConfig)

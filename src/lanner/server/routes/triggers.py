@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query
 
 from lanner.server import params
+from lanner.server.dependencies import services
 from lanner.server.identifiers import TENANT
 from lanner.server.problems import ApiProblem, from_lanner, not_found
 from lanner.server.schemas import BulkResponse, PagedResults, TriggerKeys, TriggersDisabled, TriggerUpdate
@@ -18,10 +19,6 @@ from lanner.server.services import Services
 router = APIRouter(tags=["Triggers"])
 SORTS = {"triggerId": "triggerId", "flowId": "flowId", "namespace": "namespace",
          "nextExecutionDate": "nextExecutionDate", "date": "date"}
-
-
-def services(request: Request) -> Services:
-    return request.app.state.services
 
 
 def _contexts(svc: Services) -> list[dict[str, Any]]:
