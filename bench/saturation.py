@@ -43,6 +43,12 @@ class Step:
     def held(self) -> bool:
         return self.keeps_up and self.median <= TARGET_MEDIAN
 
+    @property
+    def offer_reached(self) -> bool:
+        """Did the client manage to offer (nearly) the rate asked of it? Past the rate the client itself
+        can send, raising the target measures nothing new."""
+        return self.offered_per_min >= KEEP_UP * self.target_per_min
+
 
 def load_average() -> str:
     """`uptime`'s 1-minute load average: every figure is printed next to it (a shared 2-core machine)."""
@@ -67,6 +73,8 @@ HEADER = (f"{'target/min':>10} {'offered/min':>11} {'done/min':>9} {'median s':>
 
 def line(s: Step) -> str:
     verdict = "held" if s.held else ("keeps up, slow" if s.keeps_up else "falls behind")
+    if not s.offer_reached:
+        verdict += "; the client could not offer the target"
     return (f"{s.target_per_min:>10.0f} {s.offered_per_min:>11.0f} {s.done_per_min:>9.0f} {s.median:>9.3f} "
             f"{s.p95:>7.3f} {s.ended:>5}/{s.created:<5} {s.load:>5}  {verdict}")
 
@@ -90,6 +98,9 @@ def search(measure: Callable[[float], Step], start: float, growth: float, budget
         if s.held:
             best = max(best, s.offered_per_min)
         if not s.keeps_up or s.median > STOP_MEDIAN:
+            break
+        if not s.offer_reached:
+            print("(the client cannot offer more: the figure below is the most it offered)")
             break
         if time.monotonic() - began + longest > budget:
             print(f"(time budget of {budget:.0f} s reached)")
