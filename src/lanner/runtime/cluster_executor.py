@@ -35,7 +35,7 @@ from lanner.model.execution import TaskRun
 from lanner.model.results import LogEntry
 from lanner.model.state import StateType, iso
 from lanner.plugins.api import RunnableTask
-from lanner.runtime import cluster_outbox, core, instant
+from lanner.runtime import cluster_outbox, core, instant, refused_writes
 from lanner.runtime.cluster_outbox import Held, Outbox
 from lanner.runtime.host import Host
 from lanner.runtime.queues import events, jobs
@@ -45,11 +45,15 @@ from lanner.runtime.settings import ClusterSettings
 from lanner.runtime.stored_flows import StoredFlows
 from lanner.storage import execution_rows
 from lanner.storage.files import LocalFiles
+from lanner.storage.write_faults import Backoff, is_transient
 from lanner.worker.worker import Job, Worker
 
 log = logging.getLogger("lanner.executor")
 CACHE_SIZE = 5000
 POISON_DELAY = 5.0  # seconds before events that made the executor fail are tried again
+RETRY_SECONDS, MAX_RETRY_SECONDS = 0.5, 5.0  # waits after a pass failed for a passing reason (doubling)
+REFUSED_DELAY = 0.5  # first wait before an execution whose writes were refused is tried again (doubling)
+REFUSED_TRIES = 4  # refused passes of one execution, alone, before it is failed so that it blocks nothing
 # Instant tasks are cheap, but a template may loop for up to its time budget (expr/env.py), and
 # the executor serves every execution: a task that took longer than SLOW_INSTANT once goes to the
 # workers from then on, and a pass stops running instant tasks after INSTANT_BUDGET seconds (CPU).
@@ -81,6 +85,13 @@ class ClusterExecutor:
         self._last_housekeeping = 0.0
         self.applied = 0  # events applied since start (for tests and the bench)
         self._next_due: float | None = None  # the earliest event not yet due, as the last claim saw it
+        # After a pass whose writes the database refused (`write_faults`): how many passes still
+        # take one execution each (to find the one refused), the executions of the failed pass,
+        # how often each was refused alone, and those whose log lines are written with care since.
+        self._isolating = 0
+        self._last_batch: list[str] = []
+        self._refused: dict[str, int] = {}
+        self._careful: set[str] = set()
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -91,15 +102,21 @@ class ClusterExecutor:
         sleeps too: every new event wakes it (NOTIFY), so looking again at once would only find
         the queue empty, at the cost of a transaction. Without a listening connection it looks
         again at once, as it must on SQLite, where other processes' events wake nobody."""
+        backoff = Backoff(RETRY_SECONDS, MAX_RETRY_SECONDS)
         while not self.stopping.is_set():
             try:
                 took = self.step()
                 self._watch_workers()
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the role
-                log.exception("executor pass failed; retrying")
+            except Exception as exc:  # noqa: BLE001 - a database hiccup must not end the role
                 self.held.clear()
-                self.stopping.wait(0.5)
+                if self._last_batch and not is_transient(exc):
+                    self._after_refusal(exc)
+                    continue
+                wait = backoff.next()
+                log.exception("executor pass failed; retrying in %.1fs", wait)
+                self.stopping.wait(wait)
                 continue
+            backoff.reset()
             if took >= self.settings.executor_batch or (took and not self._listening()):
                 continue
             self.db.waker.wait(EVENTS, self._sleep_seconds())
@@ -122,34 +139,43 @@ class ClusterExecutor:
     def step(self) -> int:
         """One transaction: claim, decide, write. Returns how many events were applied."""
         batch: list[str] = []
+        self._last_batch = batch
+        limit = self.settings.executor_batch
+        if self._isolating:  # looking for the execution whose writes were refused: one per pass
+            self._isolating -= 1
+            limit = 1
         try:
             with self.db.transaction() as tx:
-                versions, claimed, self._next_due = events.take(tx, self.settings.executor_batch)
+                versions, claimed, self._next_due = events.take(tx, limit)
                 if not claimed:
                     return 0
                 by_exe: dict[str, list[Event]] = {}
                 for ev in claimed:
                     by_exe.setdefault(ev.execution_id, []).append(ev)
-                batch = list(by_exe)
+                batch.extend(by_exe)
                 self._apply_batch(tx, versions, by_exe)
         except BaseException:
             for eid in batch:
                 self.held.pop(eid, None)  # their in-memory state may hold decisions that were rolled back
             raise
+        self._last_batch = []
         for eid in batch:
+            self._refused.pop(eid, None)
             held = self.held.get(eid)
             if held is not None:
                 held.version += 1
                 held.persisted = len(held.exe.task_runs)
                 if held.exe.state.current.terminated and not self._has_open_runs(held):
                     self.held.pop(eid, None)  # ended: nothing will come for it again but restarts
+                    self._careful.discard(eid)
         self.applied += len(claimed)
         return len(claimed)
 
     def _apply_batch(self, tx: Tx, versions: dict[str, int], by_exe: dict[str, list[Event]]) -> None:
         stale = [eid for eid, evs in by_exe.items() if self._stale(eid, versions[eid], evs)]
         loaded = execution_rows.load(tx.conn, stale)
-        outbox = Outbox(tx, self.flows, self.settings.dead_after_seconds, self.workdirs, instant=self._run_instant)
+        outbox = Outbox(tx, self.flows, self.settings.dead_after_seconds, self.workdirs, instant=self._run_instant,
+                        careful=self._careful)
         writes = []
         self._pass = (tx, {})
         self._instant_spent = 0.0
@@ -199,6 +225,64 @@ class ClusterExecutor:
             exe.state.to(StateType.FAILED)
         execution_rows.add_logs(tx.conn, [LogEntry(exe.id, None, None, "ERROR", message)])
         execution_rows.write(tx.conn, [(exe, version + 1, [], [])])
+
+    # -- writes the database refuses ----------------------------------------------------------
+
+    def _after_refusal(self, exc: Exception) -> None:
+        """A pass failed for what it wrote, and would fail the same way at every try. A pass over
+        several executions is followed by passes over one each, so the others go on; an execution
+        refused alone has its events postponed (doubling waits, so the others go first) and its
+        log lines written with care from then on (a refused line replaced by a stand-in); refused
+        alone REFUSED_TRIES times, it is failed (`_give_up`) rather than retried forever."""
+        batch = self._last_batch
+        self._last_batch = []
+        if len(batch) > 1:
+            self._isolating = len(batch)
+            log.warning("a pass over %d executions could not be stored (%s): trying them one at a time",
+                        len(batch), refused_writes.why(exc))
+            return
+        eid = batch[0]
+        tries = self._refused[eid] = self._refused.get(eid, 0) + 1
+        self._careful.add(eid)
+        if tries >= REFUSED_TRIES:
+            self._refused.pop(eid, None)
+            self._give_up(eid, exc, tries)
+            return
+        delay = REFUSED_DELAY * 2 ** (tries - 1)
+        log.warning("execution %s: its next step could not be stored (%s); tried again in %.1fs, its log lines "
+                    "one by one", eid, refused_writes.why(exc), delay)
+        with self.db.transaction() as tx:
+            if execution_rows.lock(tx.conn, [eid]):  # another executor holds it: it finds out itself
+                events.postpone(tx, eid, epoch() + delay)
+
+    def _give_up(self, eid: str, exc: Exception, tries: int) -> None:
+        """End an execution whose next step was refused `tries` times: FAILED with its unfinished
+        task runs, saying why in its logs, its pending events dropped and its jobs cancelled. Its
+        `finally` tasks cannot run (every step of it is refused); a restart can try it again."""
+        message = (f"the executor could not store this execution's next step {tries} times "
+                   f"({refused_writes.why(exc)}); it is failed so that it blocks no other execution "
+                   "(its finally tasks did not run); "
+                   "restart it once the cause is fixed")
+        with self.db.transaction() as tx:
+            if not execution_rows.lock(tx.conn, [eid]):
+                return  # another executor holds it now
+            loaded = execution_rows.load(tx.conn, [eid])
+            if eid not in loaded:
+                events.drop(tx, eid)
+                return
+            exe, version = loaded[eid]
+            open_runs = [r for r in exe.task_runs if not r.current.terminated]
+            for run in open_runs:
+                run.state.to(StateType.FAILED)
+            exe.state.to(StateType.FAILED)
+            events.drop(tx, eid)
+            jobs.cancel(tx, [r.id for r in open_runs])
+            execution_rows.add_logs(tx.conn, [LogEntry(eid, None, None, "ERROR", message)] + [
+                LogEntry(eid, r.id, r.task_id, "ERROR", message) for r in open_runs])
+            execution_rows.write(tx.conn, [(exe, version + 1, [], open_runs)])
+            Outbox(tx, self.flows, self.settings.dead_after_seconds).ended_apart(exe)
+        self._careful.discard(eid)
+        log.error("execution %s: %s", eid, message)
 
     # -- applying events ---------------------------------------------------------------------
 
