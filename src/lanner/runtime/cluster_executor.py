@@ -92,6 +92,7 @@ class ClusterExecutor:
         self._last_batch: list[str] = []
         self._refused: dict[str, int] = {}
         self._careful: set[str] = set()
+        self._applied_badly: set[str] = set()  # executions of this pass whose events could not be applied
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -160,7 +161,8 @@ class ClusterExecutor:
             raise
         self._last_batch = []
         for eid in batch:
-            self._refused.pop(eid, None)
+            if eid not in self._applied_badly:
+                self._refused.pop(eid, None)
             held = self.held.get(eid)
             if held is not None:
                 held.version += 1
@@ -179,6 +181,7 @@ class ClusterExecutor:
         writes = []
         self._pass = (tx, {})
         self._instant_spent = 0.0
+        self._applied_badly.clear()
         for eid, evs in by_exe.items():
             if eid in loaded:
                 held = self._hold(tx, *loaded[eid])
@@ -191,11 +194,19 @@ class ClusterExecutor:
                 fx = self._apply(held, evs, outbox)
                 total = outbox.settle(held, fx)
                 writes.append(outbox.written(held, total))
-            except Exception:  # noqa: BLE001 - one bad execution must not stop the others
-                log.exception("could not apply %d event(s) to execution %s; trying again in %.0fs",
-                              len(evs), eid, POISON_DELAY)
+            except Exception as exc:  # noqa: BLE001 - one bad execution must not stop the others
                 self.held.pop(eid, None)
-                events.put_many(tx, [(e.execution_id, e.kind, e.payload, epoch() + POISON_DELAY) for e in evs])
+                self._applied_badly.add(eid)
+                tries = self._refused[eid] = self._refused.get(eid, 0) + 1
+                if tries >= REFUSED_TRIES:  # an event that cannot be applied (a bug, a payload that does not parse)
+                    log.exception("could not apply %d event(s) to execution %s, %d times", len(evs), eid, tries)
+                    self._unappliable(tx, eid, evs, f"the executor could not apply this execution's events {tries} "
+                                                    f"times ({refused_writes.why(exc)})")
+                    continue
+                delay = min(REFUSED_DELAY * 2 ** (tries - 1), POISON_DELAY)
+                log.exception("could not apply %d event(s) to execution %s; trying again in %.1fs",
+                              len(evs), eid, delay)
+                events.put_many(tx, [(e.execution_id, e.kind, e.payload, epoch() + delay) for e in evs])
         self._pass = None
         execution_rows.write(tx.conn, writes, tx.insert_later)  # nothing reads them before the commit
         while len(self.held) > CACHE_SIZE:
@@ -255,33 +266,53 @@ class ClusterExecutor:
             if execution_rows.lock(tx.conn, [eid]):  # another executor holds it: it finds out itself
                 events.postpone(tx, eid, epoch() + delay)
 
+    def _unappliable(self, tx: Tx, eid: str, evs: list[Event], why: str) -> None:
+        """Events that failed REFUSED_TRIES times are given up: the task runs they name are failed
+        through the engine (a FAIL_RUN event each, so `errors` and `finally` still run) and the
+        events naming no task run are kept; when that fails too, the execution is ended."""
+        named = list(dict.fromkeys(e.payload["taskRunId"] for e in evs
+                                   if isinstance(e.payload.get("taskRunId"), str)))
+        if not named or any(e.kind == Kind.FAIL_RUN for e in evs):
+            self._refused.pop(eid, None)
+            self._end_refused(tx, eid, why)
+            return
+        message = f"{why}: this task run is failed; what it did is unknown to the executor"
+        kept = [(eid, e.kind, e.payload, None) for e in evs if not isinstance(e.payload.get("taskRunId"), str)]
+        fails = [(eid, Kind.FAIL_RUN, {"taskRunId": rid, "message": message}, None) for rid in named]
+        events.put_many(tx, fails + kept)
+        log.error("execution %s: task run(s) %s: %s", eid, ", ".join(named), message)
+
     def _give_up(self, eid: str, exc: Exception, tries: int) -> None:
-        """End an execution whose next step was refused `tries` times: FAILED with its unfinished
-        task runs, saying why in its logs, its pending events dropped and its jobs cancelled. Its
-        `finally` tasks cannot run (every step of it is refused); a restart can try it again."""
-        message = (f"the executor could not store this execution's next step {tries} times "
-                   f"({refused_writes.why(exc)}); it is failed so that it blocks no other execution "
-                   "(its finally tasks did not run); "
-                   "restart it once the cause is fixed")
+        """End an execution whose next step was refused `tries` times (`_end_refused`)."""
         with self.db.transaction() as tx:
-            if not execution_rows.lock(tx.conn, [eid]):
-                return  # another executor holds it now
-            loaded = execution_rows.load(tx.conn, [eid])
-            if eid not in loaded:
-                events.drop(tx, eid)
-                return
-            exe, version = loaded[eid]
-            open_runs = [r for r in exe.task_runs if not r.current.terminated]
-            for run in open_runs:
-                run.state.to(StateType.FAILED)
-            exe.state.to(StateType.FAILED)
-            events.drop(tx, eid)
-            jobs.cancel(tx, [r.id for r in open_runs])
-            execution_rows.add_logs(tx.conn, [LogEntry(eid, None, None, "ERROR", message)] + [
-                LogEntry(eid, r.id, r.task_id, "ERROR", message) for r in open_runs])
-            execution_rows.write(tx.conn, [(exe, version + 1, [], open_runs)])
-            Outbox(tx, self.flows, self.settings.dead_after_seconds).ended_apart(exe)
+            if execution_rows.lock(tx.conn, [eid]):  # another executor holds it now: it finds out itself
+                self._end_refused(tx, eid, f"the executor could not store this execution's next step {tries} "
+                                           f"times ({refused_writes.why(exc)})")
+
+    def _end_refused(self, tx: Tx, eid: str, why: str) -> None:
+        """End an execution (locked by `tx`) that cannot go on: FAILED with its unfinished task runs,
+        saying why in its logs, its pending events dropped and its jobs cancelled. Its `finally`
+        tasks cannot run (every step of it fails); a restart can try it again."""
+        message = (f"{why}: it is failed so that it blocks no other execution (its finally tasks did not run); "
+                   "restart it once the cause is fixed")
         self._careful.discard(eid)
+        events.drop(tx, eid)
+        loaded = execution_rows.load(tx.conn, [eid])
+        if eid not in loaded:
+            return
+        exe, version = loaded[eid]
+        if exe.state.current.terminated:  # nothing left to end: what could not be applied is dropped
+            log.error("execution %s (%s): %s; its pending events were dropped", eid, exe.state.current.value, why)
+            return
+        open_runs = [r for r in exe.task_runs if not r.current.terminated]
+        for run in open_runs:
+            run.state.to(StateType.FAILED)
+        exe.state.to(StateType.FAILED)
+        jobs.cancel(tx, [r.id for r in open_runs])
+        execution_rows.add_logs(tx.conn, [LogEntry(eid, None, None, "ERROR", message)] + [
+            LogEntry(eid, r.id, r.task_id, "ERROR", message) for r in open_runs])
+        execution_rows.write(tx.conn, [(exe, version + 1, [], open_runs)])
+        Outbox(tx, self.flows, self.settings.dead_after_seconds).ended_apart(exe)
         log.error("execution %s: %s", eid, message)
 
     # -- applying events ---------------------------------------------------------------------
@@ -333,6 +364,10 @@ class ClusterExecutor:
                                      p.get("child"))
         if ev.kind == Kind.SUBFLOW_FAILED:
             return ex.fail_run(p["taskRunId"], p.get("message") or "the subflow could not start", p.get("executionId"))
+        if ev.kind == Kind.FAIL_RUN:
+            fx = ex.fail_run(p["taskRunId"], p["message"])
+            fx.cancel.append(p["taskRunId"])  # its attempt, waiting for a worker or running, is stopped
+            return fx
         return None  # START of an execution already started: nothing to do
 
     @staticmethod

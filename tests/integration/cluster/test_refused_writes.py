@@ -9,12 +9,17 @@ executions. Such a line is now stored as a stand-in showing it escaped, and ever
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
+from lanner.model.execution import Execution
 from lanner.model.results import WorkerResult
 from lanner.model.state import StateType
-from lanner.runtime.queues import jobs
+from lanner.runtime.queues import events, jobs
+from lanner.runtime.queues.base import Kind
 from lanner.storage import tables
 from tests.integration.cluster.inprocess import InProcessCluster, by_task
 from tests.integration.cluster.inprocess import log_messages as _messages
@@ -113,3 +118,59 @@ tasks:
                for m in _messages(cluster, first.id))
     with cluster.db.reader.connect() as conn:  # both jobs gone: neither attempt runs again
         assert conn.execute(sa.select(sa.func.count()).select_from(tables.queue_jobs)).scalar() == 0
+
+
+BAD_EVENT_FLOW = f"""
+id: gets_a_bad_event
+namespace: c
+tasks:
+  - {{id: work, type: {LOG}, message: hi, workerGroup: {{key: nobody}}}}
+finally:
+  - {{id: bye, type: {LOG}, message: bye}}
+"""
+
+
+def _bad_event(cluster: InProcessCluster, monkeypatch: pytest.MonkeyPatch, kind: str,
+               payload: Callable[[str], dict[str, Any]]) -> Execution:
+    """Run BAD_EVENT_FLOW up to its task waiting for a worker, give it the event `payload(run id)`,
+    check that an execution beside it still runs, and return it once ended."""
+    from lanner.runtime import cluster_executor
+
+    monkeypatch.setattr(cluster_executor, "REFUSED_DELAY", 0.02)  # the waits between tries, not what is tried
+    cluster.start_executor()
+    exe = cluster.wait(cluster.start(BAD_EVENT_FLOW).id, states=("RUNNING",), timeout=20)
+    with cluster.db.transaction() as tx:
+        events.put(tx, exe.id, kind, payload(by_task(exe)["work"].id))
+    beside = cluster.run(f"id: beside_bad_event\nnamespace: c\ntasks: [{{id: t, type: {LOG}, message: ok}}]\n",
+                         timeout=20)
+    assert beside.state.current is StateType.SUCCESS
+    ended = cluster.wait(exe.id, timeout=20)
+    with cluster.db.reader.connect() as conn:  # its job cancelled, its events gone
+        for table in (tables.queue_jobs, tables.queue_events):
+            assert conn.execute(sa.select(sa.func.count()).select_from(table)
+                                .where(table.c.execution_id == exe.id)).scalar() == 0
+    return ended
+
+
+def test_an_event_that_cannot_be_applied_fails_its_task_run_after_a_few_tries(
+        cluster: InProcessCluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fault is a stored event whose payload does not parse (a state no Lanner writes), as a
+    hand-edited row or a bug would leave; before, it was put back every 5 s, forever."""
+    failed = _bad_event(cluster, monkeypatch, Kind.RESULT,
+                        lambda run_id: {"taskRunId": run_id, "attempt": 1, "state": "DONE-ISH"})
+    assert failed.state.current is StateType.FAILED
+    assert by_task(failed)["work"].current is StateType.FAILED
+    assert _messages(cluster, failed.id, "bye") == ["bye"]  # its finally ran, once
+    reason = _messages(cluster, failed.id, "work")
+    assert reason and "could not apply this execution's events 4 times" in reason[0]
+    assert "ValueError: 'DONE-ISH' is not a valid StateType" in reason[0]
+
+
+def test_an_event_naming_no_task_run_that_cannot_be_applied_ends_its_execution(
+        cluster: InProcessCluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    failed = _bad_event(cluster, monkeypatch, Kind.SLA_DUE, lambda _run_id: {"sla": "no id"})
+    assert failed.state.current is StateType.FAILED
+    assert by_task(failed)["work"].current is StateType.FAILED and "bye" not in by_task(failed)
+    reason = _messages(cluster, failed.id, "work")
+    assert reason and "could not apply this execution's events 4 times (KeyError: 'slaId')" in reason[0]
+    assert "its finally tasks did not run" in reason[0]
