@@ -90,7 +90,8 @@ class ClusterExecutor:
         # how often each was refused alone, and those whose log lines are written with care since.
         self._isolating = 0
         self._last_batch: list[str] = []
-        self._refused: dict[str, int] = {}
+        self._refused: dict[str, tuple[int, int]] = {}  # execution → (tries, `_stored` at its first)
+        self._stored = 0  # executions whose pass committed, since start
         self._careful: set[str] = set()
         self._applied_badly: set[str] = set()  # executions of this pass whose events could not be applied
 
@@ -160,6 +161,7 @@ class ClusterExecutor:
                 self.held.pop(eid, None)  # their in-memory state may hold decisions that were rolled back
             raise
         self._last_batch = []
+        self._stored += len(batch) - len(self._applied_badly)
         for eid in batch:
             if eid not in self._applied_badly:
                 self._refused.pop(eid, None)
@@ -197,8 +199,8 @@ class ClusterExecutor:
             except Exception as exc:  # noqa: BLE001 - one bad execution must not stop the others
                 self.held.pop(eid, None)
                 self._applied_badly.add(eid)
-                tries = self._refused[eid] = self._refused.get(eid, 0) + 1
-                if tries >= REFUSED_TRIES:  # an event that cannot be applied (a bug, a payload that does not parse)
+                tries, give_up = self._refusal(eid)
+                if give_up:  # an event that cannot be applied (a payload that does not parse, a bug)
                     log.exception("could not apply %d event(s) to execution %s, %d times", len(evs), eid, tries)
                     self._unappliable(tx, eid, evs, f"the executor could not apply this execution's events {tries} "
                                                     f"times ({refused_writes.why(exc)})")
@@ -253,18 +255,27 @@ class ClusterExecutor:
                         len(batch), refused_writes.why(exc))
             return
         eid = batch[0]
-        tries = self._refused[eid] = self._refused.get(eid, 0) + 1
+        tries, give_up = self._refusal(eid)
         self._careful.add(eid)
-        if tries >= REFUSED_TRIES:
+        if give_up:
             self._refused.pop(eid, None)
             self._give_up(eid, exc, tries)
             return
-        delay = REFUSED_DELAY * 2 ** (tries - 1)
+        delay = min(REFUSED_DELAY * 2 ** (tries - 1), POISON_DELAY)
         log.warning("execution %s: its next step could not be stored (%s); tried again in %.1fs, its log lines "
                     "one by one", eid, refused_writes.why(exc), delay)
         with self.db.transaction() as tx:
             if execution_rows.lock(tx.conn, [eid]):  # another executor holds it: it finds out itself
                 events.postpone(tx, eid, epoch() + delay)
+
+    def _refusal(self, eid: str) -> tuple[int, bool]:
+        """Count one more failure of the execution: (its tries, whether to give it up). It is given
+        up after REFUSED_TRIES tries, and only if other executions were stored meanwhile: when
+        nothing is (a schema that does not match this Lanner, a bug in every pass), the fault is
+        not the execution's, and it is tried again, every POISON_DELAY at most, not failed."""
+        tries, mark = self._refused.get(eid, (0, self._stored))
+        self._refused[eid] = (tries + 1, mark)
+        return tries + 1, tries + 1 >= REFUSED_TRIES and self._stored > mark
 
     def _unappliable(self, tx: Tx, eid: str, evs: list[Event], why: str) -> None:
         """Events that failed REFUSED_TRIES times are given up: the task runs they name are failed

@@ -9,6 +9,7 @@ executions. Such a line is now stored as a stand-in showing it escaped, and ever
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -174,3 +175,24 @@ def test_an_event_naming_no_task_run_that_cannot_be_applied_ends_its_execution(
     reason = _messages(cluster, failed.id, "work")
     assert reason and "could not apply this execution's events 4 times (KeyError: 'slaId')" in reason[0]
     assert "its finally tasks did not run" in reason[0]
+
+
+def test_an_execution_is_not_given_up_while_no_other_execution_is_stored(
+        cluster: InProcessCluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When nothing else is stored either, the fault may not be the execution's (a schema that
+    does not match, a bug in every pass): it is tried again, not failed."""
+    from lanner.runtime import cluster_executor
+
+    monkeypatch.setattr(cluster_executor, "REFUSED_DELAY", 0.02)
+    executor = cluster.start_executor()
+    exe = cluster.wait(cluster.start(BAD_EVENT_FLOW).id, states=("RUNNING",), timeout=20)
+    with cluster.db.transaction() as tx:
+        events.put(tx, exe.id, Kind.SLA_DUE, {"sla": "no id"})
+    deadline = time.monotonic() + 20
+    while executor._refused.get(exe.id, (0, 0))[0] < cluster_executor.REFUSED_TRIES + 1:
+        assert time.monotonic() < deadline, "the bad event was not tried again"
+        time.sleep(0.01)
+    waiting = cluster.client.get(exe.id)
+    assert waiting is not None and waiting.state.current is StateType.RUNNING
+    cluster.run(f"id: now_beside\nnamespace: c\ntasks: [{{id: t, type: {LOG}, message: ok}}]\n", timeout=20)
+    assert cluster.wait(exe.id, timeout=20).state.current is StateType.FAILED  # others are stored: its own fault
