@@ -112,8 +112,11 @@ class ClusterExecutor:
             except Exception as exc:  # noqa: BLE001 - a database hiccup must not end the role
                 self.held.clear()
                 if self._last_batch and not is_transient(exc):
-                    self._after_refusal(exc)
-                    continue
+                    try:
+                        self._after_refusal(exc)
+                        continue
+                    except Exception:  # noqa: BLE001 - postponing or giving up failed: as any failed pass
+                        log.exception("could not set aside the execution whose writes were refused")
                 wait = backoff.next()
                 log.exception("executor pass failed; retrying in %.1fs", wait)
                 self.stopping.wait(wait)
