@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from lanner.engine.child_view import child_view
@@ -23,7 +23,7 @@ from lanner.model.execution import Execution, TaskRun
 from lanner.model.flow import Flow
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType
-from lanner.runtime import core
+from lanner.runtime import core, refused_writes
 from lanner.runtime.queues import events, jobs
 from lanner.runtime.queues.base import CHANGES, EXECUTIONS, Kind
 from lanner.runtime.queues.database import Tx
@@ -60,9 +60,14 @@ def worker_group(task: Any) -> tuple[str, str]:
 
 class Outbox:
     def __init__(self, tx: Tx, flows: StoredFlows, dead_after: float, workdirs: Any = None,
-                 instant: Callable[[Held, Effects], None] | None = None) -> None:
+                 instant: Callable[[Held, Effects], None] | None = None,
+                 careful: Collection[str] = ()) -> None:
         """`instant(held, fx)` runs the instant tasks among `fx.dispatch` at once, merging their
-        consequences into `fx` (the executor's `_run_instant`); the rest become jobs."""
+        consequences into `fx` (the executor's `_run_instant`); the rest become jobs. The log
+        lines of the `careful` executions (whose writes were refused before) are written at once,
+        each group under a savepoint, so that a line the database refuses is replaced by a
+        stand-in (`refused_writes.store_lines`) instead of failing the transaction."""
+        self.careful = careful
         from lanner.runtime.cluster_concurrency import Slots
 
         self.instant = instant
@@ -158,13 +163,27 @@ class Outbox:
         changed = [r for r in fx.runs.values() if r.id not in fresh]
         for entry in fx.logs:
             core.mask(entry, held.secrets)
-        self.tx.insert_later(tables.logs, execution_rows.log_rows(fx.logs))
+        if exe.id in self.careful:
+            refused_writes.store_lines(fx.logs, self._insert_under_savepoint)
+        else:
+            self.tx.insert_later(tables.logs, execution_rows.log_rows(fx.logs))
         self.tx.announce(EXECUTIONS, exe.id)
         if fx.execution_changed:
             self._changed(exe)
         if fx.ended:
             self._tell_parent(exe)
         return exe, held.version + 1, new, changed
+
+    def _insert_under_savepoint(self, lines: list[LogEntry]) -> None:
+        with self.tx.conn.begin_nested():  # a refused insert rolls back to here, not the whole pass
+            execution_rows.add_logs(self.tx.conn, lines)
+
+    def ended_apart(self, exe: Execution) -> None:
+        """What an execution's end tells others (Flow triggers, a waiting parent) when it was
+        ended outside `written`: given up after its writes were refused again and again."""
+        self.tx.announce(EXECUTIONS, exe.id)
+        self._changed(exe)
+        self._tell_parent(exe)
 
     def _changed(self, exe: Execution) -> None:
         """Execution state changes feed the scheduler's Flow triggers and stopAfter."""

@@ -33,7 +33,7 @@ from lanner.model.flow import Flow
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import NOT_STARTED, StateType, iso, now
 from lanner.plugins.api import RunnableTask
-from lanner.runtime import core, instant, restart
+from lanner.runtime import core, instant, refused_writes, restart
 from lanner.runtime.catalog import FlowCatalog
 from lanner.runtime.host import Host
 from lanner.runtime.task_commands import ExecutionCommands
@@ -42,6 +42,7 @@ from lanner.runtime.workdirs import WorkingDirectories
 from lanner.storage.files import LocalFiles
 from lanner.storage.owners import HEARTBEAT_SECONDS, Owner, Owners, OwnershipLost
 from lanner.storage.repository import Repository
+from lanner.storage.write_faults import is_transient
 from lanner.worker.attempt_notes import cut_off_predecessors
 from lanner.worker.worker import Job, Worker
 
@@ -529,14 +530,23 @@ class LocalRuntime:
                 continue
             exe = live.executor.exe
             logs = by_exe.pop(execution_id, []) + fx.logs  # fx.logs: masked and noted by `_run_instant`
+            header = fx.execution_changed or fx.ended or not fx.runs
             try:
-                self.repo.save(exe, fx.runs.values(), header=fx.execution_changed or fx.ended or not fx.runs,
-                               logs=logs, fence=self._fence(execution_id), ended=fx.ended)
+                self.repo.save(exe, fx.runs.values(), header=header, logs=logs, fence=self._fence(execution_id),
+                               ended=fx.ended)
             except OwnershipLost as exc:
                 self._lost(execution_id, live, exc)
                 del effects[execution_id]
+            except Exception as exc:
+                if not logs or is_transient(exc):
+                    raise
+                # a log line the store refuses (text it cannot encode) must not stop the execution,
+                # as in a cluster: the decision is stored without the lines, then they are, a refused
+                # one replaced by its stand-in (`refused_writes`)
+                self.repo.save(exe, fx.runs.values(), header=header, fence=self._fence(execution_id), ended=fx.ended)
+                refused_writes.store_lines(logs, self.repo.add_logs)
         if by_exe:
-            self.repo.add_logs([e for entries in by_exe.values() for e in entries])
+            refused_writes.store_lines([e for entries in by_exe.values() for e in entries], self.repo.add_logs)
         for execution_id, fx in effects.items():
             live = self.live.get(execution_id)
             if live is None:
