@@ -154,6 +154,9 @@ EXPECTED: dict[str, list[tuple[dict[str, str], str | None, int | None]]] = {
     # held (3 tasks), so the count is left open.
     "get-log": [({}, "SUCCESS", None)],
     "get-log-taskid": [({}, "SUCCESS", None)],
+    # JsonInputSchemaFlowIntegrationTest (its refused case is an execution never created, not a state)
+    "json-input-schema-validation": [({"jsonWithSchema": '{"name": "kestra"}', "jsonWithoutSchema": '{"any": "shape"}'},
+                                      "SUCCESS", 2)],
 }
 
 _LOCATED = re.compile(r"^error: [^:]+:\d+(?::\d+)?: (?P<message>.*)$")
