@@ -520,6 +520,7 @@ class LocalRuntime:
                 continue
             exe = live.executor.exe
             logs = by_exe.pop(execution_id, []) + fx.logs  # fx.logs: masked and noted by `_run_instant`
+            core.store_files(fx, self.files.write)  # before the decision that names them
             try:
                 self.repo.save(exe, fx.runs.values(), header=fx.execution_changed or fx.ended or not fx.runs,
                                logs=logs, fence=self._fence(execution_id))
@@ -584,7 +585,7 @@ class LocalRuntime:
             self._remember_error(entry)
 
         instant.run(live.executor, live.flow, fx, self.worker, lambda run: self._job(live.flow, exe, run), note,
-                    urgent=lambda: not self._urgent.empty())
+                    urgent=lambda: not self._urgent.empty(), files=self.files.write)
 
     def _submit(self, flow: Flow, exe: Execution, run: TaskRun) -> None:
         job = self._job(flow, exe, run)
