@@ -70,7 +70,7 @@ class ClusterExecutor:
         self.flows = flows or StoredFlows(db.reader)
         self.workdirs = workdirs
         # what its decisions read of the world; the KV store is the shared storage the workers use
-        files = LocalFiles(settings.storage_path)
+        files = self.files = LocalFiles(settings.storage_path)
         self.surroundings = Host(files)
         # runs instant tasks on the executor's thread (`run_now`); never submits to its pool
         self.worker = Worker(report=_not_reported, log_sink=_not_reported, files=files, threads=1,
@@ -182,7 +182,7 @@ class ClusterExecutor:
         stale = [eid for eid, evs in by_exe.items() if self._stale(eid, versions[eid], evs)]
         loaded = execution_rows.load(tx.conn, stale)
         outbox = Outbox(tx, self.flows, self.settings.dead_after_seconds, self.workdirs, instant=self._run_instant,
-                        careful=self._careful)
+                        careful=self._careful, files=self.files)
         writes = []
         self._pass = (tx, {})
         self._instant_spent = 0.0
@@ -423,7 +423,7 @@ class ClusterExecutor:
             return Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id)
 
         instant.run(held.executor, flow, fx, self.worker, job_of, note, eligible=eligible,
-                    urgent=lambda: self._instant_spent > INSTANT_BUDGET, timed=timed)
+                    urgent=lambda: self._instant_spent > INSTANT_BUDGET, timed=timed, files=self.files.write)
 
     def _error_logs(self, execution_id: str) -> list[dict[str, Any]]:
         """`errorLogs()` for an instant task run here: the stored ERROR lines, then this pass's."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lanner.engine.child_view import child_view
 from lanner.engine.executor import Effects, Executor, SubflowStart
@@ -29,6 +29,9 @@ from lanner.runtime.queues.base import CHANGES, EXECUTIONS, Kind
 from lanner.runtime.queues.database import Tx
 from lanner.runtime.stored_flows import StoredFlows
 from lanner.storage import execution_rows, tables
+
+if TYPE_CHECKING:
+    from lanner.storage.files import LocalFiles
 
 
 @dataclasses.dataclass(slots=True)
@@ -61,12 +64,13 @@ def worker_group(task: Any) -> tuple[str, str]:
 class Outbox:
     def __init__(self, tx: Tx, flows: StoredFlows, dead_after: float, workdirs: Any = None,
                  instant: Callable[[Held, Effects], None] | None = None,
-                 careful: Collection[str] = ()) -> None:
+                 careful: Collection[str] = (), files: LocalFiles | None = None) -> None:
         """`instant(held, fx)` runs the instant tasks among `fx.dispatch` at once, merging their
         consequences into `fx` (the executor's `_run_instant`); the rest become jobs. The log
         lines of the `careful` executions (whose writes were refused before) are written at once,
         each group under a savepoint, so that a line the database refuses is replaced by a
-        stand-in (`refused_writes.store_lines`) instead of failing the transaction."""
+        stand-in (`refused_writes.store_lines`) instead of failing the transaction. `files` is the
+        shared storage the files a decision made (`Effects.files`) are written to, before commit."""
         self.careful = careful
         from lanner.runtime.cluster_concurrency import Slots
 
@@ -75,6 +79,7 @@ class Outbox:
         self.flows = flows
         self.dead_after = dead_after
         self.workdirs = workdirs
+        self.files = files
         self.slots = Slots(tx)
         self._live_groups: set[str] | None = None
 
@@ -98,6 +103,7 @@ class Outbox:
         for child_id in dict.fromkeys(total.kill_executions):
             events.put(self.tx, child_id, Kind.KILL, {"hard": held.exe.kill == "hard"})
         self._finish_workdirs(held, total)
+        core.store_files(total, self.files.write if self.files is not None else None)
         return total
 
     def _jobs(self, held: Held, fx: Effects) -> list[Effects]:

@@ -531,6 +531,7 @@ class LocalRuntime:
             exe = live.executor.exe
             logs = by_exe.pop(execution_id, []) + fx.logs  # fx.logs: masked and noted by `_run_instant`
             header = fx.execution_changed or fx.ended or not fx.runs
+            core.store_files(fx, self.files.write)  # before the decision that names them
             try:
                 self.repo.save(exe, fx.runs.values(), header=header, logs=logs, fence=self._fence(execution_id),
                                ended=fx.ended)
@@ -603,7 +604,7 @@ class LocalRuntime:
             self._remember_error(entry)
 
         instant.run(live.executor, live.flow, fx, self.worker, lambda run: self._job(live.flow, exe, run), note,
-                    urgent=lambda: not self._urgent.empty())
+                    urgent=lambda: not self._urgent.empty(), files=self.files.write)
 
     def _submit(self, flow: Flow, exe: Execution, run: TaskRun) -> None:
         job = self._job(flow, exe, run)
