@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from lanner.model.maps import nest_dotted
 from lanner.model.state import iso
 
 if TYPE_CHECKING:
@@ -219,7 +220,7 @@ def build(
         "globals": {},
     }
     if exe.inputs:
-        variables["inputs"] = exe.inputs
+        variables["inputs"] = nest_dotted(exe.inputs)
     if exe.trigger:
         variables["trigger"] = exe.trigger.get("variables", exe.trigger)
     if task is not None:
