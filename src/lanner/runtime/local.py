@@ -531,10 +531,13 @@ class LocalRuntime:
             exe = live.executor.exe
             logs = by_exe.pop(execution_id, []) + fx.logs  # fx.logs: masked and noted by `_run_instant`
             header = fx.execution_changed or fx.ended or not fx.runs
+            # the execution's last save releases its owner: when an ended WorkingDirectory run still has
+            # its outputFiles to store (`_finish_workdirs`, below), that save is the last one
+            last = fx.ended and not self._workdir_runs(live, fx)
             core.store_files(fx, self.files.write)  # before the decision that names them
             try:
                 self.repo.save(exe, fx.runs.values(), header=header, logs=logs, fence=self._fence(execution_id),
-                               ended=fx.ended)
+                               ended=last)
             except OwnershipLost as exc:
                 self._lost(execution_id, live, exc)
                 del effects[execution_id]
@@ -544,7 +547,7 @@ class LocalRuntime:
                 # a log line the store refuses (text it cannot encode) must not stop the execution,
                 # as in a cluster: the decision is stored without the lines, then they are, a refused
                 # one replaced by its stand-in (`refused_writes`)
-                self.repo.save(exe, fx.runs.values(), header=header, fence=self._fence(execution_id), ended=fx.ended)
+                self.repo.save(exe, fx.runs.values(), header=header, fence=self._fence(execution_id), ended=last)
                 refused_writes.store_lines(logs, self.repo.add_logs)
         if by_exe:
             refused_writes.store_lines([e for entries in by_exe.values() for e in entries], self.repo.add_logs)
@@ -633,16 +636,23 @@ class LocalRuntime:
         return Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id,
                    shared_dir=shared, cut_off=cut_off_predecessors(run))
 
-    def _finish_workdirs(self, live: _Live, fx: Effects) -> None:
-        """Ended WorkingDirectory runs store their outputFiles before anything after them runs."""
-        exe = live.executor.exe
+    @staticmethod
+    def _workdir_runs(live: _Live, fx: Effects) -> list[TaskRun]:
+        """The WorkingDirectory runs that ended in `fx`: their folders are finished after the decision."""
         if not live.flow.shares_folders():
-            return
-        for run in fx.runs.values():
-            if run.current.terminated and getattr(live.flow.task(run.task_id), "shares_working_directory", False):
-                for level, message in self.workdirs.finish(live.flow, exe, run):
-                    self._on_log(LogEntry(exe.id, run.id, run.task_id, level, message))
-                self.repo.save(exe, [run], header=False, fence=self._fence(exe.id))
+            return []
+        return [run for run in fx.runs.values()
+                if run.current.terminated and getattr(live.flow.task(run.task_id), "shares_working_directory", False)]
+
+    def _finish_workdirs(self, live: _Live, fx: Effects) -> None:
+        """Ended WorkingDirectory runs store their outputFiles before anything after them runs; when the
+        execution ended with them, the last of these saves is its last (it releases the owner)."""
+        exe = live.executor.exe
+        runs = self._workdir_runs(live, fx)
+        for i, run in enumerate(runs):
+            for level, message in self.workdirs.finish(live.flow, exe, run):
+                self._on_log(LogEntry(exe.id, run.id, run.task_id, level, message))
+            self.repo.save(exe, [run], header=False, fence=self._fence(exe.id), ended=fx.ended and i == len(runs) - 1)
 
     def _start_subflow(self, parent: _Live, start: SubflowStart) -> None:
         try:
