@@ -186,11 +186,11 @@ def test_files_are_created_edited_saved_renamed_downloaded_and_deleted(page: Any
 
     page.on("dialog", answer)
     page.click('#file-tree [data-path="/scripts/query.sql"]')
-    page.wait_for_function("() => document.querySelector('#selected-path').textContent === '/lib/tool.py'")
+    page.wait_for_function("() => document.querySelector('#selected-path')?.textContent === '/lib/tool.py'")
     assert "# unsaved" in _editor_text(page) and len(questions) == 1
     page.click('#file-tree [data-path="/scripts/query.sql"]')
     page.wait_for_selector("#selected-path:text-is('/scripts/query.sql')")
-    page.wait_for_function("() => document.querySelector('#file-editor').textContent.includes('select 1;')")
+    page.wait_for_function("() => document.querySelector('#file-editor')?.textContent?.includes('select 1;')")
     page.remove_listener("dialog", answer)
     assert len(questions) == 2 and "unsaved changes" in questions[0]
     assert _file(server, ns, "/lib/tool.py") == b"print('hello')\nx = 1", "the dropped edits were never saved"
@@ -301,7 +301,7 @@ def test_kv_keys_are_added_edited_and_deleted_with_types_and_ttl(page: Any, serv
     page.fill("#kv-key", "later")
     page.fill("#kv-ttl", "soon")
     page.keyboard.press("Enter")
-    page.wait_for_function("() => document.querySelector('#kv-dialog-error').textContent.includes('soon')")
+    page.wait_for_function("() => document.querySelector('#kv-dialog-error')?.textContent?.includes('soon')")
     said = page.inner_text("#kv-dialog-error")
     assert "soon" in said and "duration" in said.lower(), said  # the server's refusal of the ttl header
     page.keyboard.press("Escape")
