@@ -118,11 +118,15 @@ class WorkerContext:
     # -- rendering ---------------------------------------------------------------------------
 
     def render(self, value: Any) -> Any:
+        if _plain(value):  # what rendering would return as is; a task with no template never imports `expr`
+            return value
         from lanner import expr
 
         return expr.render_value(value, self.variables, self._services)
 
     def render_typed(self, value: Any) -> Any:
+        if _plain(value):
+            return value
         from lanner import expr
 
         return expr.render_value_typed(value, self.variables, self._services)
@@ -232,6 +236,14 @@ class WorkerContext:
                 shutil.rmtree(self._attempt_folder, ignore_errors=True)
         if self.adopted is not None:
             attempt_notes.discard(self.adopted.stdout.parent, self.adopted.attempt)
+
+
+def _plain(value: Any) -> bool:
+    """A text with no `{`, which the template language renders as itself (`expr.render`).
+
+    Only strings: a map or list is rendered into a new one, which its caller may then change.
+    """
+    return isinstance(value, str) and "{" not in value
 
 
 def _nothing() -> None:
