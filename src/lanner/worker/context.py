@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -229,13 +230,50 @@ class WorkerContext:
     def close(self) -> None:
         """The attempt's result is reported: its working folder and its command's files can go."""
         if self._workdir is not None and not self._shared:
-            shutil.rmtree(self._workdir, ignore_errors=True)
+            remove_tree(self._workdir)
         if self._attempt_folder is not None:
             attempt_notes.discard(self._attempt_folder, self.attempt)
             if self._private_folder:
                 shutil.rmtree(self._attempt_folder, ignore_errors=True)
         if self.adopted is not None:
             attempt_notes.discard(self.adopted.stdout.parent, self.adopted.attempt)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder and everything in it, relative to its descriptors as `shutil.rmtree` does
+    (a link swapped in meanwhile is removed, never followed), with about half its system calls:
+    one goes at the end of every task that acts outside Lanner. Whatever resists is left to
+    `shutil.rmtree`, which ignores what it cannot remove."""
+    try:
+        fd = os.open(path, _FOLDER)
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    try:
+        _empty(fd)
+        os.rmdir(path)
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
+    finally:
+        os.close(fd)
+
+
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _empty(fd: int) -> None:
+    with os.scandir(fd) as entries:
+        names = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+    for name, is_dir in names:
+        if not is_dir:
+            os.unlink(name, dir_fd=fd)
+            continue
+        child = os.open(name, _FOLDER, dir_fd=fd)
+        try:
+            _empty(child)
+        finally:
+            os.close(child)
+        os.rmdir(name, dir_fd=fd)
 
 
 def _plain(value: Any) -> bool:
