@@ -14,7 +14,6 @@ the load average.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from python_tasks import flow  # noqa: E402 - beside this file
+from python_tasks import arguments, write_flow  # noqa: E402 - beside this file
 
 # `lanner run` in-process; the CPU time is read when the first task is handed to the worker and
 # again when the command is over, and both are printed on stderr.
@@ -60,13 +59,9 @@ def cpu_per_task(flow_path: Path, home: Path, tasks: int) -> tuple[float, float]
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tasks", type=int, default=40)
-    ap.add_argument("--repeat", type=int, default=7)
-    args = ap.parse_args()
+    args = arguments()
     with tempfile.TemporaryDirectory() as tmp:
-        flow_path = Path(tmp) / "python_tasks.yaml"
-        flow_path.write_text(flow(args.tasks))
+        flow_path = write_flow(tmp, args.tasks)
         figures = [cpu_per_task(flow_path, Path(tmp) / f"home-{i}", args.tasks) for i in range(args.repeat)]
     before = statistics.median(f[0] for f in figures)
     per_task = sorted(f[1] for f in figures)
