@@ -48,6 +48,8 @@ tasks:
     script: print(sum(range(5)))
   - id: commands
     type: io.kestra.plugin.scripts.python.Commands
+    env:
+      GREETING: hello
     inputFiles:
       main.py: print('hi')
     commands:

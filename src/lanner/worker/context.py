@@ -120,14 +120,14 @@ class WorkerContext:
 
     def render(self, value: Any) -> Any:
         if _plain(value):  # what rendering would return as is; a task with no template never imports `expr`
-            return value
+            return _copied(value)
         from lanner import expr
 
         return expr.render_value(value, self.variables, self._services)
 
     def render_typed(self, value: Any) -> Any:
         if _plain(value):
-            return value
+            return _copied(value)
         from lanner import expr
 
         return expr.render_value_typed(value, self.variables, self._services)
@@ -277,11 +277,25 @@ def _empty(fd: int) -> None:
 
 
 def _plain(value: Any) -> bool:
-    """A text with no `{`, which the template language renders as itself (`expr.render`).
+    """Holds no text with a `{` (map keys included), so rendering would change none of it: the
+    template language renders such a text as itself (`expr.render`)."""
+    if isinstance(value, str):
+        return "{" not in value
+    if isinstance(value, Mapping):
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    return True
 
-    Only strings: a map or list is rendered into a new one, which its caller may then change.
-    """
-    return isinstance(value, str) and "{" not in value
+
+def _copied(value: Any) -> Any:
+    """What rendering `value` would give when it is `_plain`: maps and lists are new ones (a caller
+    may change them without changing the task's property), tuples become lists, as there."""
+    if isinstance(value, Mapping):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_copied(v) for v in value]
+    return value
 
 
 def _nothing() -> None:
