@@ -179,6 +179,16 @@ EXPECTED: dict[str, list[tuple[dict[str, str], str | None, int | None]]] = {
         "retry-flowable", "retry-flowable-child", "retry-flowable-nested-child", "retry-flowable-parallel",
         "retry-failed-task-attempts", "retry-failed-task-duration", "retry-failed-flow-attempts",
         "retry-failed-flow-duration")},
+    # FetchTest: SUCCESS (and a `size` of 3, 1 with `tasksId`); its 4 task runs are not the version
+    # held (3 tasks), so the count is left open.
+    "get-log": [({}, "SUCCESS", None)],
+    "get-log-taskid": [({}, "SUCCESS", None)],
+    # LoopCaseTest.loopOutputsStore: SUCCESS; Kestra's 2 runs leave out the 3 iterations (one run
+    # each, in sub-executions), which Lanner keeps in the execution
+    "loop-outputs-store": [({}, "SUCCESS", 5)],
+    # JsonInputSchemaFlowIntegrationTest (its refused case is an execution never created, not a state)
+    "json-input-schema-validation": [({"jsonWithSchema": '{"name": "kestra"}', "jsonWithoutSchema": '{"any": "shape"}'},
+                                      "SUCCESS", 2)],
 }
 
 _LOCATED = re.compile(r"^error: [^:]+:\d+(?::\d+)?: (?P<message>.*)$")

@@ -36,6 +36,20 @@ def test_the_loop_outputs_count_iterations_by_state_and_list_declared_outputs(tm
     assert after_run.outputs["value"] == "2 hidden"  # an iteration's outputs stay inside the Loop
 
 
+def test_the_loop_outputs_also_read_by_iteration_value_as_older_kestra_keyed_them(tmp_path: Path) -> None:
+    extra = ("    values: [\"3\", \"x\", \"x\"]\n    outputs:\n      - id: label\n        type: STRING\n"
+             "        value: \"{{ outputs.process.value }}\"\n")
+    after = ("  - id: after\n    type: io.kestra.plugin.core.debug.Return\n"
+             "    format: \"{{ outputs.loop.outputs['3'].label }} {{ outputs.loop.outputs['x'].label }} "
+             "{{ outputs.loop.outputs[0].outputs.label }} {{ outputs.loop.outputs['1'].item.value }} "
+             "{{ loopOutputs(outputs.loop.outputs, 'label') | join(',') }}\"\n")
+    exe = run_flow(loop(RETURN, extra, after), tmp_path)
+    after_run = next(r for r in exe.task_runs if r.task_id == "after")
+    # by value (a repeated one: the last iteration to end), by position, and the list as a whole
+    assert after_run.outputs["value"] == "0:3 2:x 0:3 x 0:3,1:x,2:x"
+    assert isinstance(exe.task_runs[0].outputs["outputs"], list)  # stored as the plain list
+
+
 def test_nested_loops_see_the_enclosing_items_as_parent_and_parents(tmp_path: Path) -> None:
     body = ("      - id: inner\n        type: io.kestra.plugin.core.flow.Loop\n        values: [1, 2]\n        tasks:\n"
             "          - {id: show, type: io.kestra.plugin.core.debug.Return, "

@@ -63,10 +63,22 @@ class Bookkeeping:
                      level, message, self._now())
         )
 
-    def _context(self, run: TaskRun, task: Task) -> EngineContext:
+    def _context(self, run: TaskRun, task: Task, files_of: TaskRun | None = None) -> EngineContext:
+        """The context `task` decides in, seeing what `run` sees; given `files_of`, files it stores
+        are kept as that run's (their content goes out with the decision's effects)."""
         logger = CollectingLogger(self._fx.logs, self.exe.id, run.id, task.id, self.surroundings.now)
+        store = None
+        if files_of is not None:
+            owner = files_of
+
+            def store(name: str, data: bytes) -> str:
+                uri = self.surroundings.file_uri(self.exe.namespace, self.exe.flow_id, self.exe.id, owner.task_id,
+                                                 owner.id, name)
+                self._fx.files.append((uri, data))
+                return uri
+
         return EngineContext(variables.build(self.flow, self.exe, run, task, envs=self.surroundings.envs), logger,
-                             self.exe.id, run.id, self._services)
+                             self.exe.id, run.id, self._services, store)
 
     def _root(self) -> Scope:
         root = self.scopes.get(None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lanner.model.execution import Execution
+from lanner.model.maps import nest_dotted
 from lanner.model.state import iso
 from lanner.model.variables import OutputsView
 
@@ -20,7 +21,7 @@ def child_view(child: Execution) -> dict[str, Any]:
     outputs = OutputsView(child)
     return {
         "outputs": {task_id: outputs[task_id] for task_id in outputs},
-        "inputs": dict(child.inputs),
+        "inputs": nest_dotted(dict(child.inputs)),
         "labels": dict(child.labels),
         "execution": {"id": child.id, "state": child.state.current.value, "outputs": dict(child.outputs),
                       "startDate": iso(child.state.start_date) if child.state.start_date else None},

@@ -1,8 +1,10 @@
 """The small run context the executor uses to resolve flowables, `runIf` and flow outputs.
 
-It renders templates and collects log lines; it has no files, no sleep and no cancellation,
-because the executor never does I/O or waits. A template's `secret()` and `kv()` are
-answered by the executor's `Surroundings`, not by the process environment or the disk.
+It renders templates and collects log lines; it has no sleep and no cancellation, because the
+executor never does I/O or waits. Its one file operation, `put_file`, only names a file and hands
+its content to the decision's effects (when the executor gave it a `store`); the runtime writes it.
+A template's `secret()` and `kv()` are answered by the executor's `Surroundings`, not by the
+process environment or the disk.
 """
 
 from __future__ import annotations
@@ -79,7 +81,9 @@ _NO_SERVICES: Any = _NoServices()
 
 class EngineContext:
     def __init__(self, variables: Mapping[str, Any], logger: CollectingLogger, execution_id: str,
-                 task_run_id: str, services: DecisionServices) -> None:
+                 task_run_id: str, services: DecisionServices,
+                 store: Callable[[str, bytes], str] | None = None) -> None:
+        self.store = store  # (name, content) -> the URI the file will have; None: no file may be stored
         self.variables = variables
         self.logger = logger
         self.execution_id = execution_id
@@ -110,8 +114,10 @@ class EngineContext:
     def working_dir(self) -> Path:  # pragma: no cover
         raise RuntimeError("flowable tasks have no working directory in the executor")
 
-    def put_file(self, name: str, data: bytes) -> str:  # pragma: no cover
-        raise RuntimeError("flowable tasks cannot store files in the executor")
+    def put_file(self, name: str, data: bytes) -> str:
+        if self.store is None:  # pragma: no cover - only a Loop's iteration end is given a store
+            raise RuntimeError("flowable tasks cannot store files in the executor")
+        return self.store(name, data)
 
     def read_file(self, uri: str) -> bytes:  # pragma: no cover
         raise RuntimeError("flowable tasks cannot read files in the executor")

@@ -27,6 +27,9 @@ class Effects:
     kill_executions: list[str] = dataclasses.field(default_factory=list)  # child executions to kill
     resumes: list[tuple[str, dt.datetime, StateType]] = dataclasses.field(default_factory=list)
     slas: list[tuple[str, dt.datetime]] = dataclasses.field(default_factory=list)  # MAX_DURATION SLA id, due
+    # (kestra:// URI, content): files of internal storage the decision made (a Loop's stored
+    # iteration outputs), written by the runtime before the decision that names them is stored
+    files: list[tuple[str, bytes]] = dataclasses.field(default_factory=list)
     ended: bool = False  # the execution is terminal and has nothing left to run
 
     def merge(self, fx: Effects) -> None:
@@ -41,6 +44,7 @@ class Effects:
         self.kill_executions.extend(fx.kill_executions)
         self.resumes.extend(fx.resumes)
         self.slas.extend(fx.slas)
+        self.files.extend(fx.files)
         self.ended = self.ended or fx.ended
 
 

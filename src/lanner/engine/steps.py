@@ -335,7 +335,7 @@ class Steps(FlowEnd):
         assert loop is not None and task is not None
         state = scope.group_worst.get(run.group, StateType.SUCCESS)
         try:
-            end = task.iteration_ended(self._context(run, task), run.group, state)
+            end = task.iteration_ended(self._context(run, task, files_of=loop), run.group, state)
         except Exception as exc:  # noqa: BLE001 - an output or condition that cannot be rendered fails the iteration
             message = exc.message if isinstance(exc, LannerError) else str(exc) or type(exc).__name__
             self._log(loop, task, "ERROR", f"Iteration {run.group}: {message}")

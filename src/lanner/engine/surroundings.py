@@ -4,7 +4,8 @@ A decision depends on the flow, the execution, the event — and on five things 
 time (state histories, log lines, retry and pause due dates), fresh ids (task runs, Subflow
 executions), the `ENV_*` variables a template reads as `{{ envs.x }}`, the secrets a template
 reads with `secret()`, and the namespace KV store a template reads with `kv()` (a `runIf`, an
-`If.condition`, a `ForEach.values` or a flow output may read it, as in Kestra). The executor takes
+`If.condition`, a `ForEach.values` or a flow output may read it, as in Kestra); and where a file it
+decides to store (a Loop's iteration outputs with `fetchType: STORE`) will be found. The executor takes
 them from a `Surroundings` it is given, never from the process it runs in, so that on a cluster
 the decision does not depend on which executor host took it, and so a test can drive one
 execution twice and get the same stored result.
@@ -50,4 +51,11 @@ class Surroundings(Protocol):
         """What `kv(key, namespace, errorOnMissing)` gives in a flow of `flow_namespace`: the value
         with its stored type, searched in the flow's namespace and its parents when `namespace` is
         None; None when missing and not `error_on_missing`, else raises `LannerError`."""
+        ...
+
+    def file_uri(self, namespace: str, flow_id: str, execution_id: str, task_id: str, run_id: str,
+                 name: str) -> str:
+        """The `kestra://` URI a file the executor hands over (`Effects.files`) will have in internal
+        storage: the executor names the file, the runtime writes it with the decision; raises
+        `LannerError` when there is no storage to keep it in."""
         ...

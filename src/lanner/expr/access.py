@@ -39,6 +39,12 @@ def lookup(obj: Any, key: Any) -> Any:
                 return UNDEFINED
         return UNDEFINED
     if isinstance(obj, (list, tuple)):
+        by_value = getattr(obj, "by_value", None) if isinstance(key, str) else None
+        if by_value is not None:  # a Loop's `outputs` list also answers by iteration value (model/loop_outputs.py)
+            try:
+                return by_value(key)
+            except KeyError:
+                pass
         if isinstance(key, str) and key.isdigit():
             key = int(key)
         if isinstance(key, float) and key.is_integer():

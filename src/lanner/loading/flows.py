@@ -22,7 +22,7 @@ from lanner.loading.inputs import check_inputs
 from lanner.loading.messages import located_errors, short
 from lanner.model import yaml_source
 from lanner.model.flow import Flow, Input
-from lanner.model.maps import deep_merge
+from lanner.model.maps import deep_merge, dotted_clash
 from lanner.model.task import Task
 from lanner.plugins import registry
 
@@ -396,6 +396,26 @@ class _Builder:
                     self.error(f"duplicate {named} `{item.id}`", f"{what} ids must be unique", line, col,
                                f"{block}[{i}]")
                 seen.add(item.id)
+        self.check_dotted_inputs(flow, root)
+
+    def check_dotted_inputs(self, flow: Flow, root: Any) -> None:
+        """A dotted input id is read nested (`a.b` as `inputs.a.b`, as Kestra nests it): each of its
+        dot-separated names must be there, and no other input may stand where it nests."""
+        ids = [i.id for i in flow.inputs]
+        for i, key in enumerate(ids):
+            if "" in key.split("."):
+                line, col = _line_of(root.get("inputs"), i)
+                self.error(f"input id `{key}` has an empty name at one of its dots",
+                           "templates read a dotted id as nested names (`a.b` as `inputs.a.b`); "
+                           "remove the extra or trailing dot", line, col, f"inputs[{i}]")
+        clash = dotted_clash(ids)
+        if clash is not None:
+            first, second = clash
+            line, col = _line_of(root.get("inputs"), ids.index(second))
+            self.error(f"inputs `{first}` and `{second}` clash: `inputs.{min(clash, key=len)}` cannot be "
+                       f"both a value and the map that holds `{max(clash, key=len)}`",
+                       "rename one of them (Kestra keeps only one of the two and logs the conflict)",
+                       line, col, f"inputs[{ids.index(second)}]")
 
 
 def _field_by_alias(cls: type[pydantic.BaseModel], name: str) -> Any:

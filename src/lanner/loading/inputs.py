@@ -223,6 +223,16 @@ class _InputCheck:
                 self.refused.add(key)
                 detail = str(exc) if parse is not float else f"`{short(self.item[key])}` is not a number"
                 self.error(key, f"`{key}`: {detail}", f"give `{key}` as {_an(self.type or '')} value", value=True)
+        schema = self.item.get("jsonSchema")
+        if schema is not None and self.type == "JSON":
+            from lanner.model import json_schemas
+
+            try:
+                json_schemas.check(yaml_source.plain(schema))
+            except ValueError as exc:
+                self.refused.add("jsonSchema")
+                self.error("jsonSchema", str(exc), "write a JSON Schema, e.g. `{\"type\": \"object\", "
+                           "\"required\": [\"name\"]}` (https://json-schema.org)", value=True)
         extensions = self.item.get("allowedFileExtensions")
         if isinstance(extensions, list):
             for ext in extensions:

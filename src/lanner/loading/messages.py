@@ -291,5 +291,6 @@ def _field_names(cls: type) -> list[str]:
 
 
 def short(value: Any) -> str:
-    text = str(value)
+    """A value quoted back as the flow's YAML wrote it (`false`, not Python's `False`), cut if long."""
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -37,7 +37,7 @@ INPUT_PROPERTIES: dict[str, tuple[str, ...]] = {
     "ARRAY": ("itemType",), "SELECT": _SELECT, "ENUM": ("values",),
     "MULTISELECT": (*_SELECT, "options", "itemType"),
     "FILE": ("allowedFileExtensions",),
-    "BOOLEAN": (), "BOOL": (), "JSON": (), "YAML": (), "URI": (), "EMAIL": (),
+    "BOOLEAN": (), "BOOL": (), "JSON": ("jsonSchema",), "YAML": (), "URI": (), "EMAIL": (),
     "OBJECT": ("properties",), "TABLE": ("columns", "rows"),
 }
 
@@ -81,6 +81,7 @@ class Input(BaseModel):
     after: Any = None
     before: Any = None
     allowedFileExtensions: list[str] | None = None
+    jsonSchema: str | dict[str, Any] | bool | None = None  # a JSON input's schema (model/json_schemas.py)
     properties: list[Input] | None = None  # an OBJECT's typed keys
     columns: list[Input] | None = None  # a TABLE's typed keys of every row
     rows: TableRows | None = None  # a TABLE's bounds on its number of rows

@@ -240,13 +240,22 @@ def _duration(inp: Any, raw: Any) -> str:
     return format_duration(value)
 
 
-def _json(_inp: Any, raw: Any) -> Any:
-    if not isinstance(raw, str):
-        return raw
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON: {exc.msg} at character {exc.pos}") from None
+def _json(inp: Any, raw: Any) -> Any:
+    """The value as JSON; then the input's `jsonSchema`, if any, must hold for it."""
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON: {exc.msg} at character {exc.pos}") from None
+    schema = getattr(inp, "jsonSchema", None)
+    if schema is not None:
+        from lanner.model import json_schemas
+
+        refused = json_schemas.refusal(schema, value)
+        if refused is not None:
+            raise ValueError(refused)
+    return value
 
 
 def _yaml(_inp: Any, raw: Any) -> Any:

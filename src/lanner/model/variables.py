@@ -10,6 +10,8 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from lanner.model.loop_outputs import is_loop_outputs, readable
+from lanner.model.maps import nest_dotted
 from lanner.model.state import iso
 
 if TYPE_CHECKING:
@@ -138,16 +140,17 @@ class OutputsView(_IterationScoped, Mapping[str, Any]):
             raise KeyError(task_id)
         result: Any = None
         for r in runs:
+            shown = readable(r.outputs) if is_loop_outputs(r.outputs) else r.outputs
             path = _value_path(self._exe, r, self._flow)
             if not path:
-                result = r.outputs
+                result = shown
                 continue
             if not isinstance(result, dict):
                 result = {}
             node = result
             for key in path[:-1]:
                 node = node.setdefault(key, {})
-            node[path[-1]] = r.outputs
+            node[path[-1]] = shown
         return result
 
     def __getitem__(self, key: str) -> Any:
@@ -219,7 +222,7 @@ def build(
         "globals": {},
     }
     if exe.inputs:
-        variables["inputs"] = exe.inputs
+        variables["inputs"] = nest_dotted(exe.inputs)
     if exe.trigger:
         variables["trigger"] = exe.trigger.get("variables", exe.trigger)
     if task is not None:

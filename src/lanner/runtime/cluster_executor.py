@@ -35,7 +35,7 @@ from lanner.model.execution import TaskRun
 from lanner.model.results import LogEntry
 from lanner.model.state import StateType, iso
 from lanner.plugins.api import RunnableTask
-from lanner.runtime import cluster_outbox, core, instant
+from lanner.runtime import cluster_outbox, core, instant, refused_writes
 from lanner.runtime.cluster_outbox import Held, Outbox
 from lanner.runtime.host import Host
 from lanner.runtime.queues import events, jobs
@@ -45,11 +45,15 @@ from lanner.runtime.settings import ClusterSettings
 from lanner.runtime.stored_flows import StoredFlows
 from lanner.storage import execution_rows
 from lanner.storage.files import LocalFiles
+from lanner.storage.write_faults import Backoff, is_transient
 from lanner.worker.worker import Job, Worker
 
 log = logging.getLogger("lanner.executor")
 CACHE_SIZE = 5000
 POISON_DELAY = 5.0  # seconds before events that made the executor fail are tried again
+RETRY_SECONDS, MAX_RETRY_SECONDS = 0.5, 5.0  # waits after a pass failed for a passing reason (doubling)
+REFUSED_DELAY = 0.5  # first wait before an execution whose writes were refused is tried again (doubling)
+REFUSED_TRIES = 4  # refused passes of one execution, alone, before it is failed so that it blocks nothing
 # Instant tasks are cheap, but a template may loop for up to its time budget (expr/env.py), and
 # the executor serves every execution: a task that took longer than SLOW_INSTANT once goes to the
 # workers from then on, and a pass stops running instant tasks after INSTANT_BUDGET seconds (CPU).
@@ -66,7 +70,7 @@ class ClusterExecutor:
         self.flows = flows or StoredFlows(db.reader)
         self.workdirs = workdirs
         # what its decisions read of the world; the KV store is the shared storage the workers use
-        files = LocalFiles(settings.storage_path)
+        files = self.files = LocalFiles(settings.storage_path)
         self.surroundings = Host(files)
         # runs instant tasks on the executor's thread (`run_now`); never submits to its pool
         self.worker = Worker(report=_not_reported, log_sink=_not_reported, files=files, threads=1,
@@ -81,6 +85,15 @@ class ClusterExecutor:
         self._last_housekeeping = 0.0
         self.applied = 0  # events applied since start (for tests and the bench)
         self._next_due: float | None = None  # the earliest event not yet due, as the last claim saw it
+        # After a pass whose writes the database refused (`write_faults`): how many passes still
+        # take one execution each (to find the one refused), the executions of the failed pass,
+        # how often each was refused alone, and those whose log lines are written with care since.
+        self._isolating = 0
+        self._last_batch: list[str] = []
+        self._refused: dict[str, tuple[int, int]] = {}  # execution → (tries, `_stored` at its first)
+        self._stored = 0  # executions whose pass committed, since start
+        self._careful: set[str] = set()
+        self._applied_badly: set[str] = set()  # executions of this pass whose events could not be applied
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -91,15 +104,24 @@ class ClusterExecutor:
         sleeps too: every new event wakes it (NOTIFY), so looking again at once would only find
         the queue empty, at the cost of a transaction. Without a listening connection it looks
         again at once, as it must on SQLite, where other processes' events wake nobody."""
+        backoff = Backoff(RETRY_SECONDS, MAX_RETRY_SECONDS)
         while not self.stopping.is_set():
             try:
                 took = self.step()
                 self._watch_workers()
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the role
-                log.exception("executor pass failed; retrying")
+            except Exception as exc:  # noqa: BLE001 - a database hiccup must not end the role
                 self.held.clear()
-                self.stopping.wait(0.5)
+                if self._last_batch and not is_transient(exc):
+                    try:
+                        self._after_refusal(exc)
+                        continue
+                    except Exception:  # noqa: BLE001 - postponing or giving up failed: as any failed pass
+                        log.exception("could not set aside the execution whose writes were refused")
+                wait = backoff.next()
+                log.exception("executor pass failed; retrying in %.1fs", wait)
+                self.stopping.wait(wait)
                 continue
+            backoff.reset()
             if took >= self.settings.executor_batch or (took and not self._listening()):
                 continue
             self.db.waker.wait(EVENTS, self._sleep_seconds())
@@ -122,37 +144,49 @@ class ClusterExecutor:
     def step(self) -> int:
         """One transaction: claim, decide, write. Returns how many events were applied."""
         batch: list[str] = []
+        self._last_batch = batch
+        limit = self.settings.executor_batch
+        if self._isolating:  # looking for the execution whose writes were refused: one per pass
+            self._isolating -= 1
+            limit = 1
         try:
             with self.db.transaction() as tx:
-                versions, claimed, self._next_due = events.take(tx, self.settings.executor_batch)
+                versions, claimed, self._next_due = events.take(tx, limit)
                 if not claimed:
                     return 0
                 by_exe: dict[str, list[Event]] = {}
                 for ev in claimed:
                     by_exe.setdefault(ev.execution_id, []).append(ev)
-                batch = list(by_exe)
+                batch.extend(by_exe)
                 self._apply_batch(tx, versions, by_exe)
         except BaseException:
             for eid in batch:
                 self.held.pop(eid, None)  # their in-memory state may hold decisions that were rolled back
             raise
+        self._last_batch = []
+        self._stored += len(batch) - len(self._applied_badly)
         for eid in batch:
+            if eid not in self._applied_badly:
+                self._refused.pop(eid, None)
             held = self.held.get(eid)
             if held is not None:
                 held.version += 1
                 held.persisted = len(held.exe.task_runs)
                 if held.exe.state.current.terminated and not self._has_open_runs(held):
                     self.held.pop(eid, None)  # ended: nothing will come for it again but restarts
+                    self._careful.discard(eid)
         self.applied += len(claimed)
         return len(claimed)
 
     def _apply_batch(self, tx: Tx, versions: dict[str, int], by_exe: dict[str, list[Event]]) -> None:
         stale = [eid for eid, evs in by_exe.items() if self._stale(eid, versions[eid], evs)]
         loaded = execution_rows.load(tx.conn, stale)
-        outbox = Outbox(tx, self.flows, self.settings.dead_after_seconds, self.workdirs, instant=self._run_instant)
+        outbox = Outbox(tx, self.flows, self.settings.dead_after_seconds, self.workdirs, instant=self._run_instant,
+                        careful=self._careful, files=self.files)
         writes = []
         self._pass = (tx, {})
         self._instant_spent = 0.0
+        self._applied_badly.clear()
         for eid, evs in by_exe.items():
             if eid in loaded:
                 held = self._hold(tx, *loaded[eid])
@@ -165,11 +199,19 @@ class ClusterExecutor:
                 fx = self._apply(held, evs, outbox)
                 total = outbox.settle(held, fx)
                 writes.append(outbox.written(held, total))
-            except Exception:  # noqa: BLE001 - one bad execution must not stop the others
-                log.exception("could not apply %d event(s) to execution %s; trying again in %.0fs",
-                              len(evs), eid, POISON_DELAY)
+            except Exception as exc:  # noqa: BLE001 - one bad execution must not stop the others
                 self.held.pop(eid, None)
-                events.put_many(tx, [(e.execution_id, e.kind, e.payload, epoch() + POISON_DELAY) for e in evs])
+                self._applied_badly.add(eid)
+                tries, give_up = self._refusal(eid)
+                if give_up:  # an event that cannot be applied (a payload that does not parse, a bug)
+                    log.exception("could not apply %d event(s) to execution %s, %d times", len(evs), eid, tries)
+                    self._unappliable(tx, eid, evs, f"the executor could not apply this execution's events {tries} "
+                                                    f"times ({refused_writes.why(exc)})")
+                    continue
+                delay = min(REFUSED_DELAY * 2 ** (tries - 1), POISON_DELAY)
+                log.exception("could not apply %d event(s) to execution %s; trying again in %.1fs",
+                              len(evs), eid, delay)
+                events.put_many(tx, [(e.execution_id, e.kind, e.payload, epoch() + delay) for e in evs])
         self._pass = None
         execution_rows.write(tx.conn, writes, tx.insert_later)  # nothing reads them before the commit
         while len(self.held) > CACHE_SIZE:
@@ -199,6 +241,93 @@ class ClusterExecutor:
             exe.state.to(StateType.FAILED)
         execution_rows.add_logs(tx.conn, [LogEntry(exe.id, None, None, "ERROR", message)])
         execution_rows.write(tx.conn, [(exe, version + 1, [], [])])
+
+    # -- writes the database refuses ----------------------------------------------------------
+
+    def _after_refusal(self, exc: Exception) -> None:
+        """A pass failed for what it wrote, and would fail the same way at every try. A pass over
+        several executions is followed by passes over one each, so the others go on; an execution
+        refused alone has its events postponed (doubling waits, so the others go first) and its
+        log lines written with care from then on (a refused line replaced by a stand-in); refused
+        alone REFUSED_TRIES times, it is failed (`_give_up`) rather than retried forever."""
+        batch = self._last_batch
+        self._last_batch = []
+        if len(batch) > 1:
+            self._isolating = len(batch)
+            log.warning("a pass over %d executions could not be stored (%s): trying them one at a time",
+                        len(batch), refused_writes.why(exc))
+            return
+        eid = batch[0]
+        tries, give_up = self._refusal(eid)
+        self._careful.add(eid)
+        if give_up:
+            self._refused.pop(eid, None)
+            self._give_up(eid, exc, tries)
+            return
+        delay = min(REFUSED_DELAY * 2 ** (tries - 1), POISON_DELAY)
+        log.warning("execution %s: its next step could not be stored (%s); tried again in %.1fs, its log lines "
+                    "one by one", eid, refused_writes.why(exc), delay)
+        with self.db.transaction() as tx:
+            if execution_rows.lock(tx.conn, [eid]):  # another executor holds it: it finds out itself
+                events.postpone(tx, eid, epoch() + delay)
+
+    def _refusal(self, eid: str) -> tuple[int, bool]:
+        """Count one more failure of the execution: (its tries, whether to give it up). It is given
+        up after REFUSED_TRIES tries, and only if other executions were stored meanwhile: when
+        nothing is (a schema that does not match this Lanner, a bug in every pass), the fault is
+        not the execution's, and it is tried again, every POISON_DELAY at most, not failed."""
+        tries, mark = self._refused.get(eid, (0, self._stored))
+        self._refused[eid] = (tries + 1, mark)
+        return tries + 1, tries + 1 >= REFUSED_TRIES and self._stored > mark
+
+    def _unappliable(self, tx: Tx, eid: str, evs: list[Event], why: str) -> None:
+        """Events that failed REFUSED_TRIES times are given up: the task runs they name are failed
+        through the engine (a FAIL_RUN event each, so `errors` and `finally` still run) and the
+        events naming no task run are kept; when that fails too, the execution is ended."""
+        named = list(dict.fromkeys(e.payload["taskRunId"] for e in evs
+                                   if isinstance(e.payload.get("taskRunId"), str)))
+        if not named or any(e.kind == Kind.FAIL_RUN for e in evs):
+            self._refused.pop(eid, None)
+            self._end_refused(tx, eid, why)
+            return
+        message = f"{why}: this task run is failed; what it did is unknown to the executor"
+        kept = [(eid, e.kind, e.payload, None) for e in evs if not isinstance(e.payload.get("taskRunId"), str)]
+        fails = [(eid, Kind.FAIL_RUN, {"taskRunId": rid, "message": message}, None) for rid in named]
+        events.put_many(tx, fails + kept)
+        log.error("execution %s: task run(s) %s: %s", eid, ", ".join(named), message)
+
+    def _give_up(self, eid: str, exc: Exception, tries: int) -> None:
+        """End an execution whose next step was refused `tries` times (`_end_refused`)."""
+        with self.db.transaction() as tx:
+            if execution_rows.lock(tx.conn, [eid]):  # another executor holds it now: it finds out itself
+                self._end_refused(tx, eid, f"the executor could not store this execution's next step {tries} "
+                                           f"times ({refused_writes.why(exc)})")
+
+    def _end_refused(self, tx: Tx, eid: str, why: str) -> None:
+        """End an execution (locked by `tx`) that cannot go on: FAILED with its unfinished task runs,
+        saying why in its logs, its pending events dropped and its jobs cancelled. Its `finally`
+        tasks cannot run (every step of it fails); a restart can try it again."""
+        message = (f"{why}: it is failed so that it blocks no other execution (its finally tasks did not run); "
+                   "restart it once the cause is fixed")
+        self._careful.discard(eid)
+        events.drop(tx, eid)
+        loaded = execution_rows.load(tx.conn, [eid])
+        if eid not in loaded:
+            return
+        exe, version = loaded[eid]
+        if exe.state.current.terminated:  # nothing left to end: what could not be applied is dropped
+            log.error("execution %s (%s): %s; its pending events were dropped", eid, exe.state.current.value, why)
+            return
+        open_runs = [r for r in exe.task_runs if not r.current.terminated]
+        for run in open_runs:
+            run.state.to(StateType.FAILED)
+        exe.state.to(StateType.FAILED)
+        jobs.cancel(tx, [r.id for r in open_runs])
+        execution_rows.add_logs(tx.conn, [LogEntry(eid, None, None, "ERROR", message)] + [
+            LogEntry(eid, r.id, r.task_id, "ERROR", message) for r in open_runs])
+        execution_rows.write(tx.conn, [(exe, version + 1, [], open_runs)])
+        Outbox(tx, self.flows, self.settings.dead_after_seconds).ended_apart(exe)
+        log.error("execution %s: %s", eid, message)
 
     # -- applying events ---------------------------------------------------------------------
 
@@ -249,6 +378,10 @@ class ClusterExecutor:
                                      p.get("child"))
         if ev.kind == Kind.SUBFLOW_FAILED:
             return ex.fail_run(p["taskRunId"], p.get("message") or "the subflow could not start", p.get("executionId"))
+        if ev.kind == Kind.FAIL_RUN:
+            fx = ex.fail_run(p["taskRunId"], p["message"])
+            fx.cancel.append(p["taskRunId"])  # its attempt, waiting for a worker or running, is stopped
+            return fx
         return None  # START of an execution already started: nothing to do
 
     @staticmethod
@@ -290,7 +423,7 @@ class ClusterExecutor:
             return Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id)
 
         instant.run(held.executor, flow, fx, self.worker, job_of, note, eligible=eligible,
-                    urgent=lambda: self._instant_spent > INSTANT_BUDGET, timed=timed)
+                    urgent=lambda: self._instant_spent > INSTANT_BUDGET, timed=timed, files=self.files.write)
 
     def _error_logs(self, execution_id: str) -> list[dict[str, Any]]:
         """`errorLogs()` for an instant task run here: the stored ERROR lines, then this pass's."""

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any
 
 from lanner.engine.child_view import child_view
 from lanner.engine.executor import Effects, Executor, SubflowStart
@@ -23,12 +23,15 @@ from lanner.model.execution import Execution, TaskRun
 from lanner.model.flow import Flow
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType
-from lanner.runtime import core
+from lanner.runtime import core, refused_writes
 from lanner.runtime.queues import events, jobs
 from lanner.runtime.queues.base import CHANGES, EXECUTIONS, Kind
 from lanner.runtime.queues.database import Tx
 from lanner.runtime.stored_flows import StoredFlows
 from lanner.storage import execution_rows, tables
+
+if TYPE_CHECKING:
+    from lanner.storage.files import LocalFiles
 
 
 @dataclasses.dataclass(slots=True)
@@ -60,9 +63,15 @@ def worker_group(task: Any) -> tuple[str, str]:
 
 class Outbox:
     def __init__(self, tx: Tx, flows: StoredFlows, dead_after: float, workdirs: Any = None,
-                 instant: Callable[[Held, Effects], None] | None = None) -> None:
+                 instant: Callable[[Held, Effects], None] | None = None,
+                 careful: Collection[str] = (), files: LocalFiles | None = None) -> None:
         """`instant(held, fx)` runs the instant tasks among `fx.dispatch` at once, merging their
-        consequences into `fx` (the executor's `_run_instant`); the rest become jobs."""
+        consequences into `fx` (the executor's `_run_instant`); the rest become jobs. The log
+        lines of the `careful` executions (whose writes were refused before) are written at once,
+        each group under a savepoint, so that a line the database refuses is replaced by a
+        stand-in (`refused_writes.store_lines`) instead of failing the transaction. `files` is the
+        shared storage the files a decision made (`Effects.files`) are written to, before commit."""
+        self.careful = careful
         from lanner.runtime.cluster_concurrency import Slots
 
         self.instant = instant
@@ -70,6 +79,7 @@ class Outbox:
         self.flows = flows
         self.dead_after = dead_after
         self.workdirs = workdirs
+        self.files = files
         self.slots = Slots(tx)
         self._live_groups: set[str] | None = None
 
@@ -93,6 +103,7 @@ class Outbox:
         for child_id in dict.fromkeys(total.kill_executions):
             events.put(self.tx, child_id, Kind.KILL, {"hard": held.exe.kill == "hard"})
         self._finish_workdirs(held, total)
+        core.store_files(total, self.files.write if self.files is not None else None)
         return total
 
     def _jobs(self, held: Held, fx: Effects) -> list[Effects]:
@@ -158,13 +169,27 @@ class Outbox:
         changed = [r for r in fx.runs.values() if r.id not in fresh]
         for entry in fx.logs:
             core.mask(entry, held.secrets)
-        self.tx.insert_later(tables.logs, execution_rows.log_rows(fx.logs))
+        if exe.id in self.careful:
+            refused_writes.store_lines(fx.logs, self._insert_under_savepoint)
+        else:
+            self.tx.insert_later(tables.logs, execution_rows.log_rows(fx.logs))
         self.tx.announce(EXECUTIONS, exe.id)
         if fx.execution_changed:
             self._changed(exe)
         if fx.ended:
             self._tell_parent(exe)
         return exe, held.version + 1, new, changed
+
+    def _insert_under_savepoint(self, lines: list[LogEntry]) -> None:
+        with self.tx.conn.begin_nested():  # a refused insert rolls back to here, not the whole pass
+            execution_rows.add_logs(self.tx.conn, lines)
+
+    def ended_apart(self, exe: Execution) -> None:
+        """What an execution's end tells others (Flow triggers, a waiting parent) when it was
+        ended outside `written`: given up after its writes were refused again and again."""
+        self.tx.announce(EXECUTIONS, exe.id)
+        self._changed(exe)
+        self._tell_parent(exe)
 
     def _changed(self, exe: Execution) -> None:
         """Execution state changes feed the scheduler's Flow triggers and stopAfter."""

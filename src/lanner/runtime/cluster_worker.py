@@ -21,15 +21,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from lanner.errors import LannerError
 from lanner.model import variables
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import StateType, iso
 from lanner.plugins.api import RunnableTask
-from lanner.runtime import core
+from lanner.runtime import core, refused_writes
 from lanner.runtime.group_commit import GroupCommit
 from lanner.runtime.purges import Purges
 from lanner.runtime.queues import events, jobs
@@ -43,12 +43,17 @@ from lanner.storage import execution_rows
 from lanner.storage.execution_queries import ExecutionQueries
 from lanner.storage.files import LocalFiles
 from lanner.storage.trigger_store import TriggerStore
+from lanner.storage.write_faults import Backoff, is_transient
 from lanner.worker.attempt_notes import cut_off_predecessors
 from lanner.worker.worker import KILL_GRACE_SECONDS, Job, Worker
 
 log = logging.getLogger("lanner.worker")
 FLUSH_SECONDS = 0.1  # log lines wait at most this long before they are stored
-RETRY_SECONDS = 0.5  # between tries to store a result while the database is unreachable
+RETRY_SECONDS = 0.5  # first wait before trying again to store a result while the database is unreachable
+MAX_RETRY_SECONDS = 5.0  # the longest wait between two such tries
+REFUSED_TRIES = 3  # tries of a result refused for what it carries before it is stored as FAILED instead
+REFUSED_WAIT = 0.1  # before the second such try (then twice that, …): the data, not the database, is at fault
+_T = TypeVar("_T")
 
 
 class ClusterWorker:
@@ -277,25 +282,85 @@ class ClusterWorker:
         return self._results.submit((result, claimed_as))
 
     def _store_group(self, ended: Sequence[tuple[WorkerResult, str]]) -> list[bool]:
+        """Store the results (and the log lines gathered so far) in one transaction; once stored,
+        True for each whose job was still this worker's. A failure that passes (the database is
+        away, a serialization failure) is tried again as it is, waiting longer each time; one
+        refused for what the write carries is isolated (`_store_apart`), so that it blocks nothing."""
+        backoff = Backoff(RETRY_SECONDS, MAX_RETRY_SECONDS)
         while True:
             with self._lock:
                 entries, self._logs = self._logs, []
             try:
-                with self.db.transaction() as tx:
-                    execution_rows.add_logs(tx.conn, entries)
-                    kept = jobs.finish(tx, [(r.task_run_id, r.attempt, claimed_as) for r, claimed_as in ended])
-                    events.put_many(tx, [(r.execution_id, Kind.RESULT, encode_result(r), None) for r, _ in ended
-                                         if (r.task_run_id, r.attempt) in kept])
-                return [(r.task_run_id, r.attempt) in kept for r, _ in ended]
-            except Exception:  # noqa: BLE001 - the database is away: keep the results, try again
+                return self._write_results(ended, entries)
+            except Exception as exc:  # noqa: BLE001 - the results are kept; what to do depends on the error
                 with self._lock:
                     self._logs[:0] = entries
                 if self._hard.is_set():
                     log.error("could not store the result of %d attempt(s); they are handed back once this worker "
                               "is gone", len(ended))
                     return [True] * len(ended)
-                log.warning("could not store %d result(s); retrying", len(ended), exc_info=True)
-                time.sleep(RETRY_SECONDS)
+                if not is_transient(exc):
+                    log.warning("could not store %d result(s) (%s): storing the log lines and each result apart",
+                                len(ended), refused_writes.why(exc))
+                    return self._store_apart(ended)
+                wait = backoff.next()
+                log.warning("could not store %d result(s); retrying in %.1fs", len(ended), wait, exc_info=True)
+                time.sleep(wait)
+
+    def _write_results(self, ended: Sequence[tuple[WorkerResult, str]], entries: list[LogEntry]) -> list[bool]:
+        with self.db.transaction() as tx:
+            execution_rows.add_logs(tx.conn, entries)
+            kept = jobs.finish(tx, [(r.task_run_id, r.attempt, claimed_as) for r, claimed_as in ended])
+            events.put_many(tx, [(r.execution_id, Kind.RESULT, encode_result(r), None) for r, _ in ended
+                                 if (r.task_run_id, r.attempt) in kept])
+        return [(r.task_run_id, r.attempt) in kept for r, _ in ended]
+
+    def _store_apart(self, ended: Sequence[tuple[WorkerResult, str]]) -> list[bool]:
+        """After a refused write: the pending log lines first (a refused one replaced by its
+        stand-in), then each result in a transaction of its own; a result refused again after
+        REFUSED_TRIES tries is stored as a FAILED result saying why. Each job is still deleted in
+        the transaction that stores its result, so a result is stored once or not at all."""
+        try:
+            self._until_stored(self._write_logs)
+        except Exception:  # noqa: BLE001 - even the stand-ins were refused: the lines wait for the log loop
+            log.exception("could not store the pending log lines; storing the results without them")
+        return [self._store_alone(item) for item in ended]
+
+    def _store_alone(self, item: tuple[WorkerResult, str]) -> bool:
+        result, claimed_as = item
+        refused: Exception | None = None
+        for tries in range(1, REFUSED_TRIES + 1):
+            try:
+                return self._until_stored(lambda: self._write_results([item], []))[0]
+            except Exception as exc:  # noqa: BLE001 - refused for what it carries: tried alone a few times
+                if self._hard.is_set():
+                    return True
+                refused = exc
+                time.sleep(REFUSED_WAIT * tries)
+        assert refused is not None
+        failed, note = refused_writes.failed_instead(result, refused, REFUSED_TRIES)
+        log.error("task run %s: %s", result.task_run_id, failed.message)
+        while True:  # our own small rows: refused, the fault is not in the data; keep trying, slowly
+            try:
+                return self._until_stored(lambda: self._write_results([(failed, claimed_as)], [note]))[0]
+            except Exception:  # noqa: BLE001
+                if self._hard.is_set():
+                    return True
+                log.exception("could not store the failure of task run %s either; retrying", result.task_run_id)
+                time.sleep(MAX_RETRY_SECONDS)
+
+    def _until_stored(self, write: Callable[[], _T]) -> _T:
+        """`write()`, tried again while it fails for a passing reason (or until a hard stop)."""
+        backoff = Backoff(RETRY_SECONDS, MAX_RETRY_SECONDS)
+        while True:
+            try:
+                return write()
+            except Exception as exc:
+                if not is_transient(exc) or self._hard.is_set():
+                    raise
+                wait = backoff.next()
+                log.warning("could not write to the database; retrying in %.1fs", wait, exc_info=True)
+                time.sleep(wait)
 
     def _on_log(self, entry: LogEntry) -> None:
         self.secrets.mask(entry)
@@ -313,16 +378,23 @@ class ClusterWorker:
                 time.sleep(RETRY_SECONDS)
 
     def _write_logs(self) -> None:
+        """Store the gathered log lines; one the database refuses is replaced by its stand-in
+        (`refused_writes.store_lines`), so that it does not hold back every line after it."""
         with self._lock:
             entries, self._logs = self._logs, []
-        if not entries:
-            return
-        try:
+        stored = 0  # lines are stored in order: those after this many are kept for the next try
+
+        def insert(lines: list[LogEntry]) -> None:
+            nonlocal stored
             with self.db.transaction() as tx:
-                execution_rows.add_logs(tx.conn, entries)
+                execution_rows.add_logs(tx.conn, lines)
+            stored += len(lines)  # a stand-in takes the place of one line
+
+        try:
+            refused_writes.store_lines(entries, insert)
         except BaseException:
             with self._lock:
-                self._logs[:0] = entries
+                self._logs[:0] = entries[stored:]
             raise
 
     # -- heartbeat and cancellations -----------------------------------------------------------

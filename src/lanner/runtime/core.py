@@ -150,6 +150,17 @@ def free_slots(flow: Flow, running: int) -> int:
 
 # -- secrets in logs ------------------------------------------------------------------------------
 
+def store_files(fx: Effects, write: Callable[[str, bytes], None] | None) -> None:
+    """Write the files the decisions in `fx` made (`Effects.files`, named by the executor) and
+    forget them, so each is written once: before an instant task that may read one runs, and
+    before the decision naming them is stored."""
+    if write is None:
+        return
+    while fx.files:
+        uri, data = fx.files.pop(0)
+        write(uri, data)
+
+
 from lanner.model.inputs import MASK  # noqa: E402,F401 - one spelling of the mask, re-exported
 
 

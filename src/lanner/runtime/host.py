@@ -50,5 +50,12 @@ class Host:
                               hint="use kv() in a task property, or run the flow with `lanner run` or a server")
         return self._files.kv.lookup(flow_namespace, key, namespace, error_on_missing)
 
+    def file_uri(self, namespace: str, flow_id: str, execution_id: str, task_id: str, run_id: str,
+                 name: str) -> str:
+        if self._files is None:
+            raise LannerError("this executor was started without a storage, so it cannot store files",
+                              hint="run the flow with `lanner run` or a server")
+        return self._files.uri(self._files.target(namespace, flow_id, execution_id, task_id, run_id, name))
+
 
 HOST = Host()

@@ -20,6 +20,7 @@ from lanner.model.execution import TaskRun
 from lanner.model.flow import Flow
 from lanner.model.results import LogEntry
 from lanner.plugins.api import RunnableTask
+from lanner.runtime import core
 from lanner.worker.worker import Job, Worker
 
 STEPS = 512  # instant task attempts run and applied before one persist
@@ -34,7 +35,8 @@ def may_run(flow: Flow, run: TaskRun) -> bool:
 def run(executor: Executor, flow: Flow, fx: Effects, worker: Worker, job_of: Callable[[TaskRun], Job | None],
         note: Callable[[LogEntry], None], eligible: Callable[[TaskRun], bool] = lambda _run: True,
         urgent: Callable[[], bool] = lambda: False,
-        timed: Callable[[TaskRun, float], None] | None = None) -> None:
+        timed: Callable[[TaskRun, float], None] | None = None,
+        files: Callable[[str, bytes], None] | None = None) -> None:
     """Run the instant tasks among `fx.dispatch` now, applying each result to `executor` at once and
     merging what follows into `fx`; what their results dispatch is run the same way, up to `STEPS`
     attempts. The others stay in `fx.dispatch`.
@@ -44,8 +46,10 @@ def run(executor: Executor, flow: Flow, fx: Effects, worker: Worker, job_of: Cal
     gives the worker's job for a run (None: it failed before it could start; it is reported on
     another way). `eligible` narrows the choice further; `urgent()` true stops at once (a kill
     waits). `timed(run, seconds)` hears the CPU time each attempt took (this thread's: a busy
-    machine does not inflate it). Never in a flow with a `WorkingDirectory`: what follows one must
-    see the outputFiles stored after the decision is persisted.
+    machine does not inflate it). `files(uri, content)` writes each file a decision made
+    (`Effects.files`: a Loop's stored outputs) before the next task, which may read it, runs.
+    Never in a flow with a `WorkingDirectory`: what follows one must see the outputFiles stored
+    after the decision is persisted.
     """
     noted = 0
 
@@ -60,6 +64,7 @@ def run(executor: Executor, flow: Flow, fx: Effects, worker: Worker, job_of: Cal
         catch_up()
 
     catch_up()
+    core.store_files(fx, files)
     steps = 0 if not flow.shares_folders() else STEPS
     ran = True
     while ran and steps < STEPS:  # each round runs what the one before dispatched
@@ -82,3 +87,4 @@ def run(executor: Executor, flow: Flow, fx: Effects, worker: Worker, job_of: Cal
                 timed(task_run, time.thread_time() - began)
             fx.merge(executor.on_result(result))
             catch_up()
+            core.store_files(fx, files)

@@ -33,7 +33,7 @@ from lanner.model.flow import Flow
 from lanner.model.results import LogEntry, WorkerResult
 from lanner.model.state import NOT_STARTED, StateType, iso, now
 from lanner.plugins.api import RunnableTask
-from lanner.runtime import core, instant, restart
+from lanner.runtime import core, instant, refused_writes, restart
 from lanner.runtime.catalog import FlowCatalog
 from lanner.runtime.host import Host
 from lanner.runtime.task_commands import ExecutionCommands
@@ -42,6 +42,7 @@ from lanner.runtime.workdirs import WorkingDirectories
 from lanner.storage.files import LocalFiles
 from lanner.storage.owners import HEARTBEAT_SECONDS, Owner, Owners, OwnershipLost
 from lanner.storage.repository import Repository
+from lanner.storage.write_faults import is_transient
 from lanner.worker.attempt_notes import cut_off_predecessors
 from lanner.worker.worker import Job, Worker
 
@@ -529,14 +530,27 @@ class LocalRuntime:
                 continue
             exe = live.executor.exe
             logs = by_exe.pop(execution_id, []) + fx.logs  # fx.logs: masked and noted by `_run_instant`
+            header = fx.execution_changed or fx.ended or not fx.runs
+            # the execution's last save releases its owner: when an ended WorkingDirectory run still has
+            # its outputFiles to store (`_finish_workdirs`, below), that save is the last one
+            last = fx.ended and not self._workdir_runs(live, fx)
+            core.store_files(fx, self.files.write)  # before the decision that names them
             try:
-                self.repo.save(exe, fx.runs.values(), header=fx.execution_changed or fx.ended or not fx.runs,
-                               logs=logs, fence=self._fence(execution_id), ended=fx.ended)
+                self.repo.save(exe, fx.runs.values(), header=header, logs=logs, fence=self._fence(execution_id),
+                               ended=last)
             except OwnershipLost as exc:
                 self._lost(execution_id, live, exc)
                 del effects[execution_id]
+            except Exception as exc:
+                if not logs or is_transient(exc):
+                    raise
+                # a log line the store refuses (text it cannot encode) must not stop the execution,
+                # as in a cluster: the decision is stored without the lines, then they are, a refused
+                # one replaced by its stand-in (`refused_writes`)
+                self.repo.save(exe, fx.runs.values(), header=header, fence=self._fence(execution_id), ended=last)
+                refused_writes.store_lines(logs, self.repo.add_logs)
         if by_exe:
-            self.repo.add_logs([e for entries in by_exe.values() for e in entries])
+            refused_writes.store_lines([e for entries in by_exe.values() for e in entries], self.repo.add_logs)
         for execution_id, fx in effects.items():
             live = self.live.get(execution_id)
             if live is None:
@@ -593,7 +607,7 @@ class LocalRuntime:
             self._remember_error(entry)
 
         instant.run(live.executor, live.flow, fx, self.worker, lambda run: self._job(live.flow, exe, run), note,
-                    urgent=lambda: not self._urgent.empty())
+                    urgent=lambda: not self._urgent.empty(), files=self.files.write)
 
     def _submit(self, flow: Flow, exe: Execution, run: TaskRun) -> None:
         job = self._job(flow, exe, run)
@@ -622,16 +636,23 @@ class LocalRuntime:
         return Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id,
                    shared_dir=shared, cut_off=cut_off_predecessors(run))
 
-    def _finish_workdirs(self, live: _Live, fx: Effects) -> None:
-        """Ended WorkingDirectory runs store their outputFiles before anything after them runs."""
-        exe = live.executor.exe
+    @staticmethod
+    def _workdir_runs(live: _Live, fx: Effects) -> list[TaskRun]:
+        """The WorkingDirectory runs that ended in `fx`: their folders are finished after the decision."""
         if not live.flow.shares_folders():
-            return
-        for run in fx.runs.values():
-            if run.current.terminated and getattr(live.flow.task(run.task_id), "shares_working_directory", False):
-                for level, message in self.workdirs.finish(live.flow, exe, run):
-                    self._on_log(LogEntry(exe.id, run.id, run.task_id, level, message))
-                self.repo.save(exe, [run], header=False, fence=self._fence(exe.id))
+            return []
+        return [run for run in fx.runs.values()
+                if run.current.terminated and getattr(live.flow.task(run.task_id), "shares_working_directory", False)]
+
+    def _finish_workdirs(self, live: _Live, fx: Effects) -> None:
+        """Ended WorkingDirectory runs store their outputFiles before anything after them runs; when the
+        execution ended with them, the last of these saves is its last (it releases the owner)."""
+        exe = live.executor.exe
+        runs = self._workdir_runs(live, fx)
+        for i, run in enumerate(runs):
+            for level, message in self.workdirs.finish(live.flow, exe, run):
+                self._on_log(LogEntry(exe.id, run.id, run.task_id, level, message))
+            self.repo.save(exe, [run], header=False, fence=self._fence(exe.id), ended=fx.ended and i == len(runs) - 1)
 
     def _start_subflow(self, parent: _Live, start: SubflowStart) -> None:
         try:

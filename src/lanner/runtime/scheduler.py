@@ -86,6 +86,7 @@ class Scheduler:
         self._last_refresh = 0.0
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._faults: dict[TriggerKey, str] = {}  # the error each failing trigger last logged
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -172,8 +173,33 @@ class Scheduler:
         for flow in self._flows:
             for spec in triggers.specs(flow):
                 if isinstance(spec, triggers.ScheduleSpec):
-                    self._schedule(flow, spec, at)
-                    self._backfill(flow, spec, at)
+                    self._isolated((flow.namespace, flow.id, spec.id), self._schedule_and_backfill, flow, spec, at)
+
+    def _schedule_and_backfill(self, flow: Flow, spec: triggers.ScheduleSpec, at: dt.datetime) -> None:
+        self._schedule(flow, spec, at)
+        self._backfill(flow, spec, at)
+
+    def _isolated(self, key: TriggerKey, step: Callable[..., None], *args: Any) -> None:
+        """Run one trigger's step so that its unexpected error (a stored state that no longer parses, a
+        bug) stays on that trigger: the triggers after it in the tick still fire on time. The error
+        is written to the trigger's `lastError` and logged once while it repeats unchanged, not at
+        every tick; a step that works again forgets it, so its next error is logged again."""
+        try:
+            step(*args)
+        except Exception as exc:  # noqa: BLE001 - one bad trigger must not stop the others
+            message = (f"the trigger could not be evaluated ({type(exc).__name__}: {exc}); the other triggers "
+                       "go on; disabling and enabling it again resets its stored schedule")
+            if self._faults.get(key) == message:
+                return
+            log.exception("trigger %s.%s/%s: %s", *key, message)
+            try:
+                self._update(key, functools.partial(_merge, {"lastError": message}))
+            except Exception:  # noqa: BLE001 - the store is away: noted at the next tick instead
+                log.warning("trigger %s.%s/%s: its error could not be recorded", *key, exc_info=True)
+                return
+            self._faults[key] = message
+        else:
+            self._faults.pop(key, None)
 
     def _schedule(self, flow: Flow, spec: triggers.ScheduleSpec, at: dt.datetime) -> None:
         key = (flow.namespace, flow.id, spec.id)
@@ -366,8 +392,12 @@ class Scheduler:
             self._stop_after(e)
         for flow in self._flows:
             for spec in triggers.specs(flow):
-                if isinstance(spec, triggers.FlowSpec) and flow_trigger.matches(spec, flow.namespace, flow.id, e):
-                    self._flow_fire(flow, spec, e)
+                if isinstance(spec, triggers.FlowSpec):
+                    self._isolated((flow.namespace, flow.id, spec.id), self._flow_match, flow, spec, e)
+
+    def _flow_match(self, flow: Flow, spec: triggers.FlowSpec, e: Ended) -> None:
+        if flow_trigger.matches(spec, flow.namespace, flow.id, e):
+            self._flow_fire(flow, spec, e)
 
     def _stop_after(self, e: Ended) -> None:
         trig = e.trigger or {}

@@ -106,6 +106,13 @@ class LocalFiles:
         write_atomically(target, source)
         return self.uri(target)
 
+    def write(self, uri: str, data: bytes) -> None:
+        """Store `data` at a URI named beforehand (`Surroundings.file_uri`: a file the executor
+        decided to keep), replacing what a decision taken again before a crash wrote there."""
+        target = self.path(uri)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _replace(target, data)
+
     def remove(self, uri: str) -> bool:
         """Delete a stored file and the folders it leaves empty (up to the storage root).
 

@@ -92,3 +92,17 @@ class InProcessCluster:
 
 def by_task(exe: Execution) -> dict[str, Any]:
     return {r.task_id if r.value is None else f"{r.task_id}[{r.value}]": r for r in exe.task_runs}
+
+
+def log_messages(cluster: InProcessCluster, execution_id: str, task_id: str | None = None) -> list[str]:
+    """The stored log lines of an execution (of one of its tasks), in the order written."""
+    import sqlalchemy as sa
+
+    from lanner.storage import tables
+
+    t = tables.logs
+    q = sa.select(t.c.message).where(t.c.execution_id == execution_id).order_by(t.c.seq)
+    if task_id is not None:
+        q = q.where(t.c.task_id == task_id)
+    with cluster.db.reader.connect() as conn:
+        return [r.message for r in conn.execute(q)]

@@ -9,19 +9,11 @@ import sqlalchemy as sa
 from lanner.model.state import StateType
 from lanner.storage import tables
 from tests.integration.cluster.inprocess import InProcessCluster, by_task
+from tests.integration.cluster.inprocess import log_messages as _messages
 
 LOG = "io.kestra.plugin.core.log.Log"
 RETURN = "io.kestra.plugin.core.debug.Return"
 SLEEP = "io.kestra.plugin.core.flow.Sleep"
-
-
-def _messages(cluster: InProcessCluster, execution_id: str, task_id: str | None = None) -> list[str]:
-    t = tables.logs
-    q = sa.select(t.c.message).where(t.c.execution_id == execution_id).order_by(t.c.seq)
-    if task_id is not None:
-        q = q.where(t.c.task_id == task_id)
-    with cluster.db.reader.connect() as conn:
-        return [r.message for r in conn.execute(q)]
 
 
 def test_a_flow_of_instant_tasks_ends_with_no_worker_running(cluster: InProcessCluster) -> None:

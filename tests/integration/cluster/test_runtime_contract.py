@@ -870,3 +870,48 @@ def test_a_loop_keeps_its_iterations_apart_and_a_dag_interrupts_its_sleeper_in_e
         assert messages_with(runtime, eid, f"own {word}")
     assert runs["sleeper"].current is StateType.CANCELLED and runs["boom"].current is StateType.FAILED
     assert messages_with(runtime, eid, "seen 3")
+
+
+STORED_LOOP = """
+id: stored-loop
+namespace: company.team
+tasks:
+  - id: loop
+    type: io.kestra.plugin.core.flow.Loop
+    values: [a, b]
+    fetchType: STORE
+    outputs:
+      - {id: said, type: STRING, value: "{{ outputs.say.value }}"}
+    tasks:
+      - {id: say, type: io.kestra.plugin.core.debug.Return, format: "said {{ item.value }}"}
+  - id: reread
+    type: io.kestra.plugin.core.log.Log
+    message: "stored {{ read(outputs.loop.outputs[1].outputs.uri) }}"
+  - id: slow
+    type: io.kestra.plugin.core.flow.Loop
+    values: [c]
+    fetchType: STORE
+    outputs:
+      - {id: was, type: STRING, value: "{{ item.value }}"}
+    tasks:
+      - {id: nap, type: io.kestra.plugin.core.flow.Sleep, duration: PT0.01S}
+  - id: reread_slow
+    type: io.kestra.plugin.core.log.Log
+    message: "slow {{ read(outputs.slow.outputs[0].outputs.uri) }}"
+"""
+
+
+def test_a_loop_storing_its_outputs_writes_each_iterations_file_where_a_later_task_reads_it(runtime: Any) -> None:
+    """`loop`'s iterations end on an instant task (run by the decider), `slow`'s on a worker's Sleep:
+    either way the file is written before the Log that reads it runs."""
+    from tests.integration.declared_plugins import register_declared
+
+    register_declared(lambda name, target: name == "io.kestra.plugin.core.flow.Loop")
+    eid = runtime.start(runtime.save(STORED_LOOP))
+    ended = wait(runtime, eid)
+    assert ended.state.current is StateType.SUCCESS, runtime.messages(eid)
+    [loop] = [r for r in ended.task_runs if r.task_id == "loop"]
+    uris = [o["outputs"]["uri"] for o in loop.outputs["outputs"]]
+    assert len(uris) == 2 and all(u.startswith("kestra:///") and u.endswith(".ion") for u in uris)
+    assert messages_with(runtime, eid, 'stored {said:"said b"}')
+    assert messages_with(runtime, eid, 'slow {was:"c"}')

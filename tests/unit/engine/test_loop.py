@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lanner.model.state import StateType
@@ -70,13 +72,30 @@ def test_values_that_are_not_a_list_or_a_map_fail_the_loop_saying_why(values: st
     assert any(message in m for m in d.logs("ERROR"))
 
 
-def test_fetch_type_store_is_refused_at_validation() -> None:
-    from lanner.errors import ValidationErrors
-    from lanner.loading.flows import load_flow
+STORED = ("    values: [a, b]\n    fetchType: STORE\n"
+          "    outputs:\n      - {id: v, type: STRING, value: \"{{ item.value }}\"}\n")
 
-    with pytest.raises(ValidationErrors) as err:
-        load_flow(loop(RETURN, "    values: [1]\n    fetchType: STORE\n"))
-    assert "fetchType" in err.value.render()
+
+def test_fetch_type_store_keeps_a_uri_per_iteration_and_hands_its_ion_file_to_the_runtime(tmp_path: Path) -> None:
+    from lanner.runtime.host import Host
+    from lanner.storage.files import LocalFiles
+
+    d = Driver(loop(RETURN, STORED), surroundings=Host(LocalFiles(tmp_path)))
+    d.run()
+    entries = d.exe.task_runs[0].outputs["outputs"]
+    assert [e["item"]["value"] for e in entries] == ["a", "b"]
+    files = dict(f for fx in d.effects for f in fx.files)
+    assert [files[e["outputs"]["uri"]] for e in entries] == [b'{v:"a"}', b'{v:"b"}']
+    assert all(uri.startswith("kestra:///company/team/f/executions/exe1/tasks/loop/") for uri in files)
+    assert not any(tmp_path.iterdir())  # the executor names the files; the runtime writes them
+    assert d.exe.state.current is StateType.SUCCESS
+
+
+def test_fetch_type_store_without_a_storage_fails_the_iteration_saying_so() -> None:
+    d = Driver(loop(RETURN, STORED))
+    d.run()
+    assert d.states()["loop"] == "FAILED"
+    assert any("cannot store files" in m for m in d.logs("ERROR"))
 
 
 def test_a_failed_iteration_lets_the_iterations_already_running_finish_theirs() -> None:

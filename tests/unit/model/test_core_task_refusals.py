@@ -40,6 +40,9 @@ WORKDIR = ("    type: io.kestra.plugin.core.flow.WorkingDirectory\n"
     ("    type: io.kestra.plugin.core.flow.ForEach\n    values: [a]\n    childFailurePolicy: STOP\n"
      "    tasks:\n      - {id: l, type: io.kestra.plugin.core.log.Log, message: x}\n", 7,
      "`childFailurePolicy`: is a name from Kestra's development that its releases do not have (got `STOP`)"),
+    ("    type: io.kestra.plugin.core.flow.ForEach\n    values: [a]\n    failFast: false\n"
+     "    tasks:\n      - {id: l, type: io.kestra.plugin.core.log.Log, message: x}\n", 7,
+     "`failFast`: is a name from Kestra's development that its releases do not have: pull request #15366"),
 ])
 def test_a_kestra_property_lanner_does_not_carry_out_is_refused_at_its_line(task: str, line: int,
                                                                           expected: str) -> None:

@@ -130,3 +130,19 @@ def test_an_unknown_input_type_names_the_inputs_own_type_property() -> None:
     [problem] = _problems(_flow("  - {id: x, type: TEXT}\n"))
     assert problem.startswith("f.yaml:4:13: inputs[0] (x): `type` is `TEXT`, not one of the allowed values; "
                               "use 'STRING'")
+
+
+def test_a_dotted_input_id_is_valid() -> None:
+    flow = load_flow(_flow("  - id: nested.key\n    type: SECRET\n  - id: nested.other\n    type: STRING\n"))
+    assert [i.id for i in flow.inputs] == ["nested.key", "nested.other"]
+
+
+def test_clashing_input_ids_are_refused_at_the_second_ones_line() -> None:
+    [problem] = _problems(_flow("  - id: a\n    type: STRING\n  - id: a.b\n    type: STRING\n"))
+    assert problem.startswith("f.yaml:6:5: inputs[1]: inputs `a` and `a.b` clash: `inputs.a` cannot be both")
+    assert "rename one of them" in problem
+
+
+def test_an_input_id_with_an_empty_name_at_a_dot_is_refused() -> None:
+    [problem] = _problems(_flow("  - id: a.\n    type: STRING\n"))
+    assert problem.startswith("f.yaml:4:5: inputs[0]: input id `a.` has an empty name at one of its dots")

@@ -304,16 +304,23 @@ class ForEach(FlowableTask):
     values: str | list[Any]
     tasks: list[Task] = Field(min_length=1)
     concurrencyLimit: int = Field(default=1, ge=0)
-    childFailurePolicy: Any = None  # refused below: a name Kestra tried, whose meaning was not released
+    # refused below: names Kestra tried (pull request #15366 began as `failFast`, then became
+    # `childFailurePolicy`) and did not release on ForEach
+    childFailurePolicy: Any = None
+    failFast: Any = None
 
     refused: ClassVar[dict[str, str]] = {
         "childFailurePolicy": "is a name from Kestra's development that its releases do not have; pull "
                               "request #15366 proposed STOP and FAIL_FAST, and Kestra released `onChildFailure` "
                               "on Parallel and Dag, not on ForEach, so Lanner cannot say what it should do; "
                               "remove it",
+        "failFast": "is a name from Kestra's development that its releases do not have: pull request #15366 "
+                    "proposed it, renamed it `childFailurePolicy` and was closed without being merged, and no "
+                    "released ForEach has either name, so Lanner cannot say what it should do; remove it "
+                    "(Kestra released `onChildFailure`, on Parallel and Dag only)",
     }
 
-    check_refused = refusing("childFailurePolicy")
+    check_refused = refusing("childFailurePolicy", "failFast")
 
     @model_validator(mode="before")
     @classmethod

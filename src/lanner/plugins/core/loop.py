@@ -7,6 +7,12 @@ iteration's outputs, and nothing outside the Loop sees an iteration's outputs ex
 Loop's declared `outputs` (`outputs.<loop>.outputs`, one entry per iteration). What differs is
 where the runs are kept: in the execution (so its task-run count includes them), not in
 sub-executions.
+
+With `fetchType: STORE` an iteration's declared outputs are not kept in the Loop's outputs but
+written to internal storage as an Ion map, and the entry's `outputs` is `{"uri": "kestra://…"}`,
+as Kestra's Loop does (for loops whose outputs would make the execution too big). `AUTO` picks
+STORE in Kestra only when `values` is a file of internal storage, which Lanner's Loop refuses, so
+here it is always FETCH.
 """
 
 from __future__ import annotations
@@ -95,13 +101,8 @@ class Loop(FlowableTask):
     concurrencyLimit: int = Field(default=1, ge=0)  # see the class docstring
     transmitFailed: bool = True
     outputs: list[FlowOutput] | None = None
-    fetchType: Literal["AUTO", "FETCH"] = "AUTO"  # STORE (outputs in a file) is not built: refused
+    fetchType: Literal["AUTO", "FETCH", "STORE"] = "AUTO"  # see the module docstring
     breakWhen: str | bool | None = None
-
-    no_effect: ClassVar[dict[str, str]] = {
-        "fetchType": "AUTO and FETCH both keep the iterations' outputs in the Loop's `outputs`, which is where "
-                     "Lanner keeps them; STORE (a file of outputs) is refused",
-    }
 
     def resolve(self, ctx: RunContext) -> Resolution:
         values, keys = loop_items(ctx, self.values)
@@ -112,23 +113,33 @@ class Loop(FlowableTask):
             outputs["keys"] = keys
         return Resolution(groups, concurrency=self.concurrencyLimit, outputs=outputs)
 
+    def _kept(self, ctx: RunContext, iteration: int, values: dict[str, Any]) -> dict[str, Any]:
+        """An iteration's declared outputs as the Loop's `outputs` keep them: themselves, or with
+        STORE the URI of the Ion file holding them (`read()` and the storage tasks open it)."""
+        if self.fetchType != "STORE":
+            return values
+        from lanner.expr.ion import to_ion
+
+        return {"uri": ctx.put_file(f"iteration-{iteration}.ion", to_ion(values).encode())}
+
     def transmits_failure(self) -> bool:
         return self.transmitFailed
 
     def iteration_ended(self, ctx: RunContext, iteration: int, state: StateType) -> IterationEnd | None:
         item = ctx.variables.get("item") or {}
         recorded: dict[str, Any] | None = None
+        values: dict[str, Any] = {}
         if self.outputs:
             values = {o.id: coerce_output(o, ctx.render_typed(o.value)) for o in self.outputs}
             entry = {"value": item.get("value"), "iteration": iteration}
             if "key" in item:
                 entry["key"] = item["key"]
-            recorded = {"item": entry, "outputs": values}
+            recorded = {"item": entry, "outputs": self._kept(ctx, iteration, values)}
         stop = False
         if self.breakWhen is not None:
             seen = dict(ctx.variables)
-            seen["iteration"] = {"executionId": ctx.execution_id, "state": state.value,
-                                 "outputs": recorded["outputs"] if recorded else {}}
+            # judged on the outputs themselves, also when STORE keeps only their file's URI
+            seen["iteration"] = {"executionId": ctx.execution_id, "state": state.value, "outputs": values}
             stop = _judge(ctx, self.breakWhen, seen)
         return IterationEnd(recorded, stop)
 

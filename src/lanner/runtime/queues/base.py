@@ -39,6 +39,7 @@ class Kind:
     SLA_DUE = "sla_due"  # a MAX_DURATION SLA's time is up: on_sla_due()
     SUBFLOW_END = "subflow_end"  # a waited-for child execution ended: on_subflow_end()
     SUBFLOW_FAILED = "subflow_failed"  # a child could not start: fail_run()
+    FAIL_RUN = "fail_run"  # a task run whose events could not be applied, again and again: fail_run()
 
 
 @dataclasses.dataclass(slots=True)

@@ -102,3 +102,13 @@ def drop_orphans(tx: Tx, older_than: float) -> int:
     q = t.delete().where(t.c.created < epoch() - older_than,
                          ~sa.exists(sa.select(ex.c.id).where(ex.c.id == t.c.execution_id)))
     return int(tx.conn.execute(q).rowcount or 0)
+
+
+def postpone(tx: Tx, execution_id: str, until: float) -> None:
+    """Make the execution's events due no earlier than `until`: executors pass it over until then."""
+    tx.conn.execute(t.update().where(t.c.execution_id == execution_id, t.c.due < until).values(due=until))
+
+
+def drop(tx: Tx, execution_id: str) -> int:
+    """Delete every event of the execution (it was ended without them); how many there were."""
+    return int(tx.conn.execute(t.delete().where(t.c.execution_id == execution_id)).rowcount or 0)
