@@ -57,14 +57,24 @@ def run_once(flow_path: Path, home: Path, warm: bool) -> float:
     return wall
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
+    """`--tasks` and `--repeat`, shared with `python_task_cpu.py`."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", type=int, default=40)
     ap.add_argument("--repeat", type=int, default=7)
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def write_flow(folder: str, tasks: int) -> Path:
+    flow_path = Path(folder) / "python_tasks.yaml"
+    flow_path.write_text(flow(tasks))
+    return flow_path
+
+
+def main() -> None:
+    args = arguments()
     with tempfile.TemporaryDirectory() as tmp:
-        flow_path = Path(tmp) / "python_tasks.yaml"
-        flow_path.write_text(flow(args.tasks))
+        flow_path = write_flow(tmp, args.tasks)
         for warm, name in ((True, "fork server (fast path)"), (False, "fresh interpreter per task")):
             home = Path(tmp) / f"home-{name[:4]}"
             run_once(flow_path, home, warm)  # a fresh LANNER_HOME: its database is created outside the figures

@@ -30,3 +30,39 @@ def test_running_a_flow_on_the_embedded_store_imports_no_sqlalchemy(tmp_path: Pa
                               env=env, timeout=120)
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert "IMPORTED []" in proc.stderr, proc.stderr[-2000:]
+
+
+EXPR_PROBE = """
+import sys, atexit
+atexit.register(lambda: print("EXPR", "lanner.expr" in sys.modules, file=sys.stderr))
+from lanner.cli.main import main
+sys.argv = ["lanner", "run", sys.argv[1], "-q"]
+main()
+"""
+
+PLAIN_PYTHON_TASKS = """id: plain_python
+namespace: tests
+tasks:
+  - id: script
+    type: io.kestra.plugin.scripts.python.Script
+    script: print(sum(range(5)))
+  - id: commands
+    type: io.kestra.plugin.scripts.python.Commands
+    env:
+      GREETING: hello
+    inputFiles:
+      main.py: print('hi')
+    commands:
+      - python main.py
+"""
+
+
+def test_python_tasks_without_templates_never_load_the_template_language(tmp_path: Path) -> None:
+    """Loading `lanner.expr` costs ~25 ms: a flow whose properties hold no `{` must not pay it."""
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(PLAIN_PYTHON_TASKS)
+    env = {**os.environ, "LANNER_HOME": str(tmp_path / "home")}
+    proc = subprocess.run([sys.executable, "-c", EXPR_PROBE, str(flow)], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "EXPR False" in proc.stderr, proc.stderr[-2000:]

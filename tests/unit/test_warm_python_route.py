@@ -33,6 +33,7 @@ def test_a_plain_python_command_runs_warm(line: str, argv: list[str]) -> None:
     "python -m http.server", "python -u main.py", "python main.py | tee out", "python main.py > out",
     "python main.py $NAME", "python main.py && echo done", "python main.py \"quoted arg\"", "python main.sh",
     "python", "node main.py", "pip install x",
+    "python  main.py", "python main.py # a comment", "python main.py\targ", "python main.py ~/x",
 ])
 def test_anything_the_shell_or_the_interpreter_would_read_differently_runs_fresh(line: str) -> None:
     assert python_argv(SH, [], [line], OUR_PATH) is None
@@ -66,3 +67,16 @@ def test_tasks_differing_in_start_up_variables_need_different_servers() -> None:
     assert startup_environment(base) == startup_environment({**base, "WORKING_DIR": "/b", "PATH": "/usr/bin"})
     assert startup_environment(base) != startup_environment({**base, "PYTHONHASHSEED": "0"})
     assert startup_environment(base) != startup_environment({**base, "LC_ALL": "C"})
+
+
+@pytest.mark.parametrize("line", [
+    "python main.py a=1 b,c d:e f@g h%i j+k ./l ../m -n", "python main.py 'a b'", "python main.py a\\ b",
+    "python main.py \"x\"", "python main.py '' x", "python main.py é",
+])
+def test_plain_words_and_quoted_ones_are_told_apart_as_the_shell_reads_them(line: str) -> None:
+    """Plain words skip `shlex`; anything else is still read by it, so both routes agree."""
+    import shlex
+
+    tokens = shlex.split(line)
+    expected = tokens if shlex.join(tokens) == line else None
+    assert python_argv(SH, [], [line], OUR_PATH) == expected

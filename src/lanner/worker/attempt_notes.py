@@ -66,8 +66,11 @@ def find(folder: Path, attempts: Iterable[int]) -> Note | None:
 def discard(folder: Path, attempt: int) -> None:
     """Remove an attempt's output files and note (and the task run's folder once empty)."""
     where = paths(folder, attempt)
-    for path in (where.stdout, where.stderr, where.note, Path(f"{where.note}.tmp")):
-        path.unlink(missing_ok=True)
+    for name in (where.stdout, where.stderr, where.note, f"{where.note}.tmp"):
+        try:
+            os.unlink(name)
+        except FileNotFoundError:
+            pass
     try:
         os.rmdir(folder)
     except OSError:  # records or other attempts' files are still in it, or it is gone

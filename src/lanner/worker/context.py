@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -118,11 +119,15 @@ class WorkerContext:
     # -- rendering ---------------------------------------------------------------------------
 
     def render(self, value: Any) -> Any:
+        if _plain(value):  # what rendering would return as is; a task with no template never imports `expr`
+            return _copied(value)
         from lanner import expr
 
         return expr.render_value(value, self.variables, self._services)
 
     def render_typed(self, value: Any) -> Any:
+        if _plain(value):
+            return _copied(value)
         from lanner import expr
 
         return expr.render_value_typed(value, self.variables, self._services)
@@ -225,13 +230,72 @@ class WorkerContext:
     def close(self) -> None:
         """The attempt's result is reported: its working folder and its command's files can go."""
         if self._workdir is not None and not self._shared:
-            shutil.rmtree(self._workdir, ignore_errors=True)
+            remove_tree(self._workdir)
         if self._attempt_folder is not None:
             attempt_notes.discard(self._attempt_folder, self.attempt)
             if self._private_folder:
                 shutil.rmtree(self._attempt_folder, ignore_errors=True)
         if self.adopted is not None:
             attempt_notes.discard(self.adopted.stdout.parent, self.adopted.attempt)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder and everything in it, relative to its descriptors as `shutil.rmtree` does
+    (a link swapped in meanwhile is removed, never followed), with about half its system calls:
+    one goes at the end of every task that acts outside Lanner. Whatever resists is left to
+    `shutil.rmtree`, which ignores what it cannot remove."""
+    try:
+        fd = os.open(path, _FOLDER)
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    try:
+        _empty(fd)
+        os.rmdir(path)
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
+    finally:
+        os.close(fd)
+
+
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _empty(fd: int) -> None:
+    with os.scandir(fd) as entries:
+        names = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+    for name, is_dir in names:
+        if not is_dir:
+            os.unlink(name, dir_fd=fd)
+            continue
+        child = os.open(name, _FOLDER, dir_fd=fd)
+        try:
+            _empty(child)
+        finally:
+            os.close(child)
+        os.rmdir(name, dir_fd=fd)
+
+
+def _plain(value: Any) -> bool:
+    """Holds no text with a `{` (map keys included), so rendering would change none of it: the
+    template language renders such a text as itself (`expr.render`)."""
+    if isinstance(value, str):
+        return "{" not in value
+    if isinstance(value, Mapping):
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    return True
+
+
+def _copied(value: Any) -> Any:
+    """What rendering `value` would give when it is `_plain`: maps and lists are new ones (a caller
+    may change them without changing the task's property), tuples become lists, as there."""
+    if isinstance(value, Mapping):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_copied(v) for v in value]
+    return value
 
 
 def _nothing() -> None:

@@ -73,15 +73,35 @@ def records_root(files: Any) -> Path | None:
 
 
 def record(root: Path, rec: Record) -> Path:
-    """Write `rec` (atomically: a reader never sees half a record); returns its file."""
+    """Write `rec` (atomically: a reader never sees half a record); returns its file.
+
+    One is written per started process, so with plain file descriptors (open, write, close) and
+    without asking for its folder first: the attempt's command files are usually there already
+    (`WorkerContext.command_files`), and the folder is made only when the first write finds none.
+    """
     folder = root / rec.task_run_id
-    folder.mkdir(parents=True, exist_ok=True)
     ident = rec.pgid if rec.kind == "process" else (rec.container_id or "")[:12]
-    path = folder / f"{rec.attempt}-{rec.kind}-{ident}.json"
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(dataclasses.asdict(rec)))
+    name = f"{rec.attempt}-{rec.kind}-{ident}"
+    path = folder / f"{name}.json"
+    tmp = folder / f"{name}.tmp{os.getpid()}"
+    data = json.dumps({field: getattr(rec, field) for field in _RECORD_FIELDS}).encode()
+    try:
+        fd = os.open(tmp, _NEW_FILE, 0o666)
+    except FileNotFoundError:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, _NEW_FILE, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
     return path
+
+
+_RECORD_FIELDS = tuple(field.name for field in dataclasses.fields(Record))
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 
 
 def forget(path: Path) -> None:

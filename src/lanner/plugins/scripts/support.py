@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import re
 import shutil
 import threading
@@ -243,12 +244,22 @@ def collect_output_files(ctx: RunContext, workdir: Path, patterns: list[str],
         for path in sorted(workdir.glob(pattern + "/*" if pattern.endswith("**") else pattern)):
             if path.is_file():
                 found.setdefault(path.relative_to(workdir).as_posix(), path)
-    if output_dir is not None and output_dir.is_dir():
+    if output_dir is not None and _holds_anything(output_dir):
         for path in sorted(output_dir.rglob("*")):
             if path.is_file():
                 found.setdefault(path.relative_to(output_dir).as_posix(), path)
     # Storage keeps only a file's base name: flatten sub-folders so `a/x.txt` and `b/x.txt` stay apart.
     return {name: ctx.put_file(name.replace("/", "__"), path.read_bytes()) for name, path in found.items()}
+
+
+def _holds_anything(folder: Path) -> bool:
+    """Is `folder` a folder with something in it? One look, where walking an empty output folder
+    (what most tasks leave) reads it twice."""
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return False
 
 
 # -- namespace files --------------------------------------------------------------------------

@@ -142,10 +142,13 @@ class ScriptTask(RunnableTask):
         adopted = getattr(ctx, "adopted", None) is not None  # an earlier attempt's finished command is replayed
         workdir = ctx.working_dir()
         output_dir = workdir / f"outputs-{attempt_name(ctx)}"
-        if not adopted:
-            # A retry in a WorkingDirectory's shared folder must not collect its predecessor's files.
-            shutil.rmtree(output_dir, ignore_errors=True)
-        output_dir.mkdir(exist_ok=True)
+        try:
+            output_dir.mkdir()
+        except FileExistsError:
+            if not adopted:
+                # A retry in a WorkingDirectory's shared folder must not collect its predecessor's files.
+                shutil.rmtree(output_dir, ignore_errors=True)
+            output_dir.mkdir(exist_ok=True)
         add_variables(ctx, {"workingDir": str(workdir), "outputDir": str(output_dir)})
         if not adopted:  # the command already ran with them, and may have changed them
             load_namespace_files(ctx, workdir, self.namespaceFiles)  # first: inputFiles win a clash, as in Kestra

@@ -12,6 +12,7 @@ interpreter apply as written.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -21,6 +22,8 @@ from pathlib import PurePath
 from lanner.worker import warm_python
 
 _SHELLS = {"sh", "bash", "dash"}
+# Words `shlex.quote` leaves as they are, one space apart: a line of them is its own `shlex.join`.
+_PLAIN_WORDS = re.compile(r"[\w@%+=:,./-]+(?: [\w@%+=:,./-]+)*", re.ASCII)
 # What Lanner adds to every Python task's environment (before the task's own `env`): the fork
 # server's start-up variables must be these for a prewarmed server to be the one tasks use.
 PYTHON_TASK_ENV = {"PYTHONUNBUFFERED": "true"}
@@ -42,11 +45,16 @@ def python_argv(interpreter: list[str], before: list[str], own: list[str], path:
     if len(lines) != 1:
         return None
     line = lines[0].strip()
-    try:
-        tokens = shlex.split(line)
-    except ValueError:
-        return None
-    if len(tokens) < 2 or shlex.join(tokens) != line:  # any shell syntax beyond plain words
+    if _PLAIN_WORDS.fullmatch(line):  # what `shlex` would split and join back unchanged, without it
+        tokens = line.split(" ")
+    else:
+        try:
+            tokens = shlex.split(line)
+        except ValueError:
+            return None
+        if shlex.join(tokens) != line:  # any shell syntax beyond plain words
+            return None
+    if len(tokens) < 2:
         return None
     python, script = tokens[0], tokens[1]
     if PurePath(python).name not in _PYTHONS or script.startswith("-") or not script.endswith(".py"):
