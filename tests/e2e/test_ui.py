@@ -2,11 +2,11 @@
 
 Screenshots of each page go to tests/e2e/screenshots/ (ignored by git, made by every run).
 Without Chromium or Playwright these tests skip with the reason, unless LANNER_REQUIRE_SERVICES=1.
+The browser is the session's (tests/conftest.py: `browser`); each test has a context of its own.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +15,7 @@ import pytest
 
 from tests.integration.server.harness import Server
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).parent / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
 
 INVALID = """id: greet
 namespace: company.ui
@@ -53,27 +50,6 @@ finally:
     type: io.kestra.plugin.core.log.Log
     message: released
 """
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("LANNER_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"LANNER_REQUIRE_SERVICES=1 but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[dev]')")
-        return
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} is missing (bash .ci/services.sh installs Debian's chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
