@@ -22,8 +22,13 @@ def crash_postgres() -> Iterator[PostgresDatabases]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest) -> str | None:
-    """None for the embedded SQLite file under LANNER_HOME; else a fresh PostgreSQL database."""
+def store_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None for the embedded SQLite file under LANNER_HOME; else a fresh PostgreSQL database,
+    dropped in the background once the test is done with it."""
     if request.param == "sqlite":
-        return None
-    return request.getfixturevalue("crash_postgres").new()
+        yield None
+        return
+    dbs: PostgresDatabases = request.getfixturevalue("crash_postgres")
+    url = dbs.new()
+    yield url
+    dbs.release(url)
