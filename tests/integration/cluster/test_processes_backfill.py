@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.forkserver import ForkServer
 from tests.integration.cluster.processes import RoleProcess, role_env, wait_for
 from tests.integration.server.harness import free_port
 
@@ -39,12 +40,13 @@ def _backfilled(api: httpx.Client) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
-def test_a_backfill_outlives_a_killed_scheduler_and_runs_each_date_once(postgres_url: str, tmp_path: Path) -> None:
+def test_a_backfill_outlives_a_killed_scheduler_and_runs_each_date_once(postgres_url: str, tmp_path: Path,
+                                                                         forks: ForkServer) -> None:
     env = role_env(postgres_url, tmp_path / "home", **FAST)
     port = free_port()
-    web = RoleProcess("webserver", env, tmp_path, "--port", str(port)).start()
-    others = [RoleProcess(role, env, tmp_path).start() for role in ("executor", "worker")]
-    scheduler = RoleProcess("scheduler", env, tmp_path).start()
+    web = RoleProcess("webserver", env, tmp_path, "--port", str(port), forks=forks).start()
+    others = [RoleProcess(role, env, tmp_path, forks=forks).start() for role in ("executor", "worker")]
+    scheduler = RoleProcess("scheduler", env, tmp_path, forks=forks).start()
     api = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30)
     procs = [web, *others, scheduler]
     try:
