@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.forkserver import ForkServer
 from tests.integration.server.harness import Server
 
 SHOTS = Path(__file__).parent / "screenshots"
@@ -53,8 +54,10 @@ finally:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("ui") / "home").start()
+def server(tmp_path_factory: pytest.TempPathFactory, forks: ForkServer) -> Iterator[Server]:
+    """Forked from the session's fork server: what these tests drive is the page; the command line
+    that starts a server stays covered by test_cli_trigger_backfill.py and test_kestra_user_script.py."""
+    srv = Server(tmp_path_factory.mktemp("ui") / "home", forks=forks).start()
     yield srv
     srv.stop()
 

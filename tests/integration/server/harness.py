@@ -3,8 +3,9 @@
 Started as `python -m lanner server local`, or, given a `tests.forkserver.ForkServer`, forked from
 its pre-imported parent: the same command in a process of its own (SIGTERM and SIGKILL hit it for
 real), ready in about a quarter of a second instead of a second and a quarter. The API and
-security tests start dozens of servers; the e2e tests and tests/integration/crash/test_server_signals.py
-keep fresh interpreters, so the installed command line stays covered."""
+security tests start dozens of servers, the UI tests one per module; the e2e CLI tests and
+tests/integration/crash/test_server_signals.py keep fresh interpreters, so the installed command
+line stays covered."""
 
 from __future__ import annotations
 
