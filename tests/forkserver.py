@@ -56,6 +56,12 @@ PRELOAD = (
     "lanner.runtime.cluster_worker", "lanner.expr.template", "lanner.expr.compiler", "yaml", "rich.console",
     "rich.markup", "pydantic.type_adapter", "typer._adapters", "typer.rich_utils", "typer._click.decorators",
     "concurrent.futures.thread", "lanner.runtime.stopping", "lanner.storage.sql",
+    # `lanner server local`, which the API and security tests start once per module or more:
+    "lanner.cli.server", "lanner.server.app", "lanner.server.services", "lanner.server.serving", "uvicorn",
+    *(f"lanner.server.routes.{name}" for name in (
+        "approvals", "execution_bulk", "execution_edits", "execution_files", "executions", "flow_graph",
+        "flow_transfer", "flows", "kv", "logs", "misc", "namespace_files", "namespace_flows", "namespaces",
+        "plugins", "stats", "task_validation", "triggers")),
 )
 
 

@@ -1,3 +1,6 @@
+"""The e2e fixtures: the `lanner` command in a fresh interpreter per call (the UI tests' browser is
+the session's, tests/conftest.py)."""
+
 from __future__ import annotations
 
 import json

@@ -2,23 +2,21 @@
 
 Screenshots of each page go to tests/e2e/screenshots/ (ignored by git, made by every run).
 Without Chromium or Playwright these tests skip with the reason, unless LANNER_REQUIRE_SERVICES=1.
+The browser is the session's (tests/conftest.py: `browser`); each test has a context of its own.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.forkserver import ForkServer
 from tests.integration.server.harness import Server
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).parent / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
 
 INVALID = """id: greet
 namespace: company.ui
@@ -55,30 +53,11 @@ finally:
 """
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("LANNER_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"LANNER_REQUIRE_SERVICES=1 but {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[dev]')")
-        return
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} is missing (bash .ci/services.sh installs Debian's chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("ui") / "home").start()
+def server(tmp_path_factory: pytest.TempPathFactory, forks: ForkServer) -> Iterator[Server]:
+    """Forked from the session's fork server: what these tests drive is the page; the command line
+    that starts a server stays covered by test_cli_trigger_backfill.py and test_kestra_user_script.py."""
+    srv = Server(tmp_path_factory.mktemp("ui") / "home", forks=forks).start()
     yield srv
     srv.stop()
 

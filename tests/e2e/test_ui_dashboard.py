@@ -3,7 +3,8 @@ against a real server, used as a person does: the dashboard's counts, charts and
 hostile text shown as text), every filter kept in the URL hash and restored from a shared link,
 paging, selection, and each bulk action through its confirm dialog by keyboard (Tab, Enter, Esc).
 
-The browser, server and page fixtures are test_ui.py's; screenshots go to tests/e2e/screenshots/.
+The server and page fixtures are test_ui.py's, the browser conftest.py's; screenshots go to
+tests/e2e/screenshots/.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from tests.e2e import test_ui as ui
 from tests.integration.server.harness import Server
 
-browser, server, page = ui.browser, ui.server, ui.page  # test_ui.py's fixtures, found by pytest under these names
+server, page = ui.server, ui.page  # test_ui.py's fixtures, found by pytest under these names
 shot = ui.shot
 
 LOG = "io.kestra.plugin.core.log.Log"

@@ -1,8 +1,8 @@
 """The flow editor in a real headless Chromium against a real server: CodeMirror completion from the
 plugin schemas, Ctrl+S, the question before unsaved edits are lost, and no request leaving the server.
 
-The browser, server and page fixtures are test_ui.py's (imported, so both files share one way of
-starting Chromium); screenshots go to tests/e2e/screenshots/.
+The server and page fixtures are test_ui.py's (imported, so both files share one way of starting a
+server), the browser the session's (conftest.py); screenshots go to tests/e2e/screenshots/.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from tests.e2e import test_ui as ui
 from tests.integration.server.harness import Server
 
-browser, server, page = ui.browser, ui.server, ui.page  # test_ui.py's fixtures, found by pytest under these names
+server, page = ui.server, ui.page  # test_ui.py's fixtures, found by pytest under these names
 shot = ui.shot
 
 FLOW = """id: edited

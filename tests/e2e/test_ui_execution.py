@@ -3,7 +3,8 @@ state and grouped in the Gantt, every attempt of a retried and restarted task dr
 file preview and download, the replay / change status / labels / delete dialogs used by keyboard,
 and the links between parent and child executions.
 
-The browser, server and page fixtures are test_ui.py's; screenshots go to tests/e2e/screenshots/.
+The server and page fixtures are test_ui.py's, the browser conftest.py's; screenshots go to
+tests/e2e/screenshots/.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from tests.e2e import test_ui as ui
 from tests.integration.server.harness import Server
 
-browser, server, page = ui.browser, ui.server, ui.page  # test_ui.py's fixtures, found by pytest under these names
+server, page = ui.server, ui.page  # test_ui.py's fixtures, found by pytest under these names
 shot = ui.shot
 
 LOOP = """id: loop

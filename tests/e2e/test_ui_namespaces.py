@@ -5,7 +5,8 @@ store (add and edit with a type and a TTL, delete with a question), path tricks 
 server's message in the page, every dialog used with Tab, Enter and Esc, and user data shown as
 text, never as markup.
 
-The browser, server and page fixtures are test_ui.py's; screenshots go to tests/e2e/screenshots/.
+The server and page fixtures are test_ui.py's, the browser conftest.py's; screenshots go to
+tests/e2e/screenshots/.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from tests.e2e import test_ui as ui
 from tests.integration.server.harness import Server
 
-browser, server, page = ui.browser, ui.server, ui.page  # test_ui.py's fixtures, found by pytest under these names
+server, page = ui.server, ui.page  # test_ui.py's fixtures, found by pytest under these names
 shot = ui.shot
 LOG = "io.kestra.plugin.core.log.Log"
 JSON = {"Content-Type": "application/json"}

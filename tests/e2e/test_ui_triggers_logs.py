@@ -4,7 +4,8 @@ in bulk, a Schedule backfilled from the dialog by keyboard then paused and delet
 searched across executions by level, text, flow and dates, each linked to its execution. Text
 from flows and logs is shown as text, never run as HTML.
 
-The browser, server and page fixtures are test_ui.py's; screenshots go to tests/e2e/screenshots/.
+The server and page fixtures are test_ui.py's, the browser conftest.py's; screenshots go to
+tests/e2e/screenshots/.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from tests.e2e import test_ui as ui
 from tests.integration.server.harness import Server, wait_for
 
-browser, server, page = ui.browser, ui.server, ui.page  # test_ui.py's fixtures, found by pytest under these names
+server, page = ui.server, ui.page  # test_ui.py's fixtures, found by pytest under these names
 shot = ui.shot
 
 HOSTILE = '<img src=x onerror="window.__pwned=1">'

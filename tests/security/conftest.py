@@ -2,7 +2,8 @@
 `lanner` CLI in a subprocess, each with its own LANNER_HOME.
 
 `server` is the default developer setup (loopback, no password); `guarded` has basic auth, small
-body limits and a short wrong-password lockout so the attacks on those doors finish quickly.
+body limits and a short wrong-password lockout so the attacks on those doors finish quickly. Both
+are forked from the session's fork server (tests/conftest.py: `forks`), each its own process.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Cli
+from tests.forkserver import ForkServer
 from tests.integration.server.harness import Server
 
 USER, PASSWORD = "admin", "s3cret-pa55"
@@ -23,15 +25,15 @@ GUARDED_ENV = {"LANNER_BASIC_AUTH_USER": USER, "LANNER_BASIC_AUTH_PASSWORD": PAS
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("sec-open") / "home").start()
+def server(tmp_path_factory: pytest.TempPathFactory, forks: ForkServer) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("sec-open") / "home", forks=forks).start()
     yield srv
     srv.stop()
 
 
 @pytest.fixture(scope="module")
-def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("sec-auth") / "home", env=GUARDED_ENV).start()
+def guarded(tmp_path_factory: pytest.TempPathFactory, forks: ForkServer) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("sec-auth") / "home", env=GUARDED_ENV, forks=forks).start()
     srv.client.auth = (USER, PASSWORD)
     yield srv
     srv.stop()

@@ -1,23 +1,17 @@
 """Attack 2 of issue 11 as it happened: in a real Chromium, a page served from another origin
 tries to create a shell flow on the loopback server and run it, with every request a browser
-sends cross-site without a preflight. Nothing may be created and no command may run."""
+sends cross-site without a preflight. Nothing may be created and no command may run. The browser
+is the session's (tests/conftest.py)."""
 
 from __future__ import annotations
 
 import http.server
-import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.integration.server.harness import Server, free_port
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--no-first-run"]
 SHELL_FLOW = """id: pwn
 namespace: company.pwn
 tasks:
@@ -58,27 +52,6 @@ async function attack() {{
 attack();
 </script>
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[dev]')")
-        return
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} is missing")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("LANNER_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"LANNER_REQUIRE_SERVICES=1 but {reason}")
-    pytest.skip(reason)
 
 
 def _serve(html: str) -> tuple[http.server.ThreadingHTTPServer, str]:

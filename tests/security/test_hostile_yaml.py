@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Cli
+from tests.forkserver import ForkServer
 from tests.integration.server.harness import Server
 
 FLOW_HEAD = "id: hostile\nnamespace: security\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n"
@@ -118,8 +119,8 @@ def test_oversized_document_is_refused(cli: Cli, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("hostile-yaml") / "home").start()
+def server(tmp_path_factory: pytest.TempPathFactory, forks: ForkServer) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("hostile-yaml") / "home", forks=forks).start()
     yield srv
     srv.stop()
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.forkserver import ForkServer
 from tests.integration.server.harness import Server
 
 TOKEN, PIN = "tok-3f9a-very-secret", "4711-pin-value"
@@ -33,9 +34,9 @@ outputs:
 
 
 @pytest.fixture(scope="module")
-def with_secret(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def with_secret(tmp_path_factory: pytest.TempPathFactory, forks: ForkServer) -> Iterator[Server]:
     env = {"SECRET_API_TOKEN": base64.b64encode(TOKEN.encode()).decode()}
-    srv = Server(tmp_path_factory.mktemp("sec-secrets") / "home", env=env).start()
+    srv = Server(tmp_path_factory.mktemp("sec-secrets") / "home", env=env, forks=forks).start()
     yield srv
     srv.stop()
 

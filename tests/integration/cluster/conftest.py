@@ -19,10 +19,13 @@ def postgres_databases() -> Iterator[PostgresDatabases]:
 
 
 @pytest.fixture
-def postgres_url(request: pytest.FixtureRequest) -> str:
-    """A fresh PostgreSQL database (skips, or fails under LANNER_REQUIRE_SERVICES=1, without a server)."""
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh PostgreSQL database (skips, or fails under LANNER_REQUIRE_SERVICES=1, without a server),
+    dropped in the background once the test and its fixtures are done with it."""
     dbs: PostgresDatabases = request.getfixturevalue("postgres_databases")
-    return dbs.new()
+    url = dbs.new()
+    yield url
+    dbs.release(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

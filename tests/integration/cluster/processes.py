@@ -2,7 +2,8 @@
 
 A role is started either as `python -m lanner server <role>` or, when a `ForkServer` is given,
 forked from a pre-imported parent (milliseconds instead of a second of CPU per restart); either
-way it is its own process and SIGKILL ends it for real.
+way it is its own process and SIGKILL ends it for real. The tests of signals
+(test_processes_signals.py) keep fresh interpreters, so the installed command stays covered.
 """
 
 from __future__ import annotations
@@ -119,16 +120,17 @@ def wait_for(predicate: object, timeout: float, what: str) -> None:
 
 
 @contextlib.contextmanager
-def serving(env: dict[str, str], logs: Path, *roles: str) -> Iterator[httpx.Client]:
-    """A webserver and `roles` (executor, worker, …) as processes; yields an API client once it answers.
+def serving(env: dict[str, str], logs: Path, *roles: str, forks: Any = None) -> Iterator[httpx.Client]:
+    """A webserver and `roles` (executor, worker, …) as processes (forked from `forks` when given);
+    yields an API client once it answers.
 
     On a failure inside, the roles' last output is printed; they are stopped in any case.
     """
     from tests.integration.server.harness import free_port
 
     port = free_port()
-    procs = [RoleProcess("webserver", env, logs, "--port", str(port)).start(),
-             *(RoleProcess(role, env, logs).start() for role in roles)]
+    procs = [RoleProcess("webserver", env, logs, "--port", str(port), forks=forks).start(),
+             *(RoleProcess(role, env, logs, forks=forks).start() for role in roles)]
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30)
 
     def ready() -> bool:

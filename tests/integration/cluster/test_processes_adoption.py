@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.forkserver import ForkServer
 from tests.integration.cluster.processes import RoleProcess, role_env, serving, wait_for
 from tests.integration.test_command_keeper import exited, window_flow
 
@@ -21,22 +22,22 @@ FAST = {"LANNER_WORKER_HEARTBEAT": "0.25", "LANNER_WORKER_DEAD_AFTER": "1.5", "L
 
 
 @pytest.fixture
-def roles(postgres_url: str, tmp_path: Path) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
+def roles(postgres_url: str, tmp_path: Path, forks: ForkServer) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
     env = role_env(postgres_url, tmp_path / "home", **FAST)
-    with serving(env, tmp_path, "executor") as client:  # workers are the test's to start and kill
+    with serving(env, tmp_path, "executor", forks=forks) as client:  # workers are the test's to start and kill
         yield client, env
 
 
 def test_a_job_handed_back_after_its_command_finished_is_adopted_by_the_next_worker(
-        roles: tuple[httpx.Client, dict[str, str]], tmp_path: Path) -> None:
+        roles: tuple[httpx.Client, dict[str, str]], tmp_path: Path, forks: ForkServer) -> None:
     api, env = roles
     effects, pidfile = tmp_path / "effects", tmp_path / "worker.pid"
     response = api.post("/flows", content=window_flow(effects, pidfile, "tasks"),
                         headers={"Content-Type": "application/x-yaml"})
     assert response.status_code == 200, response.text
-    first = RoleProcess("worker", env, tmp_path).start()
+    first = RoleProcess("worker", env, tmp_path, forks=forks).start()
     pidfile.write_text(str(first.pid))
-    second = RoleProcess("worker", env, tmp_path)
+    second = RoleProcess("worker", env, tmp_path, forks=forks)
     try:
         started = api.post("/executions/lanner.keeper/window").json()
         wait_for(lambda: effects.exists() and effects.read_text().strip(), 60, "the side effect")

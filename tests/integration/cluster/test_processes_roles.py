@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.forkserver import ForkServer
 from tests.integration.cluster.databases import PostgresDatabases
 from tests.integration.cluster.processes import ROOT, role_env, serving, wait_for
 
@@ -35,9 +36,9 @@ def test_db_upgrade_creates_then_reports_the_schema(postgres_databases: Postgres
 
 
 @pytest.fixture
-def api(postgres_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
+def api(postgres_url: str, tmp_path: Path, forks: ForkServer) -> Iterator[httpx.Client]:
     with serving(role_env(postgres_url, tmp_path / "home", **FAST), tmp_path, "executor", "worker",
-                 "scheduler") as client:
+                 "scheduler", forks=forks) as client:
         yield client
 
 

@@ -300,7 +300,9 @@ def test_a_restart_while_the_limit_is_reached_fails_and_can_be_restarted_later(r
 
 
 def test_a_queued_execution_killed_ends_killed_at_once_and_the_queue_goes_on(runtime: Any) -> None:
-    flow, failed, running = _failed_then_one_running(runtime, "QUEUE", seconds=8)  # outlasts the kills
+    """The running one sleeps far past the kills and is killed last: its end, not a timed nap, frees
+    the slot (the queue going on after a slot freed by success: the restart test above)."""
+    flow, failed, running = _failed_then_one_running(runtime, "QUEUE", seconds=60)
     fresh = runtime.start(flow)
     wait_state(runtime, fresh, StateType.QUEUED)
     runtime.restart(flow, failed)
@@ -315,6 +317,9 @@ def test_a_queued_execution_killed_ends_killed_at_once_and_the_queue_goes_on(run
     flaky = next(r for r in killed[1].task_runs if r.task_id == "flaky")
     assert flaky.current is StateType.KILLED and len(flaky.attempts) == 1  # reopened, never run, closed
     assert runtime.get(running).state.current is StateType.RUNNING  # killing queued ones freed no slot
+    assert runtime.get(last).state.current is StateType.QUEUED
+    runtime.kill(running)
+    assert wait(runtime, running).state.current is StateType.KILLED
     assert wait(runtime, last).state.current is StateType.FAILED  # it started once the first ended
     assert StateType.QUEUED in [h.state for h in runtime.get(last).state.histories]
 

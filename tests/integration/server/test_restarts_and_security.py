@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.forkserver import ForkServer
 from tests.integration.server.harness import ROOT, Server, by_task, free_port
 
 LOG = "io.kestra.plugin.core.log.Log"
@@ -25,8 +26,8 @@ def _wait_until(check, timeout: float = 15.0) -> None:
     raise AssertionError("condition not met in time")
 
 
-def test_a_killed_server_resumes_its_executions_and_finally_runs_once(tmp_path: Path) -> None:
-    srv = Server(tmp_path / "home").start()
+def test_a_killed_server_resumes_its_executions_and_finally_runs_once(tmp_path: Path, forks: ForkServer) -> None:
+    srv = Server(tmp_path / "home", forks=forks).start()
     try:
         srv.deploy(f"""id: crash
 namespace: company.crash
@@ -49,8 +50,8 @@ finally:
         srv.stop()
 
 
-def test_a_schedule_never_fires_twice_for_one_date_across_restarts(tmp_path: Path) -> None:
-    srv = Server(tmp_path / "home").start()
+def test_a_schedule_never_fires_twice_for_one_date_across_restarts(tmp_path: Path, forks: ForkServer) -> None:
+    srv = Server(tmp_path / "home", forks=forks).start()
     try:
         srv.deploy(f"""id: tick
 namespace: company.sched
@@ -97,8 +98,9 @@ def test_binding_beyond_loopback_without_auth_is_refused(tmp_path: Path) -> None
     assert "LANNER_BASIC_AUTH_USER" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_basic_auth_protects_api_and_ui_but_not_webhooks(tmp_path: Path) -> None:
-    srv = Server(tmp_path / "home", env={"LANNER_BASIC_AUTH_USER": "admin", "LANNER_BASIC_AUTH_PASSWORD": "pa55"})
+def test_basic_auth_protects_api_and_ui_but_not_webhooks(tmp_path: Path, forks: ForkServer) -> None:
+    srv = Server(tmp_path / "home", env={"LANNER_BASIC_AUTH_USER": "admin", "LANNER_BASIC_AUTH_PASSWORD": "pa55"},
+                 forks=forks)
     srv.start()
     try:
         anonymous = httpx.get(srv.url + "/api/v1/flows/search")

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.forkserver import ForkServer
 from tests.integration.server.harness import Server, wait_for
 
 # Kestra's own test flow `webhook-signature`, written again here: GitHub's header and prefix.
@@ -49,9 +50,9 @@ def sign(body: bytes, secret: bytes = b"test-secret") -> str:
 
 
 @pytest.fixture(scope="module")
-def signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def signed(tmp_path_factory: pytest.TempPathFactory, forks: ForkServer) -> Iterator[Server]:
     env = {"SECRET_HOOK_SIGNING": base64.b64encode(b"kept-in-env").decode()}
-    srv = Server(tmp_path_factory.mktemp("signed") / "home", env=env).start()
+    srv = Server(tmp_path_factory.mktemp("signed") / "home", env=env, forks=forks).start()
     srv.deploy(SIGNED)
     srv.deploy(FROM_SECRET)
     yield srv

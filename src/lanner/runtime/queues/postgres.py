@@ -8,6 +8,7 @@ the process's local signals; if it breaks, roles still poll (`executor.poll`) un
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections.abc import Iterable
 
@@ -24,6 +25,9 @@ class PostgresWaker(LocalSignals):
         super().__init__()
         self._conninfo = conninfo
         self._channels = tuple(channels)
+        # This waker's own channel: `close` notifies it, so the listening thread, waiting for
+        # notifications, ends at once instead of at its next half-second timeout.
+        self._own = f"lanner_waker_{secrets.token_hex(8)}"
         self._stop = threading.Event()
         self._conn: object | None = None
         self.ready = threading.Event()
@@ -37,13 +41,15 @@ class PostgresWaker(LocalSignals):
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as conn:
                     self._conn = conn
-                    for channel in self._channels:
+                    for channel in (*self._channels, self._own):
                         conn.execute(f"LISTEN {channel}")
                     self.ready.set()
                     for channel in CHANNELS:  # rows may have come while we were not listening
                         super().signal(channel)
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.5):
+                            if note.channel == self._own:
+                                break  # closing: the loop's condition ends it
                             super().signal(note.channel, note.payload)
             except Exception as exc:  # noqa: BLE001 - roles keep polling; we reconnect
                 if not self._stop.is_set():
@@ -54,7 +60,18 @@ class PostgresWaker(LocalSignals):
     def close(self) -> None:
         self._stop.set()
         super().close()
+        if self.ready.is_set():
+            self._wake_listener()
         self._thread.join(timeout=2)
+
+    def _wake_listener(self) -> None:
+        import psycopg
+
+        try:
+            with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=2) as conn:
+                conn.execute("SELECT pg_notify(%s, '')", (self._own,))
+        except Exception:  # noqa: BLE001 - the listener then ends at its timeout, as it did before
+            pass
 
 
 NOTIFY_SQL = "SELECT pg_notify(c, p) FROM unnest(CAST(:cs AS text[]), CAST(:ps AS text[])) AS x(c, p)"
