@@ -438,3 +438,21 @@ def test_a_running_parent_lists_its_child_as_soon_as_it_starts(page: Any, server
     assert page.inner_text("#child-executions tbody td:nth-child(3)") == "call"
     page.wait_for_selector('#execution-state[data-state="SUCCESS"]', timeout=30_000)
     page.wait_for_selector('#child-executions tbody tr .badge.SUCCESS')
+
+
+def test_the_logs_tab_links_the_file_of_an_attempt_that_logs_to_a_file(page: Any, server: Server,
+                                                                       tmp_path: Path) -> None:
+    """`logToFile: true` keeps the lines out of the log store: the Logs tab says where they are."""
+    server.deploy("id: to_file\nnamespace: company.exec\ntasks:\n"
+                  "  - {id: hello, type: io.kestra.plugin.core.log.Log, message: Hello World!, logToFile: true}\n")
+    exe = server.run("company.exec", "to_file")
+    assert exe["state"]["current"] == "SUCCESS", exe
+    open_execution(page, server, exe["id"])
+    page.click("#tab-button-logs")
+    row = page.wait_for_selector("#log-files .log-file")
+    assert row.inner_text().startswith("hello, attempt 1: its logs are kept in a file")
+    with page.expect_download() as download:
+        page.click("#log-files .log-file a")
+    saved = tmp_path / "got.log"
+    download.value.save_as(saved)
+    assert saved.read_text().rstrip("\n").endswith(" INFO Hello World!")
