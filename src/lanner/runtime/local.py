@@ -631,7 +631,8 @@ class LocalRuntime:
         if shared is not None:
             task_vars["workingDir"] = str(shared)
         return Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id,
-                   shared_dir=shared, cut_off=cut_off_predecessors(run))
+                   shared_dir=shared, cut_off=cut_off_predecessors(run),
+                   secrets=core.of(flow, exe) if task.logToFile else ())
 
     def _finish_workdirs(self, live: _Live, fx: Effects) -> None:
         """Ended WorkingDirectory runs store their outputFiles before anything after them runs."""

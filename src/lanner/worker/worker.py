@@ -54,6 +54,9 @@ class Job:
     # Earlier attempts of this task run that were cut off, whose command's note may be adopted
     # (`attempt_notes.cut_off_predecessors` of the task run being dispatched).
     cut_off: tuple[int, ...] = ()
+    # The execution's SECRET input values, for a task with `logToFile: true`: the runtimes mask them in
+    # the lines they store, but the file's lines never pass through a runtime, so its logger masks them.
+    secrets: tuple[str, ...] = ()
 
 
 class _Running:
@@ -139,6 +142,8 @@ class Worker:
             fetch_logs=self._fetch_logs, executions=self._executions,
             triggers=self._triggers, shared_dir=job.shared_dir, tracker=self._tracker,
         )
+        if log_file is not None:
+            ctx.secrets.extend(job.secrets)
         running = _Running(job, ctx, report, log_file)
         with self._lock:
             self._running[job.task_run_id] = running
