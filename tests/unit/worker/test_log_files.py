@@ -42,3 +42,34 @@ def test_lines_read_back_keep_levels_and_a_message_spanning_several_lines() -> N
     read = read_lines(text)
     assert [(x.level, x.message) for x in read] == [("INFO", "first"), ("ERROR", "two\nlines")]
     assert read[1].timestamp == "2026-01-01T00:00:01Z"
+
+
+def test_the_file_is_written_before_the_result_that_names_it_is_reported(tmp_path: Path) -> None:
+    """What keeps a crash from leaving a `logFile` that names nothing: whoever stores the result
+    (the attempt's end) finds the file already there."""
+    import threading
+
+    from lanner.loading.flows import load_flow
+    from lanner.model.results import WorkerResult
+    from lanner.plugins.api import RunnableTask
+    from lanner.worker.worker import Job, Worker
+
+    task = load_flow("id: f\nnamespace: ns\ntasks:\n"
+                     "  - {id: hello, type: io.kestra.plugin.core.log.Log, message: hi, logToFile: true}\n").tasks[0]
+    assert isinstance(task, RunnableTask)
+    files = LocalFiles(tmp_path)
+    seen: list[tuple[str | None, bytes]] = []
+    reported = threading.Event()
+
+    def report(result: WorkerResult) -> None:
+        seen.append((result.log_file, files.get(result.log_file) if result.log_file else b""))
+        reported.set()
+
+    worker = Worker(report, lambda _entry: None, files, threads=1)
+    try:
+        worker.submit(Job("exe1", "run1", 1, task, {}, "ns", "f"))
+        assert reported.wait(30)
+    finally:
+        worker.shutdown()
+    [(uri, content)] = seen
+    assert uri is not None and content.decode().rstrip("\n").endswith(" INFO hi")
