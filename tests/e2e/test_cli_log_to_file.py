@@ -21,6 +21,8 @@ def test_lanner_logs_prints_a_tasks_lines_from_its_log_file_and_says_where_it_is
     code, exe = cli.run_json(str(flow))
     assert code == 0 and exe["state"]["current"] == "SUCCESS"
     log_file = exe["taskRunList"][0]["attempts"][0]["logFile"]
+    shown = cli("run", str(flow)).stderr  # the end-of-run summary
+    assert "the logs of 2 attempts are kept in files (logToFile): `lanner logs " in shown
     out = cli("logs", exe["id"], "--task", "hello").stdout
     assert f"-- hello attempt 1: logs kept in a file (logToFile), {log_file}" in out
     assert [line.split(" ", 1)[1] for line in out.splitlines()[1:]] == ["INFO  hello Hello World!"]
