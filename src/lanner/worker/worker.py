@@ -132,7 +132,10 @@ class Worker:
                   log_sink: Callable[[LogEntry], None] | None = None) -> _Running:
         error_logs = self._error_logs
         sink = log_sink or self._sink
-        log_file = LogFile(sink) if job.task.logToFile and self._files is not None else None
+        log_file = None
+        if job.task.logToFile and self._files is not None:
+            log_file = LogFile.for_attempt(self._files, sink, job.namespace, job.flow_id, job.execution_id,
+                                           job.task.id, job.task_run_id, job.attempt)
         ctx = WorkerContext(
             execution_id=job.execution_id, task_run_id=job.task_run_id, task_id=job.task.id, attempt=job.attempt,
             variables=job.variables, sink=log_file.sink if log_file else sink, files=self._files,
@@ -290,10 +293,8 @@ class Worker:
         with self._lock:
             self._running.pop(running.job.task_run_id, None)
         job = running.job
-        log_file = None
-        if running.log_file is not None:  # written before the result that names it is reported and stored
-            log_file = running.log_file.write(self._files, job.namespace, job.flow_id, job.execution_id, job.task.id,
-                                              job.task_run_id, job.attempt)
+        # the file is made before the result that names it is reported and stored
+        log_file = running.log_file.close() if running.log_file is not None else None
         (running.report or self._report)(WorkerResult(job.execution_id, job.task_run_id, job.attempt, state, outputs,
                                   running.started, now(), self.worker_id, message, log_file))
 

@@ -15,26 +15,42 @@ def _entry(level: str, message: str) -> LogEntry:
     return LogEntry("exe1", "run1", "hello", level, message, attempt=1)
 
 
+def _log_file(root: Path, store: list[LogEntry]) -> LogFile:
+    return LogFile.for_attempt(LocalFiles(root), store.append, "company.team", "flow", "exe1", "hello", "run1", 1)
+
+
 def test_the_file_holds_one_line_per_log_line_with_its_level_and_message(tmp_path: Path) -> None:
     store: list[LogEntry] = []
-    log_file = LogFile(store.append)
+    log_file = _log_file(tmp_path, store)
     log_file.sink(_entry("INFO", "Hello World!"))
     log_file.sink(_entry("WARN", "careful"))
-    files = LocalFiles(tmp_path)
-    uri = log_file.write(files, "company.team", "flow", "exe1", "hello", "run1", 1)
+    uri = log_file.close()
     assert uri == "kestra:///company/team/flow/executions/exe1/tasks/hello/run1/attempt-1.log"
-    lines = files.get(uri).decode().splitlines()
+    lines = LocalFiles(tmp_path).get(uri).decode().splitlines()
     assert [line.split(" ", 1)[1] for line in lines] == ["INFO Hello World!", "WARN careful"]
     assert store == []  # none of them reached the log store
+    assert [p.name for p in LocalFiles(tmp_path).path(uri).parent.iterdir()] == ["attempt-1.log"]  # no part left
 
 
-def test_a_line_logged_after_the_file_was_written_goes_to_the_log_store(tmp_path: Path) -> None:
+def test_a_line_logged_after_the_file_was_made_goes_to_the_log_store_and_a_silent_attempt_has_an_empty_file(
+        tmp_path: Path) -> None:
     store: list[LogEntry] = []
-    log_file = LogFile(store.append)
-    log_file.write(LocalFiles(tmp_path), "ns", "flow", "exe1", "hello", "run1", 1)
+    log_file = _log_file(tmp_path, store)
+    uri = log_file.close()
+    assert uri is not None and LocalFiles(tmp_path).get(uri) == b""
     late = _entry("ERROR", "abandoned, still talking")
     log_file.sink(late)
     assert store == [late]
+
+
+def test_when_the_storage_refuses_the_file_its_lines_go_to_the_log_store_after_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "company").write_text("a file where the namespace's folder would go")
+    store: list[LogEntry] = []
+    log_file = _log_file(tmp_path, store)
+    log_file.sink(_entry("INFO", "kept anyway"))
+    assert log_file.close() is None
+    assert [(e.level, e.message.split(" (")[0]) for e in store] == [
+        ("WARN", "`logToFile`: the storage refused the attempt's log file"), ("INFO", "kept anyway")]
 
 
 def test_lines_read_back_keep_levels_and_a_message_spanning_several_lines() -> None:
