@@ -121,6 +121,16 @@ def open_execution(page: Any, server: Server, execution_id: str) -> None:
     page.wait_for_selector("#execution-state[data-state]")
 
 
+def open_succeeded(page: Any, server: Server, flow: str, flow_id: str, tab: str) -> dict[str, Any]:
+    """Run `flow` (of namespace company.exec) to SUCCESS and open its execution's page on `tab`."""
+    server.deploy(flow)
+    exe = server.run("company.exec", flow_id)
+    assert exe["state"]["current"] == "SUCCESS", exe
+    open_execution(page, server, exe["id"])
+    page.click(f"#tab-button-{tab}")
+    return exe
+
+
 def counts(page: Any, task_id: str) -> dict[str, int]:
     """The state counts written on a topology node: {state: runs}."""
     chips = page.locator(f'.node[data-task-id="{task_id}"] .count')
@@ -207,11 +217,7 @@ def test_every_attempt_of_a_retried_then_restarted_task_is_its_own_segment(page:
 
 def test_output_files_are_previewed_and_downloaded_and_no_output_text_is_markup(
         page: Any, server: Server, tmp_path: Path) -> None:
-    server.deploy(FILES)
-    exe = server.run("company.exec", "files")
-    assert exe["state"]["current"] == "SUCCESS", exe
-    open_execution(page, server, exe["id"])
-    page.click("#tab-button-outputs")
+    open_succeeded(page, server, FILES, "files", "outputs")
     csv = page.wait_for_selector('.out-block[data-task-id="csv"] .file-ref')
     assert csv.inner_text().startswith("csv.csv")
 
@@ -439,3 +445,17 @@ def test_a_running_parent_lists_its_child_as_soon_as_it_starts(page: Any, server
     assert page.inner_text("#child-executions tbody td:nth-child(3)") == "call"
     page.wait_for_selector('#execution-state[data-state="SUCCESS"]', timeout=30_000)
     page.wait_for_selector('#child-executions tbody tr .badge.SUCCESS')
+
+
+def test_the_logs_tab_links_the_file_of_an_attempt_that_logs_to_a_file(page: Any, server: Server,
+                                                                       tmp_path: Path) -> None:
+    """`logToFile: true` keeps the lines out of the log store: the Logs tab says where they are."""
+    open_succeeded(page, server, "id: to_file\nnamespace: company.exec\ntasks:\n  - {id: hello, type: "
+                   "io.kestra.plugin.core.log.Log, message: Hello World!, logToFile: true}\n", "to_file", "logs")
+    row = page.wait_for_selector("#log-files .log-file")
+    assert row.inner_text().startswith("hello, attempt 1: its logs are kept in a file")
+    with page.expect_download() as download:
+        page.click("#log-files .log-file a")
+    saved = tmp_path / "got.log"
+    download.value.save_as(saved)
+    assert saved.read_text().rstrip("\n").endswith(" INFO Hello World!")

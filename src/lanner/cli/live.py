@@ -252,6 +252,11 @@ def summary(console: Any, exe: Execution, secrets: Iterable[str] = ()) -> None:
                   soft_wrap=True)
     for note in exe.notes:
         console.print(f"[yellow]{escape(mask(note, secrets))}[/]", highlight=False, soft_wrap=True)
+    in_files = sum(1 for run in exe.task_runs for a in run.attempts if a.log_file)
+    if in_files:  # their lines were not shown as they came (`logToFile: true`): say where they are
+        where = f"{in_files} attempts are kept in files" if in_files > 1 else "1 attempt are kept in a file"
+        console.print(f"the logs of {where} (logToFile): `lanner logs {exe.id}` prints them", highlight=False,
+                      markup=False, soft_wrap=True)
     if exe.outputs:
         # Written as the user wrote them (`ü`, not `\u00fc`): this line is for reading, --json is for tools.
         console.print("outputs: " + json.dumps(mask(exe.outputs, secrets), ensure_ascii=False), highlight=False,

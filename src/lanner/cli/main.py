@@ -626,16 +626,18 @@ def logs(
     level: str = typer.Option("TRACE", "--level", "-l", help="Minimum level."),
     task: str | None = typer.Option(None, "--task", "-t", help="Only this task id."),
 ) -> None:
-    """Print the logs of an execution."""
+    """Print the logs of an execution (those of a task with `logToFile: true` from its files)."""
+    from lanner.cli.attempt_logs import print_log_files
     from lanner.model.results import LEVEL_RANK
 
     if level.upper() not in LEVEL_RANK:
         _console().out(f"error: unknown level `{level}`; use one of {', '.join(LEVEL_RANK)}")
         raise typer.Exit(EXIT_INVALID)
-    repo, _ = _store()
+    repo, files = _store()
     exe = _load_execution(repo, execution_id)
     for r in repo.logs(exe.id, level, task):
         sys.stdout.write(f"{r['timestamp']} {r['level']:<5} {r['task_id'] or '-'} {r['message']}\n")
+    print_log_files(exe, files, level, task, sys.stdout.write)
 
 
 @app.command()

@@ -34,6 +34,8 @@ class Steps(FlowEnd):
         attempt.state.to(result.state, result.ended)
         if result.worker_id:
             attempt.worker_id = result.worker_id
+        if result.log_file:
+            attempt.log_file = result.log_file
         run.outputs = result.outputs or {}
         self._touch(run)
         if result.state is StateType.FAILED and self.exe.kill is None and self.exe.exit_state is None \

@@ -230,13 +230,13 @@ class _Builder:
             return None
         for inner in getattr(task, "internal_tasks", list)():  # ForEachItem's `<id>_split`, …: ids of their own
             self.check_unique_id({"id": inner.id}, label, path, at=(line, col))
-        if task.logToFile:
-            # Kestra then keeps the task's logs as a file in internal storage; Lanner keeps them in its log
-            # store only, so accepting the property would promise a file nobody gets.
+        if task.logToFile and task.kind != "runnable":
+            # A runnable task's attempt keeps its lines as a file (`worker/log_files.py`); a flowable or
+            # execution task has no attempt of its own to run, its lines are the executor's.
             ll, lc = _line_of(raw, "logToFile") if "logToFile" in raw else (line, col)
-            self.error(f"{label}: `logToFile: true` is not supported by Lanner (its logs are not kept as a file)",
-                       "remove `logToFile`; read the task's logs with `lanner logs <execution> --task "
-                       f"{raw.get('id')}` or the API", ll, lc, f"{path}.logToFile")
+            self.error(f"{label}: `logToFile: true` applies to tasks that run (scripts, HTTP, Log…); a {task.kind} "
+                       "task's lines are the executor's and stay in the log store",
+                       "remove `logToFile`", ll, lc, f"{path}.logToFile")
         return task
 
     def check_task_inputs(self, cls: type[Task], raw: dict[str, Any], built: dict[str, Any], path: str) -> None:

@@ -40,16 +40,19 @@ def new_id() -> str:
 class Attempt:
     state: State
     worker_id: str | None = None
+    log_file: str | None = None  # `kestra://` URI of the attempt's log lines, when its task has `logToFile: true`
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"state": self.state.to_json()}
         if self.worker_id:
             out["workerId"] = self.worker_id
+        if self.log_file:
+            out["logFile"] = self.log_file
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Attempt:
-        return cls(State.from_json(data["state"]), data.get("workerId"))
+        return cls(State.from_json(data["state"]), data.get("workerId"), data.get("logFile"))
 
 
 @dataclasses.dataclass(slots=True)

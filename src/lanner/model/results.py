@@ -78,15 +78,20 @@ class WorkerResult:
     ended: dt.datetime = dataclasses.field(default_factory=now)
     worker_id: str | None = None
     message: str | None = None  # why it failed, for people
+    log_file: str | None = None  # the `kestra://` URI of the attempt's log lines (`logToFile: true`)
 
     def to_json(self) -> dict[str, Any]:
-        return {"taskRunId": self.task_run_id, "attempt": self.attempt, "state": self.state.value,
-                "outputs": self.outputs, "started": iso(self.started), "ended": iso(self.ended),
-                "workerId": self.worker_id, "message": self.message}
+        out = {"taskRunId": self.task_run_id, "attempt": self.attempt, "state": self.state.value,
+               "outputs": self.outputs, "started": iso(self.started), "ended": iso(self.ended),
+               "workerId": self.worker_id, "message": self.message}
+        if self.log_file:
+            out["logFile"] = self.log_file
+        return out
 
     @classmethod
     def from_json(cls, execution_id: str, p: dict[str, Any]) -> WorkerResult:
         from lanner.model.state import parse_iso
 
         return cls(execution_id, p["taskRunId"], int(p["attempt"]), StateType(p["state"]), p.get("outputs") or {},
-                   parse_iso(p["started"]), parse_iso(p["ended"]), p.get("workerId"), p.get("message"))
+                   parse_iso(p["started"]), parse_iso(p["ended"]), p.get("workerId"), p.get("message"),
+                   p.get("logFile"))

@@ -420,7 +420,8 @@ class ClusterExecutor:
             task = flow.task(run.task_id)
             assert isinstance(task, RunnableTask)  # `instant.may_run` chose it
             task_vars = variables.build(flow, exe, run, task, envs=self.surroundings.envs)
-            return Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id)
+            return Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id,
+                       secrets=held.secrets)
 
         instant.run(held.executor, flow, fx, self.worker, job_of, note, eligible=eligible,
                     urgent=lambda: self._instant_spent > INSTANT_BUDGET, timed=timed, files=self.files.write)

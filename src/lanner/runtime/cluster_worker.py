@@ -218,9 +218,9 @@ class ClusterWorker:
             if shared is not None:
                 task_vars["workingDir"] = str(shared)
             with self._lock:
-                self.secrets.track(flow, exe)
+                secrets = self.secrets.track(flow, exe)
             ready.append((Job(exe.id, run.id, row.attempt, task, task_vars, exe.namespace, exe.flow_id,
-                              shared_dir=shared, cut_off=cut_off_predecessors(run)), row.cancel))
+                              shared_dir=shared, cut_off=cut_off_predecessors(run), secrets=secrets), row.cancel))
         return ready, failed, stale
 
     def _declared_dead(self, old: str) -> None:

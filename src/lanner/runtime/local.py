@@ -634,7 +634,8 @@ class LocalRuntime:
         if shared is not None:
             task_vars["workingDir"] = str(shared)
         return Job(exe.id, run.id, len(run.attempts), task, task_vars, exe.namespace, exe.flow_id,
-                   shared_dir=shared, cut_off=cut_off_predecessors(run))
+                   shared_dir=shared, cut_off=cut_off_predecessors(run),
+                   secrets=core.of(flow, exe) if task.logToFile else ())
 
     @staticmethod
     def _workdir_runs(live: _Live, fx: Effects) -> list[TaskRun]:

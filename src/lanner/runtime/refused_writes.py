@@ -70,5 +70,6 @@ def failed_instead(result: WorkerResult, exc: BaseException, tries: int) -> tupl
     message = (f"the result of attempt {result.attempt} ({result.state.value}) could not be stored after {tries} "
                f"tries ({why(exc)}): the attempt is failed instead")
     failed = WorkerResult(result.execution_id, result.task_run_id, result.attempt, StateType.FAILED,
-                          started=result.started, ended=result.ended, worker_id=result.worker_id, message=message)
+                          started=result.started, ended=result.ended, worker_id=result.worker_id, message=message,
+                          log_file=result.log_file)
     return failed, LogEntry(result.execution_id, result.task_run_id, None, "ERROR", message, attempt=result.attempt)

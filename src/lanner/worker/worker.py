@@ -36,6 +36,7 @@ from lanner.worker import attempt_notes
 from lanner.worker.context import WorkerContext
 from lanner.worker.deadlines import Deadline, Deadlines
 from lanner.worker.leftovers import Tracker, finished_container, records_root, terminate_leftovers
+from lanner.worker.log_files import LogFile
 
 KILL_GRACE_SECONDS = float(os.environ.get("LANNER_KILL_GRACE", "10"))
 
@@ -53,14 +54,18 @@ class Job:
     # Earlier attempts of this task run that were cut off, whose command's note may be adopted
     # (`attempt_notes.cut_off_predecessors` of the task run being dispatched).
     cut_off: tuple[int, ...] = ()
+    # The execution's SECRET input values, for a task with `logToFile: true`: the runtimes mask them in
+    # the lines they store, but the file's lines never pass through a runtime, so its logger masks them.
+    secrets: tuple[str, ...] = ()
 
 
 class _Running:
     def __init__(self, job: Job, ctx: WorkerContext,
-                 report: Callable[[WorkerResult], None] | None = None) -> None:
+                 report: Callable[[WorkerResult], None] | None = None, log_file: LogFile | None = None) -> None:
         self.job = job
         self.ctx = ctx
         self.report = report  # where the result goes instead of the worker's `report` (`run_now`)
+        self.log_file = log_file  # the attempt's lines, kept for its file (`logToFile: true`)
         self.started = now()
         self.reported = False
         self.lock = threading.Lock()
@@ -126,15 +131,23 @@ class Worker:
     def _register(self, job: Job, report: Callable[[WorkerResult], None] | None = None,
                   log_sink: Callable[[LogEntry], None] | None = None) -> _Running:
         error_logs = self._error_logs
+        sink = log_sink or self._sink
+        log_file = None
+        if job.task.logToFile and self._files is not None:
+            log_file = LogFile.for_attempt(self._files, sink, job.namespace, job.flow_id, job.execution_id,
+                                           job.task.id, job.task_run_id, job.attempt)
         ctx = WorkerContext(
             execution_id=job.execution_id, task_run_id=job.task_run_id, task_id=job.task.id, attempt=job.attempt,
-            variables=job.variables, sink=log_sink or self._sink, files=self._files, namespace=job.namespace,
+            variables=job.variables, sink=log_file.sink if log_file else sink, files=self._files,
+            namespace=job.namespace,
             flow_id=job.flow_id, log_level=job.task.logLevel,
             error_logs=(lambda: error_logs(job.execution_id)) if error_logs else None,
             fetch_logs=self._fetch_logs, executions=self._executions,
             triggers=self._triggers, shared_dir=job.shared_dir, tracker=self._tracker,
         )
-        running = _Running(job, ctx, report)
+        if log_file is not None:
+            ctx.secrets.extend(job.secrets)
+        running = _Running(job, ctx, report, log_file)
         with self._lock:
             self._running[job.task_run_id] = running
         return running
@@ -280,8 +293,10 @@ class Worker:
         with self._lock:
             self._running.pop(running.job.task_run_id, None)
         job = running.job
+        # the file is made before the result that names it is reported and stored
+        log_file = running.log_file.close() if running.log_file is not None else None
         (running.report or self._report)(WorkerResult(job.execution_id, job.task_run_id, job.attempt, state, outputs,
-                                  running.started, now(), self.worker_id, message))
+                                  running.started, now(), self.worker_id, message, log_file))
 
 
 def _jsonable(value: Any) -> Any:

@@ -920,3 +920,47 @@ def test_a_loop_storing_its_outputs_writes_each_iterations_file_where_a_later_ta
     assert len(uris) == 2 and all(u.startswith("kestra:///") and u.endswith(".ion") for u in uris)
     assert messages_with(runtime, eid, 'stored {said:"said b"}')
     assert messages_with(runtime, eid, 'slow {was:"c"}')
+
+
+# -- logToFile: an attempt's lines in a file, whoever runs the attempt ---------------------------
+
+LOGGED_TO_FILES = """
+id: logged_to_files
+namespace: contract
+inputs:
+  - {id: password, type: SECRET}
+tasks:
+  - {id: instant, type: io.kestra.plugin.core.log.Log, message: "said by the decider {{ inputs.password }}",
+     logToFile: true}
+  - id: shell
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner: {type: io.kestra.plugin.core.runner.Process}
+    logToFile: true
+    commands: ["echo worker says {{ inputs.password }}"]
+  - {id: stored, type: io.kestra.plugin.core.log.Log, message: "said to the store"}
+"""
+
+
+def test_log_to_file_keeps_an_attempts_masked_lines_in_its_file_not_the_store_for_instant_and_worker_tasks(
+        runtime: Any, tmp_path: Path) -> None:
+    """`instant` runs where the decision is taken (the embedded loop, a cluster executor's
+    transaction), `shell` on a worker: both name their file on their attempt, it is there, and a
+    SECRET input is masked in it as in the log store (the runtime's masking of stored lines never
+    sees these)."""
+    from lanner.storage.files import LocalFiles
+
+    secret = "s3cr3t-Hunter2"
+    eid = runtime.start(runtime.save(LOGGED_TO_FILES), {"password": secret})
+    ended = wait(runtime, eid)
+    assert ended.state.current is StateType.SUCCESS, runtime.messages(eid)
+    by_task = {r.task_id: r for r in ended.task_runs}
+    files = LocalFiles(tmp_path / "storage")
+    [instant] = by_task["instant"].attempts
+    assert instant.log_file is not None and instant.log_file.startswith("kestra:///contract/logged_to_files/")
+    assert files.get(instant.log_file).decode().rstrip("\n").endswith(" INFO said by the decider ******")
+    [shell] = by_task["shell"].attempts
+    assert shell.log_file is not None
+    assert files.get(shell.log_file).decode().rstrip("\n").endswith(" INFO worker says ******")
+    assert by_task["stored"].attempts[0].log_file is None
+    lines = messages_with(runtime, eid, "said to the store")
+    assert not [m for m in lines if "said by the decider" in m or "worker says" in m]

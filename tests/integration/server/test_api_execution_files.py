@@ -72,3 +72,17 @@ def test_preview_shows_the_first_lines_or_rows_and_says_when_it_cut(server: Serv
     bad = server.client.get(f"/executions/{exe['id']}/file/preview",
                             params={"path": runs["latin"]["outputs"]["uri"], "encoding": "klingon"})
     assert bad.status_code == 422 and "UTF-8" in bad.json()["hint"]
+
+
+def test_an_attempts_log_file_is_shown_as_its_log_file_and_downloads_its_lines(server: Server) -> None:
+    """`logToFile: true`: the task run's attempt names the file, as Kestra's `TaskRunAttempt.logFile`,
+    and the download route of the execution's files gives its lines (the UI's Logs tab links it)."""
+    server.deploy("id: logged\nnamespace: company.files\ntasks:\n"
+                  "  - {id: hello, type: io.kestra.plugin.core.log.Log, message: Hello World!, logToFile: true}\n")
+    r = server.client.post("/executions/company.files/logged", params={"wait": "true"})
+    assert r.status_code == 200 and r.json()["state"]["current"] == "SUCCESS", r.text
+    exe = server.client.get(f"/executions/{r.json()['id']}").json()
+    [attempt] = by_task(exe)["hello"]["attempts"]
+    assert attempt["logFile"].startswith("kestra:///company/files/logged/executions/")
+    file = server.client.get(f"/executions/{exe['id']}/file", params={"path": attempt["logFile"]})
+    assert file.status_code == 200 and file.text.rstrip("\n").endswith(" INFO Hello World!")

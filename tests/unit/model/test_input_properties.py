@@ -1,5 +1,5 @@
 """What `lanner validate` says about a flow's inputs, type by type, and the other properties of issue 12
-that used to be accepted and ignored (a task's `logToFile`, a trigger type Lanner does not run).
+that used to be accepted and ignored (a flowable task's `logToFile`, a trigger type Lanner does not run).
 
 Each refusal is located at the property the user wrote and names what that input's type takes.
 """
@@ -106,13 +106,14 @@ def test_input_features_lanner_does_not_run_are_refused_saying_what_to_do(inputs
     assert expected in problem
 
 
-def test_log_to_file_is_refused_at_its_line_and_false_is_accepted() -> None:
+def test_log_to_file_is_accepted_on_a_task_that_runs_and_refused_at_its_line_on_a_flowable() -> None:
     text = "id: f\nnamespace: company.team\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n" \
-           "    message: x\n    logToFile: LOG\n"
-    [problem] = _problems(text.replace("LOG", "true"))
-    assert problem.startswith("f.yaml:7:5: tasks[0] (t): `logToFile: true` is not supported by Lanner")
-    assert "lanner logs <execution> --task t" in problem
-    assert load_flow(text.replace("LOG", "false")).tasks[0].id == "t"
+           "    message: x\n    logToFile: true\n"
+    assert load_flow(text).tasks[0].logToFile is True
+    flowable = "id: f\nnamespace: company.team\ntasks:\n  - id: s\n    type: io.kestra.plugin.core.flow.Sequential\n" \
+               "    logToFile: true\n    tasks:\n      - {id: t, type: io.kestra.plugin.core.log.Log, message: x}\n"
+    [problem] = _problems(flowable)
+    assert problem.startswith("f.yaml:6:5: tasks[0] (s): `logToFile: true` applies to tasks that run")
 
 
 def test_a_trigger_type_lanner_does_not_run_is_refused_naming_it_and_the_types_it_runs() -> None:

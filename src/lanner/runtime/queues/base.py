@@ -14,7 +14,6 @@ import time
 from typing import Any, Protocol
 
 from lanner.model.results import WorkerResult
-from lanner.model.state import StateType, iso, parse_iso
 
 # Channels (PostgreSQL NOTIFY names): who should look at which table.
 EVENTS = "lanner_events"  # queue_events has something due: executors
@@ -51,14 +50,11 @@ class Event:
 
 
 def encode_result(r: WorkerResult) -> str:
-    return json.dumps({"taskRunId": r.task_run_id, "attempt": r.attempt, "state": r.state.value,
-                       "outputs": r.outputs, "started": iso(r.started), "ended": iso(r.ended),
-                       "workerId": r.worker_id, "message": r.message}, separators=(",", ":"), default=str)
+    return json.dumps(r.to_json(), separators=(",", ":"), default=str)
 
 
 def decode_result(execution_id: str, p: dict[str, Any]) -> WorkerResult:
-    return WorkerResult(execution_id, p["taskRunId"], int(p["attempt"]), StateType(p["state"]), p.get("outputs") or {},
-                        parse_iso(p["started"]), parse_iso(p["ended"]), p.get("workerId"), p.get("message"))
+    return WorkerResult.from_json(execution_id, p)
 
 
 class Waker(Protocol):

@@ -10,7 +10,7 @@ import { get, call, follow, enc } from "./api.js";
 import { h, badge, when, duration, toast, setStatus } from "./dom.js";
 import { renderTopology } from "./topology.js";
 import { createGantt } from "./gantt.js";
-import { renderOutputs } from "./outputs.js";
+import { renderOutputs, fileUrl } from "./outputs.js";
 import { parentLink, renderChildren, starterTasks, childrenKey } from "./execution_links.js";
 import { openReplayDialog, openStatusDialog, openLabelsDialog, openDeleteDialog } from "./execution_actions.js";
 import { resumeInputs, openResumeDialog } from "./resume.js";
@@ -47,11 +47,12 @@ export async function executionPage(view, id) {
   const level = h("select", { id: "log-level" }, ...LEVELS.map((l) => h("option", { value: l, text: `${l} and above` })));
   level.value = "TRACE";
   const logBox = h("div", { class: "logs", id: "logs" });
+  const logFiles = h("div", { id: "log-files" });  // attempts whose lines are in a file (`logToFile: true`)
   const outputs = h("div", { class: "panel", id: "outputs" });
   const sections = {
     overview: h("section", { id: "tab-overview" }, h("h2", { text: "Topology" }), topo, h("h2", { text: "Timeline" }), gantt),
     logs: h("section", { id: "tab-logs", hidden: true }, h("div", { class: "log-controls" }, level,
-      h("a", { href: `/api/v1/logs/${id}/download`, text: "Download" })), logBox),
+      h("a", { href: `/api/v1/logs/${id}/download`, text: "Download" })), logFiles, logBox),
     outputs: h("section", { id: "tab-outputs", hidden: true }, outputs),
   };
   const starters = starterTasks(flow);
@@ -106,12 +107,26 @@ export async function executionPage(view, id) {
     renderTopology(topo, flow, e);
     timeline.render(e);
     if (!sections.outputs.hidden) { outputsDrawn = e; renderOutputs(outputs, e); }
+    renderLogFiles(e);
     setStatus(terminal ? "" : "live");
   }
   update(exe);
 
   // A change from a dialog answers the changed execution: shown at once, the children kept.
   function changed(e) { update(e); }
+
+  // Their lines are not in the log store (the point of `logToFile`): the file is linked instead.
+  function renderLogFiles(e) {
+    const rows = [];
+    for (const r of e.taskRunList || []) {
+      (r.attempts || []).forEach((a, i) => {
+        if (!a.logFile) return;
+        rows.push(h("div", { class: "notes log-file" }, `${r.taskId}, attempt ${i + 1}: its logs are kept in a file (logToFile) `,
+          h("a", { class: "button small", href: fileUrl(e.id, a.logFile), download: `${r.taskId}-attempt-${i + 1}.log`, text: "Download" })));
+      });
+    }
+    logFiles.replaceChildren(...rows);
+  }
 
   let logs = [];
   let logsOn = false;
