@@ -231,7 +231,8 @@ def cause_of(line: str) -> str | None:
 
 
 def lanner(*args: str, home: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """The `lanner` command as a user runs it, with this checkout's code first on the path."""
+    """The `lanner` command as a user runs it (`python -m lanner`, with the caller's environment: the code
+    found first on its path — the installed checkout, or the one `PYTHONPATH` names — is what runs)."""
     env = dict(os.environ)
     if home is not None:
         env["LANNER_HOME"] = home
