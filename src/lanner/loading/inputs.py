@@ -10,6 +10,7 @@ themselves, each problem at its line, naming the input and what its type takes.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -197,6 +198,28 @@ class _InputCheck:
             self.refused.add("rows")
             self.error("rows", bad, "write e.g. `rows: {min: 1, max: 10}`", value=True)
 
+    def json_defaults(self, schema: Any) -> None:
+        """A JSON input's `defaults` must match its schema: found at `lanner validate`, not by the first
+        execution started without the input."""
+        default = yaml_source.plain(self.item.get("defaults"))
+        if default is None or "defaults" in self.refused:
+            return
+        from lanner.model import json_schemas
+
+        value = default
+        if isinstance(default, str):
+            try:
+                value = json.loads(default)
+            except json.JSONDecodeError as exc:
+                self.refused.add("defaults")
+                self.error("defaults", f"`defaults` is not valid JSON: {exc.msg} at character {exc.pos}",
+                           "write the default value as JSON text, or as a YAML map or list", value=True)
+                return
+        refused = json_schemas.refusal(schema, value)
+        if refused is not None:
+            self.refused.add("defaults")
+            self.error("defaults", f"`defaults`: {refused}", "give defaults that match `jsonSchema`", value=True)
+
     def constraints(self) -> None:
         """The values a given input will be held against are themselves valid."""
         default = yaml_source.plain(self.item.get("defaults"))
@@ -233,6 +256,8 @@ class _InputCheck:
                 self.refused.add("jsonSchema")
                 self.error("jsonSchema", str(exc), "write a JSON Schema, e.g. `{\"type\": \"object\", "
                            "\"required\": [\"name\"]}` (https://json-schema.org)", value=True)
+            else:
+                self.json_defaults(yaml_source.plain(schema))
         extensions = self.item.get("allowedFileExtensions")
         if isinstance(extensions, list):
             for ext in extensions:

@@ -76,3 +76,18 @@ def test_a_bad_schema_is_refused_at_its_line_when_the_flow_is_validated(schema: 
 def test_json_schema_on_another_input_type_is_refused_as_a_json_only_property() -> None:
     [problem] = _refused("  - id: s\n    type: STRING\n    jsonSchema: '{}'\n")
     assert "`jsonSchema` is not a property of a STRING input (only of JSON)" in problem
+
+
+@pytest.mark.parametrize("defaults,expected", [
+    ("'{\"name\": 42}'", "`defaults`: it must match the JSON schema given in `jsonSchema`: $.name: 42 is not of type"),
+    ("{name: 42}", "`defaults`: it must match the JSON schema given in `jsonSchema`: $.name: 42 is not of type"),
+    ("'{\"name\": '", "`defaults` is not valid JSON: Expecting value at character 9"),
+])
+def test_defaults_breaking_the_schema_are_refused_when_the_flow_is_validated(defaults: str, expected: str) -> None:
+    [problem] = _refused("  - id: person\n    type: JSON\n" + PERSON + f"    defaults: {defaults}\n")
+    assert problem.startswith("f.yaml:10:") and expected in problem, problem
+
+
+def test_defaults_matching_the_schema_are_used_when_no_value_is_given() -> None:
+    flow = load_flow(_flow("  - id: person\n    type: JSON\n" + PERSON + "    defaults: {name: ada}\n"))
+    assert resolve_inputs(flow, {}) == {"person": {"name": "ada"}}
