@@ -349,18 +349,26 @@ def _server_children(server: int) -> set[int]:
     return found
 
 
-def test_a_spare_process_killed_before_its_task_came_is_replaced_and_the_task_runs(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+PID_BODY = "import os\nprint('::{\"outputs\": {\"pid\": %d}}::' % os.getpid())\n"
+
+
+def _spares_of_prewarmed(text: str) -> set[int]:
+    """Start the server `lanner run` would start for flow `text`; the spare process it forked."""
     from lanner.plugins.scripts import warm_route
 
-    monkeypatch.setenv(warm_python.SWITCH, "1")
     warm_python.stop_all()
+    assert warm_route.prewarm_for(text)
+    [server] = [s.process.pid for s in warm_python._servers.values()]
+    spares: set[int] = wait_for("the server's spare process", lambda: _server_children(server))
+    return spares
+
+
+def test_a_spare_process_killed_before_its_task_came_is_replaced_and_the_task_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(warm_python.SWITCH, "1")
     try:
-        body = "import os\nprint('::{\"outputs\": {\"pid\": %d}}::' % os.getpid())\n"
-        text = flow(task("first", "warm", body), task("second", "warm", body, COMMANDS))
-        assert warm_route.prewarm_for(text)
-        [server] = [s.process.pid for s in warm_python._servers.values()]
-        spares = wait_for("the server's spare process", lambda: _server_children(server))
+        text = flow(task("first", "warm", PID_BODY), task("second", "warm", PID_BODY, COMMANDS))
+        spares = _spares_of_prewarmed(text)
         for pid in spares:  # someone kills the process the first task was to run in
             os.kill(pid, signal.SIGKILL)
         wait_for("the spare to be dead", lambda: all(gone(pid) for pid in spares))
@@ -402,15 +410,10 @@ def test_no_spare_process_outlives_its_server(monkeypatch: pytest.MonkeyPatch) -
 def test_a_task_runs_in_the_spare_process_that_was_waiting_for_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The fork made ahead of time is the one used (not discarded for a fork on request)."""
-    from lanner.plugins.scripts import warm_route
-
     monkeypatch.setenv(warm_python.SWITCH, "1")
-    warm_python.stop_all()
     try:
-        text = flow(task("only", "warm", "import os\nprint('::{\"outputs\": {\"pid\": %d}}::' % os.getpid())\n"))
-        assert warm_route.prewarm_for(text)
-        [server] = [s.process.pid for s in warm_python._servers.values()]
-        spares = wait_for("the server's spare process", lambda: _server_children(server))
+        text = flow(task("only", "warm", PID_BODY))
+        spares = _spares_of_prewarmed(text)
         time.sleep(0.2)  # the spare is blocked on its socket by now, as between two tasks of a flow
         exe = run_flow(text, tmp_path / "home")
         assert exe.state.current.value == "SUCCESS"

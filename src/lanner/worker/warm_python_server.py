@@ -220,7 +220,7 @@ class Spare:
         data = b"%d\n" % len(data) + data
         sock = socket.socket(fileno=self.sock)
         try:
-            sent = sock.sendmsg([data[:65536]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _fd_bytes(stdio))])
+            sent = socket.send_fds(sock, [data[:65536]], list(stdio))
             if sent < len(data):  # not otherwise: a spare that has read it all may have closed its end already
                 sock.sendall(data[sent:])
         except OSError:
@@ -241,12 +241,6 @@ class Spare:
         except OSError:
             pass
         os.close(self.sock)
-
-
-def _fd_bytes(fds: tuple[int, int, int]) -> bytes:
-    import array
-
-    return array.array("i", fds).tobytes()
 
 
 def _fork_spare() -> "Spare | dict | None":
