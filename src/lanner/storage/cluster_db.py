@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lanner.storage import db
+from lanner.storage.sql import use_wal
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -36,8 +37,8 @@ def open_engine(url: str, pool_size: int = 5) -> sa.Engine:
         @sa.event.listens_for(engine, "connect")
         def _connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # the driver must not open transactions on its own
+            use_wal(dbapi_conn, patience=60.0)
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=60000")
             cur.close()

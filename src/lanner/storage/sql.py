@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -48,6 +49,32 @@ class _Rows:
         return self._rows[0] if self._rows else None
 
 
+def use_wal(conn: Any, patience: float = 30.0) -> None:
+    """Put the SQLite file `conn` is open on in WAL mode, which it keeps: every connection, of every
+    process, calls this as it opens.
+
+    Switching the mode needs the file to itself, and SQLite answers "database is locked" at once,
+    without waiting for its busy timeout, while another process writes. The mode is read first, so
+    that the usual case, a file already in WAL, asks for no lock at all; a switch refused so is
+    tried again for up to `patience` seconds (two processes opening a new home together).
+    """
+    cur = conn.cursor()
+    try:
+        if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                cur.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+    finally:
+        cur.close()
+
+
 class SqliteDatabase:
     """SQLite through the standard library: one connection per thread, WAL, explicit transactions."""
 
@@ -65,7 +92,7 @@ class SqliteDatabase:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
+            use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
