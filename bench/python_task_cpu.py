@@ -26,9 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from python_tasks import arguments, write_flow  # noqa: E402 - beside this file
 
 # `lanner run` in-process; the CPU time is read when the first task is handed to the worker and
-# again when the command is over, and both are printed on stderr.
+# again when the command is over (its atexit functions run before it leaves with `os._exit`), and
+# both are printed on stderr.
 PROBE = """
-import sys, time
+import atexit, sys, time
 import lanner.worker.worker as worker
 first = []
 submit = worker.Worker.submit
@@ -37,13 +38,10 @@ def noted(*args, **kwargs):
         first.append(time.process_time())
     return submit(*args, **kwargs)
 worker.Worker.submit = noted
+atexit.register(lambda: print("CPU", first[0], time.process_time(), file=sys.stderr))
 from lanner.cli.main import main
 sys.argv = ["lanner", "run", "-q", sys.argv[1]]
-try:
-    main()
-except SystemExit:
-    pass
-print("CPU", first[0], time.process_time(), file=sys.stderr)
+main()
 """
 
 

@@ -650,6 +650,18 @@ def plugins() -> None:
 
 
 def main() -> None:
+    """The `lanner` command. It ends through `ending.end` (no teardown of every object), with
+    the code a `SystemExit` carried; a traceback takes the interpreter's usual way out."""
+    from lanner.cli import ending
+
+    try:
+        _main()
+    except SystemExit as exc:
+        ending.end(ending.exit_code(exc.code))
+    ending.end(0)
+
+
+def _main() -> None:
     from lanner.errors import LannerError
 
     try:

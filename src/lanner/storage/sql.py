@@ -14,6 +14,7 @@ import re
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -87,10 +88,12 @@ class SqliteDatabase:
         self._local = threading.local()
         self._engine = engine
 
+
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False,
+                                   factory=_Connection)
             conn.row_factory = sqlite3.Row
             use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -121,6 +124,33 @@ class SqliteDatabase:
         from lanner.storage import db
 
         return db.connect(f"sqlite:///{self.path}")
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that knows the thread it was opened for and can be weakly referenced, to be
+    found by `close_connections`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.thread = threading.current_thread()
+        _OPEN.add(self)
+
+
+_OPEN: weakref.WeakSet[_Connection] = weakref.WeakSet()
+
+
+def close_connections() -> None:
+    """Close the SQLite connections of this thread and of threads that ended, for a process about
+    to end with `os._exit`: the last one to close checkpoints the write-ahead log into the database
+    file and removes the log, as the interpreter's teardown did when it dropped them. A daemon
+    thread still running keeps its own (the teardown would not have closed it either)."""
+    me = threading.current_thread()
+    for conn in list(_OPEN):
+        if conn.thread is me or not conn.thread.is_alive():
+            try:
+                conn.close()
+            except sqlite3.Error:  # the log stays; the next open replays it
+                pass
 
 
 def on_engine(engine: Any) -> SqliteDatabase | EngineDatabase:
