@@ -1,5 +1,5 @@
 """`python -m lanner` is `lanner`."""
 
-from lanner.cli.main import main
+from lanner.cli.entry import main
 
 main()

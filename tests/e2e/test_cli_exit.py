@@ -1,6 +1,7 @@
-"""How `lanner` ends: it skips the interpreter's teardown of every object (`lanner.cli.ending`),
-but nothing a user can see of an exit may go with it — the workers' last clean-ups, atexit
-functions, buffered output, the store's write-ahead log, the exit code."""
+"""How `lanner` starts and ends. It loads with the collector off (`lanner.cli.entry`), which must
+be on again for the run itself; it skips the interpreter's teardown of every object
+(`lanner.cli.ending`), but nothing a user can see of an exit may go with it — the workers' last
+clean-ups, atexit functions, buffered output, the store's write-ahead log, the exit code."""
 
 from __future__ import annotations
 
@@ -81,3 +82,32 @@ def test_atexit_functions_run_buffered_output_is_written_and_the_exit_code_is_ke
                           env=env, timeout=120)
     assert proc.returncode == 2 and "bad.yaml:5" in proc.stdout + proc.stderr
     assert "ATEXIT RAN" in proc.stderr
+
+
+COLLECTOR_PROBE = """
+import atexit, gc, sys
+import lanner.runtime.local as local
+seen = []
+run = local.LocalRuntime.run
+def noted(*args, **kwargs):
+    seen.append((gc.isenabled(), gc.get_freeze_count() > 0))
+    return run(*args, **kwargs)
+local.LocalRuntime.run = noted
+atexit.register(lambda: sys.stderr.write(f"RUN {seen} END {gc.isenabled()}\\n"))
+from lanner.cli.entry import main
+sys.argv = ["lanner", *sys.argv[1:]]
+main()
+"""
+
+
+def test_the_collector_is_on_while_a_flow_runs_and_for_every_other_command(tmp_path: Path) -> None:
+    env = {**os.environ, "LANNER_HOME": str(tmp_path / "home")}
+    flow = str(ROOT / "examples" / "finally_example_success.yaml")
+    proc = subprocess.run([sys.executable, "-c", COLLECTOR_PROBE, "run", flow, "-q"], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "RUN [(True, True)] END True" in proc.stderr  # on, with start-up's objects frozen
+    proc = subprocess.run([sys.executable, "-c", COLLECTOR_PROBE, "validate", flow], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "RUN [] END True" in proc.stderr

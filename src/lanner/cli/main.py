@@ -137,6 +137,9 @@ def run(
     exe = runtime.create(flow, inputs, execution_id=execution_id)
     view.secrets = _secrets(exe, flow)
     old = _stop_on_signals(console, runtime)
+    from lanner.cli.entry import loaded
+
+    loaded()
     try:
         with view:
             exe = runtime.run(flow, exe)
