@@ -122,6 +122,10 @@ def start(argv: list[str], env: dict[str, str], cwd: Path, paths: Paths, note_he
     folder or output files cannot be opened.
     """
     key = startup_environment(env)
+    request = json.dumps({"argv": argv, "env": env, "cwd": str(cwd), "stdout": str(paths.stdout),
+                          "stderr": str(paths.stderr), "note": str(paths.note),
+                          "note_head": note_head.decode()}).encode()
+    request = b"%d\n" % len(request) + request  # made before the server is woken: it reads it at once
     for fresh_server in (False, True):  # a server that died is replaced once
         server = _server(key, env, replace=fresh_server)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -133,11 +137,8 @@ def start(argv: list[str], env: dict[str, str], cwd: Path, paths: Paths, note_he
             continue
         finally:
             theirs.close()
-        request = json.dumps({"argv": argv, "env": env, "cwd": str(cwd), "stdout": str(paths.stdout),
-                              "stderr": str(paths.stderr), "note": str(paths.note),
-                              "note_head": note_head.decode()}).encode()
         try:
-            ours.sendall(b"%d\n" % len(request) + request)
+            ours.sendall(request)
             line, rest = reply(ours)
         except OSError:
             line, rest = b"", b""
