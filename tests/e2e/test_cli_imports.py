@@ -59,10 +59,40 @@ tasks:
 
 def test_python_tasks_without_templates_never_load_the_template_language(tmp_path: Path) -> None:
     """Loading `lanner.expr` costs ~25 ms: a flow whose properties hold no `{` must not pay it."""
+    said = _probe_plain_python_tasks(tmp_path, EXPR_PROBE)
+    assert "EXPR False" in said, said
+
+
+def _probe_plain_python_tasks(tmp_path: Path, probe: str) -> str:
+    """The stderr of `probe` run in a fresh interpreter on PLAIN_PYTHON_TASKS, which must succeed."""
     flow = tmp_path / "flow.yaml"
     flow.write_text(PLAIN_PYTHON_TASKS)
     env = {**os.environ, "LANNER_HOME": str(tmp_path / "home")}
-    proc = subprocess.run([sys.executable, "-c", EXPR_PROBE, str(flow)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", probe, str(flow)], capture_output=True, text=True,
                           env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "EXPR False" in proc.stderr, proc.stderr[-2000:]
+    return proc.stderr[-2000:]
+
+
+QUIET_PROBE = """
+import sys, atexit
+def said():
+    from lanner.plugins.scripts import tasks
+    print("LOADED", [name for name in ("rich.console", "hashlib") if name in sys.modules], file=sys.stderr)
+    print("BUILT", sorted(name for name in ("PythonScript", "PythonCommands", "Bash", "ShellCommands")
+                          if getattr(tasks, name).__pydantic_complete__), file=sys.stderr)
+atexit.register(said)
+from lanner.cli.main import main
+sys.argv = ["lanner", "run", sys.argv[1], "-q"]
+main()
+"""
+
+
+def test_a_quiet_run_makes_no_console_and_builds_only_the_task_classes_it_validates(tmp_path: Path) -> None:
+    """Importing rich costs ~12 ms, building every task class's validator ~7 ms and hashlib (OpenSSL)
+    ~2 ms of the start-up of `lanner run` (issue 15): with -q and a run that ends well nothing is
+    printed, so rich stays unloaded, the task classes (`defer_build`) are built only when a flow
+    uses them, and only a cache, an odd state name or a task's dependencies need a digest."""
+    said = _probe_plain_python_tasks(tmp_path, QUIET_PROBE)
+    assert "LOADED []" in said, said
+    assert "BUILT ['PythonCommands', 'PythonScript']" in said, said

@@ -32,10 +32,11 @@ class LiveView:
     def __init__(self, console: Any, quiet: bool = False, live: bool | None = None) -> None:
         self.console = console
         self.quiet = quiet
-        self.interactive = (console.is_terminal if live is None else live) and not quiet
+        # Quiet, the console is not asked anything: `lanner run -q` makes (and imports) it only to print.
+        self.interactive = not quiet and (console.is_terminal if live is None else live)
         # Without colours a log line is plain text: written as such it costs a tenth of rich's print,
         # which counts when a loop logs 10,000 lines into a pipe.
-        self._plain = console.color_system is None and not self.interactive
+        self._plain = not quiet and not self.interactive and console.color_system is None
         self.runs: dict[str, TaskRun] = {}
         self.order: list[str] = []  # run ids and group ids in the order they appeared
         self.iterations = Iterations()

@@ -37,6 +37,21 @@ def _console(stderr: bool = True, force_terminal: bool | None = None) -> Any:
     return console
 
 
+class _ConsoleOnUse:
+    """`_console(...)`, made when first used: `lanner run -q` that ends well prints nothing, and
+    importing rich is about 12 ms of its start-up CPU (issue 15). Only for a console whose methods
+    are called: rich itself (a live view) needs the console."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._made: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._made is None:
+            self._made = _console(**self._options)
+        return getattr(self._made, name)
+
+
 def _print_errors(exc: Exception) -> None:
     """Each problem starts with `error: `; the template and caret lines under it are indented."""
     from lanner.errors import LannerError, ValidationErrors
@@ -130,7 +145,8 @@ def run(
         inputs = _upload_file_inputs(flow, inputs, files, execution_id)
     except LannerError as exc:
         _fail_invalid(exc)
-    console = _console(stderr=True, force_terminal=True if live else None)
+    make = _ConsoleOnUse if quiet else _console
+    console = make(stderr=True, force_terminal=True if live else None)
     view = LiveView(console, quiet=quiet, live=live)
     runtime = LocalRuntime(repo, files, threads=threads, listener=view, catalog=catalog)
     _say_left_behind(console, runtime)

@@ -52,14 +52,14 @@ FIELD_REFUSED: tuple[str, ...] = ("defaults", "prefill", "dependsOn")
 class TableRows(BaseModel):
     """A TABLE input's bounds on its number of rows (Kestra's `rows.min` >= 0, `rows.max` >= 1)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     min: int | None = Field(default=None, ge=0)
     max: int | None = Field(default=None, ge=1)
 
 
 class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     id: str = Field(pattern=PATTERNS["input id"])
     type: InputType
@@ -104,7 +104,7 @@ class Input(BaseModel):
 
 
 class FlowOutput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: str = Field(pattern=PATTERNS["output id"])
     type: InputType = "STRING"
@@ -123,7 +123,7 @@ class FlowOutput(BaseModel):
 
 
 class PluginDefault(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     type: str
     values: dict[str, Any] = Field(default_factory=dict)
@@ -134,7 +134,7 @@ _UNBUILT_CONCURRENCY = ("duration", "queueLimit", "queueSize")
 
 
 class Concurrency(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     limit: int = Field(gt=0)
     behavior: Literal["QUEUE", "CANCEL", "FAIL"] = "QUEUE"
@@ -158,7 +158,7 @@ class Concurrency(BaseModel):
 class Trigger(BaseModel):
     """A trigger's common keys; each trigger type's own keys are kept for the scheduler."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     id: str = Field(pattern=PATTERNS["trigger id"])
     type: str

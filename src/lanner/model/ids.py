@@ -33,7 +33,6 @@ PATTERNS: dict[str, str] = {
 }
 MAX_LENGTH: dict[str, int] = {"namespace": 150, "flow id": 100, "webhook key": 256}
 DEFAULT_MAX = 255
-_COMPILED = {kind: re.compile(p) for kind, p in PATTERNS.items()}
 
 
 class BadIdentifier(LannerError):
@@ -57,7 +56,7 @@ def problem(kind: str, value: object) -> str | None:
         return "it is empty"
     if len(value) > limit:
         return f"it is {len(value)} characters long, the limit is {limit}"
-    if _COMPILED[kind].fullmatch(value) is None:
+    if re.fullmatch(PATTERNS[kind], value) is None:  # compiled on first use (re's cache): start-up time
         return f"it must match {PATTERNS[kind]}"
     return None
 

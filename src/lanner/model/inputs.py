@@ -18,8 +18,9 @@ from lanner.model.duration import format_duration, parse_duration
 from lanner.model.flow import Flow, FlowOutput, Input
 from lanner.model.state import iso
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S*$")
+# Compiled on first use (re's cache), as most flows declare no such input: start-up time (issue 15).
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_URI = r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S*$"
 
 
 Via = Literal["cli", "api", "trigger", "task"]  # who gives the inputs: the words of a missing one's hint
@@ -308,9 +309,9 @@ def _multiselect(inp: Any, raw: Any) -> list[str]:
     return [str(v) for v in values]
 
 
-def _matching(pattern: re.Pattern[str], what: str) -> Coercer:
+def _matching(pattern: str, what: str) -> Coercer:
     def check(_inp: Any, raw: Any) -> str:
-        if not pattern.match(str(raw)):
+        if not re.match(pattern, str(raw)):
             raise ValueError(f"`{raw}` is not {what}")
         return str(raw)
 

@@ -62,7 +62,7 @@ def holds(cond: dict[str, Any], state: str, namespace: str, flow_id: str, labels
 class ListenerCondition(BaseModel):
     """One condition of a listener: the properties of every accepted kind, each checked to belong."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     type: str
     in_: list[str] | None = Field(default=None, alias="in")
@@ -87,7 +87,7 @@ class ListenerCondition(BaseModel):
 
 
 class Listener(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     description: str | None = None
     conditions: list[ListenerCondition] = Field(default_factory=list)

@@ -18,7 +18,7 @@ from lanner.model.labels import as_label_map
 
 
 class Sla(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     id: str = Field(min_length=1)
     type: Literal["MAX_DURATION", "EXECUTION_ASSERTION"]

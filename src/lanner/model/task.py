@@ -112,7 +112,7 @@ def output_docs(**outputs: tuple[OutputType, str]) -> dict[str, OutputDoc]:
 class Task(BaseModel):
     """Properties common to every task (Kestra's Task)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, arbitrary_types_allowed=True, defer_build=True)
 
     kind: ClassVar[Literal["runnable", "flowable", "execution"]] = "runnable"
     # The outputs a run of this type may record (`outputs.<id>.<name>`), declared beside the code

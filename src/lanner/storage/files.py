@@ -9,7 +9,6 @@ themselves, so a `../` in a form-field name or a URL cannot reach the rest of th
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import shutil
@@ -193,7 +192,7 @@ class LocalFiles:
     def cache_target(self, namespace: str, flow_id: str, task_id: str, value: str | None) -> Path:
         ids.check("namespace", namespace)
         ids.check("flow id", flow_id)
-        key = "_" if value is None else hashlib.sha256(value.encode()).hexdigest()[:32]
+        key = "_" if value is None else _digest(value, 32)
         return inside(self.root, "_caches", namespace, flow_id, safe_name(task_id), key + ".zip")
 
     def put_cache(self, target: Path, data: bytes) -> None:
@@ -234,4 +233,12 @@ def _state_folder(name: str) -> str:
     safe = safe_name(name)
     if safe == name:
         return safe
-    return f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+    return f"{safe}-{_digest(name, 16)}"
+
+
+def _digest(text: str, length: int) -> str:
+    """The first `length` hex digits of `text`'s SHA-256. hashlib is imported here: loading OpenSSL
+    is ~2 ms of every `lanner run`'s start-up, and few runs name a cache or an odd state."""
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:length]

@@ -24,7 +24,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import platform
@@ -64,6 +63,8 @@ def host_python() -> str:
 
 def env_key(requirements: list[str]) -> str:
     """The folder name of the environment for `requirements` (already normalised) on this interpreter."""
+    import hashlib  # only a task with dependencies needs it: OpenSSL's import is ~2 ms of every run's start-up
+
     spec = {"python": host_python(), "implementation": sys.implementation.cache_tag,
             "interpreter": os.path.realpath(sys.executable), "requirements": requirements}
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:32]
