@@ -76,9 +76,11 @@ def _probe_plain_python_tasks(tmp_path: Path, probe: str) -> str:
 
 QUIET_PROBE = """
 import sys, atexit
+import pydantic, pydantic.types, typer, yaml  # loaded by any run anyway; pydantic 2.14 imports hashlib there
+ours = ("rich.console",) + (() if "hashlib" in sys.modules else ("hashlib",))
 def said():
     from lanner.plugins.scripts import tasks
-    print("LOADED", [name for name in ("rich.console", "hashlib") if name in sys.modules], file=sys.stderr)
+    print("LOADED", [name for name in ours if name in sys.modules], file=sys.stderr)
     print("BUILT", sorted(name for name in ("PythonScript", "PythonCommands", "Bash", "ShellCommands")
                           if getattr(tasks, name).__pydantic_complete__), file=sys.stderr)
 atexit.register(said)
