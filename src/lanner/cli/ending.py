@@ -40,10 +40,7 @@ def end(code: int) -> NoReturn:
     atexit._run_exitfuncs()
     from lanner.storage.sql import close_connections
 
-    try:
-        close_connections()
-    except Exception:  # noqa: BLE001, S110 - a store that cannot checkpoint keeps its log; the next open replays it
-        pass
+    close_connections()  # a connection that cannot close keeps its log; the next open replays it
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:

@@ -88,7 +88,6 @@ class SqliteDatabase:
         self._local = threading.local()
         self._engine = engine
 
-
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
