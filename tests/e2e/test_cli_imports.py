@@ -98,3 +98,36 @@ def test_a_quiet_run_makes_no_console_and_builds_only_the_task_classes_it_valida
     said = _probe_plain_python_tasks(tmp_path, QUIET_PROBE)
     assert "LOADED []" in said, said
     assert "BUILT ['PythonCommands', 'PythonScript']" in said, said
+
+
+GROUPS_PROBE = """
+import sys, atexit
+groups = ("lanner.cli.server", "lanner.cli.roles", "lanner.cli.namespaces", "lanner.cli.triggers")
+atexit.register(lambda: print("GROUPS", [name for name in groups if name in sys.modules], file=sys.stderr))
+from lanner.cli.main import main
+sys.argv = ["lanner", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_command_loads_only_its_own_group_of_the_command_line(tmp_path: Path) -> None:
+    """Typer builds every command it holds on each call, and holding a group imports its module
+    (~15 ms of a short `lanner run`): `lanner run` holds only `run`, `lanner db …` only the `db`
+    group; `lanner --help` still lists them all."""
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(PLAIN_PYTHON_TASKS)
+    env = {**os.environ, "LANNER_HOME": str(tmp_path / "home")}
+
+    def groups(*args: str) -> str:
+        proc = subprocess.run([sys.executable, "-c", GROUPS_PROBE, *args], capture_output=True, text=True,
+                              env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stderr[-2000:] + proc.stdout[-4000:]
+
+    assert "GROUPS []" in groups("run", str(flow), "-q")
+    assert "GROUPS ['lanner.cli.roles']" in groups("db", "--help")
+    everything = groups("--help")
+    assert "GROUPS ['lanner.cli.server', 'lanner.cli.roles', 'lanner.cli.namespaces', 'lanner.cli.triggers']" \
+        in everything
+    for name in ("run", "validate", "execution", "server", "db", "namespace", "trigger"):
+        assert f" {name} " in everything, everything
