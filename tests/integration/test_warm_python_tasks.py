@@ -249,8 +249,12 @@ os.kill(int(open({str(pidfile)!r}).read()), signal.SIGSTOP)
         (execution_id,) = harness_wait(lambda: home.execution_ids(), 60, "the execution to be stored")
         pidfile.write_text(str(proc.pid))
         line = harness_wait(lambda: effects.exists() and effects.read_text().split("\n")[0], 60, "the side effect")
-        harness_wait(lambda: stopped(proc.pid) and gone(int(line.split()[1])), 30,
-                     "the task to stop its lanner and exit")
+        # Finished means its end is noted (by its keeper or the fork server), not only that Python
+        # exited: on the fresh route `/bin/sh -c` still runs a moment after the script, and a
+        # command cut off before its shell ends is rightly run again.
+        harness_wait(lambda: stopped(proc.pid) and gone(int(line.split()[1]))
+                     and any(home.root.glob("run/attempts/*/1.exit")), 30,
+                     "the task to stop its lanner, exit, and have its end noted")
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate()
     finally:
