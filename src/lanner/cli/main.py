@@ -693,8 +693,10 @@ def command_line(args: list[str]) -> typer.Typer:
 
 
 def _name_of(info: Any) -> str:
-    """A command's name as typer spells it: given, or its function's name with `-` for `_`."""
-    return str(info.name or info.callback.__name__.replace("_", "-"))
+    """A command's name as typer derives it (given, or from its function's name)."""
+    from typer.main import get_command_name
+
+    return str(info.name or get_command_name(info.callback.__name__))
 
 
 def _no_options() -> None:
