@@ -117,6 +117,46 @@ sys.stdout.write("no newline at the end")
     assert messages(home, exe.id, "ending") == [("INFO", "no newline at the endthread done"), ("INFO", "atexit ran")]
 
 
+def test_what_the_interpreter_releases_as_it_ends_is_released_on_both_routes(route: str, tmp_path: Path) -> None:
+    """Files a script never closed are flushed, `__del__` runs, a module-level temporary file is deleted,
+    garbage cycles are collected: in the script and in a module of its own, as `python main.py`'s
+    teardown does. (A fork that left with `os._exit` after atexit once lost such data.)"""
+    out = tmp_path / "out"
+    out.mkdir()
+    helper = f"""log = open({str(out / 'helper.txt')!r}, "w")
+log.write("helper module data")
+"""
+    main = route_check(route) + f"""import tempfile, helper
+held = open({str(out / 'main.txt')!r}, "w")
+held.write("main module data")
+scratch = tempfile.NamedTemporaryFile(dir={str(out)!r}, suffix=".tmp")
+class Farewell:
+    def __del__(self):
+        print("farewell from __del__")
+class Cycle:
+    def __del__(self):
+        open({str(out / 'cycle.txt')!r}, "w").write("cycle collected")
+bye = Farewell()
+loop = Cycle()
+loop.me = loop
+del loop
+"""
+
+    def indent(text: str) -> str:
+        return "".join(f"        {line}\n" for line in text.splitlines())
+
+    source = (f"  - id: ending\n    type: {COMMANDS}\n    inputFiles:\n      helper.py: |\n{indent(helper)}"
+              f"      main.py: |\n{indent(main)}    commands:\n      - python main.py\n")
+    home = tmp_path / "home"
+    exe = run_flow(flow(source), home)
+    assert exe.state.current.value == "SUCCESS", messages(home, exe.id, "ending")
+    assert messages(home, exe.id, "ending") == [("INFO", "farewell from __del__")]
+    assert (out / "main.txt").read_text() == "main module data"
+    assert (out / "helper.txt").read_text() == "helper module data"
+    assert (out / "cycle.txt").read_text() == "cycle collected"
+    assert not list(out.glob("*.tmp"))
+
+
 CRASHES = {
     "exits_3": ("import sys\nprint('going')\nsys.exit(3)\n", 3, []),
     "os_exit_7": ("import os\nos._exit(7)\n", 7, []),

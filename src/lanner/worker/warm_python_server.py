@@ -449,12 +449,14 @@ def _exit_code(exc: SystemExit) -> int:
 
 
 def finish(code: int) -> None:
-    """End the task process as the interpreter ends, minus the teardown of every object.
+    """End the task process as the interpreter ends, minus the teardown of the server's own objects.
 
-    Tearing the interpreter down would write to each page the server's modules live on (reference
-    counts, the collector), copying them all: ~10x the cost of the script itself. So this does
-    what the task can see — non-daemon threads waited for, atexit functions, stdout/stderr
-    flushed (120 if that fails, as the interpreter exits) — and leaves with `os._exit`.
+    Tearing the whole interpreter down would write to each page the server's modules live on
+    (reference counts, the collector), copying them all: ~10x the cost of the script itself. So
+    this does what the task can see — non-daemon threads waited for, atexit functions,
+    stdout/stderr flushed (120 if that fails, as the interpreter exits), then the teardown of the
+    task's own modules (`_tear_down_task_modules`: files it never closed are flushed, `__del__`
+    runs) — and leaves with `os._exit`.
     """
     threading = sys.modules.get("threading")
     if threading is not None:
@@ -462,17 +464,97 @@ def finish(code: int) -> None:
     import atexit
 
     atexit._run_exitfuncs()
+    code = _flush_std_files(code)
+    _tear_down_task_modules()
+    code = _flush_std_files(code)  # again, for what a `__del__` printed, as the interpreter does
+    if code == -signal.SIGINT:  # an uncaught KeyboardInterrupt ends the interpreter by SIGINT
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        code = 130
+    os._exit(code)
+
+
+def _flush_std_files(code: int) -> int:
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:
                 stream.flush()
         except Exception:  # noqa: BLE001 - reported by the exit code, as the interpreter does
             code = code or 120
-    if code == -signal.SIGINT:  # an uncaught KeyboardInterrupt ends the interpreter by SIGINT
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
-        code = 130
-    os._exit(code)
+    return code
+
+
+def _tear_down_task_modules() -> None:
+    """Release the task's modules (its `__main__` and what it imported) as the interpreter's teardown does.
+
+    Without it a file the script wrote but never closed lost its buffered data, a module-level
+    `NamedTemporaryFile` stayed on disk and `__del__` never ran, where `python script.py` flushes,
+    deletes and runs them (CPython's `finalize_modules`): the standard streams are restored, the
+    modules leave `sys.modules`, garbage is collected, the dicts of modules still alive are
+    cleared (names with one leading underscore first) and garbage is collected again. The server's
+    own modules are left as they are (see `finish`); a daemon thread still running, which the
+    interpreter would stop first, may run meanwhile.
+
+    The task's objects are found among those the collector tracks outside the frozen generation
+    (`gc.freeze` in `serve`): walking `sys.modules` instead would touch every server module's
+    reference count, and so copy a page of memory per module (~0.3 ms a task here).
+    """
+    for name in ("stdin", "stdout", "stderr"):
+        original = getattr(sys, f"__{name}__", None)
+        if getattr(sys, name, None) is not original:
+            setattr(sys, name, original)
+    alive = _flush_files_and_release_modules()
+    gc.collect()
+    for ref in reversed(alive):
+        module = ref()
+        if module is not None:
+            _clear_module_dict(module.__dict__)
+        del module
+    gc.collect()
+
+
+def _flush_files_and_release_modules() -> list:
+    """Flush the file objects the task left open; take its modules out of `sys.modules`, oldest first,
+    and return weak references to them (no strong one is left here).
+
+    Flushing comes first because a module with a class or a function is a reference cycle, whose
+    objects the collector finalizes in no fixed order: the raw file could close before the buffer in
+    front of it had written. `python script.py` kept such data in every case tried here, and lost
+    it in a few others (a file in a cycle of its own, or in globals a daemon thread still uses); here
+    it is always kept. Only flushing: closing stays with the finalizers, as in the interpreter.
+    """
+    import _io
+    import weakref
+
+    files, modules = [], []
+    for generation in (2, 1, 0):  # the oldest objects first: modules in the order they were made
+        for obj in gc.get_objects(generation):
+            if isinstance(obj, _io._IOBase):
+                files.append(obj)
+            elif isinstance(obj, types.ModuleType):
+                modules.append(obj)
+    for file in files:
+        try:
+            if not file.closed and file.writable():
+                file.flush()
+        except Exception:  # noqa: BLE001 - the interpreter ignores what a finalizer raises
+            pass
+    alive = []
+    for module in modules:
+        name = module.__dict__.get("__name__")
+        if isinstance(name, str) and sys.modules.get(name) is module:
+            del sys.modules[name]
+        alive.append(weakref.ref(module))
+    return alive  # the strong references in this frame go with it
+
+
+def _clear_module_dict(names: dict) -> None:
+    """What the interpreter does to a module dict at exit: every value None, `_private` ones first."""
+    for private in (True, False):
+        for key in list(names):
+            if isinstance(key, str) and key != "__builtins__" and (
+                    not private or (key.startswith("_") and not key.startswith("__"))):
+                names[key] = None
 
 
 if __name__ == "__main__":
