@@ -157,6 +157,24 @@ del loop
     assert not list(out.glob("*.tmp"))
 
 
+def test_a_del_that_raises_as_the_script_ends_is_reported_and_the_task_still_succeeds(route: str,
+                                                                                       tmp_path: Path) -> None:
+    body = """class Stubborn:
+    def __del__(self):
+        raise ValueError("cannot let go")
+keep = Stubborn()
+print("done")
+"""
+    home = tmp_path / "home"
+    exe = run_flow(flow(task("ending", route, body)), home)
+    assert exe.state.current.value == "SUCCESS"
+    assert run_of(exe, "ending").outputs["exitCode"] == 0
+    logged = messages(home, exe.id, "ending")
+    assert logged[0] == ("INFO", "done")
+    warned = "\n".join(text for level, text in logged if level == "WARN")
+    assert "Exception ignored in" in warned and "ValueError: cannot let go" in warned
+
+
 CRASHES = {
     "exits_3": ("import sys\nprint('going')\nsys.exit(3)\n", 3, []),
     "os_exit_7": ("import os\nos._exit(7)\n", 7, []),

@@ -465,7 +465,10 @@ def finish(code: int) -> None:
 
     atexit._run_exitfuncs()
     code = _flush_std_files(code)
-    _tear_down_task_modules()
+    try:
+        _tear_down_task_modules()
+    except BaseException:  # noqa: BLE001 - the interpreter's teardown never changes how the script ended
+        pass
     code = _flush_std_files(code)  # again, for what a `__del__` printed, as the interpreter does
     if code == -signal.SIGINT:  # an uncaught KeyboardInterrupt ends the interpreter by SIGINT
         signal.signal(signal.SIGINT, signal.SIG_DFL)
