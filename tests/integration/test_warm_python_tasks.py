@@ -87,6 +87,7 @@ def wait_for(what: str, check: Callable[[], Any], seconds: float = 30.0) -> Any:
 def test_outputs_logs_and_arguments_are_those_of_python_script_py(route: str, tmp_path: Path) -> None:
     body = """import os, sys
 print("argv", sys.argv[1:], __name__, __file__ == os.path.abspath(sys.argv[0]))
+print("orig_argv", sys.orig_argv[1:] == sys.argv, os.path.basename(sys.orig_argv[0]).startswith("python"))
 print("path0", sys.path[0] == os.path.dirname(os.path.realpath(sys.argv[0])))
 print("cwd", os.getcwd() == os.environ["WORKING_DIR"] == os.environ["PWD"])
 print("stdin", repr(sys.stdin.read()))
@@ -97,7 +98,8 @@ print("careful", file=sys.stderr)
     exe = run_flow(flow(task("script", route, body), task("commands", route, body, COMMANDS)), home)
     assert exe.state.current.value == "SUCCESS"
     assert messages(home, exe.id, "script") == [
-        ("INFO", "argv [] __main__ True"), ("INFO", "path0 True"), ("INFO", "cwd True"), ("INFO", "stdin ''"),
+        ("INFO", "argv [] __main__ True"), ("INFO", "orig_argv True True"), ("INFO", "path0 True"),
+        ("INFO", "cwd True"), ("INFO", "stdin ''"),
         ("WARN", "careful")]
     assert messages(home, exe.id, "commands")[0] == ("INFO", "argv ['first', 'second arg'] __main__ True")
     for task_id in ("script", "commands"):

@@ -408,6 +408,7 @@ def run_main(request: dict) -> int:
     """Run the script in a new `__main__`, reporting errors as the interpreter would; the exit code."""
     python, script, *args = request["argv"]
     sys.argv = [script, *args]
+    sys.orig_argv = [python, script, *args]  # what the shell would have started; not the server's own
     path = os.path.abspath(script)
     if not sys.flags.safe_path:
         sys.path.insert(0, os.path.dirname(os.path.realpath(script)))
