@@ -177,6 +177,45 @@ print("done")
     assert "Exception ignored in" in warned and "ValueError: cannot let go" in warned
 
 
+def commands_task(task_id: str, files: dict[str, str], command: str) -> str:
+    """A Commands task with these input files (no route check: the route is the test's question)."""
+    listed = "".join(f"      {name}: |\n" + "".join(f"        {line}\n" for line in text.splitlines())
+                     for name, text in files.items())
+    return f"  - id: {task_id}\n    type: {COMMANDS}\n    inputFiles:\n{listed}    commands:\n      - {command}\n"
+
+
+def test_a_module_beside_the_script_shadows_the_standard_one_on_both_routes(route: str, tmp_path: Path) -> None:
+    """`python main.py` imports the `json.py` beside it: the warm interpreter, which has the standard
+    `json` loaded already, hands such a task to a fresh interpreter (it once printed `1`)."""
+    main = ("import json, os\n"
+            "print(json.dumps(1))\n"
+            "print(open('/proc/%d/comm' % os.getppid()).read().strip())\n")
+    shadowed = {"json.py": "def dumps(value):\n    return 'the task''s own json'\n", "main.py": main}
+    package = {"csv/__init__.py": "", "main.py": "import csv\nprint(hasattr(csv, 'reader'))\n"}
+    home = tmp_path / "home"
+    exe = run_flow(flow(commands_task("module", shadowed, "python main.py"),
+                        commands_task("package", package, "python main.py")), home)
+    assert exe.state.current.value == "SUCCESS", messages(home, exe.id, "module")
+    logged = messages(home, exe.id, "module")
+    assert logged[0] == ("INFO", "the tasks own json")
+    assert logged[1][1] in ("sh", "dash", "bash")  # the fresh route, whichever route was asked for
+    assert messages(home, exe.id, "package") == [("INFO", "False")]
+
+
+def test_files_beside_the_script_that_are_not_modules_keep_the_warm_route(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(warm_python.SWITCH, "1")
+    body = route_check("warm") + "import json\nprint(json.dumps([1]))\n"
+    files = {"json.txt": "not a module", "random.cfg": "nor this", "main.py": body}
+    home = tmp_path / "home"
+    try:
+        exe = run_flow(flow(commands_task("plain", files, "python main.py")), home)
+    finally:
+        warm_python.stop_all()
+    assert exe.state.current.value == "SUCCESS", messages(home, exe.id, "plain")
+    assert messages(home, exe.id, "plain") == [("INFO", "[1]")]
+
+
 CRASHES = {
     "exits_3": ("import sys\nprint('going')\nsys.exit(3)\n", 3, []),
     "os_exit_7": ("import os\nos._exit(7)\n", 7, []),

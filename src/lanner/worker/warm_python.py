@@ -118,8 +118,9 @@ _servers_lock = threading.Lock()
 def start(argv: list[str], env: dict[str, str], cwd: Path, paths: Paths, note_head: bytes) -> Warm:
     """Run `python argv[1:]` (argv[0] is the interpreter as the task named it) in a fork of the server.
 
-    Raises `Unavailable` when the server cannot take it, OSError (with its errno) when the task's
-    folder or output files cannot be opened.
+    Raises `Unavailable` when the server cannot take it (or must not: a module in the script's folder
+    would shadow one it has loaded), OSError (with its errno) when the task's folder or output files
+    cannot be opened.
     """
     key = startup_environment(env)
     request = json.dumps({"argv": argv, "env": env, "cwd": str(cwd), "stdout": str(paths.stdout),
@@ -145,6 +146,9 @@ def start(argv: list[str], env: dict[str, str], cwd: Path, paths: Paths, note_he
         if line.startswith(b"P"):
             return Warm(int(line[1:]), ours, _pending=rest)
         ours.close()
+        if line.startswith(b"F"):
+            raise Unavailable(f"the script's folder holds `{line[1:].decode(errors='replace')}`, which would "
+                              "shadow a module the warm interpreter has loaded")
         if line.startswith(b"E"):
             code = int(line[1:])
             raise OSError(code, os.strerror(code) if code else "the task could not be started")

@@ -36,6 +36,9 @@ Modules imported here are shared in the sense that a task finds them already in 
 import sys
 
 del sys.path[0]  # this file's folder: the task sets its own first entry, as `python script.py` does
+# What any interpreter has loaded before it runs a script (with this environment's `.pth` files):
+# a module of the script's own folder cannot shadow these in `python script.py` either.
+_AT_START = frozenset(name.partition(".")[0] for name in sys.modules)
 
 import builtins  # noqa: E402 - after the path fix above, as every import here
 import ctypes  # noqa: E402
@@ -167,6 +170,11 @@ def _receive(control: int) -> int | None:
 def _start(conn: int, request: dict, spare: "Spare | None") -> tuple["Task | dict | None", "Spare | None"]:
     """Give the task to the spare process (forking one if there is none or it is gone): its request
     in the task process, its `Task` here (None if it cannot start), and the spare left unused."""
+    shadowing = _shadowing_module(request)
+    if shadowing is not None:  # Lanner starts `python script.py` afresh instead
+        _send(conn, b"F%s\n" % shadowing.encode("utf-8", "replace"))
+        os.close(conn)
+        return None, spare
     try:
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         out = os.open(request["stdout"], flags, 0o600)
@@ -200,6 +208,44 @@ def _start(conn: int, request: dict, spare: "Spare | None") -> tuple["Task | dic
     os.close(null)
     _send(conn, b"P%d\n" % child)
     return Task(child, conn, os.pidfd_open(child), err, request), None
+
+
+_preloaded: tuple[int, frozenset] = (0, frozenset())
+
+
+def _shadowing_module(request: dict) -> str | None:
+    """A module in the script's folder named as one this server has loaded (and a fresh interpreter
+    would not have yet), or None.
+
+    `python script.py` puts the script's folder first on `sys.path`, so `import json` beside a
+    `json.py` imports that file; here `json` is loaded already and the import would return the
+    standard one. Such a task must run in a fresh interpreter. Module files are those the import
+    system would take (`.py`, `.pyc`, extension modules) and folders with an `__init__`; a file the
+    script writes into its folder while it runs is not seen here.
+    """
+    global _preloaded
+    if sys.flags.safe_path:  # PYTHONSAFEPATH: the folder is not on sys.path at all
+        return None
+    if _preloaded[0] != len(sys.modules):  # computed again only when the server imported more
+        _preloaded = (len(sys.modules), frozenset(name.partition(".")[0] for name in sys.modules) - _AT_START)
+    script = os.path.join(request["cwd"], request["argv"][1])
+    folder = os.path.dirname(os.path.realpath(script))
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return None  # the task itself reports what is wrong with its folder
+    suffixes = importlib.machinery.all_suffixes()
+    for entry in entries:
+        name = entry.partition(".")[0]
+        if name not in _preloaded[1]:
+            continue
+        if entry == name:
+            init = os.path.join(folder, entry, "__init__")
+            if any(os.path.isfile(init + suffix) for suffix in suffixes):
+                return entry
+        elif entry[len(name):] in suffixes:
+            return entry
+    return None
 
 
 class Spare:
