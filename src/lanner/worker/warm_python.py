@@ -127,7 +127,7 @@ def start(argv: list[str], env: dict[str, str], cwd: Path, paths: Paths, note_he
                           "stderr": str(paths.stderr), "note": str(paths.note),
                           "note_head": note_head.decode()}).encode()
     request = b"%d\n" % len(request) + request  # made before the server is woken: it reads it at once
-    for fresh_server in (False, True):  # a server that died is replaced once
+    for fresh_server in (False, True):  # a server that died, or predates installed packages, is replaced once
         server = _server(key, env, replace=fresh_server)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -146,6 +146,8 @@ def start(argv: list[str], env: dict[str, str], cwd: Path, paths: Paths, note_he
         if line.startswith(b"P"):
             return Warm(int(line[1:]), ours, _pending=rest)
         ours.close()
+        if line.startswith(b"S"):  # packages came or went since it started: a new server sees them
+            continue
         if line.startswith(b"F"):
             raise Unavailable(f"the script's folder holds `{line[1:].decode(errors='replace')}`, which would "
                               "shadow a module the warm interpreter has loaded")

@@ -90,6 +90,7 @@ def serve(control: int) -> dict:
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())  # nor any signal blocked
+    _note_import_paths()
     gc.freeze()  # what is loaded now is never collected in a fork: its pages stay shared
     poller = select.poll()
     poller.register(control, select.POLLIN)
@@ -170,6 +171,10 @@ def _receive(control: int) -> int | None:
 def _start(conn: int, request: dict, spare: "Spare | None") -> tuple["Task | dict | None", "Spare | None"]:
     """Give the task to the spare process (forking one if there is none or it is gone): its request
     in the task process, its `Task` here (None if it cannot start), and the spare left unused."""
+    if _import_paths_changed():  # Lanner replaces this server with one that sees the change
+        _send(conn, b"S\n")
+        os.close(conn)
+        return None, spare
     shadowing = _shadowing_module(request)
     if shadowing is not None:  # Lanner starts `python script.py` afresh instead
         _send(conn, b"F%s\n" % shadowing.encode("utf-8", "replace"))
@@ -211,6 +216,44 @@ def _start(conn: int, request: dict, spare: "Spare | None") -> tuple["Task | dic
 
 
 _preloaded: tuple[int, frozenset] = (0, frozenset())
+_import_paths: list[tuple[str, int | None]] = []  # (folder, its mtime or None when missing) as the server started
+
+
+def _stamp(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def _note_import_paths() -> None:
+    """Remember the folders imports search, and the site folders `site` would add once they exist;
+    not the standard library's, which installs leave alone."""
+    import site
+    import sysconfig
+
+    folders = list(sys.path)
+    if not sys.flags.no_site:
+        folders += site.getsitepackages()
+        if site.ENABLE_USER_SITE:
+            folders.append(site.getusersitepackages())
+    paths = sysconfig.get_paths()
+    standard = {paths["stdlib"], paths["platstdlib"], os.path.join(paths["stdlib"], "lib-dynload")}
+    standard |= {folder for folder in folders if folder.endswith(".zip")}
+    _import_paths[:] = [(folder, _stamp(folder)) for folder in dict.fromkeys(folders)
+                        if folder and folder not in standard]
+
+
+def _import_paths_changed() -> bool:
+    """Has a folder imports search (or a site folder) appeared, gone, or had entries added or removed
+    since the server started?
+
+    A task that ran `pip install` (into site-packages, or into the user's site folder, which `site`
+    adds to `sys.path` only if it exists as the interpreter starts) changed what a fresh interpreter
+    can import; a fork of this one would still search with the paths, `.pth` files and folder
+    listings of its start. A few `stat` calls a task.
+    """
+    return any(_stamp(folder) != stamp for folder, stamp in _import_paths)
 
 
 def _shadowing_module(request: dict) -> str | None:
