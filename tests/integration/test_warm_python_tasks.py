@@ -216,22 +216,17 @@ def test_files_beside_the_script_that_are_not_modules_keep_the_warm_route(tmp_pa
     assert messages(home, exe.id, "plain") == [("INFO", "[1]")]
 
 
-def test_a_package_installed_by_an_earlier_task_is_importable_on_both_routes(route: str, tmp_path: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """A task installs a module into the user's site folder, which did not exist when the warm
-    interpreter started (so `site` had not put it on `sys.path`): the next Python task imports it,
-    as a fresh `python` does; on the warm route from a server started anew, not afresh (a fork of the
-    first server once failed with ModuleNotFoundError)."""
-    home = tmp_path / "user"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("PYTHONUSERBASE", raising=False)
-    monkeypatch.delenv("PYTHONNOUSERSITE", raising=False)
-    user_site = subprocess.run([sys.executable, "-c", "import site; print(site.getusersitepackages())"],
-                               capture_output=True, text=True, check=True, env=dict(os.environ)).stdout.strip()
-    assert not Path(user_site).exists()
+def test_a_module_installed_by_an_earlier_task_is_importable_on_both_routes(route: str, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task creates a folder on PYTHONPATH that did not exist when the warm interpreter started, and a
+    module in it: the next Python task imports it, as a fresh `python` does; on the warm route from a
+    server started anew (a fork of the first one, whose import system had found no folder there,
+    once failed with ModuleNotFoundError; `pip install --user` creating the user's site folder is
+    the same case)."""
+    later = tmp_path / "installed"
+    monkeypatch.setenv("PYTHONPATH", str(later))
     install = (f"  - id: install\n    type: io.kestra.plugin.scripts.shell.Commands\n    commands:\n"
-               f"      - mkdir -p '{user_site}'\n      - echo 'ANSWER = 42' > '{user_site}/installed_later.py'\n")
+               f"      - mkdir -p '{later}'\n      - echo 'ANSWER = 42' > '{later}/installed_later.py'\n")
     before = task("before", route, "print('the server runs')\n")  # started before the install
     use = task("use", route, "import installed_later\nprint('answer', installed_later.ANSWER)\n")
     exe = run_flow(flow(before, install, use), tmp_path / "lanner")
