@@ -234,6 +234,28 @@ def test_a_module_installed_by_an_earlier_task_is_importable_on_both_routes(rout
     assert messages(tmp_path / "lanner", exe.id, "use") == [("INFO", "answer 42")]
 
 
+def test_new_modules_in_a_folder_already_on_the_path_keep_the_same_warm_server(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder on PYTHONPATH that existed when the server started finds new modules by itself (the
+    import system compares its mtime): tasks writing there, as every task writes into /tmp, must
+    not restart the server."""
+    monkeypatch.setenv(warm_python.SWITCH, "1")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    monkeypatch.setenv("PYTHONPATH", str(shared))
+    write = task("write", "warm", f"import os\nopen({str(shared / 'written_now.py')!r}, 'w').write('VALUE = 7')\n"
+                                  "print(os.getppid())\n")
+    read = task("read", "warm", "import os, written_now\nprint(os.getppid())\nprint(written_now.VALUE)\n")
+    home = tmp_path / "home"
+    try:
+        exe = run_flow(flow(write, read), home)
+    finally:
+        warm_python.stop_all()
+    assert exe.state.current.value == "SUCCESS", messages(home, exe.id, "read")
+    server = messages(home, exe.id, "write")[0][1]
+    assert messages(home, exe.id, "read") == [("INFO", server), ("INFO", "7")]
+
+
 CRASHES = {
     "exits_3": ("import sys\nprint('going')\nsys.exit(3)\n", 3, []),
     "os_exit_7": ("import os\nos._exit(7)\n", 7, []),

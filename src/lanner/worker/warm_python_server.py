@@ -216,7 +216,7 @@ def _start(conn: int, request: dict, spare: "Spare | None") -> tuple["Task | dic
 
 
 _preloaded: tuple[int, frozenset] = (0, frozenset())
-_import_paths: list[tuple[str, int | None]] = []  # (folder, its mtime or None when missing) as the server started
+_import_paths: list[tuple[str, int | None]] = []  # (folder, its mtime, or None when missing) at start
 
 
 def _stamp(path: str) -> int | None:
@@ -227,33 +227,41 @@ def _stamp(path: str) -> int | None:
 
 
 def _note_import_paths() -> None:
-    """Remember the folders imports search, and the site folders `site` would add once they exist;
-    not the standard library's, which installs leave alone."""
+    """Remember what `_import_paths_changed` compares: the site folders' mtimes (`site` reads their
+    `.pth` files, and adds the user's one only if it exists, as the interpreter starts) and which
+    other folders on `sys.path` existed. Not the standard library's folders, which installs leave
+    alone."""
     import site
     import sysconfig
 
-    folders = list(sys.path)
-    if not sys.flags.no_site:
-        folders += site.getsitepackages()
-        if site.ENABLE_USER_SITE:
-            folders.append(site.getusersitepackages())
     paths = sysconfig.get_paths()
     standard = {paths["stdlib"], paths["platstdlib"], os.path.join(paths["stdlib"], "lib-dynload")}
-    standard |= {folder for folder in folders if folder.endswith(".zip")}
-    _import_paths[:] = [(folder, _stamp(folder)) for folder in dict.fromkeys(folders)
-                        if folder and folder not in standard]
+    sites: list[str] = []
+    if not sys.flags.no_site:
+        sites += site.getsitepackages()
+        if site.ENABLE_USER_SITE:
+            sites.append(site.getusersitepackages())
+    folders = [(folder, _stamp(folder)) for folder in dict.fromkeys(sites) if folder]
+    folders += [(folder, None if _stamp(folder) is None else -1) for folder in dict.fromkeys(sys.path)
+                if folder and folder not in standard and folder not in sites and not folder.endswith(".zip")]
+    _import_paths[:] = folders
 
 
 def _import_paths_changed() -> bool:
-    """Has a folder imports search (or a site folder) appeared, gone, or had entries added or removed
-    since the server started?
+    """Can a fresh interpreter now import what a fork of this one could not?
 
-    A task that ran `pip install` (into site-packages, or into the user's site folder, which `site`
-    adds to `sys.path` only if it exists as the interpreter starts) changed what a fresh interpreter
-    can import; a fork of this one would still search with the paths, `.pth` files and folder
-    listings of its start. A few `stat` calls a task.
+    A task that ran `pip install` changed a site folder (new packages, perhaps a `.pth` file that
+    only start-up reads), or created the user's site folder; a folder on PYTHONPATH may have been
+    created since (the import system remembered it as missing). New files in folders that existed
+    are found by the import system itself (it compares their mtimes), so for those only existence
+    is compared: a PYTHONPATH of /tmp, where every task makes its folder, does not restart the
+    server. A few `stat` calls a task.
     """
-    return any(_stamp(folder) != stamp for folder, stamp in _import_paths)
+    for folder, stamp in _import_paths:
+        now = _stamp(folder)
+        if (stamp == -1 and now is None) or (stamp != -1 and now != stamp):
+            return True
+    return False
 
 
 def _shadowing_module(request: dict) -> str | None:
