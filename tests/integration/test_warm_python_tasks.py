@@ -256,6 +256,34 @@ def test_new_modules_in_a_folder_already_on_the_path_keep_the_same_warm_server(t
     assert messages(home, exe.id, "read") == [("INFO", server), ("INFO", "7")]
 
 
+def test_replacing_a_server_that_missed_an_install_leaves_its_running_task_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long warm task runs beside a branch that creates a folder on PYTHONPATH and then starts a
+    warm task: the server is replaced for that task, and the one already running finishes in the
+    old server (which leaves once it is done) instead of being killed with it."""
+    monkeypatch.setenv(warm_python.SWITCH, "1")
+    later = tmp_path / "installed"
+    monkeypatch.setenv("PYTHONPATH", str(later))
+    long = task("long", "warm", "import time\ntime.sleep(6.5)\nprint('long done')\n")
+    install = (f"  - id: install\n    type: io.kestra.plugin.scripts.shell.Commands\n    commands:\n"
+               f"      - mkdir -p '{later}'\n      - echo 'ANSWER = 42' > '{later}/installed_later.py'\n")
+    use = task("use", "warm", "import installed_later\nprint('answer', installed_later.ANSWER)\n")
+    indent = "".join(f"      {line}\n" for line in (install + use).splitlines())
+    branches = ("  - id: both\n    type: io.kestra.plugin.core.flow.Parallel\n    tasks:\n"
+                + "".join(f"    {line}\n" for line in long.splitlines())
+                + "      - id: then\n        type: io.kestra.plugin.core.flow.Sequential\n        tasks:\n"
+                + "".join(f"    {line}\n" for line in indent.splitlines()))
+    first = task("first", "warm", "print('the server runs')\n")  # started before the install
+    home = tmp_path / "home"
+    try:
+        exe = run_flow(flow(first, branches), home)
+    finally:
+        warm_python.stop_all()
+    assert messages(home, exe.id, "use") == [("INFO", "answer 42")]
+    assert messages(home, exe.id, "long") == [("INFO", "long done")], run_of(exe, "long").state
+    assert exe.state.current.value == "SUCCESS"
+
+
 CRASHES = {
     "exits_3": ("import sys\nprint('going')\nsys.exit(3)\n", 3, []),
     "os_exit_7": ("import os\nos._exit(7)\n", 7, []),

@@ -127,8 +127,9 @@ def start(argv: list[str], env: dict[str, str], cwd: Path, paths: Paths, note_he
                           "stderr": str(paths.stderr), "note": str(paths.note),
                           "note_head": note_head.decode()}).encode()
     request = b"%d\n" % len(request) + request  # made before the server is woken: it reads it at once
+    stale = False
     for fresh_server in (False, True):  # a server that died, or predates installed packages, is replaced once
-        server = _server(key, env, replace=fresh_server)
+        server = _server(key, env, replace=fresh_server, stale=stale)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             with server.lock:
@@ -147,6 +148,7 @@ def start(argv: list[str], env: dict[str, str], cwd: Path, paths: Paths, note_he
             return Warm(int(line[1:]), ours, _pending=rest)
         ours.close()
         if line.startswith(b"S"):  # packages came or went since it started: a new server sees them
+            stale = True
             continue
         if line.startswith(b"F"):
             raise Unavailable(f"the script's folder holds `{line[1:].decode(errors='replace')}`, which would "
@@ -186,12 +188,17 @@ def reply(sock: socket.socket) -> tuple[bytes, bytes]:
     return line, rest
 
 
-def _server(key: tuple[tuple[str, str], ...], env: Mapping[str, str], replace: bool) -> _Server:
-    """The server for this start-up environment, started on first use."""
+def _server(key: tuple[tuple[str, str], ...], env: Mapping[str, str], replace: bool, stale: bool = False) -> _Server:
+    """The server for this start-up environment, started on first use.
+
+    `replace`: the server did not take the last request; `stale`: it said why (it cannot import
+    what was installed since it started), so it is healthy and may hold running tasks: it is let
+    go, not waited for, and leaves once they are done.
+    """
     with _servers_lock:
         server = _servers.get(key)
         if server is not None and (replace or server.owner != os.getpid() or server.process.poll() is not None):
-            _drop(key)
+            _drop(key, wait=not stale)
             server = None
         if server is None:
             if len(_servers) >= MAX_SERVERS:
@@ -218,12 +225,14 @@ def _launch(key: tuple[tuple[str, str], ...], env: Mapping[str, str]) -> _Server
     return _Server(process, ours, os.getpid())
 
 
-def _drop(key: tuple[tuple[str, str], ...]) -> None:
-    """Forget a server; closing its control socket ends it (its running tasks go on)."""
+def _drop(key: tuple[tuple[str, str], ...], wait: bool = True) -> None:
+    """Forget a server; closing its control socket ends it once its running tasks are done. With
+    `wait`, wait for that (5 s at most, then kill it: a server that failed to answer, or Lanner
+    ending, when no task should be running)."""
     server = _servers.pop(key)
     if server.owner == os.getpid():
         server.control.close()
-        if server.process.poll() is None:
+        if wait and server.process.poll() is None:
             try:
                 server.process.wait(timeout=5)
             except subprocess.TimeoutExpired:  # pragma: no cover - stuck: it holds no task
