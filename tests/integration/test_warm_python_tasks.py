@@ -284,6 +284,25 @@ def test_replacing_a_server_that_missed_an_install_leaves_its_running_task_alone
     assert exe.state.current.value == "SUCCESS"
 
 
+def test_a_request_that_failed_on_a_server_another_thread_replaced_uses_the_replacement(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two tasks in parallel: one finds the server stale and replaces it; the other, whose request
+    went to the old one, must take the new server as it is, not replace (and kill) it again."""
+    monkeypatch.setenv(warm_python.SWITCH, "1")
+    warm_python.stop_all()
+    env = dict(os.environ)
+    key = warm_python.startup_environment(env)
+    try:
+        old = warm_python._server(key, env)
+        new = warm_python._server(key, env, failed=old, stale=True)  # the first thread's replacement
+        assert new is not old and old.process.poll() is None  # let go, not killed: it may hold tasks
+        assert warm_python._server(key, env, failed=old) is new  # the second thread's retry
+        assert new.process.poll() is None and warm_python._servers[key] is new
+        old.process.wait(timeout=10)  # with no task of its own, it leaves once let go
+    finally:
+        warm_python.stop_all()
+
+
 CRASHES = {
     "exits_3": ("import sys\nprint('going')\nsys.exit(3)\n", 3, []),
     "os_exit_7": ("import os\nos._exit(7)\n", 7, []),

@@ -127,9 +127,11 @@ def start(argv: list[str], env: dict[str, str], cwd: Path, paths: Paths, note_he
                           "stderr": str(paths.stderr), "note": str(paths.note),
                           "note_head": note_head.decode()}).encode()
     request = b"%d\n" % len(request) + request  # made before the server is woken: it reads it at once
+    failed: _Server | None = None  # the server that did not take the request: replaced once
     stale = False
-    for fresh_server in (False, True):  # a server that died, or predates installed packages, is replaced once
-        server = _server(key, env, replace=fresh_server, stale=stale)
+    for _ in range(2):
+        server = _server(key, env, failed=failed, stale=stale)
+        failed = server  # unless it takes the request
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             with server.lock:
@@ -170,7 +172,7 @@ def prewarm(env: Mapping[str, str]) -> bool:
     if not enabled():
         return False
     try:
-        _server(startup_environment(env), env, replace=False)
+        _server(startup_environment(env), env)
     except Unavailable:
         return False
     return True
@@ -188,16 +190,19 @@ def reply(sock: socket.socket) -> tuple[bytes, bytes]:
     return line, rest
 
 
-def _server(key: tuple[tuple[str, str], ...], env: Mapping[str, str], replace: bool, stale: bool = False) -> _Server:
+def _server(key: tuple[tuple[str, str], ...], env: Mapping[str, str], failed: _Server | None = None,
+            stale: bool = False) -> _Server:
     """The server for this start-up environment, started on first use.
 
-    `replace`: the server did not take the last request; `stale`: it said why (it cannot import
+    `failed`: a server that did not take the last request, replaced unless another thread replaced
+    it already (that new one may hold tasks of its own); `stale`: it said why (it cannot import
     what was installed since it started), so it is healthy and may hold running tasks: it is let
     go, not waited for, and leaves once they are done.
     """
     with _servers_lock:
         server = _servers.get(key)
-        if server is not None and (replace or server.owner != os.getpid() or server.process.poll() is not None):
+        if server is not None and (server is failed or server.owner != os.getpid()
+                                   or server.process.poll() is not None):
             _drop(key, wait=not stale)
             server = None
         if server is None:
