@@ -11,6 +11,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from lanner.model.defaults import empty_list
 from lanner.model.ids import MAX_LENGTH, PATTERNS
 from lanner.model.labels import as_label_map
 from lanner.model.listener import Listener
@@ -183,21 +184,21 @@ class Flow(BaseModel):
     revision: int | None = Field(default=None, ge=1)
     description: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
-    inputs: list[Input] = Field(default_factory=list)
+    inputs: list[Input] = Field(default_factory=empty_list)
     variables: dict[str, Any] = Field(default_factory=dict)
     tasks: list[Task] = Field(min_length=1)
-    errors: list[Task] = Field(default_factory=list)
-    finally_: list[Task] = Field(default_factory=list, alias="finally")
-    afterExecution: list[Task] = Field(default_factory=list)
-    listeners: list[Listener] = Field(default_factory=list)
-    outputs: list[FlowOutput] = Field(default_factory=list)
+    errors: list[Task] = Field(default_factory=empty_list)
+    finally_: list[Task] = Field(default_factory=empty_list, alias="finally")
+    afterExecution: list[Task] = Field(default_factory=empty_list)
+    listeners: list[Listener] = Field(default_factory=empty_list)
+    outputs: list[FlowOutput] = Field(default_factory=empty_list)
     disabled: bool = False
-    pluginDefaults: list[PluginDefault] = Field(default_factory=list)
-    taskDefaults: list[PluginDefault] = Field(default_factory=list)
+    pluginDefaults: list[PluginDefault] = Field(default_factory=empty_list)
+    taskDefaults: list[PluginDefault] = Field(default_factory=empty_list)
     retry: Retry | None = None
     concurrency: Concurrency | None = None
-    triggers: list[Trigger] = Field(default_factory=list)
-    sla: list[Sla] = Field(default_factory=list)
+    triggers: list[Trigger] = Field(default_factory=empty_list)
+    sla: list[Sla] = Field(default_factory=empty_list)
     deleted: bool = False
     tenantId: str | None = None
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lanner.model.defaults import empty_list
 from lanner.model.task import Task
 
 LISTENER_CONDITIONS = ("ExecutionStatus", "ExecutionFlow", "ExecutionNamespace", "ExecutionLabels", "Expression")
@@ -90,5 +91,5 @@ class Listener(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     description: str | None = None
-    conditions: list[ListenerCondition] = Field(default_factory=list)
+    conditions: list[ListenerCondition] = Field(default_factory=empty_list)
     tasks: list[Task] = Field(min_length=1)
