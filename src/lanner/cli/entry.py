@@ -17,11 +17,30 @@ import sys
 
 def main() -> None:
     gc.disable()
+    _without_pydantic_plugins()
     from lanner.cli.main import main as command
 
     if sys.argv[1:2] != ["run"]:
         loaded()
     command()
+
+
+def _without_pydantic_plugins() -> None:
+    """Lanner's own models are built without third-party pydantic plugins (validation tracers).
+
+    Looking for them means reading the metadata of every installed package, the first time any
+    model or TypeAdapter is built: ~29 M instructions, 2.5% of a short `lanner run` (issue 15), for
+    hooks Lanner has no use for. Pydantic's public switch is the environment variable
+    PYDANTIC_DISABLE_PLUGINS, but anything set in `os.environ` here would reach every task and the
+    warm Python server; so the loader is told directly that the plugins are already loaded, and
+    none. An empty dict stands for "loaded, none found" in pydantic 2.x; a pydantic that drops
+    that attribute only gets the scan back (tests/unit/test_cli_startup.py notices). Tasks are
+    other processes: a task's own use of pydantic still finds its plugins.
+    """
+    from pydantic.plugin import _loader
+
+    if getattr(_loader, "_plugins", ...) is None:
+        _loader._plugins = {}
 
 
 def loaded() -> None:
