@@ -17,7 +17,6 @@ import sys
 
 def main() -> None:
     gc.disable()
-    _without_pydantic_plugins()
     from lanner.cli.main import main as command
 
     if sys.argv[1:2] != ["run"]:
@@ -25,8 +24,8 @@ def main() -> None:
     command()
 
 
-def _without_pydantic_plugins() -> None:
-    """Lanner's own models are built without third-party pydantic plugins (validation tracers).
+def without_pydantic_plugins() -> None:
+    """`lanner run` builds its models without third-party pydantic plugins (validation tracers).
 
     Looking for them means reading the metadata of every installed package, the first time any
     model or TypeAdapter is built: ~29 M instructions, 2.5% of a short `lanner run` (issue 15), for
@@ -34,8 +33,10 @@ def _without_pydantic_plugins() -> None:
     PYDANTIC_DISABLE_PLUGINS, but anything set in `os.environ` here would reach every task and the
     warm Python server; so the loader is told directly that the plugins are already loaded, and
     none. An empty dict stands for "loaded, none found" in pydantic 2.x; a pydantic that drops
-    that attribute only gets the scan back (tests/unit/test_cli_startup.py notices). Tasks are
-    other processes: a task's own use of pydantic still finds its plugins.
+    that attribute only gets the scan back (tests/unit/cli/test_startup_scans.py notices). Tasks
+    are other processes: a task's own use of pydantic still finds its plugins. Called by `run`
+    before it loads the flow (typer's own adapters skip plugins already), not here for every
+    command: `lanner --help` does not import pydantic at all.
     """
     from pydantic.plugin import _loader
 

@@ -103,6 +103,9 @@ def run(
                        "run at once, e.g. --threads 4")
         raise typer.Exit(EXIT_INVALID)
     _prewarm_python(flow_file)
+    from lanner.cli.entry import without_pydantic_plugins
+
+    without_pydantic_plugins()
     from lanner.loading.flows import load_flow_file
     from lanner.model.inputs import parse_cli_inputs, resolve_inputs
     from lanner.runtime.catalog import FlowCatalog

@@ -1,4 +1,4 @@
-"""What the `lanner` command skips at start-up: pydantic's scan of every installed package for
+"""What `lanner run` skips at start-up: pydantic's scan of every installed package for
 validation plugins (Lanner's own models have no use for them; issue 15)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pydantic
 import pytest
 from pydantic.plugin import _loader
 
-from lanner.cli.entry import _without_pydantic_plugins
+from lanner.cli.entry import without_pydantic_plugins
 
 
 @pytest.fixture
@@ -35,8 +35,8 @@ def test_pydantic_scans_every_installed_package_for_plugins_when_left_alone(scan
     assert scans == [1]
 
 
-def test_the_lanner_command_builds_its_models_without_that_scan(scans: list[int]) -> None:
-    _without_pydantic_plugins()
+def test_lanner_run_builds_its_models_without_that_scan(scans: list[int]) -> None:
+    without_pydantic_plugins()
     assert pydantic.TypeAdapter(list[int]).validate_python(["1", 2]) == [1, 2]
     assert scans == []
     assert list(_loader.get_plugins()) == []
@@ -45,5 +45,5 @@ def test_the_lanner_command_builds_its_models_without_that_scan(scans: list[int]
 def test_plugins_already_loaded_are_left_as_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
     found: dict[str, Any] = {"example:plugin": object()}
     monkeypatch.setattr(_loader, "_plugins", found)
-    _without_pydantic_plugins()
+    without_pydantic_plugins()
     assert _loader._plugins is found
