@@ -207,7 +207,7 @@ class Execution:
         return self.by_parent.get(parent_id, [])
 
     def to_json(self) -> dict[str, Any]:
-        return self._json(with_runs=True)
+        return self._json([r.to_json() for r in self.task_runs])
 
     def header_json(self) -> dict[str, Any]:
         """Everything but the task runs (stored apart, one row each).
@@ -216,9 +216,14 @@ class Execution:
         execution's own state, so its cost must not grow with the task run count (a ForEach
         over 100,000 values).
         """
-        return self._json(with_runs=False)
+        return self._json(None)
 
-    def _json(self, with_runs: bool) -> dict[str, Any]:
+    def json_around_runs(self) -> dict[str, Any]:
+        """`to_json()` with an empty `taskRunList` in its place, for a writer that adds the task
+        runs one at a time instead of holding the JSON of all of them at once."""
+        return self._json([])
+
+    def _json(self, runs: list[dict[str, Any]] | None) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.id,
             "namespace": self.namespace,
@@ -230,8 +235,8 @@ class Execution:
             "variables": self.variables,
             "state": self.state.to_json(),
         }
-        if with_runs:
-            out["taskRunList"] = [r.to_json() for r in self.task_runs]
+        if runs is not None:
+            out["taskRunList"] = runs
         out.update({
             "originalId": self.original_id or self.id,
             "parentId": self.parent_id,

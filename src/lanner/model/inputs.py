@@ -486,9 +486,18 @@ def mask_execution_json(data: dict[str, Any], secrets: Iterable[str]) -> dict[st
         return data
     out = {k: v if k in _EXECUTION_IDENTITY else mask(v, secrets) for k, v in data.items()}
     if isinstance(data.get("taskRunList"), list):
-        out["taskRunList"] = [{k: v if k in _TASK_RUN_IDENTITY else mask(v, secrets) for k, v in run.items()}
-                              if isinstance(run, dict) else mask(run, secrets) for run in data["taskRunList"]]
+        out["taskRunList"] = [mask_task_run_json(run, secrets) for run in data["taskRunList"]]
     return out
+
+
+def mask_task_run_json(run: Any, secrets: Iterable[str]) -> Any:
+    """One task run's JSON masked as `mask_execution_json` masks each of an execution's."""
+    secrets = [s for s in secrets if s]
+    if not secrets:
+        return run
+    if not isinstance(run, dict):
+        return mask(run, secrets)
+    return {k: v if k in _TASK_RUN_IDENTITY else mask(v, secrets) for k, v in run.items()}
 
 
 def secret_values(flow: Flow | None, exe: Any) -> tuple[str, ...]:
