@@ -1,6 +1,7 @@
 """`lanner run --json` and `lanner execution show --json` write the execution one task run at a
 time, yet print the very text that `json.dumps(…, indent=2)` of the whole masked execution
-makes: same keys in the same order, same indentation, same masking."""
+makes: same keys in the same order, same indentation, same masking. The API answers an ended
+execution a page of task runs at a time, with the text it gave when it built it whole."""
 
 from __future__ import annotations
 
@@ -104,3 +105,32 @@ def test_printing_leaves_the_execution_s_own_inputs_unmasked(
     execution_json(exe, flow)
     assert exe.inputs["password"] == PASSWORD
     assert PASSWORD not in capsys.readouterr().out
+
+
+def test_the_api_writes_an_ended_execution_a_page_of_task_runs_at_a_time_as_it_read_built_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`GET /executions/{id}` of an ended execution: pages of two runs here (of a thousand in the
+    server), joined into the text the whole execution, masked, gave."""
+    from lanner.server.routes.executions import _with_runs
+    from lanner.server.views import ExecutionMask, masked_execution
+    from lanner.storage.execution_queries import ExecutionQueries
+
+    monkeypatch.setenv("SECRET_LANNER_TEST_KEY", base64.b64encode(API_KEY.encode()).decode())
+    engine = db.connect(f"sqlite:///{tmp_path / 't.db'}")
+    runtime = LocalRuntime(Repository(engine), LocalFiles(tmp_path / "storage"))
+    flow = load_flow(FLOW)
+    exe = runtime.run(flow, runtime.create(flow, {"password": PASSWORD}))
+    runtime.close()
+    queries = ExecutionQueries(engine)
+    stored = queries.stored_header(exe.id)
+    assert stored is not None and stored[1] == 0  # ended, and every task run with it
+    header = stored[0]
+    pages = list(queries.stored_runs(exe.id, page=2))
+    assert [len(p) for p in pages] == [2, 2, 2]
+    head = json.dumps(ExecutionMask.of(exe, flow).around_runs({**header, "taskRunList": []}), separators=(",", ":"))
+    streamed = "".join(_with_runs(head.removesuffix("[]}"), iter(pages), ExecutionMask.of(exe, flow)))
+    runs = [r for p in pages for r in p]
+    assert streamed == json.dumps(masked_execution(header | {"taskRunList": runs}, exe, flow), separators=(",", ":"))
+    assert PASSWORD not in streamed and API_KEY not in streamed
+    assert "".join(_with_runs(head.removesuffix("[]}"), iter([]), ExecutionMask.of(exe, flow))) == \
+        json.dumps(masked_execution(header | {"taskRunList": []}, exe, flow), separators=(",", ":"))

@@ -9,6 +9,7 @@ masking function: the CLI prints executions through it too.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -62,11 +63,9 @@ def execution_json(exe: Execution, flow: Flow | None) -> dict[str, Any]:
 def masked_execution(data: dict[str, Any], exe: Execution, flow: Flow | None) -> dict[str, Any]:
     """`data`, an execution's JSON (from `to_json`, or as stored for an ended one), masked as
     `execution_json` says; `exe` gives its inputs (its task runs are not read)."""
-    from lanner.secrets import available_values
-
-    secrets, readable = secret_values(flow, exe), available_values()
-    out = _masked_around_runs({**data, "taskRunList": []}, flow, secrets, readable)
-    out["taskRunList"] = [masked_task_run(run, secrets, readable) for run in data["taskRunList"]]
+    masking = ExecutionMask.of(exe, flow)
+    out = masking.around_runs({**data, "taskRunList": []})
+    out["taskRunList"] = [masking.run(run) for run in data["taskRunList"]]
     return out
 
 
@@ -76,42 +75,50 @@ def execution_json_parts(exe: Execution, flow: Flow | None,
     execution with an empty `taskRunList`, and its task runs' JSON one at a time. For a writer
     that must not hold the JSON of every task run at once (`lanner run --json` of a ForEach over
     100,000 values needed 1.4 GB that way)."""
-    from lanner.secrets import available_values
-
-    secrets, readable = secret_values(flow, exe), available_values()
-    more = [s for s in also if s]
-    head = mask_execution_json(_masked_around_runs(exe.json_around_runs(), flow, secrets, readable), more)
-
-    def runs() -> Iterator[Any]:
-        for run in exe.task_runs:
-            yield mask_task_run_json(masked_task_run(run.to_json(), secrets, readable), more)
-
-    return head, runs()
+    masking = ExecutionMask.of(exe, flow, also)
+    return masking.around_runs(exe.json_around_runs()), (masking.run(run.to_json()) for run in exe.task_runs)
 
 
-def _masked_around_runs(data: dict[str, Any], flow: Flow | None, secrets: tuple[str, ...],
-                        readable: tuple[str, ...]) -> dict[str, Any]:
-    """What `masked_execution` masks outside the task runs (a copy: the inputs may be the model's own)."""
-    hidden = {i.id for i in flow.inputs if i.type == "SECRET"} if flow is not None else set()
-    if any(data["inputs"].get(name) is not None for name in hidden):  # a null one hides nothing
-        data = {**data, "inputs": {k: MASK if k in hidden and v is not None else v for k, v in data["inputs"].items()}}
-    if secrets:
-        data = mask_execution_json(data, secrets)
-    if readable:
-        data = {**data}
-        for key in ("inputs", "outputs", "variables", "trigger", "notes"):
-            if key in data:
-                data[key] = mask(data[key], readable)
-    return data
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExecutionMask:
+    """How one execution's JSON is masked, worked out once for all its task runs: the values of
+    its SECRET inputs everywhere but in what identifies it, what `secret()` can read in what tasks
+    and users put there (inputs, outputs, loop values, notes), and `also` (values a caller masks
+    everywhere too, as the CLI does)."""
 
+    hidden: frozenset[str]  # the flow's SECRET inputs
+    secrets: tuple[str, ...]  # their values in this execution
+    readable: tuple[str, ...]
+    also: tuple[str, ...]
 
-def masked_task_run(run: Any, secrets: tuple[str, ...], readable: tuple[str, ...]) -> Any:
-    """One task run's JSON, masked as `masked_execution` masks each: the SECRET inputs' values in
-    everything but its identity, what `secret()` can read in its outputs and loop value."""
-    run = mask_task_run_json(run, secrets)
-    if readable:
-        run = {**run, "outputs": mask(run.get("outputs"), readable), "value": mask(run.get("value"), readable)}
-    return run
+    @classmethod
+    def of(cls, exe: Execution, flow: Flow | None, also: Iterable[str] = ()) -> ExecutionMask:
+        from lanner.secrets import available_values
+
+        hidden = frozenset(i.id for i in flow.inputs if i.type == "SECRET") if flow is not None else frozenset()
+        return cls(hidden, secret_values(flow, exe), available_values(), tuple(s for s in also if s))
+
+    def around_runs(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Everything but the task runs (a copy: the inputs may be the model's own dict)."""
+        if any(data["inputs"].get(name) is not None for name in self.hidden):  # a null one hides nothing
+            data = {**data, "inputs": {k: MASK if k in self.hidden and v is not None else v
+                                       for k, v in data["inputs"].items()}}
+        if self.secrets:
+            data = mask_execution_json(data, self.secrets)
+        if self.readable:
+            data = {**data}
+            for key in ("inputs", "outputs", "variables", "trigger", "notes"):
+                if key in data:
+                    data[key] = mask(data[key], self.readable)
+        return mask_execution_json(data, self.also)
+
+    def run(self, run: Any) -> Any:
+        """One task run's JSON."""
+        run = mask_task_run_json(run, self.secrets)
+        if self.readable:
+            run = {**run, "outputs": mask(run.get("outputs"), self.readable),
+                   "value": mask(run.get("value"), self.readable)}
+        return mask_task_run_json(run, self.also)
 
 
 def log_secrets(flow: Flow | None, exe: Execution | None) -> tuple[str, ...]:

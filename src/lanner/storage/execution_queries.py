@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -150,6 +150,30 @@ class ExecutionQueries:
             runs = conn.execute(sa.select(tr.c.data).where(tr.c.execution_id == execution_id)
                                 .order_by(tr.c.seq)).all() if with_task_runs else []
         return json.loads(row.data), [json.loads(r.data) for r in runs]
+
+    def stored_header(self, execution_id: str) -> tuple[dict[str, Any], int] | None:
+        """An execution's header as stored, and how many of its task runs have not ended."""
+        from lanner.model.state import TERMINATED_NAMES
+
+        t, tr = tables.executions, tables.task_runs
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.c.data).where(t.c.id == execution_id)).first()
+            if row is None:
+                return None
+            unended = conn.execute(sa.select(sa.func.count()).select_from(tr).where(
+                tr.c.execution_id == execution_id, tr.c.state.not_in(TERMINATED_NAMES))).scalar()
+        return json.loads(row.data), int(unended or 0)
+
+    def stored_runs(self, execution_id: str, page: int = 1000) -> Iterator[list[dict[str, Any]]]:
+        """An execution's task runs as stored, in order, `page` at a time, read through one cursor:
+        for an answer written while it is read, whose memory must not grow with the task run count.
+        The connection stays open until the iteration ends or the iterator is closed; the pages
+        may be asked for from different threads, one at a time (a streamed HTTP answer)."""
+        tr = tables.task_runs
+        query = sa.select(tr.c.data).where(tr.c.execution_id == execution_id).order_by(tr.c.seq)
+        with self.engine.connect() as conn:
+            for rows in conn.execution_options(yield_per=page).execute(query).partitions():
+                yield [json.loads(r.data) for r in rows]
 
     def state_of(self, execution_id: str) -> str | None:
         t = tables.executions
