@@ -99,7 +99,8 @@ class ExecutionMask:
         return cls(hidden, secret_values(flow, exe), available_values(), tuple(s for s in also if s))
 
     def around_runs(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Everything but the task runs (a copy: the inputs may be the model's own dict)."""
+        """Everything but the task runs; `data` is never written to (its inputs may be the model's
+        own dict: masking used to write `******` into an execution's inputs)."""
         if any(data["inputs"].get(name) is not None for name in self.hidden):  # a null one hides nothing
             data = {**data, "inputs": {k: MASK if k in self.hidden and v is not None else v
                                        for k, v in data["inputs"].items()}}
