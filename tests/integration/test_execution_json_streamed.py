@@ -111,7 +111,7 @@ def test_the_api_writes_an_ended_execution_a_page_of_task_runs_at_a_time_as_it_r
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`GET /executions/{id}` of an ended execution: pages of two runs here (of a thousand in the
     server), joined into the text the whole execution, masked, gave."""
-    from lanner.server.routes.executions import _with_runs
+    from lanner.server.routes.executions import _ended_answer
     from lanner.server.views import ExecutionMask, masked_execution
     from lanner.storage.execution_queries import ExecutionQueries
 
@@ -127,10 +127,10 @@ def test_the_api_writes_an_ended_execution_a_page_of_task_runs_at_a_time_as_it_r
     header = stored[0]
     pages = list(queries.stored_runs(exe.id, page=2))
     assert [len(p) for p in pages] == [2, 2, 2]
-    head = json.dumps(ExecutionMask.of(exe, flow).around_runs({**header, "taskRunList": []}), separators=(",", ":"))
-    streamed = "".join(_with_runs(head.removesuffix("[]}"), iter(pages), ExecutionMask.of(exe, flow)))
+    masking = ExecutionMask.of(exe, flow)
+    streamed = "".join(_ended_answer(header, masking, iter(pages)))
     runs = [r for p in pages for r in p]
     assert streamed == json.dumps(masked_execution(header | {"taskRunList": runs}, exe, flow), separators=(",", ":"))
     assert PASSWORD not in streamed and API_KEY not in streamed
-    assert "".join(_with_runs(head.removesuffix("[]}"), iter([]), ExecutionMask.of(exe, flow))) == \
+    assert "".join(_ended_answer(header, masking, iter([]))) == \
         json.dumps(masked_execution(header | {"taskRunList": []}, exe, flow), separators=(",", ":"))

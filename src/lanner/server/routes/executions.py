@@ -157,15 +157,15 @@ def _execution_answer(svc: Services, execution_id: str) -> str | Iterator[str]:
     if not exe.state.current.terminated or unended:
         exe = svc.execution(execution_id)
         return json.dumps(views.execution_json(exe, svc.flow_of(exe)), default=str, separators=(",", ":"))
-    masking = views.ExecutionMask.of(exe, svc.flow_of(exe))
+    return _ended_answer(header, views.ExecutionMask.of(exe, svc.flow_of(exe)), svc.queries.stored_runs(execution_id))
+
+
+def _ended_answer(header: dict[str, Any], masking: views.ExecutionMask,
+                  pages: Iterator[list[dict[str, Any]]]) -> Iterator[str]:
+    """The stored `header` masked, with its task runs (added last, as the stored header has none)
+    written a page at a time, then the list's and the object's ends."""
     head = json.dumps(masking.around_runs({**header, "taskRunList": []}), default=str, separators=(",", ":"))
-    return _with_runs(head.removesuffix("[]}"), svc.queries.stored_runs(execution_id), masking)
-
-
-def _with_runs(head: str, pages: Iterator[list[dict[str, Any]]], masking: views.ExecutionMask) -> Iterator[str]:
-    """`head` (the execution's JSON up to its task run list, which is its last key), then the
-    runs, a page at a time, then the list's and the object's ends."""
-    yield head + "["
+    yield head.removesuffix("[]}") + "["
     first = True
     for page in pages:
         text = ",".join(json.dumps(masking.run(run), default=str, separators=(",", ":")) for run in page)
