@@ -122,10 +122,10 @@ def test_the_api_writes_an_ended_execution_a_page_of_task_runs_at_a_time_as_it_r
     exe = runtime.run(flow, runtime.create(flow, {"password": PASSWORD}))
     runtime.close()
     queries = ExecutionQueries(engine)
-    stored = queries.stored_header(exe.id)
-    assert stored is not None and stored[1] == 0  # ended, and every task run with it
-    header = stored[0]
-    pages = list(queries.stored_runs(exe.id, page=2))
+    stored = queries.stored_snapshot(exe.id, page=2)
+    assert stored is not None and stored.unended == 0  # ended, and every task run with it
+    header = stored.header
+    pages = list(stored.pages)
     assert [len(p) for p in pages] == [2, 2, 2]
     masking = ExecutionMask.of(exe, flow)
     streamed = "".join(_ended_answer(header, masking, iter(pages)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +22,28 @@ from lanner.storage import tables
 SORTABLE = {"startDate": "start_date", "state.startDate": "start_date", "endDate": "end_date",
             "state.endDate": "end_date", "id": "id", "flowId": "flow_id", "namespace": "namespace",
             "state": "state", "state.current": "state"}
+
+
+@dataclasses.dataclass(slots=True)
+class StoredExecution:
+    """An execution as stored, read in one snapshot: the API's answer for an ended one, whose task
+    runs (86 MB of JSON for 100,000) are written while they are read, a page at a time.
+
+    The header and the runs come from the same read transaction, kept open (with its connection)
+    until `pages` is exhausted or closed: an execution restarted or deleted while a long answer is
+    written is answered as it stood when the answer began, never as its old header with its new
+    task runs. The pages may be asked for from different threads, one at a time (a streamed HTTP
+    answer)."""
+
+    header: dict[str, Any]
+    unended: int  # task runs not ended: a header that says "ended" with such runs is still being finished
+    pages: Iterator[list[dict[str, Any]]]
+
+    def close(self) -> None:
+        """End the snapshot without reading the task runs."""
+        close = getattr(self.pages, "close", None)
+        if close is not None:
+            close()
 
 
 @dataclasses.dataclass(slots=True)
@@ -151,27 +173,36 @@ class ExecutionQueries:
                                 .order_by(tr.c.seq)).all() if with_task_runs else []
         return json.loads(row.data), [json.loads(r.data) for r in runs]
 
-    def stored_header(self, execution_id: str) -> tuple[dict[str, Any], int] | None:
-        """An execution's header as stored, and how many of its task runs have not ended."""
+    def stored_snapshot(self, execution_id: str, page: int = 1000) -> StoredExecution | None:
+        """An execution as stored, read in one snapshot of the database (None if there is none):
+        its header and how many of its task runs have not ended, now; its task runs, `page` at a
+        time, as the caller asks for them (`StoredExecution`)."""
+        reads = self._snapshot_reads(execution_id, page)
+        first = next(reads)
+        if first is None:
+            reads.close()
+            return None
+        header, unended = first
+        return StoredExecution(header, unended, reads)
+
+    def _snapshot_reads(self, execution_id: str, page: int) -> Generator[Any, None, None]:
+        """First `(header, unended)` or None, then pages of task runs, all in one read transaction."""
         from lanner.model.state import TERMINATED_NAMES
 
         t, tr = tables.executions, tables.task_runs
         with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN")  # deferred: the snapshot is the first read's, kept to the end
+            else:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")  # one snapshot, not one a statement
             row = conn.execute(sa.select(t.c.data).where(t.c.id == execution_id)).first()
             if row is None:
-                return None
+                yield None
+                return
             unended = conn.execute(sa.select(sa.func.count()).select_from(tr).where(
                 tr.c.execution_id == execution_id, tr.c.state.not_in(TERMINATED_NAMES))).scalar()
-        return json.loads(row.data), int(unended or 0)
-
-    def stored_runs(self, execution_id: str, page: int = 1000) -> Iterator[list[dict[str, Any]]]:
-        """An execution's task runs as stored, in order, `page` at a time, read through one cursor:
-        for an answer written while it is read, whose memory must not grow with the task run count.
-        The connection stays open until the iteration ends or the iterator is closed; the pages
-        may be asked for from different threads, one at a time (a streamed HTTP answer)."""
-        tr = tables.task_runs
-        query = sa.select(tr.c.data).where(tr.c.execution_id == execution_id).order_by(tr.c.seq)
-        with self.engine.connect() as conn:
+            yield json.loads(row.data), int(unended or 0)
+            query = sa.select(tr.c.data).where(tr.c.execution_id == execution_id).order_by(tr.c.seq)
             for rows in conn.execution_options(yield_per=page).execute(query).partitions():
                 yield [json.loads(r.data) for r in rows]
 

@@ -70,3 +70,37 @@ def test_trigger_state(database_url: str) -> None:
     assert list(store.all()) == [key]
     store.delete_flow("company.team", "f")
     assert store.get(key) is None
+
+
+def test_an_ended_execution_restarted_while_it_is_answered_is_answered_as_it_stood_when_the_answer_began(
+        database_url: str) -> None:
+    """`GET /executions/{id}` writes an ended execution's task runs as it reads them (seconds for
+    100,000): what `POST …/restart` stores meanwhile must not mix into the answer, as the old
+    header with the new task runs."""
+    from lanner.loading.flows import load_flow
+    from lanner.runtime.restart import plan_restart
+
+    engine = db.connect(database_url)
+    repo, queries = Repository(engine), ExecutionQueries(engine)
+    flow = load_flow(FLOW + "  - {id: b, type: io.kestra.plugin.core.execution.Fail}\n")
+    exe = _exe()
+    a, b = _run(exe, "a"), _run(exe, "b")
+    for run, end in ((a, StateType.SUCCESS), (b, StateType.FAILED)):
+        exe.add(run)
+        run.state.to(StateType.RUNNING)
+        run.state.to(end)
+    exe.state.to(StateType.RUNNING)
+    exe.state.to(StateType.FAILED)
+    repo.save(exe, [a, b])
+    stored = queries.stored_snapshot(exe.id, page=1)
+    assert stored is not None and stored.unended == 0
+    restarted = plan_restart(flow, exe)  # what the restart route stores, while the answer is written
+    queries.rewrite_task_runs(restarted)
+    repo.save(restarted, (), header=True)
+    now = queries.get_stored(exe.id)
+    assert now is not None and now[0]["state"]["current"] != "FAILED"
+    assert [r["state"]["current"] for r in now[1]] != ["SUCCESS", "FAILED"]
+    answered = [r for page in stored.pages for r in page]
+    assert stored.header["state"]["current"] == "FAILED"
+    assert [(r["taskId"], r["state"]["current"]) for r in answered] == [("a", "SUCCESS"), ("b", "FAILED")]
+    assert queries.stored_snapshot(new_id()) is None

@@ -147,17 +147,22 @@ async def get_execution(execution_id: str, svc: Services = Depends(services)) ->
 def _execution_answer(svc: Services, execution_id: str) -> str | Iterator[str]:
     """An ended execution is answered from its stored JSON (written by `to_json` when each run
     ended, so the same answer), its task runs read and written a page at a time: 100,000 of them
-    (86 MB) took the server to 0.8 GB when built whole. A running one goes through the model,
-    whose durations run to now."""
-    stored = svc.queries.stored_header(execution_id)
+    (86 MB) took the server to 0.8 GB when built whole. Header and runs come from one snapshot
+    (`StoredExecution`): a restart during a long answer does not mix into it. A running one goes
+    through the model, whose durations run to now."""
+    stored = svc.queries.stored_snapshot(execution_id)
     if stored is None:
         raise not_found(f"execution `{execution_id}`")
-    header, unended = stored
-    exe = Execution.from_json(header, [])
-    if not exe.state.current.terminated or unended:
-        exe = svc.execution(execution_id)
-        return json.dumps(views.execution_json(exe, svc.flow_of(exe)), default=str, separators=(",", ":"))
-    return _ended_answer(header, views.ExecutionMask.of(exe, svc.flow_of(exe)), svc.queries.stored_runs(execution_id))
+    try:
+        exe = Execution.from_json(stored.header, [])
+        if exe.state.current.terminated and not stored.unended:
+            return _ended_answer(stored.header, views.ExecutionMask.of(exe, svc.flow_of(exe)), stored.pages)
+    except BaseException:
+        stored.close()
+        raise
+    stored.close()
+    exe = svc.execution(execution_id)
+    return json.dumps(views.execution_json(exe, svc.flow_of(exe)), default=str, separators=(",", ":"))
 
 
 def _ended_answer(header: dict[str, Any], masking: views.ExecutionMask,
