@@ -121,11 +121,11 @@ def test_the_api_writes_an_ended_execution_a_page_of_task_runs_at_a_time_as_it_r
     flow = load_flow(FLOW)
     exe = runtime.run(flow, runtime.create(flow, {"password": PASSWORD}))
     runtime.close()
-    queries = ExecutionQueries(engine)
-    stored = queries.stored_snapshot(exe.id, page=2)
-    assert stored is not None and stored.unended == 0  # ended, and every task run with it
-    header = stored.header
-    pages = list(stored.pages)
+    snapshot = ExecutionQueries(engine).snapshot()
+    header = snapshot.header(exe.id)
+    assert header is not None and snapshot.unended([exe.id]) == {}  # ended, and every task run with it
+    pages = list(snapshot.runs(exe.id, page=2))
+    snapshot.close()
     assert [len(p) for p in pages] == [2, 2, 2]
     masking = ExecutionMask.of(exe, flow)
     streamed = "".join(_ended_answer(header, masking, iter(pages)))

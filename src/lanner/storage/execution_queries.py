@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,28 +22,6 @@ from lanner.storage import tables
 SORTABLE = {"startDate": "start_date", "state.startDate": "start_date", "endDate": "end_date",
             "state.endDate": "end_date", "id": "id", "flowId": "flow_id", "namespace": "namespace",
             "state": "state", "state.current": "state"}
-
-
-@dataclasses.dataclass(slots=True)
-class StoredExecution:
-    """An execution as stored, read in one snapshot: the API's answer for an ended one, whose task
-    runs (86 MB of JSON for 100,000) are written while they are read, a page at a time.
-
-    The header and the runs come from the same read transaction, kept open (with its connection)
-    until `pages` is exhausted or closed: an execution restarted or deleted while a long answer is
-    written is answered as it stood when the answer began, never as its old header with its new
-    task runs. The pages may be asked for from different threads, one at a time (a streamed HTTP
-    answer)."""
-
-    header: dict[str, Any]
-    unended: int  # task runs not ended: a header that says "ended" with such runs is still being finished
-    pages: Iterator[list[dict[str, Any]]]
-
-    def close(self) -> None:
-        """End the snapshot without reading the task runs."""
-        close = getattr(self.pages, "close", None)
-        if close is not None:
-            close()
 
 
 @dataclasses.dataclass(slots=True)
@@ -129,9 +107,9 @@ class ExecutionQueries:
             cond.append(t.c.data.like(f"%{_like_escape(text)}%", escape="\\"))
         return cond
 
-    def search(self, f: ExecutionFilter, page: int = 1, size: int = 25, sort: str | None = None,
-               with_task_runs: bool = True) -> tuple[list[Execution], int]:
-        """One page of executions (newest first unless `sort` says otherwise) and the total count."""
+    def _page(self, f: ExecutionFilter, page: int, size: int, sort: str | None) -> tuple[Any, Any]:
+        """The query of one page of executions (newest first unless `sort` says otherwise) and the
+        query of their count."""
         t = tables.executions
         cond = self._where(f)
         column, direction = t.c.start_date, "desc"
@@ -141,7 +119,12 @@ class ExecutionQueries:
             direction = direction or "desc"
         order = column.asc() if direction.lower() == "asc" else column.desc()
         q = sa.select(t.c.id, t.c.data).where(*cond).order_by(order, t.c.id).limit(size).offset((page - 1) * size)
-        count_q = sa.select(sa.func.count()).select_from(t).where(*cond)
+        return q, sa.select(sa.func.count()).select_from(t).where(*cond)
+
+    def search(self, f: ExecutionFilter, page: int = 1, size: int = 25, sort: str | None = None,
+               with_task_runs: bool = True) -> tuple[list[Execution], int]:
+        """One page of executions (newest first unless `sort` says otherwise) and the total count."""
+        q, count_q = self._page(f, page, size, sort)
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
             total = int(conn.execute(count_q).scalar() or 0)
@@ -173,38 +156,9 @@ class ExecutionQueries:
                                 .order_by(tr.c.seq)).all() if with_task_runs else []
         return json.loads(row.data), [json.loads(r.data) for r in runs]
 
-    def stored_snapshot(self, execution_id: str, page: int = 1000) -> StoredExecution | None:
-        """An execution as stored, read in one snapshot of the database (None if there is none):
-        its header and how many of its task runs have not ended, now; its task runs, `page` at a
-        time, as the caller asks for them (`StoredExecution`)."""
-        reads = self._snapshot_reads(execution_id, page)
-        first = next(reads)
-        if first is None:
-            reads.close()
-            return None
-        header, unended = first
-        return StoredExecution(header, unended, reads)
-
-    def _snapshot_reads(self, execution_id: str, page: int) -> Generator[Any, None, None]:
-        """First `(header, unended)` or None, then pages of task runs, all in one read transaction."""
-        from lanner.model.state import TERMINATED_NAMES
-
-        t, tr = tables.executions, tables.task_runs
-        with self.engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql("BEGIN")  # deferred: the snapshot is the first read's, kept to the end
-            else:
-                conn = conn.execution_options(isolation_level="REPEATABLE READ")  # one snapshot, not one a statement
-            row = conn.execute(sa.select(t.c.data).where(t.c.id == execution_id)).first()
-            if row is None:
-                yield None
-                return
-            unended = conn.execute(sa.select(sa.func.count()).select_from(tr).where(
-                tr.c.execution_id == execution_id, tr.c.state.not_in(TERMINATED_NAMES))).scalar()
-            yield json.loads(row.data), int(unended or 0)
-            query = sa.select(tr.c.data).where(tr.c.execution_id == execution_id).order_by(tr.c.seq)
-            for rows in conn.execution_options(yield_per=page).execute(query).partitions():
-                yield [json.loads(r.data) for r in rows]
+    def snapshot(self) -> ReadSnapshot:
+        """Reads from one snapshot of the database, for an answer written while it is read."""
+        return ReadSnapshot(self)
 
     def state_of(self, execution_id: str) -> str | None:
         t = tables.executions
@@ -340,3 +294,61 @@ class ExecutionQueries:
         t = tables.executions
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(sa.select(t.c.namespace).distinct().order_by(t.c.namespace))]
+
+
+class ReadSnapshot:
+    """Reads of executions from one snapshot of the database: the API's answers for ended ones,
+    whose task runs (86 MB of JSON for 100,000) are written while they are read, a page at a time.
+
+    All reads go through one read transaction (SQLite: a deferred `BEGIN`, whose snapshot is the
+    first read's; PostgreSQL: REPEATABLE READ), kept open with its connection until `close`: an
+    execution restarted or deleted while a long answer is written is answered as it stood when the
+    answer began, never as its old header with its new task runs. Its reads may come from different
+    threads, one at a time (a streamed HTTP answer). SQLite cannot checkpoint its write-ahead log
+    past an open snapshot: answers hold one for the seconds they take, no longer.
+    """
+
+    def __init__(self, queries: ExecutionQueries) -> None:
+        self._queries = queries
+        conn = queries.engine.connect()
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")  # one snapshot, not one a statement
+        self._conn = conn
+
+    def header(self, execution_id: str) -> dict[str, Any] | None:
+        """An execution's header as stored (its JSON without task runs), or None."""
+        t = tables.executions
+        row = self._conn.execute(sa.select(t.c.data).where(t.c.id == execution_id)).first()
+        return None if row is None else json.loads(row.data)
+
+    def page(self, f: ExecutionFilter, page: int, size: int, sort: str | None) -> tuple[list[dict[str, Any]], int]:
+        """The headers of one page of a search (`ExecutionQueries.search`'s order) and its total count."""
+        q, count_q = self._queries._page(f, page, size, sort)
+        rows = self._conn.execute(q).all()
+        return [json.loads(r.data) for r in rows], int(self._conn.execute(count_q).scalar() or 0)
+
+    def unended(self, execution_ids: Sequence[str]) -> dict[str, int]:
+        """How many task runs of each execution have not ended (absent: none)."""
+        from lanner.model.state import TERMINATED_NAMES
+
+        if not execution_ids:
+            return {}
+        tr = tables.task_runs
+        rows = self._conn.execute(sa.select(tr.c.execution_id, sa.func.count()).where(
+            tr.c.execution_id.in_(list(execution_ids)), tr.c.state.not_in(TERMINATED_NAMES))
+            .group_by(tr.c.execution_id))
+        return {r[0]: int(r[1]) for r in rows}
+
+    def runs(self, execution_id: str, page: int = 1000) -> Iterator[list[dict[str, Any]]]:
+        """An execution's task runs as stored, in order, `page` at a time (through one cursor: the
+        memory does not grow with their number); read each to its end before the next read."""
+        tr = tables.task_runs
+        query = sa.select(tr.c.data).where(tr.c.execution_id == execution_id).order_by(tr.c.seq)
+        for rows in self._conn.execute(query.execution_options(yield_per=page)).partitions():
+            yield [json.loads(r.data) for r in rows]
+
+    def close(self) -> None:
+        """End the snapshot (its transaction is rolled back: it only read) and give its connection back."""
+        self._conn.close()

@@ -92,15 +92,17 @@ def test_an_ended_execution_restarted_while_it_is_answered_is_answered_as_it_sto
     exe.state.to(StateType.RUNNING)
     exe.state.to(StateType.FAILED)
     repo.save(exe, [a, b])
-    stored = queries.stored_snapshot(exe.id, page=1)
-    assert stored is not None and stored.unended == 0
+    snapshot = queries.snapshot()
+    header = snapshot.header(exe.id)
+    assert header is not None and snapshot.unended([exe.id]) == {}
     restarted = plan_restart(flow, exe)  # what the restart route stores, while the answer is written
     queries.rewrite_task_runs(restarted)
     repo.save(restarted, (), header=True)
     now = queries.get_stored(exe.id)
     assert now is not None and now[0]["state"]["current"] != "FAILED"
     assert [r["state"]["current"] for r in now[1]] != ["SUCCESS", "FAILED"]
-    answered = [r for page in stored.pages for r in page]
-    assert stored.header["state"]["current"] == "FAILED"
+    answered = [r for page in snapshot.runs(exe.id, page=1) for r in page]
+    assert header["state"]["current"] == "FAILED"
     assert [(r["taskId"], r["state"]["current"]) for r in answered] == [("a", "SUCCESS"), ("b", "FAILED")]
-    assert queries.stored_snapshot(new_id()) is None
+    assert snapshot.header(new_id()) is None
+    snapshot.close()

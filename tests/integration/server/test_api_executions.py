@@ -116,6 +116,26 @@ def test_search_filters_and_paging(server: Server) -> None:
     assert server.executions(flowId="many", startDate="2999-01-01T00:00:00Z") == []
 
 
+def test_a_search_page_is_the_compact_text_of_the_executions_each_as_its_own_answer_gives_it(
+        server: Server) -> None:
+    """The page is written as it is read (an execution, then a page of its task runs, at a time):
+    its text is still FastAPI's of the whole (compact, `é` as it is), each execution the same one
+    `GET /executions/{id}` gives, SECRET inputs masked."""
+    server.deploy(TYPED.replace("id: typed", "id: listed"))
+    runs = [server.run("company.exe", "listed", {"name": name, "token": "hunter2-xyz"}) for name in ("é1", "é2")]
+    answer = server.client.get("/executions/search", params={"flowId": "listed", "sort": "state.startDate:asc"})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    page = answer.json()
+    assert answer.text == json.dumps(page, ensure_ascii=False, separators=(",", ":"))
+    assert "é1" in answer.text and "hunter2-xyz" not in answer.text
+    assert page["total"] == 2 and [e["id"] for e in page["results"]] == [r["id"] for r in runs]
+    for listed in page["results"]:
+        assert listed == server.client.get(f"/executions/{listed['id']}").json()
+        assert listed["inputs"]["token"] == "******" and len(listed["taskRunList"]) == len(runs[0]["taskRunList"])
+    empty = server.client.get("/executions/search", params={"flowId": "never_deployed"})
+    assert empty.text == '{"results":[],"total":0}'
+
+
 def test_kill_still_runs_finally(server: Server) -> None:
     server.deploy(f"""id: long
 namespace: company.exe
