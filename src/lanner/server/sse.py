@@ -63,7 +63,7 @@ async def follow_execution(svc: Any, execution_id: str, disconnected: Callable[[
                 yield event(json.dumps({"message": f"execution `{execution_id}` was deleted"}), "end", "error")
                 return
             flow = await asyncio.to_thread(svc.flow_of, exe)
-            text = json.dumps(views.execution_json(exe, flow), default=str)
+            text = views.json_text(views.execution_json(exe, flow), compact=False)
             cost = time.monotonic() - started
             if finished(exe):
                 yield event(text, "end")

@@ -10,6 +10,8 @@ masking function: the CLI prints executions through it too.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -153,3 +155,27 @@ def log_json(row: dict[str, Any], exe: Execution | None, secrets: Iterable[str] 
 def log_line(row: dict[str, Any], secrets: Iterable[str] = ()) -> str:
     """One line of a log download: timestamp, level, task, message."""
     return f"{row['timestamp']} {row['level']:<5} {row['task_id'] or '-'} {mask(row['message'], secrets)}\n"
+
+
+def json_text(value: Any, *, compact: bool = True, ensure_ascii: bool = True) -> str:
+    """An answer's JSON text, with non-finite numbers as null.
+
+    A script's outputs line may hold `NaN` or `Infinity` (Python's JSON reader takes them), which
+    `json.dumps` writes back as such and no browser's JSON reader takes: the execution page and
+    any strict client failed on them. FastAPI's own answers wrote null, as these now do. A NaN is
+    rare, so the plain dump is tried first and the value walked only when it fails."""
+    separators = (",", ":") if compact else None
+    try:
+        return json.dumps(value, default=str, separators=separators, ensure_ascii=ensure_ascii, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), default=str, separators=separators, ensure_ascii=ensure_ascii)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

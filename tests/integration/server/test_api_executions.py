@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 
@@ -134,6 +135,35 @@ def test_a_search_page_is_the_compact_text_of_the_executions_each_as_its_own_ans
         assert listed["inputs"]["token"] == "******" and len(listed["taskRunList"]) == len(runs[0]["taskRunList"])
     empty = server.client.get("/executions/search", params={"flowId": "never_deployed"})
     assert empty.text == '{"results":[],"total":0}'
+
+
+def _strict(text: str) -> Any:
+    """JSON as a browser reads it: `NaN` and `Infinity` are not JSON."""
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_non_finite_numbers_in_outputs_are_answered_as_null_never_as_text_no_browser_reads(
+        server: Server) -> None:
+    """Python's JSON reader takes `NaN` in a script's outputs line; the execution page, the search
+    page and the answer of `?wait=true` must still be JSON (they said NaN, which broke the page)."""
+    server.deploy("""id: nonfinite
+namespace: company.exe
+tasks:
+  - id: py
+    type: io.kestra.plugin.scripts.python.Script
+    script: |
+      print('::{"outputs": {"x": NaN, "y": -Infinity, "z": 1.5}}::')
+""")
+    created = server.client.post("/executions/company.exe/nonfinite", params={"wait": "true"})
+    assert created.status_code == 200
+    outputs = by_task(_strict(created.text))["py"]["outputs"]["vars"]
+    assert outputs == {"x": None, "y": None, "z": 1.5}
+    got = _strict(server.client.get(f"/executions/{created.json()['id']}").text)
+    assert by_task(got)["py"]["outputs"]["vars"] == outputs
+    listed = _strict(server.client.get("/executions/search", params={"flowId": "nonfinite"}).text)["results"]
+    assert [by_task(e)["py"]["outputs"]["vars"] for e in listed] == [outputs]
 
 
 def test_kill_still_runs_finally(server: Server) -> None:

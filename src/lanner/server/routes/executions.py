@@ -206,20 +206,18 @@ def _execution_text(svc: Services, snapshot: ReadSnapshot, header: dict[str, Any
         yield from _ended_answer(header, views.ExecutionMask.of(exe, flow), snapshot.runs(exe.id), ensure_ascii)
         return
     exe = Execution.from_json(header, [run for page in snapshot.runs(exe.id) for run in page])
-    yield json.dumps(views.execution_json(exe, flow), default=str, separators=(",", ":"), ensure_ascii=ensure_ascii)
+    yield views.json_text(views.execution_json(exe, flow), ensure_ascii=ensure_ascii)
 
 
 def _ended_answer(header: dict[str, Any], masking: views.ExecutionMask,
                   pages: Iterator[list[dict[str, Any]]], ensure_ascii: bool = True) -> Iterator[str]:
     """The stored `header` masked, with its task runs (added last, as the stored header has none)
     written a page at a time, then the list's and the object's ends."""
-    head = json.dumps(masking.around_runs({**header, "taskRunList": []}), default=str, separators=(",", ":"),
-                      ensure_ascii=ensure_ascii)
+    head = views.json_text(masking.around_runs({**header, "taskRunList": []}), ensure_ascii=ensure_ascii)
     yield head.removesuffix("[]}") + "["
     first = True
     for page in pages:
-        text = ",".join(json.dumps(masking.run(run), default=str, separators=(",", ":"), ensure_ascii=ensure_ascii)
-                        for run in page)
+        text = ",".join(views.json_text(masking.run(run), ensure_ascii=ensure_ascii) for run in page)
         if text:
             yield text if first else "," + text
             first = False
@@ -319,7 +317,7 @@ async def create(namespace: str, flow_id: str, request: Request, wait: bool = Fa
         await _wait_end(svc, exe.id, request)
         creation.answer = await _answer(svc, exe.id)
     creation.answer["url"] = ui_url(request, exe.id)
-    return Response(content=json.dumps(creation.answer, default=str, separators=(",", ":")),
+    return Response(content=views.json_text(creation.answer),
                     media_type="application/json")
 
 
