@@ -3,6 +3,7 @@ a terminal. Loops are grouped, lines keep their order and their width, text stay
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import re
@@ -123,3 +124,26 @@ def test_live_redraws_the_table_even_into_a_pipe_when_asked(cli: Cli) -> None:
     proc = cli("run", str(EXAMPLES / "finally_example_success.yaml"), "--live")
     assert proc.returncode == 0
     assert "\x1b[?25l" in proc.stderr
+
+
+def test_run_json_writes_non_finite_outputs_as_null_so_that_jq_and_browsers_read_it(cli: Cli, tmp_path: Path) -> None:
+    """Python's JSON reader takes `NaN` in a script's outputs line; what `--json` prints must still
+    be JSON (it printed `"x": NaN`, which jq refuses)."""
+    flow = tmp_path / "nonfinite.yaml"
+    flow.write_text("""id: nonfinite
+namespace: company.team
+tasks:
+  - id: py
+    type: io.kestra.plugin.scripts.python.Script
+    script: |
+      print('::{"outputs": {"x": NaN, "y": Infinity, "z": 1.5}}::')
+""")
+    done = cli("run", str(flow), "--json", "-q")
+    assert done.returncode == 0, done.stderr
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    exe = json.loads(done.stdout, parse_constant=refuse)
+    py = next(r for r in exe["taskRunList"] if r["taskId"] == "py")
+    assert py["outputs"]["vars"] == {"x": None, "y": None, "z": 1.5}

@@ -288,23 +288,24 @@ def _secrets(exe: Any, flow: Any) -> tuple[str, ...]:
 
 def _write_execution_json(exe: Any, flow: Any) -> None:
     """The execution as the API shows it (SECRET inputs masked), secret() values masked too, on
-    stdout: the text `json.dumps(…, indent=2)` makes of it, written one task run at a time.
+    stdout: the text `json.dumps(…, indent=2)` makes of it (non-finite numbers as null:
+    `views.json_text`), written one task run at a time.
 
     Built whole, a ForEach over 100,000 values held 1.4 GB (the task runs' JSON, the encoder's
     pieces, the 146 MB text) to print it, against 0.2 GB for the run itself (issue 15). Top-level
     keys are the only lines indented by two spaces (JSON strings hold no raw newline), which is how
     the task runs' place is found in the text of the rest.
     """
-    from lanner.server.views import execution_json_parts
+    from lanner.server.views import execution_json_parts, json_text
 
     head, runs = execution_json_parts(exe, flow, _secrets(exe, flow))
-    before, place, after = json.dumps(head, indent=2, default=str).partition(_RUNS_PLACE)
+    before, place, after = json_text(head, indent=2).partition(_RUNS_PLACE)
     out = sys.stdout
     out.write(before + place[:-2])
     first = True
     for run in runs:
         out.write("[\n    " if first else ",\n    ")
-        out.write(json.dumps(run, indent=2, default=str).replace("\n", "\n    "))
+        out.write(json_text(run, indent=2).replace("\n", "\n    "))
         first = False
     out.write("[]" if first else "\n  ]")
     out.write(after + "\n")

@@ -157,18 +157,21 @@ def log_line(row: dict[str, Any], secrets: Iterable[str] = ()) -> str:
     return f"{row['timestamp']} {row['level']:<5} {row['task_id'] or '-'} {mask(row['message'], secrets)}\n"
 
 
-def json_text(value: Any, *, compact: bool = True, ensure_ascii: bool = True) -> str:
-    """An answer's JSON text, with non-finite numbers as null.
+def json_text(value: Any, *, compact: bool = True, indent: int | None = None, ensure_ascii: bool = True) -> str:
+    """An execution's JSON text (the API's compact one, `--json`'s indented one), with non-finite
+    numbers as null.
 
     A script's outputs line may hold `NaN` or `Infinity` (Python's JSON reader takes them), which
-    `json.dumps` writes back as such and no browser's JSON reader takes: the execution page and
-    any strict client failed on them. FastAPI's own answers wrote null, as these now do. A NaN is
-    rare, so the plain dump is tried first and the value walked only when it fails."""
-    separators = (",", ":") if compact else None
+    `json.dumps` writes back as such and no browser's JSON reader (nor jq) takes: the execution
+    page and any strict client failed on them. FastAPI's own answers wrote null, as these now do.
+    A NaN is rare, so the plain dump is tried first and the value walked only when it fails."""
+    separators = (",", ":") if compact and indent is None else None
     try:
-        return json.dumps(value, default=str, separators=separators, ensure_ascii=ensure_ascii, allow_nan=False)
+        return json.dumps(value, default=str, separators=separators, indent=indent, ensure_ascii=ensure_ascii,
+                          allow_nan=False)
     except ValueError:
-        return json.dumps(_finite(value), default=str, separators=separators, ensure_ascii=ensure_ascii)
+        return json.dumps(_finite(value), default=str, separators=separators, indent=indent,
+                          ensure_ascii=ensure_ascii)
 
 
 def _finite(value: Any) -> Any:

@@ -311,10 +311,14 @@ class ReadSnapshot:
     def __init__(self, queries: ExecutionQueries) -> None:
         self._queries = queries
         conn = queries.engine.connect()
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")  # one snapshot, not one a statement
+        try:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")  # one snapshot, not one a statement
+        except BaseException:
+            conn.close()
+            raise
         self._conn = conn
 
     def header(self, execution_id: str) -> dict[str, Any] | None:
