@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from tests.e2e.conftest import EXAMPLES, ROOT, Cli
+from tests.json_reading import strict_json
 
 LOOP = """id: loop
 namespace: company.team
@@ -51,7 +52,6 @@ def test_piped_run_counts_a_loops_iterations_on_one_line_and_lists_only_the_fail
 
 def test_run_json_keeps_its_stdout_and_groups_the_summary_on_stderr(cli: Cli, tmp_path: Path) -> None:
     proc = cli("run", str(_loop(tmp_path)), "--json")
-    import json
 
     exe = json.loads(proc.stdout)
     assert len(exe["taskRunList"]) == 1 + 30 + 30
@@ -140,10 +140,6 @@ tasks:
 """)
     done = cli("run", str(flow), "--json", "-q")
     assert done.returncode == 0, done.stderr
-
-    def refuse(constant: str) -> None:
-        raise ValueError(f"{constant} is not JSON")
-
-    exe = json.loads(done.stdout, parse_constant=refuse)
+    exe = strict_json(done.stdout)
     py = next(r for r in exe["taskRunList"] if r["taskId"] == "py")
     assert py["outputs"]["vars"] == {"x": None, "y": None, "z": 1.5}

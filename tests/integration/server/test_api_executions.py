@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import httpx
 
 from tests.integration.server.harness import Server, by_task
+from tests.json_reading import strict_json
 
 LOG = "io.kestra.plugin.core.log.Log"
 SLEEP = "io.kestra.plugin.core.flow.Sleep"
@@ -137,13 +137,6 @@ def test_a_search_page_is_the_compact_text_of_the_executions_each_as_its_own_ans
     assert empty.text == '{"results":[],"total":0}'
 
 
-def _strict(text: str) -> Any:
-    """JSON as a browser reads it: `NaN` and `Infinity` are not JSON."""
-    def refuse(constant: str) -> None:
-        raise ValueError(f"{constant} is not JSON")
-    return json.loads(text, parse_constant=refuse)
-
-
 def test_non_finite_numbers_in_outputs_are_answered_as_null_never_as_text_no_browser_reads(
         server: Server) -> None:
     """Python's JSON reader takes `NaN` in a script's outputs line; the execution page, the search
@@ -158,11 +151,11 @@ tasks:
 """)
     created = server.client.post("/executions/company.exe/nonfinite", params={"wait": "true"})
     assert created.status_code == 200
-    outputs = by_task(_strict(created.text))["py"]["outputs"]["vars"]
+    outputs = by_task(strict_json(created.text))["py"]["outputs"]["vars"]
     assert outputs == {"x": None, "y": None, "z": 1.5}
-    got = _strict(server.client.get(f"/executions/{created.json()['id']}").text)
+    got = strict_json(server.client.get(f"/executions/{created.json()['id']}").text)
     assert by_task(got)["py"]["outputs"]["vars"] == outputs
-    listed = _strict(server.client.get("/executions/search", params={"flowId": "nonfinite"}).text)["results"]
+    listed = strict_json(server.client.get("/executions/search", params={"flowId": "nonfinite"}).text)["results"]
     assert [by_task(e)["py"]["outputs"]["vars"] for e in listed] == [outputs]
 
 
