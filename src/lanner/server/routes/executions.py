@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 from lanner.model import ids
 from lanner.model.execution import Execution, new_id
 from lanner.model.flow import Flow
+from lanner.model.state import StateType
 from lanner.server import params, sse, views
 from lanner.server.dependencies import services
 from lanner.server.problems import ApiProblem, not_found
@@ -148,7 +149,8 @@ def _search_answer(svc: Services, snapshot: ReadSnapshot, headers: list[dict[str
     for i, header in enumerate(headers):
         if i:
             yield ","
-        yield from _execution_text(svc, snapshot, header, unended.get(header["id"], 0), ensure_ascii=False)
+        ended = _ended(header, unended.get(header["id"], 0))
+        yield from _execution_text(svc, snapshot, header, ended, ensure_ascii=False)
     yield f'],"total":{total}}}'
 
 
@@ -176,10 +178,10 @@ def _execution_answer(svc: Services, execution_id: str) -> str | Iterator[str]:
         header = snapshot.header(execution_id)
         if header is None:
             raise not_found(f"execution `{execution_id}`")
-        unended = snapshot.unended([execution_id]).get(execution_id, 0)
-        text = _execution_text(svc, snapshot, header, unended, ensure_ascii=True)
+        ended = _ended(header, snapshot.unended([execution_id]).get(execution_id, 0))
+        text = _execution_text(svc, snapshot, header, ended, ensure_ascii=True)
         first = next(text)  # its faults (a flow that cannot load, the store) are the request's, not the stream's
-        if _ended(header, unended):
+        if ended:
             return _closing(snapshot, itertools.chain((first,), text))
     except BaseException:
         snapshot.close()
@@ -191,18 +193,18 @@ def _execution_answer(svc: Services, execution_id: str) -> str | Iterator[str]:
 def _ended(header: dict[str, Any], unended: int) -> bool:
     """Ended with every task run ended: its stored JSON is its answer (a header that says ended with
     task runs still going is an execution being finished)."""
-    return Execution.from_json(header, []).state.current.terminated and not unended
+    return StateType(header["state"]["current"]).terminated and not unended
 
 
-def _execution_text(svc: Services, snapshot: ReadSnapshot, header: dict[str, Any], unended: int,
+def _execution_text(svc: Services, snapshot: ReadSnapshot, header: dict[str, Any], ended: bool,
                     ensure_ascii: bool) -> Iterator[str]:
-    """An ended execution is written from its stored JSON (written by `to_json` when each run ended,
-    so the same text), its task runs read and written a page at a time: 100,000 of them (86 MB)
+    """An `ended` execution (`_ended`) is written from its stored JSON (written by `to_json` when each
+    run ended, so the same text), its task runs read and written a page at a time: 100,000 of them (86 MB)
     took the server to 0.8 GB when built whole. A running one goes through the model, whose
     durations run to now."""
     exe = Execution.from_json(header, [])
     flow = svc.flow_of(exe)
-    if _ended(header, unended):
+    if ended:
         yield from _ended_answer(header, views.ExecutionMask.of(exe, flow), snapshot.runs(exe.id), ensure_ascii)
         return
     exe = Execution.from_json(header, [run for page in snapshot.runs(exe.id) for run in page])
